@@ -1,0 +1,69 @@
+"""eventsite: announce forums and conferences, register people, carry them into calendars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from eventsite import config, database, errors, templating
+from eventsite.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    config.load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    errors.register_error_handlers(app)
+    templating.register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    database.configure_engine(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    from eventsite.accounts import auth
+
+    auth.configure_login(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from eventsite.accounts.views import bp as accounts_bp
+    from eventsite.events.views import bp as events_bp
+    from eventsite.health import bp as health_bp
+    from eventsite.ical.views import bp as ical_bp
+    from eventsite.mail.views import bp as mail_bp
+    from eventsite.organiser.views import bp as organiser_bp
+    from eventsite.registration.views import bp as registration_bp
+
+    for blueprint in (
+        health_bp,
+        ical_bp,  # before events: /events/<slug>.ics must win over /events/<slug>
+        events_bp,
+        accounts_bp,
+        registration_bp,
+        mail_bp,
+        organiser_bp,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def register_cli(app: Flask) -> None:
+    from eventsite import cli
+
+    cli.register(app)

@@ -1,0 +1,1 @@
+"""Accounts: sign-up, log-in, verification, password reset, the account page."""

@@ -1,0 +1,152 @@
+"""Configuration classes and how the environment overrides them."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ENV_PREFIX = "EVENTSITE"
+
+
+class Config:
+    SITE_NAME = "eventsite"
+    SITE_TAGLINE = "Forums and conferences on science, technology and society"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled in from instance/ when unset
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    EVENTS_PER_PAGE = 20
+    # Sessions and cookies
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    PREFERRED_URL_SCHEME = "http"
+    # Rate limits (Flask-Limiter)
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Mail: without MAIL_SERVER, development prints messages to the console
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "eventsite <no-reply@localhost>"
+    MAIL_REPLY_TO: str | None = None
+    MAIL_DELIVER_AFTER_REQUEST = True  # development: send right after the request
+    MAIL_MAX_ATTEMPTS = 8
+    # Calendar feeds
+    CALENDAR_REFRESH_MINUTES = 60
+    # Canonical address used in emails and calendar feeds when there is no request
+    SERVER_NAME: str | None = None
+    BASE_URL = "http://127.0.0.1:5000"
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    MAIL_DELIVER_AFTER_REQUEST = False
+    SECRET_KEY = "testing-secret-key-not-for-production"
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+    MAIL_DELIVER_AFTER_REQUEST = False  # `flask outbox work` delivers
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely; the message says what to set."""
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Defaults from a class, then the environment, then (tests only) an explicit mapping.
+
+    With a test mapping the environment is ignored, so a developer's shell never redirects
+    the suite to another database.
+    """
+    if test_config is not None:
+        app.config.from_object(TestingConfig)
+        app.config.update(test_config)
+        app.config["ENV_NAME"] = "testing"
+    else:
+        env_name = os.environ.get(f"{ENV_PREFIX}_ENV", "development").lower()
+        if env_name not in CONFIGS:
+            raise ConfigError(
+                f"{ENV_PREFIX}_ENV={env_name!r} is unknown; use one of {', '.join(CONFIGS)}."
+            )
+        app.config.from_object(CONFIGS[env_name])
+        app.config["ENV_NAME"] = env_name
+        if os.environ.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+        if os.environ.get("DATABASE_URL"):
+            app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+        app.config.from_prefixed_env(ENV_PREFIX)
+        if env_name == "production" and not _is_real_secret(app.config.get("SECRET_KEY")):
+            raise ConfigError(
+                "eventsite refuses to start in production without a real secret key: "
+                "set SECRET_KEY (or EVENTSITE_SECRET_KEY) to a long random value, "
+                'e.g. python -c "import secrets; print(secrets.token_hex(32))".'
+            )
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        db_path = Path(app.instance_path) / "eventsite.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the `postgres://` and `postgresql://` spellings hosting platforms hand out."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _is_real_secret(value: object) -> bool:
+    return isinstance(value, str) and len(value) >= 16 and "change-me" not in value.lower()
+
+
+def _instance_secret(instance: Path) -> str:
+    """Development only: create a secret key once and keep it in instance/."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

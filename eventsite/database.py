@@ -1,0 +1,63 @@
+"""Engine set-up per backend, and the write lock that read-then-write rules need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from eventsite.extensions import db
+
+SQLITE_BEGIN_OPTION = "sqlite_begin"
+
+
+def configure_engine(app: Flask) -> None:
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on, WAL for concurrent readers, and transactions we begin ourselves
+    so that a read-then-write can ask for BEGIN IMMEDIATE (pysqlite's default would
+    begin lazily and deferred, letting two requests both read the last free place)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def lock_for_write() -> None:
+    """Start the request's transaction holding the database write lock (SQLite).
+
+    Call it before the first query of a unit of work whose reads decide its writes
+    (places left, waiting-list rank). On PostgreSQL this is a no-op: the service takes a
+    row lock with SELECT ... FOR UPDATE instead, which lets unrelated events proceed.
+    """
+    session = db.session
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("lock_for_write() must come before any change in the session")
+        session.rollback()
+    session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+
+
+def is_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"

@@ -1,0 +1,59 @@
+"""Error pages and the DomainError base that services raise when a rule says no."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A business rule refused the action; str(err) is a sentence for the user.
+
+    `field` names the form field the message belongs to, when there is one.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Too large",
+    422: "Cannot process this",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Service unavailable",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):  # type: ignore[no-untyped-def]
+        code = err.code or 500
+        if request.path.endswith(".ics") or request.path.startswith("/healthz"):
+            return f"{code} {err.name}\n", code, {"Content-Type": "text/plain; charset=utf-8"}
+        response = render_template(
+            "errors/error.html",
+            code=code,
+            title=_(TITLES.get(code, err.name)),
+            description=err.description if code != 500 else None,
+        )
+        return response, code, _retry_after(err)
+
+    @app.errorhandler(500)
+    def _server_error(_err: Exception):  # type: ignore[no-untyped-def]
+        return render_template("errors/error.html", code=500, title=_(TITLES[500])), 500
+
+
+def _retry_after(err: HTTPException) -> dict[str, str]:
+    headers = {}
+    if err.code == 429 and err.response is not None:
+        retry = err.response.headers.get("Retry-After")
+        if retry:
+            headers["Retry-After"] = retry
+    return headers

@@ -1,0 +1,239 @@
+"""Organisations, events, topics, the agenda and its speakers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from eventsite.extensions import db
+from eventsite.timeutil import UTCDateTime, utcnow
+
+
+class EventKind(StrEnum):
+    FORUM = "forum"
+    CONFERENCE = "conference"
+    SUMMIT = "summit"
+    WORKSHOP = "workshop"
+    LECTURE = "lecture"
+
+
+class EventFormat(StrEnum):
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    HYBRID = "hybrid"
+
+
+class EventStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+def _enum_values(enum: type[StrEnum]) -> str:
+    return ", ".join(f"'{member.value}'" for member in enum)
+
+
+event_topics = Table(
+    "event_topics",
+    db.metadata,
+    Column("event_id", ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    website: Mapped[str | None] = mapped_column(String(500))
+    # Secret token of the organisation's private calendar feed (drafts included).
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    events: Mapped[list[Event]] = relationship(back_populates="organisation")
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.slug}>"
+
+
+class Topic(db.Model):
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    def __repr__(self) -> str:
+        return f"<Topic {self.slug}>"
+
+
+class Event(db.Model):
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint(
+            "registration_closes_at IS NULL OR registration_opens_at IS NULL "
+            "OR registration_closes_at > registration_opens_at",
+            name="registration_window_order",
+        ),
+        CheckConstraint("latitude IS NULL OR latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint(
+            "longitude IS NULL OR longitude BETWEEN -180 AND 180", name="longitude_range"
+        ),
+        CheckConstraint(f"kind IN ({_enum_values(EventKind)})", name="kind_known"),
+        CheckConstraint(f"format IN ({_enum_values(EventFormat)})", name="format_known"),
+        CheckConstraint(f"status IN ({_enum_values(EventStatus)})", name="status_known"),
+        CheckConstraint("revision >= 0", name="revision_not_negative"),
+        # The listing: published events by start (upcoming) or end (past).
+        Index("ix_events_status_starts_at", "status", "starts_at"),
+        Index("ix_events_status_ends_at", "status", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[EventKind] = mapped_column(String(20), default=EventKind.CONFERENCE)
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    is_all_day: Mapped[bool] = mapped_column(Boolean, default=False)
+    venue_name: Mapped[str] = mapped_column(String(200), default="")
+    venue_address: Mapped[str] = mapped_column(String(300), default="")
+    city: Mapped[str] = mapped_column(String(120), default="")
+    country: Mapped[str | None] = mapped_column(String(2), index=True)  # ISO 3166-1 alpha-2
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    format: Mapped[EventFormat] = mapped_column(String(20), default=EventFormat.IN_PERSON)
+    online_url: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[EventStatus] = mapped_column(String(20), default=EventStatus.DRAFT)
+    cancellation_reason: Mapped[str] = mapped_column(Text, default="")
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Attendees may edit their answers until then; defaults to registration close.
+    edit_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    has_waiting_list: Mapped[bool] = mapped_column(Boolean, default=False)
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    # Lower-cased title, summary, description and speaker names, kept by the services,
+    # so the listing's free-text search is one LIKE over one column.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    # Calendar SEQUENCE: raised whenever the date, time or place changes, or on cancel.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="events")
+    topics: Mapped[list[Topic]] = relationship(secondary=event_topics, order_by="Topic.name")
+    sessions: Mapped[list[AgendaSession]] = relationship(
+        back_populates="event",
+        cascade="all, delete-orphan",
+        order_by="(AgendaSession.starts_at, AgendaSession.id)",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Event {self.slug}>"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == EventStatus.PUBLISHED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == EventStatus.CANCELLED
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in (EventStatus.PUBLISHED, EventStatus.CANCELLED)
+
+    @property
+    def is_online_only(self) -> bool:
+        return self.format == EventFormat.ONLINE
+
+    def has_ended(self, now: datetime) -> bool:
+        return self.ends_at <= now
+
+    def effective_edit_deadline(self) -> datetime:
+        return self.edit_deadline_at or self.registration_closes_at or self.starts_at
+
+
+class Speaker(db.Model):
+    __tablename__ = "speakers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    affiliation: Mapped[str] = mapped_column(String(300), default="")
+    country: Mapped[str | None] = mapped_column(String(2))
+    honours: Mapped[str] = mapped_column(String(300), default="")
+    bio: Mapped[str] = mapped_column(Text, default="")
+
+    def __repr__(self) -> str:
+        return f"<Speaker {self.name}>"
+
+
+class AgendaSession(db.Model):
+    __tablename__ = "agenda_sessions"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_starts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    room: Mapped[str] = mapped_column(String(120), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="sessions")
+    speaker_links: Mapped[list[SessionSpeaker]] = relationship(
+        back_populates="session",
+        cascade="all, delete-orphan",
+        order_by="SessionSpeaker.position",
+    )
+
+    @property
+    def speakers(self) -> list[Speaker]:
+        return [link.speaker for link in self.speaker_links]
+
+
+class SessionSpeaker(db.Model):
+    """A speaker's place in a session's ordered list of speakers."""
+
+    __tablename__ = "session_speakers"
+    __table_args__ = (CheckConstraint("position >= 0", name="position_not_negative"),)
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("agenda_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    speaker_id: Mapped[int] = mapped_column(
+        ForeignKey("speakers.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    session: Mapped[AgendaSession] = relationship(back_populates="speaker_links")
+    speaker: Mapped[Speaker] = relationship()

@@ -1,0 +1,1 @@
+"""iCalendar exports and feeds (named ical: the standard library owns calendar)."""

@@ -1,0 +1,1 @@
+"""The transactional email outbox and its sender."""

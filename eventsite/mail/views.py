@@ -1,0 +1,5 @@
+"""HTTP views of the mail package."""
+
+from flask import Blueprint
+
+bp = Blueprint("mail", __name__)

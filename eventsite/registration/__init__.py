@@ -1,0 +1,1 @@
+"""Registration: each event's own form, places, the waiting list."""

@@ -1,0 +1,5 @@
+"""HTTP views of the registration package."""
+
+from flask import Blueprint
+
+bp = Blueprint("registration", __name__)

@@ -1,0 +1,89 @@
+"""Time in one place: aware UTC everywhere inside, the event's own zone at the edges."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from sqlalchemy import DateTime
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python; naive UTC on SQLite, timestamptz on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; attach a timezone first")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+@lru_cache(maxsize=1)
+def timezone_names() -> tuple[str, ...]:
+    """IANA zone names offered to organisers (canonical Area/Location names plus UTC)."""
+    names = {
+        n
+        for n in available_timezones()
+        if "/" in n and not n.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/"))
+    }
+    names.add("UTC")
+    return tuple(sorted(names))
+
+
+def is_valid_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def to_local(value: datetime, tz_name: str) -> datetime:
+    return value.astimezone(zone(tz_name))
+
+
+def local_to_utc(value: datetime, tz_name: str) -> datetime:
+    """A wall-clock time in the given zone to aware UTC.
+
+    Times that fall in a DST gap are moved forward by PEP 495 rules (fold=0);
+    ambiguous times take the first occurrence.
+    """
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)
+    return value.replace(tzinfo=zone(tz_name)).astimezone(UTC)
+
+
+def local_day_start(day: date, tz_name: str) -> datetime:
+    return local_to_utc(datetime.combine(day, time.min), tz_name)
+
+
+def all_day_bounds(first: date, last: date, tz_name: str) -> tuple[datetime, datetime]:
+    """UTC instants for an all-day event: local midnight of the first day to the
+    local midnight after the last day (exclusive end, as in iCalendar)."""
+    return local_day_start(first, tz_name), local_day_start(last + timedelta(days=1), tz_name)

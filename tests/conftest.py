@@ -1,0 +1,353 @@
+"""Shared fixtures: an app per test on SQLite (and PostgreSQL when TEST_DATABASE_URL is set),
+factories for the main objects, a real SMTP sink and a live server for the browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import event as sa_event
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from eventsite import create_app
+from eventsite.extensions import db
+from eventsite.models import (
+    AgendaSession,
+    Event,
+    EventFormat,
+    EventKind,
+    EventStatus,
+    Organisation,
+    SessionSpeaker,
+    Speaker,
+    Topic,
+    User,
+)
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"]
+PASSWORD = "correct horse battery staple"
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+_pg_schema_ready = False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path) -> str:
+    if backend == "sqlite":
+        # A file, not :memory:, so threads, live servers and other processes share it.
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    assert PG_URL
+    return PG_URL
+
+
+def _prepare_schema(app: Flask, backend: str) -> None:
+    global _pg_schema_ready
+    with app.app_context():
+        if backend == "sqlite":
+            db.create_all()
+            return
+        if not _pg_schema_ready:
+            db.drop_all()
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            db.create_all()
+            _pg_schema_ready = True
+        else:
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path) -> dict[str, Any]:
+    """The explicit test configuration; a test may change it before `app` is built."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret-key-0123456789abcdef",
+        "SERVER_NAME": None,
+        "BASE_URL": "http://localhost",
+        "MAIL_SERVER": None,
+        "MAIL_DEFAULT_SENDER": "eventsite <no-reply@eventsite.test>",
+        "SITE_NAME": "eventsite",
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any], backend: str) -> Iterator[Flask]:
+    app = create_app(app_config)
+    _prepare_schema(app, backend)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+# --- factories -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_organisation(app: Flask) -> Callable[..., Organisation]:
+    counter = iter(range(1, 10_000))
+
+    def factory(**overrides: Any) -> Organisation:
+        n = next(counter)
+        values = {"name": f"Organisation {n}", "slug": f"organisation-{n}", "description": ""}
+        values.update(overrides)
+        organisation = Organisation(**values)
+        db.session.add(organisation)
+        db.session.commit()
+        return organisation
+
+    return factory
+
+
+@pytest.fixture
+def make_topic(app: Flask) -> Callable[..., Topic]:
+    def factory(name: str = "Climate", slug: str | None = None, **overrides: Any) -> Topic:
+        topic = Topic(name=name, slug=slug or name.lower().replace(" ", "-"), **overrides)
+        db.session.add(topic)
+        db.session.commit()
+        return topic
+
+    return factory
+
+
+@pytest.fixture
+def make_event(app: Flask, make_organisation) -> Callable[..., Event]:
+    counter = iter(range(1, 100_000))
+
+    def factory(**overrides: Any) -> Event:
+        n = next(counter)
+        starts_at = overrides.pop("starts_at", NOW + timedelta(days=30 + n))
+        values: dict[str, Any] = {
+            "title": f"Event {n}",
+            "slug": f"event-{n}",
+            "kind": EventKind.CONFERENCE,
+            "summary": f"Summary of event {n}",
+            "description": f"Description of **event {n}**.",
+            "starts_at": starts_at,
+            "ends_at": starts_at + timedelta(hours=8),
+            "timezone": "Europe/Zurich",
+            "venue_name": "Congress Centre",
+            "venue_address": "Main street 1",
+            "city": "Geneva",
+            "country": "CH",
+            "format": EventFormat.IN_PERSON,
+            "status": EventStatus.PUBLISHED,
+            "published_at": NOW - timedelta(days=1),
+        }
+        values.update(overrides)
+        if "organisation" not in values and "organisation_id" not in values:
+            values["organisation"] = make_organisation()
+        values.setdefault(
+            "search_text",
+            " ".join([values["title"], values["summary"], values["description"]]).lower(),
+        )
+        event = Event(**values)
+        db.session.add(event)
+        db.session.commit()
+        return event
+
+    return factory
+
+
+@pytest.fixture
+def make_session(app: Flask) -> Callable[..., AgendaSession]:
+    def factory(event: Event, speakers: list[Speaker] | None = None, **overrides: Any):
+        starts_at = overrides.pop("starts_at", event.starts_at + timedelta(hours=1))
+        session = AgendaSession(
+            event=event,
+            title=overrides.pop("title", "Opening plenary"),
+            starts_at=starts_at,
+            ends_at=overrides.pop("ends_at", starts_at + timedelta(hours=1)),
+            **overrides,
+        )
+        for position, speaker in enumerate(speakers or []):
+            session.speaker_links.append(SessionSpeaker(speaker=speaker, position=position))
+        db.session.add(session)
+        db.session.commit()
+        return session
+
+    return factory
+
+
+@pytest.fixture
+def make_speaker(app: Flask) -> Callable[..., Speaker]:
+    def factory(name: str = "Ada Example", **overrides: Any) -> Speaker:
+        speaker = Speaker(name=name, **overrides)
+        db.session.add(speaker)
+        db.session.commit()
+        return speaker
+
+    return factory
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    from werkzeug.security import generate_password_hash
+
+    counter = iter(range(1, 100_000))
+    password_hash = generate_password_hash(PASSWORD)
+
+    def factory(**overrides: Any) -> User:
+        n = next(counter)
+        values: dict[str, Any] = {
+            "email": f"person{n}@example.org",
+            "name": f"Person {n}",
+            "password_hash": password_hash,
+            "email_verified_at": NOW,
+        }
+        values.update(overrides)
+        user = User(**values)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[User], None]:
+    """Log a user in on the test client through Flask-Login's session keys."""
+
+    def do_login(user: User) -> None:
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+
+    return do_login
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn, _cursor, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], Any]:
+    """`with count_queries() as counter:` counts the SQL statements run inside."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        sa_event.listen(db.engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", counter)
+
+    return counting
+
+
+# --- a real SMTP server ----------------------------------------------------------------------
+
+
+class SMTPCollector:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink(app_config: dict[str, Any]) -> Iterator[tuple[Controller, SMTPCollector]]:
+    """A real SMTP server on 127.0.0.1; the app's MAIL_* settings point at it."""
+    handler = SMTPCollector()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    app_config.update({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port})
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
+
+
+# --- the browser -------------------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served over HTTP from a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    app.config["BASE_URL"] = base_url
+    try:
+        yield base_url
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

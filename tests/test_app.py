@@ -1,0 +1,55 @@
+"""The application factory, configuration and health check."""
+
+from __future__ import annotations
+
+import pytest
+
+from eventsite import create_app
+from eventsite.config import ConfigError
+
+
+def test_healthz_answers_when_the_database_does(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["database"] == "up"
+
+
+def test_healthz_answers_503_when_the_database_does_not(tmp_path) -> None:
+    missing = tmp_path / "no-such-dir" / "db.sqlite3"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{missing}"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch) -> None:
+    monkeypatch.setenv("EVENTSITE_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("EVENTSITE_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app()
+
+
+def test_production_uses_secure_cookies(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("EVENTSITE_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite3'}")
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+def test_prefixed_environment_overrides_settings(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("EVENTSITE_ENV", raising=False)
+    monkeypatch.setenv("EVENTSITE_SITE_NAME", "World Science Forum")
+    monkeypatch.setenv("EVENTSITE_RATELIMIT_ENABLED", "false")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'e.sqlite3'}")
+    app = create_app()
+    assert app.config["SITE_NAME"] == "World Science Forum"
+    assert app.config["RATELIMIT_ENABLED"] is False
+
+
+def test_postgres_urls_use_psycopg(monkeypatch) -> None:
+    from eventsite.config import normalise_database_url
+
+    assert normalise_database_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert normalise_database_url("sqlite:///x") == "sqlite:///x"
