@@ -13,6 +13,7 @@ from eventsite.events.models import (
     Topic,
     event_topics,
 )
+from eventsite.mail.models import OutboxMessage, OutboxStatus
 
 __all__ = [
     "AgendaSession",
@@ -22,6 +23,8 @@ __all__ = [
     "EventStatus",
     "Membership",
     "Organisation",
+    "OutboxMessage",
+    "OutboxStatus",
     "SessionSpeaker",
     "Speaker",
     "Topic",
