@@ -9,6 +9,7 @@ from flask import Flask
 
 from eventsite import config, database, errors, templating
 from eventsite.extensions import babel, csrf, db, limiter, login_manager, migrate
+from eventsite.mail import after_request as mail_delivery
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     errors.register_error_handlers(app)
     templating.register_template_helpers(app)
+    mail_delivery.register_after_request_delivery(app)
     register_cli(app)
     return app
 
@@ -44,12 +46,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from eventsite.accounts.views import bp as accounts_bp
+    from eventsite.announcements.views import bp as announcements_bp
     from eventsite.events.views import bp as events_bp
     from eventsite.health import bp as health_bp
     from eventsite.ical.views import bp as ical_bp
     from eventsite.mail.views import bp as mail_bp
     from eventsite.organiser.views import bp as organiser_bp
     from eventsite.registration.views import bp as registration_bp
+    from eventsite.sharing.views import bp as sharing_bp
 
     for blueprint in (
         health_bp,
@@ -59,6 +63,8 @@ def register_blueprints(app: Flask) -> None:
         registration_bp,
         mail_bp,
         organiser_bp,
+        sharing_bp,
+        announcements_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -12,16 +12,375 @@ outbox = AppGroup("outbox", help="Deliver and inspect outgoing email.")
 
 
 def register(app: Flask) -> None:
-    for group in (demo, users, outbox):
+    for group in (demo, users, outbox, registrations, organisations):
         app.cli.add_command(group)
 
 
 # --- flask demo ----------------------------------------------------------------------------
 
 
+@demo.command("load")
+def demo_load() -> None:
+    """Create the demonstration organisations, topics, events and speakers (idempotent)."""
+    import importlib.util
+
+    from eventsite.events import demo as demo_data
+    from eventsite.extensions import db
+    from eventsite.timeutil import utcnow
+
+    now = utcnow()
+    summary = demo_data.load_demo(now)
+    # Registration questions and sample registrations, when that package provides them.
+    if importlib.util.find_spec("eventsite.registration.demo") is not None:
+        from eventsite.registration import demo as registration_demo
+
+        if hasattr(registration_demo, "load_registration_demo"):
+            registration_demo.load_registration_demo(now)
+    db.session.commit()
+    click.echo(summary.describe())
+
+
+@demo.command("clear")
+def demo_clear() -> None:
+    """Remove exactly what `flask demo load` created, and nothing else."""
+    import importlib.util
+
+    from eventsite.events import demo as demo_data
+    from eventsite.extensions import db
+
+    if importlib.util.find_spec("eventsite.registration.demo") is not None:
+        from eventsite.registration import demo as registration_demo
+
+        if hasattr(registration_demo, "clear_registration_demo"):
+            registration_demo.clear_registration_demo()
+    removed = demo_data.clear_demo()
+    db.session.commit()
+    left = demo_data.demo_counts()
+    click.echo(f"Removed {removed} demonstration rows (events, organisations, topics, speakers).")
+    if any(left.values()):
+        kept = ", ".join(f"{n} {what}" for what, n in left.items() if n)
+        click.echo(f"Kept {kept}: other events still use them.")
+
+
 # --- flask users ---------------------------------------------------------------------------
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's name as shown on the site.")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of asking.",
+)
+def users_create(email: str, name: str, admin: bool, password_stdin: bool) -> None:
+    """Create an account (counted as verified)."""
+    import sys
+
+    from eventsite.accounts import services as account_services
+    from eventsite.errors import DomainError
+    from eventsite.extensions import db
+    from eventsite.timeutil import utcnow
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = account_services.create_account(
+            name=name, email=email, password=password, now=utcnow(), verified=True
+        )
+    except DomainError as err:
+        raise click.ClickException(str(err)) from err
+    user.is_admin = admin
+    db.session.commit()
+    click.echo(f"Created {'administrator' if admin else 'account'} {user.email}.")
+
+
+@users.command("grant")
+@click.argument("email")
+@click.option("--organisation", "organisation_slug", required=True, help="Organisation slug.")
+def users_grant(email: str, organisation_slug: str) -> None:
+    """Make an account a member (organiser) of an organisation."""
+    from eventsite.accounts import services as account_services
+    from eventsite.errors import DomainError
+    from eventsite.extensions import db
+
+    try:
+        membership = account_services.grant_membership(email, organisation_slug)
+    except DomainError as err:
+        raise click.ClickException(str(err)) from err
+    db.session.commit()
+    click.echo(f"{membership.user.email} is now an organiser of {membership.organisation.slug}.")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List accounts with their roles and organisations."""
+    from sqlalchemy.orm import selectinload
+
+    from eventsite.accounts import services as account_services
+    from eventsite.accounts.models import Membership, User
+    from eventsite.extensions import db
+
+    stmt = account_services.list_users().options(
+        selectinload(User.memberships).joinedload(Membership.organisation)
+    )
+    rows = db.session.scalars(stmt).all()
+    if not rows:
+        click.echo("No accounts yet.")
+        return
+    for user in rows:
+        organisations = ",".join(m.organisation.slug for m in user.memberships) or "-"
+        verified = "verified" if user.is_verified else "unverified"
+        click.echo(
+            f"{user.email}\t{user.name}\t{'+'.join(user.roles)}\t{verified}\t{organisations}"
+        )
 
 
 # --- flask outbox --------------------------------------------------------------------------
 
 _ = click  # the command sections below use click for options and output
+
+
+@outbox.command("send")
+@click.option("--limit", type=click.IntRange(min=1), help="Deliver at most this many.")
+def outbox_send(limit: int | None) -> None:
+    """Deliver every message that is due now, print the counts and exit."""
+    from eventsite.mail import sender
+
+    try:
+        report = sender.deliver_due(limit=limit)
+    except sender.MailConfigError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"Outbox: {report}.")
+
+
+@outbox.command("work")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="Seconds to wait when nothing is due.",
+)
+@click.option("--once", is_flag=True, help="Run one round and stop.")
+@click.option("--max-loops", type=click.IntRange(min=1), help="Stop after this many rounds.")
+def outbox_work(interval: float, once: bool, max_loops: int | None) -> None:
+    """Deliver email until stopped (SIGTERM or Ctrl-C finish the current message first)."""
+    from eventsite.mail import sender, worker
+
+    try:
+        rounds = worker.run_worker(
+            interval=interval, max_loops=1 if once else max_loops, echo=click.echo
+        )
+    except sender.MailConfigError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"Outbox worker stopped after {rounds} round(s).")
+
+
+@outbox.command("status")
+@click.option(
+    "--show",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="How many failed and retrying messages to list.",
+)
+def outbox_status(show: int) -> None:
+    """Counts by status, the age of the oldest pending message, and recent failures."""
+    from eventsite.mail import services
+    from eventsite.timeutil import utcnow
+
+    summary = services.summarise_outbox(show=show)
+    now = utcnow()
+    click.echo("  ".join(f"{status}: {n}" for status, n in summary.counts.items()))
+    if summary.oldest_pending_at is not None:
+        age = int((now - summary.oldest_pending_at).total_seconds())
+        click.echo(f"Oldest pending message: queued {_outbox_duration(age)} ago.")
+    if summary.failed:
+        click.echo("Failed (`flask outbox retry ID` sends one again):")
+        for row in summary.failed:
+            click.echo(
+                f"  #{row.id} to {row.to_address} [{row.category or '-'}] "
+                f"{row.subject!r}, {row.attempts} attempt(s): {row.last_error}"
+            )
+    if summary.retrying:
+        click.echo("Retrying:")
+        for row in summary.retrying:
+            wait = int((row.next_attempt_at - now).total_seconds())
+            when = f"in {_outbox_duration(wait)}" if wait > 0 else "now"
+            click.echo(
+                f"  #{row.id} to {row.to_address}, {row.attempts} attempt(s), "
+                f"next {when}: {row.last_error}"
+            )
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all-failed", is_flag=True, help="Every failed message.")
+def outbox_retry(ids: tuple[int, ...], all_failed: bool) -> None:
+    """Put failed messages back in the queue (with a fresh count of attempts)."""
+    from eventsite.extensions import db
+    from eventsite.mail import services
+    from eventsite.timeutil import utcnow
+
+    if not ids and not all_failed:
+        raise click.UsageError("give message ids, or --all-failed")
+    count = services.retry_messages(None if all_failed else list(ids), now=utcnow())
+    db.session.commit()
+    click.echo(f"{count} failed message(s) back in the queue.")
+
+
+@outbox.command("test-send")
+@click.argument("email")
+def outbox_test_send(email: str) -> None:
+    """Queue a test message to EMAIL and deliver it now, to check the SMTP settings."""
+    from flask import current_app
+
+    from eventsite.extensions import db
+    from eventsite.mail import sender, services
+
+    site = current_app.config["SITE_NAME"]
+    try:
+        message = services.queue_email(
+            email, f"Test message from {site}", "test_message", category="test"
+        )
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="EMAIL") from err
+    db.session.commit()
+    server = current_app.config.get("MAIL_SERVER")
+    via = f"{server}:{current_app.config['MAIL_PORT']}" if server else "the console"
+    click.echo(f"Sending {message.message_id} to {email} via {via}...")
+    try:
+        report = sender.deliver_messages([message.id])
+    except sender.MailConfigError as err:
+        raise click.ClickException(str(err)) from err
+    db.session.refresh(message)
+    if report.sent:
+        click.echo("Accepted by the server.")
+        return
+    kept = "kept in the queue for retries" if report.retried else "marked failed"
+    raise click.ClickException(f"not sent ({kept}): {message.last_error}")
+
+
+def _outbox_duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
+# --- flask registrations -------------------------------------------------------------------
+
+registrations = AppGroup("registrations", help="Approve or reject registrations.")
+
+
+def _decide_registration(registration_id: int, approve: bool) -> None:
+    from eventsite import database
+    from eventsite.extensions import db
+    from eventsite.registration import services as registration_services
+    from eventsite.registration.models import Registration
+    from eventsite.timeutil import utcnow
+
+    database.lock_for_write()
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        raise click.ClickException(f"No registration with id {registration_id}.")
+    decide = (
+        registration_services.approve_registration
+        if approve
+        else registration_services.reject_registration
+    )
+    try:
+        decide(registration, utcnow())
+    except registration_services.RegistrationError as err:
+        db.session.rollback()
+        raise click.ClickException(str(err)) from None
+    db.session.commit()
+    click.echo(
+        f"Registration {registration.id} of {registration.user.email} for "
+        f"{registration.event.slug}: {registration.status}."
+    )
+
+
+@registrations.command("approve")
+@click.argument("registration_id", type=int)
+def registrations_approve(registration_id: int) -> None:
+    """Confirm a registration awaiting approval (the person is emailed)."""
+    _decide_registration(registration_id, approve=True)
+
+
+@registrations.command("reject")
+@click.argument("registration_id", type=int)
+def registrations_reject(registration_id: int) -> None:
+    """Decline a registration awaiting approval (the person is emailed)."""
+    _decide_registration(registration_id, approve=False)
+
+
+@registrations.command("list")
+@click.argument("event_slug")
+@click.option("--status", default=None, help="Only this status (e.g. pending).")
+def registrations_list(event_slug: str, status: str | None) -> None:
+    """List an event's registrations: id, status, email, registered at."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    from eventsite.events.models import Event
+    from eventsite.extensions import db
+    from eventsite.registration.models import Registration
+
+    event = db.session.scalar(select(Event).where(Event.slug == event_slug))
+    if event is None:
+        raise click.ClickException(f"No event with slug {event_slug!r}.")
+    stmt = (
+        select(Registration)
+        .options(joinedload(Registration.user))
+        .where(Registration.event_id == event.id)
+    )
+    if status:
+        stmt = stmt.where(Registration.status == status)
+    for registration in db.session.scalars(stmt.order_by(Registration.created_at, Registration.id)):
+        click.echo(
+            f"{registration.id}\t{registration.status}\t{registration.user.email}\t"
+            f"{registration.created_at:%Y-%m-%d %H:%M}"
+        )
+
+
+# --- flask organisations -------------------------------------------------------------------
+
+organisations = AppGroup("organisations", help="Create organisations (the organiser workspace).")
+
+
+@organisations.command("create")
+@click.argument("name")
+@click.option("--slug", default="", help="Address of the organisation (default: from the name).")
+@click.option("--website", default="", help="The organisation's website.")
+@click.option("--member", "members", multiple=True, help="Email of a member (repeatable).")
+def organisations_create(name: str, slug: str, website: str, members: tuple[str, ...]) -> None:
+    """Create an organisation; existing accounts become members, others get an invitation."""
+    from eventsite.errors import DomainError
+    from eventsite.extensions import db
+    from eventsite.organiser import organisations as organisation_services
+    from eventsite.timeutil import utcnow
+
+    now = utcnow()
+    try:
+        organisation = organisation_services.create_organisation(
+            {"name": name, "slug": slug, "website": website or None}, None, now
+        )
+        outcomes = [
+            (email, organisation_services.add_member(organisation, email, None, now)[0])
+            for email in members
+        ]
+    except DomainError as err:
+        db.session.rollback()
+        raise click.ClickException(str(err)) from err
+    db.session.commit()
+    click.echo(f"Created organisation {organisation.slug} (id {organisation.id}).")
+    for email, outcome in outcomes:
+        click.echo(f"  {email}: {outcome}")

@@ -47,8 +47,39 @@ class Config:
     MAIL_REPLY_TO: str | None = None
     MAIL_DELIVER_AFTER_REQUEST = True  # development: send right after the request
     MAIL_MAX_ATTEMPTS = 8
+    MAIL_TIMEOUT = 10  # seconds for connecting to and talking with the SMTP server
+    MAIL_RETRY_BASE_SECONDS = 30  # backoff after a temporary failure: 30 s, 1 min, 2 min...
+    MAIL_RETRY_MAX_SECONDS = 3600  # ...capped at one hour
+    OUTBOX_BATCH_SIZE = 50  # messages per round of `flask outbox work`
     # Calendar feeds
     CALENDAR_REFRESH_MINUTES = 60
+    # Domain part of calendar UIDs (event-<id>@<domain>); never change it once in use.
+    # Unset: the host of BASE_URL.
+    ICAL_UID_DOMAIN: str | None = None
+    # ORGANIZER address in calendar files; unset: the address of MAIL_DEFAULT_SENDER.
+    ICAL_ORGANIZER_EMAIL: str | None = None
+    # Accounts: signed links (seconds) and the per-account brake on failed log-ins
+    ACCOUNT_VERIFY_MAX_AGE = 3 * 24 * 3600
+    EMAIL_CHANGE_MAX_AGE = 24 * 3600
+    PASSWORD_RESET_MAX_AGE = 3600
+    LOGIN_FAILURE_LIMIT = 5
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    LOGIN_BLOCK_MINUTES = 5
+    # Rate limits per IP address (Flask-Limiter strings; several separated by ";")
+    RATELIMIT_LOGIN = "10/minute;50/hour"
+    RATELIMIT_SIGNUP = "5/minute;20/hour"
+    RATELIMIT_PASSWORD_RESET = "5/minute;20/hour"
+    RATELIMIT_RESEND_VERIFICATION = "3/minute;10/hour"
+    RATELIMIT_SHARE = "5/minute;20/hour"
+    RATELIMIT_SHARE_ACCOUNT = "10/hour;30/day"  # per logged-in account
+    SHARE_MAX_PER_RECIPIENT_PER_DAY = 3  # checked in the database, across servers
+    RATELIMIT_NOTIFY = "5/minute;20/hour"
+    ANNOUNCE_CONFIRM_MAX_AGE = 7 * 24 * 3600
+    # Organiser workspace
+    ORGANISER_LOGO_MAX_BYTES = 1_000_000
+    ORGANISER_INVITATION_MAX_AGE = 14 * 24 * 3600  # seconds an invitation link stays valid
+    ORGANISER_REGISTRANTS_PER_PAGE = 50
+    RATELIMIT_ORGANISER_EMAIL = "5/hour;20/day"  # emails to registrants, per account
     # Canonical address used in emails and calendar feeds when there is no request
     SERVER_NAME: str | None = None
     BASE_URL = "http://127.0.0.1:5000"

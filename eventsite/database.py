@@ -49,7 +49,7 @@ def lock_for_write() -> None:
     (places left, waiting-list rank). On PostgreSQL this is a no-op: the service takes a
     row lock with SELECT ... FOR UPDATE instead, which lets unrelated events proceed.
     """
-    session = db.session
+    session = db.session()  # the Session itself: scoped_session has no in_transaction()
     if session.get_bind().dialect.name != "sqlite":
         return
     if session.in_transaction():

@@ -47,7 +47,20 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(500)
     def _server_error(_err: Exception):  # type: ignore[no-untyped-def]
-        return render_template("errors/error.html", code=500, title=_(TITLES[500])), 500
+        # The failed request may have left the transaction broken; the page itself
+        # (the header asks who is logged in) needs a usable session.
+        from eventsite.extensions import db
+
+        try:
+            db.session.rollback()
+            return render_template("errors/error.html", code=500, title=_(TITLES[500])), 500
+        except Exception:  # the database or a template is down too: say so plainly
+            app.logger.exception("The error page itself failed")
+            return (
+                "500 Something went wrong. Please try again in a moment.\n",
+                500,
+                {"Content-Type": "text/plain; charset=utf-8"},
+            )
 
 
 def _retry_after(err: HTTPException) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Every model, imported in one place: the whole schema as Alembic and tests see it."""
 
 from eventsite.accounts.models import Membership, User
+from eventsite.announcements.models import Announcement, AnnouncementSubscriber
 from eventsite.events.models import (
     AgendaSession,
     Event,
@@ -14,17 +15,28 @@ from eventsite.events.models import (
     event_topics,
 )
 from eventsite.mail.models import OutboxMessage, OutboxStatus
+from eventsite.organiser.models import AuditEntry
+from eventsite.registration.models import Question, QuestionKind, Registration, RegistrationStatus
+from eventsite.sharing.models import EventShare
 
 __all__ = [
     "AgendaSession",
+    "Announcement",
+    "AnnouncementSubscriber",
+    "AuditEntry",
     "Event",
     "EventFormat",
     "EventKind",
+    "EventShare",
     "EventStatus",
     "Membership",
     "Organisation",
     "OutboxMessage",
     "OutboxStatus",
+    "Question",
+    "QuestionKind",
+    "Registration",
+    "RegistrationStatus",
     "SessionSpeaker",
     "Speaker",
     "Topic",

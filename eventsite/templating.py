@@ -2,19 +2,94 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_interval, format_time
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_interval,
+    format_skeleton,
+    format_time,
+)
 from flask import Flask, current_app
 from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from eventsite import markup, timeutil
+from eventsite.events.models import EventFormat, EventKind
+
+# Bare English is written the international way ("3 March 2027", "12 – 14 May 2027",
+# 24-hour "09:00"): the audience is worldwide, and CLDR's plain "en" means US conventions.
+_WORLD_ENGLISH = Locale.parse("en_GB")
+
+KIND_LABELS = {
+    EventKind.FORUM: _l("Forum"),
+    EventKind.CONFERENCE: _l("Conference"),
+    EventKind.SUMMIT: _l("Summit"),
+    EventKind.WORKSHOP: _l("Workshop"),
+    EventKind.LECTURE: _l("Lecture"),
+}
+FORMAT_LABELS = {
+    EventFormat.IN_PERSON: _l("In person"),
+    EventFormat.ONLINE: _l("Online"),
+    EventFormat.HYBRID: _l("Hybrid"),
+}
 
 
 def _locale() -> Locale:
-    return get_locale() or Locale("en")
+    locale = get_locale()
+    if locale is None or (locale.language == "en" and not locale.territory):
+        return _WORLD_ENGLISH
+    return locale
+
+
+def html_lang() -> str:
+    """The page's language as a BCP 47 tag ("en", "pt-BR")."""
+    locale = get_locale()
+    return str(locale).replace("_", "-") if locale else "en"
+
+
+def kind_label(kind: str) -> str:
+    return _enum_label("kind", str(kind), str(get_locale() or "en"))
+
+
+def format_label(value: str) -> str:
+    return _enum_label("format", str(value), str(get_locale() or "en"))
+
+
+@lru_cache(maxsize=256)
+def _enum_label(which: str, value: str, _locale_name: str) -> str:
+    """Translated once per language (the locale is part of the cache key)."""
+    labels: dict[Any, Any] = KIND_LABELS if which == "kind" else FORMAT_LABELS
+    for member, label in labels.items():
+        if member.value == value:
+            return str(label)
+    return value
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL when it is an absolute http(s) address, else None (never a javascript: link)."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return url.strip()
+    return None
+
+
+def script_json(value: Any) -> Markup:
+    """JSON that is safe inside a <script> element: no "</script>", no HTML comments."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)
 
 
 def country_name(code: str | None) -> str:
@@ -46,6 +121,33 @@ def zone_label(value: datetime, tz_name: str) -> str:
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
+def utc_offset(value: datetime, tz_name: str) -> str:
+    """ "UTC+2", "UTC-3", "UTC+5:30" for the zone at that instant."""
+    offset = timeutil.to_local(value, tz_name).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def zone_description(value: datetime, tz_name: str) -> str:
+    """ "CEST, UTC+2" where the zone has letters, else just "UTC+8"."""
+    label = zone_label(value, tz_name)
+    offset = utc_offset(value, tz_name)
+    if label == "UTC":
+        return label
+    if label == offset:
+        return offset
+    return f"{label}, {offset}"
+
+
+def utc_iso(value: datetime | None) -> str:
+    """Machine-readable instant for <time datetime>: "2027-03-27T08:00:00Z"."""
+    if value is None:
+        return ""
+    return value.astimezone(timeutil.zone("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def local_datetime(value: datetime | None, tz_name: str, fmt: str = "medium") -> str:
     if value is None:
         return ""
@@ -64,25 +166,110 @@ def local_time(value: datetime | None, tz_name: str, fmt: str = "short") -> str:
     return format_time(value, fmt, tzinfo=timeutil.zone(tz_name), locale=_locale())
 
 
+def day_heading(day: Any) -> str:
+    """ "Saturday, 27 March 2027" for an agenda day (a date already in the event's zone)."""
+    return format_date(day, "full", locale=_locale())
+
+
 def event_dates(event: Any) -> str:
     """'12–14 May 2027' style dates of an event in its own zone."""
-    start = timeutil.to_local(event.starts_at, event.timezone)
-    end = timeutil.to_local(event.ends_at, event.timezone)
-    # An all-day event's stored end is the exclusive midnight after its last day.
-    last_day = (end - timedelta(seconds=1)).date() if event.is_all_day else end.date()
-    locale = _locale()
-    if start.date() == last_day:
-        return format_date(start.date(), "medium", locale=locale)
-    return format_interval(start.date(), last_day, "yMMMd", locale=locale)
+    return _event_dates(
+        event.starts_at, event.ends_at, event.timezone, event.is_all_day, str(_locale())
+    )
 
 
 def event_times(event: Any) -> str:
     """'09:00 – 17:30 CST' in the event's zone, empty for all-day events."""
     if event.is_all_day:
         return ""
-    start = local_time(event.starts_at, event.timezone)
-    end = local_time(event.ends_at, event.timezone)
-    return f"{start} – {end} {zone_label(event.starts_at, event.timezone)}"
+    return _event_times(event.starts_at, event.ends_at, event.timezone, str(_locale()))
+
+
+# Babel's formatting is the costliest part of a listing page, and the same events are
+# shown again and again: remember the strings (the arguments are immutable values).
+@lru_cache(maxsize=4096)
+def _event_dates(
+    starts_at: datetime, ends_at: datetime, tz_name: str, is_all_day: bool, locale_name: str
+) -> str:
+    start = timeutil.to_local(starts_at, tz_name)
+    end = timeutil.to_local(ends_at, tz_name)
+    # An all-day event's stored end is the exclusive midnight after its last day.
+    last_day = (end - timedelta(seconds=1)).date() if is_all_day else end.date()
+    locale = Locale.parse(locale_name)
+    if start.date() == last_day:
+        return format_date(start.date(), "medium", locale=locale)
+    return format_interval(start.date(), last_day, "yMMMd", locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _event_times(starts_at: datetime, ends_at: datetime, tz_name: str, locale_name: str) -> str:
+    locale = Locale.parse(locale_name)
+    zone = timeutil.zone(tz_name)
+    start = format_time(starts_at, "short", tzinfo=zone, locale=locale)
+    end = format_time(ends_at, "short", tzinfo=zone, locale=locale)
+    return f"{start} – {end} {zone_label(starts_at, tz_name)}"
+
+
+def card_facts(event: Any) -> dict[str, str]:
+    """What a listing card says about when and where, in one call per card (the listing
+    is the busiest page): dates, hours with zone, place, kind."""
+    locale_name = str(_locale())
+    if event.format == EventFormat.ONLINE:
+        place = _("Online")
+    else:
+        place = ", ".join(part for part in (event.city, country_name(event.country)) if part)
+        place = place or _("Venue to be announced")
+        if event.format == EventFormat.HYBRID:
+            place = _("%(place)s · and online", place=place)
+    return {
+        "dates": _event_dates(
+            event.starts_at, event.ends_at, event.timezone, event.is_all_day, locale_name
+        ),
+        "times": ""
+        if event.is_all_day
+        else _event_times(event.starts_at, event.ends_at, event.timezone, locale_name),
+        "place": place,
+        "kind": kind_label(event.kind),
+    }
+
+
+def event_schedule(event: Any) -> list[str]:
+    """The event's hours in its own zone with the zone named, one line per fact:
+    ["09:00 – 17:30 (CET, UTC+1)"] for a one-day event, "Starts …"/"Ends …" otherwise."""
+    if event.is_all_day:
+        return [_("All day (%(zone)s)", zone=event.timezone)]
+    start = timeutil.to_local(event.starts_at, event.timezone)
+    end = timeutil.to_local(event.ends_at, event.timezone)
+    start_zone = zone_description(event.starts_at, event.timezone)
+    end_zone = zone_description(event.ends_at, event.timezone)
+    if start.date() == end.date():
+        zone_text = start_zone if start_zone == end_zone else f"{start_zone} / {end_zone}"
+        return [
+            f"{local_time(event.starts_at, event.timezone)} – "
+            f"{local_time(event.ends_at, event.timezone)} ({zone_text})"
+        ]
+    locale = _locale()
+
+    def moment(local: datetime, value: datetime) -> str:
+        day = format_skeleton("yMMMEd", local, locale=locale)
+        return f"{day}, {local_time(value, event.timezone)}"
+
+    return [
+        _("Starts %(when)s (%(zone)s)", when=moment(start, event.starts_at), zone=start_zone),
+        _("Ends %(when)s (%(zone)s)", when=moment(end, event.ends_at), zone=end_zone),
+    ]
+
+
+def map_url(event: Any) -> str | None:
+    """An OpenStreetMap link to the venue: its coordinates, else a search for its address."""
+    if event.latitude is not None and event.longitude is not None:
+        lat, lon = f"{event.latitude:.5f}", f"{event.longitude:.5f}"
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
+    parts = [event.venue_name, event.venue_address, event.city, country_name(event.country)]
+    query = ", ".join(part for part in parts if part)
+    if not query:
+        return None
+    return "https://www.openstreetmap.org/search?" + urlencode({"query": query})
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -93,12 +280,29 @@ def register_template_helpers(app: Flask) -> None:
         local_date=local_date,
         local_time=local_time,
         zone_label=zone_label,
+        day_heading=day_heading,
+        utc_offset=utc_offset,
+        zone_description=zone_description,
+        utc_iso=utc_iso,
+        kind_label=kind_label,
+        format_label=format_label,
+        safe_url=safe_url,
+        script_json=script_json,
     )
     app.jinja_env.globals.update(
         event_dates=event_dates,
         event_times=event_times,
+        event_schedule=event_schedule,
+        card_facts=card_facts,
+        map_url=map_url,
         country_choices=country_choices,
         has_endpoint=lambda name: name in app.view_functions,
+        get_locale=get_locale,
+        html_lang=html_lang,
+        kind_label=kind_label,
+        format_label=format_label,
+        kind_labels=KIND_LABELS,
+        format_labels=FORMAT_LABELS,
     )
 
     @app.context_processor

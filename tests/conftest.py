@@ -3,17 +3,22 @@ factories for the main objects, a real SMTP sink and a live server for the brows
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
+import re
 import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from flask import Flask
+from flask import Flask, current_app, g, has_app_context, request_started
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
@@ -96,10 +101,19 @@ def app_config(database_url: str, tmp_path) -> dict[str, Any]:
     }
 
 
+def _fresh_g_per_request(_sender: Any, **_extra: Any) -> None:
+    """The `app` fixture keeps one app context for the whole test, so `g` (where Flask-Login
+    caches the current user and the outbox its queued ids) would carry one request's state
+    into the next, even from another client. Production has a fresh `g` per request."""
+    for name in list(vars(g)):
+        g.pop(name, None)
+
+
 @pytest.fixture
 def app(app_config: dict[str, Any], backend: str) -> Iterator[Flask]:
     app = create_app(app_config)
     _prepare_schema(app, backend)
+    request_started.connect(_fresh_g_per_request, app)
     with app.app_context():
         yield app
         db.session.remove()
@@ -306,7 +320,10 @@ def smtp_sink(app_config: dict[str, Any]) -> Iterator[tuple[Controller, SMTPColl
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    app_config.update({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port})
+    settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port}
+    app_config.update(settings)
+    if has_app_context():  # the app fixture came first: point the running app at the sink
+        current_app.config.update(settings)
     try:
         yield controller, handler
     finally:
@@ -351,3 +368,83 @@ def live_server(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+# --- email as it arrives, CSRF and rate limits on demand ------------------------------------
+
+
+@dataclass
+class Received:
+    """One message as the SMTP server received it."""
+
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def text(self) -> str:
+        return self.message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+
+    @property
+    def html(self) -> str:
+        return self.message.get_body(("html",)).get_content().replace("\r\n", "\n")
+
+    def link(self, contains: str = "") -> str:
+        """The path of the first link in the text part (containing `contains`)."""
+        for url in re.findall(r"https?://[^\s<>\"]+", self.text):
+            if contains in url:
+                return re.sub(r"^https?://[^/]+", "", url)
+        raise AssertionError(f"no link with {contains!r} in:\n{self.text}")
+
+
+@pytest.fixture
+def mailbox(app: Any, smtp_sink: Any) -> Callable[[], list[Received]]:
+    """`mailbox()` delivers the outbox and returns the messages that arrived since last time.
+
+    Modules using it put `smtp_sink` in `pytestmark = pytest.mark.usefixtures(...)`, so the
+    app is built pointing at the sink.
+    """
+    from eventsite.mail.sender import deliver_due
+
+    _controller, handler = smtp_sink
+    seen = {"count": 0}
+
+    def collect() -> list[Received]:
+        deliver_due()
+        with handler.lock:
+            new = handler.messages[seen["count"] :]
+            seen["count"] = len(handler.messages)
+        return [
+            Received(
+                list(envelope.rcpt_tos),
+                email.message_from_bytes(envelope.content, policy=email.policy.default),
+            )
+            for envelope in new
+        ]
+
+    return collect
+
+
+@pytest.fixture
+def csrf_enabled(app_config: dict[str, Any]) -> None:
+    """Use with @pytest.mark.usefixtures before `app` is built."""
+    app_config["WTF_CSRF_ENABLED"] = True
+
+
+@pytest.fixture
+def rate_limits_on(app_config: dict[str, Any]) -> None:
+    app_config.update(
+        {
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_LOGIN": "3/minute",
+            "RATELIMIT_SIGNUP": "2/minute",
+            "RATELIMIT_PASSWORD_RESET": "2/minute",
+            "RATELIMIT_RESEND_VERIFICATION": "1/minute",
+            "RATELIMIT_SHARE": "2/minute",
+            "RATELIMIT_SHARE_ACCOUNT": "1/hour",
+            "RATELIMIT_NOTIFY": "2/minute",
+        }
+    )

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsite.events.models import Organisation
@@ -36,6 +36,13 @@ class User(UserMixin, db.Model):
     # Secret of the personal calendar feed URL; regenerating it retires the old URL.
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Failed log-ins in the current window; past the limit the account refuses log-ins
+    # until login_blocked_until, whatever the IP address.
+    failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_login_window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    login_blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -54,6 +61,16 @@ class User(UserMixin, db.Model):
     @property
     def is_organiser(self) -> bool:
         return bool(self.memberships)
+
+    @property
+    def roles(self) -> list[str]:
+        """attendee (everyone), organiser (member of an organisation), admin."""
+        roles = ["attendee"]
+        if self.is_organiser:
+            roles.append("organiser")
+        if self.is_admin:
+            roles.append("admin")
+        return roles
 
     def is_member_of(self, organisation_id: int) -> bool:
         return self.is_admin or any(m.organisation_id == organisation_id for m in self.memberships)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -65,6 +66,11 @@ class Organisation(db.Model):
     website: Mapped[str | None] = mapped_column(String(500))
     # Secret token of the organisation's private calendar feed (drafts included).
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Logo uploaded in the workspace (PNG, JPEG or WebP, checked by content); the bytes
+    # load only when asked for, so listing organisations never drags images along.
+    logo_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_content_type: Mapped[str | None] = mapped_column(String(20))
+    logo_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     events: Mapped[list[Event]] = relationship(back_populates="organisation")
@@ -105,7 +111,10 @@ class Event(db.Model):
         CheckConstraint("revision >= 0", name="revision_not_negative"),
         # The listing: published events by start (upcoming) or end (past).
         Index("ix_events_status_starts_at", "status", "starts_at"),
-        Index("ix_events_status_ends_at", "status", "ends_at"),
+        # Covering for the upcoming listing's page of ids (filter on ends_at, sort on
+        # starts_at) and for the country filter's choices, so neither reads whole rows.
+        Index("ix_events_status_ends_at_starts_at", "status", "ends_at", "starts_at"),
+        Index("ix_events_status_country", "status", "country"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,15 +1,149 @@
 """Public pages: home (coming soon or the listing), events, topics, organisations."""
 
-from flask import Blueprint, render_template
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+
+from eventsite.events import forms, services, structured_data
+from eventsite.events.models import Organisation, Topic
+from eventsite.timeutil import utcnow
 
 bp = Blueprint("events", __name__)
 
 
 @bp.get("/")
 def home() -> str:
-    return render_template("events/coming_soon.html")
+    # One EXISTS per request: the page turns into the listing the moment an event is public.
+    if not services.has_public_events():
+        return render_template("events/coming_soon.html")
+    return _render_listing("events.home")
 
 
 @bp.get("/events/")
 def listing() -> str:
-    return render_template("events/coming_soon.html")
+    return _render_listing("events.listing")
+
+
+@bp.get("/topics/<slug>")
+def topic(slug: str) -> str:
+    topic = services.get_topic_or_404(slug)
+    return _render_listing("events.topic", topic=topic)
+
+
+@bp.get("/organisations/<slug>")
+def organisation(slug: str) -> str:
+    organisation = services.get_organisation_or_404(slug)
+    return _render_listing("events.organisation", organisation=organisation)
+
+
+@bp.get("/events/<slug>")
+def detail(slug: str) -> str:
+    event = services.get_public_event_or_404(slug)
+    now = utcnow()
+    url = url_for("events.detail", slug=event.slug, _external=True)
+    organisation_url = url_for("events.organisation", slug=event.organisation.slug, _external=True)
+    return render_template(
+        "events/detail.html",
+        event=event,
+        now=now,
+        agenda=services.agenda_by_day(event),
+        speakers=services.event_speakers(event),
+        registration_state=services.registration_state(event, now),
+        json_ld=structured_data.event_schema(event, url=url, organisation_url=organisation_url),
+        open_graph=structured_data.open_graph(
+            event, url=url, site_name=current_app.config["SITE_NAME"]
+        ),
+        description=structured_data.event_description(event, 200),
+        canonical_url=url,
+    )
+
+
+def _render_listing(
+    endpoint: str, *, topic: Topic | None = None, organisation: Organisation | None = None
+) -> str:
+    args = request.args
+    filters, messages = services.parse_listing_filters(args)
+    period, period_messages = services.parse_period(args.get("when"))
+    number, page_messages = services.parse_page(args.get("page"))
+    messages += period_messages + page_messages
+
+    # On a topic's or organisation's own page that choice is the path, not a filter.
+    path_args: dict[str, str] = {}
+    if topic is not None:
+        filters = dataclasses.replace(filters, topic=topic.slug)
+        path_args["slug"] = topic.slug
+    if organisation is not None:
+        filters = dataclasses.replace(filters, organisation=organisation.slug)
+        path_args["slug"] = organisation.slug
+    filter_args = filters.query_args()
+    if topic is not None:
+        filter_args.pop("topic", None)
+    if organisation is not None:
+        filter_args.pop("organisation", None)
+
+    stmt = services.list_public_events(filters, period=period, now=utcnow())
+    page = services.paginate_events(stmt, number, current_app.config["EVENTS_PER_PAGE"])
+    if page.is_past_end:
+        messages.append(
+            _(
+                "There is no page %(number)d: the results end at page %(pages)d.",
+                number=page.number,
+                pages=page.pages,
+            )
+        )
+
+    # The home page's form and tabs lead to the listing's own address.
+    link_endpoint = "events.listing" if endpoint == "events.home" else endpoint
+    period_args = {"when": services.Period.PAST.value} if period == services.Period.PAST else {}
+
+    def link(**extra: Any) -> str:
+        return url_for(link_endpoint, **path_args, **filter_args, **period_args, **extra)
+
+    form = forms.ListingFilterForm.for_filters(
+        filters,
+        period=period,
+        topics=services.all_topics() if topic is None else [],
+        countries=services.public_countries(),
+        with_topic=topic is None,
+    )
+    return render_template(
+        "events/listing.html",
+        endpoint=endpoint,
+        topic=topic,
+        organisation=organisation,
+        filters=filters,
+        has_filters=bool(filter_args),
+        period=period,
+        page=page,
+        form=form,
+        messages=messages,
+        form_action=url_for(link_endpoint, **path_args),
+        page_url=lambda n: link(page=n),
+        clear_url=url_for(link_endpoint, **path_args, **period_args),
+        upcoming_url=url_for(link_endpoint, **path_args, **filter_args),
+        past_url=url_for(
+            link_endpoint, **path_args, **filter_args, when=services.Period.PAST.value
+        ),
+        feed_url=_feed_url(topic, organisation, filter_args),
+    )
+
+
+def _feed_url(
+    topic: Topic | None, organisation: Organisation | None, filter_args: dict[str, str]
+) -> str | None:
+    """The calendar feed matching what the page lists, once the ical package serves it."""
+    views: dict[str, Callable[..., Any]] = current_app.view_functions
+    if topic is not None:
+        name, extra = "ical.topic_feed", {"slug": topic.slug}
+    elif organisation is not None:
+        name, extra = "ical.organisation_feed", {"slug": organisation.slug}
+    else:
+        name, extra = "ical.feed", {}
+    if name not in views:
+        return None
+    return url_for(name, **extra, **filter_args)

@@ -1,5 +1,268 @@
-"""HTTP views of the ical package."""
+"""HTTP views of the ical package: .ics downloads, public and secret feeds, token pages."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
+
+from eventsite.events import services as events_services
+from eventsite.events.models import Organisation
+from eventsite.extensions import db
+from eventsite.ical import builders, forms, services
+from eventsite.timeutil import utcnow
 
 bp = Blueprint("ical", __name__)
+
+CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+@bp.app_template_global()
+def calendar_links(event: Any) -> services.CalendarLinks:
+    return services.calendar_links(event)
+
+
+@bp.app_template_global()
+def webcal_url(url: str) -> str:
+    return services.webcal_url(url)
+
+
+@bp.app_template_global()
+def absolute_url(url: str) -> str:
+    """A path from url_for made absolute with BASE_URL (subscriptions need full URLs)."""
+    if url.startswith(("http://", "https://")):
+        return url
+    return current_app.config["BASE_URL"].rstrip("/") + url
+
+
+@bp.app_template_global()
+def calendar_member_organisations(user: Any) -> list[Organisation]:
+    return services.member_organisations(user)
+
+
+# --- the response, conditional GET and caching -------------------------------------------------
+
+
+def _is_not_modified(version: services.FeedVersion) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when present; else If-Modified-Since."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(version.etag)
+    since = request.if_modified_since
+    if since is not None:
+        return version.last_modified.replace(microsecond=0) <= since
+    return False
+
+
+def _calendar_response(
+    version: services.FeedVersion,
+    build: Callable[[], bytes],
+    *,
+    filename: str,
+    download: bool,
+    private: bool = False,
+    cache: bool = True,
+) -> Response:
+    headers = {
+        "ETag": version.http_etag,
+        "Cache-Control": "private, no-cache" if private else "public, max-age=300",
+    }
+    if private:
+        # A secret URL must not leak through a Referer header or land in a search index.
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Robots-Tag"] = "noindex"
+    if _is_not_modified(version):
+        response = Response(status=304, headers=headers)
+    else:
+        data = services.FEED_CACHE.get_or_build(version.etag, build) if cache else build()
+        disposition = "attachment" if download else "inline"
+        headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+        response = Response(data, status=200, headers=headers, content_type=CONTENT_TYPE)
+    response.last_modified = version.last_modified
+    return response
+
+
+def _bad_request(err: services.FeedError) -> Response:
+    return Response(
+        f"400 Bad Request\n{err}\n", status=400, content_type="text/plain; charset=utf-8"
+    )
+
+
+# --- public ------------------------------------------------------------------------------------
+
+
+@bp.get("/events/<slug>.ics")
+def event_ics(slug: str) -> Response:
+    event = events_services.get_public_event_or_404(slug)
+    with_sessions = request.args.get("sessions") in ("1", "true", "yes")
+    version = services.event_version(event, with_sessions)
+    return _calendar_response(
+        version,
+        lambda: builders.build_event_calendar(event, with_sessions=with_sessions),
+        filename=f"{event.slug}.ics",
+        download=True,
+        cache=False,  # one event builds in about a millisecond
+    )
+
+
+def _public_feed(filename: str, fixed: dict[str, str] | None = None) -> Response:
+    try:
+        filters = services.parse_feed_filters(request.args, fixed=fixed)
+    except services.FeedError as err:
+        return _bad_request(err)
+    now = utcnow()
+    stmt = services.feed_events(filters, now)
+    version = services.feed_version("public", sorted(filters.query_args().items()), stmt)
+    return _calendar_response(
+        version,
+        lambda: services.build_public_feed(filters, now),
+        filename=filename,
+        download=False,
+    )
+
+
+@bp.get("/calendar.ics")
+def feed() -> Response:
+    return _public_feed("calendar.ics")
+
+
+@bp.get("/topics/<slug>.ics")
+def topic_feed(slug: str) -> Response:
+    topic = events_services.get_topic_or_404(slug)
+    return _public_feed(f"{topic.slug}.ics", fixed={"topic": topic.slug})
+
+
+@bp.get("/organisations/<slug>.ics")
+def organisation_feed(slug: str) -> Response:
+    organisation = events_services.get_organisation_or_404(slug)
+    return _public_feed(f"{organisation.slug}.ics", fixed={"organisation": organisation.slug})
+
+
+# --- personal feed -------------------------------------------------------------------------
+
+
+@bp.get("/account/calendar/<token>.ics")
+def personal_feed(token: str) -> Response:
+    user = services.user_for_calendar_token(token)
+    if user is None:
+        abort(404)
+    version = services.personal_feed_version(user)
+    return _calendar_response(
+        version,
+        lambda: services.build_personal_feed(user),
+        filename="my-events.ics",
+        download=False,
+        private=True,
+    )
+
+
+def _back_to_account() -> BaseResponse:
+    if "accounts.account" in current_app.view_functions:
+        return redirect(url_for("accounts.account") + "#calendar")
+    return redirect(url_for("ical.account_calendar"))
+
+
+@bp.get("/account/calendar/")
+@login_required
+def account_calendar() -> str:
+    return render_template("ical/account_calendar.html")
+
+
+@bp.post("/account/calendar/regenerate")
+@login_required
+def regenerate_personal_token() -> BaseResponse:
+    form = forms.CalendarTokenForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.regenerate_user_calendar_token(current_user)
+    db.session.commit()
+    flash(
+        _("Your calendar has a new address. Subscribe again with it; the old one no longer works."),
+        "success",
+    )
+    return _back_to_account()
+
+
+# --- organisers ----------------------------------------------------------------------------
+
+
+def _member_organisation_or_403(slug: str) -> Organisation:
+    organisation = db.first_or_404(select(Organisation).where(Organisation.slug == slug))
+    if not services.is_member(current_user, organisation):
+        abort(403)
+    return organisation
+
+
+@bp.get("/account/organisations/<slug>/events.ics")
+@login_required
+def organisation_export(slug: str) -> Response:
+    organisation = _member_organisation_or_403(slug)
+    version = services.feed_version(
+        "organisation-export", (organisation.id,), services.organisation_events(organisation)
+    )
+    return _calendar_response(
+        version,
+        lambda: services.build_organisation_export(organisation),
+        filename=f"{organisation.slug}-events.ics",
+        download=True,
+        private=True,
+    )
+
+
+@bp.get("/account/organisations/<slug>/calendar")
+@login_required
+def organisation_calendar(slug: str) -> str:
+    organisation = _member_organisation_or_403(slug)
+    if not organisation.calendar_token:
+        services.ensure_organisation_calendar_token(organisation)
+        db.session.commit()
+    return render_template(
+        "ical/organisation_calendar.html",
+        organisation=organisation,
+        feed_url=services.organisation_feed_url(organisation),
+        form=forms.CalendarTokenForm(),
+    )
+
+
+@bp.post("/account/organisations/<slug>/calendar/regenerate")
+@login_required
+def regenerate_organisation_token(slug: str) -> BaseResponse:
+    organisation = _member_organisation_or_403(slug)
+    form = forms.CalendarTokenForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.regenerate_organisation_calendar_token(organisation)
+    db.session.commit()
+    flash(_("The private feed has a new address; the old one no longer works."), "success")
+    return redirect(url_for("ical.organisation_calendar", slug=organisation.slug))
+
+
+@bp.get("/organisations/feed/<token>.ics")
+def organisation_private_feed(token: str) -> Response:
+    organisation = services.organisation_for_calendar_token(token)
+    if organisation is None:
+        abort(404)
+    version = services.feed_version(
+        "organisation-export", (organisation.id,), services.organisation_events(organisation)
+    )
+    return _calendar_response(
+        version,
+        lambda: services.build_organisation_export(organisation),
+        filename=f"{organisation.slug}-events.ics",
+        download=False,
+        private=True,
+    )

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
-from email.utils import make_msgid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import make_msgid, parseaddr
 from typing import Any
 
 from flask import current_app, g, render_template
+from sqlalchemy import func, select, update
 
 from eventsite.extensions import db
-from eventsite.mail.models import OutboxMessage
+from eventsite.mail import mime
+from eventsite.mail.models import OutboxMessage, OutboxStatus
 
 
 @dataclass(frozen=True)
@@ -46,22 +50,27 @@ def queue_email(
 
     `template` names `templates/email/<template>.txt` and `.html`; both get `context`
     plus `site_name` and `base_url`. Nothing the user typed reaches a header except
-    through `_single_line`.
+    through `_single_line`; `to` and `reply_to` must be addresses (ValueError otherwise).
     """
-    if any(ch in to for ch in "\r\n,;<>") or "@" not in to:
+    to = to.strip()
+    if any(ch in to for ch in ",;<>") or any(ch.isspace() for ch in to) or "@" not in to:
         raise ValueError(f"not a single email address: {to!r}")
+    mime.check_address_header(to, single=True)
     config = current_app.config
+    reply_to = _single_line(reply_to) if reply_to else config.get("MAIL_REPLY_TO")
+    if reply_to:
+        mime.check_address_header(reply_to, single=False)
     context = {
         "site_name": config["SITE_NAME"],
         "base_url": config["BASE_URL"].rstrip("/"),
         **context,
     }
-    domain = config["MAIL_DEFAULT_SENDER"].rsplit("@", 1)[-1].strip(" >") or "localhost"
+    domain = parseaddr(config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or "localhost"
     message = OutboxMessage(
         message_id=make_msgid(domain=domain),
         category=category,
         to_address=to,
-        reply_to=_single_line(reply_to) if reply_to else config.get("MAIL_REPLY_TO"),
+        reply_to=reply_to,
         subject=_single_line(subject)[:300],
         body_text=render_template(f"email/{template}.txt", **context),
         body_html=render_template(f"email/{template}.html", **context),
@@ -72,3 +81,55 @@ def queue_email(
     # Development delivers right after the response; production leaves it to the worker.
     g.setdefault("queued_email_ids", []).append(message.id)
     return message
+
+
+# --- operating the outbox ----------------------------------------------------------------------
+
+
+@dataclass
+class OutboxSummary:
+    counts: dict[str, int]
+    oldest_pending_at: datetime | None
+    failed: list[OutboxMessage] = field(default_factory=list)  # most recent first
+    retrying: list[OutboxMessage] = field(default_factory=list)  # pending after a failure
+
+
+def summarise_outbox(*, show: int = 10) -> OutboxSummary:
+    counts = {status.value: 0 for status in OutboxStatus}
+    rows = db.session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )
+    for status, count in rows:
+        counts[str(status)] = count
+    oldest = db.session.scalar(
+        select(func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == OutboxStatus.PENDING
+        )
+    )
+    failed = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.FAILED)
+        .order_by(OutboxMessage.id.desc())
+        .limit(show)
+    ).all()
+    retrying = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.attempts > 0)
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(show)
+    ).all()
+    return OutboxSummary(counts, oldest, list(failed), list(retrying))
+
+
+def retry_messages(ids: Sequence[int] | None, *, now: datetime) -> int:
+    """Put failed messages (these ids, or all of them) back in the queue; returns how many."""
+    stmt = (
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.FAILED)
+        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)
+    )
+    if ids is not None:
+        stmt = stmt.where(OutboxMessage.id.in_(ids))
+    result = db.session.execute(stmt.execution_options(synchronize_session=False))
+    db.session.flush()
+    return result.rowcount

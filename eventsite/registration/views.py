@@ -1,5 +1,261 @@
-"""HTTP views of the registration package."""
+"""Registering for an event, and managing one's registration."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from eventsite import database
+from eventsite.accounts.models import User
+from eventsite.events.models import Event, EventStatus
+from eventsite.extensions import db
+from eventsite.registration import forms, services
+from eventsite.registration.models import Registration, RegistrationStatus
+from eventsite.timeutil import utcnow
 
 bp = Blueprint("registration", __name__)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _published_event_or_404(slug: str) -> Event:
+    event = db.session.scalar(select(Event).where(Event.slug == slug))
+    if event is None or event.status != EventStatus.PUBLISHED:
+        abort(404)
+    return event
+
+
+def _event_page(event: Event) -> str:
+    if "events.detail" in current_app.view_functions:
+        return url_for("events.detail", slug=event.slug)
+    return f"/events/{event.slug}"
+
+
+def _to_login(next_url: str) -> Response:
+    return redirect(url_for("accounts.login", next=next_url))
+
+
+def _can_see(user: User, registration: Registration) -> bool:
+    return user.id == registration.user_id or user.is_member_of(registration.event.organisation_id)
+
+
+def _registration_or_404(registration_id: int) -> Registration:
+    registration = db.get_or_404(Registration, registration_id)
+    if not _can_see(current_user, registration):
+        abort(404)  # not 403: do not reveal that the registration exists
+    return registration
+
+
+def _own_registration_or_404(registration_id: int) -> Registration:
+    registration = db.get_or_404(Registration, registration_id)
+    if registration.user_id != current_user.id:
+        abort(404)
+    return registration
+
+
+# --- template helpers for the event page and the account page -----------------------------------
+
+
+@bp.app_template_global()
+def registration_box(event: Event) -> dict[str, Any]:
+    """What the event page's registration box shows."""
+    now = utcnow()
+    counts = services.count_places(event)
+    state = services.registration_state(event, now, counts)
+    mine = None
+    rank = None
+    if current_user.is_authenticated:
+        mine = services.get_active_registration(event, current_user)
+        if mine is not None:
+            rank = services.waitlist_rank(mine)
+    return {
+        "state": state,
+        "registration": mine,
+        "rank": rank,
+        "status_label": services.status_label(mine.status) if mine else "",
+        "register_url": url_for("registration.register", slug=event.slug),
+    }
+
+
+@bp.app_template_global()
+def my_registrations(user: User) -> dict[str, Any]:
+    """The account page's "My events": registrations grouped by status, with ranks."""
+    registrations = services.registrations_for_user(user)
+    ranks = services.waitlist_ranks(registrations)
+    groups: dict[str, list[Registration]] = {}
+    for registration in registrations:
+        groups.setdefault(str(registration.status), []).append(registration)
+    order = [
+        RegistrationStatus.CONFIRMED,
+        RegistrationStatus.PENDING,
+        RegistrationStatus.WAITLISTED,
+        RegistrationStatus.CANCELLED,
+        RegistrationStatus.REJECTED,
+    ]
+    return {
+        "groups": [
+            (str(status), services.status_label(status), groups[status])
+            for status in order
+            if status in groups
+        ],
+        "ranks": ranks,
+        "count": len(registrations),
+    }
+
+
+# --- registering -------------------------------------------------------------------------------
+
+
+@bp.route("/events/<slug>/register", methods=["GET", "POST"])
+def register(slug: str) -> Any:
+    if request.method == "POST":
+        # Before the first query: on SQLite the places are counted under the write lock,
+        # and nothing read so far has to be read again.
+        database.lock_for_write()
+    event = _published_event_or_404(slug)
+    if not current_user.is_authenticated:
+        return _to_login(url_for("registration.register", slug=slug))
+    if request.method == "GET":
+        existing = services.get_active_registration(event, current_user)
+        if existing is not None:
+            return redirect(url_for("registration.detail", registration_id=existing.id))
+
+    questions = services.questions_for_event(event)
+    form = forms.registration_form_for(questions)
+    if request.method == "POST":
+        if form.is_bot():
+            # Refused quietly: a bot learns nothing from the answer.
+            db.session.rollback()
+            flash(_("Thank you."), "info")
+            return redirect(_event_page(event))
+        if form.validate_on_submit():
+            now = utcnow()
+            try:
+                registration = services.register_attendee(
+                    current_user, event, form.answers(), now, questions=questions
+                )
+            except services.RegistrationError as err:
+                db.session.rollback()
+                if err.field and err.field in form:
+                    form[err.field].errors = [*form[err.field].errors, str(err)]
+                else:
+                    flash(str(err), "error")
+            else:
+                registration_id = registration.id
+                if registration.created_at != now:
+                    message = _("You are already registered for this event.")
+                else:
+                    message = _confirmation_message(registration)
+                db.session.commit()
+                flash(message, "success")
+                return redirect(url_for("registration.detail", registration_id=registration_id))
+        db.session.rollback()  # let go of the write lock before rendering
+    state = services.registration_state(event, utcnow(), services.count_places(event))
+    return render_template(
+        "registration/form.html", event=event, form=form, state=state, user=current_user
+    ), 422 if request.method == "POST" else 200
+
+
+def _confirmation_message(registration: Registration) -> str:
+    if registration.status == RegistrationStatus.WAITLISTED:
+        return _(
+            "The event is full: you are on the waiting list. We will email you if a place frees up."
+        )
+    if registration.status == RegistrationStatus.PENDING:
+        return _("Thank you. The organisers will confirm your registration; we will email you.")
+    return _("You are registered. A confirmation is on its way to your inbox.")
+
+
+# --- managing ----------------------------------------------------------------------------------
+
+
+@bp.get("/registrations/<int:registration_id>")
+def detail(registration_id: int) -> Any:
+    if not current_user.is_authenticated:
+        return _to_login(request.path)
+    registration = _registration_or_404(registration_id)
+    now = utcnow()
+    return render_template(
+        "registration/detail.html",
+        registration=registration,
+        event=registration.event,
+        is_owner=registration.user_id == current_user.id,
+        rank=services.waitlist_rank(registration),
+        answers=services.answer_rows(registration),
+        status_label=services.status_label(registration.status),
+        can_edit=services.can_edit_answers(registration, now),
+        deadline=registration.event.effective_edit_deadline(),
+    )
+
+
+@bp.route("/registrations/<int:registration_id>/edit", methods=["GET", "POST"])
+def edit(registration_id: int) -> Any:
+    if not current_user.is_authenticated:
+        return _to_login(request.path)
+    registration = _own_registration_or_404(registration_id)
+    event = registration.event
+    questions = services.questions_for_event(event)
+    if request.method == "POST":
+        form = forms.registration_form_for(questions)
+    else:
+        form = forms.registration_form_for(questions, data=services.form_values(registration))
+    now = utcnow()
+    if not services.can_edit_answers(registration, now):
+        flash(_("Answers can no longer be changed for this registration."), "error")
+        return redirect(url_for("registration.detail", registration_id=registration.id))
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            try:
+                services.update_answers(registration, form.answers(), now)
+            except services.RegistrationError as err:
+                db.session.rollback()
+                if err.field and err.field in form:
+                    form[err.field].errors = [*form[err.field].errors, str(err)]
+                else:
+                    flash(str(err), "error")
+            else:
+                db.session.commit()
+                flash(_("Your answers are saved."), "success")
+                return redirect(url_for("registration.detail", registration_id=registration.id))
+    return render_template(
+        "registration/edit.html",
+        registration=registration,
+        event=event,
+        form=form,
+        user=registration.user,
+    ), status
+
+
+@bp.route("/registrations/<int:registration_id>/cancel", methods=["GET", "POST"])
+def cancel(registration_id: int) -> Any:
+    if not current_user.is_authenticated:
+        return _to_login(request.path)
+    form = forms.CancelRegistrationForm()
+    if request.method == "POST" and form.validate_on_submit():
+        database.lock_for_write()
+    registration = _own_registration_or_404(registration_id)
+    if not registration.is_active:
+        flash(_("This registration is already cancelled."), "info")
+        return redirect(url_for("registration.detail", registration_id=registration.id))
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        services.cancel_registration(registration, utcnow())
+        db.session.commit()
+        flash(_("Your registration is cancelled."), "success")
+        return redirect(url_for("registration.detail", registration_id=registration.id))
+    return render_template(
+        "registration/cancel.html",
+        registration=registration,
+        event=registration.event,
+        form=form,
+        status_label=services.status_label(registration.status),
+    )

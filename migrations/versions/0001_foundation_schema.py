@@ -116,7 +116,6 @@ def upgrade():
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_country'), ['country'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_organisation_id'), ['organisation_id'], unique=False)
-        batch_op.create_index('ix_events_status_ends_at', ['status', 'ends_at'], unique=False)
         batch_op.create_index('ix_events_status_starts_at', ['status', 'starts_at'], unique=False)
 
     op.create_table('memberships',
@@ -192,7 +191,6 @@ def downgrade():
     op.drop_table('memberships')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_status_starts_at')
-        batch_op.drop_index('ix_events_status_ends_at')
         batch_op.drop_index(batch_op.f('ix_events_organisation_id'))
         batch_op.drop_index(batch_op.f('ix_events_country'))
 

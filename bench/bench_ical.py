@@ -1,0 +1,255 @@
+"""Issue 5: the /calendar.ics feed with 10,000 published events — cold build, warm serve,
+conditional 304, requests/s over gunicorn, its size, and the string-formatting floor."""
+
+from __future__ import annotations
+
+import http.client
+import time
+from collections.abc import Callable
+from datetime import UTC
+
+from bench import harness
+from bench.harness import BenchContext, Row, Stats
+
+FEED = "/calendar.ics"
+MAX_COLD_MS = 1000.0  # the full feed built from nothing
+MAX_304_MS = 2.0  # conditional GET answered from one aggregate query
+COLD_RUNS = 5
+COVERING_INDEX = (
+    "CREATE INDEX ix_events_feed_version ON events (status, ends_at, updated_at, revision, id)"
+)
+
+
+def _clear_caches(*, vevents: bool) -> None:
+    from eventsite.ical import builders, services
+
+    services.FEED_CACHE.clear()
+    if vevents:
+        builders.VEVENT_CACHE.clear()
+        builders.vtimezone_bytes.cache_clear()
+
+
+def _timed(runs: int, action: Callable[[], object]) -> Stats:
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        action()
+        latencies.append(time.perf_counter() - t0)
+    return Stats(latencies, time.perf_counter() - started)
+
+
+def _get(client, path: str, expect: int, **headers: str) -> bytes:
+    response = client.get(path, headers=headers)
+    if response.status_code != expect:
+        raise RuntimeError(f"GET {path} answered {response.status_code}, not {expect}")
+    return response.data
+
+
+# --- the floor: the same calendar written with f-strings ---------------------------------------
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def _fold(line: str) -> str:
+    data = line.encode()
+    if len(data) <= 75:
+        return line
+    parts, current, size = [], [], 0
+    for ch in line:
+        width = len(ch.encode())
+        if size + width > (75 if not parts else 74):
+            parts.append("".join(current))
+            current, size = [], 0
+        current.append(ch)
+        size += width
+    parts.append("".join(current))
+    return "\r\n ".join(parts)
+
+
+def floor_feed(events: list, base_url: str, domain: str, sender: str) -> bytes:
+    """Plain string formatting of the same VEVENTs (no VTIMEZONE, times in UTC): what
+    writing the bytes costs without a library, the lower bound for the real build."""
+    from eventsite.ical.builders import current_words, event_location
+    from eventsite.markup import markdown_to_text
+
+    words = current_words()
+
+    def stamp(value) -> str:
+        return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    out = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//floor//EN", "NAME:floor"]
+    for e in events:
+        url = f"{base_url}/events/{e.slug}"
+        description = "\n\n".join(p for p in (e.summary, markdown_to_text(e.description), url) if p)
+        lines = [
+            "BEGIN:VEVENT",
+            f"UID:event-{e.id}@{domain}",
+            f"DTSTAMP:{stamp(e.updated_at)}",
+            f"CREATED:{stamp(e.created_at)}",
+            f"LAST-MODIFIED:{stamp(e.updated_at)}",
+            f"SEQUENCE:{e.revision}",
+            f"DTSTART:{stamp(e.starts_at)}",
+            f"DTEND:{stamp(e.ends_at)}",
+            f"SUMMARY:{_escape(e.title)}",
+            f"DESCRIPTION:{_escape(description)}",
+            f"URL:{url}",
+            f"LOCATION:{_escape(event_location(e, words))}",
+        ]
+        if e.latitude is not None and e.longitude is not None:
+            lines.append(f"GEO:{e.latitude};{e.longitude}")
+        if e.topics:
+            lines.append("CATEGORIES:" + ",".join(_escape(t.name) for t in e.topics))
+        lines.append(f'ORGANIZER;CN="{e.organisation.name}":mailto:{sender}')
+        lines.append("STATUS:CONFIRMED")
+        lines.append("END:VEVENT")
+        out.extend(_fold(line) for line in lines)
+    out.append("END:VCALENDAR")
+    return ("\r\n".join(out) + "\r\n").encode()
+
+
+def run(ctx: BenchContext) -> list[Row]:
+    from eventsite.ical import builders, services
+    from eventsite.timeutil import utcnow
+
+    ctx.data()
+    app = ctx.app
+    client = app.test_client()
+    rows: list[Row] = []
+
+    with app.app_context():
+        stmt = services.feed_events(services.parse_feed_filters({}), utcnow())
+        feed_count = len(services.load_events(stmt))
+    harness.log(f"  /calendar.ics holds {feed_count} events")
+
+    # Cold: no built feed, no serialised VEVENT, no VTIMEZONE (a fresh worker).
+    def cold() -> None:
+        _clear_caches(vevents=True)
+        _get(client, FEED, 200)
+
+    _get(client, FEED, 200)  # imports, the first connection, template and zone data
+    cold_stats = _timed(COLD_RUNS, cold)
+    row = Row.from_stats(
+        f"{FEED} cold build, {feed_count} events (in-process)",
+        cold_stats,
+        max_median_ms=MAX_COLD_MS,
+        note=f"{COLD_RUNS} runs, every cache emptied before each",
+    )
+    rows.append(row)
+    harness.log(f"  {row.name}: median {row.median_ms:.0f} ms")
+
+    # After an edit: the feed is rebuilt, but only the changed VEVENT is serialised again.
+    def rebuild() -> None:
+        _clear_caches(vevents=False)
+        _get(client, FEED, 200)
+
+    rebuild_stats = _timed(COLD_RUNS, rebuild)
+    rows.append(
+        Row.from_stats(
+            f"{FEED} rebuild after an edit (in-process)",
+            rebuild_stats,
+            note="feed cache emptied, per-event VEVENT cache warm",
+        )
+    )
+
+    # Warm: served from the feed cache after one aggregate query.
+    data = _get(client, FEED, 200)
+    warm = harness.measure_in_process(app, FEED, requests=min(ctx.requests, 100), warmup=3)
+    rows.append(
+        Row.from_stats(f"{FEED} warm (in-process)", warm, note=f"feed size {len(data):,} bytes")
+    )
+
+    # Conditional GET: 304 from the aggregate alone.
+    etag = client.get(FEED).headers["ETag"]
+    for _ in range(20):
+        _get(client, FEED, 304, **{"If-None-Match": etag})
+    not_modified = _timed(ctx.requests, lambda: _get(client, FEED, 304, **{"If-None-Match": etag}))
+    row = Row.from_stats(
+        f"{FEED} If-None-Match -> 304 (in-process)", not_modified, max_median_ms=MAX_304_MS
+    )
+    rows.append(row)
+    harness.log(f"  {row.name}: median {row.median_ms:.2f} ms")
+
+    # The same with the covering index proposed for the events table (not in the schema
+    # yet): the aggregate then reads the index alone instead of every matching row.
+    from sqlalchemy import text
+
+    from eventsite.extensions import db
+
+    with app.app_context():
+        db.session.execute(text(COVERING_INDEX))
+        db.session.commit()
+    covered = _timed(ctx.requests, lambda: _get(client, FEED, 304, **{"If-None-Match": etag}))
+    rows.append(
+        Row.from_stats(
+            f"{FEED} 304 with the proposed covering index (in-process)",
+            covered,
+            max_median_ms=MAX_304_MS,
+            note=COVERING_INDEX,
+        )
+    )
+    with app.app_context():
+        db.session.execute(text("DROP INDEX ix_events_feed_version"))
+        db.session.commit()
+
+    # The floor: load the same events and write them with f-strings, in this same run.
+    with app.app_context():
+        settings = builders.current_settings()
+
+        def floor() -> bytes:
+            events = services.load_events(stmt)
+            return floor_feed(
+                events, settings.base_url, settings.uid_domain, settings.organizer_email
+            )
+
+        floor()
+        floor_stats = _timed(COLD_RUNS, floor)
+        floor_size = len(floor())
+    ratio = cold_stats.median_ms / floor_stats.median_ms if floor_stats.median_ms else float("nan")
+    floor_row = Row.from_stats("same calendar with string formatting (floor)", floor_stats)
+    floor_row.note = (
+        f"{floor_size:,} bytes; eventsite cold build = {ratio:.1f}x the floor, "
+        f"rebuild after an edit = "
+        f"{rebuild_stats.median_ms / floor_stats.median_ms:.1f}x"
+    )
+    rows.append(floor_row)
+    harness.log(f"  floor: median {floor_stats.median_ms:.0f} ms, ratio {ratio:.1f}")
+
+    if ctx.http:
+        with ctx.gunicorn("wsgi:app") as server:
+            stats = harness.http_load(
+                server.host,
+                server.port,
+                FEED,
+                requests=min(ctx.http_requests, 300),
+                concurrency=ctx.concurrency,
+                warmup=4,  # both workers build their own copy first
+            )
+            rows.append(Row.from_stats(f"{FEED} warm (HTTP, gunicorn -w 2)", stats))
+            stats = _http_not_modified(server, etag, requests=ctx.http_requests)
+            rows.append(Row.from_stats(f"{FEED} 304 (HTTP, gunicorn -w 2)", stats))
+    return rows
+
+
+def _http_not_modified(server: harness.Gunicorn, etag: str, *, requests: int) -> Stats:
+    """Conditional GETs over one keep-alive connection (the client of a calendar app)."""
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    latencies, errors = [], 0
+    started = time.perf_counter()
+    for _ in range(requests):
+        t0 = time.perf_counter()
+        conn.request("GET", FEED, headers={"If-None-Match": etag})
+        response = conn.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - t0)
+        errors += response.status != 304
+    conn.close()
+    return Stats(latencies, time.perf_counter() - started, errors)

@@ -1,0 +1,323 @@
+"""Issue 4: registrations per second through gunicorn (4 workers), 1,000 accounts for one
+event of 300 places, on SQLite and PostgreSQL; overbookings and errors must be 0.
+
+Each backend is measured against a yardstick in the same run: a bare Flask app (below,
+`bare_app`) whose POST handler writes one row to the same database, under the same
+gunicorn settings. PostgreSQL is measured when the run has `--database-url`, or when
+EVENTSITE_BENCH_POSTGRES_URL names a database for it (its name must contain 'bench',
+'test' or 'scratch': its tables are dropped).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, request
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
+from sqlalchemy.engine import Engine
+
+from bench import harness
+from bench.harness import BenchContext, Row
+
+ACCOUNTS = 1000
+CAPACITY = 300
+WORKERS = 4
+CLIENT_THREADS = 16
+MIN_RPS_POSTGRESQL = 150.0
+
+# --- the yardstick: a bare POST handler that writes one row ---------------------------------------
+
+bare_metadata = MetaData()
+bare_rows = Table(
+    "bench_bare_rows",
+    bare_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("who", String(50)),
+)
+_bare_engine: Engine | None = None
+
+
+def _engine_for(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        from sqlalchemy import event
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+bare_app = Flask(__name__)
+
+
+@bare_app.get("/healthz")
+def bare_healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@bare_app.post("/write")
+def bare_write() -> tuple[str, int, dict[str, str]]:
+    global _bare_engine
+    if _bare_engine is None:
+        _bare_engine = _engine_for(os.environ["DATABASE_URL"])
+    with _bare_engine.begin() as conn:
+        conn.execute(insert(bare_rows).values(who=request.form.get("who", "")[:50]))
+    return "", 302, {"Location": "/done"}
+
+
+# --- load -----------------------------------------------------------------------------------------
+
+
+def post_load(
+    host: str, port: int, requests: list[tuple[str, str, dict[str, str]]], threads: int
+) -> tuple[harness.Stats, dict[int, int]]:
+    """POST each (path, cookie, form) once from `threads` keep-alive connections."""
+    lock = threading.Lock()
+    queue = iter(range(len(requests)))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors = [0]
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(host, port, timeout=120)
+        mine: list[float] = []
+        try:
+            while True:
+                with lock:
+                    n = next(queue, None)
+                if n is None:
+                    break
+                path, cookie, form = requests[n]
+                headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                if cookie:
+                    headers["Cookie"] = cookie
+                t0 = time.perf_counter()
+                try:
+                    conn.request("POST", path, body=urlencode(form), headers=headers)
+                    response = conn.getresponse()
+                    response.read()
+                    status = response.status
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    status = 0
+                mine.append(time.perf_counter() - t0)
+                with lock:
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if status != 302:
+                        errors[0] += 1
+        finally:
+            conn.close()
+            with lock:
+                latencies.extend(mine)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    started = time.perf_counter()
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return harness.Stats(latencies, time.perf_counter() - started, errors[0]), statuses
+
+
+# --- one backend ----------------------------------------------------------------------------------
+
+
+def _environment(url: str) -> dict[str, str]:
+    return {
+        **harness.environment(url),
+        "EVENTSITE_WTF_CSRF_ENABLED": "false",  # the load generator has no form to read
+        "EVENTSITE_MAIL_DELIVER_AFTER_REQUEST": "false",
+    }
+
+
+def _prepare(url: str, *, fresh: bool) -> tuple[Flask, str, list[str], str]:
+    """Schema (when fresh), 1,000 verified accounts, one event of 300 places with a
+    waiting list and two questions. Returns the app, the event slug, one session cookie
+    per account, and the name of the required question's field."""
+    from werkzeug.security import generate_password_hash
+
+    from eventsite import create_app
+    from eventsite.extensions import db
+    from eventsite.models import Event, Organisation, Question, QuestionKind, User
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": harness.SECRET_KEY})
+    if fresh:
+        harness.create_schema(app)
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y%m%d%H%M%S%f")
+    with app.app_context():
+        bare_metadata.drop_all(db.engine)
+        bare_metadata.create_all(db.engine)
+        organisation = Organisation(name="Bench organisers", slug=f"bench-registration-{stamp}")
+        starts = now + timedelta(days=40)
+        event = Event(
+            slug=f"bench-registration-{stamp}",
+            title="Registration benchmark",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=8),
+            status="published",
+            published_at=now,
+            capacity=CAPACITY,
+            has_waiting_list=True,
+            organisation=organisation,
+        )
+        db.session.add(event)
+        db.session.flush()
+        required = Question(event_id=event.id, label="Affiliation", is_required=True, position=0)
+        db.session.add(required)
+        db.session.add(
+            Question(
+                event_id=event.id,
+                kind=QuestionKind.CHECKBOX,
+                label="Photos may be taken",
+                position=1,
+            )
+        )
+        password_hash = generate_password_hash("bench-password")
+        db.session.execute(
+            insert(User),
+            [
+                {
+                    "email": f"bench-{stamp}-{n}@example.org",
+                    "name": f"Bench person {n}",
+                    "password_hash": password_hash,
+                    "email_verified_at": now,
+                    "session_token": f"bench-{stamp}-{n}",
+                    "calendar_token": f"bench-cal-{stamp}-{n}",
+                }
+                for n in range(ACCOUNTS)
+            ],
+        )
+        db.session.commit()
+        tokens = list(
+            db.session.scalars(
+                select(User.session_token)
+                .where(User.email.like(f"bench-{stamp}-%"))
+                .order_by(User.id)
+            )
+        )
+        slug, field = event.slug, required.field_name
+        db.session.remove()
+    serializer = app.session_interface.get_signing_serializer(app)
+    assert serializer is not None
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookies = [f"{name}={serializer.dumps({'_user_id': t, '_fresh': True})}" for t in tokens]
+    return app, slug, cookies, field
+
+
+def _outcome(app: Flask, slug: str) -> dict[str, int]:
+    from eventsite.extensions import db
+    from eventsite.models import Event, Registration
+
+    with app.app_context():
+        event_id = db.session.scalar(select(Event.id).where(Event.slug == slug))
+        rows = db.session.execute(
+            select(Registration.status, func.count())
+            .where(Registration.event_id == event_id)
+            .group_by(Registration.status)
+        ).all()
+        db.session.remove()
+        db.engine.dispose()
+    return {str(status): n for status, n in rows}
+
+
+def measure_backend(label: str, url: str, *, fresh: bool) -> list[Row]:
+    app, slug, cookies, field = _prepare(url, fresh=fresh)
+    env = _environment(url)
+    work = [
+        (f"/events/{slug}/register", cookie, {field: f"Institute {n}"})
+        for n, cookie in enumerate(cookies)
+    ]
+    bare_work = [("/write", "", {"who": f"person {n}"}) for n in range(ACCOUNTS)]
+
+    harness.log(f"  {label}: bare POST (writes one row) ...")
+    with harness.Gunicorn("bench.bench_registration:bare_app", env=env, workers=WORKERS) as bare:
+        bare_stats, bare_statuses = post_load(bare.host, bare.port, bare_work, CLIENT_THREADS)
+    harness.log(f"  {label}: {ACCOUNTS} registrations ...")
+    with harness.Gunicorn("wsgi:app", env=env, workers=WORKERS) as site:
+        stats, statuses = post_load(site.host, site.port, work, CLIENT_THREADS)
+
+    outcome = _outcome(app, slug)
+    confirmed = outcome.get("confirmed", 0) + outcome.get("pending", 0)
+    overbooked = max(0, confirmed - CAPACITY)
+    recorded = sum(outcome.values())
+    lost = ACCOUNTS - recorded
+    ratio = stats.rps / bare_stats.rps if bare_stats.rps else float("nan")
+    note = (
+        f"{outcome.get('confirmed', 0)} confirmed, {outcome.get('waitlisted', 0)} waitlisted, "
+        f"{overbooked} overbooked, {stats.errors} errors, {lost} lost "
+        f"(statuses {dict(sorted(statuses.items()))}); "
+        f"{ratio:.2f}x the bare POST handler ({bare_stats.rps:.0f} req/s)"
+    )
+    target = (
+        f">= {MIN_RPS_POSTGRESQL:g} req/s, 0 overbooked"
+        if label == "PostgreSQL"
+        else ("0 overbooked, 0 errors")
+    )
+    ok = overbooked == 0 and stats.errors == 0 and lost == 0 and confirmed == CAPACITY
+    if label == "PostgreSQL":
+        ok = ok and stats.rps >= MIN_RPS_POSTGRESQL
+    harness.log(f"  {label}: {stats.rps:.0f} registrations/s; {note}")
+    return [
+        Row(
+            f"registration POST, {label} (gunicorn {WORKERS} workers)",
+            stats.median_ms,
+            stats.p95_ms,
+            stats.rps,
+            target,
+            ok,
+            note,
+        ),
+        Row(
+            f"bare POST writing one row, {label}",
+            bare_stats.median_ms,
+            bare_stats.p95_ms,
+            bare_stats.rps,
+            "yardstick",
+            None if bare_stats.errors == 0 else False,
+            f"statuses {dict(sorted(bare_statuses.items()))}",
+        ),
+    ]
+
+
+def run(ctx: BenchContext) -> list[Row]:
+    if not ctx.http:
+        return [Row("registration POST", note="skipped (--no-http)")]
+    rows: list[Row] = []
+    sqlite_url = f"sqlite:///{Path(ctx.workdir) / 'registration.sqlite3'}"
+    rows += measure_backend("SQLite", sqlite_url, fresh=True)
+
+    postgres_url = None
+    fresh = True
+    if ctx.database_url and "postgres" in ctx.database_url:
+        postgres_url, fresh = ctx.url, False
+        ctx.app  # noqa: B018  (the run's schema exists; add rows beside the generated events)
+    elif os.environ.get("EVENTSITE_BENCH_POSTGRES_URL"):
+        postgres_url = harness.prepare_database(
+            os.environ["EVENTSITE_BENCH_POSTGRES_URL"], Path(ctx.workdir)
+        )
+    if postgres_url:
+        rows += measure_backend("PostgreSQL", postgres_url, fresh=fresh)
+    else:
+        rows.append(
+            Row(
+                "registration POST, PostgreSQL",
+                note="skipped: pass --database-url or set EVENTSITE_BENCH_POSTGRES_URL",
+            )
+        )
+    return rows

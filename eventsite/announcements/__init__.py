@@ -1,0 +1,1 @@
+"""Notify me when events are announced: double opt-in subscribers and the one announcement."""

@@ -1,0 +1,125 @@
+"""Notify-me rules: subscribe with double opt-in, one-click unsubscribe, announce once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from eventsite import database
+from eventsite.accounts import tokens
+from eventsite.accounts.links import external_url
+from eventsite.accounts.services import normalise_email
+from eventsite.announcements.models import (
+    FIRST_PUBLICATION,
+    Announcement,
+    AnnouncementSubscriber,
+)
+from eventsite.extensions import db
+from eventsite.mail.services import queue_email
+
+
+def unsubscribe_url(address: str, now: datetime) -> str:
+    token = tokens.make_token(tokens.ANNOUNCE_UNSUBSCRIBE, {"email": address}, now)
+    return external_url("announcements.unsubscribe", token=token)
+
+
+def subscribe(email: str, now: datetime) -> None:
+    """Ask the address to confirm; the caller answers the same whatever happened here.
+
+    A new address gets a row and a confirmation link; an unconfirmed one gets the link
+    again; a confirmed one gets nothing (it is already on the list).
+    """
+    address = normalise_email(email)
+    database.lock_for_write()  # SQLite: the lookup decides the insert
+    subscriber = db.session.scalar(
+        select(AnnouncementSubscriber).where(AnnouncementSubscriber.email == address)
+    )
+    if subscriber is None:
+        subscriber = AnnouncementSubscriber(email=address, created_at=now)
+        try:
+            with db.session.begin_nested():
+                db.session.add(subscriber)
+        except IntegrityError:
+            return  # the same address, subscribed at the same moment: that request sends
+    elif subscriber.is_confirmed:
+        return
+    token = tokens.make_token(tokens.ANNOUNCE_CONFIRM, {"email": address}, now)
+    queue_email(
+        address,
+        _("Confirm: tell me when %(site)s announces events", site=current_app.config["SITE_NAME"]),
+        "announce_confirm",
+        category="announce",
+        confirm_url=external_url("announcements.confirm", token=token),
+        unsubscribe_url=unsubscribe_url(address, now),
+    )
+
+
+def confirm_subscription(token: str, now: datetime) -> AnnouncementSubscriber:
+    payload = tokens.read_token(
+        tokens.ANNOUNCE_CONFIRM, token, now, current_app.config["ANNOUNCE_CONFIRM_MAX_AGE"]
+    )
+    subscriber = db.session.scalar(
+        select(AnnouncementSubscriber).where(
+            AnnouncementSubscriber.email == str(payload.get("email", ""))
+        )
+    )
+    if subscriber is None:
+        raise tokens.TokenError(
+            _("This address is no longer on the list; subscribe again from the home page.")
+        )
+    if subscriber.confirmed_at is None:
+        subscriber.confirmed_at = now
+        db.session.flush()
+    return subscriber
+
+
+def unsubscribe(token: str, now: datetime) -> str:
+    """Remove the address in the token (no login; the link never expires). Idempotent."""
+    payload = tokens.read_token(tokens.ANNOUNCE_UNSUBSCRIBE, token, now, max_age=None)
+    address = str(payload.get("email", ""))
+    subscriber = db.session.scalar(
+        select(AnnouncementSubscriber).where(AnnouncementSubscriber.email == address)
+    )
+    if subscriber is not None:
+        db.session.delete(subscriber)
+        db.session.flush()
+    return address
+
+
+def announce_first_publication(now: datetime) -> int:
+    """Email every confirmed subscriber that events are out — once in the site's life.
+
+    The guard is a row with a unique key, inserted in the caller's transaction together with
+    the emails: a second call, or a concurrent one on another server, fails on the key and
+    sends nothing; if the caller's transaction rolls back, so do the guard and the emails.
+    Returns how many messages were queued.
+    """
+    guard = Announcement(key=FIRST_PUBLICATION, created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(guard)
+    except IntegrityError:
+        return 0
+    subscribers = db.session.scalars(
+        select(AnnouncementSubscriber)
+        .where(AnnouncementSubscriber.confirmed_at.is_not(None))
+        .order_by(AnnouncementSubscriber.id)
+    ).all()
+    listing_url = external_url("events.listing")
+    subject = _("Events are now announced on %(site)s", site=current_app.config["SITE_NAME"])
+    for subscriber in subscribers:
+        queue_email(
+            subscriber.email,
+            subject,
+            "announce_first_event",
+            category="announce",
+            listing_url=listing_url,
+            unsubscribe_url=unsubscribe_url(subscriber.email, now),
+        )
+    guard.recipient_count = len(subscribers)
+    db.session.flush()
+    return len(subscribers)

@@ -1,0 +1,94 @@
+"""The lower-cased text the listing's free-text search looks in, kept current on every flush."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import chain
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from eventsite.events.models import AgendaSession, Event, SessionSpeaker, Speaker
+
+EVENT_FIELDS = ("title", "summary", "description", "sessions")
+SESSION_FIELDS = ("title", "speaker_links", "event")
+
+
+def build(event: Event, excluded: frozenset[int] | set[int] = frozenset()) -> str:
+    """Title, summary, description, session titles and speaker names, lower-cased.
+    `excluded` holds the id() of objects being deleted in this flush (left out)."""
+    parts = [event.title or "", event.summary or "", event.description or ""]
+    for session in event.sessions:
+        if id(session) in excluded:
+            continue
+        parts.append(session.title or "")
+        for link in session.speaker_links:
+            if id(link) in excluded or link.speaker is None:
+                continue
+            parts.append(link.speaker.name or "")
+    return " ".join(part for part in parts if part).replace("\x00", "").lower()
+
+
+def refresh(event: Event) -> None:
+    event.search_text = build(event)
+
+
+def _changed(obj: object, names: Iterable[str]) -> bool:
+    attrs = sa_inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in names)
+
+
+def _events_touched(
+    session: Session, new: list[object], dirty: list[object], deleted: list[object]
+) -> list[Event]:
+    """Events whose search text may have changed, given the objects of one flush."""
+    added, gone = set(map(id, new)), set(map(id, deleted))
+    touched: dict[int, Event] = {}
+
+    def touch(event: Event | None) -> None:
+        if event is not None and id(event) not in gone:
+            touched.setdefault(id(event), event)
+
+    for obj in chain(new, dirty, deleted):
+        is_new_or_gone = id(obj) in added or id(obj) in gone
+        if isinstance(obj, Event):
+            if id(obj) in added or _changed(obj, EVENT_FIELDS):
+                touch(obj)
+        elif isinstance(obj, AgendaSession):
+            if is_new_or_gone or _changed(obj, SESSION_FIELDS):
+                touch(obj.event)
+        elif isinstance(obj, SessionSpeaker):
+            if obj.session is not None:
+                touch(obj.session.event)
+        elif isinstance(obj, Speaker) and id(obj) not in added and _changed(obj, ("name",)):
+            stmt = (
+                select(Event)
+                .join(Event.sessions)
+                .join(AgendaSession.speaker_links)
+                .where(SessionSpeaker.speaker_id == obj.id)
+            )
+            for event in session.scalars(stmt).unique():
+                touch(event)
+    return list(touched.values())
+
+
+def _keep_current(session: Session, _flush_context: object, _instances: object) -> None:
+    """Every flush that changes an event's text, sessions or speakers refreshes its
+    search_text, whichever code (organiser pages, demo data, CLI) made the change."""
+    # session.new/dirty/deleted build a fresh set on every access: take them once.
+    new, dirty, deleted = list(session.new), list(session.dirty), list(session.deleted)
+    if not (new or dirty or deleted):
+        return
+    gone = set(map(id, deleted))
+    with session.no_autoflush:
+        for event in _events_touched(session, new, dirty, deleted):
+            text = build(event, gone)
+            if event.search_text != text:
+                event.search_text = text
+
+
+# Registered once, on the Session class, so every session (requests, CLI, tests) has it.
+if not sa_event.contains(Session, "before_flush", _keep_current):
+    sa_event.listen(Session, "before_flush", _keep_current)

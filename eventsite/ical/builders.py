@@ -1,0 +1,577 @@
+"""iCalendar files from events: models in, RFC 5545 bytes out, written with `icalendar`.
+
+Pure apart from two read-only looks at the app's config (the UID domain and the
+organiser address) when the caller does not pass `settings`. Every VEVENT of a feed is
+serialised once per (event, version) and kept in a small in-process cache, because the
+icalendar library needs ~0.3 ms per event and a feed may hold ten thousand of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from email.utils import parseaddr
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from babel import Locale
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from icalendar import (
+    Calendar,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vCalAddress,
+    vDuration,
+)
+from icalendar import Event as VEvent
+
+from eventsite import timeutil
+from eventsite.events.models import AgendaSession, Event, EventFormat, EventStatus
+from eventsite.markup import markdown_to_text
+
+PRODID = "-//eventsite//eventsite calendars 1.0//EN"
+UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
+_END = b"END:VCALENDAR\r\n"
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    """Everything outside the models that a calendar depends on."""
+
+    base_url: str
+    uid_domain: str
+    organizer_email: str
+    refresh_minutes: int = 60
+
+
+def settings_from_config(
+    config: Mapping[str, Any], base_url: str | None = None
+) -> CalendarSettings:
+    base = (base_url or config.get("BASE_URL") or "http://localhost").rstrip("/")
+    # UIDs must never change, so they come from configuration, never from a request's Host.
+    domain = (
+        config.get("ICAL_UID_DOMAIN")
+        or urlsplit(config.get("BASE_URL") or base).hostname
+        or "eventsite.invalid"
+    )
+    organizer = (
+        config.get("ICAL_ORGANIZER_EMAIL") or parseaddr(config.get("MAIL_DEFAULT_SENDER") or "")[1]
+    )
+    return CalendarSettings(
+        base_url=base,
+        uid_domain=domain,
+        organizer_email=organizer or f"no-reply@{domain}",
+        refresh_minutes=int(config.get("CALENDAR_REFRESH_MINUTES") or 60),
+    )
+
+
+def _settings(base_url: str | None, settings: CalendarSettings | None) -> CalendarSettings:
+    if settings is not None:
+        return settings
+    config: Mapping[str, Any] = current_app.config if has_app_context() else {}
+    return settings_from_config(config, base_url)
+
+
+def current_settings(base_url: str | None = None) -> CalendarSettings:
+    return _settings(base_url, None)
+
+
+def event_uid(event: Event, settings: CalendarSettings | None = None) -> str:
+    return f"event-{event.id}@{_settings(None, settings).uid_domain}"
+
+
+def session_uid(session: AgendaSession, settings: CalendarSettings | None = None) -> str:
+    return f"session-{session.id}@{_settings(None, settings).uid_domain}"
+
+
+def event_url(event: Event, base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/events/{quote(event.slug)}"
+
+
+# --- how one event appears ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How an event is shown in one calendar: its STATUS, a SUMMARY prefix, and whether
+    the private online link may appear (personal feeds and emails only)."""
+
+    status: str | None = None  # None: from the event (CONFIRMED / CANCELLED)
+    summary_prefix: str = ""
+    show_online_url: bool = False
+
+
+PUBLIC = Variant()
+
+
+@dataclass(frozen=True)
+class Attendee:
+    email: str
+    name: str = ""
+    partstat: str = "ACCEPTED"
+
+
+def event_status(event: Event, variant: Variant = PUBLIC) -> str:
+    if event.status == EventStatus.CANCELLED:
+        return "CANCELLED"  # a cancellation always wins over a registration's state
+    if variant.status:
+        return variant.status
+    return "TENTATIVE" if event.status == EventStatus.DRAFT else "CONFIRMED"
+
+
+@dataclass(frozen=True)
+class Words:
+    """The few phrases the builders add, translated once per calendar (not per event)."""
+
+    online: str
+    and_online: str
+    cancelled_prefix: str
+    cancelled_notice: str
+    join_online: str  # with %(url)s
+
+
+def current_words() -> Words:
+    return Words(
+        online=_("Online"),
+        and_online=_("and online"),
+        cancelled_prefix=_("Cancelled:"),
+        cancelled_notice=_("This event is cancelled."),
+        join_online=_("Join online: %(url)s"),
+    )
+
+
+@lru_cache(maxsize=1)
+def country_names() -> Mapping[str, str]:
+    return Locale.parse("en").territories
+
+
+def event_location(event: Event, words: Words | None = None) -> str:
+    words = words or current_words()
+    if event.format == EventFormat.ONLINE:
+        return words.online
+    country = country_names().get(event.country or "", event.country or "")
+    parts = [event.venue_name, event.venue_address, event.city, country]
+    text = ", ".join(p.strip() for p in parts if p and p.strip())
+    if event.format == EventFormat.HYBRID:
+        text = f"{text} ({words.and_online})" if text else words.online
+    return text
+
+
+def _event_times(event: Event) -> tuple[date | datetime, date | datetime]:
+    """DATE values with an exclusive end for all-day events; otherwise wall time in the
+    event's zone (TZID) or UTC."""
+    if event.is_all_day:
+        first = timeutil.to_local(event.starts_at, event.timezone).date()
+        # The stored end is the exclusive local midnight after the last day.
+        last = timeutil.to_local(event.ends_at - timedelta(microseconds=1), event.timezone).date()
+        return first, max(last + timedelta(days=1), first + timedelta(days=1))
+    return _wall(event.starts_at, event.timezone), _wall(event.ends_at, event.timezone)
+
+
+def _wall(value: datetime, tz_name: str) -> datetime:
+    if tz_name in UTC_NAMES:
+        return value.astimezone(UTC)
+    local = value.astimezone(timeutil.zone(tz_name))
+    if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
+        # The second 01:30 of a night when clocks go back: a TZID wall time means the
+        # first one (RFC 5545 3.3.5), so say this instant in UTC instead.
+        return value.astimezone(UTC)
+    return local
+
+
+def _organizer(event: Event, settings: CalendarSettings) -> vCalAddress:
+    address = vCalAddress(f"mailto:{settings.organizer_email}")
+    address.params["CN"] = event.organisation.name if event.organisation else settings.uid_domain
+    return address
+
+
+def _event_description(event: Event, variant: Variant, url: str, words: Words) -> str:
+    parts: list[str] = []
+    if event.status == EventStatus.CANCELLED:
+        reason = (event.cancellation_reason or "").strip()
+        parts.append(words.cancelled_notice + (f" {reason}" if reason else ""))
+    if event.summary:
+        parts.append(event.summary.strip())
+    body = markdown_to_text(event.description)
+    if body:
+        parts.append(body)
+    if variant.show_online_url and event.online_url:
+        parts.append(words.join_online % {"url": event.online_url})
+    parts.append(url)
+    return "\n\n".join(parts)
+
+
+def _summary(event: Event, variant: Variant, method: str | None, words: Words) -> str:
+    prefix = variant.summary_prefix
+    # Feeds: say it in the title too, for clients that ignore STATUS (emails with
+    # METHOD:CANCEL get the client's own "Cancelled:" prefix).
+    if event.status == EventStatus.CANCELLED and method is None:
+        prefix = f"{prefix}{words.cancelled_prefix} "
+    return f"{prefix}{event.title}"
+
+
+def event_component(
+    event: Event,
+    settings: CalendarSettings,
+    *,
+    variant: Variant = PUBLIC,
+    method: str | None = None,
+    attendee: Attendee | None = None,
+    stamp: datetime | None = None,
+    words: Words | None = None,
+) -> VEvent:
+    """The VEVENT of one event. Without a METHOD, DTSTAMP is the event's last change
+    (RFC 5545 3.8.7.2), so the same data always gives the same bytes."""
+    words = words or current_words()
+    url = event_url(event, settings.base_url)
+    start, end = _event_times(event)
+    component = VEvent()
+    component.add("uid", event_uid(event, settings))
+    component.add("dtstamp", (stamp or event.updated_at).astimezone(UTC))
+    component.add("created", event.created_at.astimezone(UTC))
+    component.add("last-modified", event.updated_at.astimezone(UTC))
+    component.add("sequence", event.revision or 0)
+    component.add("dtstart", start)
+    component.add("dtend", end)
+    component.add("summary", _summary(event, variant, method, words))
+    component.add("description", _event_description(event, variant, url, words))
+    component.add("url", url)
+    location = event_location(event, words)
+    if location:
+        component.add("location", location)
+    if event.latitude is not None and event.longitude is not None:
+        component.add("geo", (event.latitude, event.longitude))
+    if event.topics:
+        component.add("categories", [topic.name for topic in event.topics])
+    component.add("organizer", _organizer(event, settings))
+    component.add("status", "CANCELLED" if method == "CANCEL" else event_status(event, variant))
+    component.add("transp", "TRANSPARENT" if event.is_all_day else "OPAQUE")
+    if attendee is not None:
+        address = vCalAddress(f"mailto:{attendee.email}")
+        if attendee.name:
+            address.params["CN"] = attendee.name
+        address.params["ROLE"] = "REQ-PARTICIPANT"
+        address.params["PARTSTAT"] = attendee.partstat
+        address.params["RSVP"] = "FALSE"  # the organiser address does not read replies
+        component.add("attendee", address)
+    return component
+
+
+def session_component(
+    session: AgendaSession, event: Event, settings: CalendarSettings, *, variant: Variant = PUBLIC
+) -> VEvent:
+    """One agenda session, linked to its event by RELATED-TO (RELTYPE=PARENT)."""
+    words = current_words()
+    url = event_url(event, settings.base_url)
+    component = VEvent()
+    component.add("uid", session_uid(session, settings))
+    component.add("dtstamp", session.updated_at.astimezone(UTC))
+    component.add("created", session.created_at.astimezone(UTC))
+    component.add("last-modified", session.updated_at.astimezone(UTC))
+    component.add("sequence", event.revision or 0)
+    component.add("dtstart", _wall(session.starts_at, event.timezone))
+    component.add("dtend", _wall(session.ends_at, event.timezone))
+    component.add("summary", f"{_summary(event, variant, None, words)}: {session.title}")
+    parts = []
+    speakers = ", ".join(speaker.name for speaker in session.speakers)
+    if speakers:
+        parts.append(_("Speakers: %(names)s", names=speakers))
+    body = markdown_to_text(session.description)
+    if body:
+        parts.append(body)
+    parts.append(url)
+    component.add("description", "\n\n".join(parts))
+    component.add("url", url)
+    location = ", ".join(p for p in (session.room.strip(), event_location(event, words)) if p)
+    if location:
+        component.add("location", location)
+    component.add("related-to", event_uid(event, settings), parameters={"RELTYPE": "PARENT"})
+    component.add("organizer", _organizer(event, settings))
+    component.add("status", event_status(event, variant))
+    return component
+
+
+# --- serialising --------------------------------------------------------------------------
+
+
+def fold_line(line: str) -> str:
+    """RFC 5545 3.1 folding: at most 75 octets per physical line, the continuation's
+    leading space included, never inside a UTF-8 character, and (like icalendar) never
+    between a backslash and the character it escapes, which some clients mis-read."""
+    if line.isascii():
+        if len(line) <= 75:
+            return line
+        widths = None
+    else:
+        widths = [len(ch.encode()) for ch in line]
+        if sum(widths) <= 75:
+            return line
+    segments: list[str] = []
+    start, size, limit = 0, 0, 75
+    for index in range(len(line)):
+        width = 1 if widths is None else widths[index]
+        if size + width > limit:
+            cut = index
+            if line[cut - 1] == "\\" and cut - 1 > start:
+                cut -= 1
+            segments.append(line[start:cut])
+            start, limit = cut, 74
+            size = sum(1 if widths is None else widths[i] for i in range(start, index))
+        size += width
+    segments.append(line[start:])
+    return "\r\n ".join(segments)
+
+
+def to_ical(component: Any) -> bytes:
+    """The component's bytes: icalendar writes and escapes every content line; only the
+    folding is ours (icalendar folds character by character, a third of a feed's time)."""
+    lines = component.content_lines()
+    return ("\r\n".join(fold_line(line) for line in lines if line) + "\r\n").encode()
+
+
+# --- VTIMEZONE ---------------------------------------------------------------------------
+
+
+def _offset_state(value: datetime, tz: tzinfo) -> tuple[timedelta, bool, str]:
+    local = value.astimezone(tz)
+    return local.utcoffset() or timedelta(0), bool(local.dst()), local.tzname() or ""
+
+
+def _transitions(tz: tzinfo, start: datetime, end: datetime) -> list[datetime]:
+    """UTC instants (to the second) where the zone's offset, DST flag or name changes."""
+    found: list[datetime] = []
+    step = timedelta(days=1)
+    previous = start
+    state = _offset_state(start, tz)
+    current = start + step
+    while current <= end:
+        new_state = _offset_state(current, tz)
+        if new_state != state:
+            low, high = previous, current
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                if _offset_state(middle, tz) == state:
+                    low = middle
+                else:
+                    high = middle
+            found.append(high.replace(microsecond=0))
+            state = new_state
+        previous, current = current, current + step
+    return found
+
+
+@lru_cache(maxsize=256)
+def vtimezone_bytes(tz_name: str, first_year: int, last_year: int) -> bytes:
+    """A VTIMEZONE for the zone, valid from 1 January of first_year to the end of last_year.
+
+    icalendar's own `Timezone.from_tzinfo` writes the onset of DAYLIGHT observances in
+    the new offset's wall time; RFC 5545 3.6.5 wants the old one (TZOFFSETFROM), and
+    parsers that honour the VTIMEZONE (dateutil, libical without a zone database) put
+    times in the hour after a spring change one hour off. So the observances are built
+    here from the zone's real transitions, one component per kind, repeated by RDATE.
+    """
+    tz = timeutil.zone(tz_name)
+    start = datetime(first_year, 1, 1, tzinfo=UTC)
+    end = datetime(last_year + 1, 1, 1, tzinfo=UTC)
+    groups: OrderedDict[tuple[bool, timedelta, timedelta, str], list[datetime]] = OrderedDict()
+    offset, is_dst, name = _offset_state(start, tz)
+    groups[(is_dst, offset, offset, name)] = [(start + offset).replace(tzinfo=None)]
+    for instant in _transitions(tz, start, end):
+        before = _offset_state(instant - timedelta(seconds=1), tz)[0]
+        after, is_dst, name = _offset_state(instant, tz)
+        onset = (instant + before).replace(tzinfo=None)  # wall time in TZOFFSETFROM
+        groups.setdefault((is_dst, before, after, name), []).append(onset)
+    component = Timezone()
+    component.add("tzid", tz_name)
+    for (is_dst, before, after, name), onsets in groups.items():
+        observance = TimezoneDaylight() if is_dst else TimezoneStandard()
+        observance.add("dtstart", onsets[0])
+        # One RDATE per line: vobject keeps only the first value of a comma list.
+        for onset in onsets[1:]:
+            observance.add("rdate", onset)
+        if name:
+            observance.add("tzname", name)
+        observance.add("tzoffsetfrom", before)
+        observance.add("tzoffsetto", after)
+        component.add_component(observance)
+    return to_ical(component)
+
+
+def _zone_years(items: Iterable[tuple[str, datetime, datetime]]) -> dict[str, tuple[int, int]]:
+    years: dict[str, tuple[int, int]] = {}
+    for tz_name, starts_at, ends_at in items:
+        if tz_name in UTC_NAMES:
+            continue
+        first, last = starts_at.year - 1, ends_at.year + 1
+        if tz_name in years:
+            old_first, old_last = years[tz_name]
+            first, last = min(first, old_first), max(last, old_last)
+        years[tz_name] = (first, last)
+    return years
+
+
+# --- the per-event serialisation cache ---------------------------------------------------
+
+
+class _VeventCache:
+    """LRU of serialised VEVENTs. The key holds everything the bytes depend on (the
+    event's id, last change, revision and status, its organisation and topic names,
+    the variant and the settings), so an edit simply makes a new key."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: bytes) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+VEVENT_CACHE = _VeventCache(max_entries=50_000)
+
+
+def _cached_vevent(
+    event: Event, settings: CalendarSettings, variant: Variant, words: Words
+) -> bytes:
+    key = (
+        event.id,
+        event.updated_at,
+        event.revision,
+        event.status,
+        event.organisation.name if event.organisation else "",
+        tuple(topic.name for topic in event.topics),
+        variant,
+        settings,
+        words,  # the language of the phrases we add
+    )
+    data = VEVENT_CACHE.get(key)
+    if data is None:
+        data = to_ical(event_component(event, settings, variant=variant, words=words))
+        VEVENT_CACHE.put(key, data)
+    return data
+
+
+# --- whole calendars ---------------------------------------------------------------------
+
+
+def _calendar_head(
+    *,
+    method: str | None,
+    name: str | None,
+    description: str | None,
+    refresh_minutes: int | None,
+    zones: Mapping[str, tuple[int, int]],
+) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    if method:
+        calendar.add("method", method)
+    if name:
+        calendar.add("name", name)  # RFC 7986
+        calendar.add("x-wr-calname", name)  # Apple, Google, Outlook
+    if description:
+        calendar.add("description", description)
+        calendar.add("x-wr-caldesc", description)
+    if refresh_minutes:
+        interval = timedelta(minutes=refresh_minutes)
+        calendar.add("refresh-interval", interval, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vDuration(interval))
+    head = to_ical(calendar)
+    assert head.endswith(_END)
+    zone_parts = [vtimezone_bytes(tz, *zones[tz]) for tz in sorted(zones)]
+    return head[: -len(_END)] + b"".join(zone_parts)
+
+
+def build_event_calendar(
+    event: Event,
+    *,
+    method: str | None = None,
+    with_sessions: bool = False,
+    base_url: str | None = None,
+    attendee: Attendee | None = None,
+    variant: Variant = PUBLIC,
+    now: datetime | None = None,
+    settings: CalendarSettings | None = None,
+) -> bytes:
+    """One event as a calendar: a download, or with METHOD:REQUEST / METHOD:CANCEL an
+    email attachment (iTIP, RFC 5546: ORGANIZER always, ATTENDEE when given)."""
+    settings = _settings(base_url, settings)
+    if method not in (None, "PUBLISH", "REQUEST", "CANCEL"):
+        raise ValueError(f"unsupported METHOD {method!r}")
+    if method in ("REQUEST", "CANCEL"):
+        variant = Variant(variant.status, variant.summary_prefix, show_online_url=True)
+    sessions = list(event.sessions) if with_sessions else []
+    items = [(event.timezone, event.starts_at, event.ends_at)]
+    items += [(event.timezone, s.starts_at, s.ends_at) for s in sessions]
+    zones = {} if event.is_all_day and not sessions else _zone_years(items)
+    head = _calendar_head(
+        method=method, name=None, description=None, refresh_minutes=None, zones=zones
+    )
+    stamp = (now or datetime.now(UTC)) if method else None
+    parts = [
+        to_ical(
+            event_component(
+                event, settings, variant=variant, method=method, attendee=attendee, stamp=stamp
+            )
+        )
+    ]
+    parts += [to_ical(session_component(s, event, settings, variant=variant)) for s in sessions]
+    return head + b"".join(parts) + _END
+
+
+def build_feed(
+    events: Sequence[Event],
+    *,
+    name: str,
+    base_url: str | None = None,
+    description: str | None = None,
+    variants: Mapping[int, Variant] | None = None,
+    refresh_minutes: int | None = None,
+    settings: CalendarSettings | None = None,
+) -> bytes:
+    """A subscribable calendar of many events (no METHOD), with NAME, refresh hints and
+    one VTIMEZONE per zone used. `variants` maps event ids to how they appear."""
+    settings = _settings(base_url, settings)
+    variants = variants or {}
+    zones = _zone_years((e.timezone, e.starts_at, e.ends_at) for e in events if not e.is_all_day)
+    head = _calendar_head(
+        method=None,
+        name=name,
+        description=description,
+        refresh_minutes=refresh_minutes or settings.refresh_minutes,
+        zones=zones,
+    )
+    words = current_words()
+    body = b"".join(
+        _cached_vevent(event, settings, variants.get(event.id, PUBLIC), words) for event in events
+    )
+    return head + body + _END

@@ -1,0 +1,109 @@
+"""Outbox row to MIME message: the same headers and content on every delivery attempt."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from email import errors as email_errors
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from email.utils import format_datetime, parseaddr
+from typing import Any
+
+from eventsite.mail.models import OutboxMessage
+
+
+class MessageBuildError(ValueError):
+    """The row cannot become a valid message (a header with a line break, a broken
+    attachment): sending it again would fail the same way, so it fails permanently."""
+
+
+def envelope_sender(sender: str) -> str:
+    """The bare address of MAIL_DEFAULT_SENDER, for SMTP's MAIL FROM."""
+    return parseaddr(sender)[1] or sender
+
+
+def build_message(row: OutboxMessage, *, sender: str) -> EmailMessage:
+    """A multipart/alternative (text + HTML) message, wrapped in multipart/mixed when the
+    row has attachments.
+
+    The default policy refuses CR and LF in every header value, so nothing stored in the
+    row (a subject, a reply-to, a filename) can start a header of its own.
+    """
+    msg = EmailMessage(policy=default_policy)
+    try:
+        msg["From"] = sender
+        msg["To"] = row.to_address
+        if row.reply_to:
+            msg["Reply-To"] = row.reply_to
+        msg["Subject"] = row.subject
+        # Date and Message-ID come from the row, not the clock: a retry after an uncertain
+        # outcome carries the same headers and content, and receivers drop the duplicate.
+        msg["Date"] = format_datetime(row.created_at)
+        msg["Message-ID"] = row.message_id
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
+        msg["X-Auto-Response-Suppress"] = "All"
+        # Quoted-printable keeps the source readable and survives long lines.
+        msg.set_content(row.body_text, cte="quoted-printable")
+        if row.body_html:
+            msg.add_alternative(row.body_html, subtype="html", cte="quoted-printable")
+        for item in row.attachments or []:
+            _attach(msg, item)
+        _check_addresses(msg)
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        binascii.Error,
+        email_errors.MessageError,
+    ) as err:
+        raise MessageBuildError(f"cannot build the message: {err}") from err
+    return msg
+
+
+def check_address_header(value: str, *, single: bool) -> None:
+    """Raise ValueError unless `value` parses cleanly as one address (or a list of them)."""
+    try:
+        header = default_policy.header_factory("To", value)
+    except (IndexError, email_errors.MessageError) as err:  # the parser trips on some junk
+        raise ValueError(f"not a valid address: {value!r}") from err
+    if not header.addresses or (single and len(header.addresses) != 1):
+        raise ValueError(f"not a valid address: {value!r}")
+    # Internationalised local parts are fine (SMTPUTF8); anything else is malformed.
+    if any(not isinstance(d, email_errors.NonASCIILocalPartDefect) for d in header.defects):
+        raise ValueError(f"not a valid address: {value!r}")
+
+
+def _check_addresses(msg: EmailMessage) -> None:
+    check_address_header(str(msg["To"]), single=True)
+    if msg["Reply-To"] is not None:
+        check_address_header(str(msg["Reply-To"]), single=False)
+
+
+def _attach(msg: EmailMessage, item: dict[str, Any]) -> None:
+    # Parsing the stored type keeps every parameter: a calendar invitation needs its
+    # `method=REQUEST` on the part, or mail clients show a plain file.
+    content_type = default_policy.header_factory("Content-Type", item["content_type"])
+    if content_type.defects:
+        raise MessageBuildError(f"bad attachment content type: {item['content_type']!r}")
+    data = base64.b64decode(item["data"], validate=True)
+    msg.add_attachment(
+        data,
+        maintype=content_type.maintype,
+        subtype=content_type.subtype,
+        filename=safe_filename(item["filename"]),
+        params=dict(content_type.params),
+    )
+
+
+def safe_filename(name: str) -> str:
+    """No directories, no control characters: just a name for the recipient's client."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable())
+    return name.strip(" .") or "attachment"
+
+
+def text_part(msg: EmailMessage) -> str:
+    body = msg.get_body(preferencelist=("plain",))
+    return body.get_content() if body is not None else ""

@@ -1,0 +1,68 @@
+"""The long-lived sender behind `flask outbox work`: deliver, wait, repeat until told to stop."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from flask import current_app
+
+from eventsite.extensions import db
+from eventsite.mail import sender
+
+log = logging.getLogger("eventsite.mail")
+
+
+def run_worker(
+    *,
+    interval: float = 2.0,
+    max_loops: int | None = None,
+    echo: Callable[[str], None] = print,
+    stop: threading.Event | None = None,
+) -> int:
+    """Deliver due mail in rounds of OUTBOX_BATCH_SIZE until SIGTERM/SIGINT (or `stop`).
+
+    A signal only sets a flag: the message being sent is finished and recorded, then the
+    loop ends. A round that hits an error (database gone, say) is logged and tried again
+    after `interval`; the messages stay in the outbox meanwhile. Returns the rounds run.
+    """
+    stop = stop or threading.Event()
+    batch = int(current_app.config["OUTBOX_BATCH_SIZE"])
+    previous: dict[int, object] = {}
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        echo(f"Received {signal.Signals(signum).name}: stopping after the current message.")
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, request_stop)
+    rounds = 0
+    try:
+        while not stop.is_set():
+            busy = False
+            try:
+                report = sender.deliver_due(limit=batch)
+            except sender.MailConfigError:
+                raise
+            except Exception:
+                log.exception("Outbox round failed; trying again in %s s", interval)
+                db.session.rollback()
+            else:
+                busy = report.total >= batch  # more may be due: no pause
+                if report.total:
+                    echo(f"Outbox: {report}.")
+            finally:
+                db.session.remove()  # hand the connection back between rounds
+            rounds += 1
+            if max_loops is not None and rounds >= max_loops:
+                break
+            if not busy:
+                stop.wait(interval)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return rounds

@@ -1,0 +1,182 @@
+"""Workspace rules for an event's agenda: sessions, their order, and their speakers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, select
+
+from eventsite.accounts.models import User
+from eventsite.errors import DomainError
+from eventsite.events.models import AgendaSession, Event, SessionSpeaker, Speaker
+from eventsite.extensions import db
+from eventsite.organiser import audit, services
+
+SESSION_FIELDS = ("title", "starts_at", "ends_at", "room", "description")
+
+
+class AgendaError(DomainError):
+    """A rule about the agenda refused the change."""
+
+
+def _check_inside(event: Event, starts: datetime, ends: datetime) -> None:
+    if ends <= starts:
+        raise AgendaError(_("The end must come after the start."), field="ends_local")
+    if starts < event.starts_at or ends > event.ends_at:
+        raise AgendaError(
+            _("Sessions take place within the event's dates and times."), field="starts_local"
+        )
+
+
+def _log(event: Event, actor: User | None, now: datetime, **details: Any) -> None:
+    audit.record(
+        "agenda",
+        organisation_id=event.organisation_id,
+        event_id=event.id,
+        actor=actor,
+        now=now,
+        **details,
+    )
+
+
+def add_session(
+    event: Event, values: dict[str, Any], actor: User | None, now: datetime
+) -> AgendaSession:
+    _check_inside(event, values["starts_at"], values["ends_at"])
+    session = AgendaSession(
+        event=event, created_at=now, updated_at=now, **{k: values[k] for k in SESSION_FIELDS}
+    )
+    db.session.add(session)
+    db.session.flush()
+    _log(event, actor, now, added=session.title)
+    return session
+
+
+def update_session(
+    session: AgendaSession, values: dict[str, Any], actor: User | None, now: datetime
+) -> None:
+    _check_inside(session.event, values["starts_at"], values["ends_at"])
+    changed = {
+        name: (getattr(session, name), values[name])
+        for name in SESSION_FIELDS
+        if name in values and getattr(session, name) != values[name]
+    }
+    for name, (_old, new) in changed.items():
+        setattr(session, name, new)
+    if changed:
+        session.updated_at = now
+        db.session.flush()
+        _log(
+            session.event, actor, now, session=session.title, changes=audit.changes_detail(changed)
+        )
+
+
+def remove_session(session: AgendaSession, actor: User | None, now: datetime) -> None:
+    event = session.event
+    title = session.title
+    event.sessions.remove(session)
+    db.session.flush()
+    services.refresh_search_text(event)
+    _log(event, actor, now, removed=title)
+
+
+def move_session(session: AgendaSession, direction: int, actor: User | None, now: datetime) -> None:
+    """Swap the session with its neighbour in the agenda (up: -1, down: +1).
+
+    The agenda is ordered by time, so moving a session swaps the two time slots: the
+    pair keeps its first start, each session keeps its duration and the gap between
+    them stays the same.
+    """
+    event = session.event
+    ordered = list(event.sessions)
+    index = ordered.index(session)
+    other_index = index + direction
+    if direction not in (-1, 1) or not 0 <= other_index < len(ordered):
+        raise AgendaError(_("This session cannot move further."))
+    first, second = sorted((session, ordered[other_index]), key=ordered.index)
+    if first.starts_at == second.starts_at:
+        # Parallel sessions: the order between them is the order they were added in.
+        raise AgendaError(_("These sessions start at the same time; change their times instead."))
+    gap = max(second.starts_at - first.ends_at, timedelta(0))
+    start = first.starts_at
+    first_length = first.ends_at - first.starts_at
+    second_length = second.ends_at - second.starts_at
+    first_start = start + second_length + gap
+    if first_start + first_length > event.ends_at:
+        raise AgendaError(_("Swapping these sessions would run past the end of the event."))
+    second.starts_at, second.ends_at = start, start + second_length
+    first.starts_at, first.ends_at = first_start, first_start + first_length
+    first.updated_at = second.updated_at = now
+    db.session.flush()
+    # The relationship is ordered by time; reload it so the page shows the new order.
+    db.session.expire(event, ["sessions"])
+    _log(event, actor, now, moved=session.title, direction="up" if direction < 0 else "down")
+
+
+# --- speakers ---------------------------------------------------------------------------
+
+
+def speaker_choices() -> Select[tuple[Speaker]]:
+    return select(Speaker).order_by(Speaker.name, Speaker.id)
+
+
+def add_speaker(
+    session: AgendaSession,
+    actor: User | None,
+    now: datetime,
+    *,
+    speaker: Speaker | None = None,
+    new_speaker: dict[str, Any] | None = None,
+) -> Speaker:
+    """Append an existing or a new speaker to the session's speakers."""
+    if speaker is None:
+        if not new_speaker or not new_speaker.get("name"):
+            raise AgendaError(_("Pick a speaker or give a new speaker's name."), field="name")
+        speaker = Speaker(**new_speaker)
+        db.session.add(speaker)
+        db.session.flush()
+    if any(link.speaker_id == speaker.id for link in session.speaker_links):
+        raise AgendaError(
+            _("%(name)s already speaks in this session.", name=speaker.name), field="speaker_id"
+        )
+    position = max((link.position for link in session.speaker_links), default=-1) + 1
+    session.speaker_links.append(SessionSpeaker(speaker=speaker, position=position))
+    db.session.flush()
+    services.refresh_search_text(session.event)
+    _log(session.event, actor, now, session=session.title, speaker_added=speaker.name)
+    return speaker
+
+
+def _renumber(session: AgendaSession, links: list[SessionSpeaker]) -> None:
+    for position, link in enumerate(links):
+        link.position = position
+    db.session.flush()
+    db.session.expire(session, ["speaker_links"])
+
+
+def move_speaker(
+    session: AgendaSession, speaker_id: int, direction: int, actor: User | None, now: datetime
+) -> None:
+    links = sorted(session.speaker_links, key=lambda link: (link.position, link.speaker_id))
+    index = next(i for i, link in enumerate(links) if link.speaker_id == speaker_id)
+    other = index + direction
+    if direction not in (-1, 1) or not 0 <= other < len(links):
+        raise AgendaError(_("This speaker cannot move further."))
+    links[index], links[other] = links[other], links[index]
+    _renumber(session, links)
+    _log(session.event, actor, now, session=session.title, speakers_reordered=True)
+
+
+def remove_speaker(
+    session: AgendaSession, speaker_id: int, actor: User | None, now: datetime
+) -> None:
+    links = sorted(session.speaker_links, key=lambda link: (link.position, link.speaker_id))
+    link = next(link for link in links if link.speaker_id == speaker_id)
+    name = link.speaker.name
+    session.speaker_links.remove(link)
+    links.remove(link)
+    _renumber(session, links)
+    services.refresh_search_text(session.event)
+    _log(session.event, actor, now, session=session.title, speaker_removed=name)

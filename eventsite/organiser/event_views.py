@@ -1,0 +1,220 @@
+"""Workspace views for events: the list, create, edit, publish, cancel, duplicate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from eventsite import markup, timeutil
+from eventsite.errors import DomainError
+from eventsite.events.models import Topic
+from eventsite.extensions import db
+from eventsite.organiser import access, audit, forms, queries, services
+from eventsite.organiser.views import bp
+from eventsite.timeutil import utcnow
+
+Page = str | Response | tuple[str, int]
+
+
+def attach_error(form: Any, err: DomainError) -> None:
+    """A rule's message next to its field when the form has it, else as a flash."""
+    field = getattr(form, err.field, None) if err.field else None
+    if field is not None and hasattr(field, "errors"):
+        if isinstance(field.errors, tuple):
+            field.errors = list(field.errors)
+        field.errors.append(str(err))
+    else:
+        flash(str(err), "error")
+
+
+def _topics() -> list[Topic]:
+    return list(db.session.scalars(select(Topic).order_by(Topic.name)))
+
+
+def _selected_topics(form: forms.EventForm, topics: list[Topic]) -> list[Topic]:
+    wanted = set(form.topics.data or [])
+    return [t for t in topics if t.id in wanted]
+
+
+@bp.get("/")
+def index() -> Page:
+    now = utcnow()
+    status = request.args.get("status", "all")
+    if status not in queries.LIST_FILTERS:
+        status = "all"
+    organisations = list(db.session.scalars(queries.organisations_for(current_user)))
+    organisation_id = request.args.get("organisation", type=int)
+    if organisation_id is not None and not current_user.is_member_of(organisation_id):
+        organisation_id = None
+    page = db.paginate(
+        queries.workspace_events(current_user, status, now, organisation_id),
+        per_page=50,
+        error_out=False,
+    )
+    events = list(page.items)
+    return render_template(
+        "organiser/index.html",
+        organisations=organisations,
+        events=events,
+        page=page,
+        status=status,
+        organisation_id=organisation_id,
+        tab_counts=queries.workspace_tab_counts(current_user, now, organisation_id),
+        counts=queries.registration_counts([e.id for e in events]),
+        now=now,
+    )
+
+
+@bp.route("/organisations/<int:organisation_id>/events/new", methods=["GET", "POST"])
+def new_event(organisation_id: int) -> Page:
+    organisation = access.load_organisation(organisation_id)
+    topics = _topics()
+    form = forms.EventForm(topic_choices=[(t.id, t.name) for t in topics])
+    preview = None
+    if form.preview.data:
+        preview = markup.render_markdown(form.description.data)
+    elif form.validate_on_submit():
+        try:
+            event = services.create_event(
+                organisation,
+                form.values(),
+                current_user,
+                utcnow(),
+                topics=_selected_topics(form, topics),
+            )
+        except DomainError as err:
+            attach_error(form, err)
+        else:
+            db.session.commit()
+            flash(_("The draft “%(title)s” is saved.", title=event.title), "success")
+            return redirect(url_for("organiser.event", event_id=event.id))
+    return render_template(
+        "organiser/event_form.html",
+        form=form,
+        organisation=organisation,
+        event=None,
+        preview=preview,
+    ), 422 if form.errors else 200
+
+
+@bp.get("/events/<int:event_id>")
+def event(event_id: int) -> Page:
+    event = access.load_event(event_id)
+    entries = db.session.scalars(audit.event_log(event.id).limit(200)).all()
+    return render_template(
+        "organiser/event.html",
+        event=event,
+        overview=queries.event_overview(event),
+        entries=entries,
+        cancel_form=forms.CancelEventForm(),
+        action_form=forms.ActionForm(),
+        now=utcnow(),
+    )
+
+
+@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
+def edit_event(event_id: int) -> Page:
+    event = access.load_event(event_id)
+    topics = _topics()
+    choices = [(t.id, t.name) for t in topics]
+    if request.method == "POST":
+        form = forms.EventForm(topic_choices=choices)
+    else:
+        form = forms.EventForm.for_event(event, topic_choices=choices)
+    if event.published_at is not None:
+        form.slug.render_kw = {"readonly": True}
+    preview = None
+    if form.preview.data:
+        preview = markup.render_markdown(form.description.data)
+    elif form.validate_on_submit():
+        try:
+            changed = services.update_event(
+                event,
+                form.values(),
+                current_user,
+                utcnow(),
+                topics=_selected_topics(form, topics),
+            )
+        except DomainError as err:
+            attach_error(form, err)
+        else:
+            db.session.commit()
+            if changed:
+                flash(_("Saved."), "success")
+            else:
+                flash(_("Nothing changed."), "info")
+            return redirect(url_for("organiser.event", event_id=event.id))
+    return render_template(
+        "organiser/event_form.html",
+        form=form,
+        organisation=event.organisation,
+        event=event,
+        preview=preview,
+    ), 422 if form.errors else 200
+
+
+@bp.post("/events/<int:event_id>/publish")
+def publish_event(event_id: int) -> Page:
+    event = access.load_event(event_id)
+    form = forms.ActionForm()
+    if form.validate_on_submit():
+        try:
+            services.publish(event, current_user, utcnow())
+        except DomainError as err:
+            flash(str(err), "error")
+        else:
+            db.session.commit()
+            flash(_("“%(title)s” is published.", title=event.title), "success")
+    return redirect(url_for("organiser.event", event_id=event.id))
+
+
+@bp.route("/events/<int:event_id>/cancel", methods=["GET", "POST"])
+def cancel_event(event_id: int) -> Page:
+    event = access.load_event(event_id)
+    form = forms.CancelEventForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel(event, form.reason.data, current_user, utcnow())
+        except DomainError as err:
+            attach_error(form, err)
+        else:
+            db.session.commit()
+            flash(
+                _("“%(title)s” is cancelled; registrants are told.", title=event.title), "success"
+            )
+            return redirect(url_for("organiser.event", event_id=event.id))
+    return render_template("organiser/cancel.html", event=event, form=form), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/events/<int:event_id>/duplicate", methods=["GET", "POST"])
+def duplicate_event(event_id: int) -> Page:
+    event = access.load_event(event_id)
+    form = forms.DuplicateEventForm()
+    if request.method == "GET":
+        form.title.data = event.title
+        form.starts_local.data = forms.to_local_input(event.starts_at, event.timezone)
+    if form.validate_on_submit():
+        try:
+            copy = services.duplicate_event(
+                event,
+                form.title.data,
+                timeutil.local_to_utc(form.starts_local.data, event.timezone),
+                current_user,
+                utcnow(),
+            )
+        except DomainError as err:
+            attach_error(form, err)
+        else:
+            db.session.commit()
+            flash(_("The copy “%(title)s” is a draft.", title=copy.title), "success")
+            return redirect(url_for("organiser.event", event_id=copy.id))
+    return render_template("organiser/duplicate.html", event=event, form=form), (
+        422 if form.errors else 200
+    )

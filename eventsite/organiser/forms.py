@@ -1,0 +1,378 @@
+"""Workspace forms: input shape and cross-field checks; rules needing the database are
+in the services."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    FloatField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from eventsite import timeutil
+from eventsite.events.models import Event, EventFormat, EventKind
+from eventsite.templating import FORMAT_LABELS, KIND_LABELS, country_choices
+
+# Date-only input is accepted too ("2027-05-12"), e.g. for all-day events.
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
+LOCAL_OUTPUT = "%Y-%m-%dT%H:%M"
+
+
+def _local_field(label: Any, required: bool = False, **kwargs: Any) -> DateTimeLocalField:
+    validators = [InputRequired()] if required else [Optional()]
+    return DateTimeLocalField(label, validators, format=LOCAL_FORMATS, **kwargs)
+
+
+def to_local_input(value: datetime | None, tz_name: str) -> datetime | None:
+    """An aware UTC instant as the naive wall-clock time a datetime-local input shows."""
+    if value is None:
+        return None
+    return timeutil.to_local(value, tz_name).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def _utc(value: datetime | None, tz_name: str) -> datetime | None:
+    return timeutil.local_to_utc(value, tz_name) if value is not None else None
+
+
+def plain_text(value: str | None) -> str:
+    """Textarea content with the browser's CRLF line ends made plain LF."""
+    return (value or "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+class EventForm(FlaskForm):
+    title = StringField(_l("Title"), [DataRequired(), Length(max=200)])
+    slug = StringField(
+        _l("Address"),
+        [Optional(), Length(max=120)],
+        description=_l(
+            "The last part of the event's web address. Left empty, it is made from the title. "
+            "It cannot change once the event is published."
+        ),
+    )
+    kind = SelectField(
+        _l("Kind"), choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()]
+    )
+    summary = TextAreaField(
+        _l("Summary"), [Optional(), Length(max=500)], description=_l("One or two sentences.")
+    )
+    description = TextAreaField(
+        _l("Description"), [Optional(), Length(max=50_000)], description=_l("Markdown.")
+    )
+    timezone = SelectField(_l("Time zone"), default="UTC")
+    is_all_day = BooleanField(_l("All-day event"))
+    starts_local = _local_field(_l("Starts"), required=True)
+    ends_local = _local_field(
+        _l("Ends"),
+        required=True,
+        description=_l("For an all-day event, the last day (times are ignored)."),
+    )
+    topics = SelectMultipleField(_l("Topics"), coerce=int, validators=[Optional()])
+    venue_name = StringField(_l("Venue"), [Optional(), Length(max=200)])
+    venue_address = StringField(_l("Address of the venue"), [Optional(), Length(max=300)])
+    city = StringField(_l("City"), [Optional(), Length(max=120)])
+    country = SelectField(_l("Country"), default="")
+    latitude = FloatField(_l("Latitude"), [Optional(), NumberRange(-90, 90)])
+    longitude = FloatField(_l("Longitude"), [Optional(), NumberRange(-180, 180)])
+    format = SelectField(
+        _l("Format"), choices=[SelectChoice(f.value, label) for f, label in FORMAT_LABELS.items()]
+    )
+    online_url = URLField(
+        _l("Online address"),
+        [
+            Optional(),
+            URL(require_tld=False, message=_l("Give a full web address (https://…).")),
+            Length(max=500),
+        ],
+        description=_l("Required for online and hybrid events."),
+    )
+    capacity = IntegerField(
+        _l("Places"),
+        [Optional(), NumberRange(min=0)],
+        description=_l("Leave empty for no limit."),
+    )
+    registration_opens_local = _local_field(_l("Registration opens"))
+    registration_closes_local = _local_field(_l("Registration closes"))
+    edit_deadline_local = _local_field(
+        _l("Attendees may edit answers until"),
+        description=_l("Empty: until registration closes."),
+    )
+    has_waiting_list = BooleanField(_l("Keep a waiting list when full"))
+    requires_approval = BooleanField(_l("Registrations need approval"))
+    preview = SubmitField(_l("Preview"))
+    submit = SubmitField(_l("Save"))
+
+    def __init__(
+        self, *args: Any, topic_choices: list[tuple[int, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = [SelectChoice(name, name) for name in timeutil.timezone_names()]
+        self.country.choices = [
+            SelectChoice("", "—"),
+            *(SelectChoice(c, n) for c, n in country_choices()),
+        ]
+        self.topics.choices = [SelectChoice(v, label) for v, label in topic_choices or []]
+
+    @classmethod
+    def for_event(cls, event: Event, **kwargs: Any) -> EventForm:
+        tz = event.timezone
+        ends = event.ends_at - timedelta(days=1) if event.is_all_day else event.ends_at
+        data = {
+            name: getattr(event, name)
+            for name in (
+                "title", "slug", "kind", "summary", "description", "timezone", "is_all_day",
+                "venue_name", "venue_address", "city", "latitude", "longitude", "format",
+                "online_url", "capacity", "has_waiting_list", "requires_approval",
+            )
+        }  # fmt: skip
+        data.update(
+            country=event.country or "",
+            starts_local=to_local_input(event.starts_at, tz),
+            ends_local=to_local_input(ends, tz),
+            registration_opens_local=to_local_input(event.registration_opens_at, tz),
+            registration_closes_local=to_local_input(event.registration_closes_at, tz),
+            edit_deadline_local=to_local_input(event.edit_deadline_at, tz),
+            topics=[t.id for t in event.topics],
+        )
+        return cls(data=data, **kwargs)
+
+    def event_bounds(self) -> tuple[datetime, datetime]:
+        tz = self.timezone.data
+        start, end = self.starts_local.data, self.ends_local.data
+        if self.is_all_day.data:
+            return timeutil.all_day_bounds(start.date(), end.date(), tz)
+        return timeutil.local_to_utc(start, tz), timeutil.local_to_utc(end, tz)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        ok = True
+        if self.is_all_day.data:
+            if self.ends_local.data.date() < self.starts_local.data.date():
+                self.ends_local.errors.append(_l("The last day cannot come before the first."))
+                ok = False
+        elif self.ends_local.data <= self.starts_local.data:
+            self.ends_local.errors.append(_l("The end must come after the start."))
+            ok = False
+        if not ok:
+            return False
+        _starts, ends = self.event_bounds()
+        tz = self.timezone.data
+        opens = _utc(self.registration_opens_local.data, tz)
+        closes = _utc(self.registration_closes_local.data, tz)
+        if closes is not None and closes > ends:
+            self.registration_closes_local.errors.append(
+                _l("Registration must close before the event ends.")
+            )
+            ok = False
+        if opens is not None and closes is not None and closes <= opens:
+            self.registration_closes_local.errors.append(
+                _l("Registration must close after it opens.")
+            )
+            ok = False
+        if opens is not None and opens >= ends:
+            self.registration_opens_local.errors.append(
+                _l("Registration must open before the event ends.")
+            )
+            ok = False
+        if (
+            self.format.data in (EventFormat.ONLINE, EventFormat.HYBRID)
+            and not (self.online_url.data or "").strip()
+        ):
+            self.online_url.errors.append(_l("Online and hybrid events need the online address."))
+            ok = False
+        return ok
+
+    def values(self) -> dict[str, Any]:
+        """The event's columns as the services take them (times in UTC)."""
+        tz = self.timezone.data
+        starts, ends = self.event_bounds()
+        return {
+            "title": self.title.data.strip(),
+            "slug": (self.slug.data or "").strip(),
+            "kind": EventKind(self.kind.data),
+            "summary": plain_text(self.summary.data).strip(),
+            "description": plain_text(self.description.data),
+            "timezone": tz,
+            "is_all_day": bool(self.is_all_day.data),
+            "starts_at": starts,
+            "ends_at": ends,
+            "venue_name": (self.venue_name.data or "").strip(),
+            "venue_address": (self.venue_address.data or "").strip(),
+            "city": (self.city.data or "").strip(),
+            "country": _blank_to_none(self.country.data),
+            "latitude": self.latitude.data,
+            "longitude": self.longitude.data,
+            "format": EventFormat(self.format.data),
+            "online_url": _blank_to_none(self.online_url.data),
+            "capacity": self.capacity.data,
+            "registration_opens_at": _utc(self.registration_opens_local.data, tz),
+            "registration_closes_at": _utc(self.registration_closes_local.data, tz),
+            "edit_deadline_at": _utc(self.edit_deadline_local.data, tz),
+            "has_waiting_list": bool(self.has_waiting_list.data),
+            "requires_approval": bool(self.requires_approval.data),
+        }
+
+
+class CancelEventForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why is the event cancelled?"),
+        [DataRequired(message=_l("Say why; attendees will read it.")), Length(max=2000)],
+    )
+    submit = SubmitField(_l("Cancel the event"))
+
+
+class PublishEventForm(FlaskForm):
+    submit = SubmitField(_l("Publish"))
+
+
+class DuplicateEventForm(FlaskForm):
+    title = StringField(_l("Title of the copy"), [DataRequired(), Length(max=200)])
+    starts_local = _local_field(
+        _l("The copy starts"),
+        required=True,
+        description=_l("In the event's time zone; the agenda moves with it."),
+    )
+    submit = SubmitField(_l("Create the copy"))
+
+
+class SessionForm(FlaskForm):
+    title = StringField(_l("Title"), [DataRequired(), Length(max=200)])
+    starts_local = _local_field(_l("Starts"), required=True)
+    ends_local = _local_field(_l("Ends"), required=True)
+    room = StringField(_l("Room"), [Optional(), Length(max=120)])
+    description = TextAreaField(_l("Description"), [Optional(), Length(max=20_000)])
+    submit = SubmitField(_l("Save session"))
+
+    def validate_ends_local(self, field: DateTimeLocalField) -> None:
+        if self.starts_local.data and field.data and field.data <= self.starts_local.data:
+            raise ValidationError(_l("The end must come after the start."))
+
+    def values(self, tz: str) -> dict[str, Any]:
+        return {
+            "title": self.title.data.strip(),
+            "starts_at": timeutil.local_to_utc(self.starts_local.data, tz),
+            "ends_at": timeutil.local_to_utc(self.ends_local.data, tz),
+            "room": (self.room.data or "").strip(),
+            "description": plain_text(self.description.data),
+        }
+
+
+class SpeakerForm(FlaskForm):
+    speaker_id = SelectField(_l("Existing speaker"), coerce=int, default=0, validators=[Optional()])
+    name = StringField(_l("Or a new speaker: name"), [Optional(), Length(max=200)])
+    affiliation = StringField(_l("Affiliation"), [Optional(), Length(max=300)])
+    country = SelectField(_l("Country"), default="")
+    honours = StringField(_l("Honours"), [Optional(), Length(max=300)])
+    bio = TextAreaField(_l("Short biography"), [Optional(), Length(max=5000)])
+    submit = SubmitField(_l("Add speaker"))
+
+    def __init__(
+        self, *args: Any, speaker_choices: list[tuple[int, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.speaker_id.choices = [
+            SelectChoice(0, "—"),
+            *(SelectChoice(v, label) for v, label in speaker_choices or []),
+        ]
+        self.country.choices = [
+            SelectChoice("", "—"),
+            *(SelectChoice(c, n) for c, n in country_choices()),
+        ]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if not self.speaker_id.data and not (self.name.data or "").strip():
+            self.name.errors.append(_l("Pick a speaker or give a new speaker's name."))
+            return False
+        return True
+
+    def new_speaker_values(self) -> dict[str, Any]:
+        return {
+            "name": self.name.data.strip(),
+            "affiliation": (self.affiliation.data or "").strip(),
+            "country": _blank_to_none(self.country.data),
+            "honours": (self.honours.data or "").strip(),
+            "bio": plain_text(self.bio.data),
+        }
+
+
+class ActionForm(FlaskForm):
+    """A bare POST button (CSRF only): move, remove, approve, check in..."""
+
+    submit = SubmitField(_l("Go"))
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(_l("Name"), [DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Description"), [Optional(), Length(max=20_000)])
+    website = URLField(
+        _l("Website"),
+        [
+            Optional(),
+            URL(require_tld=False, message=_l("Give a full web address (https://…).")),
+            Length(max=500),
+        ],
+    )
+    logo = FileField(_l("Logo"), description=_l("PNG, JPEG or WebP, at most 1 MB."))
+    remove_logo = BooleanField(_l("Remove the current logo"))
+    submit = SubmitField(_l("Save"))
+
+
+class NewOrganisationForm(FlaskForm):
+    name = StringField(_l("Name"), [DataRequired(), Length(max=200)])
+    slug = StringField(
+        _l("Address"), [Optional(), Length(max=120)], description=_l("Empty: from the name.")
+    )
+    description = TextAreaField(_l("Description"), [Optional(), Length(max=20_000)])
+    website = URLField(
+        _l("Website"),
+        [
+            Optional(),
+            URL(require_tld=False, message=_l("Give a full web address (https://…).")),
+            Length(max=500),
+        ],
+    )
+    first_member = StringField(
+        _l("First member's email"),
+        [Optional(), Email(message=_l("This is not an email address.")), Length(max=254)],
+        description=_l("An existing account becomes a member; anyone else gets an invitation."),
+    )
+    submit = SubmitField(_l("Create organisation"))
+
+
+class MemberForm(FlaskForm):
+    email = StringField(
+        _l("Email address"),
+        [DataRequired(), Email(message=_l("This is not an email address.")), Length(max=254)],
+    )
+    submit = SubmitField(_l("Add or invite"))

@@ -1,0 +1,215 @@
+"""Workspace views for organisations: profile, logo, members, invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from eventsite import database
+from eventsite.errors import DomainError
+from eventsite.events.models import Organisation
+from eventsite.extensions import db
+from eventsite.organiser import access, audit, forms, organisations
+from eventsite.organiser.event_views import Page, attach_error
+from eventsite.organiser.views import bp
+from eventsite.timeutil import utcnow
+
+# Room for the form's text fields around the largest allowed upload.
+FORM_OVERHEAD_BYTES = 512 * 1024
+
+
+@bp.url_value_preprocessor
+def _limit_body(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    """Cap the request body before anything (CSRF included) parses it: runs ahead of
+    every before_request function."""
+    request.max_content_length = (
+        current_app.config["ORGANISER_LOGO_MAX_BYTES"] + FORM_OVERHEAD_BYTES
+    )
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_err: RequestEntityTooLarge) -> Page:
+    limit_kb = current_app.config["ORGANISER_LOGO_MAX_BYTES"] // 1000
+    return render_template(
+        "errors/error.html",
+        code=413,
+        title=_("Too large"),
+        description=_(
+            "What you sent is too large. A logo may be at most %(kb)d kB; "
+            "please choose a smaller image.",
+            kb=limit_kb,
+        ),
+    ), 413
+
+
+def _profile_form(organisation: Organisation) -> forms.OrganisationForm:
+    if request.method == "POST":
+        return forms.OrganisationForm()
+    return forms.OrganisationForm(obj=organisation)
+
+
+def _organisation_page(
+    organisation: Organisation,
+    form: forms.OrganisationForm | None = None,
+    member_form: forms.MemberForm | None = None,
+) -> Page:
+    form = form or forms.OrganisationForm(obj=organisation, formdata=None)
+    member_form = member_form or forms.MemberForm(formdata=None)
+    members = db.session.scalars(organisations.members_of(organisation)).all()
+    entries = db.session.scalars(audit.organisation_log(organisation.id).limit(100)).all()
+    status = 422 if (form.errors or member_form.errors) else 200
+    return render_template(
+        "organiser/organisation.html",
+        organisation=organisation,
+        form=form,
+        member_form=member_form,
+        members=members,
+        entries=entries,
+        action_form=forms.ActionForm(),
+    ), status
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+def new_organisation() -> Page:
+    access.require_admin()
+    form = forms.NewOrganisationForm()
+    if form.validate_on_submit():
+        now = utcnow()
+        try:
+            organisation = organisations.create_organisation(
+                {
+                    "name": form.name.data,
+                    "slug": form.slug.data,
+                    "description": forms.plain_text(form.description.data),
+                    "website": form.website.data,
+                },
+                current_user,
+                now,
+            )
+            if form.first_member.data:
+                organisations.add_member(organisation, form.first_member.data, current_user, now)
+        except DomainError as err:
+            attach_error(form, err)
+        else:
+            db.session.commit()
+            flash(_("“%(name)s” is created.", name=organisation.name), "success")
+            return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
+    return render_template("organiser/organisation_new.html", form=form), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+def organisation(organisation_id: int) -> Page:
+    organisation = access.load_organisation(organisation_id)
+    form = _profile_form(organisation)
+    if form.validate_on_submit():
+        now = utcnow()
+        upload = form.logo.data
+        try:
+            organisations.update_profile(
+                organisation,
+                {
+                    "name": form.name.data.strip(),
+                    "description": forms.plain_text(form.description.data),
+                    "website": (form.website.data or "").strip() or None,
+                },
+                current_user,
+                now,
+            )
+            if upload and getattr(upload, "filename", ""):
+                organisations.set_logo(organisation, upload.read(), current_user, now)
+            elif form.remove_logo.data:
+                organisations.remove_logo(organisation, current_user, now)
+        except DomainError as err:
+            db.session.rollback()
+            organisation = access.load_organisation(organisation_id)
+            attach_error(form, err)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
+    return _organisation_page(organisation, form=form)
+
+
+@bp.post("/organisations/<int:organisation_id>/members")
+def add_member(organisation_id: int) -> Page:
+    organisation = access.load_organisation(organisation_id)
+    member_form = forms.MemberForm()
+    if member_form.validate_on_submit():
+        outcome, _user = organisations.add_member(
+            organisation, member_form.email.data, current_user, utcnow()
+        )
+        db.session.commit()
+        messages = {
+            "added": _("%(email)s is now a member.", email=member_form.email.data),
+            "invited": _(
+                "%(email)s has no account yet: an invitation is on its way.",
+                email=member_form.email.data,
+            ),
+            "already": _("%(email)s is already a member.", email=member_form.email.data),
+        }
+        flash(messages[outcome], "success" if outcome != "already" else "info")
+        return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
+    return _organisation_page(organisation, member_form=member_form)
+
+
+@bp.post("/organisations/<int:organisation_id>/members/<int:user_id>/remove")
+def remove_member(organisation_id: int, user_id: int) -> Response:
+    organisation = access.load_organisation(organisation_id)
+    if forms.ActionForm().validate_on_submit():
+        # SQLite: hold the write lock while counting the members left (PostgreSQL locks rows).
+        database.lock_for_write()
+        try:
+            user = organisations.remove_member(organisation, user_id, current_user, utcnow())
+        except DomainError as err:
+            flash(str(err), "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s is no longer a member.", name=user.name), "success")
+            if not current_user.is_member_of(organisation.id):
+                return redirect(url_for("organiser.index"))
+    return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
+
+
+@bp.get("/organisations/<int:organisation_id>/logo")
+def organisation_logo(organisation_id: int) -> Response:
+    """Public: the logo shows on the organisation's public pages too."""
+    row = db.session.execute(
+        select(
+            Organisation.logo_data, Organisation.logo_content_type, Organisation.logo_updated_at
+        ).where(Organisation.id == organisation_id)
+    ).one_or_none()
+    if row is None or row.logo_data is None:
+        raise NotFound()
+    response = current_app.response_class(row.logo_data, mimetype=row.logo_content_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    if row.logo_updated_at is not None:
+        response.last_modified = row.logo_updated_at
+        response.set_etag(f"{organisation_id}-{int(row.logo_updated_at.timestamp())}")
+    return response.make_conditional(request)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> Page:
+    """Open to any logged-in person: the signed token, sent to one address, is the key."""
+    form = forms.ActionForm()
+    if form.validate_on_submit():
+        try:
+            organisation = organisations.accept_invitation(token, current_user, utcnow())
+        except DomainError as err:
+            flash(str(err), "error")
+            return render_template("organiser/invitation.html", form=form, token=token), 400
+        db.session.commit()
+        flash(_("Welcome to %(name)s.", name=organisation.name), "success")
+        return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
+    return render_template("organiser/invitation.html", form=form, token=token)

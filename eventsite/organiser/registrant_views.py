@@ -1,0 +1,334 @@
+"""Workspace views for registrations: questions, registrants, exports, emails, statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from eventsite import database
+from eventsite.errors import DomainError
+from eventsite.events.models import Event
+from eventsite.extensions import db, limiter
+from eventsite.organiser import (
+    access,
+    audit,
+    exports,
+    forms,
+    queries,
+    registrant_forms,
+    registrants,
+    stats,
+)
+from eventsite.organiser.event_views import Page
+from eventsite.organiser.views import bp
+from eventsite.registration import services as registration_services
+from eventsite.registration.models import QuestionKind, Registration
+from eventsite.timeutil import utcnow
+
+# --- the form builder ---------------------------------------------------------------------
+
+
+def _question_values(form: registrant_forms.QuestionForm) -> dict[str, Any]:
+    kind = QuestionKind(form.kind.data)
+    choice = kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
+    return {
+        "label": form.label.data.strip(),
+        "kind": kind,
+        "help_text": forms.plain_text(form.help_text.data).strip(),
+        "is_required": bool(form.is_required.data),
+        "options": form.option_list() if choice else [],
+    }
+
+
+@bp.route("/events/<int:event_id>/questions", methods=["GET", "POST"])
+def questions(event_id: int) -> Page:
+    event = access.load_event(event_id)
+    form = registrant_forms.QuestionForm()
+    if form.validate_on_submit():
+        question = registrants.add_question(event, _question_values(form), current_user, utcnow())
+        db.session.commit()
+        flash(_("Question “%(label)s” added.", label=question.label), "success")
+        return redirect(url_for("organiser.questions", event_id=event.id))
+    return render_template(
+        "organiser/questions.html",
+        event=event,
+        questions=registrants.event_questions(event),
+        form=form,
+        kind_labels=registrant_forms.QUESTION_KIND_LABELS,
+    ), 422 if form.errors else 200
+
+
+@bp.route("/events/<int:event_id>/questions/<int:question_id>", methods=["GET", "POST"])
+def edit_question(event_id: int, question_id: int) -> Page:
+    event = access.load_event(event_id)
+    question = access.load_question(event, question_id)
+    if request.method == "POST":
+        form = registrant_forms.QuestionForm()
+    else:
+        form = registrant_forms.QuestionForm(obj=question)
+        form.options.data = "\n".join(question.options or [])
+    if form.validate_on_submit():
+        registrants.update_question(question, _question_values(form), current_user, utcnow())
+        db.session.commit()
+        flash(_("Question saved."), "success")
+        return redirect(url_for("organiser.questions", event_id=event.id))
+    return render_template(
+        "organiser/question.html", event=event, question=question, form=form
+    ), 422 if form.errors else 200
+
+
+def _question_action(action: Callable[..., Any], event_id: int, question_id: int) -> Response:
+    event = access.load_event(event_id)
+    question = access.load_question(event, question_id)
+    if forms.ActionForm().validate_on_submit():
+        try:
+            action(question)
+        except DomainError as err:
+            flash(str(err), "error")
+        else:
+            db.session.commit()
+    return redirect(url_for("organiser.questions", event_id=event.id))
+
+
+def _direction() -> int | None:
+    return {"up": -1, "down": 1}.get(request.form.get("direction", ""))
+
+
+@bp.post("/events/<int:event_id>/questions/<int:question_id>/move")
+def move_question(event_id: int, question_id: int) -> Response:
+    direction = _direction()
+    if direction is None:
+        flash(_("Say whether to move the question up or down."), "error")
+        access.load_question(access.load_event(event_id), question_id)
+        return redirect(url_for("organiser.questions", event_id=event_id))
+    return _question_action(
+        lambda q: registrants.move_question(q, direction, current_user, utcnow()),
+        event_id,
+        question_id,
+    )
+
+
+@bp.post("/events/<int:event_id>/questions/<int:question_id>/remove")
+def remove_question(event_id: int, question_id: int) -> Response:
+    return _question_action(
+        lambda q: registrants.remove_question(q, current_user, utcnow()), event_id, question_id
+    )
+
+
+@bp.post("/events/<int:event_id>/questions/<int:question_id>/restore")
+def restore_question(event_id: int, question_id: int) -> Response:
+    return _question_action(
+        lambda q: registrants.restore_question(q, current_user, utcnow()), event_id, question_id
+    )
+
+
+# --- the registrants table ------------------------------------------------------------------
+
+
+@bp.get("/events/<int:event_id>/registrants", endpoint="registrants")
+def registrants_page(event_id: int) -> Page:
+    event = access.load_event(event_id)
+    filters = registrants.RegistrantFilters.parse(request.args)
+    page = db.paginate(
+        registrants.registrants(event, filters),
+        per_page=current_app.config["ORGANISER_REGISTRANTS_PER_PAGE"],
+        error_out=False,
+    )
+    items = list(page.items)
+    return render_template(
+        "organiser/registrants.html",
+        event=event,
+        page=page,
+        registrations=items,
+        ranks=registration_services.waitlist_ranks(items),
+        filters=filters,
+        counts=queries.registration_counts([event.id]).get(event.id, {}),
+        status_labels=registrant_forms.STATUS_LABELS,
+        action_form=forms.ActionForm(),
+    )
+
+
+def _back_to_table(event: Event, registration: Registration) -> Response:
+    """Back to the table as it was filtered, at the row that was acted on."""
+    args = {k: v for k in ("status", "q", "sort", "page") if (v := request.form.get(k))}
+    return redirect(
+        url_for("organiser.registrants", event_id=event.id, **args) + f"#r-{registration.id}"
+    )
+
+
+def _decide(
+    event_id: int,
+    registration_id: int,
+    action: Callable[[Registration, Any, Any], Any],
+    done: str,
+    needs_lock: bool = True,
+) -> Response:
+    event = access.load_event(event_id)
+    registration = access.load_registration(event, registration_id)
+    if forms.ActionForm().validate_on_submit():
+        if needs_lock:
+            # SQLite: hold the write lock before the service counts places.
+            database.lock_for_write()
+        try:
+            action(registration, current_user, utcnow())
+        except DomainError as err:
+            db.session.rollback()
+            flash(str(err), "error")
+        else:
+            db.session.commit()
+            flash(done, "success")
+    return _back_to_table(event, registration)
+
+
+@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/approve")
+def approve_registration(event_id: int, registration_id: int) -> Response:
+    return _decide(event_id, registration_id, registrants.approve, _("Approved; they are told."))
+
+
+@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/reject")
+def reject_registration(event_id: int, registration_id: int) -> Response:
+    return _decide(event_id, registration_id, registrants.reject, _("Rejected; they are told."))
+
+
+@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/promote")
+def promote_registration(event_id: int, registration_id: int) -> Response:
+    return _decide(event_id, registration_id, registrants.promote, _("Promoted; they are told."))
+
+
+@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/cancel")
+def cancel_registration(event_id: int, registration_id: int) -> Response:
+    return _decide(
+        event_id, registration_id, registrants.cancel_on_behalf, _("Registration cancelled.")
+    )
+
+
+@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/check-in")
+def check_in(event_id: int, registration_id: int) -> Response:
+    return _decide(
+        event_id,
+        registration_id,
+        registrants.toggle_check_in,
+        _("Check-in updated."),
+        needs_lock=False,
+    )
+
+
+# --- exports --------------------------------------------------------------------------------
+
+
+def _export(event_id: int, kind: str) -> Response:
+    event = access.load_event(event_id)
+    status = request.args.get("status", "all")
+    if status not in registrants.STATUS_FILTERS:
+        status = "all"
+    audit.record(
+        "export",
+        organisation_id=event.organisation_id,
+        event_id=event.id,
+        actor=current_user,
+        now=utcnow(),
+        format=kind,
+        status=status,
+        rows=exports.count(event, status),
+    )
+    db.session.commit()
+    event = access.load_event(event_id)
+    filename = f"{event.slug}-registrants.{kind}"
+    if kind == "csv":
+        body = stream_with_context(exports.csv_chunks(event, status))
+        mimetype = "text/csv; charset=utf-8"
+    else:
+        body = stream_with_context(exports.xlsx_chunks(event, status))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/events/<int:event_id>/registrants.csv")
+def export_csv(event_id: int) -> Response:
+    return _export(event_id, "csv")
+
+
+@bp.get("/events/<int:event_id>/registrants.xlsx")
+def export_xlsx(event_id: int) -> Response:
+    return _export(event_id, "xlsx")
+
+
+# --- email to registrants -------------------------------------------------------------------
+
+
+def _email_limit() -> str:
+    return current_app.config["RATELIMIT_ORGANISER_EMAIL"]
+
+
+def _per_account() -> str:
+    return f"organiser-email:{current_user.get_id()}"
+
+
+def _is_send() -> bool:
+    return request.method == "POST" and "send" in request.form
+
+
+@bp.route("/events/<int:event_id>/email", methods=["GET", "POST"])
+@limiter.limit(
+    _email_limit,
+    key_func=_per_account,
+    exempt_when=lambda: not _is_send(),
+    deduct_when=lambda response: response.status_code in (302, 303),
+)
+def email_registrants(event_id: int) -> Page:
+    event = access.load_event(event_id)
+    form = registrant_forms.EmailRegistrantsForm()
+    count = registrants.recipient_count(event, form.status.data or "confirmed")
+    preview = None
+    if form.validate_on_submit():
+        if form.send.data:
+            sent = registrants.email_registrants(
+                event,
+                form.status.data,
+                form.subject.data.strip(),
+                forms.plain_text(form.body.data),
+                current_user,
+                utcnow(),
+                event_url=registration_services.event_url(event),
+            )
+            db.session.commit()
+            flash(_("%(n)d messages are on their way.", n=sent), "success")
+            return redirect(url_for("organiser.email_registrants", event_id=event.id))
+        preview = {"subject": form.subject.data.strip(), "body": form.body.data}
+    return render_template(
+        "organiser/email.html", event=event, form=form, count=count, preview=preview
+    ), 422 if form.errors else 200
+
+
+# --- statistics -----------------------------------------------------------------------------
+
+
+@bp.get("/events/<int:event_id>/statistics")
+def statistics(event_id: int) -> Page:
+    event = access.load_event(event_id)
+    days = stats.registrations_per_day(event)
+    return render_template(
+        "organiser/statistics.html",
+        event=event,
+        days=days,
+        chart=stats.chart(days),
+        counts=queries.registration_counts([event.id]).get(event.id, {}),
+        countries=stats.by_country(event),
+        status_labels=registrant_forms.STATUS_LABELS,
+    )

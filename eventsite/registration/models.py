@@ -1,0 +1,151 @@
+"""Each event's registration questions, and the registrations people make."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from eventsite.accounts.models import User
+from eventsite.events.models import Event
+from eventsite.extensions import db
+from eventsite.timeutil import UTCDateTime, utcnow
+
+
+class QuestionKind(StrEnum):
+    SHORT_TEXT = "short_text"
+    LONG_TEXT = "long_text"
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    CHECKBOX = "checkbox"
+    COUNTRY = "country"
+    NUMBER = "number"
+
+
+CHOICE_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
+
+
+class RegistrationStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    PENDING = "pending"  # awaits an organiser's approval; holds a place meanwhile
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+ACTIVE_STATUSES = (
+    RegistrationStatus.CONFIRMED,
+    RegistrationStatus.WAITLISTED,
+    RegistrationStatus.PENDING,
+)
+# Statuses that hold one of the event's places.
+PLACE_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING)
+
+
+def _in_list(values: tuple[StrEnum, ...]) -> str:
+    return ", ".join(f"'{v.value}'" for v in values)
+
+
+_ACTIVE_SQL = f"status IN ({_in_list(ACTIVE_STATUSES)})"
+
+
+class Question(db.Model):
+    """One question of an event's registration form.
+
+    Removing a question only sets `is_active` false: the answers already given keep
+    their label (they carry a snapshot of it anyway) and exports stay readable.
+    """
+
+    __tablename__ = "registration_questions"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_in_list(tuple(QuestionKind))})", name="kind_known"),
+        CheckConstraint("position >= 0", name="position_not_negative"),
+        Index("ix_registration_questions_event_id_position", "event_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[QuestionKind] = mapped_column(String(20), default=QuestionKind.SHORT_TEXT)
+    label: Mapped[str] = mapped_column(String(300))
+    help_text: Mapped[str] = mapped_column(Text, default="")
+    is_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The choices of single_choice / multiple_choice questions, in order.
+    options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    event: Mapped[Event] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Question {self.id} {self.kind} {self.label!r}>"
+
+    @property
+    def field_name(self) -> str:
+        return f"q_{self.id}"
+
+
+class Registration(db.Model):
+    """A person's registration for an event.
+
+    `answers` maps the question id (as a string) to
+    `{"label": ..., "kind": ..., "value": ...}`: the label is a snapshot taken when the
+    answer was given, so the answer stays readable after the question changes.
+    """
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in_list(tuple(RegistrationStatus))})", name="status_known"),
+        # One active registration per person and event, enforced by the database.
+        Index(
+            "uq_registrations_event_id_user_id_active",
+            "event_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
+        # Counting places and ranking the waiting list.
+        Index("ix_registrations_event_id_status_created_at", "event_id", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[RegistrationStatus] = mapped_column(String(20))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When an organiser approved or rejected a pending registration.
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a waitlisted registration got a place.
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Registration {self.id} {self.status} event={self.event_id} user={self.user_id}>"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def holds_place(self) -> bool:
+        return self.status in PLACE_STATUSES

@@ -1,0 +1,639 @@
+"""Registration rules: who gets a place, the waiting list, approval, answers, cancelling.
+
+Every function that reads the places left and then writes (register, cancel, promote,
+approve, reject) first locks the event row on PostgreSQL (SELECT ... FOR UPDATE). On
+SQLite the view starts the transaction with `eventsite.database.lock_for_write()`
+(BEGIN IMMEDIATE) instead, which serialises writers for the whole database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from eventsite import templating
+from eventsite.accounts.models import User
+from eventsite.database import is_postgresql
+from eventsite.errors import DomainError
+from eventsite.events.models import Event, EventStatus
+from eventsite.extensions import db
+from eventsite.mail import services as mail
+from eventsite.registration.models import (
+    ACTIVE_STATUSES,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationStatus,
+)
+
+FEW_PLACES_LEFT = 10
+
+
+class RegistrationError(DomainError):
+    """A registration rule said no."""
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaceCounts:
+    confirmed: int = 0
+    pending: int = 0
+    waitlisted: int = 0
+
+    @property
+    def taken(self) -> int:
+        return self.confirmed + self.pending
+
+
+def count_places(event: Event) -> PlaceCounts:
+    rows = db.session.execute(
+        select(Registration.status, func.count())
+        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
+        .group_by(Registration.status)
+    ).all()
+    by_status = {str(status): n for status, n in rows}
+    return PlaceCounts(
+        confirmed=by_status.get(RegistrationStatus.CONFIRMED, 0),
+        pending=by_status.get(RegistrationStatus.PENDING, 0),
+        waitlisted=by_status.get(RegistrationStatus.WAITLISTED, 0),
+    )
+
+
+def places_left(event: Event, counts: PlaceCounts) -> int | None:
+    """Free places, or None when the event has no limit."""
+    if event.capacity is None:
+        return None
+    return max(event.capacity - counts.taken, 0)
+
+
+def questions_for_event(event: Event, *, include_removed: bool = False) -> list[Question]:
+    stmt = select(Question).where(Question.event_id == event.id)
+    if not include_removed:
+        stmt = stmt.where(Question.is_active.is_(True))
+    return list(db.session.scalars(stmt.order_by(Question.position, Question.id)))
+
+
+def get_active_registration(event: Event, user: User) -> Registration | None:
+    return db.session.scalar(
+        select(Registration).where(
+            Registration.event_id == event.id,
+            Registration.user_id == user.id,
+            Registration.status.in_(ACTIVE_STATUSES),
+        )
+    )
+
+
+def active_registrations_for_event(event: Event) -> Select[tuple[Registration]]:
+    """Everyone who is registered, waiting or awaiting approval, first come first."""
+    return (
+        select(Registration)
+        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
+        .order_by(Registration.created_at, Registration.id)
+    )
+
+
+def waitlist_rank(registration: Registration) -> int | None:
+    """1 for the first person on the waiting list; None when not waitlisted."""
+    if registration.status != RegistrationStatus.WAITLISTED:
+        return None
+    ahead = db.session.scalar(
+        select(func.count())
+        .select_from(Registration)
+        .where(
+            Registration.event_id == registration.event_id,
+            Registration.status == RegistrationStatus.WAITLISTED,
+            (Registration.created_at < registration.created_at)
+            | (
+                (Registration.created_at == registration.created_at)
+                & (Registration.id < registration.id)
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def waitlist_ranks(registrations: Iterable[Registration]) -> dict[int, int]:
+    """Ranks of many waitlisted registrations (any events) in one query: {id: rank}."""
+    event_ids = {r.event_id for r in registrations if r.status == RegistrationStatus.WAITLISTED}
+    if not event_ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Registration.event_id,
+            order_by=(Registration.created_at, Registration.id),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(Registration.id, rank)
+        .where(
+            Registration.event_id.in_(event_ids),
+            Registration.status == RegistrationStatus.WAITLISTED,
+        )
+        .subquery()
+    )
+    wanted = [r.id for r in registrations if r.status == RegistrationStatus.WAITLISTED]
+    rows = db.session.execute(
+        select(ranked.c.id, ranked.c.rank).where(ranked.c.id.in_(wanted))
+    ).all()
+    return {row_id: int(row_rank) for row_id, row_rank in rows}
+
+
+def registrations_for_user(user: User) -> list[Registration]:
+    """The person's registrations with their events, newest event first."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .join(Registration.event)
+            .options(joinedload(Registration.event))
+            .where(Registration.user_id == user.id)
+            .order_by(Event.starts_at.desc(), Registration.id.desc())
+        )
+    )
+
+
+def local_moment(value: datetime, tz_name: str) -> str:
+    """ "10 December 2026, 09:00 CET": a moment in the event's own zone, in words."""
+    return (
+        f"{templating.local_date(value, tz_name, 'long')}, "
+        f"{templating.local_time(value, tz_name)} {templating.zone_label(value, tz_name)}"
+    )
+
+
+# --- the state shown on the event page ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegistrationState:
+    can_register: bool  # show the button
+    message: str  # why not, or how many places are left
+    joins_waiting_list: bool = False
+    requires_approval: bool = False
+
+    @property
+    def button_label(self) -> str:
+        return _("Join the waiting list") if self.joins_waiting_list else _("Register")
+
+
+def window_closed_reason(event: Event, now: datetime) -> str | None:
+    """Why registration is closed whatever the places left, or None while it is open."""
+    if event.status == EventStatus.CANCELLED:
+        return _("This event has been cancelled")
+    if event.status != EventStatus.PUBLISHED:
+        return _("Registration is not open")
+    if event.has_ended(now):
+        return _("This event has ended")
+    if event.registration_opens_at is not None and now < event.registration_opens_at:
+        return _(
+            "Registration opens on %(when)s",
+            when=local_moment(event.registration_opens_at, event.timezone),
+        )
+    if event.registration_closes_at is not None and now >= event.registration_closes_at:
+        return _("Registration closed")
+    return None
+
+
+def registration_state(event: Event, now: datetime, counts: PlaceCounts) -> RegistrationState:
+    """Whether the event page shows Register, and the words next to it."""
+    reason = window_closed_reason(event, now)
+    if reason is not None:
+        return RegistrationState(can_register=False, message=reason)
+    approval = bool(event.requires_approval)
+    left = places_left(event, counts)
+    if left is None:
+        return RegistrationState(True, _("Registration open"), requires_approval=approval)
+    if left == 0:
+        if event.has_waiting_list:
+            return RegistrationState(
+                True, _("Waiting list open"), joins_waiting_list=True, requires_approval=approval
+            )
+        return RegistrationState(False, _("This event is full"))
+    if left < FEW_PLACES_LEFT:
+        message = ngettext("Only %(num)d place left", "Only %(num)d places left", left)
+    else:
+        message = ngettext("%(num)d place", "%(num)d places", left)
+    return RegistrationState(True, message, requires_approval=approval)
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly answer values (Decimal from number fields)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return value
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value is False
+
+
+def build_answers(
+    questions: Sequence[Question],
+    values: Mapping[int, Any],
+    previous: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Answers to store: one entry per active question with a snapshot of its label.
+
+    Answers to questions that were removed since stay as they were. A required question
+    without an answer is refused (the form says so first; this guards other callers).
+    """
+    answers: dict[str, Any] = {}
+    active_ids = {str(q.id) for q in questions}
+    for key, old in (previous or {}).items():
+        if key not in active_ids:
+            answers[key] = old
+    for question in questions:
+        value = _plain(values.get(question.id))
+        if question.is_required and _is_empty(value):
+            raise RegistrationError(_("Please answer this question."), field=question.field_name)
+        if question.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
+            chosen = value if isinstance(value, list) else [value]
+            if any(v not in question.options for v in chosen if v not in (None, "")):
+                raise RegistrationError(_("Not a valid choice."), field=question.field_name)
+        answers[str(question.id)] = {
+            "label": question.label,
+            "kind": str(question.kind),
+            "position": question.position,
+            "value": value,
+        }
+    return answers
+
+
+def format_answer(answer: Mapping[str, Any]) -> str:
+    """An answer as words: lists joined, Yes/No for a checkbox, country names."""
+    value = answer.get("value")
+    kind = answer.get("kind")
+    if kind == QuestionKind.CHECKBOX:
+        return _("Yes") if value else _("No")
+    if value is None or value == "" or value == []:
+        return "—"
+    if kind == QuestionKind.COUNTRY:
+        return templating.country_name(str(value))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def answer_rows(registration: Registration) -> list[tuple[str, str]]:
+    """(label, answer) pairs in question order, for pages, emails and exports."""
+    items = sorted(
+        registration.answers.items(),
+        key=lambda kv: (kv[1].get("position", 0), int(kv[0]) if kv[0].isdigit() else 0),
+    )
+    return [(str(a.get("label", "")), format_answer(a)) for _key, a in items]
+
+
+def form_values(registration: Registration) -> dict[str, Any]:
+    """Stored answers back as form data, keyed by field name."""
+    return {f"q_{key}": a.get("value") for key, a in registration.answers.items()}
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def _lock_event(event: Event) -> None:
+    """Serialise writers of this event's places (PostgreSQL row lock; SQLite: see module)."""
+    if is_postgresql():
+        db.session.execute(
+            select(Event)
+            .where(Event.id == event.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+
+def _refresh(registration: Registration) -> None:
+    """Re-read the registration after taking the lock: another request may have changed it."""
+    db.session.refresh(registration)
+
+
+def _status_for_new_place(event: Event) -> RegistrationStatus:
+    return RegistrationStatus.PENDING if event.requires_approval else RegistrationStatus.CONFIRMED
+
+
+def register_attendee(
+    user: User,
+    event: Event,
+    answers: Mapping[int, Any],
+    now: datetime,
+    *,
+    questions: Sequence[Question] | None = None,
+) -> Registration:
+    """Register the person: a place while places remain, else the waiting list.
+
+    An existing active registration is returned unchanged (a second submit shows it;
+    its `created_at` tells it apart). `questions` saves reading them again when the
+    caller has them (the event's active questions).
+    """
+    if not user.is_verified:
+        raise RegistrationError(
+            _("Please confirm your email address before registering: use the link we sent you.")
+        )
+    _lock_event(event)
+    existing = get_active_registration(event, user)
+    if existing is not None:
+        return existing
+    counts = count_places(event)
+    if counts.waitlisted and (places_left(event, counts) or 0) > 0:
+        # Places freed without promotion (e.g. capacity raised): the queue goes first.
+        promote_waiting_list(event, now)
+        counts = count_places(event)
+    state = registration_state(event, now, counts)
+    if not state.can_register:
+        raise RegistrationError(state.message)
+    status = (
+        RegistrationStatus.WAITLISTED if state.joins_waiting_list else _status_for_new_place(event)
+    )
+    if questions is None:
+        questions = questions_for_event(event)
+    stored = build_answers(questions, answers)
+    registration = Registration(
+        event=event,
+        user=user,
+        status=status,
+        answers=stored,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(registration)
+    except IntegrityError:
+        # The partial unique index: another request registered this person meanwhile.
+        existing = get_active_registration(event, user)
+        if existing is None:
+            raise
+        return existing
+    _notify(registration, "registration_confirmation", now)
+    return registration
+
+
+def promote_waiting_list(event: Event, now: datetime) -> list[Registration]:
+    """Give free places to the waiting list, first come first served, while registration
+    is open. The caller holds the event lock; runs in the caller's transaction."""
+    if window_closed_reason(event, now) is not None:
+        return []
+    promoted: list[Registration] = []
+    counts = count_places(event)
+    free = places_left(event, counts)
+    if free is None:
+        free = counts.waitlisted  # the limit was lifted: everyone gets in
+    if free <= 0 or counts.waitlisted == 0:
+        return []
+    waiting = db.session.scalars(
+        select(Registration)
+        .where(
+            Registration.event_id == event.id,
+            Registration.status == RegistrationStatus.WAITLISTED,
+        )
+        .order_by(Registration.created_at, Registration.id)
+        .limit(free)
+        .options(joinedload(Registration.user))
+    ).all()
+    for registration in waiting:
+        registration.status = _status_for_new_place(event)
+        registration.promoted_at = now
+        registration.updated_at = now
+        promoted.append(registration)
+    db.session.flush()
+    for registration in promoted:
+        _notify(registration, "registration_promoted", now)
+    return promoted
+
+
+def cancel_registration(
+    registration: Registration, now: datetime, *, notify: bool = True
+) -> list[Registration]:
+    """Cancel; a freed place goes to the first person waiting, in the same transaction.
+
+    Cancelling twice is harmless. Returns the registrations promoted.
+    """
+    event = registration.event
+    _lock_event(event)
+    _refresh(registration)
+    if not registration.is_active:
+        return []
+    held_place = registration.holds_place
+    registration.status = RegistrationStatus.CANCELLED
+    registration.cancelled_at = now
+    registration.updated_at = now
+    db.session.flush()
+    if notify:
+        _notify(registration, "registration_cancelled", now)
+    return promote_waiting_list(event, now) if held_place else []
+
+
+def cancel_registrations_for_user(user: User, now: datetime) -> None:
+    """Account deletion: cancel every active registration, freeing places (no emails to
+    the departing person; people promoted are emailed). SQLite callers take
+    `lock_for_write()` first."""
+    active = db.session.scalars(
+        select(Registration)
+        .where(Registration.user_id == user.id, Registration.status.in_(ACTIVE_STATUSES))
+        .order_by(Registration.id)
+    ).all()
+    for registration in active:
+        cancel_registration(registration, now, notify=False)
+
+
+def approve_registration(registration: Registration, now: datetime) -> Registration:
+    """An organiser accepts a pending registration: it becomes confirmed."""
+    _lock_event(registration.event)
+    _refresh(registration)
+    if registration.status != RegistrationStatus.PENDING:
+        raise RegistrationError(
+            _(
+                "Only a registration awaiting approval can be approved (this one is %(status)s).",
+                status=status_label(registration.status),
+            )
+        )
+    registration.status = RegistrationStatus.CONFIRMED
+    registration.decided_at = now
+    registration.updated_at = now
+    db.session.flush()
+    _notify(registration, "registration_approved", now)
+    return registration
+
+
+def reject_registration(registration: Registration, now: datetime) -> Registration:
+    """An organiser declines a pending (or waiting) registration; its place is freed."""
+    event = registration.event
+    _lock_event(event)
+    _refresh(registration)
+    if registration.status not in (RegistrationStatus.PENDING, RegistrationStatus.WAITLISTED):
+        raise RegistrationError(
+            _(
+                "Only a registration awaiting approval can be rejected (this one is %(status)s).",
+                status=status_label(registration.status),
+            )
+        )
+    held_place = registration.holds_place
+    registration.status = RegistrationStatus.REJECTED
+    registration.decided_at = now
+    registration.updated_at = now
+    db.session.flush()
+    _notify(registration, "registration_rejected", now)
+    if held_place:
+        promote_waiting_list(event, now)
+    return registration
+
+
+def can_edit_answers(registration: Registration, now: datetime) -> bool:
+    return registration.is_active and now < registration.event.effective_edit_deadline()
+
+
+def update_answers(
+    registration: Registration, answers: Mapping[int, Any], now: datetime
+) -> Registration:
+    """Change the answers until the event's edit deadline (default: registration close)."""
+    event = registration.event
+    if not registration.is_active:
+        raise RegistrationError(_("This registration is no longer active."))
+    deadline = event.effective_edit_deadline()
+    if now >= deadline:
+        raise RegistrationError(
+            _(
+                "Answers could be changed until %(when)s.",
+                when=local_moment(deadline, event.timezone),
+            )
+        )
+    registration.answers = build_answers(
+        questions_for_event(event), answers, previous=registration.answers
+    )
+    registration.updated_at = now
+    db.session.flush()
+    return registration
+
+
+# --- email -------------------------------------------------------------------------------------
+
+
+def status_label(status: str) -> str:
+    labels = {
+        RegistrationStatus.CONFIRMED: _("Confirmed"),
+        RegistrationStatus.WAITLISTED: _("On the waiting list"),
+        RegistrationStatus.PENDING: _("Awaiting approval"),
+        RegistrationStatus.CANCELLED: _("Cancelled"),
+        RegistrationStatus.REJECTED: _("Not accepted"),
+    }
+    return labels.get(RegistrationStatus(status), str(status))
+
+
+def manage_url(registration: Registration) -> str:
+    """Absolute address of the registration page, built without a request."""
+    path = current_app.url_map.bind("localhost").build(
+        "registration.detail", {"registration_id": registration.id}
+    )
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def event_url(event: Event) -> str:
+    try:
+        path = current_app.url_map.bind("localhost").build("events.detail", {"slug": event.slug})
+    except Exception:  # the events blueprint may not route it yet
+        path = f"/events/{event.slug}"
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def _subject(template: str, registration: Registration) -> str:
+    title = registration.event.title
+    status = registration.status
+    if template == "registration_confirmation":
+        if status == RegistrationStatus.WAITLISTED:
+            return _("You are on the waiting list: %(title)s", title=title)
+        if status == RegistrationStatus.PENDING:
+            return _("Registration received, awaiting approval: %(title)s", title=title)
+        return _("You are registered: %(title)s", title=title)
+    if template == "registration_promoted":
+        if status == RegistrationStatus.PENDING:
+            return _("You are off the waiting list, awaiting approval: %(title)s", title=title)
+        return _("A place is yours: %(title)s", title=title)
+    if template == "registration_approved":
+        return _("Your registration is confirmed: %(title)s", title=title)
+    if template == "registration_rejected":
+        return _("Your registration was not accepted: %(title)s", title=title)
+    return _("Registration cancelled: %(title)s", title=title)
+
+
+def _calendar_attachment(event: Event) -> list[mail.Attachment]:
+    data = _event_invitation(event, current_app.config["BASE_URL"].rstrip("/"))
+    if data is None:
+        return []
+    return [
+        mail.Attachment(
+            filename=f"{event.slug}.ics",
+            content_type="text/calendar; charset=utf-8; method=REQUEST",
+            data=data,
+        )
+    ]
+
+
+# Per process: (event id, revision, updated_at, base URL) -> the invitation's bytes.
+_INVITATIONS: dict[tuple[int, int, datetime, str], bytes] = {}
+_INVITATIONS_MAX = 64
+
+
+def _event_invitation(event: Event, base_url: str) -> bytes | None:
+    """The event's METHOD:REQUEST calendar, built once per version of the event: it is
+    the same for every attendee, and building it costs more than the rest of a
+    registration (which runs while the event is locked)."""
+    try:
+        from eventsite.ical.builders import build_event_calendar
+    except ImportError:  # the calendar package arrives separately
+        return None
+    key = (event.id, event.revision, event.updated_at, base_url)
+    data = _INVITATIONS.get(key)
+    if data is None:
+        data = build_event_calendar(event, method="REQUEST", base_url=base_url)
+        if len(_INVITATIONS) >= _INVITATIONS_MAX:
+            _INVITATIONS.clear()
+        _INVITATIONS[key] = data
+    return data
+
+
+def _notify(registration: Registration, template: str, now: datetime) -> None:
+    event = registration.event
+    user = registration.user
+    holds_place = registration.status == RegistrationStatus.CONFIRMED
+    attachments = (
+        _calendar_attachment(event)
+        if holds_place
+        and template
+        in ("registration_confirmation", "registration_promoted", "registration_approved")
+        else []
+    )
+    mail.queue_email(
+        user.email,
+        _subject(template, registration),
+        template,
+        category="registration",
+        attachments=attachments,
+        registration=registration,
+        event=event,
+        user=user,
+        status=str(registration.status),
+        status_label=status_label(registration.status),
+        rank=waitlist_rank(registration),
+        answers=answer_rows(registration),
+        manage_url=manage_url(registration),
+        event_url=event_url(event),
+        dates=templating.event_dates(event),
+        times=templating.event_times(event),
+    )

@@ -1,0 +1,1 @@
+"""Send this to a friend: a fixed message about an event, sent on a visitor's behalf."""

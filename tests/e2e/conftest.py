@@ -1,0 +1,38 @@
+"""Browser tests run on SQLite only (the pages are the same on PostgreSQL; the browser is
+the slow part), with the demonstration data at hand and a place for screenshots."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from eventsite.events import demo
+from eventsite.extensions import db
+from eventsite.timeutil import utcnow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_only(backend: str) -> None:
+    if backend == "postgresql":
+        pytest.skip("browser tests run on SQLite only")
+
+
+@pytest.fixture
+def demo_data(app: Flask) -> demo.DemoSummary:
+    """The demonstration programme, dated relative to now, committed."""
+    summary = demo.load_demo(utcnow())
+    db.session.commit()
+    return summary
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Where screenshots go: docs/screenshots/ (EVENTSITE_SCREENSHOTS_DIR overrides)."""
+    path = Path(os.environ.get("EVENTSITE_SCREENSHOTS_DIR") or ROOT / "docs" / "screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

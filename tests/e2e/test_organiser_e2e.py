@@ -1,0 +1,122 @@
+"""The organiser's day in a real browser: create, shape, publish, approve, export, check in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+
+from eventsite.extensions import db
+from eventsite.models import Event, Membership, Registration
+
+pytestmark = [pytest.mark.e2e]
+
+PASSWORD = "correct horse battery staple"
+
+
+def log_in(page: Page, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_organiser_runs_an_event_from_draft_to_the_door(
+    page: Page, browser: Browser, live_server: str, make_organisation, make_user, tmp_path: Path
+) -> None:
+    organisation = make_organisation(name="Planet Society", slug="planet-society")
+    organiser = make_user(email="organiser@example.org", name="Olga Organiser")
+    attendee = make_user(email="attendee@example.org", name="Ada Attendee", affiliation="Lab")
+    db.session.add(Membership(user_id=organiser.id, organisation_id=organisation.id))
+    db.session.commit()
+
+    # The organiser creates the event.
+    log_in(page, live_server, organiser.email)
+    page.get_by_role("link", name="Workspace").click()
+    page.get_by_role("link", name="New event").click()
+    page.get_by_label("Title", exact=True).fill("Oceans Summit")
+    page.get_by_label("Time zone").select_option("Europe/Lisbon")
+    page.get_by_label("Starts").fill("2027-06-01T09:00")
+    page.get_by_label("Ends", exact=True).fill("2027-06-02T17:00")
+    page.get_by_label("Venue", exact=True).fill("Ocean Pavilion")
+    page.get_by_label("City").fill("Lisbon")
+    page.get_by_label("Country").select_option("PT")
+    page.get_by_label("Places").fill("50")
+    page.get_by_label("Registrations need approval").check()
+    page.get_by_label("Description").fill("## Why\n\nThe **ocean** matters.")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator(".markdown-preview strong")).to_have_text("ocean")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("The draft “Oceans Summit” is saved.")).to_be_visible()
+
+    # An agenda session.
+    page.get_by_role("link", name="Agenda").click()
+    page.get_by_label("Title").fill("Opening plenary")
+    page.get_by_label("Starts").fill("2027-06-01T09:30")
+    page.get_by_label("Ends").fill("2027-06-01T10:30")
+    page.get_by_label("Room").fill("Main hall")
+    page.get_by_role("button", name="Save session").click()
+    expect(page.get_by_role("link", name="Opening plenary")).to_be_visible()
+
+    # Two questions.
+    page.get_by_role("link", name="Form", exact=True).click()
+    page.get_by_label("Question").fill("Your institution")
+    page.get_by_role("button", name="Save question").click()
+    page.get_by_label("Question").fill("I accept the code of conduct")
+    page.get_by_label("Kind of answer").select_option("checkbox")
+    page.get_by_label("Required").check()
+    page.get_by_role("button", name="Save question").click()
+    expect(page.locator(".questions-admin li")).to_have_count(2)
+
+    # Publish.
+    page.get_by_role("link", name="Overview").click()
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("“Oceans Summit” is published.")).to_be_visible()
+    event_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+
+    # The attendee registers in another browser context.
+    context = browser.new_context()
+    visitor = context.new_page()
+    log_in(visitor, live_server, attendee.email)
+    visitor.goto(live_server + "/events/oceans-summit/register")
+    visitor.get_by_label("Your institution").fill("=cmd|' /C calc'!A0")
+    visitor.get_by_label("I accept the code of conduct").check()
+    visitor.locator("form.registration-form button[type=submit]").click()
+    expect(visitor.get_by_text("Awaiting approval").first).to_be_visible()
+    context.close()
+
+    # The organiser approves.
+    page.get_by_role("link", name="Registrants").click()
+    row = page.locator("tr", has_text="Ada Attendee")
+    row.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text("Approved; they are told.")).to_be_visible()
+
+    # Exports the registrants as XLSX and reads the file.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export Excel (XLSX)").click()
+    path = tmp_path / "registrants.xlsx"
+    download_info.value.save_as(path)
+    workbook = load_workbook(path, read_only=True)
+    rows = [list(r) for r in workbook.worksheets[0].iter_rows(values_only=True)]
+    workbook.close()
+    header, data = rows[0], rows[1:]
+    assert header[-2:] == ["Your institution", "I accept the code of conduct"]
+    [ada] = data
+    assert ada[1] == "Ada Attendee" and ada[2] == "attendee@example.org"
+    assert ada[-2] == "'=cmd|' /C calc'!A0"  # inert in a spreadsheet
+    assert ada[-1] == "Yes"
+
+    # Checks her in at the door.
+    row = page.locator("tr", has_text="Ada Attendee")
+    row.get_by_role("button", name="Check in").click()
+    expect(page.locator("tr", has_text="Ada Attendee").get_by_text("Checked in")).to_be_visible()
+
+    db.session.rollback()  # end the test's own read snapshot; see what the server wrote
+    event = db.session.get(Event, event_id)
+    assert event.status == "published" and len(event.sessions) == 1
+    registration = db.session.scalar(select(Registration).where(Registration.event_id == event_id))
+    assert registration.status == "confirmed"
+    assert registration.checked_in_at is not None

@@ -1,0 +1,110 @@
+"""Update and cancellation emails, end to end: outbox, real SMTP, the .ics attached."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import timedelta
+
+from eventsite.events import services as events_services
+from eventsite.extensions import db
+from eventsite.ical import notifications, services
+from eventsite.mail.sender import deliver_due
+from eventsite.registration import services as registration_services
+from eventsite.registration.models import RegistrationStatus
+
+from .conftest import NOW, assert_times_match, parse_calendar
+
+
+def _messages(handler):
+    return [
+        email.message_from_bytes(m.content, policy=email.policy.default) for m in handler.messages
+    ]
+
+
+def _calendar_part(message):
+    parts = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert len(parts) == 1
+    return parts[0]
+
+
+def test_moving_an_event_emails_registrants_an_updated_invitation(
+    smtp_sink, client, make_event, make_user, make_registration
+):
+    _controller, handler = smtp_sink
+    event = make_event(title="Water forum")
+    ann, bob, cyd = make_user(name="Ann"), make_user(name="Bob"), make_user(name="Cyd")
+    make_registration(ann, event, RegistrationStatus.CONFIRMED)
+    make_registration(bob, event, RegistrationStatus.WAITLISTED)
+    make_registration(cyd, event, RegistrationStatus.CANCELLED)
+    feed_uid = parse_calendar(client.get("/calendar.ics").data).uids()[0]
+
+    event.starts_at += timedelta(hours=2)
+    event.ends_at += timedelta(hours=2)
+    event.venue_name = "Palais des Nations"
+    assert services.bump_revision_if_moved(event)
+    assert notifications.notify_event_changed(event, NOW) == 2
+    db.session.commit()
+    report = deliver_due()
+    assert report.sent == 2
+
+    messages = {str(m["To"]): m for m in _messages(handler)}
+    assert set(messages) == {ann.email, bob.email}
+    for user, partstat in ((ann, "ACCEPTED"), (bob, "TENTATIVE")):
+        message = messages[user.email]
+        assert str(message["Subject"]) == "Changed: Water forum"
+        body = message.get_body(preferencelist=("plain",)).get_content()
+        assert "Palais des Nations" in body and f"/events/{event.slug}" in body
+        part = _calendar_part(message)
+        assert part.get_param("method") == "REQUEST"
+        assert part.get_filename() == f"{event.slug}.ics"
+        parsed = parse_calendar(part.get_payload(decode=True))
+        assert parsed.ical["METHOD"] == "REQUEST"
+        assert parsed.uids() == [feed_uid]  # the same UID as in the feed
+        vevent = parsed.ical_events()[feed_uid]
+        assert vevent.decoded("SEQUENCE") == 1
+        assert vevent["ATTENDEE"] == f"mailto:{user.email}"
+        assert vevent["ATTENDEE"].params["PARTSTAT"] == partstat
+        assert "Palais des Nations" in str(vevent["LOCATION"])
+        assert_times_match(parsed, feed_uid, event)
+
+
+def test_cancelling_an_event_emails_method_cancel(
+    smtp_sink, make_event, make_user, make_registration
+):
+    _controller, handler = smtp_sink
+    event = make_event(title="Water forum")
+    ann = make_user()
+    make_registration(ann, event, RegistrationStatus.CONFIRMED)
+    events_services.cancel_event(event, "The venue flooded.", NOW)
+    assert notifications.notify_event_cancelled(event, NOW) == 1
+    db.session.commit()
+    deliver_due()
+    [message] = _messages(handler)
+    assert str(message["Subject"]) == "Cancelled: Water forum"
+    assert "The venue flooded." in message.get_body(preferencelist=("plain",)).get_content()
+    part = _calendar_part(message)
+    assert part.get_param("method") == "CANCEL"
+    parsed = parse_calendar(part.get_payload(decode=True))
+    assert parsed.ical["METHOD"] == "CANCEL"
+    vevent = parsed.ical_events()[f"event-{event.id}@localhost"]
+    assert vevent["STATUS"] == "CANCELLED"
+    assert vevent.decoded("SEQUENCE") == 1
+    assert vevent["ORGANIZER"] == "mailto:no-reply@eventsite.test"
+
+
+def test_confirmation_attachment_has_the_same_uid_as_the_feed(
+    smtp_sink, client, make_event, make_user
+):
+    _controller, handler = smtp_sink
+    event = make_event()
+    ann = make_user()
+    registration_services.register_attendee(ann, event, {}, NOW)
+    db.session.commit()
+    deliver_due()
+    [message] = _messages(handler)
+    parsed = parse_calendar(_calendar_part(message).get_payload(decode=True))
+    assert parsed.ical["METHOD"] == "REQUEST"
+    feed = parse_calendar(client.get(f"/account/calendar/{ann.calendar_token}.ics").data)
+    download = parse_calendar(client.get(f"/events/{event.slug}.ics").data)
+    assert parsed.uids() == feed.uids() == download.uids() == [f"event-{event.id}@localhost"]

@@ -1,0 +1,122 @@
+"""Feed rules, the revision rule, the cache and the "Add to calendar" links."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from eventsite import timeutil
+from eventsite.extensions import db
+from eventsite.ical import services
+from eventsite.models import EventStatus
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def test_google_and_outlook_links_carry_utc_times(app, make_event):
+    event = make_event(
+        title="Forum on water",
+        summary="Two days on rivers.",
+        timezone="America/New_York",
+        starts_at=datetime(2027, 11, 6, 22, 0, tzinfo=UTC),
+        ends_at=datetime(2027, 11, 7, 17, 0, tzinfo=UTC),
+    )
+    links = services.calendar_links(event)
+    assert links.download == f"http://localhost/events/{event.slug}.ics"
+    assert links.subscribe == f"webcal://localhost/events/{event.slug}.ics"
+    google = _query(links.google)
+    assert links.google.startswith("https://calendar.google.com/calendar/render?")
+    assert google["action"] == "TEMPLATE"
+    assert google["text"] == "Forum on water"
+    assert google["dates"] == "20271106T220000Z/20271107T170000Z"
+    assert google["details"] == f"Two days on rivers.\n\nhttp://localhost/events/{event.slug}"
+    assert google["location"] == "Congress Centre, Main street 1, Geneva, Switzerland"
+    outlook = _query(links.outlook)
+    assert links.outlook.startswith("https://outlook.live.com/calendar/0/deeplink/compose?")
+    assert outlook["subject"] == "Forum on water"
+    assert outlook["startdt"] == "2027-11-06T22:00:00Z"
+    assert outlook["enddt"] == "2027-11-07T17:00:00Z"
+    assert outlook["body"] == google["details"]
+    assert outlook["location"] == google["location"]
+
+
+def test_links_of_an_all_day_event_use_dates(app, make_event):
+    starts_at, ends_at = timeutil.all_day_bounds(date(2027, 5, 12), date(2027, 5, 14), "Asia/Tokyo")
+    event = make_event(timezone="Asia/Tokyo", is_all_day=True, starts_at=starts_at, ends_at=ends_at)
+    links = services.calendar_links(event)
+    assert _query(links.google)["dates"] == "20270512/20270515"
+    outlook = _query(links.outlook)
+    assert (outlook["startdt"], outlook["enddt"], outlook["allday"]) == (
+        "2027-05-12",
+        "2027-05-15",
+        "true",
+    )
+
+
+def test_revision_goes_up_only_when_date_time_or_place_changes(app, make_event):
+    event = make_event()
+    event.title = "New title"
+    event.description = "New words"
+    assert services.bump_revision_if_moved(event) is False
+    assert event.revision == 0
+    event.city = "Lausanne"
+    assert services.bump_revision_if_moved(event) is True
+    assert event.revision == 1
+    db.session.commit()
+    assert services.bump_revision_if_moved(event, ["starts_at"]) is True
+    assert services.bump_revision_if_moved(event, ["title", "summary"]) is False
+    assert event.revision == 2
+
+
+def test_feed_filters_are_strict(app, make_topic):
+    make_topic("Climate")
+    filters = services.parse_feed_filters({"topic": "climate", "kind": "workshop"})
+    assert (filters.topic, filters.kind) == ("climate", "workshop")
+    with pytest.raises(services.FeedError, match="Unknown topic"):
+        services.parse_feed_filters({"topic": "nope"})
+    with pytest.raises(services.FeedError, match="Unknown parameter"):
+        services.parse_feed_filters({"page": "2"})
+    fixed = services.parse_feed_filters({"topic": "nope"}, fixed={"topic": "climate"})
+    assert fixed.topic == "climate"
+
+
+def test_feed_version_changes_with_membership_and_edits(app, make_event):
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    filters = services.parse_feed_filters({})
+    event = make_event()
+
+    def version():
+        return services.feed_version("public", (), services.feed_events(filters, now))
+
+    first = version()
+    assert version() == first
+    assert first.last_modified == event.updated_at
+    event.status = EventStatus.DRAFT  # leaves the feed
+    db.session.commit()
+    assert version().etag != first.etag
+    event.status = EventStatus.PUBLISHED
+    event.revision = 1
+    db.session.commit()
+    assert version().etag not in (first.etag,)
+
+
+def test_feed_cache_is_bounded_by_entries_and_bytes():
+    cache = services.FeedCache(max_entries=2, max_bytes=10)
+    cache.put("a", b"1234")
+    cache.put("b", b"1234")
+    assert cache.get("a") == b"1234"
+    cache.put("c", b"1234")  # evicts the least recently used: b
+    assert cache.get("b") is None and cache.get("a") and cache.get("c")
+    cache.put("d", b"12345678")  # over 10 bytes together: evicts until it fits
+    assert cache.get("d") == b"12345678"
+    assert cache.get("a") is None
+    cache.put("huge", b"x" * 11)
+    assert cache.get("huge") is None
+    built = []
+    assert cache.get_or_build("e", lambda: built.append(1) or b"ok") == b"ok"
+    assert cache.get_or_build("e", lambda: built.append(1) or b"ok") == b"ok"
+    assert built == [1]

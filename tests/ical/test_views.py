@@ -1,0 +1,341 @@
+"""The calendar endpoints over HTTP: headers, filters, conditional GETs, secret feeds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import g
+
+from eventsite.extensions import db
+from eventsite.ical import services
+from eventsite.models import EventKind, EventStatus, Organisation
+from eventsite.registration.models import RegistrationStatus
+from eventsite.timeutil import utcnow
+
+from .conftest import assert_times_match, parse_calendar
+
+ICS = "text/calendar; charset=utf-8"
+
+
+def _uid(event) -> str:
+    return f"event-{event.id}@localhost"
+
+
+def _switch_user(login, user) -> None:
+    """Log in as someone else: the tests share one app context, where Flask-Login keeps
+    the previous request's user in `g`."""
+    g.pop("_login_user", None)
+    login(user)
+
+
+# --- one event -----------------------------------------------------------------------------
+
+
+def test_event_ics_is_a_download_with_the_event(client, make_event):
+    event = make_event(slug="water-forum")
+    response = client.get("/events/water-forum.ics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == ICS
+    assert response.headers["Content-Disposition"] == 'attachment; filename="water-forum.ics"'
+    assert response.headers["ETag"].startswith('"')  # strong
+    assert response.headers["Last-Modified"]
+    parsed = parse_calendar(response.data)
+    assert parsed.uids() == [_uid(event)]
+    assert_times_match(parsed, _uid(event), event)
+
+
+def test_event_ics_with_sessions(client, make_event, make_session):
+    event = make_event()
+    session = make_session(event)
+    parsed = parse_calendar(client.get(f"/events/{event.slug}.ics?sessions=1").data)
+    assert parsed.uids() == [_uid(event), f"session-{session.id}@localhost"]
+    assert parse_calendar(client.get(f"/events/{event.slug}.ics").data).uids() == [_uid(event)]
+
+
+def test_drafts_and_unknown_events_are_404_in_plain_text(client, make_event):
+    draft = make_event(status=EventStatus.DRAFT, published_at=None)
+    for url in (f"/events/{draft.slug}.ics", "/events/nothing-here.ics"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert response.headers["Content-Type"].startswith("text/plain")
+
+
+# --- public feeds ----------------------------------------------------------------------------
+
+
+def test_feed_holds_upcoming_and_recent_events_only(client, make_event):
+    now = utcnow().replace(microsecond=0)  # iCalendar counts whole seconds
+    upcoming = make_event(starts_at=now + timedelta(days=3))
+    recent = make_event(starts_at=now - timedelta(days=30))
+    old = make_event(starts_at=now - timedelta(days=100))
+    draft = make_event(status=EventStatus.DRAFT, starts_at=now + timedelta(days=5))
+    cancelled = make_event(
+        status=EventStatus.CANCELLED, revision=1, starts_at=now + timedelta(days=9)
+    )
+    response = client.get("/calendar.ics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == ICS
+    assert response.headers["Content-Disposition"] == 'inline; filename="calendar.ics"'
+    parsed = parse_calendar(response.data)
+    assert parsed.uids() == [_uid(recent), _uid(upcoming), _uid(cancelled)]
+    assert _uid(old) not in parsed.uids() and _uid(draft) not in parsed.uids()
+    vevent = parsed.ical_events()[_uid(cancelled)]
+    assert vevent["STATUS"] == "CANCELLED" and vevent.decoded("SEQUENCE") == 1
+    assert parsed.ical["X-WR-CALNAME"] == "eventsite: all events"
+    for event in (upcoming, recent, cancelled):
+        assert_times_match(parsed, _uid(event), event)
+
+
+def test_feed_takes_the_listing_filters(client, make_event, make_topic):
+    climate = make_topic("Climate")
+    match = make_event(topics=[climate], kind=EventKind.WORKSHOP, country="KE")
+    make_event(topics=[climate], kind=EventKind.CONFERENCE, country="KE")
+    make_event(kind=EventKind.WORKSHOP, country="KE")
+    response = client.get("/calendar.ics?topic=climate&kind=workshop&country=ke")
+    parsed = parse_calendar(response.data)
+    assert parsed.uids() == [_uid(match)]
+    assert parsed.ical["X-WR-CALNAME"] == "eventsite: Climate · Workshop · Kenya"
+    by_topic = parse_calendar(client.get("/topics/climate.ics?kind=workshop").data)
+    assert by_topic.uids() == [_uid(match)]
+    org = parse_calendar(client.get(f"/organisations/{match.organisation.slug}.ics").data)
+    assert org.uids() == [_uid(match)]
+
+
+def test_bad_filters_answer_400_in_plain_text(client, make_event):
+    make_event()
+    for query in ("kind=party", "topic=nope", "from=2027-13-45", "country=XX", "colour=red"):
+        response = client.get(f"/calendar.ics?{query}")
+        assert response.status_code == 400, query
+        assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert response.data.startswith(b"400 Bad Request\n")
+    assert b"Unknown kind of event 'party'" in client.get("/calendar.ics?kind=party").data
+    assert b"colour" in client.get("/calendar.ics?colour=red").data
+
+
+def test_unknown_topic_or_organisation_feed_is_404(client):
+    assert client.get("/topics/nothing.ics").status_code == 404
+    assert client.get("/organisations/nobody.ics").status_code == 404
+
+
+def test_conditional_get_answers_304_with_one_query(client, make_event, count_queries):
+    event = make_event()
+    first = client.get("/calendar.ics")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    with count_queries() as counter:
+        again = client.get("/calendar.ics", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag
+    assert counter.count == 1  # the aggregate; nothing is loaded or built
+    assert client.get("/calendar.ics", headers={"If-Modified-Since": modified}).status_code == 304
+    # If-None-Match decides when both are sent (RFC 9110)
+    both = client.get(
+        "/calendar.ics", headers={"If-None-Match": '"other"', "If-Modified-Since": modified}
+    )
+    assert both.status_code == 200
+
+    event.title = "Renamed"
+    db.session.commit()
+    changed = client.get("/calendar.ics", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert b"SUMMARY:Renamed" in changed.data
+
+
+def test_warm_feed_comes_from_the_cache(client, make_event, count_queries):
+    make_event()
+    services.FEED_CACHE.clear()
+    cold = client.get("/calendar.ics").data
+    with count_queries() as counter:
+        warm = client.get("/calendar.ics").data
+    assert warm == cold
+    assert counter.count == 1  # the version query only
+
+
+def test_feed_queries_do_not_grow_with_events(client, make_event, make_topic, count_queries):
+    topic = make_topic("Climate")
+    make_event(topics=[topic])
+    services.FEED_CACHE.clear()
+    with count_queries() as small:
+        client.get("/calendar.ics")
+    for _ in range(8):
+        make_event(topics=[topic])
+    services.FEED_CACHE.clear()
+    with count_queries() as large:
+        response = client.get("/calendar.ics")
+    assert len(parse_calendar(response.data).uids()) == 9
+    assert large.count == small.count <= 4
+
+
+def test_moving_an_event_raises_sequence_everywhere(client, make_event):
+    event = make_event()
+    uid = _uid(event)
+    before = parse_calendar(client.get("/calendar.ics").data).ical_events()[uid]
+    assert before.decoded("SEQUENCE") == 0
+    event.starts_at += timedelta(days=1)
+    event.ends_at += timedelta(days=1)
+    assert services.bump_revision_if_moved(event) is True
+    db.session.commit()
+    for url in ("/calendar.ics", f"/events/{event.slug}.ics"):
+        parsed = parse_calendar(client.get(url).data)
+        assert parsed.ical_events()[uid].decoded("SEQUENCE") == 1
+        assert_times_match(parsed, uid, event)
+
+
+# --- personal feed -------------------------------------------------------------------------
+
+
+def test_personal_feed_follows_registration_states(
+    client, make_event, make_user, make_registration
+):
+    ann, bob = make_user(), make_user()
+    confirmed, waitlisted, pending, cancelled, other = (make_event() for _ in range(5))
+    make_registration(ann, confirmed, RegistrationStatus.CONFIRMED)
+    make_registration(ann, waitlisted, RegistrationStatus.WAITLISTED)
+    make_registration(ann, pending, RegistrationStatus.PENDING)
+    make_registration(ann, cancelled, RegistrationStatus.CANCELLED)
+    make_registration(bob, other, RegistrationStatus.CONFIRMED)
+    response = client.get(f"/account/calendar/{ann.calendar_token}.ics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == ICS
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "private" in response.headers["Cache-Control"]
+    parsed = parse_calendar(response.data)
+    events = parsed.ical_events()
+    assert list(events) == [_uid(confirmed), _uid(waitlisted), _uid(pending)]
+    assert events[_uid(confirmed)]["STATUS"] == "CONFIRMED"
+    assert events[_uid(waitlisted)]["STATUS"] == "TENTATIVE"
+    assert events[_uid(pending)]["STATUS"] == "TENTATIVE"
+    assert bob.email.encode() not in response.data and ann.email.encode() not in response.data
+
+
+def test_personal_feed_changes_when_a_registration_does(
+    client, make_event, make_user, make_registration
+):
+    ann = make_user()
+    event = make_event()
+    registration = make_registration(ann, event, RegistrationStatus.WAITLISTED)
+    url = f"/account/calendar/{ann.calendar_token}.ics"
+    first = client.get(url)
+    registration.status = RegistrationStatus.CONFIRMED  # even without a new updated_at
+    db.session.commit()
+    second = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200
+    assert parse_calendar(second.data).ical_events()[_uid(event)]["STATUS"] == "CONFIRMED"
+
+
+def test_unknown_personal_token_is_404(client):
+    assert client.get("/account/calendar/not-a-token.ics").status_code == 404
+    assert client.get(f"/account/calendar/{'x' * 300}.ics").status_code == 404
+
+
+def test_regenerating_the_token_retires_the_old_url(client, make_user, login):
+    ann = make_user()
+    old = ann.calendar_token
+    login(ann)
+    response = client.post("/account/calendar/regenerate")
+    assert response.status_code == 302
+    db.session.refresh(ann)
+    assert ann.calendar_token != old
+    assert client.get(f"/account/calendar/{old}.ics").status_code == 404
+    assert client.get(f"/account/calendar/{ann.calendar_token}.ics").status_code == 200
+
+
+def test_regenerating_needs_csrf_and_login(csrf_enabled, client, make_user, login):
+    ann = make_user()
+    old = ann.calendar_token
+    assert client.post("/account/calendar/regenerate").status_code in (302, 400)
+    _switch_user(login, ann)
+    assert client.post("/account/calendar/regenerate").status_code == 400
+    db.session.refresh(ann)
+    assert ann.calendar_token == old
+    page = client.get("/account/calendar/").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    assert (
+        client.post("/account/calendar/regenerate", data={"csrf_token": token}).status_code == 302
+    )
+    db.session.refresh(ann)
+    assert ann.calendar_token != old
+
+
+def test_account_page_shows_the_personal_feed(client, make_user, login):
+    ann = make_user()
+    login(ann)
+    page = client.get("/account/").get_data(as_text=True)
+    url = f"http://localhost/account/calendar/{ann.calendar_token}.ics"
+    assert url in page
+    assert f"webcal://localhost/account/calendar/{ann.calendar_token}.ics" in page
+    assert "Google Calendar may take up to a day" in page
+    assert 'action="/account/calendar/regenerate"' in page
+    assert "data-copy-target" in page
+
+
+# --- organisers ------------------------------------------------------------------------------
+
+
+def test_organisation_export_is_for_members_only(client, make_event, make_user, make_member, login):
+    event = make_event()
+    organisation: Organisation = event.organisation
+    draft = make_event(organisation=organisation, status=EventStatus.DRAFT, published_at=None)
+    url = f"/account/organisations/{organisation.slug}/events.ics"
+    assert client.get(url).status_code == 302  # to the login page
+    _switch_user(login, make_user())
+    assert client.get(url).status_code == 403
+    _switch_user(login, make_member(organisation))
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="{organisation.slug}-events.ics"'
+    )
+    events = parse_calendar(response.data).ical_events()
+    assert set(events) == {_uid(event), _uid(draft)}
+    assert str(events[_uid(draft)]["SUMMARY"]) == f"[Draft] {draft.title}"
+    assert events[_uid(draft)]["STATUS"] == "TENTATIVE"
+    assert events[_uid(event)]["STATUS"] == "CONFIRMED"
+
+
+def test_organisation_private_feed_token(client, make_event, make_user, make_member, login):
+    event = make_event()
+    organisation = event.organisation
+    make_event(organisation=organisation, status=EventStatus.DRAFT, published_at=None)
+    assert organisation.calendar_token is None
+    login(make_user())
+    assert client.get(f"/account/organisations/{organisation.slug}/calendar").status_code == 403
+    _switch_user(login, make_member(organisation))
+    page = client.get(f"/account/organisations/{organisation.slug}/calendar")
+    assert page.status_code == 200
+    db.session.refresh(organisation)
+    token = organisation.calendar_token
+    assert token and f"/organisations/feed/{token}.ics" in page.get_data(as_text=True)
+    feed = client.get(f"/organisations/feed/{token}.ics")
+    assert feed.status_code == 200
+    assert feed.headers["Content-Disposition"].startswith("inline")
+    assert len(parse_calendar(feed.data).uids()) == 2
+    client.post(f"/account/organisations/{organisation.slug}/calendar/regenerate")
+    db.session.refresh(organisation)
+    assert organisation.calendar_token != token
+    assert client.get(f"/organisations/feed/{token}.ics").status_code == 404
+    assert client.get("/organisations/feed/unknown.ics").status_code == 404
+
+
+# --- buttons on pages ----------------------------------------------------------------------
+
+
+def test_event_page_has_add_to_calendar(client, make_event):
+    event = make_event(
+        starts_at=datetime(2027, 5, 12, 7, 0, tzinfo=UTC),
+        ends_at=datetime(2027, 5, 12, 15, 30, tzinfo=UTC),
+    )
+    page = client.get(f"/events/{event.slug}").get_data(as_text=True)
+    assert "Add to calendar" in page
+    assert f'href="/events/{event.slug}.ics"' in page
+    assert f"webcal://localhost/events/{event.slug}.ics" in page
+    assert "dates=20270512T070000Z/20270512T153000Z" in page
+    assert "startdt=2027-05-12T07:00:00Z" in page
+
+
+def test_listing_offers_subscribe_to_this_list(client, make_event, make_topic):
+    make_event(topics=[make_topic("Climate")])
+    page = client.get("/events/?topic=climate").get_data(as_text=True)
+    assert "Subscribe to this list" in page
+    assert "webcal://localhost/calendar.ics?topic=climate" in page
+    topic_page = client.get("/topics/climate").get_data(as_text=True)
+    assert "webcal://localhost/topics/climate.ics" in topic_page

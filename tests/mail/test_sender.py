@@ -1,0 +1,336 @@
+"""The outbox sender against a real SMTP server: what arrives, and what happens when the
+server is down, refuses, or two workers race."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from eventsite.extensions import db
+from eventsite.mail import sender, services
+from eventsite.mail.models import OutboxMessage, OutboxStatus
+from eventsite.timeutil import utcnow
+
+from .conftest import ScriptedHandler, free_port, received
+
+ICS = (
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//eventsite//test//EN\r\nMETHOD:REQUEST\r\n"
+    b"BEGIN:VEVENT\r\nUID:event-1@eventsite.test\r\nDTSTAMP:20261129T120000Z\r\n"
+    b"DTSTART:20261201T090000Z\r\nSUMMARY:Forum\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def rows() -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def test_queued_message_arrives_once_with_both_parts_and_headers(smtp_sink, app, queue):
+    _controller, handler = smtp_sink
+    app.config["MAIL_REPLY_TO"] = "Programme team <programme@eventsite.test>"
+    [row] = queue(to="ada@example.org", subject="Your registration", note="<b>bold?</b>")
+
+    report = sender.deliver_due()
+
+    assert (report.sent, report.retried, report.failed) == (1, 0, 0)
+    [envelope] = handler.messages
+    assert envelope.rcpt_tos == ["ada@example.org"]
+    assert envelope.mail_from == "no-reply@eventsite.test"
+    [msg] = received(handler)
+    assert msg["From"] == "eventsite <no-reply@eventsite.test>"
+    assert msg["To"] == "ada@example.org"
+    assert msg["Reply-To"] == "Programme team <programme@eventsite.test>"
+    assert msg["Subject"] == "Your registration"
+    assert msg["Message-ID"] == row.message_id
+    assert msg["Auto-Submitted"] == "auto-generated"
+    assert abs(msg["Date"].datetime - row.created_at) < timedelta(seconds=1)
+    assert msg.get_content_type() == "multipart/alternative"
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    assert "This is a test message from eventsite." in text
+    assert "<b>bold?</b>" in text  # plain text is not escaped
+    assert "http://localhost/" in text  # the layout's link back
+    assert "&lt;b&gt;bold?&lt;/b&gt;" in html  # HTML is autoescaped
+    assert '<a href="http://localhost/"' in html
+    stored = rows()[0]
+    assert stored.status == OutboxStatus.SENT
+    assert stored.attempts == 1
+    assert stored.sent_at is not None
+
+    assert sender.deliver_due().total == 0
+    assert len(handler.messages) == 1
+
+
+def test_calendar_attachment_keeps_its_method(smtp_sink, app, queue):
+    _controller, handler = smtp_sink
+    queue(
+        attachments=[
+            services.Attachment("forum.ics", "text/calendar; charset=utf-8; method=REQUEST", ICS)
+        ]
+    )
+
+    sender.deliver_due()
+
+    [msg] = received(handler)
+    assert msg.get_content_type() == "multipart/mixed"
+    assert msg.get_body(preferencelist=("plain",)) is not None
+    assert msg.get_body(preferencelist=("html",)) is not None
+    [part] = list(msg.iter_attachments())
+    assert part.get_content_type() == "text/calendar"
+    assert part.get_param("method") == "REQUEST"
+    assert part.get_content_charset() == "utf-8"
+    assert part.get_filename() == "forum.ics"
+    assert part.get_payload(decode=True) == ICS
+
+
+def test_header_injection_in_subject_and_reply_to_name_adds_no_header(smtp_sink, app, queue):
+    _controller, handler = smtp_sink
+    [row] = queue(
+        to="friend@example.org",
+        subject="Ada recommends\r\nBcc: victim@example.org\nX-Evil: 1",
+        reply_to='"Ada\r\nBcc: victim@example.org" <ada@example.org>',
+    )
+
+    assert sender.deliver_due().sent == 1
+
+    [envelope] = handler.messages
+    assert envelope.rcpt_tos == ["friend@example.org"]
+    [msg] = received(handler)
+    assert msg["Bcc"] is None
+    assert msg["X-Evil"] is None
+    assert msg["Subject"] == "Ada recommends Bcc: victim@example.org X-Evil: 1"
+    assert msg["Reply-To"].addresses[0].addr_spec == "ada@example.org"
+    assert b"\nBcc:" not in envelope.content
+    assert row.message_id == msg["Message-ID"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("to", "friend@example.org\r\nBcc: victim@example.org"),
+        ("to", "friend@example.org, victim@example.org"),
+        ("reply_to", "ada@example.org\r\nBcc: victim@example.org"),
+        ("reply_to", "not an address"),
+    ],
+)
+def test_queue_refuses_addresses_that_are_not_addresses(app, field, value):
+    kwargs = {"to": "friend@example.org", "reply_to": None, field: value}
+    with pytest.raises(ValueError):
+        services.queue_email(kwargs["to"], "Hi", "test_message", reply_to=kwargs["reply_to"])
+    db.session.rollback()
+    assert rows() == []
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("subject", "Hello\r\nBcc: victim@example.org"),
+        ("reply_to", "ada@example.org\r\nBcc: victim@example.org"),
+        ("to_address", "friend@example.org\nBcc: victim@example.org"),
+    ],
+)
+def test_a_row_written_around_queue_email_still_cannot_inject(smtp_sink, app, queue, column, value):
+    _controller, handler = smtp_sink
+    [row] = queue(to="friend@example.org")
+    setattr(row, column, value)
+    db.session.commit()
+
+    report = sender.deliver_due()
+
+    assert (report.sent, report.failed) == (0, 1)
+    assert handler.messages == []
+    [stored] = rows()
+    assert stored.status == OutboxStatus.FAILED
+    assert "cannot build the message" in stored.last_error
+
+
+def test_outage_loses_nothing_and_every_message_arrives_exactly_once(app, restartable_smtp, queue):
+    server = restartable_smtp
+    server.stop()
+    queued = queue(4)
+    t0 = utcnow()
+
+    report = sender.deliver_due(now=t0)
+
+    assert (report.sent, report.retried, report.failed) == (0, 4, 0)
+    for row in rows():
+        assert row.status == OutboxStatus.PENDING
+        assert row.attempts == 1
+        assert "refused" in row.last_error.lower()
+        assert row.next_attempt_at == t0 + timedelta(seconds=30)
+    assert sender.deliver_due(now=t0 + timedelta(seconds=10)).total == 0  # backing off
+
+    server.start()  # the same port again
+    report = sender.deliver_due(now=t0 + timedelta(seconds=31))
+
+    assert (report.sent, report.retried, report.failed) == (4, 0, 0)
+    arrived = Counter(msg["Message-ID"] for msg in received(server.handler))
+    assert arrived == Counter(row.message_id for row in queued)
+    assert all(row.status == OutboxStatus.SENT and row.attempts == 2 for row in rows())
+
+    assert sender.deliver_due(now=t0 + timedelta(hours=3)).total == 0
+    assert len(server.handler.messages) == 4
+
+
+def test_backoff_doubles_and_gives_up_after_max_attempts(app, restartable_smtp, queue):
+    server = restartable_smtp
+    server.stop()
+    app.config["MAIL_MAX_ATTEMPTS"] = 3
+    queue(1)
+    t0 = utcnow()
+
+    sender.deliver_due(now=t0)
+    assert rows()[0].next_attempt_at == t0 + timedelta(seconds=30)
+    t1 = t0 + timedelta(seconds=30)
+    sender.deliver_due(now=t1)
+    assert rows()[0].next_attempt_at == t1 + timedelta(seconds=60)
+    report = sender.deliver_due(now=t1 + timedelta(seconds=60))
+
+    assert report.failed == 1
+    [row] = rows()
+    assert row.status == OutboxStatus.FAILED
+    assert row.attempts == 3
+    assert row.last_error.startswith("gave up after 3 attempts")
+    server.start()
+    assert sender.deliver_due(now=t0 + timedelta(days=1)).total == 0
+    assert server.handler.messages == []
+
+
+def test_backoff_is_capped_at_an_hour(app):
+    delays = [sender.retry_delay(n, app.config).total_seconds() for n in (1, 2, 3, 7, 8, 20)]
+    assert delays == [30, 60, 120, 1920, 3600, 3600]
+
+
+def test_permanent_rejection_marks_failed_and_the_rest_still_goes(app, scripted_smtp, queue):
+    handler = scripted_smtp(
+        rcpt_reply=lambda address: "550 no such user" if address.startswith("nobody@") else None
+    )
+    queue(1, to="nobody@example.org")
+    queue(1, to="somebody@example.org")
+
+    report = sender.deliver_due()
+
+    assert (report.sent, report.retried, report.failed) == (1, 0, 1)
+    nobody, somebody = rows()
+    assert nobody.status == OutboxStatus.FAILED
+    assert nobody.attempts == 1
+    assert "550 no such user" in nobody.last_error
+    assert somebody.status == OutboxStatus.SENT
+    assert [m["To"] for m in received(handler)] == ["somebody@example.org"]
+
+
+def test_temporary_rejection_is_retried(app, scripted_smtp, queue):
+    handler = scripted_smtp(rcpt_reply=lambda _address: "450 mailbox busy, try later")
+    queue(1)
+
+    report = sender.deliver_due()
+
+    assert report.retried == 1
+    [row] = rows()
+    assert row.status == OutboxStatus.PENDING
+    assert "450 mailbox busy" in row.last_error
+    assert handler.messages == []
+
+
+def test_data_refused_with_5xx_fails(app, scripted_smtp, queue):
+    scripted_smtp(data_reply="554 5.7.1 looks like spam")
+    queue(1)
+
+    assert sender.deliver_due().failed == 1
+    [row] = rows()
+    assert row.status == OutboxStatus.FAILED
+    assert "554 5.7.1 looks like spam" in row.last_error
+
+
+def test_a_resend_after_a_lost_commit_carries_the_same_message_id(smtp_sink, app, queue):
+    """The window SMTP leaves open: accepted by the server, but the 'sent' mark was lost
+    (crash, database gone). The retry is the same message, so receivers can dedupe."""
+    _controller, handler = smtp_sink
+    [row] = queue(1)
+    sender.deliver_due()
+    row = rows()[0]
+    row.status = OutboxStatus.PENDING  # as if the commit after the send had been lost
+    db.session.commit()
+
+    sender.deliver_due()
+
+    first, second = received(handler)
+    for name in ("Message-ID", "Date", "Subject", "From", "To"):
+        assert first[name] == second[name]
+    assert first["Message-ID"] == row.message_id
+
+
+def test_without_mail_server_messages_are_printed_and_marked_sent(app, queue, capsys):
+    assert app.config["MAIL_SERVER"] is None
+    [row] = queue(to="ada@example.org", subject="Console please")
+
+    report = sender.deliver_due()
+
+    assert report.sent == 1
+    out = capsys.readouterr().out
+    assert "Subject: Console please" in out
+    assert "To: ada@example.org" in out
+    assert f"Message-ID: {row.message_id}" in out
+    assert "This is a test message from eventsite." in out
+    assert rows()[0].status == OutboxStatus.SENT
+
+
+def test_production_without_mail_server_keeps_mail_pending(app, queue, capsys):
+    app.config["ENV_NAME"] = "production"
+    queue(1)
+
+    with pytest.raises(sender.MailConfigError, match="MAIL_SERVER"):
+        sender.deliver_due()
+
+    assert rows()[0].status == OutboxStatus.PENDING
+    assert "Subject:" not in capsys.readouterr().out
+
+
+def test_limit_caps_one_run(smtp_sink, app, queue):
+    _controller, handler = smtp_sink
+    queue(3)
+    assert sender.deliver_due(limit=2).sent == 2
+    assert sender.deliver_due().sent == 1
+    assert len(handler.messages) == 3
+
+
+@pytest.mark.slow
+def test_two_concurrent_workers_send_each_message_exactly_once(app, backend, queue):
+    handler = ScriptedHandler(delay=0.02)  # slow enough that the workers overlap
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    queued = queue(24)
+    start = threading.Barrier(2)
+    reports: list[sender.DeliveryReport] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with app.app_context():
+                start.wait(timeout=10)
+                reports.append(sender.deliver_due())
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        controller.stop()
+
+    assert errors == []
+    assert sum(report.sent for report in reports) == 24
+    arrived = Counter(msg["Message-ID"] for msg in received(handler))
+    assert arrived == Counter(row.message_id for row in queued)  # each exactly once
+    if backend == "postgresql":  # SKIP LOCKED lets both make progress at the same time
+        assert all(report.sent > 0 for report in reports)
+    assert all(row.status == OutboxStatus.SENT for row in rows())

@@ -1,0 +1,177 @@
+"""Fixtures of the organiser workspace: a small world of two organisations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import count
+from typing import Any
+
+import pytest
+
+from eventsite.extensions import db
+from eventsite.models import (
+    AgendaSession,
+    Event,
+    Membership,
+    Organisation,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationStatus,
+    Speaker,
+    User,
+)
+
+# The smallest valid PNG (1×1 pixel).
+PNG_BYTES = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)
+
+_counter = count(1)
+
+
+@dataclass
+class World:
+    organisation: Organisation
+    other_organisation: Organisation
+    member: User
+    second_member: User
+    other_member: User
+    attendee: User
+    admin: User
+    event: Event
+    draft: Event
+    other_event: Event
+    session: AgendaSession
+    other_session: AgendaSession
+    speaker: Speaker
+    question: Question
+    registration: Registration
+    other_registration: Registration
+
+    def url_values(self) -> dict[str, Any]:
+        """Ids of objects of the organisation, by URL parameter name."""
+        return {
+            "organisation_id": self.organisation.id,
+            "event_id": self.event.id,
+            "session_id": self.session.id,
+            "speaker_id": self.speaker.id,
+            "user_id": self.second_member.id,
+            "question_id": self.question.id,
+            "registration_id": self.registration.id,
+        }
+
+
+@pytest.fixture
+def make_world(app, make_organisation, make_event, make_user, make_speaker, make_session):
+    def factory() -> World:
+        n = next(_counter)
+        organisation = make_organisation(name=f"Science Org {n}", slug=f"science-org-{n}")
+        organisation.logo_data = PNG_BYTES
+        organisation.logo_content_type = "image/png"
+        other = make_organisation(name=f"Other Org {n}", slug=f"other-org-{n}")
+        member = make_user(name=f"Member {n}")
+        second = make_user(name=f"Second {n}")
+        other_member = make_user(name=f"Other member {n}")
+        attendee = make_user(name=f"Attendee {n}")
+        admin = make_user(name=f"Admin {n}", is_admin=True)
+        db.session.add_all(
+            [
+                Membership(user=member, organisation=organisation),
+                Membership(user=second, organisation=organisation),
+                Membership(user=other_member, organisation=other),
+            ]
+        )
+        event = make_event(
+            organisation=organisation,
+            title=f"Forum {n}",
+            slug=f"forum-{n}",
+            capacity=100,
+            requires_approval=True,
+            has_waiting_list=True,
+        )
+        draft = make_event(
+            organisation=organisation, slug=f"draft-{n}", status="draft", published_at=None
+        )
+        other_event = make_event(organisation=other, slug=f"other-{n}")
+        speaker = make_speaker(name=f"Speaker {n}")
+        session = make_session(event, speakers=[speaker], title="Opening")
+        other_session = make_session(other_event, title="Elsewhere")
+        question = Question(
+            event=event, label="Affiliation", kind=QuestionKind.SHORT_TEXT, position=0
+        )
+        registration = Registration(
+            event=event, user=attendee, status=RegistrationStatus.PENDING, answers={}
+        )
+        other_registration = Registration(
+            event=other_event, user=attendee, status=RegistrationStatus.CONFIRMED, answers={}
+        )
+        db.session.add_all([question, registration, other_registration])
+        db.session.commit()
+        return World(
+            organisation=organisation,
+            other_organisation=other,
+            member=member,
+            second_member=second,
+            other_member=other_member,
+            attendee=attendee,
+            admin=admin,
+            event=event,
+            draft=draft,
+            other_event=other_event,
+            session=session,
+            other_session=other_session,
+            speaker=speaker,
+            question=question,
+            registration=registration,
+            other_registration=other_registration,
+        )
+
+    return factory
+
+
+@pytest.fixture
+def world(make_world) -> World:
+    return make_world()
+
+
+@pytest.fixture
+def as_member(world: World, login) -> World:
+    login(world.member)
+    return world
+
+
+def event_form_data(**overrides: Any) -> dict[str, Any]:
+    """A complete, valid event form as the browser posts it."""
+    data: dict[str, Any] = {
+        "title": "World Science Forum",
+        "slug": "",
+        "kind": "forum",
+        "summary": "Science and society.",
+        "description": "# Welcome\n\nThe **forum**.",
+        "timezone": "Africa/Nairobi",
+        "starts_local": "2027-05-12T09:00",
+        "ends_local": "2027-05-14T17:00",
+        "venue_name": "KICC",
+        "venue_address": "Harambee Avenue",
+        "city": "Nairobi",
+        "country": "KE",
+        "latitude": "-1.2886",
+        "longitude": "36.8233",
+        "format": "in_person",
+        "online_url": "",
+        "capacity": "300",
+        "registration_opens_local": "2027-01-01T09:00",
+        "registration_closes_local": "2027-05-10T23:59",
+        "edit_deadline_local": "",
+        "submit": "Save",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture
+def event_form() -> Callable[..., dict[str, Any]]:
+    return event_form_data

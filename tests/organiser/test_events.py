@@ -1,0 +1,468 @@
+"""Creating, editing, publishing, cancelling and duplicating events in the workspace."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+
+import pytest
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from eventsite.extensions import db
+from eventsite.mail.sender import deliver_due
+from eventsite.models import (
+    AuditEntry,
+    Event,
+    Membership,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationStatus,
+)
+from eventsite.organiser import services
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def _event(slug: str) -> Event:
+    return db.session.scalar(select(Event).where(Event.slug == slug))
+
+
+def _log(event: Event) -> list[AuditEntry]:
+    return list(
+        db.session.scalars(
+            select(AuditEntry).where(AuditEntry.event_id == event.id).order_by(AuditEntry.id)
+        )
+    )
+
+
+# --- creating ------------------------------------------------------------------------------
+
+
+def test_organiser_creates_a_draft_with_times_in_the_events_zone(
+    client, as_member, event_form, make_topic
+) -> None:
+    climate = make_topic("Climate")
+    make_topic("Health")
+    url = f"/manage/organisations/{as_member.organisation.id}/events/new"
+    assert client.get(url).status_code == 200
+    response = client.post(url, data=event_form(topics=[str(climate.id)]))
+    assert response.status_code == 302
+    event = _event("world-science-forum")
+    assert event.status == "draft"
+    assert event.organisation_id == as_member.organisation.id
+    # Nairobi is UTC+3 all year.
+    assert event.starts_at == datetime(2027, 5, 12, 6, 0, tzinfo=UTC)
+    assert event.ends_at == datetime(2027, 5, 14, 14, 0, tzinfo=UTC)
+    assert event.registration_closes_at == datetime(2027, 5, 10, 20, 59, tzinfo=UTC)
+    assert event.country == "KE" and event.capacity == 300
+    assert event.latitude == pytest.approx(-1.2886)
+    assert [t.slug for t in event.topics] == ["climate"]
+    assert "world science forum" in event.search_text
+    [entry] = _log(event)
+    assert entry.action == "create" and entry.actor_id == as_member.member.id
+
+
+def test_all_day_events_run_from_the_first_midnight_to_after_the_last_day(
+    client, as_member, event_form
+) -> None:
+    url = f"/manage/organisations/{as_member.organisation.id}/events/new"
+    data = event_form(
+        title="All day",
+        is_all_day="y",
+        timezone="Europe/Zurich",
+        starts_local="2027-05-12",
+        ends_local="2027-05-13",
+        registration_opens_local="",
+        registration_closes_local="",
+    )
+    assert client.post(url, data=data).status_code == 302
+    event = _event("all-day")
+    assert event.is_all_day
+    assert event.starts_at == datetime(2027, 5, 11, 22, 0, tzinfo=UTC)
+    assert event.ends_at == datetime(2027, 5, 13, 22, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"ends_local": "2027-05-11T09:00"}, "The end must come after the start."),
+        (
+            {"registration_closes_local": "2027-05-20T09:00"},
+            "Registration must close before the event ends.",
+        ),
+        ({"format": "online", "online_url": ""}, "Online and hybrid events need the online"),
+        ({"timezone": "Mars/Olympus"}, "Not a valid choice"),
+        ({"capacity": "-5"}, "Number must be at least 0"),
+        ({"starts_local": "tomorrow"}, "Not a valid datetime value"),
+    ],
+)
+def test_invalid_events_come_back_with_a_clear_message(
+    client, as_member, event_form, overrides, message
+) -> None:
+    url = f"/manage/organisations/{as_member.organisation.id}/events/new"
+    response = client.post(url, data=event_form(**overrides))
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert _event("world-science-forum") is None
+
+
+def test_preview_renders_the_markdown_without_saving(client, as_member, event_form) -> None:
+    url = f"/manage/organisations/{as_member.organisation.id}/events/new"
+    data = event_form(description="# Welcome\n\n<script>x</script> **bold**", preview="Preview")
+    data.pop("submit")
+    response = client.post(url, data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<h3>Welcome</h3>" in html and "<strong>bold</strong>" in html
+    assert "<script>x</script>" not in html
+    assert _event("world-science-forum") is None
+
+
+def test_slugs_are_derived_unique_and_checked(app, world) -> None:
+    values = {
+        "title": world.event.title,
+        "starts_at": NOW + timedelta(days=10),
+        "ends_at": NOW + timedelta(days=11),
+    }
+    first = services.create_event(world.organisation, values, world.member, NOW)
+    assert first.slug == f"{world.event.slug}-2"
+    with pytest.raises(services.EventError) as err:
+        services.create_event(
+            world.organisation, values | {"slug": world.event.slug}, world.member, NOW
+        )
+    assert err.value.field == "slug"
+    assert "already uses" in str(err.value)
+
+
+def test_the_database_refuses_a_duplicate_slug(app, world) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    copy = Event(
+        organisation_id=world.organisation.id,
+        title="Copy",
+        slug=world.event.slug,
+        starts_at=NOW,
+        ends_at=NOW + timedelta(hours=1),
+    )
+    db.session.add(copy)
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+# --- editing -------------------------------------------------------------------------------
+
+
+def test_the_address_of_a_published_event_cannot_change(client, as_member, event_form) -> None:
+    event = as_member.event
+    response = client.get(f"/manage/events/{event.id}/edit")
+    assert "readonly" in response.get_data(as_text=True)
+    with pytest.raises(services.EventError):
+        services.update_event(event, {"slug": "new-address"}, as_member.member, NOW)
+    draft = as_member.draft
+    services.update_event(draft, {"slug": "Better Address"}, as_member.member, NOW)
+    assert draft.slug == "better-address"
+
+
+def test_editing_the_title_of_a_published_event_does_not_bump_the_revision(app, world) -> None:
+    changed = services.update_event(world.event, {"title": "New title"}, world.member, NOW)
+    assert changed == ["title"]
+    assert world.event.revision == 0
+    entry = _log(world.event)[-1]
+    assert entry.action == "edit"
+    assert entry.details["changes"]["title"]["new"] == "New title"
+
+
+def test_moving_a_draft_does_not_bump_the_revision(app, world) -> None:
+    draft = world.draft
+    services.update_event(
+        draft,
+        {
+            "starts_at": draft.starts_at + timedelta(days=1),
+            "ends_at": draft.ends_at + timedelta(days=1),
+        },
+        world.member,
+        NOW,
+    )
+    assert draft.revision == 0
+
+
+def test_moving_a_published_event_bumps_its_revision_and_emails_registrants(
+    smtp_sink, app, client, world, login, event_form
+) -> None:
+    _controller, handler = smtp_sink
+    world.registration.status = RegistrationStatus.CONFIRMED
+    world.session.starts_at = world.event.starts_at
+    world.session.ends_at = world.event.starts_at + timedelta(hours=1)
+    db.session.commit()
+    login(world.member)
+    event = world.event
+    response = client.get(f"/manage/events/{event.id}/edit")
+    assert response.status_code == 200
+    # The form as the browser would send it back, with the venue changed.
+    response = client.post(
+        f"/manage/events/{event.id}/edit",
+        data=event_form(
+            title=event.title,
+            slug=event.slug,
+            kind=event.kind,
+            timezone=event.timezone,
+            starts_local=event.starts_at.astimezone(_zone(event.timezone)).strftime(
+                "%Y-%m-%dT%H:%M"
+            ),
+            ends_local=event.ends_at.astimezone(_zone(event.timezone)).strftime("%Y-%m-%dT%H:%M"),
+            venue_name="Palais des Nations",
+            registration_opens_local="",
+            registration_closes_local="",
+            capacity="100",
+            has_waiting_list="y",
+            requires_approval="y",
+        ),
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    event = db.session.get(Event, event.id)
+    assert event.venue_name == "Palais des Nations"
+    assert event.revision == 1
+    entry = _log(event)[-1]
+    assert entry.details["changes"]["venue_name"]["new"] == "Palais des Nations"
+    assert entry.details["revision"] == 1
+    report = deliver_due()
+    assert report is not None
+    assert len(handler.messages) == 1
+    message = email.message_from_bytes(handler.messages[0].content, policy=email.policy.default)
+    assert message["To"] == world.attendee.email
+    assert "Changed" in message["Subject"]
+    ics = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    assert b"SEQUENCE:1" in ics.get_payload(decode=True)
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def test_the_event_cannot_shrink_around_its_sessions(app, world) -> None:
+    with pytest.raises(services.EventError) as err:
+        services.update_event(
+            world.event,
+            {"ends_at": world.session.starts_at - timedelta(minutes=1)},
+            world.member,
+            NOW,
+        )
+    assert "Opening" in str(err.value)
+
+
+def test_registration_must_close_before_the_event_ends(app, world) -> None:
+    with pytest.raises(services.EventError) as err:
+        services.update_event(
+            world.event,
+            {"registration_closes_at": world.event.ends_at + timedelta(hours=1)},
+            world.member,
+            NOW,
+        )
+    assert err.value.field == "registration_closes_at"
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+
+def test_publishing_a_draft_from_the_workspace(client, as_member) -> None:
+    draft = as_member.draft
+    response = client.post(f"/manage/events/{draft.id}/publish")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Event, draft.id).status == "published"
+    assert _log(draft)[-1].action == "publish"
+    # Publishing twice says why not, and changes nothing.
+    response = client.post(f"/manage/events/{draft.id}/publish", follow_redirects=True)
+    assert "Only a draft can be published" in response.get_data(as_text=True)
+
+
+def test_cancelling_asks_for_a_reason_and_tells_registrants(
+    smtp_sink, app, client, world, login
+) -> None:
+    _controller, handler = smtp_sink
+    world.registration.status = RegistrationStatus.CONFIRMED
+    db.session.commit()
+    login(world.member)
+    url = f"/manage/events/{world.event.id}/cancel"
+    response = client.post(url, data={"reason": "  "})
+    assert response.status_code == 422
+    assert "Say why" in response.get_data(as_text=True)
+    response = client.post(url, data={"reason": "The venue flooded."})
+    assert response.status_code == 302
+    db.session.expire_all()
+    event = db.session.get(Event, world.event.id)
+    assert event.status == "cancelled"
+    assert event.cancellation_reason == "The venue flooded."
+    assert event.revision == 1
+    assert _log(event)[-1].details["reason"] == "The venue flooded."
+    deliver_due()
+    [envelope] = handler.messages
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert envelope.rcpt_tos == [world.attendee.email]
+    ics = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    assert b"METHOD:CANCEL" in ics.get_payload(decode=True)
+
+
+def test_duplicate_copies_agenda_and_questions_with_new_dates(client, as_member) -> None:
+    event = as_member.event
+    db.session.add(
+        Question(event=event, label="Removed", kind=QuestionKind.SHORT_TEXT, is_active=False)
+    )
+    db.session.commit()
+    new_start = (event.starts_at + timedelta(days=365)).astimezone(_zone(event.timezone))
+    response = client.post(
+        f"/manage/events/{event.id}/duplicate",
+        data={"title": "Forum next year", "starts_local": new_start.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert response.status_code == 302
+    copy = _event("forum-next-year")
+    assert copy.status == "draft" and copy.revision == 0
+    assert copy.starts_at == event.starts_at + timedelta(days=365)
+    assert copy.ends_at - copy.starts_at == event.ends_at - event.starts_at
+    [session] = copy.sessions
+    assert session.starts_at == as_member.session.starts_at + timedelta(days=365)
+    assert [s.name for s in session.speakers] == [as_member.speaker.name]
+    labels = db.session.scalars(select(Question.label).where(Question.event_id == copy.id)).all()
+    assert labels == ["Affiliation"]
+    assert db.session.scalar(select(Registration).where(Registration.event_id == copy.id)) is None
+
+
+# --- the list ------------------------------------------------------------------------------
+
+
+def test_the_workspace_lists_events_with_counts_by_status(
+    client, as_member, make_event, make_user, count_queries
+) -> None:
+    world = as_member
+    for status in ("confirmed", "confirmed", "waitlisted", "cancelled"):
+        db.session.add(Registration(event=world.event, user=make_user(), status=status))
+    db.session.commit()
+    response = client.get("/manage/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert world.event.title in html and world.draft.title in html
+    assert world.other_event.title not in html
+    row = html.split(world.event.title, 1)[1].split("</tr>", 1)[0]
+    assert [c.split("</td>")[0] for c in row.split("<td>")[-4:]] == ["2", "1", "1", "1"]
+    with count_queries() as few:
+        client.get("/manage/")
+    assert few.count <= 8
+    for _ in range(10):
+        make_event(organisation=world.organisation)
+    client.get("/manage/")  # the factories' commits expired the logged-in user: reload it
+    with count_queries() as many:
+        client.get("/manage/")
+    assert many.count == few.count, "\n".join(many.statements)
+
+
+def test_the_tabs_filter_drafts_published_cancelled_and_past(client, as_member, make_event) -> None:
+    world = as_member
+    past = make_event(
+        organisation=world.organisation,
+        title="Long ago",
+        starts_at=datetime(2020, 1, 1, tzinfo=UTC),
+    )
+    html = client.get("/manage/?status=draft").get_data(as_text=True)
+    assert world.draft.title in html and world.event.title not in html
+    html = client.get("/manage/?status=past").get_data(as_text=True)
+    assert past.title in html and world.event.title not in html
+    html = client.get("/manage/?status=published").get_data(as_text=True)
+    assert world.event.title in html and past.title not in html
+
+
+def test_admins_see_every_organisations_events(client, world, login) -> None:
+    login(world.admin)
+    html = client.get("/manage/").get_data(as_text=True)
+    assert world.event.title in html and world.other_event.title in html
+
+
+def test_a_member_of_two_organisations_sees_both(client, world, login) -> None:
+    db.session.add(Membership(user_id=world.member.id, organisation_id=world.other_organisation.id))
+    db.session.commit()
+    login(world.member)
+    html = client.get("/manage/").get_data(as_text=True)
+    assert world.event.title in html and world.other_event.title in html
+
+
+class _FormFields(HTMLParser):
+    """The values a browser would submit from the page's first POST form."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+        self._text = ""
+        self._done = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if self._done:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit",):
+            if a.get("type") == "checkbox" and "checked" not in a:
+                return
+            self.values.append(
+                (a["name"], a.get("value", "y" if a.get("type") == "checkbox" else ""))
+            )
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.values.append((self._select, a.get("value", "")))
+        elif tag == "textarea":
+            self._textarea, self._text = a.get("name"), ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            # Browsers drop the newline right after <textarea>.
+            text = self._text[2:] if self._text.startswith("\r\n") else self._text
+            self.values.append((self._textarea, text.removeprefix("\n").replace("\n", "\r\n")))
+            self._textarea = None
+        elif tag == "form":
+            self._done = True
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self._text += data
+
+
+def _submitted(html: str) -> MultiDict:
+    parser = _FormFields()
+    parser.feed(html[html.index('<form method="post" class="event-form"') :])
+    return MultiDict([*parser.values, ("submit", "Save")])
+
+
+@pytest.mark.parametrize("all_day", [False, True])
+def test_saving_the_edit_form_unchanged_changes_nothing(
+    client, as_member, make_topic, all_day
+) -> None:
+    event = as_member.event
+    event.topics = [make_topic("Oceans")]
+    event.online_url = None
+    event.country = None
+    event.registration_closes_at = event.starts_at - timedelta(days=1)
+    if all_day:
+        event.is_all_day = True
+        event.starts_at = datetime(2027, 3, 1, 23, 0, tzinfo=UTC)  # Zurich midnight
+        event.ends_at = datetime(2027, 3, 3, 23, 0, tzinfo=UTC)
+        as_member.session.starts_at = event.starts_at
+        as_member.session.ends_at = event.starts_at + timedelta(hours=1)
+    db.session.commit()
+    html = client.get(f"/manage/events/{event.id}/edit").get_data(as_text=True)
+    response = client.post(f"/manage/events/{event.id}/edit", data=_submitted(html))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert [e.details for e in _log(db.session.get(Event, event.id))] == []
+    event = db.session.get(Event, event.id)
+    assert event.revision == 0
+    assert [e.action for e in _log(event)] == []

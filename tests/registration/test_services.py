@@ -1,0 +1,494 @@
+"""Registration rules: places, the waiting list, approval, answers, cancelling."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from eventsite.extensions import db
+from eventsite.mail.sender import deliver_due
+from eventsite.models import (
+    EventStatus,
+    OutboxMessage,
+    QuestionKind,
+    Registration,
+    RegistrationStatus,
+)
+from eventsite.registration import services
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def statuses(event) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Registration.status, func.count())
+        .where(Registration.event_id == event.id)
+        .group_by(Registration.status)
+    ).all()
+    return {str(s): n for s, n in rows}
+
+
+def outbox_subjects() -> list[str]:
+    return list(db.session.scalars(select(OutboxMessage.subject).order_by(OutboxMessage.id)))
+
+
+# --- the state on the event page ---------------------------------------------------------------
+
+
+def state_message(event, now=NOW, counts=None) -> str:
+    return services.registration_state(event, now, counts or services.count_places(event)).message
+
+
+def test_state_shows_places_and_register_button(make_event) -> None:
+    event = make_event(capacity=120)
+    state = services.registration_state(event, NOW, services.PlaceCounts())
+    assert state.can_register
+    assert state.message == "120 places"
+    assert state.button_label == "Register"
+
+
+def test_state_says_only_a_few_places_left(make_event) -> None:
+    event = make_event(capacity=10)
+    state = services.registration_state(event, NOW, services.PlaceCounts(confirmed=5, pending=1))
+    assert state.message == "Only 4 places left"
+    one = services.registration_state(event, NOW, services.PlaceCounts(confirmed=9))
+    assert one.message == "Only 1 place left"
+
+
+def test_state_full_without_waiting_list_has_no_button(make_event) -> None:
+    event = make_event(capacity=2)
+    state = services.registration_state(event, NOW, services.PlaceCounts(confirmed=2))
+    assert not state.can_register
+    assert state.message == "This event is full"
+
+
+def test_state_full_with_waiting_list_offers_the_list(make_event) -> None:
+    event = make_event(capacity=2, has_waiting_list=True)
+    state = services.registration_state(event, NOW, services.PlaceCounts(confirmed=2))
+    assert state.can_register and state.joins_waiting_list
+    assert state.message == "Waiting list open"
+    assert state.button_label == "Join the waiting list"
+
+
+def test_state_unlimited_event_is_open(make_event) -> None:
+    assert state_message(make_event(capacity=None)) == "Registration open"
+
+
+def test_state_before_the_window_says_when_it_opens(make_event) -> None:
+    event = make_event(
+        registration_opens_at=datetime(2026, 12, 10, 8, 0, tzinfo=UTC), timezone="Europe/Zurich"
+    )
+    state = services.registration_state(event, NOW, services.PlaceCounts())
+    assert not state.can_register
+    assert state.message.startswith("Registration opens on 10 December 2026")
+    assert state.message.endswith("9:00 CET") or state.message.endswith("9:00\u202fam CET")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"registration_closes_at": NOW - timedelta(minutes=1)}, "Registration closed"),
+        ({"status": EventStatus.CANCELLED}, "This event has been cancelled"),
+        (
+            {"starts_at": NOW - timedelta(days=2), "ends_at": NOW - timedelta(days=1)},
+            "This event has ended",
+        ),
+        ({"status": EventStatus.DRAFT}, "Registration is not open"),
+    ],
+)
+def test_state_says_why_registration_is_closed(make_event, overrides, message) -> None:
+    event = make_event(**overrides)
+    state = services.registration_state(event, NOW, services.PlaceCounts())
+    assert not state.can_register
+    assert state.message == message
+
+
+# --- registering -------------------------------------------------------------------------------
+
+
+def test_registration_is_confirmed_while_places_remain(make_event, make_user, register) -> None:
+    event = make_event(capacity=2)
+    registration = register(make_user(), event)
+    assert registration.status == RegistrationStatus.CONFIRMED
+    assert registration.created_at == NOW
+
+
+def test_registration_when_full_goes_to_waiting_list(make_event, make_user, register) -> None:
+    event = make_event(capacity=1, has_waiting_list=True)
+    register(make_user(), event)
+    second = register(make_user(), event)
+    third = register(make_user(), event)
+    assert second.status == third.status == RegistrationStatus.WAITLISTED
+    assert services.waitlist_rank(second) == 1
+    assert services.waitlist_rank(third) == 2
+
+
+def test_registration_when_full_without_waiting_list_is_refused(
+    make_event, make_user, register
+) -> None:
+    event = make_event(capacity=1)
+    register(make_user(), event)
+    with pytest.raises(services.RegistrationError, match="This event is full"):
+        register(make_user(), event)
+    assert statuses(event) == {"confirmed": 1}
+
+
+def test_unlimited_event_confirms_everyone(make_event, make_user, register) -> None:
+    event = make_event(capacity=None)
+    regs = [register(make_user(), event) for _ in range(5)]
+    assert {r.status for r in regs} == {RegistrationStatus.CONFIRMED}
+
+
+def test_unverified_account_cannot_register(make_event, make_user, register) -> None:
+    event = make_event(capacity=10)
+    with pytest.raises(services.RegistrationError, match="confirm your email"):
+        register(make_user(email_verified_at=None), event)
+    assert statuses(event) == {}
+
+
+def test_registering_again_returns_the_existing_registration(
+    make_event, make_user, register
+) -> None:
+    event = make_event(capacity=10)
+    user = make_user()
+    first = register(user, event)
+    again = register(user, event, now=NOW + timedelta(minutes=1))
+    assert again.id == first.id
+    assert statuses(event) == {"confirmed": 1}
+    assert len(outbox_subjects()) == 1  # one confirmation email
+
+
+def test_registering_after_cancelling_creates_a_new_registration(
+    make_event, make_user, register
+) -> None:
+    event = make_event(capacity=10)
+    user = make_user()
+    first = register(user, event)
+    services.cancel_registration(first, NOW)
+    db.session.commit()
+    second = register(user, event)
+    assert second.id != first.id
+    assert statuses(event) == {"confirmed": 1, "cancelled": 1}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"registration_opens_at": NOW + timedelta(days=1)}, "Registration opens on"),
+        ({"registration_closes_at": NOW - timedelta(days=1)}, "Registration closed"),
+        ({"status": EventStatus.CANCELLED}, "cancelled"),
+    ],
+)
+def test_registration_outside_the_window_is_refused(
+    make_event, make_user, register, overrides, message
+) -> None:
+    event = make_event(**overrides)
+    with pytest.raises(services.RegistrationError, match=message):
+        register(make_user(), event)
+
+
+def test_approval_required_puts_registrations_in_pending_holding_a_place(
+    make_event, make_user, register
+) -> None:
+    event = make_event(capacity=1, requires_approval=True, has_waiting_list=True)
+    pending = register(make_user(), event)
+    second = register(make_user(), event)
+    assert pending.status == RegistrationStatus.PENDING
+    assert second.status == RegistrationStatus.WAITLISTED  # the pending one holds the place
+
+
+def test_approve_confirms_and_emails(make_event, make_user, register) -> None:
+    event = make_event(capacity=5, requires_approval=True)
+    registration = register(make_user(), event)
+    services.approve_registration(registration, NOW)
+    db.session.commit()
+    assert registration.status == RegistrationStatus.CONFIRMED
+    assert registration.decided_at == NOW
+    assert outbox_subjects()[-1] == f"Your registration is confirmed: {event.title}"
+    with pytest.raises(services.RegistrationError, match="awaiting approval"):
+        services.approve_registration(registration, NOW)
+
+
+def test_reject_frees_the_place_for_the_waiting_list(make_event, make_user, register) -> None:
+    event = make_event(capacity=1, requires_approval=True, has_waiting_list=True)
+    first = register(make_user(), event)
+    waiting = register(make_user(), event)
+    services.reject_registration(first, NOW)
+    db.session.commit()
+    db.session.refresh(waiting)
+    assert first.status == RegistrationStatus.REJECTED
+    # Promoted into the approval queue, not straight to confirmed.
+    assert waiting.status == RegistrationStatus.PENDING
+    subjects = outbox_subjects()
+    assert f"Your registration was not accepted: {event.title}" in subjects
+    assert subjects[-1].startswith("You are off the waiting list")
+
+
+def test_required_answers_are_checked_by_the_service(
+    make_event, make_user, make_question, register
+) -> None:
+    event = make_event()
+    question = make_question(event, is_required=True)
+    with pytest.raises(services.RegistrationError) as err:
+        register(make_user(), event, {})
+    assert err.value.field == question.field_name
+
+
+def test_answers_are_stored_with_a_label_snapshot(
+    make_event, make_user, make_question, register
+) -> None:
+    event = make_event()
+    affiliation = make_question(event, label="Affiliation", position=0)
+    sessions = make_question(
+        event,
+        kind=QuestionKind.MULTIPLE_CHOICE,
+        label="Sessions",
+        options=["Opening", "Closing"],
+        position=1,
+    )
+    registration = register(
+        make_user(), event, {affiliation.id: "CERN", sessions.id: ["Opening", "Closing"]}
+    )
+    affiliation.label = "Institution"
+    db.session.commit()
+    db.session.refresh(registration)
+    assert registration.answers[str(affiliation.id)]["label"] == "Affiliation"
+    assert services.answer_rows(registration) == [
+        ("Affiliation", "CERN"),
+        ("Sessions", "Opening, Closing"),
+    ]
+
+
+# --- cancelling and the waiting list -----------------------------------------------------------
+
+
+def test_cancel_promotes_the_first_on_the_waiting_list(make_event, make_user, register) -> None:
+    event = make_event(capacity=1, has_waiting_list=True)
+    confirmed = register(make_user(), event)
+    first = register(make_user(), event, now=NOW + timedelta(seconds=1))
+    second = register(make_user(), event, now=NOW + timedelta(seconds=2))
+    promoted = services.cancel_registration(confirmed, NOW + timedelta(hours=1))
+    db.session.commit()
+    assert [r.id for r in promoted] == [first.id]
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert first.status == RegistrationStatus.CONFIRMED
+    assert first.promoted_at == NOW + timedelta(hours=1)
+    assert second.status == RegistrationStatus.WAITLISTED
+    assert services.waitlist_rank(second) == 1  # the rank stays current
+    assert outbox_subjects()[-1] == f"A place is yours: {event.title}"
+
+
+def test_cancel_stops_promoting_once_registration_closes(make_event, make_user, register) -> None:
+    closes = NOW + timedelta(days=1)
+    event = make_event(capacity=1, has_waiting_list=True, registration_closes_at=closes)
+    confirmed = register(make_user(), event)
+    waiting = register(make_user(), event)
+    assert services.cancel_registration(confirmed, closes + timedelta(minutes=1)) == []
+    db.session.commit()
+    db.session.refresh(waiting)
+    assert waiting.status == RegistrationStatus.WAITLISTED
+
+
+def test_cancelling_a_waitlisted_place_promotes_nobody(make_event, make_user, register) -> None:
+    event = make_event(capacity=1, has_waiting_list=True)
+    register(make_user(), event)
+    waiting = register(make_user(), event)
+    third = register(make_user(), event)
+    assert services.cancel_registration(waiting, NOW) == []
+    db.session.commit()
+    assert statuses(event) == {"confirmed": 1, "waitlisted": 1, "cancelled": 1}
+    assert services.waitlist_rank(third) == 1
+
+
+def test_cancelling_twice_is_harmless(make_event, make_user, register) -> None:
+    event = make_event(capacity=1)
+    registration = register(make_user(), event)
+    services.cancel_registration(registration, NOW)
+    services.cancel_registration(registration, NOW + timedelta(minutes=1))
+    db.session.commit()
+    assert registration.cancelled_at == NOW
+
+
+def test_free_places_go_to_the_waiting_list_before_newcomers(
+    make_event, make_user, register
+) -> None:
+    event = make_event(capacity=1, has_waiting_list=True)
+    register(make_user(), event)
+    waiting = register(make_user(), event)
+    event.capacity = 2  # an organiser adds a place
+    db.session.commit()
+    newcomer = register(make_user(), event)
+    db.session.refresh(waiting)
+    assert waiting.status == RegistrationStatus.CONFIRMED
+    assert newcomer.status == RegistrationStatus.WAITLISTED
+
+
+def test_cancel_registrations_for_user_frees_places(make_event, make_user, register) -> None:
+    leaving = make_user()
+    events = [make_event(capacity=1, has_waiting_list=True) for _ in range(2)]
+    waiting = []
+    for event in events:
+        register(leaving, event)
+        waiting.append(register(make_user(), event))
+    services.cancel_registrations_for_user(leaving, NOW)
+    db.session.commit()
+    for registration in waiting:
+        db.session.refresh(registration)
+        assert registration.status == RegistrationStatus.CONFIRMED
+    active = db.session.scalar(
+        select(func.count())
+        .select_from(Registration)
+        .where(Registration.user_id == leaving.id, Registration.status != "cancelled")
+    )
+    assert active == 0
+
+
+def test_active_registrations_for_event_lists_people_in_order(
+    make_event, make_user, register
+) -> None:
+    event = make_event(capacity=1, has_waiting_list=True)
+    a = register(make_user(), event)
+    b = register(make_user(), event, now=NOW + timedelta(seconds=1))
+    c = register(make_user(), event, now=NOW + timedelta(seconds=2))
+    services.cancel_registration(c, NOW)
+    db.session.commit()
+    rows = db.session.scalars(services.active_registrations_for_event(event)).all()
+    assert [r.id for r in rows] == [a.id, b.id]
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+
+def test_update_answers_until_the_edit_deadline(
+    make_event, make_user, make_question, register
+) -> None:
+    closes = NOW + timedelta(days=3)
+    event = make_event(registration_closes_at=closes)
+    question = make_question(event, label="Affiliation")
+    registration = register(make_user(), event, {question.id: "CERN"})
+    services.update_answers(registration, {question.id: "EPFL"}, closes - timedelta(minutes=1))
+    db.session.commit()
+    assert registration.answers[str(question.id)]["value"] == "EPFL"
+    with pytest.raises(services.RegistrationError, match="could be changed until"):
+        services.update_answers(registration, {question.id: "ETH"}, closes)
+
+
+def test_edit_deadline_can_differ_from_registration_close(
+    make_event, make_user, make_question, register
+) -> None:
+    event = make_event(
+        registration_closes_at=NOW + timedelta(days=3), edit_deadline_at=NOW + timedelta(days=1)
+    )
+    question = make_question(event)
+    registration = register(make_user(), event, {question.id: "CERN"})
+    with pytest.raises(services.RegistrationError):
+        services.update_answers(registration, {question.id: "X"}, NOW + timedelta(days=2))
+
+
+def test_removed_questions_keep_their_answers(
+    make_event, make_user, make_question, register
+) -> None:
+    event = make_event()
+    kept = make_question(event, label="Affiliation", position=0)
+    removed = make_question(event, label="T-shirt size", position=1)
+    registration = register(make_user(), event, {kept.id: "CERN", removed.id: "M"})
+    removed.is_active = False
+    db.session.commit()
+    services.update_answers(registration, {kept.id: "EPFL"}, NOW)
+    db.session.commit()
+    assert services.answer_rows(registration) == [("Affiliation", "EPFL"), ("T-shirt size", "M")]
+
+
+# --- the database constraint -------------------------------------------------------------------
+
+
+def test_unique_index_refuses_a_second_active_registration(make_event, make_user) -> None:
+    event = make_event()
+    user = make_user()
+    db.session.add(Registration(event_id=event.id, user_id=user.id, status="confirmed"))
+    db.session.commit()
+    db.session.add(Registration(event_id=event.id, user_id=user.id, status="waitlisted"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    # Inactive rows do not count: any number of cancelled ones may sit beside it.
+    for _ in range(2):
+        db.session.add(Registration(event_id=event.id, user_id=user.id, status="cancelled"))
+    db.session.commit()
+    assert statuses(event) == {"confirmed": 1, "cancelled": 2}
+
+
+# --- emails ------------------------------------------------------------------------------------
+
+
+def _messages(smtp_sink):
+    _controller, handler = smtp_sink
+    return [
+        email.message_from_bytes(envelope.content, policy=email.policy.default)
+        for envelope in handler.messages
+    ]
+
+
+def test_confirmation_email_arrives_with_details_answers_and_link(
+    smtp_sink, make_event, make_user, make_question, register
+) -> None:
+    event = make_event(capacity=10, title="Forum on Open Science", venue_name="Congress Centre")
+    question = make_question(event, label="Affiliation")
+    user = make_user(email="ada@example.org", name="Ada")
+    registration = register(user, event, {question.id: "CERN"})
+    report = deliver_due()
+    assert report is not None
+    (message,) = _messages(smtp_sink)
+    assert message["To"] == "ada@example.org"
+    assert message["Subject"] == "You are registered: Forum on Open Science"
+    text = message.get_body(("plain",)).get_content()
+    assert "Your place is confirmed" in text
+    assert "Congress Centre" in text
+    assert services.templating.event_dates(event) in text
+    assert "Affiliation: CERN" in text
+    assert f"http://localhost/registrations/{registration.id}" in text
+    html = message.get_body(("html",)).get_content()
+    assert f'href="http://localhost/registrations/{registration.id}"' in html
+    calendars = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert [p.get_filename() for p in calendars] == [f"{event.slug}.ics"]
+    assert calendars[0].get_param("method") == "REQUEST"
+    ics = calendars[0].get_content()
+    assert "METHOD:REQUEST" in (ics if isinstance(ics, str) else ics.decode())
+
+
+def test_waitlist_and_pending_emails_say_so(smtp_sink, make_event, make_user, register) -> None:
+    full = make_event(capacity=1, has_waiting_list=True, title="Full one")
+    register(make_user(), full)
+    register(make_user(email="wait@example.org"), full)
+    approval = make_event(capacity=5, requires_approval=True, title="Approval one")
+    register(make_user(email="pending@example.org"), approval)
+    deliver_due()
+    by_to = {m["To"]: m for m in _messages(smtp_sink)}
+    waiting = by_to["wait@example.org"]
+    assert waiting["Subject"] == "You are on the waiting list: Full one"
+    assert "on the waiting list: number 1" in waiting.get_body(("plain",)).get_content()
+    pending = by_to["pending@example.org"]
+    assert pending["Subject"] == "Registration received, awaiting approval: Approval one"
+    # No calendar invitation before a place is confirmed.
+    assert list(waiting.iter_attachments()) == list(pending.iter_attachments()) == []
+
+
+def test_promotion_email_reaches_the_promoted_person(
+    smtp_sink, make_event, make_user, register
+) -> None:
+    event = make_event(capacity=1, has_waiting_list=True, title="Small workshop")
+    confirmed = register(make_user(), event)
+    register(make_user(email="next@example.org"), event)
+    deliver_due()
+    services.cancel_registration(confirmed, NOW)
+    db.session.commit()
+    deliver_due()
+    promoted = [m for m in _messages(smtp_sink) if m["Subject"].startswith("A place is yours")]
+    assert [m["To"] for m in promoted] == ["next@example.org"]
+    assert "it is yours" in promoted[0].get_body(("plain",)).get_content()
