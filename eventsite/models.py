@@ -14,6 +14,7 @@ from eventsite.events.models import (
     Topic,
     event_topics,
 )
+from eventsite.ical.models import CatalogueVersion
 from eventsite.mail.models import OutboxMessage, OutboxStatus
 from eventsite.organiser.models import AuditEntry
 from eventsite.registration.models import Question, QuestionKind, Registration, RegistrationStatus
@@ -24,6 +25,7 @@ __all__ = [
     "Announcement",
     "AnnouncementSubscriber",
     "AuditEntry",
+    "CatalogueVersion",
     "Event",
     "EventFormat",
     "EventKind",

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from babel import Locale
 from babel.dates import (
@@ -16,7 +16,7 @@ from babel.dates import (
     format_skeleton,
     format_time,
 )
-from flask import Flask, current_app
+from flask import Flask, current_app, g, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -82,6 +82,11 @@ def safe_url(url: str | None) -> str | None:
     if parts.scheme.lower() in ("http", "https") and parts.netloc:
         return url.strip()
     return None
+
+
+def url_host(url: str | None) -> str:
+    """The host of a URL, for showing where a link leads without its whole length."""
+    return urlsplit(url or "").netloc
 
 
 def script_json(value: Any) -> Markup:
@@ -272,6 +277,53 @@ def map_url(event: Any) -> str | None:
     return "https://www.openstreetmap.org/search?" + urlencode({"query": query})
 
 
+# A slug that never occurs, to learn once per request where an endpoint puts the slug.
+_SLUG_MARK = "0slug0mark0"
+
+
+def slug_url(endpoint: str, slug: str) -> str:
+    """`url_for(endpoint, slug=slug)` for the many links of a listing (three or more per
+    card): the route is built once per endpoint and request, then only the slug changes.
+    It is quoted as Werkzeug's path converter quotes it."""
+    prefixes: dict[str, tuple[str, str]] = g.setdefault("_slug_url_parts", {})
+    parts = prefixes.get(endpoint)
+    if parts is None:
+        before, _mark, after = url_for(endpoint, slug=_SLUG_MARK).partition(_SLUG_MARK)
+        parts = prefixes[endpoint] = (before, after)
+    return parts[0] + quote(slug, safe="!$&'()*+,/:;=@") + parts[1]
+
+
+@lru_cache(maxsize=32)
+def _wtforms_translations(locale_name: str) -> Any:
+    from babel import support
+    from wtforms.i18n import messages_path
+
+    return support.Translations.load(messages_path(), [locale_name], domain="wtforms")
+
+
+class _WTFormsTranslations:
+    """WTForms' messages in the request's language, from the catalogue parsed once per
+    language and process. The language is looked up when a message is, not before."""
+
+    def ugettext(self, string: str) -> str:
+        return _wtforms_translations(str(get_locale() or "en")).ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_translations(str(get_locale() or "en")).ungettext(singular, plural, n)
+
+
+_WTFORMS_TRANSLATIONS = _WTFormsTranslations()
+
+
+def register_translation_cache(app: Flask) -> None:
+    """Flask-WTF reads and parses WTForms' message catalogue again in every request that
+    builds a form (it keeps it on the request only): give it the cached one instead."""
+
+    @app.before_request
+    def _reuse_wtforms_translations() -> None:
+        request.wtforms_translations = _WTFORMS_TRANSLATIONS
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         markdown=markup.render_markdown,
@@ -287,6 +339,7 @@ def register_template_helpers(app: Flask) -> None:
         kind_label=kind_label,
         format_label=format_label,
         safe_url=safe_url,
+        url_host=url_host,
         script_json=script_json,
     )
     app.jinja_env.globals.update(
@@ -294,6 +347,7 @@ def register_template_helpers(app: Flask) -> None:
         event_times=event_times,
         event_schedule=event_schedule,
         card_facts=card_facts,
+        slug_url=slug_url,
         map_url=map_url,
         country_choices=country_choices,
         has_endpoint=lambda name: name in app.view_functions,

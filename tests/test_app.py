@@ -53,3 +53,25 @@ def test_postgres_urls_use_psycopg(monkeypatch) -> None:
 
     assert normalise_database_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert normalise_database_url("sqlite:///x") == "sqlite:///x"
+
+
+def test_trusted_proxies_give_the_real_client_address(app_config) -> None:
+    from flask import request
+
+    app = create_app({**app_config, "TRUSTED_PROXIES": 1})
+    app.add_url_rule("/whoami", "whoami", lambda: request.remote_addr or "")
+    response = app.test_client().get(
+        "/whoami",
+        headers={"X-Forwarded-For": "203.0.113.7"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
+    assert response.get_data(as_text=True) == "203.0.113.7"
+
+    direct = create_app(app_config)
+    direct.add_url_rule("/whoami", "whoami", lambda: request.remote_addr or "")
+    response = direct.test_client().get(
+        "/whoami",
+        headers={"X-Forwarded-For": "203.0.113.7"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
+    assert response.get_data(as_text=True) == "10.0.0.2"

@@ -47,3 +47,34 @@ def test_upgrade_on_empty_database_matches_models(empty_database_url: str) -> No
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+def test_upgrade_fills_plain_text_descriptions_of_existing_events(
+    empty_database_url: str,
+) -> None:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="0002")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO organisations (id, name, slug, description, created_at) "
+                    "VALUES (1, 'Org', 'org', '', '2026-01-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO events (id, slug, title, kind, summary, description, starts_at,"
+                    " ends_at, timezone, is_all_day, venue_name, venue_address, city, format,"
+                    " status, cancellation_reason, has_waiting_list, requires_approval,"
+                    " organisation_id, search_text, revision, created_at, updated_at) VALUES"
+                    " (1, 'e', 'E', 'forum', '', 'Some **bold** words', '2027-01-01 09:00:00',"
+                    " '2027-01-01 17:00:00', 'UTC', false, '', '', '', 'online', 'published',"
+                    " '', false, false, 1, '', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            plain = conn.execute(text("SELECT description_text FROM events")).scalar_one()
+        assert plain == "Some bold words"
+        db.engine.dispose()

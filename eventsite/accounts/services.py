@@ -22,6 +22,7 @@ from eventsite.errors import DomainError
 from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.mail.services import queue_email
+from eventsite.registration import services as registration_services
 from eventsite.timeutil import UTCDateTime
 
 PASSWORD_MIN_LENGTH = 10
@@ -455,14 +456,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def delete_account(user: User, *, password: str, now: datetime) -> None:
     _require_password(user, password, "password")
-    try:
-        from eventsite.registration import services as registration_services
-    except ImportError:
-        registration_services = None  # type: ignore[assignment]
-    if registration_services is not None and hasattr(
-        registration_services, "cancel_registrations_for_user"
-    ):
-        registration_services.cancel_registrations_for_user(user, now)
+    registration_services.cancel_registrations_for_user(user, now)
     db.session.delete(user)
     db.session.flush()
 

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from eventsite import database
 from eventsite.accounts import forms, services, tokens
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
@@ -341,6 +342,8 @@ def download_data() -> Response:
 def delete_account() -> Any:
     form = forms.DeleteAccountForm(prefix="delete")
     if form.validate_on_submit():
+        # Cancelling the account's registrations promotes waiting lists: count under the lock.
+        database.lock_for_write()
         user: User = current_user._get_current_object()
         try:
             services.delete_account(user, password=form.password.data, now=utcnow())

@@ -1,5 +1,10 @@
 """Calendar feeds: which events, their cheap version stamp, the feed cache, secret tokens,
-the revision rule and the "Add to calendar" links."""
+the revision rule and the "Add to calendar" links.
+
+A feed is built from one Core select of the columns it shows (plus one for topic names),
+never from ORM objects. Its ETag comes from the catalogue version (ical/catalogue.py):
+one primary-key lookup answers a conditional GET, whatever the feed's size.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +13,31 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, null, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import defer, joinedload, selectinload
 
 from eventsite import timeutil
 from eventsite.accounts.models import User, new_token
 from eventsite.errors import DomainError
 from eventsite.events import services as events_services
-from eventsite.events.models import Event, EventStatus, Organisation, Topic
+from eventsite.events.models import Event, EventStatus, Organisation, Topic, event_topics
 from eventsite.extensions import db
-from eventsite.ical import builders
+from eventsite.ical import builders, catalogue
 from eventsite.markup import markdown_to_text
 
 # Feeds hold what is coming and what ended recently (so last month's event stays put).
+# The window starts at a UTC midnight, so a feed changes at most once a day by itself.
 FEED_WINDOW = timedelta(days=90)
 # The listing's query arguments; anything else in a feed URL is a mistake worth a 400.
 FEED_ARGS = frozenset({"topic", "organisation", "kind", "format", "country", "q", "from", "to"})
 # Raise when the builders' output changes, so clients' stored ETags stop matching.
-BUILD_GENERATION = "1"
+BUILD_GENERATION = "2"
 MAX_TOKEN_LENGTH = 64
 # Last-Modified of a feed without events.
 EMPTY_FEED_MODIFIED = datetime(2000, 1, 1, tzinfo=UTC)
@@ -67,10 +72,18 @@ def parse_feed_filters(
     return filters
 
 
+def window_day(now: datetime) -> datetime:
+    """The UTC midnight starting `now`'s day: the feed window moves once a day."""
+    return datetime.combine(now.astimezone(UTC).date(), time.min, UTC)
+
+
 def feed_events(filters: events_services.ListingFilters, now: datetime) -> Select:
-    """Published and cancelled events matching the filters that end after now − 90 days."""
+    """Published and cancelled events matching the filters that end after 90 days before
+    today (UTC): the same events all day long, so the catalogue version and the date
+    decide the feed."""
     stmt = events_services.apply_listing_filters(events_services.public_events(), filters)
-    return stmt.where(Event.ends_at > now - FEED_WINDOW).order_by(Event.starts_at, Event.id)
+    cutoff = window_day(now) - FEED_WINDOW
+    return stmt.where(Event.ends_at > cutoff).order_by(Event.starts_at, Event.id)
 
 
 def organisation_events(organisation: Organisation) -> Select:
@@ -98,20 +111,58 @@ def personal_events(user: User) -> Select:
     )
 
 
-def _with_feed_options(stmt: Select) -> Select:
-    # search_text repeats the description and speakers: a third of the bytes, never shown.
-    return stmt.options(
-        defer(Event.search_text),
-        joinedload(Event.organisation).load_only(Organisation.name, Organisation.slug),
-        selectinload(Event.topics).load_only(Topic.name, Topic.slug),
+def _feed_columns() -> list[Any]:
+    columns: list[Any] = [getattr(Event, name) for name in builders.EVENT_COLUMNS]
+    columns += [
+        Event.description_text,
+        # Rows written around the ORM (bulk loads, before the column existed) may lack the
+        # plain text; their Markdown comes along, only for them, and is rendered here.
+        case((Event.description_text == "", Event.description), else_=null()),
+        Organisation.name,
+    ]
+    return columns
+
+
+def load_feed_rows(stmt: Select, *extra: Any) -> list[tuple[builders.FeedEvent, ...]]:
+    """(FeedEvent, *extra) for each event a select over Event matches, in its order: one
+    query for the events' columns and organisation names, one for their topics."""
+    columns = _feed_columns()
+    rows = db.session.execute(
+        stmt.with_only_columns(*columns, *extra).join(
+            Organisation, Organisation.id == Event.organisation_id
+        )
+    ).all()
+    if not rows:
+        return []
+    topics: dict[int, list[str]] = {}
+    ids = stmt.with_only_columns(Event.id).order_by(None)
+    topic_rows = db.session.execute(
+        select(event_topics.c.event_id, Topic.name)
+        .join(Topic, Topic.id == event_topics.c.topic_id)
+        .where(event_topics.c.event_id.in_(ids))
+        .order_by(event_topics.c.event_id, Topic.name)  # as Event.topics orders them
     )
+    for event_id, topic_name in topic_rows:
+        topics.setdefault(event_id, []).append(topic_name)
+    width = len(builders.EVENT_COLUMNS)
+    make = builders.FeedEvent._make
+    result = []
+    for row in rows:
+        text, markdown, organisation_name = row[width : width + 3]
+        if markdown:
+            text = markdown_to_text(markdown)
+        names = topics.get(row[0])
+        fields = (*row[:width], text, organisation_name, tuple(names) if names else ())
+        result.append((make(fields), *row[width + 3 :]))
+    return result
 
 
-def load_events(stmt: Select) -> list[Event]:
-    return list(db.session.scalars(_with_feed_options(stmt)).unique())
+def load_events(stmt: Select) -> list[builders.FeedEvent]:
+    """The events of a select over Event, as the feed builder reads them."""
+    return [row[0] for row in load_feed_rows(stmt)]
 
 
-# --- version stamps: one aggregate query decides 304 / cache hit / build -----------------
+# --- version stamps: one query decides 304 / cache hit / build ------------------------------
 
 
 @dataclass(frozen=True)
@@ -124,47 +175,81 @@ class FeedVersion:
         return f'"{self.etag}"'
 
 
-def _version(kind: str, args: Iterable[Any], row: Iterable[Any]) -> FeedVersion:
-    values = list(row)
-    stamps = [v for v in values if isinstance(v, datetime)]
-    last_modified = max(stamps) if stamps else EMPTY_FEED_MODIFIED
+def _version(
+    kind: str, args: Iterable[Any], values: Iterable[Any], last_modified: datetime | None = None
+) -> FeedVersion:
+    """The ETag hashes everything the bytes depend on: the data's version, the feed's
+    arguments, the settings and the language of the phrases (and of the feed's name)."""
+    values = list(values)
+    if last_modified is None:
+        stamps = [v for v in values if isinstance(v, datetime)]
+        last_modified = max(stamps) if stamps else EMPTY_FEED_MODIFIED
     settings = builders.current_settings()
-    material = repr((BUILD_GENERATION, kind, tuple(args), values, settings, _("Cancelled:")))
+    material = repr(
+        (
+            BUILD_GENERATION,
+            kind,
+            tuple(args),
+            values,
+            settings,
+            current_app.config.get("SITE_NAME"),
+            _("Cancelled:"),
+        )
+    )
     digest = hashlib.sha256(material.encode()).hexdigest()[:32]
     return FeedVersion(etag=digest, last_modified=last_modified.astimezone(UTC))
 
 
-def _aggregates(stmt: Select, *extra: Any) -> tuple[Any, ...]:
-    """count, last change, sum of revisions and sum of ids of the events a select
-    matches: any edit, cancellation, or event joining or leaving changes one of them."""
-    columns = [
-        func.count(Event.id),
-        func.max(Event.updated_at),
-        func.coalesce(func.sum(Event.revision), 0),
-        func.coalesce(func.sum(Event.id), 0),
-        *extra,
-    ]
-    return tuple(db.session.execute(stmt.with_only_columns(*columns).order_by(None)).one())
+def public_feed_version(filters: events_services.ListingFilters, now: datetime) -> FeedVersion:
+    """One primary-key lookup: the feed is a function of the catalogue version, the
+    filters and the day (its window moves at UTC midnight). Last-Modified is the later of
+    the catalogue's last change and that midnight."""
+    stamp = catalogue.current(db.session)
+    day = window_day(now)
+    return _version(
+        "public",
+        sorted(filters.query_args().items()),
+        (stamp.version, stamp.changed_at, day),
+        last_modified=max(stamp.changed_at, day),
+    )
 
 
-def feed_version(kind: str, args: Iterable[Any], stmt: Select) -> FeedVersion:
-    return _version(kind, args, _aggregates(stmt))
+def organisation_feed_version(organisation: Organisation) -> FeedVersion:
+    """The organisation's events (drafts included) change only with the catalogue."""
+    stamp = catalogue.current(db.session)
+    return _version(
+        "organisation-export",
+        (organisation.id,),
+        (stamp.version, stamp.changed_at),
+        last_modified=stamp.changed_at,
+    )
 
 
 def personal_feed_version(user: User) -> FeedVersion:
-    from eventsite.registration.models import Registration, RegistrationStatus
+    """The catalogue version and the user's registrations, in one query (the events'
+    side is the catalogue's; registrations are read by the index on user_id)."""
+    from eventsite.registration.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 
     confirmed = case(
         (Registration.status == RegistrationStatus.CONFIRMED, Registration.id), else_=0
     )
-    row = _aggregates(
-        personal_events(user),
-        func.max(Registration.updated_at),
-        func.coalesce(func.sum(Registration.id), 0),
-        # a confirmation changes the feed even if a writer forgot updated_at
-        func.coalesce(func.sum(confirmed), 0),
-    )
-    return _version("personal", (user.id,), row)
+    version, changed_at = catalogue.stamp_columns()
+    row = db.session.execute(
+        select(
+            func.count(Registration.id),
+            func.max(Registration.updated_at),
+            func.coalesce(func.sum(Registration.id), 0),
+            # a confirmation changes the feed even if a writer forgot updated_at
+            func.coalesce(func.sum(confirmed), 0),
+            version,
+            changed_at,
+        ).where(Registration.user_id == user.id, Registration.status.in_(ACTIVE_STATUSES))
+    ).one()
+    count, registered_at, id_sum, confirmed_sum = row[:4]
+    stamp = catalogue.to_stamp(*row[4:])
+    last_modified = max(stamp.changed_at, registered_at or stamp.changed_at)
+    values = (stamp.version, stamp.changed_at, count, registered_at, id_sum, confirmed_sum)
+    return _version("personal", (user.id,), values, last_modified=last_modified)
 
 
 def event_version(event: Event, with_sessions: bool) -> FeedVersion:
@@ -182,9 +267,9 @@ def event_version(event: Event, with_sessions: bool) -> FeedVersion:
 class FeedCache:
     """A small in-process LRU of built calendars keyed by their ETag.
 
-    The ETag is computed from the events' aggregate state, so a changed event gives a new
-    key and the stale entry simply ages out; nothing needs explicit invalidation. Each
-    worker process has its own cache (bounded by entries and bytes).
+    The ETag moves with the catalogue version, so a changed event gives a new key and
+    the stale entry simply ages out; nothing needs explicit invalidation. Each worker
+    process has its own cache (bounded by entries and bytes).
     """
 
     def __init__(self, max_entries: int = 64, max_bytes: int = 64 * 1024 * 1024) -> None:
@@ -276,10 +361,10 @@ def build_public_feed(filters: events_services.ListingFilters, now: datetime) ->
 
 
 def build_personal_feed(user: User) -> bytes:
-    from eventsite.registration.models import RegistrationStatus
+    from eventsite.registration.models import Registration, RegistrationStatus
 
-    rows = db.session.execute(_with_feed_options(personal_events(user))).unique().all()
-    events: list[Event] = []
+    rows = load_feed_rows(personal_events(user), Registration.status)
+    events: list[builders.FeedEvent] = []
     variants: dict[int, builders.Variant] = {}
     for event, status in rows:
         events.append(event)
@@ -424,7 +509,7 @@ def _utc_stamp(value: datetime) -> str:
 
 
 def _details(event: Event, url: str, limit: int = 1000) -> str:
-    text = event.summary.strip() or markdown_to_text(event.description)
+    text = event.summary.strip() or event.description_text or markdown_to_text(event.description)
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return f"{text}\n\n{url}" if text else url

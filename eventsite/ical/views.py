@@ -125,8 +125,7 @@ def _public_feed(filename: str, fixed: dict[str, str] | None = None) -> Response
     except services.FeedError as err:
         return _bad_request(err)
     now = utcnow()
-    stmt = services.feed_events(filters, now)
-    version = services.feed_version("public", sorted(filters.query_args().items()), stmt)
+    version = services.public_feed_version(filters, now)
     return _calendar_response(
         version,
         lambda: services.build_public_feed(filters, now),
@@ -211,9 +210,7 @@ def _member_organisation_or_403(slug: str) -> Organisation:
 @login_required
 def organisation_export(slug: str) -> Response:
     organisation = _member_organisation_or_403(slug)
-    version = services.feed_version(
-        "organisation-export", (organisation.id,), services.organisation_events(organisation)
-    )
+    version = services.organisation_feed_version(organisation)
     return _calendar_response(
         version,
         lambda: services.build_organisation_export(organisation),
@@ -256,9 +253,7 @@ def organisation_private_feed(token: str) -> Response:
     organisation = services.organisation_for_calendar_token(token)
     if organisation is None:
         abort(404)
-    version = services.feed_version(
-        "organisation-export", (organisation.id,), services.organisation_events(organisation)
-    )
+    version = services.organisation_feed_version(organisation)
     return _calendar_response(
         version,
         lambda: services.build_organisation_export(organisation),

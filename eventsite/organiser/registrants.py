@@ -247,7 +247,7 @@ def promote(registration: Registration, actor: User | None, now: datetime) -> No
     registration.updated_at = now
     db.session.flush()
     # The registration package's own "a place is yours" email.
-    registration_services._notify(registration, "registration_promoted", now)
+    registration_services.notify_promoted(registration, now)
     _log(event, "promote", actor, now, **_who(registration))
 
 

@@ -15,10 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
-from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from eventsite import templating
@@ -29,6 +29,7 @@ from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
 from eventsite.mail import services as mail
 from eventsite.registration.models import (
+    _ACTIVE_SQL,
     ACTIVE_STATUSES,
     Question,
     QuestionKind,
@@ -224,7 +225,7 @@ def registration_state(event: Event, now: datetime, counts: PlaceCounts) -> Regi
     if left < FEW_PLACES_LEFT:
         message = ngettext("Only %(num)d place left", "Only %(num)d places left", left)
     else:
-        message = ngettext("%(num)d place", "%(num)d places", left)
+        message = ngettext("%(count)s place", "%(count)s places", left, count=format_number(left))
     return RegistrationState(True, message, requires_approval=approval)
 
 
@@ -328,6 +329,55 @@ def _status_for_new_place(event: Event) -> RegistrationStatus:
     return RegistrationStatus.PENDING if event.requires_approval else RegistrationStatus.CONFIRMED
 
 
+@dataclass(frozen=True)
+class _Outlook:
+    """What a registration decides on, read under the event lock in one statement."""
+
+    counts: PlaceCounts
+    existing_id: int | None  # the person's active registration, if any
+    waiting_ahead: int  # waitlisted people who came at or before `now`
+
+
+def _outlook(event: Event, user: User, now: datetime) -> _Outlook:
+    """Places taken per status, the person's active registration and the waiting list
+    ahead of them, in one query (the event lock is held while it runs)."""
+    r = Registration
+    mine = (
+        select(r.id)
+        .where(r.event_id == event.id, r.user_id == user.id, r.status.in_(ACTIVE_STATUSES))
+        .limit(1)
+        .scalar_subquery()
+        .correlate(None)  # its own scan (by the unique index), not the outer rows
+    )
+    row = db.session.execute(
+        select(
+            func.count().filter(r.status == RegistrationStatus.CONFIRMED),
+            func.count().filter(r.status == RegistrationStatus.PENDING),
+            func.count().filter(r.status == RegistrationStatus.WAITLISTED),
+            func.count().filter(r.status == RegistrationStatus.WAITLISTED, r.created_at <= now),
+            mine,
+        ).where(r.event_id == event.id, r.status.in_(ACTIVE_STATUSES))
+    ).one()
+    return _Outlook(PlaceCounts(row[0], row[1], row[2]), row[4], row[3])
+
+
+def _insert_registration(values: Mapping[str, Any]) -> Registration | None:
+    """INSERT the registration unless the person already has an active one (the partial
+    unique index says so): None then. One statement, no savepoint."""
+    insert = postgresql.insert if is_postgresql() else sqlite.insert
+    stmt = (
+        insert(Registration)
+        .values(**values)
+        .on_conflict_do_nothing(
+            index_elements=[Registration.event_id, Registration.user_id],
+            # Literally the index's predicate, so that PostgreSQL can infer the index.
+            index_where=text(_ACTIVE_SQL),
+        )
+        .returning(Registration)
+    )
+    return db.session.scalars(stmt).first()
+
+
 def register_attendee(
     user: User,
     event: Event,
@@ -341,20 +391,25 @@ def register_attendee(
     An existing active registration is returned unchanged (a second submit shows it;
     its `created_at` tells it apart). `questions` saves reading them again when the
     caller has them (the event's active questions).
+
+    Everything between the lock and the caller's commit holds up every other
+    registration for the event, so it is kept to a few statements: the lock, one
+    aggregate, the INSERT and the confirmation email's row.
     """
     if not user.is_verified:
         raise RegistrationError(
             _("Please confirm your email address before registering: use the link we sent you.")
         )
     _lock_event(event)
-    existing = get_active_registration(event, user)
-    if existing is not None:
-        return existing
-    counts = count_places(event)
+    outlook = _outlook(event, user, now)
+    if outlook.existing_id is not None:
+        return db.session.get_one(Registration, outlook.existing_id)
+    counts = outlook.counts
     if counts.waitlisted and (places_left(event, counts) or 0) > 0:
         # Places freed without promotion (e.g. capacity raised): the queue goes first.
         promote_waiting_list(event, now)
-        counts = count_places(event)
+        outlook = _outlook(event, user, now)
+        counts = outlook.counts
     state = registration_state(event, now, counts)
     if not state.can_register:
         raise RegistrationError(state.message)
@@ -364,24 +419,26 @@ def register_attendee(
     if questions is None:
         questions = questions_for_event(event)
     stored = build_answers(questions, answers)
-    registration = Registration(
-        event=event,
-        user=user,
-        status=status,
-        answers=stored,
-        created_at=now,
-        updated_at=now,
+    registration = _insert_registration(
+        {
+            "event_id": event.id,
+            "user_id": user.id,
+            "status": status,
+            "answers": stored,
+            "created_at": now,
+            "updated_at": now,
+        }
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(registration)
-    except IntegrityError:
+    if registration is None:
         # The partial unique index: another request registered this person meanwhile.
         existing = get_active_registration(event, user)
         if existing is None:
-            raise
+            raise RuntimeError("the registration conflicted with no active registration")
         return existing
-    _notify(registration, "registration_confirmation", now)
+    # Under the lock nobody else joined the list since the aggregate, and this row has
+    # the highest id of the event: its rank is everyone waiting up to `now`, plus one.
+    rank = outlook.waiting_ahead + 1 if status == RegistrationStatus.WAITLISTED else None
+    _notify(registration, "registration_confirmation", now, rank=rank)
     return registration
 
 
@@ -608,7 +665,15 @@ def _event_invitation(event: Event, base_url: str) -> bytes | None:
     return data
 
 
-def _notify(registration: Registration, template: str, now: datetime) -> None:
+def notify_promoted(registration: Registration, now: datetime) -> None:
+    """Tell someone taken off the waiting list (by a cancellation or an organiser)."""
+    _notify(registration, "registration_promoted", now)
+
+
+def _notify(
+    registration: Registration, template: str, now: datetime, *, rank: int | None = None
+) -> None:
+    """Queue the email; `rank` saves a query when the caller knows the waiting-list rank."""
     event = registration.event
     user = registration.user
     holds_place = registration.status == RegistrationStatus.CONFIRMED
@@ -630,7 +695,7 @@ def _notify(registration: Registration, template: str, now: datetime) -> None:
         user=user,
         status=str(registration.status),
         status_label=status_label(registration.status),
-        rank=waitlist_rank(registration),
+        rank=rank if rank is not None else waitlist_rank(registration),
         answers=answer_rows(registration),
         manage_url=manage_url(registration),
         event_url=event_url(event),

@@ -263,3 +263,96 @@ def test_fold_line_keeps_octets_characters_and_escapes_whole():
         assert "".join(p[1:] if i else p for i, p in enumerate(physical)) == line
         assert not any(p.endswith("\\") for p in physical[:-1])
     assert builders.fold_line("UID:short") == "UID:short"
+
+
+def _reference_fold(line: str) -> str:
+    """Folding as the first version of the builders did it, one character at a time."""
+    widths = [len(ch.encode()) for ch in line]
+    if sum(widths) <= 75:
+        return line
+    segments, start, size, limit = [], 0, 0, 75
+    for index, width in enumerate(widths):
+        if size + width > limit:
+            cut = index
+            if line[cut - 1] == "\\" and cut - 1 > start:
+                cut -= 1
+            segments.append(line[start:cut])
+            start, limit = cut, 74
+            size = sum(widths[start:index])
+        size += width
+    segments.append(line[start:])
+    return "\r\n ".join(segments)
+
+
+def test_fold_line_agrees_with_folding_character_by_character():
+    import random
+
+    rnd = random.Random(5545)
+    alphabet = ["a", "b", " ", "\\", "é", "気", "😀", ",", "n"]
+    for length in [*range(60, 90), 150, 400, 1000]:
+        for _ in range(20):
+            line = "DESCRIPTION:" + "".join(rnd.choices(alphabet, k=length))
+            assert builders.fold_line(line) == _reference_fold(line), line
+
+
+def _variants():
+    return [
+        builders.PUBLIC,
+        builders.Variant(status="TENTATIVE", summary_prefix="[Draft] ", show_online_url=True),
+        builders.Variant(status="CONFIRMED", show_online_url=True),
+    ]
+
+
+def test_feed_vevent_is_the_icalendar_component_byte_for_byte(make_event, make_topic):
+    """Feeds write VEVENTs without building icalendar components; the bytes must be
+    those of the component in every case a feed meets."""
+    ny = "America/New_York"
+    second_half_past_one = datetime(2027, 11, 7, 6, 30, tzinfo=UTC)
+    all_day = timeutil.all_day_bounds(
+        datetime(2027, 5, 12).date(), datetime(2027, 5, 14).date(), "Asia/Tokyo"
+    )
+    events = [
+        make_event(
+            title="Commas, semicolons; and \\ backslashes " + "long " * 20,
+            summary="Two days; on rivers, lakes\nand seas.",
+            description="## Programme\n\n- **Talks** by experts\n- [a link](https://x.org)",
+            latitude=46.2044,
+            longitude=6.1432,
+            topics=[make_topic("Zürich"), make_topic("Climate"), make_topic("energy")],
+            revision=3,
+        ),
+        make_event(
+            title="Zürich–東京 Forum über Klimawandel — 気候変動と社会の未来 " * 3,
+            timezone="Asia/Tokyo",
+            format=EventFormat.HYBRID,
+            online_url="https://meet.example.org/secret",
+            city="Kyōto",
+        ),
+        make_event(timezone="UTC", format=EventFormat.ONLINE, venue_name="", city=""),
+        make_event(
+            timezone=ny,
+            starts_at=second_half_past_one,
+            ends_at=second_half_past_one + timedelta(hours=2),
+        ),
+        make_event(
+            timezone="Asia/Tokyo", is_all_day=True, starts_at=all_day[0], ends_at=all_day[1]
+        ),
+        make_event(
+            status=EventStatus.CANCELLED,
+            revision=2,
+            cancellation_reason="Storm; sorry.",
+            country=None,
+        ),
+        make_event(
+            status=EventStatus.DRAFT, description="", summary="", latitude=0.0, longitude=-0.5
+        ),
+    ]
+    settings = builders.current_settings()
+    words = builders.current_words()
+    for event in events:
+        item = builders.FeedEvent.from_event(event)
+        for variant in _variants():
+            component = builders.to_ical(
+                builders.event_component(event, settings, variant=variant, words=words)
+            )
+            assert builders.feed_vevent(item, settings, variant, words).encode() == component

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from eventsite import timeutil
 from eventsite.extensions import db
-from eventsite.ical import services
+from eventsite.ical import catalogue, services
 from eventsite.models import EventStatus
 
 
@@ -89,19 +89,39 @@ def test_feed_version_changes_with_membership_and_edits(app, make_event):
     filters = services.parse_feed_filters({})
     event = make_event()
 
-    def version():
-        return services.feed_version("public", (), services.feed_events(filters, now))
+    def version(at: datetime = now):
+        return services.public_feed_version(filters, at)
 
     first = version()
     assert version() == first
-    assert first.last_modified == event.updated_at
+    stamp = catalogue.current(db.session)
+    assert stamp.changed_at >= event.updated_at  # saving the event moved the catalogue
+    assert first.last_modified == max(stamp.changed_at, services.window_day(now))
+    assert version(now + timedelta(hours=11)) == first  # the same UTC day
+    assert version(now + timedelta(days=1)).etag != first.etag  # the window moved
+    assert (
+        services.public_feed_version(services.parse_feed_filters({"kind": "workshop"}), now).etag
+        != first.etag
+    )
     event.status = EventStatus.DRAFT  # leaves the feed
     db.session.commit()
-    assert version().etag != first.etag
+    second = version()
+    assert second.etag != first.etag
     event.status = EventStatus.PUBLISHED
     event.revision = 1
     db.session.commit()
-    assert version().etag not in (first.etag,)
+    assert version().etag not in (first.etag, second.etag)
+
+
+def test_feed_window_starts_at_a_utc_midnight(app, make_event):
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    cutoff = datetime(2026, 8, 31, 0, 0, tzinfo=UTC)  # 90 days before 29 November
+    inside = make_event(starts_at=cutoff - timedelta(hours=7))  # ends 01:00 on the 31st
+    outside = make_event(starts_at=cutoff - timedelta(hours=8))  # ends at the cutoff
+    filters = services.parse_feed_filters({})
+    for at in (now.replace(hour=0), now, now.replace(hour=23, minute=59)):
+        ids = [e.id for e in services.load_events(services.feed_events(filters, at))]
+        assert inside.id in ids and outside.id not in ids
 
 
 def test_feed_cache_is_bounded_by_entries_and_bytes():

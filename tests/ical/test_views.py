@@ -140,6 +140,55 @@ def test_conditional_get_answers_304_with_one_query(client, make_event, count_qu
     assert b"SUMMARY:Renamed" in changed.data
 
 
+def test_304_reads_only_the_catalogue_version(client, make_event, make_topic, count_queries):
+    make_event(topics=[make_topic("Climate")])
+    etag = client.get("/calendar.ics").headers["ETag"]
+    with count_queries() as counter:
+        assert client.get("/calendar.ics", headers={"If-None-Match": etag}).status_code == 304
+    assert counter.count == 1
+    assert "catalogue_versions" in counter.statements[0]
+    assert "events" not in counter.statements[0].replace("catalogue_versions", "")
+
+
+def test_feed_etag_changes_when_a_topic_or_organisation_is_renamed(client, make_event, make_topic):
+    climate = make_topic("Climate")
+    event = make_event(topics=[climate])
+    first = client.get("/calendar.ics")
+    climate.name = "Climate and oceans"  # no event row changes
+    db.session.commit()
+    second = client.get("/calendar.ics", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200
+    assert b"CATEGORIES:Climate and oceans" in second.data
+    event.organisation.name = "Renamed Institute"
+    db.session.commit()
+    third = client.get("/calendar.ics", headers={"If-None-Match": second.headers["ETag"]})
+    assert third.status_code == 200 and b'CN="Renamed Institute"' in third.data
+
+
+def test_personal_and_organisation_feeds_answer_304_with_one_query(
+    client, make_event, make_user, make_registration, count_queries
+):
+    ann = make_user()
+    event = make_event()
+    make_registration(ann, event, RegistrationStatus.CONFIRMED)
+    organisation = event.organisation
+    organisation.calendar_token = "organisation-secret"
+    db.session.commit()
+    for url, lookups in (
+        (f"/account/calendar/{ann.calendar_token}.ics", 1),  # + the token's user
+        ("/organisations/feed/organisation-secret.ics", 1),  # + the token's organisation
+    ):
+        etag = client.get(url).headers["ETag"]
+        with count_queries() as counter:
+            assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+        assert counter.count == lookups + 1, counter.statements
+    url = "/organisations/feed/organisation-secret.ics"
+    etag = client.get(url).headers["ETag"]
+    event.title = "Moved on"
+    db.session.commit()
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 200
+
+
 def test_warm_feed_comes_from_the_cache(client, make_event, count_queries):
     make_event()
     services.FEED_CACHE.clear()

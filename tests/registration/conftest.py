@@ -46,19 +46,3 @@ def register(app) -> Callable[..., Registration]:
         return registration
 
     return do_register
-
-
-@pytest.fixture
-def login(login: Callable[[User], None]) -> Callable[[User], None]:
-    """The shared `login`, forgetting the user Flask-Login cached on `g`.
-
-    The test's app context stays pushed, so requests share one `g`: without this, a
-    second login in the same test would still see the first request's user.
-    """
-    from flask import g
-
-    def do_login(user: User) -> None:
-        g.pop("_login_user", None)
-        login(user)
-
-    return do_login
