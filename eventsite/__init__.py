@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eventsite import config, database, errors, templating
 from eventsite.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -22,13 +23,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     config.load_config(app, test_config)
+    register_proxy_fix(app)
     register_extensions(app)
     register_blueprints(app)
     errors.register_error_handlers(app)
     templating.register_template_helpers(app)
+    templating.register_translation_cache(app)
     mail_delivery.register_after_request_delivery(app)
     register_cli(app)
     return app
+
+
+def register_proxy_fix(app: Flask) -> None:
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
 
 
 def register_extensions(app: Flask) -> None:

@@ -24,6 +24,9 @@ class Config:
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     EVENTS_PER_PAGE = 20
+    # Per-process cache of public pages for anonymous visitors (events/page_cache.py)
+    PAGE_CACHE_ENABLED = True
+    PAGE_CACHE_MAX_ENTRIES = 512
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -46,7 +49,7 @@ class Config:
     MAIL_DEFAULT_SENDER = "eventsite <no-reply@localhost>"
     MAIL_REPLY_TO: str | None = None
     MAIL_DELIVER_AFTER_REQUEST = True  # development: send right after the request
-    MAIL_MAX_ATTEMPTS = 8
+    MAIL_MAX_ATTEMPTS = 30  # with the capped backoff, about a day of SMTP outage
     MAIL_TIMEOUT = 10  # seconds for connecting to and talking with the SMTP server
     MAIL_RETRY_BASE_SECONDS = 30  # backoff after a temporary failure: 30 s, 1 min, 2 min...
     MAIL_RETRY_MAX_SECONDS = 3600  # ...capped at one hour
@@ -80,6 +83,10 @@ class Config:
     ORGANISER_INVITATION_MAX_AGE = 14 * 24 * 3600  # seconds an invitation link stays valid
     ORGANISER_REGISTRANTS_PER_PAGE = 50
     RATELIMIT_ORGANISER_EMAIL = "5/hour;20/day"  # emails to registrants, per account
+    # Reverse proxies in front of the app (0 = none). With N, the client address, scheme and
+    # host come from the last N X-Forwarded-* values (Werkzeug's ProxyFix); rate limits
+    # need the real client address.
+    TRUSTED_PROXIES = 0
     # Canonical address used in emails and calendar feeds when there is no request
     SERVER_NAME: str | None = None
     BASE_URL = "http://127.0.0.1:5000"
@@ -94,6 +101,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     MAIL_DELIVER_AFTER_REQUEST = False
+    PAGE_CACHE_ENABLED = False  # tests of the cache turn it on
     SECRET_KEY = "testing-secret-key-not-for-production"
 
 
@@ -157,6 +165,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        # A file on this machine does not drop connections: skip the ping per checkout.
+        options["pool_pre_ping"] = False
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    DDL,
     Boolean,
     CheckConstraint,
     Column,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsite.extensions import db
@@ -123,6 +125,9 @@ class Event(db.Model):
     kind: Mapped[EventKind] = mapped_column(String(20), default=EventKind.CONFERENCE)
     summary: Mapped[str] = mapped_column(String(500), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # `description` as plain text (Markdown rendered, tags stripped), kept current on every
+    # flush by events/search_text.py, so calendars never render Markdown per request.
+    description_text: Mapped[str] = mapped_column(Text, default="")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -148,7 +153,8 @@ class Event(db.Model):
         ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
     )
     # Lower-cased title, summary, description and speaker names, kept by the services,
-    # so the listing's free-text search is one LIKE over one column.
+    # so the listing's free-text search is one LIKE per word over one column, backed by a
+    # trigram index (see the DDL at the end of this module).
     search_text: Mapped[str] = mapped_column(Text, default="")
     # Calendar SEQUENCE: raised whenever the date, time or place changes, or on cancel.
     revision: Mapped[int] = mapped_column(Integer, default=0)
@@ -246,3 +252,47 @@ class SessionSpeaker(db.Model):
 
     session: Mapped[AgendaSession] = relationship(back_populates="speaker_links")
     speaker: Mapped[Speaker] = relationship()
+
+
+# --- trigram index for the listing's free-text search ----------------------------------------
+# Not expressible as metadata, so attached to create_all()/drop_all() here and written out by
+# hand in migration 0004 (migrations/env.py keeps autogenerate from reporting them as drift).
+# SQLite: an FTS5 trigram table over events.search_text (external content, no second copy of
+# the text), kept in step by triggers, so Core inserts and updates stay indexed too. It is
+# case-sensitive on purpose: the text and the query are lower-cased by Python already, and
+# Unicode case folding on top could let a phrase match what a substring test would not.
+# PostgreSQL: a GIN trigram index, which LIKE on search_text uses as it is.
+SEARCH_INDEX_DDL: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        "CREATE VIRTUAL TABLE events_fts USING fts5(search_text, content='events',"
+        " content_rowid='id', tokenize='trigram case_sensitive 1')",
+        "CREATE TRIGGER events_fts_after_insert AFTER INSERT ON events BEGIN"
+        " INSERT INTO events_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+        "CREATE TRIGGER events_fts_after_delete AFTER DELETE ON events BEGIN"
+        " INSERT INTO events_fts(events_fts, rowid, search_text)"
+        " VALUES ('delete', old.id, old.search_text); END",
+        "CREATE TRIGGER events_fts_after_update AFTER UPDATE OF id, search_text ON events BEGIN"
+        " INSERT INTO events_fts(events_fts, rowid, search_text)"
+        " VALUES ('delete', old.id, old.search_text);"
+        " INSERT INTO events_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    ),
+    "postgresql": (
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        "CREATE INDEX ix_events_search_text_trgm ON events USING gin (search_text gin_trgm_ops)",
+    ),
+}
+# Dropping events drops its triggers and index; the FTS table is separate.
+SEARCH_INDEX_DROP_DDL: dict[str, tuple[str, ...]] = {
+    "sqlite": ("DROP TABLE IF EXISTS events_fts",),
+}
+
+for _dialect, _statements in SEARCH_INDEX_DDL.items():
+    for _statement in _statements:
+        sa_event.listen(
+            Event.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
+        )
+for _dialect, _statements in SEARCH_INDEX_DROP_DDL.items():
+    for _statement in _statements:
+        sa_event.listen(
+            Event.__table__, "before_drop", DDL(_statement).execute_if(dialect=_dialect)
+        )

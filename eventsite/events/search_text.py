@@ -1,16 +1,18 @@
-"""The lower-cased text the listing's free-text search looks in, kept current on every flush."""
+"""The lower-cased text the listing's free-text search looks in, and the plain-text
+description calendars show, both kept current on every flush."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import chain
 
+from sqlalchemy import bindparam, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eventsite.events.models import AgendaSession, Event, SessionSpeaker, Speaker
+from eventsite.markup import markdown_to_text
 
 EVENT_FIELDS = ("title", "summary", "description", "sessions")
 SESSION_FIELDS = ("title", "speaker_links", "event")
@@ -33,6 +35,42 @@ def build(event: Event, excluded: frozenset[int] | set[int] = frozenset()) -> st
 
 def refresh(event: Event) -> None:
     event.search_text = build(event)
+    event.description_text = markdown_to_text(event.description)
+
+
+def _refresh_description_text(new: list[object], dirty: list[object]) -> None:
+    """Render the Markdown once per edit of a description, not once per calendar request."""
+    added = set(map(id, new))
+    for obj in chain(new, dirty):
+        if isinstance(obj, Event) and (id(obj) in added or _changed(obj, ("description",))):
+            text = markdown_to_text(obj.description)
+            if obj.description_text != text:
+                obj.description_text = text
+
+
+def backfill_description_text(session: Session, batch_size: int = 1000) -> int:
+    """Fill `description_text` where it is missing: rows written before the column existed
+    or by Core inserts, which the flush listener never sees. Returns the rows updated."""
+    table = Event.__table__
+    rows = session.execute(
+        select(table.c.id, table.c.description).where(
+            table.c.description_text == "", table.c.description != ""
+        )
+    ).all()
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("event_id"))
+        .values(description_text=bindparam("text"))
+    )
+    changed = [
+        {"event_id": row.id, "text": text}
+        for row in rows
+        if (text := markdown_to_text(row.description))
+    ]
+    connection = session.connection()
+    for start in range(0, len(changed), batch_size):
+        connection.execute(stmt, changed[start : start + batch_size])
+    return len(changed)
 
 
 def _changed(obj: object, names: Iterable[str]) -> bool:
@@ -76,13 +114,15 @@ def _events_touched(
 
 def _keep_current(session: Session, _flush_context: object, _instances: object) -> None:
     """Every flush that changes an event's text, sessions or speakers refreshes its
-    search_text, whichever code (organiser pages, demo data, CLI) made the change."""
+    search_text (and a changed description its description_text), whichever code
+    (organiser pages, demo data, CLI) made the change."""
     # session.new/dirty/deleted build a fresh set on every access: take them once.
     new, dirty, deleted = list(session.new), list(session.dirty), list(session.deleted)
     if not (new or dirty or deleted):
         return
     gone = set(map(id, deleted))
     with session.no_autoflush:
+        _refresh_description_text(new, dirty)
         for event in _events_touched(session, new, dirty, deleted):
             text = build(event, gone)
             if event.search_text != text:

@@ -11,8 +11,8 @@ from enum import StrEnum
 
 from babel import Locale
 from flask_babel import gettext as _
-from sqlalchemy import Select, exists, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import ColumnElement, Select, column, exists, func, select, table
+from sqlalchemy.orm import defer, joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
 from eventsite import timeutil
@@ -231,6 +231,24 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
+# The trigram index finds a word only through a run of at least 3 characters.
+MIN_INDEXED_LENGTH = 3
+
+
+def _search_condition(term: str, dialect: str) -> ColumnElement[bool]:
+    """`term` appears in the event's search text, as a plain substring.
+
+    On PostgreSQL the LIKE uses the GIN trigram index as it is. On SQLite the FTS5 trigram
+    table (case-sensitive: both sides are lower-cased already) answers a phrase query with
+    the events holding the word as a substring, straight from the index: no wildcards to
+    escape, no second look at the text. It needs 3 characters; shorter words use the LIKE."""
+    if dialect != "sqlite" or len(term) < MIN_INDEXED_LENGTH or "\x00" in term:
+        return Event.search_text.like(_like_pattern(term), escape="\\")
+    phrase = '"{}"'.format(term.replace('"', '""'))
+    fts = table("events_fts", column("rowid"), column("events_fts"))
+    return Event.id.in_(select(fts.c.rowid).where(fts.c.events_fts.op("MATCH")(phrase)))
+
+
 def search_terms(q: str | None) -> list[str]:
     return (q or "").lower().split()[:MAX_SEARCH_TERMS]
 
@@ -260,8 +278,9 @@ def apply_listing_filters(stmt: Select, filters: ListingFilters) -> Select:
     if filters.date_to:
         day_after = datetime.combine(filters.date_to + timedelta(days=1), time.min, UTC)
         stmt = stmt.where(Event.starts_at < day_after)
+    dialect = db.session.get_bind().dialect.name
     for term in search_terms(filters.q):
-        stmt = stmt.where(Event.search_text.like(_like_pattern(term), escape="\\"))
+        stmt = stmt.where(_search_condition(term, dialect))
     return stmt
 
 
@@ -320,26 +339,44 @@ class Page:
         return shown
 
 
-def paginate_events(stmt: Select, number: int, per_page: int) -> Page:
-    """The page's ids with the total alongside (one pass over the matches, narrow rows that
-    sort fast), then those events with organisation and topics: a fixed number of queries
-    whatever the page shows. Only a page past the end needs a separate COUNT."""
+def paginate_events(stmt: Select, number: int, per_page: int, *, narrowed: bool = True) -> Page:
+    """The page's ids and the total, then those events with organisation and topics: a
+    fixed number of queries whatever the page shows.
+
+    The ids come with the total alongside. `narrowed` (some filter is set): a window
+    count, one pass over the matches (a text search reads every candidate's text once,
+    not twice). Not narrowed, the matches are most events: a COUNT subquery on the
+    covering index, and a sort that keeps only the top rows, cost a fraction of the
+    window count, which sorts them all. Only a page past the end needs a separate COUNT."""
     offset = (number - 1) * per_page
+    if narrowed:
+        total_column = func.count().over()
+    else:
+        count = stmt.with_only_columns(func.count(Event.id)).order_by(None)
+        total_column = count.scalar_subquery().correlate(None)  # computed once, not per row
     rows = db.session.execute(
-        stmt.with_only_columns(Event.id, func.count().over()).limit(per_page).offset(offset)
+        stmt.with_only_columns(Event.id, total_column).limit(per_page).offset(offset)
     ).all()
-    if not rows:
-        total = db.session.scalar(stmt.with_only_columns(func.count(Event.id)).order_by(None))
-        return Page([], total or 0, number, per_page)
     ids = [row[0] for row in rows]
+    total = rows[0][1] if rows else None
+    if total is None:
+        total = db.session.scalar(stmt.with_only_columns(func.count(Event.id)).order_by(None))
+    if not ids:
+        return Page([], total or 0, number, per_page)
     events = db.session.scalars(
         select(Event)
         .where(Event.id.in_(ids))
-        .options(joinedload(Event.organisation), selectinload(Event.topics))
+        .options(
+            # The cards show neither: they are the widest columns of the table.
+            defer(Event.description),
+            defer(Event.search_text),
+            joinedload(Event.organisation),
+            selectinload(Event.topics),
+        )
     ).all()
     position = {event_id: index for index, event_id in enumerate(ids)}
     ordered = sorted(events, key=lambda event: position[event.id])
-    return Page(ordered, rows[0][1], number, per_page)
+    return Page(ordered, total or 0, number, per_page)
 
 
 def all_topics() -> list[Topic]:

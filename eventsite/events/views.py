@@ -9,11 +9,12 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
-from eventsite.events import forms, services, structured_data
+from eventsite.events import forms, page_cache, services, structured_data
 from eventsite.events.models import Organisation, Topic
 from eventsite.timeutil import utcnow
 
 bp = Blueprint("events", __name__)
+page_cache.register(bp)  # anonymous listing and event pages, served before any other work
 
 
 @bp.get("/")
@@ -87,7 +88,9 @@ def _render_listing(
         filter_args.pop("organisation", None)
 
     stmt = services.list_public_events(filters, period=period, now=utcnow())
-    page = services.paginate_events(stmt, number, current_app.config["EVENTS_PER_PAGE"])
+    page = services.paginate_events(
+        stmt, number, current_app.config["EVENTS_PER_PAGE"], narrowed=not filters.is_empty
+    )
     if page.is_past_end:
         messages.append(
             _(

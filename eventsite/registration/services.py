@@ -8,6 +8,7 @@ SQLite the view starts the transaction with `eventsite.database.lock_for_write()
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -338,36 +339,47 @@ class _Outlook:
     waiting_ahead: int  # waitlisted people who came at or before `now`
 
 
-def _outlook(event: Event, user: User, now: datetime) -> _Outlook:
-    """Places taken per status, the person's active registration and the waiting list
-    ahead of them, in one query (the event lock is held while it runs)."""
+@functools.cache
+def _outlook_statement() -> Select[Any]:
+    """Built once per process: constructing this statement costs as much as running it."""
     r = Registration
     mine = (
         select(r.id)
-        .where(r.event_id == event.id, r.user_id == user.id, r.status.in_(ACTIVE_STATUSES))
+        .where(
+            r.event_id == bindparam("event_id"),
+            r.user_id == bindparam("user_id"),
+            r.status.in_(ACTIVE_STATUSES),
+        )
         .limit(1)
         .scalar_subquery()
         .correlate(None)  # its own scan (by the unique index), not the outer rows
     )
+    return select(
+        func.count().filter(r.status == RegistrationStatus.CONFIRMED),
+        func.count().filter(r.status == RegistrationStatus.PENDING),
+        func.count().filter(r.status == RegistrationStatus.WAITLISTED),
+        func.count().filter(
+            r.status == RegistrationStatus.WAITLISTED, r.created_at <= bindparam("now")
+        ),
+        mine,
+    ).where(r.event_id == bindparam("event_id"), r.status.in_(ACTIVE_STATUSES))
+
+
+def _outlook(event: Event, user: User, now: datetime) -> _Outlook:
+    """Places taken per status, the person's active registration and the waiting list
+    ahead of them, in one query (the event lock is held while it runs)."""
     row = db.session.execute(
-        select(
-            func.count().filter(r.status == RegistrationStatus.CONFIRMED),
-            func.count().filter(r.status == RegistrationStatus.PENDING),
-            func.count().filter(r.status == RegistrationStatus.WAITLISTED),
-            func.count().filter(r.status == RegistrationStatus.WAITLISTED, r.created_at <= now),
-            mine,
-        ).where(r.event_id == event.id, r.status.in_(ACTIVE_STATUSES))
+        _outlook_statement(), {"event_id": event.id, "user_id": user.id, "now": now}
     ).one()
     return _Outlook(PlaceCounts(row[0], row[1], row[2]), row[4], row[3])
 
 
-def _insert_registration(values: Mapping[str, Any]) -> Registration | None:
-    """INSERT the registration unless the person already has an active one (the partial
-    unique index says so): None then. One statement, no savepoint."""
-    insert = postgresql.insert if is_postgresql() else sqlite.insert
-    stmt = (
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """Built once per dialect: INSERT ... ON CONFLICT DO NOTHING RETURNING the row."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
         insert(Registration)
-        .values(**values)
         .on_conflict_do_nothing(
             index_elements=[Registration.event_id, Registration.user_id],
             # Literally the index's predicate, so that PostgreSQL can infer the index.
@@ -375,7 +387,13 @@ def _insert_registration(values: Mapping[str, Any]) -> Registration | None:
         )
         .returning(Registration)
     )
-    return db.session.scalars(stmt).first()
+
+
+def _insert_registration(values: Mapping[str, Any]) -> Registration | None:
+    """INSERT the registration unless the person already has an active one (the partial
+    unique index says so): None then. One statement, no savepoint."""
+    stmt = _insert_statement("postgresql" if is_postgresql() else "sqlite")
+    return db.session.scalars(stmt, [dict(values)]).first()
 
 
 def register_attendee(

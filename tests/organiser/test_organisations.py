@@ -223,3 +223,13 @@ def test_the_cli_creates_an_organisation_with_members(runner, make_user) -> None
     result = runner.invoke(args=["organisations", "create", "X", "--slug", "ocean-alliance"])
     assert result.exit_code != 0
     assert "already uses this address" in result.output
+
+
+def test_organisation_page_offers_the_calendar_export(client, as_member) -> None:
+    organisation = as_member.organisation
+    page = client.get(f"/manage/organisations/{organisation.id}").get_data(as_text=True)
+    export_url = f"/account/organisations/{organisation.slug}/events.ics"
+    assert export_url in page
+    response = client.get(export_url)
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"

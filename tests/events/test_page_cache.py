@@ -1,0 +1,393 @@
+"""The per-process cache of anonymous listing and event pages: hits, invalidation, who
+never gets one, the CSRF token of the share form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from eventsite.events import page_cache
+from eventsite.events import services as event_services
+from eventsite.events.models import EventStatus
+from eventsite.extensions import db
+from eventsite.organiser import services as organiser_services
+from eventsite.registration import services as registration_services
+from eventsite.timeutil import utcnow
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    return {**app_config, "PAGE_CACHE_ENABLED": True}
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The cache's clock, moved by the test: `clock[0] += 60`."""
+    now = [600_000.0]  # a bucket boundary
+    monkeypatch.setattr(page_cache, "clock", lambda: now[0])
+    return now
+
+
+def cache(app: Flask) -> page_cache.PageCache:
+    found = page_cache.cache_for(app)
+    assert found is not None
+    return found
+
+
+def test_second_anonymous_get_is_a_hit_with_at_most_one_query(
+    app, client, make_event, count_queries, clock
+):
+    make_event(title="Ocean Forum")
+    first = client.get("/events/")
+    assert first.status_code == 200
+    assert first.headers["X-Page-Cache"] == "miss"
+
+    with count_queries() as counter:
+        second = client.get("/events/")
+    assert second.status_code == 200
+    assert second.headers["X-Page-Cache"] == "hit"
+    assert second.get_data() == first.get_data()
+    assert "Ocean Forum" in second.get_data(as_text=True)
+    assert second.content_type == first.content_type
+    assert "Set-Cookie" not in second.headers
+    assert counter.count <= 1
+
+
+@pytest.mark.parametrize("path", ["/", "/topics/climate", "/organisations/hosts"])
+def test_home_topic_and_organisation_pages_are_cached(
+    app, client, make_event, make_topic, make_organisation, clock, path
+):
+    topic = make_topic("Climate")
+    make_event(title="Ocean Forum", topics=[topic], organisation=make_organisation(slug="hosts"))
+    assert client.get(path).headers["X-Page-Cache"] == "miss"
+    assert client.get(path).headers["X-Page-Cache"] == "hit"
+
+
+def csrf_token_in(html: str) -> str:
+    return html.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def stored_bodies(app: Flask) -> list[bytes]:
+    return [page.body for page in cache(app)._pages.values()]
+
+
+def test_second_anonymous_get_of_an_event_page_is_a_hit_with_at_most_two_queries(
+    app, client, make_event, count_queries, clock
+):
+    event = make_event(title="Ocean Forum", capacity=5)
+    first = client.get(f"/events/{event.slug}")
+    assert first.status_code == 200
+    assert first.headers["X-Page-Cache"] == "miss"
+
+    with count_queries() as counter:
+        second = client.get(f"/events/{event.slug}")
+    assert second.status_code == 200
+    assert second.headers["X-Page-Cache"] == "hit"
+    assert counter.count <= 2
+    page = second.get_data(as_text=True)
+    assert "Ocean Forum" in page
+    assert "Only 5 places left" in page
+    token = csrf_token_in(page)
+    assert page.replace(token, "T") == first.get_data(as_text=True).replace(
+        csrf_token_in(first.get_data(as_text=True)), "T"
+    )
+    assert second.content_type == first.content_type
+    # What is kept has a sentinel where the token was, never a token.
+    (body,) = stored_bodies(app)
+    assert page_cache.CSRF_SENTINEL in body
+    assert token.encode() not in body
+    assert csrf_token_in(first.get_data(as_text=True)).encode() not in body
+
+
+def test_a_new_registration_makes_the_next_event_page_a_miss(
+    app, client, make_event, make_user, clock
+):
+    event = make_event(capacity=5)
+    client.get(f"/events/{event.slug}")
+    assert client.get(f"/events/{event.slug}").headers["X-Page-Cache"] == "hit"
+
+    registration_services.register_attendee(make_user(), event, {}, now=utcnow())
+    db.session.commit()
+
+    response = client.get(f"/events/{event.slug}")
+    assert response.headers["X-Page-Cache"] == "miss"
+    assert "Only 4 places left" in response.get_data(as_text=True)
+    assert client.get(f"/events/{event.slug}").headers["X-Page-Cache"] == "hit"
+
+
+def test_cancelling_and_promoting_make_the_next_event_page_a_miss(
+    app, client, make_event, make_user, clock
+):
+    event = make_event(capacity=1, has_waiting_list=True)
+    first = registration_services.register_attendee(make_user(), event, {}, now=utcnow())
+    registration_services.register_attendee(make_user(), event, {}, now=utcnow())
+    db.session.commit()
+    client.get(f"/events/{event.slug}")
+    assert client.get(f"/events/{event.slug}").headers["X-Page-Cache"] == "hit"
+
+    # The freed place goes to the person waiting: the page reads the same, the key not.
+    promoted = registration_services.cancel_registration(first, utcnow())
+    db.session.commit()
+    assert len(promoted) == 1
+    assert client.get(f"/events/{event.slug}").headers["X-Page-Cache"] == "miss"
+
+    registration_services.cancel_registration(promoted[0], utcnow())
+    db.session.commit()
+    response = client.get(f"/events/{event.slug}")
+    assert response.headers["X-Page-Cache"] == "miss"
+    assert "Only 1 place left" in response.get_data(as_text=True)
+
+
+def test_approving_a_registration_makes_the_next_event_page_a_miss(
+    app, client, make_event, make_user, clock
+):
+    event = make_event(capacity=5, requires_approval=True)
+    registration = registration_services.register_attendee(make_user(), event, {}, now=utcnow())
+    db.session.commit()
+    assert client.get(f"/events/{event.slug}").headers["X-Page-Cache"] == "miss"
+    assert client.get(f"/events/{event.slug}").headers["X-Page-Cache"] == "hit"
+
+    registration_services.approve_registration(registration, utcnow())
+    db.session.commit()
+
+    response = client.get(f"/events/{event.slug}")
+    assert response.headers["X-Page-Cache"] == "miss"
+    assert "Only 4 places left" in response.get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("csrf_enabled", "smtp_sink")
+def test_share_form_from_a_cached_event_page_works_with_the_visitors_own_token(
+    app, make_event, clock
+):
+    event = make_event()
+    first, second = app.test_client(), app.test_client()
+    first_page = first.get(f"/events/{event.slug}")
+    assert first_page.headers["X-Page-Cache"] == "miss"
+    second_page = second.get(f"/events/{event.slug}")
+    assert second_page.headers["X-Page-Cache"] == "hit"
+    # The hit gave the visitor a session of their own, as a render would.
+    assert "session=" in second_page.headers["Set-Cookie"]
+
+    first_token = csrf_token_in(first_page.get_data(as_text=True))
+    second_token = csrf_token_in(second_page.get_data(as_text=True))
+    assert first_token != second_token
+    assert first_token not in second_page.get_data(as_text=True)
+    for body in stored_bodies(app):
+        assert first_token.encode() not in body
+        assert second_token.encode() not in body
+
+    data = {"email": "friend@example.org", "name": "Ada"}
+    # Another visitor's token is refused; the one from the cached page works.
+    refused = second.post(f"/events/{event.slug}/share", data={**data, "csrf_token": first_token})
+    assert refused.status_code == 400
+    sent = second.post(f"/events/{event.slug}/share", data={**data, "csrf_token": second_token})
+    assert sent.status_code == 302
+
+    # The flash after sharing is shown fresh, then the cache serves the page again.
+    flashed = second.get(f"/events/{event.slug}")
+    assert "X-Page-Cache" not in flashed.headers
+    assert "friend@example.org" in flashed.get_data(as_text=True)
+    assert second.get(f"/events/{event.slug}").headers["X-Page-Cache"] == "hit"
+
+
+def test_logged_in_user_never_gets_a_cached_event_page(
+    app, client, make_event, make_user, login, clock
+):
+    event = make_event()
+    client.get(f"/events/{event.slug}")
+    assert client.get(f"/events/{event.slug}").headers["X-Page-Cache"] == "hit"
+
+    login(make_user(name="Grace Hopper"))
+    for _ in range(2):
+        response = client.get(f"/events/{event.slug}")
+        assert "X-Page-Cache" not in response.headers
+        assert "Grace Hopper" in response.get_data(as_text=True)
+
+    anonymous = app.test_client().get(f"/events/{event.slug}")
+    assert anonymous.headers["X-Page-Cache"] == "hit"
+    assert "Grace Hopper" not in anonymous.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("slug", ["not-there", "a-draft"])
+def test_draft_and_unknown_event_pages_are_not_cached(app, client, make_event, clock, slug):
+    make_event(slug="a-draft", status=EventStatus.DRAFT, published_at=None)
+    for _ in range(2):
+        response = client.get(f"/events/{slug}")
+        assert response.status_code == 404
+        assert response.headers["X-Page-Cache"] == "miss"
+    assert len(cache(app)) == 0
+
+
+def test_another_host_gets_its_own_event_page(app, client, make_event, clock):
+    # Absolute links are built from the request's host: one host's page is not another's.
+    event = make_event()
+    other = client.get(f"/events/{event.slug}", headers={"Host": "elsewhere.example"})
+    assert other.headers["X-Page-Cache"] == "miss"
+    assert "http://elsewhere.example/" in other.get_data(as_text=True)
+    response = client.get(f"/events/{event.slug}")
+    assert response.headers["X-Page-Cache"] == "miss"
+    assert "elsewhere.example" not in response.get_data(as_text=True)
+
+
+def test_publishing_an_event_makes_the_next_get_a_miss(app, client, make_event, clock):
+    make_event(title="Ocean Forum")
+    draft = make_event(title="Mountain Summit", status=EventStatus.DRAFT, published_at=None)
+    client.get("/events/")
+    assert "Mountain Summit" not in client.get("/events/").get_data(as_text=True)
+
+    event_services.publish_event(draft, now=utcnow())
+    db.session.commit()
+
+    response = client.get("/events/")
+    assert response.headers["X-Page-Cache"] == "miss"
+    assert "Mountain Summit" in response.get_data(as_text=True)
+
+
+def test_editing_an_event_makes_the_next_get_a_miss(app, client, make_event, clock):
+    event = make_event(title="Ocean Forum")
+    client.get("/events/")
+    assert client.get("/events/").headers["X-Page-Cache"] == "hit"
+
+    organiser_services.update_event(event, {"title": "Deep Sea Forum"}, actor=None, now=utcnow())
+    db.session.commit()
+
+    response = client.get("/events/")
+    assert response.headers["X-Page-Cache"] == "miss"
+    page = response.get_data(as_text=True)
+    assert "Deep Sea Forum" in page
+    assert "Ocean Forum" not in page
+
+
+def test_cancelling_an_event_makes_the_next_get_a_miss(app, client, make_event, clock):
+    event = make_event(title="Ocean Forum")
+    before = client.get("/events/").get_data(as_text=True)
+    assert client.get("/events/").headers["X-Page-Cache"] == "hit"
+
+    event_services.cancel_event(event, "The venue flooded.", now=utcnow())
+    db.session.commit()
+
+    response = client.get("/events/")
+    assert response.headers["X-Page-Cache"] == "miss"
+    assert response.get_data(as_text=True) != before
+    assert "Cancelled" in response.get_data(as_text=True)
+
+
+def test_logged_in_user_never_gets_a_cached_page(app, client, make_event, make_user, login, clock):
+    make_event(title="Ocean Forum")
+    client.get("/events/")
+    assert client.get("/events/").headers["X-Page-Cache"] == "hit"
+
+    login(make_user(name="Grace Hopper"))
+    for _ in range(2):
+        response = client.get("/events/")
+        assert "X-Page-Cache" not in response.headers
+        assert "Grace Hopper" in response.get_data(as_text=True)
+
+    # And what they saw was not kept for the next anonymous visitor.
+    anonymous = app.test_client().get("/events/")
+    assert anonymous.headers["X-Page-Cache"] == "hit"
+    assert "Grace Hopper" not in anonymous.get_data(as_text=True)
+
+
+def test_remember_me_cookie_bypasses_the_cache(app, client, make_event, clock):
+    make_event()
+    client.get("/events/")
+    client.set_cookie("remember_token", "1|whatever")
+    assert "X-Page-Cache" not in client.get("/events/").headers
+
+
+def test_a_different_query_string_is_a_different_entry(app, client, make_event, clock):
+    make_event(title="Ocean Forum")
+    make_event(title="Mountain Summit")
+    assert client.get("/events/").headers["X-Page-Cache"] == "miss"
+    searched = client.get("/events/?q=ocean")
+    assert searched.headers["X-Page-Cache"] == "miss"
+    assert "Mountain Summit" not in searched.get_data(as_text=True)
+    assert client.get("/events/?q=ocean").headers["X-Page-Cache"] == "hit"
+    assert client.get("/events/?q=mountain").headers["X-Page-Cache"] == "miss"
+    assert len(cache(app)) == 3
+
+
+def test_the_time_bucket_expires(app, client, make_event, clock):
+    make_event()
+    client.get("/events/")
+    clock[0] += page_cache.BUCKET_SECONDS - 1
+    assert client.get("/events/").headers["X-Page-Cache"] == "hit"
+    clock[0] += 1
+    assert client.get("/events/").headers["X-Page-Cache"] == "miss"
+
+
+def test_flash_messages_are_neither_swallowed_nor_cached(app, client, make_event, clock):
+    make_event()
+    client.get("/events/")
+    assert client.get("/events/").headers["X-Page-Cache"] == "hit"
+
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "Your email address is confirmed.")]
+    response = client.get("/events/")
+    assert "X-Page-Cache" not in response.headers
+    assert "Your email address is confirmed." in response.get_data(as_text=True)
+
+    # Shown once, and not to the next visitor.
+    again = client.get("/events/")
+    assert again.headers["X-Page-Cache"] == "hit"
+    assert "Your email address is confirmed." not in again.get_data(as_text=True)
+
+
+def test_head_is_served_from_the_cache(app, client, make_event, clock):
+    make_event()
+    head = client.head("/events/")
+    assert head.status_code == 200
+    assert head.headers["X-Page-Cache"] == "miss"
+    assert head.get_data() == b""
+    get = client.get("/events/")
+    assert get.headers["X-Page-Cache"] == "hit"
+    assert b"<html" in get.get_data()
+    head = client.head("/events/")
+    assert head.headers["X-Page-Cache"] == "hit"
+    assert head.get_data() == b""
+    assert int(head.headers["Content-Length"]) == len(get.get_data())
+
+
+def test_not_found_pages_are_not_cached(app, client, clock):
+    for _ in range(2):
+        response = client.get("/topics/nothing-here")
+        assert response.status_code == 404
+        assert response.headers.get("X-Page-Cache") == "miss"
+    assert len(cache(app)) == 0
+
+
+def test_the_cache_stays_within_its_entry_bound(app, client, make_event, clock):
+    make_event()
+    app.extensions[page_cache.EXTENSION] = page_cache.PageCache(max_entries=3)
+    for n in range(1, 6):
+        client.get(f"/events/?page={n}")
+    assert len(cache(app)) == 3
+    # The oldest were evicted; the newest are still there.
+    assert client.get("/events/?page=1").headers["X-Page-Cache"] == "miss"
+    assert client.get("/events/?page=5").headers["X-Page-Cache"] == "hit"
+
+
+def test_the_cache_stays_within_its_byte_bound():
+    pages = page_cache.PageCache(max_entries=100, max_bytes=1000)
+    for n in range(10):
+        pages.put(
+            (1, f"events.listing /events/?page={n}", "en", 0), page_cache.Page(b"x" * 300, ())
+        )
+        assert pages.bytes <= 1000
+    assert len(pages) == 3
+    assert pages.get((1, "events.listing /events/?page=9", "en", 0)) is not None
+    assert pages.get((1, "events.listing /events/?page=0", "en", 0)) is None
+    # A page bigger than the whole budget is simply not kept.
+    pages.put((1, "big", "en", 0), page_cache.Page(b"x" * 2000, ()))
+    assert pages.get((1, "big", "en", 0)) is None
+    assert pages.bytes <= 1000
+
+
+def test_disabled_cache_serves_every_page_fresh(app, client, make_event):
+    app.extensions.pop(page_cache.EXTENSION, None)
+    make_event()
+    for _ in range(2):
+        assert "X-Page-Cache" not in client.get("/events/").headers
