@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.ical import catalogue
-from eventsite.registration.models import Registration
+from eventsite.registration.models import Registration, RegistrationStatus
 
 EVENT_ENDPOINT = "events.detail"
 CACHED_ENDPOINTS = frozenset(
@@ -52,19 +52,25 @@ STAMP_QUERY = catalogue.stamp_query()
 CSRF_SENTINEL = b"<page-cache:csrf-token>"
 
 
-def registration_stamp_query() -> Select:
-    """An event's registrations counted by status, found by slug: one grouped query over
-    the (event_id, status, created_at) index."""
+def event_stamp_query() -> Select:
+    """The catalogue version and an event's registrations counted by status, found by
+    slug, in one row: an aggregate without GROUP BY always answers one row, even for an
+    event nobody has registered for yet. Reads the (event_id, status, created_at) index."""
     registrations = Registration.__table__
+    versions = catalogue.CatalogueVersion.__table__
     event_id = select(Event.__table__.c.id).where(Event.__table__.c.slug == bindparam("slug"))
-    return (
-        select(registrations.c.status, func.count())
-        .where(registrations.c.event_id == event_id.scalar_subquery())
-        .group_by(registrations.c.status)
+    version = (
+        select(versions.c.version)
+        .where(versions.c.id == catalogue.CATALOGUE_ROW_ID)
+        .scalar_subquery()
     )
+    return select(
+        version,
+        *(func.count().filter(registrations.c.status == status) for status in RegistrationStatus),
+    ).where(registrations.c.event_id == event_id.scalar_subquery())
 
 
-REGISTRATION_STAMP_QUERY = registration_stamp_query()
+EVENT_STAMP_QUERY = event_stamp_query()
 
 # (catalogue version, registration counts, address, locale, bucket); tests build others.
 Key = tuple[Hashable, ...]
@@ -130,13 +136,16 @@ class PageCache:
 def register(bp: Blueprint) -> None:
     """Serve hits before any other work of the request; keep misses once rendered."""
     bp.record_once(lambda state: init_app(state.app))
-    bp.before_app_request(serve_from_cache)
     bp.after_app_request(store_in_cache)
 
 
 def init_app(app: Flask) -> None:
-    if app.config.get("PAGE_CACHE_ENABLED", True):
-        app.extensions[EXTENSION] = PageCache(int(app.config.get("PAGE_CACHE_MAX_ENTRIES", 512)))
+    if not app.config.get("PAGE_CACHE_ENABLED", True):
+        return
+    app.extensions[EXTENSION] = PageCache(int(app.config.get("PAGE_CACHE_MAX_ENTRIES", 512)))
+    # First of all before-request work: a hit needs nothing else (these pages carry no rate
+    # limit; POSTs, where limits and CSRF checks apply, are never served from here).
+    app.before_request_funcs.setdefault(None, []).insert(0, serve_from_cache)
 
 
 def cache_for(app: Flask) -> PageCache | None:
@@ -160,12 +169,12 @@ def _request_key() -> Key | None:
     # opens (and tears down) a session, which is half of what a hit costs. The reads end
     # before the page's queries begin.
     with db.engine.connect() as connection:
-        version = _catalogue_version(connection)
-        registrations = (
-            _registration_counts(connection, request.view_args or {})
-            if request.endpoint == EVENT_ENDPOINT
-            else ()
-        )
+        if request.endpoint == EVENT_ENDPOINT:
+            slug = str((request.view_args or {}).get("slug"))
+            row = connection.execute(EVENT_STAMP_QUERY, {"slug": slug}).one()
+            version, registrations = int(row[0] or 0), tuple(row[1:])
+        else:
+            version, registrations = _catalogue_version(connection), ()
     address = request.full_path if request.query_string else request.path
     # The host too: absolute links (canonical, share) are built from it. (Not
     # `request.host_url`: it costs a tenth of a hit.)
@@ -177,15 +186,6 @@ def _request_key() -> Key | None:
 def _catalogue_version(connection: Connection) -> int:
     row = connection.execute(STAMP_QUERY).first()
     return catalogue.to_stamp(*row).version if row is not None else 0
-
-
-def _registration_counts(
-    connection: Connection, view_args: Mapping[str, Any]
-) -> tuple[tuple[str, int], ...]:
-    # Counts, not a version: the page shows only what follows from them, so equal counts
-    # mean an equal page. Read before the page, like the catalogue version.
-    rows = connection.execute(REGISTRATION_STAMP_QUERY, {"slug": str(view_args.get("slug"))})
-    return tuple(sorted((str(status), int(n)) for status, n in rows))
 
 
 def serve_from_cache() -> Response | None:
