@@ -46,6 +46,24 @@ class EventStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# Changing any of these moves an event in people's calendars: its revision (the calendar
+# SEQUENCE) goes up and registrants of a published event are told.
+TIME_PLACE_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "is_all_day",
+    "venue_name",
+    "venue_address",
+    "city",
+    "country",
+    "latitude",
+    "longitude",
+    "format",
+    "online_url",
+)
+
+
 def _enum_values(enum: type[StrEnum]) -> str:
     return ", ".join(f"'{member.value}'" for member in enum)
 

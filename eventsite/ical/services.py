@@ -26,7 +26,14 @@ from eventsite import timeutil
 from eventsite.accounts.models import User, new_token
 from eventsite.errors import DomainError
 from eventsite.events import services as events_services
-from eventsite.events.models import Event, EventStatus, Organisation, Topic, event_topics
+from eventsite.events.models import (
+    TIME_PLACE_FIELDS,
+    Event,
+    EventStatus,
+    Organisation,
+    Topic,
+    event_topics,
+)
 from eventsite.extensions import db
 from eventsite.ical import builders, catalogue
 from eventsite.markup import markdown_to_text
@@ -447,20 +454,6 @@ def member_organisations(user: User) -> list[Organisation]:
 
 # --- the revision rule -------------------------------------------------------------------------
 
-# Changing any of these moves the event in people's calendars.
-MOVING_FIELDS = (
-    "starts_at",
-    "ends_at",
-    "timezone",
-    "is_all_day",
-    "venue_name",
-    "venue_address",
-    "city",
-    "country",
-    "format",
-    "online_url",
-)
-
 
 def bump_revision_if_moved(event: Event, changed: Iterable[str] | None = None) -> bool:
     """Raise the calendar SEQUENCE when the date, time or place changed.
@@ -471,9 +464,9 @@ def bump_revision_if_moved(event: Event, changed: Iterable[str] | None = None) -
     """
     if changed is None:
         attrs = sa_inspect(event).attrs
-        moved = any(attrs[name].history.has_changes() for name in MOVING_FIELDS)
+        moved = any(attrs[name].history.has_changes() for name in TIME_PLACE_FIELDS)
     else:
-        moved = bool(set(changed) & set(MOVING_FIELDS))
+        moved = bool(set(changed) & set(TIME_PLACE_FIELDS))
     if moved:
         event.revision = (event.revision or 0) + 1
     return moved

@@ -14,6 +14,7 @@ from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.events import services as event_services
 from eventsite.events.models import (
+    TIME_PLACE_FIELDS,
     AgendaSession,
     Event,
     EventFormat,
@@ -24,25 +25,10 @@ from eventsite.events.models import (
 )
 from eventsite.extensions import db
 from eventsite.ical import notifications
+from eventsite.ical import services as ical_services
 from eventsite.organiser import audit
 from eventsite.registration.models import Question
 
-# Changing any of these on a published event is a change of date, time or place: the
-# calendar SEQUENCE goes up and registrants are told.
-TIME_PLACE_FIELDS = (
-    "starts_at",
-    "ends_at",
-    "timezone",
-    "is_all_day",
-    "venue_name",
-    "venue_address",
-    "city",
-    "country",
-    "latitude",
-    "longitude",
-    "format",
-    "online_url",
-)
 EDITABLE_FIELDS = (
     "title",
     "slug",
@@ -246,10 +232,10 @@ def update_event(
     if topics is not None and "topics" in diff:
         event.topics = list(topics)
     event.updated_at = now
-    time_or_place = [name for name in diff if name in TIME_PLACE_FIELDS]
-    notify = bool(time_or_place) and event.status == EventStatus.PUBLISHED
-    if notify:
-        event.revision = (event.revision or 0) + 1
+    # Only a published event has calendars and registrants to tell.
+    notify = event.status == EventStatus.PUBLISHED and ical_services.bump_revision_if_moved(
+        event, changed=diff
+    )
     refresh_search_text(event)
     _flush_event()
     audit.record(
