@@ -16,11 +16,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from eventsite import database
 from eventsite.accounts import tokens
 from eventsite.accounts.common_passwords import COMMON_PASSWORDS
-from eventsite.accounts.links import external_url
 from eventsite.accounts.models import Membership, User, new_token
 from eventsite.errors import DomainError
 from eventsite.events.models import Organisation
 from eventsite.extensions import db
+from eventsite.links import external_url
 from eventsite.mail.services import queue_email
 from eventsite.registration import services as registration_services
 from eventsite.timeutil import UTCDateTime

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from eventsite import database
+from eventsite import database, errors
 from eventsite.accounts import forms, services, tokens
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
@@ -58,14 +58,6 @@ def _status(form: Any) -> int:
     return 422 if form.errors else 200
 
 
-def _attach(form: Any, err: DomainError) -> None:
-    field = getattr(form, err.field, None) if err.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(err)]
-    else:
-        flash(str(err), "error")
-
-
 def _link_problem(err: tokens.TokenError) -> tuple[str, int]:
     return render_template("accounts/link_problem.html", message=str(err)), 400
 
@@ -90,7 +82,7 @@ def signup() -> Any:
                 now=utcnow(),
             )
         except services.AccountError as err:
-            _attach(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             # The same answer whether or not the address already had an account.
@@ -201,7 +193,7 @@ def reset_password(token: str) -> Any:
         try:
             services.reset_password(token, form.password.data, now=utcnow())
         except services.AccountError as err:
-            _attach(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             if current_user.is_authenticated:
@@ -286,7 +278,7 @@ def change_email() -> Any:
                 now=utcnow(),
             )
         except services.AccountError as err:
-            _attach(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             flash(
@@ -314,7 +306,7 @@ def change_password() -> Any:
                 now=utcnow(),
             )
         except services.AccountError as err:
-            _attach(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             # Every other session died with the old token; keep this one, and renew its
@@ -348,7 +340,7 @@ def delete_account() -> Any:
         try:
             services.delete_account(user, password=form.password.data, now=utcnow())
         except services.AccountError as err:
-            _attach(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             logout_user()

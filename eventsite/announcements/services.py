@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 
 from eventsite import database
 from eventsite.accounts import tokens
-from eventsite.accounts.links import external_url
 from eventsite.accounts.services import normalise_email
 from eventsite.announcements.models import (
     FIRST_PUBLICATION,
@@ -19,6 +18,7 @@ from eventsite.announcements.models import (
     AnnouncementSubscriber,
 )
 from eventsite.extensions import db
+from eventsite.links import external_url
 from eventsite.mail.services import queue_email
 
 

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, null, select
 from sqlalchemy import inspect as sa_inspect
 
-from eventsite import timeutil
+from eventsite import links, timeutil
 from eventsite.accounts.models import User, new_token
 from eventsite.errors import DomainError
 from eventsite.events import services as events_services
@@ -475,12 +475,6 @@ def bump_revision_if_moved(event: Event, changed: Iterable[str] | None = None) -
 # --- links -----------------------------------------------------------------------------------
 
 
-def absolute_url(endpoint: str, **values: Any) -> str:
-    """BASE_URL + the endpoint's path: calendar links are the same from any host."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["BASE_URL"].rstrip("/") + path
-
-
 def webcal_url(url: str) -> str:
     """webcal:// asks the operating system's calendar app to subscribe."""
     for scheme in ("https://", "http://"):
@@ -516,7 +510,7 @@ def _query(params: Mapping[str, str]) -> str:
 def calendar_links(event: Event) -> CalendarLinks:
     """Download, subscribe, Google Calendar and Outlook.com links, times in UTC (all-day
     events as dates with an exclusive end)."""
-    download = absolute_url("ical.event_ics", slug=event.slug)
+    download = links.external_url("ical.event_ics", slug=event.slug)
     page = builders.event_url(event, current_app.config["BASE_URL"])
     title = event.title if not event.is_cancelled else f"{_('Cancelled:')} {event.title}"
     details = _details(event, page)
@@ -558,10 +552,10 @@ def calendar_links(event: Event) -> CalendarLinks:
 
 
 def personal_feed_url(user: User) -> str:
-    return absolute_url("ical.personal_feed", token=user.calendar_token)
+    return links.external_url("ical.personal_feed", token=user.calendar_token)
 
 
 def organisation_feed_url(organisation: Organisation) -> str | None:
     if not organisation.calendar_token:
         return None
-    return absolute_url("ical.organisation_private_feed", token=organisation.calendar_token)
+    return links.external_url("ical.organisation_private_feed", token=organisation.calendar_token)

@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from eventsite import links
 from eventsite.events import services as events_services
 from eventsite.events.models import Organisation
 from eventsite.extensions import db
@@ -45,9 +46,7 @@ def webcal_url(url: str) -> str:
 @bp.app_template_global()
 def absolute_url(url: str) -> str:
     """A path from url_for made absolute with BASE_URL (subscriptions need full URLs)."""
-    if url.startswith(("http://", "https://")):
-        return url
-    return current_app.config["BASE_URL"].rstrip("/") + url
+    return links.absolute(url)
 
 
 @bp.app_template_global()

@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from eventsite import errors
 from eventsite.errors import DomainError
 from eventsite.events.models import AgendaSession, Event, Speaker
 from eventsite.extensions import db
 from eventsite.organiser import access, agenda, forms
-from eventsite.organiser.event_views import Page, attach_error
+from eventsite.organiser.event_views import Page
 from eventsite.organiser.views import bp
 from eventsite.timeutil import utcnow
 
@@ -43,7 +44,7 @@ def agenda_page(event_id: int) -> Page:
         try:
             session = agenda.add_session(event, form.values(event.timezone), current_user, utcnow())
         except DomainError as err:
-            attach_error(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             flash(_("Session “%(title)s” added.", title=session.title), "success")
@@ -68,7 +69,7 @@ def edit_session(event_id: int, session_id: int) -> Page:
         try:
             agenda.update_session(session, form.values(event.timezone), current_user, utcnow())
         except DomainError as err:
-            attach_error(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             flash(_("Session saved."), "success")
@@ -136,7 +137,7 @@ def add_speaker(event_id: int, session_id: int) -> Page:
                 new_speaker=None if existing else speaker_form.new_speaker_values(),
             )
         except DomainError as err:
-            attach_error(speaker_form, err)
+            errors.attach_to_form(speaker_form, err)
         else:
             db.session.commit()
             flash(_("%(name)s added.", name=speaker.name), "success")

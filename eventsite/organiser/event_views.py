@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from eventsite import markup, timeutil
+from eventsite import errors, markup, timeutil
 from eventsite.errors import DomainError
 from eventsite.events.models import Topic
 from eventsite.extensions import db
@@ -19,17 +17,6 @@ from eventsite.organiser.views import bp
 from eventsite.timeutil import utcnow
 
 Page = str | Response | tuple[str, int]
-
-
-def attach_error(form: Any, err: DomainError) -> None:
-    """A rule's message next to its field when the form has it, else as a flash."""
-    field = getattr(form, err.field, None) if err.field else None
-    if field is not None and hasattr(field, "errors"):
-        if isinstance(field.errors, tuple):
-            field.errors = list(field.errors)
-        field.errors.append(str(err))
-    else:
-        flash(str(err), "error")
 
 
 def _topics() -> list[Topic]:
@@ -88,7 +75,7 @@ def new_event(organisation_id: int) -> Page:
                 topics=_selected_topics(form, topics),
             )
         except DomainError as err:
-            attach_error(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             flash(_("The draft “%(title)s” is saved.", title=event.title), "success")
@@ -141,7 +128,7 @@ def edit_event(event_id: int) -> Page:
                 topics=_selected_topics(form, topics),
             )
         except DomainError as err:
-            attach_error(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             if changed:
@@ -181,7 +168,7 @@ def cancel_event(event_id: int) -> Page:
         try:
             services.cancel(event, form.reason.data, current_user, utcnow())
         except DomainError as err:
-            attach_error(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             flash(
@@ -210,7 +197,7 @@ def duplicate_event(event_id: int) -> Page:
                 utcnow(),
             )
         except DomainError as err:
-            attach_error(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             flash(_("The copy “%(title)s” is a draft.", title=copy.title), "success")

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from eventsite import database
+from eventsite import database, errors
 from eventsite.errors import DomainError
 from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.organiser import access, audit, forms, organisations
-from eventsite.organiser.event_views import Page, attach_error
+from eventsite.organiser.event_views import Page
 from eventsite.organiser.views import bp
 from eventsite.timeutil import utcnow
 
@@ -95,7 +95,7 @@ def new_organisation() -> Page:
             if form.first_member.data:
                 organisations.add_member(organisation, form.first_member.data, current_user, now)
         except DomainError as err:
-            attach_error(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             flash(_("“%(name)s” is created.", name=organisation.name), "success")
@@ -130,7 +130,7 @@ def organisation(organisation_id: int) -> Page:
         except DomainError as err:
             db.session.rollback()
             organisation = access.load_organisation(organisation_id)
-            attach_error(form, err)
+            errors.attach_to_form(form, err)
         else:
             db.session.commit()
             flash(_("Saved."), "success")

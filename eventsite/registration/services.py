@@ -22,7 +22,7 @@ from sqlalchemy import Select, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from eventsite import templating
+from eventsite import links, templating
 from eventsite.accounts.models import User
 from eventsite.database import is_postgresql
 from eventsite.errors import DomainError
@@ -613,18 +613,11 @@ def status_label(status: str) -> str:
 
 def manage_url(registration: Registration) -> str:
     """Absolute address of the registration page, built without a request."""
-    path = current_app.url_map.bind("localhost").build(
-        "registration.detail", {"registration_id": registration.id}
-    )
-    return current_app.config["BASE_URL"].rstrip("/") + path
+    return links.external_url("registration.detail", registration_id=registration.id)
 
 
 def event_url(event: Event) -> str:
-    try:
-        path = current_app.url_map.bind("localhost").build("events.detail", {"slug": event.slug})
-    except Exception:  # the events blueprint may not route it yet
-        path = f"/events/{event.slug}"
-    return current_app.config["BASE_URL"].rstrip("/") + path
+    return links.external_url("events.detail", slug=event.slug)
 
 
 def _subject(template: str, registration: Registration) -> str:

@@ -10,12 +10,12 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
-from eventsite.accounts.links import external_url
 from eventsite.accounts.models import User
 from eventsite.accounts.services import normalise_email
 from eventsite.errors import DomainError
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
+from eventsite.links import external_url
 from eventsite.mail.services import queue_email
 from eventsite.sharing.models import EventShare
 
