@@ -1,7 +1,8 @@
-"""Development delivery: what a request queued goes out once the response has been sent."""
+"""Development delivery: what a request queued goes out beside the response, if it committed."""
 
 from __future__ import annotations
 
+import socket
 import time
 import urllib.request
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from eventsite.extensions import db
 from eventsite.mail import services
+from eventsite.mail.after_request import wait_for_deliveries
 from eventsite.mail.models import OutboxMessage, OutboxStatus
 
 from .conftest import received
@@ -24,12 +26,18 @@ def add_test_routes(app: Flask) -> None:
         db.session.commit()
         return "queued"
 
+    def queue_commit_and_dawdle() -> str:
+        queue_and_commit()
+        time.sleep(0.3)  # long enough for the client's stray bytes to arrive meanwhile
+        return "queued"
+
     def queue_and_roll_back() -> tuple[str, int]:
         services.queue_email("ada@example.org", "Never sent", "test_message")
         db.session.rollback()
         return "rolled back", 422
 
     app.add_url_rule("/_test/mail/commit", "test_commit", queue_and_commit, methods=["POST"])
+    app.add_url_rule("/_test/mail/dawdle", "test_dawdle", queue_commit_and_dawdle, methods=["POST"])
     app.add_url_rule("/_test/mail/rollback", "test_rollback", queue_and_roll_back, methods=["POST"])
 
 
@@ -45,11 +53,11 @@ def deliver_after_request(app: Flask) -> Flask:
     return app
 
 
-def test_mail_goes_out_after_the_response_is_closed(smtp_sink, deliver_after_request, client):
+def test_mail_goes_out_after_the_request(smtp_sink, deliver_after_request, client):
     _controller, handler = smtp_sink
-    with client.post("/_test/mail/commit") as response:
-        assert response.status_code == 200
-        assert handler.messages == []  # not while the response is still being sent
+    response = client.post("/_test/mail/commit")
+    assert response.status_code == 200
+    wait_for_deliveries()
     [msg] = received(handler)
     assert msg["Subject"] == "After the request"
     assert statuses() == [OutboxStatus.SENT]
@@ -61,8 +69,8 @@ def test_only_this_requests_messages_are_delivered(smtp_sink, deliver_after_requ
     db.session.commit()
     g.pop("queued_email_ids")  # queued outside any request: the worker's job
 
-    with client.post("/_test/mail/commit"):
-        pass
+    client.post("/_test/mail/commit")
+    wait_for_deliveries()
 
     assert [msg["Subject"] for msg in received(handler)] == ["After the request"]
     assert sorted(statuses()) == [OutboxStatus.PENDING, OutboxStatus.SENT]
@@ -70,17 +78,19 @@ def test_only_this_requests_messages_are_delivered(smtp_sink, deliver_after_requ
 
 def test_a_rolled_back_message_is_not_delivered(smtp_sink, deliver_after_request, client):
     _controller, handler = smtp_sink
-    with client.post("/_test/mail/rollback") as response:
-        assert response.status_code == 422
+    response = client.post("/_test/mail/rollback")
+    assert response.status_code == 422
+    wait_for_deliveries()
     assert handler.messages == []
     assert statuses() == []
 
 
 def test_smtp_down_does_not_break_the_response(restartable_smtp, deliver_after_request, client):
     restartable_smtp.stop()
-    with client.post("/_test/mail/commit") as response:
-        assert response.status_code == 200
-        assert response.get_data(as_text=True) == "queued"
+    response = client.post("/_test/mail/commit")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "queued"
+    wait_for_deliveries()
     db.session.expire_all()
     [row] = db.session.scalars(select(OutboxMessage))
     assert row.status == OutboxStatus.PENDING
@@ -92,8 +102,8 @@ def test_nothing_is_sent_after_the_request_when_switched_off(smtp_sink, app, cli
     _controller, handler = smtp_sink
     add_test_routes(app)
     assert app.config["MAIL_DELIVER_AFTER_REQUEST"] is False
-    with client.post("/_test/mail/commit"):
-        pass
+    client.post("/_test/mail/commit")
+    wait_for_deliveries()
     assert handler.messages == []
     assert statuses() == [OutboxStatus.PENDING]
 
@@ -110,3 +120,23 @@ def test_a_real_server_delivers_after_the_response(smtp_sink, deliver_after_requ
     [msg] = received(handler)
     assert msg["Subject"] == "After the request"
     assert statuses() == [OutboxStatus.SENT]
+
+
+@pytest.mark.slow
+def test_mail_does_not_wait_for_the_client_to_close_the_connection(
+    smtp_sink, deliver_after_request, live_server
+):
+    """Werkzeug's server drains what a client sent after the request body before it closes
+    the response, and that read blocks while the client holds the connection open."""
+    _controller, handler = smtp_sink
+    host, port = live_server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(b"POST /_test/mail/dawdle HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        time.sleep(0.1)
+        conn.sendall(b"\r\n")  # a stray line after the request, which nobody reads
+        assert b"queued" in conn.recv(65536)
+        deadline = time.monotonic() + 10
+        while not handler.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [msg] = received(handler)  # while the connection is still open
+    assert msg["Subject"] == "After the request"
