@@ -23,7 +23,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     config.load_config(app, test_config)
-    register_proxy_fix(app)
     register_extensions(app)
     register_blueprints(app)
     errors.register_error_handlers(app)
@@ -31,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.register_translation_cache(app)
     mail_delivery.register_after_request_delivery(app)
     register_cli(app)
+    register_proxy_fix(app)  # outermost: what runs inside sees the client's scheme and host
     return app
 
 

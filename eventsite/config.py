@@ -87,6 +87,8 @@ class Config:
     # host come from the last N X-Forwarded-* values (Werkzeug's ProxyFix); rate limits
     # need the real client address.
     TRUSTED_PROXIES = 0
+    # Host names the site answers to (None: any); another Host header gets a 400.
+    TRUSTED_HOSTS: list[str] | None = None
     # Canonical address used in emails and calendar feeds when there is no request
     SERVER_NAME: str | None = None
     BASE_URL = "http://127.0.0.1:5000"

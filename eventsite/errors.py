@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, flash, render_template, request
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -47,7 +48,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):  # type: ignore[no-untyped-def]
         code = err.code or 500
-        if request.path.endswith(".ics") or request.path.startswith("/healthz"):
+        # No URL adapter: the host is not one of TRUSTED_HOSTS, and no page can link.
+        plain = request.path.endswith(".ics") or request.path.startswith("/healthz")
+        if plain or request_ctx.url_adapter is None:
             return f"{code} {err.name}\n", code, {"Content-Type": "text/plain; charset=utf-8"}
         response = render_template(
             "errors/error.html",

@@ -1,5 +1,12 @@
 """A per-process cache of the rendered listing and event pages for anonymous visitors.
 
+Hits are served at two places. A GET or HEAD that carries no cookie at all (a first visit,
+a link followed from elsewhere, a crawler) is answered by `FirstVisitFastPath`, a WSGI
+middleware, before Flask builds a request: it matches the URL with the app's own map, reads
+the stamp, and returns the stored bytes. Anything else (a session cookie, a page that needs
+the visitor's CSRF token) goes on to Flask, where `serve_from_cache` runs first of all
+before-request work, and a miss renders and is kept by `store_in_cache`.
+
 An entry is keyed by the catalogue version (bumped in the transaction of every change to
 what the pages show), the address (with the host: event pages carry absolute links), the
 locale and a 60-second time bucket (the "upcoming" set and registration opening/closing
@@ -16,16 +23,22 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from babel import Locale
 from flask import Blueprint, Flask, Response, current_app, g, request, session
 from flask.globals import request_ctx
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 from eventsite.events.models import Event
 from eventsite.extensions import db
@@ -40,6 +53,8 @@ BUCKET_SECONDS = 60
 MAX_BYTES = 64 * 1024 * 1024  # the whole cache, per process
 MAX_ENTRY_BYTES = 1024 * 1024  # a page larger than this is not kept
 HEADER = "X-Page-Cache"
+# Where the fast path leaves the key it computed for a request it passes on to Flask.
+ENVIRON_KEY = "eventsite.page_cache_key"
 # Headers that belong to one response, not to the page: left out of what is stored.
 UNSTORED_HEADERS = frozenset(
     {"content-length", "set-cookie", "date", "retry-after", HEADER.lower()}
@@ -146,6 +161,7 @@ def init_app(app: Flask) -> None:
     # First of all before-request work: a hit needs nothing else (these pages carry no rate
     # limit; POSTs, where limits and CSRF checks apply, are never served from here).
     app.before_request_funcs.setdefault(None, []).insert(0, serve_from_cache)
+    app.wsgi_app = FirstVisitFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
 
 
 def cache_for(app: Flask) -> PageCache | None:
@@ -165,22 +181,33 @@ def _request_key() -> Key | None:
     # Flash messages waiting for this visitor: render them (once), never from the cache.
     if not _is_anonymous() or "_flashes" in session:
         return None
+    known = request.environ.get(ENVIRON_KEY)  # the fast path found it a miss already
+    if known is not None:
+        return known
     # On a pooled connection rather than the request's ORM session: a hit then never
-    # opens (and tears down) a session, which is half of what a hit costs. The reads end
-    # before the page's queries begin.
-    with db.engine.connect() as connection:
-        if request.endpoint == EVENT_ENDPOINT:
-            slug = str((request.view_args or {}).get("slug"))
-            row = connection.execute(EVENT_STAMP_QUERY, {"slug": slug}).one()
+    # opens (and tears down) a session, which is half of what a hit costs.
+    return page_key(
+        db.engine, request, request.endpoint, request.view_args or {}, str(get_locale() or "")
+    )
+
+
+def page_key(
+    engine: Engine, req: Request, endpoint: str, view_args: Mapping[str, Any], locale: str
+) -> Key:
+    """The key of a cacheable page: what it shows has not changed while this stays equal.
+    The reads end before the page's queries begin."""
+    with engine.connect() as connection:
+        if endpoint == EVENT_ENDPOINT:
+            row = connection.execute(EVENT_STAMP_QUERY, {"slug": str(view_args.get("slug"))}).one()
             version, registrations = int(row[0] or 0), tuple(row[1:])
         else:
             version, registrations = _catalogue_version(connection), ()
-    address = request.full_path if request.query_string else request.path
+    address = req.full_path if req.query_string else req.path
     # The host too: absolute links (canonical, share) are built from it. (Not
     # `request.host_url`: it costs a tenth of a hit.)
-    where = f"{request.endpoint} {request.scheme}://{request.host}{request.script_root}{address}"
+    where = f"{endpoint} {req.scheme}://{req.host}{req.script_root}{address}"
     bucket = int(clock() // BUCKET_SECONDS)
-    return (version, registrations, where, str(get_locale() or ""), bucket)
+    return (version, registrations, where, locale, bucket)
 
 
 def _catalogue_version(connection: Connection) -> int:
@@ -209,6 +236,65 @@ def serve_from_cache() -> Response | None:
         # This visitor's own token, put in their session as a render would.
         body = body.replace(CSRF_SENTINEL, generate_csrf().encode())
     return Response(body, status=200, headers=list(page.headers))
+
+
+class FirstVisitFastPath:
+    """WSGI middleware answering a cookie-less GET or HEAD of a cached page by itself.
+
+    Without a cookie there is no session, no login, no flash message and no remember-me:
+    the visitor is anonymous and the page is the stored one, unless it needs a CSRF token
+    (which needs a session), and then Flask answers. The URL is matched and the host
+    checked by the app's own adapter, so a redirect, a 404 or an untrusted host is Flask's
+    to answer too. The language is part of the key: with no locale selector configured it
+    is the default one, which is what Flask-Babel gives every request; an app with a
+    selector gets no fast path.
+    """
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._engine: Engine | None = None
+        babel = app.extensions.get("babel")
+        self.locale = (
+            str(Locale.parse(babel.default_locale))
+            if babel is not None and babel.locale_selector is None
+            else None
+        )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method in ("GET", "HEAD") and not environ.get("HTTP_COOKIE") and self.locale:
+            page = self._lookup(environ)
+            if page is not None:
+                headers = [*page.headers, ("Content-Length", str(len(page.body))), (HEADER, "hit")]
+                start_response("200 OK", headers)
+                return [b""] if method == "HEAD" else [page.body]
+        return self.wsgi_app(environ, start_response)
+
+    def _lookup(self, environ: WSGIEnvironment) -> Page | None:
+        cache = cache_for(self.app)
+        if cache is None:
+            return None
+        req = self.app.request_class(environ)
+        try:
+            endpoint, view_args = self.app.create_url_adapter(req).match()  # type: ignore[union-attr]
+        except HTTPException:  # not found, a redirect, a disallowed method or host
+            return None
+        if endpoint not in CACHED_ENDPOINTS:
+            return None
+        key = page_key(self.engine, req, str(endpoint), view_args, str(self.locale))
+        page = cache.get(key)
+        if page is None or page.has_csrf_token:
+            environ[ENVIRON_KEY] = key  # Flask renders (or fills in the token) under it
+            return None
+        return page
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self.app.app_context():
+                self._engine = db.engine
+        return self._engine
 
 
 def store_in_cache(response: Response) -> Response:

@@ -115,7 +115,8 @@ def test_send_to_a_friend_arrives_with_the_event_link(
     expect(page.get_by_role("link", name="Email it from your own mail program")).to_have_attribute(
         "href", re.compile(r"^mailto:\?subject=Digital%20Economy%20Summit")
     )
-    page.get_by_text("Or let us send it for you").click()
+    page.get_by_role("link", name="Or let us send it for you").click()
+    expect(page.get_by_role("heading", name="Send this to a friend")).to_be_visible()
     page.get_by_label("Your friend's email address").fill("friend@example.org")
     page.get_by_label("Your name").fill("Ada")
     page.get_by_label("A short note (optional)").fill("Thought of you <3")

@@ -125,6 +125,7 @@ def test_form_shows_account_details_every_question_and_a_honeypot(
     assert "Leave this empty" in page
     assert 'autocomplete="off"' in page
     assert 'class="field honeypot"' in page
+    assert 'aria-invalid="None"' not in page and 'aria-describedby="None"' not in page
 
 
 # --- submitting --------------------------------------------------------------------------------

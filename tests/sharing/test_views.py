@@ -20,14 +20,31 @@ def shares() -> int:
     return db.session.scalar(select(func.count()).select_from(EventShare))
 
 
-def test_event_page_has_the_share_form_copy_button_and_mailto(client, make_event) -> None:
+def test_event_page_links_the_share_form_and_has_copy_button_and_mailto(client, make_event) -> None:
     event = make_event(title="Climate Forum", slug="climate-forum")
-    html = client.get("/events/climate-forum").get_data(as_text=True)
-    assert 'action="/events/climate-forum/share"' in html
+    response = client.get("/events/climate-forum")
+    html = response.get_data(as_text=True)
+    assert 'href="/events/climate-forum/share">Or let us send it for you</a>' in html
+    # No form on the page itself: no CSRF token, so no cookie for a mere visit.
+    assert "csrf_token" not in html
+    assert "Set-Cookie" not in response.headers
     assert 'data-copy-link="http://localhost/events/climate-forum"' in html
     assert "mailto:?subject=Climate%20Forum" in html
     assert "share.js" in html
     assert event.title in html
+
+
+def test_the_share_page_shows_the_form_with_the_event(client, make_event) -> None:
+    make_event(title="Climate Forum", slug="climate-forum")
+    response = client.get("/events/climate-forum/share")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "<h1>Send this to a friend</h1>" in html
+    assert 'action="/events/climate-forum/share"' in html
+    assert 'href="/events/climate-forum">Climate Forum</a>' in html
+    for label in ("Your friend's email address", "Your name", "A short note (optional)"):
+        assert label in html
+    assert 'aria-invalid="None"' not in html  # no attribute from a missing value
 
 
 def test_a_friend_receives_title_dates_and_link(client, make_event, mailbox) -> None:
