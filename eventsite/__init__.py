@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from eventsite import config, database, errors, templating
+from eventsite import config, database, errors, security_headers, templating
 from eventsite.extensions import babel, csrf, db, limiter, login_manager, migrate
 from eventsite.mail import after_request as mail_delivery
 
@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     errors.register_error_handlers(app)
+    security_headers.register_security_headers(app)  # after the blueprints: see there
     templating.register_template_helpers(app)
     templating.register_translation_cache(app)
     mail_delivery.register_after_request_delivery(app)

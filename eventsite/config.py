@@ -89,6 +89,8 @@ class Config:
     TRUSTED_PROXIES = 0
     # Host names the site answers to (None: any); another Host header gets a 400.
     TRUSTED_HOSTS: list[str] | None = None
+    # Strict-Transport-Security on HTTPS responses (browsers then refuse plain HTTP).
+    HSTS_ENABLED = False
     # Canonical address used in emails and calendar feeds when there is no request
     SERVER_NAME: str | None = None
     BASE_URL = "http://127.0.0.1:5000"
@@ -111,6 +113,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    HSTS_ENABLED = True
     MAIL_DELIVER_AFTER_REQUEST = False  # `flask outbox work` delivers
 
 

@@ -200,13 +200,7 @@ def reset_password(token: str) -> Any:
                 logout_user()
             flash(_("Your password is changed. Log in with it now."), "success")
             return redirect(url_for("accounts.login"))
-    response = Response(
-        render_template("accounts/reset_password.html", form=form, user=user),
-        status=_status(form),
-    )
-    # The token is in the URL: never pass it on to another site.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return render_template("accounts/reset_password.html", form=form, user=user), _status(form)
 
 
 @bp.get("/account/email/confirm/<token>")

@@ -81,8 +81,8 @@ def _calendar_response(
         "Cache-Control": "private, no-cache" if private else "public, max-age=300",
     }
     if private:
-        # A secret URL must not leak through a Referer header or land in a search index.
-        headers["Referrer-Policy"] = "no-referrer"
+        # A secret URL must not land in a search index (nor leak in a Referer: every
+        # address with a token gets Referrer-Policy: no-referrer, see security_headers).
         headers["X-Robots-Tag"] = "noindex"
     if _is_not_modified(version):
         response = Response(status=304, headers=headers)

@@ -4,10 +4,12 @@ the slow part), with the demonstration data at hand and a place for screenshots.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Page
 
 from eventsite.events import demo
 from eventsite.extensions import db
@@ -36,3 +38,18 @@ def screenshots() -> Path:
     path = Path(os.environ.get("EVENTSITE_SCREENSHOTS_DIR") or ROOT / "docs" / "screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def page(page: Page) -> Iterator[Page]:
+    """Playwright's page, failing the test if the browser refused anything the site sent
+    under its Content-Security-Policy (an inline style or script, a foreign resource)."""
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield page
+    assert refused == [], refused
