@@ -10,3 +10,7 @@ from wtforms.validators import DataRequired, Length
 
 class NotifyForm(FlaskForm):
     email = EmailField(_l("Your email address"), validators=[DataRequired(), Length(max=254)])
+
+
+class UnsubscribeForm(FlaskForm):
+    """One button; the CSRF token is its only field (the address is in the link)."""

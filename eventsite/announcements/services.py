@@ -22,9 +22,14 @@ from eventsite.links import external_url
 from eventsite.mail.services import queue_email
 
 
-def unsubscribe_url(address: str, now: datetime) -> str:
+def unsubscribe_links(address: str, now: datetime) -> dict[str, str]:
+    """The unsubscribe page linked in the text (it asks before acting: link checkers open
+    every link in a message) and the RFC 8058 address a mail client POSTs to."""
     token = tokens.make_token(tokens.ANNOUNCE_UNSUBSCRIBE, {"email": address}, now)
-    return external_url("announcements.unsubscribe", token=token)
+    return {
+        "unsubscribe_url": external_url("announcements.unsubscribe", token=token),
+        "list_unsubscribe": external_url("announcements.unsubscribe_one_click", token=token),
+    }
 
 
 def subscribe(email: str, now: datetime) -> None:
@@ -54,7 +59,7 @@ def subscribe(email: str, now: datetime) -> None:
         "announce_confirm",
         category="announce",
         confirm_url=external_url("announcements.confirm", token=token),
-        unsubscribe_url=unsubscribe_url(address, now),
+        **unsubscribe_links(address, now),
     )
 
 
@@ -77,10 +82,15 @@ def confirm_subscription(token: str, now: datetime) -> AnnouncementSubscriber:
     return subscriber
 
 
+def unsubscribe_address(token: str, now: datetime) -> str:
+    """The address an unsubscribe token is for (TokenError when it is not one)."""
+    payload = tokens.read_token(tokens.ANNOUNCE_UNSUBSCRIBE, token, now, max_age=None)
+    return str(payload.get("email", ""))
+
+
 def unsubscribe(token: str, now: datetime) -> str:
     """Remove the address in the token (no login; the link never expires). Idempotent."""
-    payload = tokens.read_token(tokens.ANNOUNCE_UNSUBSCRIBE, token, now, max_age=None)
-    address = str(payload.get("email", ""))
+    address = unsubscribe_address(token, now)
     subscriber = db.session.scalar(
         select(AnnouncementSubscriber).where(AnnouncementSubscriber.email == address)
     )
@@ -118,7 +128,7 @@ def announce_first_publication(now: datetime) -> int:
             "announce_first_event",
             category="announce",
             listing_url=listing_url,
-            unsubscribe_url=unsubscribe_url(subscriber.email, now),
+            **unsubscribe_links(subscriber.email, now),
         )
     guard.recipient_count = len(subscribers)
     db.session.flush()

@@ -1,16 +1,16 @@
-"""HTTP views of "notify me": the email box's POST and the two links in the emails."""
+"""HTTP views of "notify me": the email box's POST and the links in the emails."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from eventsite.accounts import tokens
 from eventsite.accounts.services import AccountError
 from eventsite.announcements import forms, services
-from eventsite.extensions import db, limiter
+from eventsite.extensions import csrf, db, limiter
 from eventsite.timeutil import utcnow
 
 bp = Blueprint("announcements", __name__)
@@ -55,15 +55,39 @@ def confirm(token: str) -> Any:
     )
 
 
-@bp.get("/notify/unsubscribe/<token>")
+@bp.route("/notify/unsubscribe/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str) -> Any:
+    """The link in every message: asks first (mail scanners open links), acts on POST."""
     try:
-        address = services.unsubscribe(token, now=utcnow())
+        address = services.unsubscribe_address(token, now=utcnow())
     except tokens.TokenError as err:
         return render_template("announcements/result.html", ok=False, message=str(err)), 400
+    form = forms.UnsubscribeForm()
+    if form.validate_on_submit():
+        services.unsubscribe(token, now=utcnow())
+        db.session.commit()
+        return render_template(
+            "announcements/result.html",
+            ok=True,
+            message=_(
+                "%(email)s is unsubscribed. You will get no more announcements.", email=address
+            ),
+        )
+    return render_template("announcements/unsubscribe.html", form=form, email=address)
+
+
+@bp.route("/notify/unsubscribe/<token>/one-click", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click"; the token is the key
+def unsubscribe_one_click(token: str) -> Any:
+    if request.method == "GET":  # a person who opened the address: the page that asks
+        return redirect(url_for("announcements.unsubscribe", token=token), 303)
+    try:
+        services.unsubscribe(token, now=utcnow())
+    except tokens.TokenError as err:
+        return _plain(str(err), 400)
     db.session.commit()
-    return render_template(
-        "announcements/result.html",
-        ok=True,
-        message=_("%(email)s is unsubscribed. You will get no more announcements.", email=address),
-    )
+    return _plain(_("Unsubscribed."), 200)
+
+
+def _plain(text: str, status: int) -> tuple[str, int, dict[str, str]]:
+    return f"{text}\n", status, {"Content-Type": "text/plain; charset=utf-8"}

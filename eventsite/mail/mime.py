@@ -12,6 +12,8 @@ from typing import Any
 
 from eventsite.mail.models import OutboxMessage
 
+LONG_HEADER_POLICY = default_policy.clone(max_line_length=998)
+
 
 class MessageBuildError(ValueError):
     """The row cannot become a valid message (a header with a line break, a broken
@@ -43,6 +45,11 @@ def build_message(row: OutboxMessage, *, sender: str) -> EmailMessage:
         msg["Message-ID"] = row.message_id
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
         msg["X-Auto-Response-Suppress"] = "All"
+        if row.list_unsubscribe:
+            # RFC 2369 + RFC 8058: the mail client's own "unsubscribe" button POSTs
+            # "List-Unsubscribe=One-Click" to this address; no page, no login.
+            msg["List-Unsubscribe"] = f"<{row.list_unsubscribe}>"
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         # Quoted-printable keeps the source readable and survives long lines.
         msg.set_content(row.body_text, cte="quoted-printable")
         if row.body_html:
@@ -50,6 +57,11 @@ def build_message(row: OutboxMessage, *, sender: str) -> EmailMessage:
         for item in row.attachments or []:
             _attach(msg, item)
         _check_addresses(msg)
+        if row.list_unsubscribe:
+            # The address is one long word: under the 78-column policy it would be folded
+            # into RFC 2047 encoded words, which no client reads back as a URL. The bodies
+            # are encoded already; only header folding changes (RFC 5322 allows 998).
+            msg.policy = LONG_HEADER_POLICY
     except (
         ValueError,
         TypeError,

@@ -39,6 +39,9 @@ class OutboxMessage(db.Model):
     body_html: Mapped[str | None] = mapped_column(Text)
     # [{"filename": ..., "content_type": "text/calendar; method=REQUEST", "data": base64}]
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # RFC 8058 one-click unsubscribe: an HTTPS address a mail client may POST to. Sent as
+    # List-Unsubscribe with List-Unsubscribe-Post; only mail to a list carries one.
+    list_unsubscribe: Mapped[str | None] = mapped_column(String(1000))
     status: Mapped[OutboxStatus] = mapped_column(String(20), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -44,6 +44,7 @@ def queue_email(
     category: str = "",
     reply_to: str | None = None,
     attachments: list[Attachment] | None = None,
+    list_unsubscribe: str | None = None,
     **context: Any,
 ) -> OutboxMessage:
     """Write one message to the outbox in the caller's transaction (flush, no commit).
@@ -51,6 +52,8 @@ def queue_email(
     `template` names `templates/email/<template>.txt` and `.html`; both get `context`
     plus `site_name` and `base_url`. Nothing the user typed reaches a header except
     through `_single_line`; `to` and `reply_to` must be addresses (ValueError otherwise).
+    `list_unsubscribe` is an address that unsubscribes with a bare POST (RFC 8058), for
+    mail sent to a list.
     """
     to = to.strip()
     if any(ch in to for ch in ",;<>") or any(ch.isspace() for ch in to) or "@" not in to:
@@ -75,6 +78,7 @@ def queue_email(
         body_text=render_template(f"email/{template}.txt", **context),
         body_html=render_template(f"email/{template}.html", **context),
         attachments=[a.as_json() for a in attachments or []],
+        list_unsubscribe=list_unsubscribe,
     )
     db.session.add(message)
     db.session.flush()

@@ -47,6 +47,7 @@ def test_every_confirmed_subscriber_gets_one_email_with_the_listing_and_unsubscr
         assert "http://localhost/events/" in message.text
         assert "/notify/unsubscribe/" in message.text
         assert "/notify/unsubscribe/" in message.html
+        assert str(message.message["List-Unsubscribe"]).endswith("/one-click>")
 
 
 def test_a_second_call_sends_nothing(app) -> None:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from eventsite.accounts import tokens
+from eventsite.announcements import services
 from eventsite.extensions import db
 from eventsite.models import AnnouncementSubscriber, OutboxMessage
 from eventsite.timeutil import utcnow
@@ -62,17 +63,68 @@ def test_bad_addresses_are_refused_clearly(client) -> None:
     assert subscribers() == []
 
 
-def test_unsubscribe_is_one_click_without_login(client, mailbox) -> None:
-    client.post("/notify", data={"email": "fan@example.org"})
+def confirmed_fan(client, mailbox):
+    """fan@example.org on the list; returns the confirmation message."""
+    services.subscribe("fan@example.org", now=utcnow())  # as the form does (CSRF or not)
+    db.session.commit()
     (message,) = mailbox()
     client.get(message.link("/notify/confirm/"))
-    link = message.link("/notify/unsubscribe/")
-    page = client.get(link)
+    assert subscribers()[0].is_confirmed
+    return message
+
+
+def test_the_unsubscribe_link_asks_first_then_works_without_login(client, mailbox) -> None:
+    link = confirmed_fan(client, mailbox).link("/notify/unsubscribe/")
+    page = client.get(link)  # what a link checker opening the message would do, too
     assert page.status_code == 200
-    assert "fan@example.org is unsubscribed" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert "Stop announcement emails from eventsite to fan@example.org?" in html
+    assert f'action="{link}"' in html
+    assert len(subscribers()) == 1  # nothing happened yet
+
+    done = client.post(link)
+    assert done.status_code == 200
+    assert "fan@example.org is unsubscribed" in done.get_data(as_text=True)
     assert subscribers() == []
-    assert client.get(link).status_code == 200  # again: still fine
+    assert client.post(link).status_code == 200  # again: still fine
     assert client.get(link[:-3] + "xyz").status_code == 400
+    assert client.post(link[:-3] + "xyz").status_code == 400
+
+
+@pytest.mark.usefixtures("csrf_enabled")
+def test_the_unsubscribe_page_needs_its_csrf_token(client, mailbox) -> None:
+    link = confirmed_fan(client, mailbox).link("/notify/unsubscribe/")
+    assert client.post(link).status_code == 400
+    assert len(subscribers()) == 1
+    html = client.get(link).get_data(as_text=True)
+    token = html.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert client.post(link, data={"csrf_token": token}).status_code == 200
+    assert subscribers() == []
+
+
+@pytest.mark.usefixtures("csrf_enabled")
+def test_mail_clients_unsubscribe_with_one_click(client, mailbox, smtp_sink) -> None:
+    message = confirmed_fan(client, mailbox)
+    header = str(message.message["List-Unsubscribe"])
+    assert header.startswith("<http://localhost/notify/unsubscribe/")
+    assert header.endswith("/one-click>")
+    assert message.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # On the wire the address is one plain line, not folded into encoded words.
+    _controller, handler = smtp_sink
+    raw = handler.messages[-1].content.decode()
+    assert f"List-Unsubscribe: {header}\r\n" in raw
+
+    one_click = header[1:-1].removeprefix("http://localhost")
+    # RFC 8058: a bare POST, no cookie, no CSRF token.
+    response = client.post(one_click, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "Unsubscribed.\n"
+    assert subscribers() == []
+    assert client.post(one_click[:-13] + "xyz/one-click").status_code == 400
+    # A person who opens the address lands on the page that asks.
+    opened = client.get(one_click)
+    assert opened.status_code == 303
+    assert opened.headers["Location"] == one_click.removesuffix("/one-click")
 
 
 def test_expired_and_forged_confirmation_links_are_refused(client) -> None:

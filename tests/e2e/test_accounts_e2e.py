@@ -143,3 +143,12 @@ def test_notify_me_double_opt_in(page: Page, live_server: str, smtp_sink) -> Non
     expect(page.get_by_text("you are on the list")).to_be_visible()
     db.session.expire_all()
     assert db.session.scalar(select(AnnouncementSubscriber)).is_confirmed
+
+    page.goto(link_in(message, "/notify/unsubscribe/"))
+    expect(
+        page.get_by_text("Stop announcement emails from eventsite to fan@example.org?")
+    ).to_be_visible()
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.get_by_text("fan@example.org is unsubscribed")).to_be_visible()
+    db.session.rollback()  # end the read above: a new transaction sees the server's commit
+    assert db.session.scalar(select(AnnouncementSubscriber)) is None
