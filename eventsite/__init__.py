@@ -57,6 +57,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    database.register_url_converters(app)  # before the first route
     from eventsite.accounts.views import bp as accounts_bp
     from eventsite.announcements.views import bp as announcements_bp
     from eventsite.events.views import bp as events_bp

@@ -7,11 +7,30 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from werkzeug.routing import IntegerConverter, Map
 
 from eventsite.extensions import db
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024  # address space, not memory: pages stay the OS's
+
+
+INTEGER_MAX = 2**31 - 1  # the ids are INTEGER columns (32-bit on PostgreSQL)
+
+
+class DatabaseIntegerConverter(IntegerConverter):
+    """`<int:...>` in every route, limited to what an id column can hold: a larger number
+    in an address is a 404, not an error from the database driver (SQLite raises
+    OverflowError past 64 bits, PostgreSQL NumericValueOutOfRange past 32)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", INTEGER_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def register_url_converters(app: Flask) -> None:
+    """Before any blueprint adds a route."""
+    app.url_map.converters["int"] = DatabaseIntegerConverter
 
 
 def configure_engine(app: Flask) -> None:

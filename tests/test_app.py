@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from eventsite import create_app
 from eventsite.config import ConfigError
@@ -75,3 +76,32 @@ def test_trusted_proxies_give_the_real_client_address(app_config) -> None:
         environ_base={"REMOTE_ADDR": "10.0.0.2"},
     )
     assert response.get_data(as_text=True) == "10.0.0.2"
+
+
+def _addresses_with_numbers(app, number: int) -> list[str]:
+    """Every GET route with an `<int:...>` part, built with `number` there (other parts get
+    a plain word)."""
+    addresses = []
+    for rule in app.url_map.iter_rules():
+        converters = rule._converters.values()
+        if "GET" not in (rule.methods or ()) or not any(
+            isinstance(c, IntegerConverter) for c in converters
+        ):
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<int:{name}>", str(number)).replace(f"<{name}>", "word")
+        addresses.append(path)
+    return addresses
+
+
+def test_numbers_too_big_for_the_database_are_not_found(client, make_user, login) -> None:
+    login(make_user(is_admin=True))  # past every login check, onto the database lookups
+    for number in (2**31, 2**70):
+        huge = _addresses_with_numbers(client.application, number)
+        assert len(huge) > 10 and any(a.startswith("/manage/") for a in huge)
+        for address in huge:
+            assert client.get(address).status_code == 404, address
+    # The largest id a column holds reaches the database, which finds nothing.
+    for address in _addresses_with_numbers(client.application, 2**31 - 1):
+        assert client.get(address).status_code in (302, 403, 404), address
