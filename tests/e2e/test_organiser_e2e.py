@@ -25,7 +25,13 @@ def log_in(page: Page, base: str, email: str) -> None:
 
 
 def test_organiser_runs_an_event_from_draft_to_the_door(
-    page: Page, browser: Browser, live_server: str, make_organisation, make_user, tmp_path: Path
+    page: Page,
+    browser: Browser,
+    live_server: str,
+    make_organisation,
+    make_user,
+    tmp_path: Path,
+    screenshots: Path,
 ) -> None:
     organisation = make_organisation(name="Planet Society", slug="planet-society")
     organiser = make_user(email="organiser@example.org", name="Olga Organiser")
@@ -49,6 +55,7 @@ def test_organiser_runs_an_event_from_draft_to_the_door(
     page.get_by_label("Description").fill("## Why\n\nThe **ocean** matters.")
     page.get_by_role("button", name="Preview").click()
     expect(page.locator(".markdown-preview strong")).to_have_text("ocean")
+    page.screenshot(path=screenshots / "manage-event-form.png", full_page=True)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("The draft “Oceans Summit” is saved.")).to_be_visible()
 
@@ -84,6 +91,7 @@ def test_organiser_runs_an_event_from_draft_to_the_door(
     visitor.goto(live_server + "/events/oceans-summit/register")
     visitor.get_by_label("Your institution").fill("=cmd|' /C calc'!A0")
     visitor.get_by_label("I accept the code of conduct").check()
+    visitor.screenshot(path=screenshots / "register.png", full_page=True)
     visitor.locator("form.registration-form button[type=submit]").click()
     expect(visitor.get_by_text("Awaiting approval").first).to_be_visible()
     context.close()
@@ -93,6 +101,7 @@ def test_organiser_runs_an_event_from_draft_to_the_door(
     row = page.locator("tr", has_text="Ada Attendee")
     row.get_by_role("button", name="Approve").click()
     expect(page.get_by_text("Approved; they are told.")).to_be_visible()
+    page.screenshot(path=screenshots / "manage-registrants.png", full_page=True)
 
     # Exports the registrants as XLSX and reads the file.
     with page.expect_download() as download_info:
@@ -120,3 +129,8 @@ def test_organiser_runs_an_event_from_draft_to_the_door(
     registration = db.session.scalar(select(Registration).where(Registration.event_id == event_id))
     assert registration.status == "confirmed"
     assert registration.checked_in_at is not None
+
+    # The workspace's front page, with the event and its numbers.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Workspace").click()
+    expect(page.get_by_role("link", name="Oceans Summit")).to_be_visible()
+    page.screenshot(path=screenshots / "manage.png", full_page=True)
