@@ -1,4 +1,5 @@
-"""Workspace views for events: the list, create, edit, publish, cancel, duplicate."""
+"""Workspace views for events: the list, create, edit, publish, cancel, duplicate, and
+deleting a draft."""
 
 from __future__ import annotations
 
@@ -204,4 +205,30 @@ def duplicate_event(event_id: int) -> Page:
             return redirect(url_for("organiser.event", event_id=copy.id))
     return render_template("organiser/duplicate.html", event=event, form=form), (
         422 if form.errors else 200
+    )
+
+
+# --- deleting a draft --------------------------------------------------------------------
+
+
+@bp.route("/events/<int:event_id>/delete", methods=["GET", "POST"])
+def delete_event(event_id: int) -> Page:
+    event = access.load_event(event_id)
+    form = forms.DeleteDraftForm()
+    if form.validate_on_submit():
+        organisation_id, title = event.organisation_id, event.title
+        try:
+            services.delete_draft(event, current_user, utcnow())
+        except DomainError as err:
+            flash(str(err), "error")
+            return redirect(url_for("organiser.event", event_id=event.id))
+        db.session.commit()
+        flash(_("The draft “%(title)s” is deleted.", title=title), "success")
+        return redirect(url_for("organiser.organisation", organisation_id=organisation_id))
+    return render_template(
+        "organiser/delete.html",
+        event=event,
+        form=form,
+        refusal=services.draft_deletion_refusal(event),
+        overview=queries.event_overview(event),
     )

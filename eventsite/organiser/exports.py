@@ -1,10 +1,12 @@
 """Registrants as CSV or XLSX, streamed row by row: one column per question (removed
-questions included), and no cell that a spreadsheet would run as a formula."""
+questions included), no cell that a spreadsheet would run as a formula, and no character
+that XLSX (XML) cannot hold."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -12,6 +14,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import Row, func, select
 
 from eventsite.accounts.models import User
@@ -23,6 +26,10 @@ from eventsite.registration.models import Question, Registration
 
 # Cells starting with these are formulas (or DDE) to Excel, LibreOffice and Sheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# What XML 1.0 cannot hold: the control characters openpyxl refuses (it raises mid-stream),
+# plus lone surrogates and U+FFFE/U+FFFF, which it writes into a file nothing can open.
+UNSTORABLE_RE = re.compile(ILLEGAL_CHARACTERS_RE.pattern + r"|[\ud800-\udfff\ufffe\uffff]")
+REPLACEMENT = "\ufffd"
 BATCH = 500
 CHUNK = 64 * 1024
 
@@ -32,6 +39,15 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def cell(value: Any) -> Any:
+    """A value as both exports write it: characters XLSX cannot store become U+FFFD (data
+    stored before answers were checked may hold them), then the text is made inert; in this
+    order, so the formula check sees the text as it is written."""
+    if isinstance(value, str):
+        value = UNSTORABLE_RE.sub(REPLACEMENT, value)
+    return neutralise(value)
 
 
 def _when(value: datetime | None) -> str:
@@ -52,7 +68,7 @@ def header(questions: list[Question]) -> list[str]:
     labels = [
         q.label if q.is_active else _("%(label)s (removed)", label=q.label) for q in questions
     ]
-    return [neutralise(v) for v in fixed + labels]
+    return [cell(v) for v in fixed + labels]
 
 
 def row(registration: Row[Any], questions: list[Question]) -> list[Any]:
@@ -71,7 +87,7 @@ def row(registration: Row[Any], questions: list[Question]) -> list[Any]:
     for question in questions:
         answer = answers.get(str(question.id))
         cells.append(registration_services.format_answer(answer) if answer else "")
-    return [neutralise(cell) for cell in cells]
+    return [cell(value) for value in cells]
 
 
 EXPORT_COLUMNS = (

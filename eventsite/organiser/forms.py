@@ -34,6 +34,7 @@ from wtforms.validators import (
 )
 
 from eventsite import timeutil
+from eventsite.events import services as event_services
 from eventsite.events.models import Event, EventFormat, EventKind
 from eventsite.templating import FORMAT_LABELS, KIND_LABELS, country_choices
 
@@ -42,8 +43,26 @@ LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m
 LOCAL_OUTPUT = "%Y-%m-%dT%H:%M"
 
 
+class WithinYears:
+    """Refuses a date outside the years the site works with (the listing filters' range):
+    such dates are typos, and near year 9999 the conversion to UTC overflows."""
+
+    def __call__(self, form: FlaskForm, field: DateTimeLocalField) -> None:
+        value = field.data
+        if value is not None and not (
+            event_services.MIN_YEAR <= value.year <= event_services.MAX_YEAR
+        ):
+            raise ValidationError(
+                _l(
+                    "Give a date between the years %(first)d and %(last)d.",
+                    first=event_services.MIN_YEAR,
+                    last=event_services.MAX_YEAR,
+                )
+            )
+
+
 def _local_field(label: Any, required: bool = False, **kwargs: Any) -> DateTimeLocalField:
-    validators = [InputRequired()] if required else [Optional()]
+    validators = [InputRequired() if required else Optional(), WithinYears()]
     return DateTimeLocalField(label, validators, format=LOCAL_FORMATS, **kwargs)
 
 
@@ -252,6 +271,10 @@ class CancelEventForm(FlaskForm):
 
 class PublishEventForm(FlaskForm):
     submit = SubmitField(_l("Publish"))
+
+
+class DeleteDraftForm(FlaskForm):
+    submit = SubmitField(_l("Delete the draft"))
 
 
 class DuplicateEventForm(FlaskForm):

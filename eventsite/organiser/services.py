@@ -1,4 +1,4 @@
-"""Workspace rules for events: create, edit, publish, cancel, duplicate, and the lists."""
+"""Workspace rules for events: create, edit, publish, cancel, delete a draft, duplicate."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from slugify import slugify
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from eventsite.accounts.models import User
@@ -27,7 +27,7 @@ from eventsite.extensions import db
 from eventsite.ical import notifications
 from eventsite.ical import services as ical_services
 from eventsite.organiser import audit
-from eventsite.registration.models import Question
+from eventsite.registration.models import Question, Registration
 
 EDITABLE_FIELDS = (
     "title",
@@ -102,10 +102,34 @@ def _flush_event() -> None:
 # --- validation shared by create and edit -----------------------------------------------
 
 
+DATE_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "registration_opens_at",
+    "registration_closes_at",
+    "edit_deadline_at",
+)
+
+
 def check_event_values(values: dict[str, Any]) -> None:
     starts, ends = values.get("starts_at"), values.get("ends_at")
     if starts is None or ends is None:
         raise EventError(_("Give the start and the end."), field="starts_at")
+    # The form checks the local dates; this catches what comes another way (the CLI, an
+    # import). In UTC a date at either end of the range may fall in the next year out.
+    for name in DATE_FIELDS:
+        moment = values.get(name)
+        if moment is not None and not (
+            event_services.MIN_YEAR - 1 <= moment.year <= event_services.MAX_YEAR + 1
+        ):
+            raise EventError(
+                _(
+                    "Give a date between the years %(first)s and %(last)s.",
+                    first=event_services.MIN_YEAR,
+                    last=event_services.MAX_YEAR,
+                ),
+                field=name,
+            )
     if ends <= starts:
         raise EventError(_("The end must come after the start."), field="ends_at")
     opens, closes = values.get("registration_opens_at"), values.get("registration_closes_at")
@@ -276,6 +300,34 @@ def cancel(event: Event, reason: str, actor: User | None, now: datetime) -> None
         reason=reason,
     )
     notifications.notify_event_cancelled(event, now)
+
+
+def draft_deletion_refusal(event: Event) -> str | None:
+    """Why the event cannot be deleted, or None when it can: only a draft that nobody
+    registered for (a published event is cancelled instead, so its registrants are told)."""
+    if event.status != EventStatus.DRAFT or event.published_at is not None:
+        return _("Only a draft can be deleted; a published event can be cancelled instead.")
+    if db.session.scalar(select(exists().where(Registration.event_id == event.id))):
+        return _("People have registered for this draft, so it cannot be deleted.")
+    return None
+
+
+def delete_draft(event: Event, actor: User | None, now: datetime) -> None:
+    """Delete a draft with its agenda and questions (the database cascades); the audit
+    entry stays with the organisation, naming the draft."""
+    refusal = draft_deletion_refusal(event)
+    if refusal is not None:
+        raise EventError(refusal)
+    audit.record(
+        "delete_draft",
+        organisation_id=event.organisation_id,
+        actor=actor,
+        now=now,
+        title=event.title,
+        slug=event.slug,
+    )
+    db.session.delete(event)
+    db.session.flush()
 
 
 COPIED_FIELDS = (
