@@ -362,7 +362,9 @@ organisations = AppGroup("organisations", help="Create organisations (the organi
 @click.option("--website", default="", help="The organisation's website.")
 @click.option("--member", "members", multiple=True, help="Email of a member (repeatable).")
 def organisations_create(name: str, slug: str, website: str, members: tuple[str, ...]) -> None:
-    """Create an organisation; existing accounts become members, others get an invitation."""
+    """Create an organisation; existing accounts become members, others get an invitation.
+
+    At least one member must already have an account: an organisation always has one."""
     from eventsite.errors import DomainError
     from eventsite.extensions import db
     from eventsite.organiser import organisations as organisation_services
@@ -380,6 +382,13 @@ def organisations_create(name: str, slug: str, website: str, members: tuple[str,
     except DomainError as err:
         db.session.rollback()
         raise click.ClickException(str(err)) from err
+    if not any(outcome == "added" for _email, outcome in outcomes):
+        # An organisation always has a member: invitations alone leave it with none.
+        db.session.rollback()
+        raise click.ClickException(
+            "Give at least one --member who already has an account "
+            "(create one with `flask users create`)."
+        )
     db.session.commit()
     click.echo(f"Created organisation {organisation.slug} (id {organisation.id}).")
     for email, outcome in outcomes:

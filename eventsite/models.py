@@ -16,6 +16,7 @@ from eventsite.events.models import (
 )
 from eventsite.ical.models import CatalogueVersion
 from eventsite.mail.models import OutboxMessage, OutboxStatus
+from eventsite.organiser.invitation_models import OrganisationInvitation
 from eventsite.organiser.models import AuditEntry
 from eventsite.registration.models import Question, QuestionKind, Registration, RegistrationStatus
 from eventsite.sharing.models import EventShare
@@ -33,6 +34,7 @@ __all__ = [
     "EventStatus",
     "Membership",
     "Organisation",
+    "OrganisationInvitation",
     "OutboxMessage",
     "OutboxStatus",
     "Question",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.organiser import access, audit, forms, organisations
 from eventsite.organiser.event_views import Page
+from eventsite.organiser.invitation_models import OrganisationInvitation
 from eventsite.organiser.views import bp
 from eventsite.timeutil import utcnow
 
@@ -62,6 +63,7 @@ def _organisation_page(
     form = form or forms.OrganisationForm(obj=organisation, formdata=None)
     member_form = member_form or forms.MemberForm(formdata=None)
     members = db.session.scalars(organisations.members_of(organisation)).all()
+    invitations = db.session.scalars(organisations.pending_invitations(organisation)).all()
     entries = db.session.scalars(audit.organisation_log(organisation.id).limit(100)).all()
     status = 422 if (form.errors or member_form.errors) else 200
     return render_template(
@@ -70,6 +72,8 @@ def _organisation_page(
         form=form,
         member_form=member_form,
         members=members,
+        invitations=invitations,
+        invitation_max_age=organisations.invitation_max_age(),
         entries=entries,
         action_form=forms.ActionForm(),
     ), status
@@ -94,11 +98,24 @@ def new_organisation() -> Page:
             )
             if form.first_member.data:
                 organisations.add_member(organisation, form.first_member.data, current_user, now)
+            # Without a first member who already has an account, the organisation would
+            # start with none: the admin who creates it is its member until others join.
+            creator_joined = organisations.ensure_a_member(
+                organisation, current_user._get_current_object(), now
+            )
         except DomainError as err:
             errors.attach_to_form(form, err)
         else:
             db.session.commit()
             flash(_("“%(name)s” is created.", name=organisation.name), "success")
+            if creator_joined:
+                flash(
+                    _(
+                        "You are its first member: an organisation always keeps at least one "
+                        "member. Once someone else has joined, you can leave it."
+                    ),
+                    "info",
+                )
             return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
     return render_template("organiser/organisation_new.html", form=form), (
         422 if form.errors else 200
@@ -143,6 +160,8 @@ def add_member(organisation_id: int) -> Page:
     organisation = access.load_organisation(organisation_id)
     member_form = forms.MemberForm()
     if member_form.validate_on_submit():
+        # SQLite: hold the write lock while looking for a pending invitation of the address.
+        database.lock_for_write()
         outcome, _user = organisations.add_member(
             organisation, member_form.email.data, current_user, utcnow()
         )
@@ -153,9 +172,14 @@ def add_member(organisation_id: int) -> Page:
                 "%(email)s has no account yet: an invitation is on its way.",
                 email=member_form.email.data,
             ),
+            "reinvited": _(
+                "%(email)s already had a pending invitation: it is sent again, with a new "
+                "link (the link in the earlier email no longer works).",
+                email=member_form.email.data,
+            ),
             "already": _("%(email)s is already a member.", email=member_form.email.data),
         }
-        flash(messages[outcome], "success" if outcome != "already" else "info")
+        flash(messages[outcome], "info" if outcome in ("already", "reinvited") else "success")
         return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
     return _organisation_page(organisation, member_form=member_form)
 
@@ -175,6 +199,29 @@ def remove_member(organisation_id: int, user_id: int) -> Response:
             flash(_("%(name)s is no longer a member.", name=user.name), "success")
             if not current_user.is_member_of(organisation.id):
                 return redirect(url_for("organiser.index"))
+    return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
+
+
+@bp.post("/organisations/<int:organisation_id>/invitations/<int:invitation_id>/revoke")
+def revoke_invitation(organisation_id: int, invitation_id: int) -> Response:
+    organisation = access.load_organisation(organisation_id)
+    invitation = db.get_or_404(OrganisationInvitation, invitation_id)
+    if invitation.organisation_id != organisation.id:
+        abort(404)
+    if forms.ActionForm().validate_on_submit():
+        email = invitation.email
+        # SQLite: the write lock, so an acceptance cannot slip in between (PostgreSQL: row).
+        database.lock_for_write()
+        try:
+            revoked = organisations.revoke_invitation(invitation, current_user, utcnow())
+        except DomainError as err:
+            flash(str(err), "error")
+        else:
+            db.session.commit()
+            if revoked:
+                flash(_("The invitation to %(email)s is withdrawn.", email=email), "success")
+            else:
+                flash(_("The invitation to %(email)s was already withdrawn.", email=email), "info")
     return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
 
 
@@ -201,15 +248,34 @@ def organisation_logo(organisation_id: int) -> Response:
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str) -> Page:
-    """Open to any logged-in person: the signed token, sent to one address, is the key."""
+    """Open to any logged-in person, organiser or not: the secret in the link, sent to one
+    address, is the key, and the account must have that address."""
     form = forms.ActionForm()
+    user = current_user._get_current_object()
     if form.validate_on_submit():
+        # SQLite: the write lock, so a revocation cannot slip in between (PostgreSQL: row).
+        database.lock_for_write()
         try:
-            organisation = organisations.accept_invitation(token, current_user, utcnow())
+            organisation = organisations.accept_invitation(token, user, utcnow())
         except DomainError as err:
-            flash(str(err), "error")
-            return render_template("organiser/invitation.html", form=form, token=token), 400
+            return _invitation_problem(err)
         db.session.commit()
         flash(_("Welcome to %(name)s.", name=organisation.name), "success")
         return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
-    return render_template("organiser/invitation.html", form=form, token=token)
+    try:
+        invitation = organisations.check_invitation(
+            organisations.find_invitation(token), user, utcnow()
+        )
+    except DomainError as err:
+        return _invitation_problem(err)
+    if invitation.accepted_at is not None:
+        return redirect(
+            url_for("organiser.organisation", organisation_id=invitation.organisation_id)
+        )
+    return render_template(
+        "organiser/invitation.html", form=form, token=token, invitation=invitation
+    ), (400 if form.errors else 200)
+
+
+def _invitation_problem(err: DomainError) -> Page:
+    return render_template("organiser/invitation.html", problem=str(err)), 400

@@ -10,11 +10,15 @@ from typing import Any
 
 import pytest
 from flask import Flask, g
+from sqlalchemy import select
+
+from eventsite.extensions import db
+from eventsite.models import OrganisationInvitation
 
 # Routes that are not organisation-scoped: they decide differently on purpose.
 GLOBAL_ROUTES = {"organiser.index"}  # lists whatever the person may manage
 ADMIN_ONLY = {"organiser.new_organisation"}
-# Checked on their own below: the public logo and the invitation link (the signed token
+# Checked on their own below: the public logo and the invitation link (the secret in it
 # is the key; any logged-in person may hold it).
 EXEMPT = {"organiser.organisation_logo", "organiser.accept_invitation"}
 
@@ -57,6 +61,22 @@ def expected(role: str, endpoint: str, method: str) -> set[int] | str:
     return {200} if method == "GET" else ALLOWED_AFTER_POST
 
 
+def url_values(world) -> dict[str, Any]:
+    """The world's ids, plus an invitation of its organisation."""
+    invitation = db.session.scalar(
+        select(OrganisationInvitation).filter_by(organisation_id=world.organisation.id)
+    )
+    if invitation is None:
+        invitation = OrganisationInvitation(
+            organisation=world.organisation,
+            email=f"invitee-{world.organisation.id}@example.org",
+            token_hash=f"{world.organisation.id:064d}",
+        )
+        db.session.add(invitation)
+        db.session.commit()
+    return world.url_values() | {"invitation_id": invitation.id}
+
+
 def login_as(client, world, role: str) -> None:
     # Requests share the test's app context, where Flask-Login caches the user in `g`.
     g.pop("_login_user", None)
@@ -85,7 +105,7 @@ def test_every_manage_route_answers_each_role_as_it_should(app, client, make_wor
             # every allowed POST gets a fresh world so the next one finds its objects.
             world = make_world()
         login_as(client, world, role)
-        url = build_url(app, endpoint, world.url_values())
+        url = build_url(app, endpoint, url_values(world))
         response = client.get(url) if method == "GET" else client.post(url, data={})
         response.get_data()  # run streamed bodies (exports) to the end
         response.close()

@@ -9,11 +9,11 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from eventsite.extensions import db
 from eventsite.mail.sender import deliver_due
-from eventsite.models import AuditEntry, Membership, Organisation
+from eventsite.models import AuditEntry, Membership, Organisation, OutboxMessage
 from eventsite.organiser import organisations
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -223,6 +223,17 @@ def test_the_cli_creates_an_organisation_with_members(runner, make_user) -> None
     result = runner.invoke(args=["organisations", "create", "X", "--slug", "ocean-alliance"])
     assert result.exit_code != 0
     assert "already uses this address" in result.output
+
+
+def test_the_cli_refuses_an_organisation_without_a_member_who_has_an_account(runner) -> None:
+    for extra in ([], ["--member", "nobody-yet@example.org"]):
+        result = runner.invoke(args=["organisations", "create", "Lonely Society", *extra])
+        assert result.exit_code != 0
+        assert "at least one --member who already has an account" in result.output
+    assert (
+        db.session.scalar(select(Organisation).where(Organisation.name == "Lonely Society")) is None
+    )
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
 def test_organisation_page_offers_the_calendar_export(client, as_member) -> None:
