@@ -9,8 +9,10 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import Select, case, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from eventsite import database
@@ -23,6 +25,7 @@ from eventsite.extensions import db
 from eventsite.links import external_url
 from eventsite.mail.services import queue_email
 from eventsite.registration import services as registration_services
+from eventsite.registration.models import Registration
 from eventsite.timeutil import UTCDateTime
 
 PASSWORD_MIN_LENGTH = 10
@@ -131,12 +134,16 @@ def sign_up(
     now: datetime,
     affiliation: str = "",
     country: str | None = None,
+    next_path: str | None = None,
 ) -> User | None:
     """Create the account and queue its verification email.
 
     When the address already has an account, nothing is created and its owner gets a
     friendly note instead; the caller answers exactly as for a new account, so the sign-up
     form cannot be used to learn who has an account. Returns the new user or None.
+
+    `next_path` (a path on this site, checked by the caller) is where the links in the
+    email lead back to once the address is confirmed, e.g. the registration form.
     """
     address = normalise_email(email)
     check_password_strength(password, email=address)
@@ -161,15 +168,15 @@ def sign_up(
             "account_exists",
             category="account",
             name=existing.name if existing else "",
-            login_url=external_url("accounts.login"),
+            login_url=external_url("accounts.login", next=next_path),
             reset_url=external_url("accounts.forgot_password"),
         )
         return None
-    send_verification_email(user, now)
+    send_verification_email(user, now, next_path=next_path)
     return user
 
 
-def send_verification_email(user: User, now: datetime) -> None:
+def send_verification_email(user: User, now: datetime, *, next_path: str | None = None) -> None:
     token = tokens.make_token(tokens.VERIFY_EMAIL, {"uid": user.id, "email": user.email}, now)
     queue_email(
         user.email,
@@ -177,7 +184,7 @@ def send_verification_email(user: User, now: datetime) -> None:
         "account_verify",
         category="account",
         name=user.name,
-        verify_url=external_url("accounts.verify_email", token=token),
+        verify_url=external_url("accounts.verify_email", token=token, next=next_path),
         hours=current_app.config["ACCOUNT_VERIFY_MAX_AGE"] // 3600,
     )
 
@@ -422,40 +429,91 @@ def export_user_data(user: User) -> dict[str, Any]:
             {"name": m.organisation.name, "slug": m.organisation.slug} for m in user.memberships
         ],
     }
-    registrations = _registrations_of(user)
-    if registrations is not None:
-        data["registrations"] = registrations
+    data["registrations"] = _registrations_of(user)
     return data
 
 
-def _registrations_of(user: User) -> list[dict[str, Any]] | None:
-    try:
-        from eventsite.registration.models import Registration  # helper C's model
-    except ImportError:
-        return None
+def _registrations_of(user: User) -> list[dict[str, Any]]:
+    """Every registration, cancelled ones too, with the answers as the person gave them
+    (question label as it read then, answer in words) and each moment that changed it."""
     rows = db.session.scalars(
-        select(Registration).where(Registration.user_id == user.id).order_by(Registration.id)
+        select(Registration)
+        .options(joinedload(Registration.event))
+        .where(Registration.user_id == user.id)
+        .order_by(Registration.id)
     ).all()
-    result = []
-    for row in rows:
-        event = getattr(row, "event", None)
-        result.append(
-            {
-                "event": getattr(event, "title", None),
-                "event_slug": getattr(event, "slug", None),
-                "status": str(row.status),
-                "created_at": _iso(row.created_at),
-            }
-        )
-    return result
+    return [
+        {
+            "event": row.event.title,
+            "event_slug": row.event.slug,
+            "event_starts_at": _iso(row.event.starts_at),
+            "status": str(row.status),
+            "answers": [
+                {"question": label, "answer": answer}
+                for label, answer in registration_services.answer_rows(row)
+            ],
+            "created_at": _iso(row.created_at),
+            "updated_at": _iso(row.updated_at),
+            "promoted_at": _iso(row.promoted_at),
+            "decided_at": _iso(row.decided_at),
+            "checked_in_at": _iso(row.checked_in_at),
+            "cancelled_at": _iso(row.cancelled_at),
+        }
+        for row in rows
+    ]
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def organisations_left_without_members(user: User) -> list[Organisation]:
+    """The organisations of which `user` is the only member, in name order.
+
+    Locks the memberships of the person's organisations (PostgreSQL; SQLite callers take
+    `lock_for_write()` first) so that two members leaving at once cannot both see the
+    other one still there. Rows are locked in one order everywhere to avoid deadlocks."""
+    own = select(Membership.organisation_id).where(Membership.user_id == user.id)
+    rows = db.session.execute(
+        select(Membership.organisation_id, Membership.user_id)
+        .where(Membership.organisation_id.in_(own))
+        .order_by(Membership.organisation_id, Membership.user_id)
+        .with_for_update()
+    ).all()
+    members: dict[int, int] = {}
+    for organisation_id, _user_id in rows:
+        members[organisation_id] = members.get(organisation_id, 0) + 1
+    alone = [organisation_id for organisation_id, n in members.items() if n == 1]
+    if not alone:
+        return []
+    return list(
+        db.session.scalars(
+            select(Organisation)
+            .where(Organisation.id.in_(alone))
+            .order_by(Organisation.name, Organisation.id)
+        )
+    )
+
+
 def delete_account(user: User, *, password: str, now: datetime) -> None:
+    """Delete the account, cancelling its registrations (which promotes waiting lists).
+
+    Refused while the person is the last member of an organisation: an organisation
+    always keeps at least one member who can manage its events."""
     _require_password(user, password, "password")
+    alone = organisations_left_without_members(user)
+    if alone:
+        names = ", ".join(organisation.name for organisation in alone)
+        raise AccountError(
+            ngettext(
+                "You are the only member of %(names)s. Add another member to it first, "
+                "then delete your account.",
+                "You are the only member of these organisations: %(names)s. Add another "
+                "member to each first, then delete your account.",
+                len(alone),
+                names=names,
+            )
+        )
     registration_services.cancel_registrations_for_user(user, now)
     db.session.delete(user)
     db.session.flush()

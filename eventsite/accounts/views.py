@@ -80,6 +80,7 @@ def signup() -> Any:
                 affiliation=form.affiliation.data or "",
                 country=form.country.data or None,
                 now=utcnow(),
+                next_path=safe_next_path(request.args.get("next")),
             )
         except services.AccountError as err:
             errors.attach_to_form(form, err)
@@ -138,9 +139,11 @@ def verify_email(token: str) -> Any:
         return _link_problem(err)
     db.session.commit()
     flash(_("Thank you: your email address is confirmed."), "success")
+    # Back to where the sign-up started (the registration form, say), if it said.
+    next_path = safe_next_path(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(url_for("accounts.account"))
-    return redirect(url_for("accounts.login"))
+        return redirect(next_path or url_for("accounts.account"))
+    return redirect(url_for("accounts.login", next=next_path))
 
 
 @bp.post("/account/verify/resend")
@@ -166,18 +169,24 @@ def resend_verification() -> BaseResponse:
 def forgot_password() -> Any:
     form = forms.ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data, now=utcnow())
-        db.session.commit()
-        # Never say whether the address has an account.
-        flash(
-            _(
-                "If an account uses %(email)s, we have sent it a link to choose a new password. "
-                "The link works for one hour.",
-                email=form.email.data.strip(),
-            ),
-            "info",
-        )
-        return redirect(url_for("accounts.login"))
+        try:
+            # Only the address's shape: saying it is malformed tells nothing about accounts.
+            address = services.normalise_email(form.email.data)
+        except services.AccountError as err:
+            errors.attach_to_form(form, err)
+        else:
+            services.request_password_reset(address, now=utcnow())
+            db.session.commit()
+            # Never say whether the address has an account.
+            flash(
+                _(
+                    "If an account uses %(email)s, we have sent it a link to choose a new "
+                    "password. The link works for one hour.",
+                    email=address,
+                ),
+                "info",
+            )
+            return redirect(url_for("accounts.login"))
     return render_template("accounts/forgot_password.html", form=form), _status(form)
 
 
@@ -334,7 +343,11 @@ def delete_account() -> Any:
         try:
             services.delete_account(user, password=form.password.data, now=utcnow())
         except services.AccountError as err:
-            errors.attach_to_form(form, err)
+            db.session.rollback()  # let go of the write lock before rendering
+            if err.field:
+                errors.attach_to_form(form, err)
+            else:  # a rule about the whole account: said in the delete section itself
+                form.form_errors.append(str(err))
         else:
             db.session.commit()
             logout_user()

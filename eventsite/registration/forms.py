@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -28,7 +29,9 @@ from eventsite.registration.models import Question, QuestionKind
 
 MAX_SHORT_TEXT = 500
 MAX_LONG_TEXT = 5000
-MAX_NUMBER = Decimal("1000000000")
+MAX_NUMBER = Decimal("1000000000")  # numbers answered stay strictly between -/+ this
+MAX_DECIMALS = 6
+MAX_NUMBER_LENGTH = 40  # characters typed; any number within the limits fits
 
 
 def _strip(value: Any) -> Any:
@@ -36,22 +39,109 @@ def _strip(value: Any) -> Any:
 
 
 class NumberField(DecimalField):
-    """A decimal number with a message people understand."""
+    """A decimal number with a message people understand.
+
+    Accepted: digits with an optional sign, one decimal point and an exponent ("3", "-2.5",
+    "1e3"). A comma is read as the decimal point only when it is the only separator and
+    one or two digits follow it ("2,5", "2,75"); "1,000" or "1.000,5" could be read two
+    ways, so they are refused rather than guessed. The value must stay below
+    MAX_NUMBER in size and have at most MAX_DECIMALS digits after the point.
+    """
 
     widget = NumberInput(step="any")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Shown as stored: DecimalField's default (2 places) would round 2.125 to 2.12 when
+        # the answers are edited, and saving would change the answer unasked.
+        kwargs.setdefault("places", None)
+        super().__init__(*args, **kwargs)
+
     def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist or valuelist[0] in ("", None):
-            self.data = None
-            return
-        try:
-            self.data = Decimal(str(valuelist[0]).strip().replace(",", "."))
-        except (InvalidOperation, ValueError):
-            self.data = None
-            raise ValueError(_("Please enter a number, for example 3 or 2.5.")) from None
-        if not self.data.is_finite() or abs(self.data) >= MAX_NUMBER:
-            self.data = None
-            raise ValueError(_("Please enter a smaller number."))
+        self.data = None  # stays None when the text is refused
+        if valuelist and valuelist[0] not in ("", None):
+            self.data = parse_number(str(valuelist[0]))
+
+
+# Digits, an optional sign, one decimal point, an optional exponent; nothing else
+# (Decimal itself would also take "NaN", "Infinity" and "1_000").
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d{1,2}")
+
+
+def parse_number(raw: str) -> Decimal:
+    """The number typed in `raw`, or ValueError with a sentence saying what to change."""
+    text = raw.strip()
+    if len(text) > MAX_NUMBER_LENGTH:
+        raise ValueError(_("Please enter a number, for example 3 or 2.5."))
+    if "," in text:
+        if not _DECIMAL_COMMA.fullmatch(text):
+            raise ValueError(
+                _(
+                    "Please write the number without thousands separators, with a dot "
+                    "for decimals: for example 1000 or 2.5."
+                )
+            )
+        text = text.replace(",", ".")
+    if not _NUMBER.fullmatch(text):
+        raise ValueError(_("Please enter a number, for example 3 or 2.5."))
+    try:
+        value = Decimal(text)
+    except ArithmeticError:  # InvalidOperation, and any other signal Decimal raises
+        raise ValueError(_("Please enter a number, for example 3 or 2.5.")) from None
+    # adjusted() and as_tuple() read the number as written: no arithmetic context, so no
+    # Overflow however large the exponent (abs() would round and can overflow).
+    if value and value.adjusted() >= MAX_NUMBER.adjusted():
+        raise ValueError(
+            _("Please enter a number between -%(max)s and %(max)s.", max=MAX_NUMBER - 1)
+        )
+    if _decimal_places(value) > MAX_DECIMALS:
+        raise ValueError(_("Please use at most %(n)d digits after the point.", n=MAX_DECIMALS))
+    return value
+
+
+def _decimal_places(value: Decimal) -> int:
+    """Digits after the point, trailing zeros left out ("2.50" has 1, "0.000" none)."""
+    _sign, digits, exponent = value.as_tuple()
+    if not any(digits):
+        return 0
+    places = -int(exponent)  # finite: the pattern admits no NaN or Infinity
+    for digit in reversed(digits):
+        if digit or places <= 0:
+            break
+        places -= 1
+    return max(places, 0)
+
+
+def _is_control(ch: str, allowed: str) -> bool:
+    code = ord(ch)
+    return (code < 32 or 127 <= code < 160) and ch not in allowed
+
+
+class PlainText:
+    """Refuses control characters (C0, DEL and C1): invisible, they break the CSV and
+    spreadsheet exports and the emails that show the answers. `allowed` keeps some
+    (the line breaks and tabs of a long answer)."""
+
+    def __init__(self, message: str, allowed: str = "") -> None:
+        self.message = message
+        self.allowed = allowed
+
+    def __call__(self, _form: Any, field: Field) -> None:
+        value = field.data
+        if isinstance(value, str) and any(_is_control(ch, self.allowed) for ch in value):
+            raise ValidationError(self.message)
+
+
+def _one_line_text() -> PlainText:
+    return PlainText(
+        _("Please keep this on one line: no line breaks, tabs or invisible control characters.")
+    )
+
+
+def _multi_line_text() -> PlainText:
+    return PlainText(
+        _("Please remove the invisible control characters from this text."), allowed="\t\r\n"
+    )
 
 
 class CheckboxListField(SelectMultipleField):
@@ -105,6 +195,7 @@ def _field_for(question: Question) -> Field:
             validators=[
                 DataRequired(_("Please answer this question.")) if required else Optional(),
                 Length(max=MAX_LONG_TEXT, message=_("Please keep it under %(max)d characters.")),
+                _multi_line_text(),
             ],
             filters=[_strip],
             description=description,
@@ -156,6 +247,7 @@ def _field_for(question: Question) -> Field:
         validators=[
             DataRequired(_("Please answer this question.")) if required else Optional(),
             Length(max=MAX_SHORT_TEXT, message=_("Please keep it under %(max)d characters.")),
+            _one_line_text(),
         ],
         filters=[_strip],
         description=description,

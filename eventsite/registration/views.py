@@ -85,28 +85,28 @@ def registration_box(event: Event) -> dict[str, Any]:
 
 @bp.app_template_global()
 def my_registrations(user: User) -> dict[str, Any]:
-    """The account page's "My events": registrations grouped by status, with ranks."""
-    registrations = services.registrations_for_user(user)
-    ranks = services.waitlist_ranks(registrations)
-    groups: dict[str, list[Registration]] = {}
-    for registration in registrations:
-        groups.setdefault(str(registration.status), []).append(registration)
-    order = [
-        RegistrationStatus.CONFIRMED,
-        RegistrationStatus.PENDING,
-        RegistrationStatus.WAITLISTED,
-        RegistrationStatus.CANCELLED,
-        RegistrationStatus.REJECTED,
-    ]
-    return {
-        "groups": [
-            (str(status), services.status_label(status), groups[status])
-            for status in order
-            if status in groups
-        ],
-        "ranks": ranks,
-        "count": len(registrations),
-    }
+    """The account page's "My events": registrations for events still to come (soonest
+    first) and for events that have ended (most recent first), each with its status and,
+    while it still matters, its place on the waiting list: two queries however many."""
+    now = utcnow()
+    registrations = services.registrations_for_user(user)  # latest event first
+    upcoming = [r for r in reversed(registrations) if not r.event.has_ended(now)]
+    past = [r for r in registrations if r.event.has_ended(now)]
+    ranks = services.waitlist_ranks(upcoming)
+
+    def rows(items: list[Registration]) -> list[dict[str, Any]]:
+        return [
+            {
+                "registration": r,
+                "event": r.event,
+                "status": str(r.status),
+                "status_label": services.status_label(r.status),
+                "rank": ranks.get(r.id),
+            }
+            for r in items
+        ]
+
+    return {"upcoming": rows(upcoming), "past": rows(past), "count": len(registrations)}
 
 
 # --- registering -------------------------------------------------------------------------------

@@ -391,7 +391,7 @@ def test_registration_page_has_no_n_plus_one(
     assert queries_for(3) <= 8
 
 
-def test_my_events_lists_registrations_by_status_without_n_plus_one(
+def test_my_events_lists_registrations_with_ranks_without_n_plus_one(
     client, login, make_user, make_event, register, count_queries
 ) -> None:
     if "accounts.account" not in client.application.view_functions:
