@@ -26,7 +26,7 @@ from eventsite.links import external_url
 from eventsite.mail.services import queue_email
 from eventsite.registration import services as registration_services
 from eventsite.registration.models import Registration
-from eventsite.timeutil import UTCDateTime
+from eventsite.timeutil import UTCDateTime, utcnow
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 200
@@ -533,9 +533,11 @@ def grant_membership(email: str, organisation_slug: str) -> Membership:
         raise AccountError(_("No organisation has the slug %(slug)s.", slug=organisation_slug))
     membership = db.session.get(Membership, (user.id, organisation.id))
     if membership is None:
-        membership = Membership(user=user, organisation=organisation)
-        db.session.add(membership)
-        db.session.flush()
+        from eventsite.organiser import organisations  # the workspace builds on accounts
+
+        # As the workspace adds a member: audited, and a pending invitation is settled.
+        organisations.join(organisation, user, None, utcnow(), "member_add")
+        membership = db.session.get(Membership, (user.id, organisation.id))
     return membership
 
 

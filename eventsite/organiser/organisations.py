@@ -151,7 +151,7 @@ def member_count(organisation_id: int) -> int:
     )
 
 
-def _join(
+def join(
     organisation: Organisation, user: User, actor: User | None, now: datetime, action: str
 ) -> None:
     """`user` becomes a member; any pending invitation of their address is settled with it
@@ -184,7 +184,7 @@ def add_member(
         return invite(organisation, email, actor, now), None
     if db.session.get(Membership, (user.id, organisation.id)) is not None:
         return "already", user
-    _join(organisation, user, actor, now, "member_add")
+    join(organisation, user, actor, now, "member_add")
     queue_email(
         user.email,
         _("You can now organise events with %(name)s", name=organisation.name),
@@ -203,7 +203,7 @@ def ensure_a_member(organisation: Organisation, user: User, now: datetime) -> bo
     a first member, or the first one only invited), `user` becomes it. True if so."""
     if member_count(organisation.id) > 0:
         return False
-    _join(organisation, user, user, now, "member_add")
+    join(organisation, user, user, now, "member_add")
     return True
 
 
@@ -417,7 +417,7 @@ def accept_invitation(token: str, user: User, now: datetime) -> Organisation:
     organisation = invitation.organisation
     if invitation.accepted_at is None:
         if db.session.get(Membership, (user.id, organisation.id)) is None:
-            _join(organisation, user, user, now, "member_join")  # settles the invitation
+            join(organisation, user, user, now, "member_join")  # settles the invitation
         invitation.accepted_at = now
         db.session.flush()
     return organisation

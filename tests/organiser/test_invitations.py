@@ -391,6 +391,24 @@ def test_adding_the_account_directly_settles_its_pending_invitation(
     assert _invitations(world.organisation.id)[0].revoked_at is None
 
 
+def test_granting_membership_from_the_cli_settles_the_pending_invitation(
+    client, as_member, mailbox, make_user, runner
+) -> None:
+    world = as_member
+    _invite(client, world)
+    mailbox()
+    invitee = make_user(email="invitee@example.org")
+    result = runner.invoke(
+        args=["users", "grant", "invitee@example.org", "--organisation", world.organisation.slug]
+    )
+    assert result.exit_code == 0, result.output
+    [invitation] = _invitations(world.organisation.id)
+    assert invitation.accepted_at is not None
+    assert invitee.id in _members(world.organisation.id)
+    page = client.get(f"/manage/organisations/{world.organisation.id}").get_data(as_text=True)
+    assert "No pending invitations." in page
+
+
 def test_the_database_keeps_one_pending_invitation_per_address(app, world) -> None:
     def row(token_hash: str) -> OrganisationInvitation:
         return OrganisationInvitation(
