@@ -15,7 +15,7 @@ from eventsite import database, errors
 from eventsite.errors import DomainError
 from eventsite.events.models import Organisation
 from eventsite.extensions import db
-from eventsite.organiser import access, audit, forms, organisations
+from eventsite.organiser import access, audit, forms, invitations, organisations
 from eventsite.organiser.event_views import Page
 from eventsite.organiser.invitation_models import OrganisationInvitation
 from eventsite.organiser.views import bp
@@ -63,7 +63,7 @@ def _organisation_page(
     form = form or forms.OrganisationForm(obj=organisation, formdata=None)
     member_form = member_form or forms.MemberForm(formdata=None)
     members = db.session.scalars(organisations.members_of(organisation)).all()
-    invitations = db.session.scalars(organisations.pending_invitations(organisation)).all()
+    pending = db.session.scalars(invitations.pending_invitations(organisation)).all()
     entries = db.session.scalars(audit.organisation_log(organisation.id).limit(100)).all()
     status = 422 if (form.errors or member_form.errors) else 200
     return render_template(
@@ -72,8 +72,8 @@ def _organisation_page(
         form=form,
         member_form=member_form,
         members=members,
-        invitations=invitations,
-        invitation_max_age=organisations.invitation_max_age(),
+        invitations=pending,
+        invitation_max_age=invitations.invitation_max_age(),
         entries=entries,
         action_form=forms.ActionForm(),
     ), status
@@ -213,7 +213,7 @@ def revoke_invitation(organisation_id: int, invitation_id: int) -> Response:
         # SQLite: the write lock, so an acceptance cannot slip in between (PostgreSQL: row).
         database.lock_for_write()
         try:
-            revoked = organisations.revoke_invitation(invitation, current_user, utcnow())
+            revoked = invitations.revoke_invitation(invitation, current_user, utcnow())
         except DomainError as err:
             flash(str(err), "error")
         else:
@@ -263,8 +263,8 @@ def accept_invitation(token: str) -> Page:
         flash(_("Welcome to %(name)s.", name=organisation.name), "success")
         return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
     try:
-        invitation = organisations.check_invitation(
-            organisations.find_invitation(token), user, utcnow()
+        invitation = invitations.check_invitation(
+            invitations.find_invitation(token), user, utcnow()
         )
     except DomainError as err:
         return _invitation_problem(err)

@@ -1,15 +1,15 @@
-"""Workspace rules for organisations: profile, logo, members and invitations."""
+"""Workspace rules for organisations: profile, logo, members, accepting an invitation
+(the invitations themselves are in `invitations`)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from slugify import slugify
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from eventsite import links
@@ -18,8 +18,7 @@ from eventsite.errors import DomainError
 from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.mail.services import queue_email
-from eventsite.organiser import audit, invitation_models
-from eventsite.organiser.invitation_models import OrganisationInvitation
+from eventsite.organiser import audit, invitations
 
 PROFILE_FIELDS = ("name", "description", "website")
 
@@ -157,7 +156,7 @@ def join(
     """`user` becomes a member; any pending invitation of their address is settled with it
     (they are in: the link in that email has nothing left to grant)."""
     db.session.add(Membership(user_id=user.id, organisation_id=organisation.id, created_at=now))
-    pending = _pending_invitation(organisation, user.email)
+    pending = invitations.pending_invitation(organisation, user.email)
     if pending is not None:
         pending.accepted_at = now
     db.session.flush()
@@ -181,7 +180,7 @@ def add_member(
     email = email.strip().lower()
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
     if user is None:
-        return invite(organisation, email, actor, now), None
+        return invitations.invite(organisation, email, actor, now), None
     if db.session.get(Membership, (user.id, organisation.id)) is not None:
         return "already", user
     join(organisation, user, actor, now, "member_add")
@@ -242,178 +241,14 @@ def remove_member(
     return user
 
 
-# --- invitations --------------------------------------------------------------------------
-
-
-def invitation_max_age() -> timedelta:
-    return timedelta(seconds=current_app.config["ORGANISER_INVITATION_MAX_AGE"])
-
-
-def pending_invitations(organisation: Organisation) -> Select[tuple[OrganisationInvitation]]:
-    """Neither accepted nor revoked, newest first; expired ones too (they can be re-sent)."""
-    return (
-        select(OrganisationInvitation)
-        .where(
-            OrganisationInvitation.organisation_id == organisation.id,
-            OrganisationInvitation.accepted_at.is_(None),
-            OrganisationInvitation.revoked_at.is_(None),
-        )
-        .options(selectinload(OrganisationInvitation.invited_by))
-        .order_by(OrganisationInvitation.sent_at.desc(), OrganisationInvitation.id.desc())
-    )
-
-
-def _pending_invitation(organisation: Organisation, email: str) -> OrganisationInvitation | None:
-    return db.session.scalar(
-        select(OrganisationInvitation)
-        .where(
-            OrganisationInvitation.organisation_id == organisation.id,
-            OrganisationInvitation.email == email.lower(),
-            OrganisationInvitation.accepted_at.is_(None),
-            OrganisationInvitation.revoked_at.is_(None),
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
-def _new_link(invitation: OrganisationInvitation, actor: User | None, now: datetime) -> str:
-    """A fresh secret for the invitation (returned; only its hash is kept). Sending again
-    replaces it, so only the newest email's link works (with only a hash stored, the old
-    link could not be sent again anyway) and the validity starts over."""
-    secret = invitation_models.new_invitation_secret()
-    invitation.token_hash = invitation_models.hash_invitation_secret(secret)
-    invitation.sent_at = now
-    invitation.invited_by_id = actor.id if actor is not None else None
-    return secret
-
-
-def _email(
-    invitation: OrganisationInvitation, organisation: Organisation, secret: str, actor: User | None
-) -> None:
-    queue_email(
-        invitation.email,
-        _("You are invited to organise events with %(name)s", name=organisation.name),
-        "organiser_invitation",
-        category="organiser_invitation",
-        organisation=organisation,
-        inviter=actor,
-        accept_url=links.external_url("organiser.accept_invitation", token=secret),
-        max_age_days=invitation_max_age().days,
-    )
-
-
-def invite(organisation: Organisation, email: str, actor: User | None, now: datetime) -> str:
-    """Invite an address with no account: "invited", or "reinvited" when an invitation
-    was pending (expired or not): that one is sent again, with a new link."""
-    email = email.strip().lower()
-    invitation = _pending_invitation(organisation, email)
-    if invitation is None:
-        invitation = OrganisationInvitation(
-            organisation_id=organisation.id, email=email, created_at=now
-        )
-        secret = _new_link(invitation, actor, now)
-        try:
-            with db.session.begin_nested():
-                db.session.add(invitation)
-        except IntegrityError:
-            # Another request invited the address at the same moment (the partial unique
-            # index): send theirs again rather than keep a second pending invitation.
-            invitation = _pending_invitation(organisation, email)
-            if invitation is None:
-                raise
-        else:
-            _email(invitation, organisation, secret, actor)
-            audit.record(
-                "member_invite", organisation_id=organisation.id, actor=actor, now=now, email=email
-            )
-            return "invited"
-    secret = _new_link(invitation, actor, now)
-    db.session.flush()
-    _email(invitation, organisation, secret, actor)
-    audit.record(
-        "member_reinvite", organisation_id=organisation.id, actor=actor, now=now, email=email
-    )
-    return "reinvited"
-
-
-def revoke_invitation(
-    invitation: OrganisationInvitation, actor: User | None, now: datetime
-) -> bool:
-    """Withdraw a pending invitation: its link stops working. False if it already was."""
-    invitation = db.session.scalars(
-        select(OrganisationInvitation)
-        .where(OrganisationInvitation.id == invitation.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    if invitation.accepted_at is not None:
-        raise OrganisationError(
-            _("%(email)s has already accepted this invitation.", email=invitation.email)
-        )
-    if invitation.revoked_at is not None:
-        return False
-    invitation.revoked_at = now
-    db.session.flush()
-    audit.record(
-        "member_invite_revoke",
-        organisation_id=invitation.organisation_id,
-        actor=actor,
-        now=now,
-        email=invitation.email,
-    )
-    return True
-
-
-def find_invitation(token: str, *, lock: bool = False) -> OrganisationInvitation | None:
-    """The invitation whose link carries `token` (locked when a decision follows)."""
-    query = select(OrganisationInvitation).where(
-        OrganisationInvitation.token_hash == invitation_models.hash_invitation_secret(token)
-    )
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return db.session.scalar(query)
-
-
-def check_invitation(
-    invitation: OrganisationInvitation | None, user: User, now: datetime
-) -> OrganisationInvitation:
-    """The invitation, if `user` may accept it (or already has); else why not."""
-    if invitation is None:
-        raise OrganisationError(
-            _(
-                "This invitation link is not valid. If you received a newer invitation, "
-                "use the link in that email."
-            )
-        )
-    if invitation.revoked_at is not None:
-        raise OrganisationError(
-            _("This invitation was withdrawn; ask the organisation if you still need access.")
-        )
-    if user.email.lower() != invitation.email:
-        raise OrganisationError(
-            _(
-                "This invitation was sent to another address; log in with the account "
-                "of %(email)s.",
-                email=invitation.email,
-            )
-        )
-    if invitation.accepted_at is not None:
-        if user.is_member_of(invitation.organisation_id):
-            return invitation  # accepted already: opening the link again is harmless
-        raise OrganisationError(
-            _("This invitation was already used; ask the organisation for a new one.")
-        )
-    if invitation.is_expired(now, invitation_max_age()):
-        raise OrganisationError(
-            _("This invitation has expired; ask the organisation for a new one.")
-        )
-    return invitation
+# --- accepting an invitation ------------------------------------------------------------
 
 
 def accept_invitation(token: str, user: User, now: datetime) -> Organisation:
     """Mark the invitation accepted and make `user` a member, in the caller's transaction."""
-    invitation = check_invitation(find_invitation(token, lock=True), user, now)
+    invitation = invitations.check_invitation(
+        invitations.find_invitation(token, lock=True), user, now
+    )
     organisation = invitation.organisation
     if invitation.accepted_at is None:
         if db.session.get(Membership, (user.id, organisation.id)) is None:

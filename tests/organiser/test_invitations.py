@@ -21,7 +21,7 @@ from eventsite.models import (
     OrganisationInvitation,
     User,
 )
-from eventsite.organiser import invitation_models, organisations
+from eventsite.organiser import invitation_models, invitations
 from eventsite.timeutil import utcnow
 
 pytestmark = pytest.mark.usefixtures("smtp_sink")
@@ -482,7 +482,7 @@ def test_two_invitations_of_one_address_at_once_leave_one_pending(app, backend, 
         with app.app_context():
             organisation = db.session.get(Organisation, organisation_id)
             try:
-                outcome["value"] = organisations.invite(
+                outcome["value"] = invitations.invite(
                     organisation, "race@example.org", None, utcnow()
                 )
                 db.session.commit()
