@@ -22,7 +22,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from eventsite import database, errors
-from eventsite.accounts import forms, services, tokens
+from eventsite.accounts import forms, profile, services, tokens
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.extensions import db, limiter
@@ -215,7 +215,7 @@ def reset_password(token: str) -> Any:
 @bp.get("/account/email/confirm/<token>")
 def confirm_email_change(token: str) -> Any:
     try:
-        user = services.confirm_email_change(token, now=utcnow())
+        user = profile.confirm_email_change(token, now=utcnow())
     except DomainError as err:
         db.session.rollback()
         return render_template("accounts/link_problem.html", message=str(err)), 400
@@ -256,7 +256,7 @@ def account() -> Any:
 def update_profile() -> Any:
     form = forms.ProfileForm(prefix="profile")
     if form.validate_on_submit():
-        services.update_profile(
+        profile.update_profile(
             current_user,
             name=form.name.data,
             affiliation=form.affiliation.data or "",
@@ -274,7 +274,7 @@ def change_email() -> Any:
     form = forms.ChangeEmailForm(prefix="email")
     if form.validate_on_submit():
         try:
-            address = services.request_email_change(
+            address = profile.request_email_change(
                 current_user,
                 new_email=form.new_email.data,
                 password=form.password.data,
@@ -302,7 +302,7 @@ def change_password() -> Any:
     if form.validate_on_submit():
         user: User = current_user._get_current_object()
         try:
-            services.change_password(
+            profile.change_password(
                 user,
                 current=form.current_password.data,
                 new=form.new_password.data,
@@ -324,7 +324,7 @@ def change_password() -> Any:
 @bp.get("/account/data.json")
 @login_required
 def download_data() -> Response:
-    data = services.export_user_data(current_user)
+    data = profile.export_user_data(current_user)
     return Response(
         json.dumps(data, indent=2, ensure_ascii=False),
         mimetype="application/json",
@@ -341,7 +341,7 @@ def delete_account() -> Any:
         database.lock_for_write()
         user: User = current_user._get_current_object()
         try:
-            services.delete_account(user, password=form.password.data, now=utcnow())
+            profile.delete_account(user, password=form.password.data, now=utcnow())
         except services.AccountError as err:
             db.session.rollback()  # let go of the write lock before rendering
             if err.field:
