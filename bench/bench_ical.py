@@ -1,6 +1,11 @@
 """Issue 5: the /calendar.ics feed with 10,000 published events — cold build, warm serve,
 conditional 304, requests/s over gunicorn, its size, and the string-formatting floor.
 
+/calendar.ics holds only what is upcoming or ended in the last 90 days (about 8,100 of the
+generated events); issue 5's target is "the full 10,000-event feed built in under 1 s cold",
+so one row builds the same feed with every event in its window (no endpoint serves all
+10,000 public events at once).
+
 The machine's load average goes into each row's note: other processes share the cores."""
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ def _clear_caches(*, vevents: bool) -> None:
     if vevents:
         builders.VEVENT_CACHE.clear()
         builders.vtimezone_bytes.cache_clear()
+        builders._calendar_properties.cache_clear()
         builders._icalendar_line.cache_clear()
         builders._tzid_parameter.cache_clear()
         builders.country_names.cache_clear()
@@ -127,7 +133,10 @@ def floor_feed(events: list, base_url: str, domain: str, sender: str) -> bytes:
 
 
 def run(ctx: BenchContext) -> list[Row]:
+    from sqlalchemy import func, select
+
     from eventsite.events import search_text
+    from eventsite.events.models import Event
     from eventsite.extensions import db
     from eventsite.ical import builders, services
     from eventsite.timeutil import utcnow
@@ -163,6 +172,34 @@ def run(ctx: BenchContext) -> list[Row]:
         cold_stats,
         max_median_ms=MAX_COLD_MS,
         note=f"{COLD_RUNS} runs, every cache emptied before each; {_load()}",
+    )
+    rows.append(row)
+    harness.log(f"  {row.name}: median {row.median_ms:.0f} ms")
+
+    # The full feed: /calendar.ics's own service function, with its 90-day window moved
+    # back to the oldest event, so every one of the 10,000 events is in it.
+    with app.app_context():
+        oldest = db.session.scalar(select(func.min(Event.starts_at)))
+        everything = services.parse_feed_filters({})
+        full_count = services.build_public_feed(everything, oldest).count(b"BEGIN:VEVENT")
+        all_count = db.session.scalar(select(func.count(Event.id)))
+
+        def full_cold() -> bytes:
+            _clear_caches(vevents=True)
+            return services.build_public_feed(everything, oldest)
+
+        full_stats = _timed(COLD_RUNS, full_cold)
+        full_size = len(full_cold())
+    if full_count != all_count:
+        raise RuntimeError(f"the full feed holds {full_count} of {all_count} events")
+    row = Row.from_stats(
+        f"full feed cold build, all {full_count} events (in-process)",
+        full_stats,
+        max_median_ms=MAX_COLD_MS,
+        note=(
+            f"services.build_public_feed with the window at the oldest event, every cache "
+            f"emptied before each of {COLD_RUNS} runs; {full_size:,} bytes; {_load()}"
+        ),
     )
     rows.append(row)
     harness.log(f"  {row.name}: median {row.median_ms:.0f} ms")

@@ -12,11 +12,12 @@ tests check that both ways give the same bytes (`feed_vevent` == `event_componen
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta, tzinfo
 from email.utils import parseaddr
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -33,9 +34,11 @@ from icalendar import (
     TimezoneStandard,
     vCalAddress,
     vDuration,
+    vGeo,
     vText,
 )
 from icalendar import Event as VEvent
+from sqlalchemy import inspect as sa_inspect
 
 from eventsite import timeutil
 from eventsite.events.models import AgendaSession, Event, EventFormat, EventStatus
@@ -44,6 +47,11 @@ from eventsite.markup import markdown_to_text
 PRODID = "-//eventsite//eventsite calendars 1.0//EN"
 UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
 _END = b"END:VCALENDAR\r\n"
+# Wall times and VTIMEZONEs stay a day inside the years a datetime can hold (1 to 9999,
+# also RFC 5545's four digits), so no zone's offset carries them over the edge; instants
+# outside this range are written in UTC.
+_FIRST_WALL = datetime(MINYEAR, 1, 2, tzinfo=UTC)
+_LAST_WALL = datetime(MAXYEAR, 12, 31, tzinfo=UTC)
 
 
 # --- settings ----------------------------------------------------------------------------
@@ -141,10 +149,10 @@ class FeedEvent(NamedTuple):
 
     @classmethod
     def from_event(cls, event: Event) -> FeedEvent:
-        """An ORM event's view (its description rendered now: it may not be flushed yet)."""
+        """An ORM event's view (its description rendered now if not flushed yet)."""
         return cls(
             **{name: getattr(event, name) for name in EVENT_COLUMNS},
-            description_text=markdown_to_text(event.description),
+            description_text=plain_description(event),
             organisation_name=event.organisation.name if event.organisation else None,
             topic_names=tuple(topic.name for topic in event.topics),
         )
@@ -228,19 +236,34 @@ def event_location(event: Event | FeedEvent, words: Words | None = None) -> str:
     return text
 
 
-def _event_times(event: Event | FeedEvent) -> tuple[date | datetime, date | datetime]:
-    """DATE values with an exclusive end for all-day events; otherwise wall time in the
-    event's zone (TZID) or UTC."""
-    if event.is_all_day:
+def all_day_dates(event: Event | FeedEvent) -> tuple[date, date] | None:
+    """First day and exclusive end day of an all-day event in its zone, or None when a
+    day falls outside the years a date can hold (the end after 31 December 9999)."""
+    try:
         first = timeutil.to_local(event.starts_at, event.timezone).date()
         # The stored end is the exclusive local midnight after the last day.
         last = timeutil.to_local(event.ends_at - timedelta(microseconds=1), event.timezone).date()
         return first, max(last + timedelta(days=1), first + timedelta(days=1))
+    except OverflowError:
+        return None
+
+
+def _event_times(event: Event | FeedEvent) -> tuple[date | datetime, date | datetime]:
+    """DATE values with an exclusive end for all-day events; otherwise wall time in the
+    event's zone (TZID) or UTC. An all-day event whose days cannot be written as DATEs
+    (the year 9999's last day) keeps its exact instants, in UTC."""
+    if event.is_all_day:
+        days = all_day_dates(event)
+        if days is not None:
+            return days
+        return event.starts_at.astimezone(UTC), event.ends_at.astimezone(UTC)
     return _wall(event.starts_at, event.timezone), _wall(event.ends_at, event.timezone)
 
 
 def _wall(value: datetime, tz_name: str) -> datetime:
-    if tz_name in UTC_NAMES:
+    if tz_name in UTC_NAMES or not _FIRST_WALL <= value <= _LAST_WALL:
+        # At the edges of the representable years the zone's wall time may not exist
+        # (10000-01-01 in Zurich); UTC always does.
         return value.astimezone(UTC)
     local = value.astimezone(timeutil.zone(tz_name))
     if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
@@ -248,6 +271,31 @@ def _wall(value: datetime, tz_name: str) -> datetime:
         # first one (RFC 5545 3.3.5), so say this instant in UTC instead.
         return value.astimezone(UTC)
     return local
+
+
+def geo_float(value: float) -> str:
+    """A GEO coordinate as an RFC 5545 FLOAT: at most six decimals (the precision
+    receivers must accept, RFC 5545 3.8.1.6), never Python's exponent form (1e-05)."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def geo_value(latitude: float | None, longitude: float | None) -> str | None:
+    """GEO's value (latitude;longitude), or None when the position is missing or is
+    not a finite number."""
+    if latitude is None or longitude is None:
+        return None
+    latitude, longitude = float(latitude), float(longitude)
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        return None
+    return f"{geo_float(latitude)};{geo_float(longitude)}"
+
+
+class _Geo(vGeo):
+    """icalendar's GEO value written with geo_float (its own writes repr(float))."""
+
+    def to_ical(self) -> str:
+        return geo_value(self.latitude, self.longitude) or ""
 
 
 def _organizer(organisation_name: str | None, settings: CalendarSettings) -> vCalAddress:
@@ -268,6 +316,15 @@ def _topic_names(event: Event | FeedEvent) -> tuple[str, ...]:
     return tuple(topic.name for topic in event.topics)
 
 
+def plain_description(event: Event) -> str:
+    """The description as plain text: the stored `description_text` (kept in step on
+    every flush, events/search_text.py), unless it is empty (rows written around the
+    ORM) or the Markdown changed since the last flush; then rendered here."""
+    if event.description_text and not sa_inspect(event).attrs.description.history.has_changes():
+        return event.description_text
+    return markdown_to_text(event.description)
+
+
 def _event_description(event: Event | FeedEvent, variant: Variant, url: str, words: Words) -> str:
     parts: list[str] = []
     if event.status == EventStatus.CANCELLED:
@@ -275,10 +332,7 @@ def _event_description(event: Event | FeedEvent, variant: Variant, url: str, wor
         parts.append(words.cancelled_notice + (f" {reason}" if reason else ""))
     if event.summary:
         parts.append(event.summary.strip())
-    if isinstance(event, FeedEvent):
-        body = event.description_text
-    else:
-        body = markdown_to_text(event.description)
+    body = event.description_text if isinstance(event, FeedEvent) else plain_description(event)
     if body:
         parts.append(body)
     if variant.show_online_url and event.online_url:
@@ -325,8 +379,8 @@ def event_component(
     location = event_location(event, words)
     if location:
         component.add("location", location)
-    if event.latitude is not None and event.longitude is not None:
-        component.add("geo", (event.latitude, event.longitude))
+    if geo_value(event.latitude, event.longitude) is not None:
+        component.add("geo", _Geo((event.latitude, event.longitude)))
     topic_names = _topic_names(event)
     if topic_names:
         component.add("categories", list(topic_names))
@@ -509,8 +563,9 @@ def feed_vevent(
         lines.append(_icalendar_line("categories", event.topic_names))
     lines.append("CREATED:" + _utc_stamp(event.created_at))
     lines.append(fold_line("DESCRIPTION:" + _text(_event_description(event, variant, url, words))))
-    if event.latitude is not None and event.longitude is not None:
-        lines.append(f"GEO:{float(event.latitude)};{float(event.longitude)}")
+    geo = geo_value(event.latitude, event.longitude)
+    if geo is not None:
+        lines.append("GEO:" + geo)
     lines.append("LAST-MODIFIED:" + changed)
     if location:
         lines.append(fold_line("LOCATION:" + _text(location)))
@@ -536,8 +591,8 @@ def _transitions(tz: tzinfo, start: datetime, end: datetime) -> list[datetime]:
     step = timedelta(days=1)
     previous = start
     state = _offset_state(start, tz)
-    current = start + step
-    while current <= end:
+    while previous < end:
+        current = min(previous + step, end)  # never a step past the end (nor year 9999)
         new_state = _offset_state(current, tz)
         if new_state != state:
             low, high = previous, current
@@ -549,31 +604,45 @@ def _transitions(tz: tzinfo, start: datetime, end: datetime) -> list[datetime]:
                     high = middle
             found.append(high.replace(microsecond=0))
             state = new_state
-        previous, current = current, current + step
+        previous = current
     return found
 
 
+YearSpans = tuple[tuple[int, int], ...]
+
+
 @lru_cache(maxsize=256)
-def vtimezone_bytes(tz_name: str, first_year: int, last_year: int) -> bytes:
-    """A VTIMEZONE for the zone, valid from 1 January of first_year to the end of last_year.
+def vtimezone_bytes(tz_name: str, spans: YearSpans) -> bytes:
+    """A VTIMEZONE for the zone, valid in each (first_year, last_year) span: from 1 January
+    of first_year to the end of last_year (a day less at the edges of years 1 and 9999).
 
     icalendar's own `Timezone.from_tzinfo` writes the onset of DAYLIGHT observances in
     the new offset's wall time; RFC 5545 3.6.5 wants the old one (TZOFFSETFROM), and
     parsers that honour the VTIMEZONE (dateutil, libical without a zone database) put
     times in the hour after a spring change one hour off. So the observances are built
     here from the zone's real transitions, one component per kind, repeated by RDATE.
+    Between spans nothing is listed (no time there is written with this TZID) except,
+    when the rule in force differs across the gap, one onset at the next span's start.
     """
     tz = timeutil.zone(tz_name)
-    start = datetime(first_year, 1, 1, tzinfo=UTC)
-    end = datetime(last_year + 1, 1, 1, tzinfo=UTC)
     groups: OrderedDict[tuple[bool, timedelta, timedelta, str], list[datetime]] = OrderedDict()
-    offset, is_dst, name = _offset_state(start, tz)
-    groups[(is_dst, offset, offset, name)] = [(start + offset).replace(tzinfo=None)]
-    for instant in _transitions(tz, start, end):
-        before = _offset_state(instant - timedelta(seconds=1), tz)[0]
-        after, is_dst, name = _offset_state(instant, tz)
-        onset = (instant + before).replace(tzinfo=None)  # wall time in TZOFFSETFROM
-        groups.setdefault((is_dst, before, after, name), []).append(onset)
+    state: tuple[timedelta, bool, str] | None = None  # in force after the last onset listed
+    for first_year, last_year in spans:
+        start = max(datetime(first_year, 1, 1, tzinfo=UTC), _FIRST_WALL)
+        end = datetime(last_year + 1, 1, 1, tzinfo=UTC) if last_year < MAXYEAR else _LAST_WALL
+        offset, is_dst, name = _offset_state(start, tz)
+        if state is None:
+            groups[(is_dst, offset, offset, name)] = [(start + offset).replace(tzinfo=None)]
+        elif state != (offset, is_dst, name):
+            before = state[0]
+            onset = (start + before).replace(tzinfo=None)
+            groups.setdefault((is_dst, before, offset, name), []).append(onset)
+        for instant in _transitions(tz, start, end):
+            before = _offset_state(instant - timedelta(seconds=1), tz)[0]
+            after, is_dst, name = _offset_state(instant, tz)
+            onset = (instant + before).replace(tzinfo=None)  # wall time in TZOFFSETFROM
+            groups.setdefault((is_dst, before, after, name), []).append(onset)
+        state = _offset_state(end, tz)
     component = Timezone()
     component.add("tzid", tz_name)
     for (is_dst, before, after, name), onsets in groups.items():
@@ -590,17 +659,32 @@ def vtimezone_bytes(tz_name: str, first_year: int, last_year: int) -> bytes:
     return to_ical(component)
 
 
-def _zone_years(items: Iterable[tuple[str, datetime, datetime]]) -> dict[str, tuple[int, int]]:
-    years: dict[str, tuple[int, int]] = {}
+def _zone_spans(items: Iterable[tuple[str, datetime, datetime]]) -> dict[str, YearSpans]:
+    """The years each zone's VTIMEZONE must cover: around every start and end written
+    with its TZID (a year either side, for the change in force before the first),
+    merged into spans. Only those instants are written, so an event in 9998 next to
+    this year's events adds two short spans, not eight thousand years of transitions."""
+    years: dict[str, set[int]] = {}
     for tz_name, starts_at, ends_at in items:
         if tz_name in UTC_NAMES:
             continue
-        first, last = starts_at.year - 1, ends_at.year + 1
-        if tz_name in years:
-            old_first, old_last = years[tz_name]
-            first, last = min(first, old_first), max(last, old_last)
-        years[tz_name] = (first, last)
-    return years
+        found = years.get(tz_name)
+        if found is None:
+            found = years[tz_name] = set()
+        found.add(starts_at.year)
+        found.add(ends_at.year)
+    return {tz_name: _year_spans(found) for tz_name, found in years.items()}
+
+
+def _year_spans(years: Iterable[int]) -> YearSpans:
+    spans: list[tuple[int, int]] = []
+    for year in sorted(years):
+        first, last = max(year - 1, MINYEAR), min(year + 1, MAXYEAR)
+        if spans and first <= spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], last))
+        else:
+            spans.append((first, last))
+    return tuple(spans)
 
 
 # --- the per-event serialisation cache ---------------------------------------------------
@@ -661,8 +745,18 @@ def _calendar_head(
     name: str | None,
     description: str | None,
     refresh_minutes: int | None,
-    zones: Mapping[str, tuple[int, int]],
+    zones: Mapping[str, YearSpans],
 ) -> bytes:
+    zone_parts = [vtimezone_bytes(tz, zones[tz]) for tz in sorted(zones)]
+    return _calendar_properties(method, name, description, refresh_minutes) + b"".join(zone_parts)
+
+
+@lru_cache(maxsize=256)
+def _calendar_properties(
+    method: str | None, name: str | None, description: str | None, refresh_minutes: int | None
+) -> bytes:
+    """BEGIN:VCALENDAR and the calendar's properties: the same for every invitation (and
+    every build of a feed), so written by icalendar once per combination."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -681,8 +775,7 @@ def _calendar_head(
         calendar.add("x-published-ttl", vDuration(interval))
     head = to_ical(calendar)
     assert head.endswith(_END)
-    zone_parts = [vtimezone_bytes(tz, *zones[tz]) for tz in sorted(zones)]
-    return head[: -len(_END)] + b"".join(zone_parts)
+    return head[: -len(_END)]
 
 
 def build_event_calendar(
@@ -706,7 +799,7 @@ def build_event_calendar(
     sessions = list(event.sessions) if with_sessions else []
     items = [(event.timezone, event.starts_at, event.ends_at)]
     items += [(event.timezone, s.starts_at, s.ends_at) for s in sessions]
-    zones = {} if event.is_all_day and not sessions else _zone_years(items)
+    zones = {} if event.is_all_day and not sessions else _zone_spans(items)
     head = _calendar_head(
         method=method, name=None, description=None, refresh_minutes=None, zones=zones
     )
@@ -737,7 +830,7 @@ def build_feed(
     settings = _settings(base_url, settings)
     variants = variants or {}
     items = [e if isinstance(e, FeedEvent) else FeedEvent.from_event(e) for e in events]
-    zones = _zone_years((e.timezone, e.starts_at, e.ends_at) for e in items if not e.is_all_day)
+    zones = _zone_spans((e.timezone, e.starts_at, e.ends_at) for e in items if not e.is_all_day)
     head = _calendar_head(
         method=None,
         name=name,

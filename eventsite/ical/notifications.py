@@ -8,6 +8,7 @@ messages go through the outbox, so they are sent only if that transaction commit
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -19,25 +20,37 @@ from eventsite.extensions import db
 from eventsite.ical import builders
 from eventsite.mail import services as mail
 
+if TYPE_CHECKING:  # registration.services calls this module: import back only when used
+    from eventsite.registration.models import Registration
 
-def _recipients(event: Event) -> list[tuple[object, builders.Attendee, builders.Variant]]:
+
+def registrant_attendee(registration: Registration) -> tuple[builders.Attendee, builders.Variant]:
+    """How a registrant appears in every invitation sent to them (confirmation, update,
+    cancellation): their ATTENDEE line (RFC 5546 3.2.2: a REQUEST names its attendee)
+    ACCEPTED and the event CONFIRMED when they hold a place; TENTATIVE both while
+    waitlisted or awaiting approval."""
+    from eventsite.registration.models import RegistrationStatus
+
+    confirmed = registration.status == RegistrationStatus.CONFIRMED
+    attendee = builders.Attendee(
+        email=registration.user.email,
+        name=registration.user.name,
+        partstat="ACCEPTED" if confirmed else "TENTATIVE",
+    )
+    return attendee, builders.Variant(status="CONFIRMED" if confirmed else "TENTATIVE")
+
+
+def _recipients(event: Event) -> list[tuple[Registration, builders.Attendee, builders.Variant]]:
     from eventsite.registration import services as registration_services
-    from eventsite.registration.models import Registration, RegistrationStatus
+    from eventsite.registration.models import Registration
 
     stmt = registration_services.active_registrations_for_event(event).options(
         joinedload(Registration.user)
     )
-    recipients = []
-    for registration in db.session.scalars(stmt):
-        confirmed = registration.status == RegistrationStatus.CONFIRMED
-        attendee = builders.Attendee(
-            email=registration.user.email,
-            name=registration.user.name,
-            partstat="ACCEPTED" if confirmed else "TENTATIVE",
-        )
-        variant = builders.Variant(status="CONFIRMED" if confirmed else "TENTATIVE")
-        recipients.append((registration, attendee, variant))
-    return recipients
+    return [
+        (registration, *registrant_attendee(registration))
+        for registration in db.session.scalars(stmt)
+    ]
 
 
 def _queue(event: Event, now: datetime, *, method: str, template: str, subject: str) -> int:

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, null, select
 from sqlalchemy import inspect as sa_inspect
 
-from eventsite import links, timeutil
+from eventsite import links
 from eventsite.accounts.models import User, new_token
 from eventsite.errors import DomainError
 from eventsite.events import services as events_services
@@ -44,7 +44,7 @@ FEED_WINDOW = timedelta(days=90)
 # The listing's query arguments; anything else in a feed URL is a mistake worth a 400.
 FEED_ARGS = frozenset({"topic", "organisation", "kind", "format", "country", "q", "from", "to"})
 # Raise when the builders' output changes, so clients' stored ETags stop matching.
-BUILD_GENERATION = "2"
+BUILD_GENERATION = "3"
 MAX_TOKEN_LENGTH = 64
 # Last-Modified of a feed without events.
 EMPTY_FEED_MODIFIED = datetime(2000, 1, 1, tzinfo=UTC)
@@ -491,8 +491,18 @@ class CalendarLinks:
     outlook: str
 
 
-def _utc_stamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+def _utc_stamp(value: datetime, separators: bool = False) -> str:
+    # Formatted by hand: strftime's %Y drops the leading zeros of years before 1000.
+    value = value.astimezone(UTC)
+    if separators:
+        return (
+            f"{value.year:04}-{value.month:02}-{value.day:02}"
+            f"T{value.hour:02}:{value.minute:02}:{value.second:02}Z"
+        )
+    return (
+        f"{value.year:04}{value.month:02}{value.day:02}"
+        f"T{value.hour:02}{value.minute:02}{value.second:02}Z"
+    )
 
 
 def _details(event: Event, url: str, limit: int = 1000) -> str:
@@ -515,17 +525,18 @@ def calendar_links(event: Event) -> CalendarLinks:
     title = event.title if not event.is_cancelled else f"{_('Cancelled:')} {event.title}"
     details = _details(event, page)
     location = builders.event_location(event)
-    if event.is_all_day:
-        first = timeutil.to_local(event.starts_at, event.timezone).date()
-        last = timeutil.to_local(event.ends_at - timedelta(microseconds=1), event.timezone).date()
-        end = max(last + timedelta(days=1), first + timedelta(days=1))
-        google_dates = f"{first:%Y%m%d}/{end:%Y%m%d}"
+    # All-day events as dates (exclusive end), as in the .ics; past 31 December 9999
+    # they cannot be, and like the .ics keep their instants in UTC.
+    days = builders.all_day_dates(event) if event.is_all_day else None
+    if days is not None:
+        first, end = days
+        google_dates = "/".join(day.isoformat().replace("-", "") for day in days)
         outlook_times = {"startdt": first.isoformat(), "enddt": end.isoformat(), "allday": "true"}
     else:
         google_dates = f"{_utc_stamp(event.starts_at)}/{_utc_stamp(event.ends_at)}"
         outlook_times = {
-            "startdt": event.starts_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "enddt": event.ends_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "startdt": _utc_stamp(event.starts_at, separators=True),
+            "enddt": _utc_stamp(event.ends_at, separators=True),
         }
     google = "https://calendar.google.com/calendar/render?" + _query(
         {

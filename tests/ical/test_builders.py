@@ -10,7 +10,7 @@ from eventsite.extensions import db
 from eventsite.ical import builders
 from eventsite.models import EventFormat, EventStatus
 
-from .conftest import assert_times_match, instants, parse_calendar
+from .ics_check import assert_times_match, check_export, instants
 
 
 def _event_ics(event, **kwargs):
@@ -28,7 +28,7 @@ def test_event_calendar_has_the_rfc_5545_properties(make_event, make_topic):
         topics=[climate, energy],
         revision=3,
     )
-    parsed = parse_calendar(_event_ics(event))
+    parsed = check_export(_event_ics(event))
     uid = f"event-{event.id}@localhost"
     assert parsed.uids() == [uid]
     vevent = parsed.ical_events()[uid]
@@ -71,7 +71,7 @@ def test_times_survive_the_new_york_november_change(make_event):
     first = datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
     first_occurrence = make_event(timezone=tz, starts_at=first, ends_at=first + timedelta(hours=3))
     data = builders.build_feed([across, ambiguous, first_occurrence], name="NY")
-    parsed = parse_calendar(data)
+    parsed = check_export(data)
     for event in (across, ambiguous, first_occurrence):
         assert_times_match(parsed, f"event-{event.id}@localhost", event)
     assert b"DTSTART:20271107T063000Z" in data
@@ -92,14 +92,14 @@ def test_times_survive_the_zurich_march_change(make_event):
         ends_at=timeutil.local_to_utc(datetime(2027, 3, 28, 5, 0), tz),
     )
     assert early.starts_at == datetime(2027, 3, 28, 1, 30, tzinfo=UTC)
-    parsed = parse_calendar(builders.build_feed([across, early], name="Zurich"))
+    parsed = check_export(builders.build_feed([across, early], name="Zurich"))
     for event in (across, early):
         assert_times_match(parsed, f"event-{event.id}@localhost", event)
 
 
 def test_vtimezone_onsets_are_in_the_offset_before_the_change():
     """RFC 5545 3.6.5: DTSTART of an observance is local time in TZOFFSETFROM."""
-    text = builders.vtimezone_bytes("Europe/Zurich", 2027, 2027).decode()
+    text = builders.vtimezone_bytes("Europe/Zurich", ((2027, 2027),)).decode()
     daylight = text.split("BEGIN:DAYLIGHT")[1].split("END:DAYLIGHT")[0]
     assert "DTSTART:20270328T020000" in daylight  # 02:00 CET == 01:00 UTC
     standard = text.split("BEGIN:STANDARD")[2].split("END:STANDARD")[0]
@@ -113,7 +113,7 @@ def test_all_day_event_is_dates_with_an_exclusive_end(make_event):
     )
     event = make_event(timezone=tz, is_all_day=True, starts_at=starts_at, ends_at=ends_at)
     data = _event_ics(event)
-    parsed = parse_calendar(data)
+    parsed = check_export(data)
     uid = f"event-{event.id}@localhost"
     assert instants(parsed, uid) == (datetime(2027, 5, 12).date(), datetime(2027, 5, 15).date())
     assert b"DTSTART;VALUE=DATE:20270512" in data and b"DTEND;VALUE=DATE:20270515" in data
@@ -126,14 +126,14 @@ def test_utc_event_uses_utc_times_and_no_vtimezone(make_event):
     data = _event_ics(event)
     assert b"BEGIN:VTIMEZONE" not in data
     assert f"DTSTART:{event.starts_at:%Y%m%dT%H%M%S}Z".encode() in data
-    assert_times_match(parse_calendar(data), f"event-{event.id}@localhost", event)
+    assert_times_match(check_export(data), f"event-{event.id}@localhost", event)
 
 
 def test_long_multibyte_title_is_folded_between_characters(make_event):
     title = "Zürich–東京 Forum über Klimawandel und Gesellschaft — 気候変動と社会の未来 " * 2
     event = make_event(title=title.strip()[:200])
     data = _event_ics(event)
-    parsed = parse_calendar(data)  # checks 75 octets and UTF-8 per physical line
+    parsed = check_export(data)  # checks 75 octets and UTF-8 per physical line
     assert sum(1 for line in data.split(b"\r\n") if line.startswith(b" ")) >= 3
     uid = f"event-{event.id}@localhost"
     assert str(parsed.ical_events()[uid]["SUMMARY"]) == event.title
@@ -142,10 +142,34 @@ def test_long_multibyte_title_is_folded_between_characters(make_event):
 
 def test_text_is_escaped(make_event):
     event = make_event(title="Commas, semicolons; and \\ backslashes", venue_name="Hall A; B")
-    parsed = parse_calendar(_event_ics(event))
+    parsed = check_export(_event_ics(event))
     vevent = parsed.vobject_events()[f"event-{event.id}@localhost"]
     assert vevent.summary.value == "Commas, semicolons; and \\ backslashes"
     assert vevent.location.value.startswith("Hall A; B, ")
+
+
+def test_geo_is_a_plain_decimal_never_an_exponent(make_event):
+    """RFC 5545 FLOAT has no exponent: 0.00001 is written so, not as Python's 1e-05."""
+    cases = [
+        ((0.00001, -0.00005), "0.00001;-0.00005"),
+        ((46.2044, 6.1432), "46.2044;6.1432"),
+        ((-0.0000001, 12.3456789), "0;12.345679"),  # six decimals at most
+        ((90.0, -180.0), "90;-180"),
+    ]
+    events = [make_event(latitude=lat, longitude=lon) for (lat, lon), _text in cases]
+    feed = builders.build_feed(events, name="geo")
+    check_export(feed)  # also refuses any GEO that is not digits and one point
+    for event, ((lat, lon), text) in zip(events, cases, strict=True):
+        line = f"GEO:{text}\r\n".encode()
+        single = _event_ics(event)
+        assert line in feed and line in single
+        uid = f"event-{event.id}@localhost"
+        parsed = check_export(single)
+        assert parsed.vobject_events()[uid].geo.value == text
+        geo = parsed.ical_events()[uid]["GEO"]
+        assert abs(geo.latitude - lat) < 1e-6 and abs(geo.longitude - lon) < 1e-6
+    assert builders.geo_float(-0.0) == "0"
+    assert builders.geo_float(1e-05) == "0.00001"
 
 
 def test_online_event_location_and_private_link(make_event):
@@ -168,7 +192,7 @@ def test_sessions_are_related_to_their_event(make_event, make_session, make_spea
     ada = make_speaker("Ada Example")
     first = make_session(event, title="Opening", speakers=[ada], room="Room 1")
     second = make_session(event, title="Closing", starts_at=event.starts_at + timedelta(hours=5))
-    parsed = parse_calendar(_event_ics(event, with_sessions=True))
+    parsed = check_export(_event_ics(event, with_sessions=True))
     event_uid = f"event-{event.id}@localhost"
     assert parsed.uids() == [
         event_uid,
@@ -193,7 +217,7 @@ def test_request_and_cancel_carry_method_organizer_and_attendee(make_event):
     event = make_event(revision=2)
     attendee = builders.Attendee(email="ann@example.org", name="Ann Example")
     now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-    request = parse_calendar(_event_ics(event, method="REQUEST", attendee=attendee, now=now))
+    request = check_export(_event_ics(event, method="REQUEST", attendee=attendee, now=now))
     assert request.ical["METHOD"] == "REQUEST"
     vevent = request.ical_events()[f"event-{event.id}@localhost"]
     assert vevent["ATTENDEE"] == "mailto:ann@example.org"
@@ -206,7 +230,7 @@ def test_request_and_cancel_carry_method_organizer_and_attendee(make_event):
     event.status = EventStatus.CANCELLED
     event.revision = 3
     db.session.commit()
-    cancel = parse_calendar(_event_ics(event, method="CANCEL", attendee=attendee, now=now))
+    cancel = check_export(_event_ics(event, method="CANCEL", attendee=attendee, now=now))
     assert cancel.ical["METHOD"] == "CANCEL"
     vevent = cancel.ical_events()[f"event-{event.id}@localhost"]
     assert vevent["STATUS"] == "CANCELLED" and vevent.decoded("SEQUENCE") == 3
@@ -217,7 +241,7 @@ def test_feed_has_name_and_refresh_hints(app, make_event):
     app.config["CALENDAR_REFRESH_MINUTES"] = 90
     event = make_event(status=EventStatus.CANCELLED, revision=1, cancellation_reason="Storm.")
     data = builders.build_feed([event], name="eventsite: Climate")
-    parsed = parse_calendar(data)
+    parsed = check_export(data)
     assert parsed.ical["NAME"] == "eventsite: Climate"
     assert parsed.ical["X-WR-CALNAME"] == "eventsite: Climate"
     assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H30M\r\n" in data
@@ -232,7 +256,7 @@ def test_uid_domain_comes_from_configuration(app, make_event):
     app.config["ICAL_UID_DOMAIN"] = "events.example.org"
     event = make_event()
     assert builders.event_uid(event) == f"event-{event.id}@events.example.org"
-    parsed = parse_calendar(_event_ics(event))
+    parsed = check_export(_event_ics(event))
     assert parsed.uids() == [f"event-{event.id}@events.example.org"]
 
 
@@ -346,6 +370,7 @@ def test_feed_vevent_is_the_icalendar_component_byte_for_byte(make_event, make_t
         make_event(
             status=EventStatus.DRAFT, description="", summary="", latitude=0.0, longitude=-0.5
         ),
+        make_event(latitude=0.00001, longitude=-0.00005),  # GEO without exponents
     ]
     settings = builders.current_settings()
     words = builders.current_words()

@@ -13,7 +13,8 @@ from eventsite.mail.sender import deliver_due
 from eventsite.registration import services as registration_services
 from eventsite.registration.models import RegistrationStatus
 
-from .conftest import NOW, assert_times_match, parse_calendar
+from .conftest import NOW
+from .ics_check import assert_times_match, check_export
 
 
 def _messages(handler):
@@ -37,7 +38,7 @@ def test_moving_an_event_emails_registrants_an_updated_invitation(
     make_registration(ann, event, RegistrationStatus.CONFIRMED)
     make_registration(bob, event, RegistrationStatus.WAITLISTED)
     make_registration(cyd, event, RegistrationStatus.CANCELLED)
-    feed_uid = parse_calendar(client.get("/calendar.ics").data).uids()[0]
+    feed_uid = check_export(client.get("/calendar.ics").data).uids()[0]
 
     event.starts_at += timedelta(hours=2)
     event.ends_at += timedelta(hours=2)
@@ -58,7 +59,7 @@ def test_moving_an_event_emails_registrants_an_updated_invitation(
         part = _calendar_part(message)
         assert part.get_param("method") == "REQUEST"
         assert part.get_filename() == f"{event.slug}.ics"
-        parsed = parse_calendar(part.get_payload(decode=True))
+        parsed = check_export(part.get_payload(decode=True))
         assert parsed.ical["METHOD"] == "REQUEST"
         assert parsed.uids() == [feed_uid]  # the same UID as in the feed
         vevent = parsed.ical_events()[feed_uid]
@@ -85,7 +86,7 @@ def test_cancelling_an_event_emails_method_cancel(
     assert "The venue flooded." in message.get_body(preferencelist=("plain",)).get_content()
     part = _calendar_part(message)
     assert part.get_param("method") == "CANCEL"
-    parsed = parse_calendar(part.get_payload(decode=True))
+    parsed = check_export(part.get_payload(decode=True))
     assert parsed.ical["METHOD"] == "CANCEL"
     vevent = parsed.ical_events()[f"event-{event.id}@localhost"]
     assert vevent["STATUS"] == "CANCELLED"
@@ -103,8 +104,86 @@ def test_confirmation_attachment_has_the_same_uid_as_the_feed(
     db.session.commit()
     deliver_due()
     [message] = _messages(handler)
-    parsed = parse_calendar(_calendar_part(message).get_payload(decode=True))
+    parsed = check_export(_calendar_part(message).get_payload(decode=True))
     assert parsed.ical["METHOD"] == "REQUEST"
-    feed = parse_calendar(client.get(f"/account/calendar/{ann.calendar_token}.ics").data)
-    download = parse_calendar(client.get(f"/events/{event.slug}.ics").data)
+    feed = check_export(client.get(f"/account/calendar/{ann.calendar_token}.ics").data)
+    download = check_export(client.get(f"/events/{event.slug}.ics").data)
     assert parsed.uids() == feed.uids() == download.uids() == [f"event-{event.id}@localhost"]
+
+
+def _invitation(message):
+    part = _calendar_part(message)
+    assert part.get_param("method") == "REQUEST"
+    parsed = check_export(part.get_payload(decode=True))  # times == the database's, in UTC
+    assert parsed.vcal.method.value == "REQUEST"
+    [vevent] = parsed.vobject_events().values()
+    return vevent
+
+
+def test_confirmation_invitation_names_the_registrant_as_attendee(smtp_sink, make_event, make_user):
+    """RFC 5546 3.2.2: a REQUEST carries the ATTENDEE it invites, as the update emails do."""
+    _controller, handler = smtp_sink
+    event = make_event(capacity=10)
+    ann = make_user(name="Ann Example")
+    registration_services.register_attendee(ann, event, {}, NOW)
+    db.session.commit()
+    deliver_due()
+    [message] = _messages(handler)
+    vevent = _invitation(message)
+    assert vevent.attendee.value == f"mailto:{ann.email}"
+    assert vevent.attendee.params["CN"] == ["Ann Example"]
+    assert vevent.attendee.params["PARTSTAT"] == ["ACCEPTED"]
+    assert vevent.attendee.params["RSVP"] == ["FALSE"]
+    assert vevent.status.value == "CONFIRMED"
+    assert vevent.organizer.value == "mailto:no-reply@eventsite.test"
+    assert vevent.dtstamp.value == NOW  # the message's own time
+
+
+def test_approval_and_promotion_invitations_are_accepted(
+    smtp_sink, make_event, make_user, make_registration
+):
+    """A place given later (approval, off the waiting list) brings the same invitation."""
+    _controller, handler = smtp_sink
+    approval = make_event(capacity=5, requires_approval=True)
+    pending = make_registration(make_user(name="Pat"), approval, RegistrationStatus.PENDING)
+    registration_services.approve_registration(pending, NOW)
+    full = make_event(capacity=1, has_waiting_list=True)
+    holder = make_registration(make_user(name="Hal"), full, RegistrationStatus.CONFIRMED)
+    waiting = make_registration(make_user(name="Wes"), full, RegistrationStatus.WAITLISTED)
+    registration_services.cancel_registration(holder, NOW)
+    db.session.commit()
+    deliver_due()
+    invitations = {
+        str(m["To"]): _invitation(m)
+        for m in _messages(handler)
+        if any(p.get_content_type() == "text/calendar" for p in m.iter_attachments())
+    }
+    assert set(invitations) == {pending.user.email, waiting.user.email}
+    for registration in (pending, waiting):
+        vevent = invitations[registration.user.email]
+        assert vevent.attendee.value == f"mailto:{registration.user.email}"
+        assert vevent.attendee.params["CN"] == [registration.user.name]
+        assert vevent.attendee.params["PARTSTAT"] == ["ACCEPTED"]
+
+
+def test_invitations_follow_organisation_and_topic_renames(
+    smtp_sink, make_event, make_topic, make_user
+):
+    """Nothing of an earlier invitation is reused: a renamed organisation (ORGANIZER CN)
+    or topic (CATEGORIES) shows in the next one, though the event row did not change."""
+    _controller, handler = smtp_sink
+    climate = make_topic("Climate")
+    event = make_event(capacity=10, topics=[climate])
+    registration_services.register_attendee(make_user(), event, {}, NOW)
+    db.session.commit()
+    event.organisation.name = "Renamed Institute"
+    climate.name = "Climate and oceans"
+    db.session.commit()
+    registration_services.register_attendee(make_user(), event, {}, NOW + timedelta(minutes=1))
+    db.session.commit()
+    deliver_due()
+    first, second = (_invitation(m) for m in _messages(handler))
+    assert first.organizer.params["CN"] != ["Renamed Institute"]
+    assert first.categories.value == ["Climate"]
+    assert second.organizer.params["CN"] == ["Renamed Institute"]
+    assert second.categories.value == ["Climate and oceans"]

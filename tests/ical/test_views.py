@@ -12,7 +12,7 @@ from eventsite.models import EventKind, EventStatus, Organisation
 from eventsite.registration.models import RegistrationStatus
 from eventsite.timeutil import utcnow
 
-from .conftest import assert_times_match, parse_calendar
+from .ics_check import assert_times_match, check_export
 
 ICS = "text/calendar; charset=utf-8"
 
@@ -39,7 +39,7 @@ def test_event_ics_is_a_download_with_the_event(client, make_event):
     assert response.headers["Content-Disposition"] == 'attachment; filename="water-forum.ics"'
     assert response.headers["ETag"].startswith('"')  # strong
     assert response.headers["Last-Modified"]
-    parsed = parse_calendar(response.data)
+    parsed = check_export(response.data)
     assert parsed.uids() == [_uid(event)]
     assert_times_match(parsed, _uid(event), event)
 
@@ -47,9 +47,9 @@ def test_event_ics_is_a_download_with_the_event(client, make_event):
 def test_event_ics_with_sessions(client, make_event, make_session):
     event = make_event()
     session = make_session(event)
-    parsed = parse_calendar(client.get(f"/events/{event.slug}.ics?sessions=1").data)
+    parsed = check_export(client.get(f"/events/{event.slug}.ics?sessions=1").data)
     assert parsed.uids() == [_uid(event), f"session-{session.id}@localhost"]
-    assert parse_calendar(client.get(f"/events/{event.slug}.ics").data).uids() == [_uid(event)]
+    assert check_export(client.get(f"/events/{event.slug}.ics").data).uids() == [_uid(event)]
 
 
 def test_drafts_and_unknown_events_are_404_in_plain_text(client, make_event):
@@ -76,7 +76,7 @@ def test_feed_holds_upcoming_and_recent_events_only(client, make_event):
     assert response.status_code == 200
     assert response.headers["Content-Type"] == ICS
     assert response.headers["Content-Disposition"] == 'inline; filename="calendar.ics"'
-    parsed = parse_calendar(response.data)
+    parsed = check_export(response.data)
     assert parsed.uids() == [_uid(recent), _uid(upcoming), _uid(cancelled)]
     assert _uid(old) not in parsed.uids() and _uid(draft) not in parsed.uids()
     vevent = parsed.ical_events()[_uid(cancelled)]
@@ -92,12 +92,12 @@ def test_feed_takes_the_listing_filters(client, make_event, make_topic):
     make_event(topics=[climate], kind=EventKind.CONFERENCE, country="KE")
     make_event(kind=EventKind.WORKSHOP, country="KE")
     response = client.get("/calendar.ics?topic=climate&kind=workshop&country=ke")
-    parsed = parse_calendar(response.data)
+    parsed = check_export(response.data)
     assert parsed.uids() == [_uid(match)]
     assert parsed.ical["X-WR-CALNAME"] == "eventsite: Climate · Workshop · Kenya"
-    by_topic = parse_calendar(client.get("/topics/climate.ics?kind=workshop").data)
+    by_topic = check_export(client.get("/topics/climate.ics?kind=workshop").data)
     assert by_topic.uids() == [_uid(match)]
-    org = parse_calendar(client.get(f"/organisations/{match.organisation.slug}.ics").data)
+    org = check_export(client.get(f"/organisations/{match.organisation.slug}.ics").data)
     assert org.uids() == [_uid(match)]
 
 
@@ -138,6 +138,7 @@ def test_conditional_get_answers_304_with_one_query(client, make_event, count_qu
     changed = client.get("/calendar.ics", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert b"SUMMARY:Renamed" in changed.data
+    check_export(changed.data)
 
 
 def test_304_reads_only_the_catalogue_version(client, make_event, make_topic, count_queries):
@@ -159,10 +160,12 @@ def test_feed_etag_changes_when_a_topic_or_organisation_is_renamed(client, make_
     second = client.get("/calendar.ics", headers={"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200
     assert b"CATEGORIES:Climate and oceans" in second.data
+    check_export(second.data)
     event.organisation.name = "Renamed Institute"
     db.session.commit()
     third = client.get("/calendar.ics", headers={"If-None-Match": second.headers["ETag"]})
     assert third.status_code == 200 and b'CN="Renamed Institute"' in third.data
+    check_export(third.data)
 
 
 def test_personal_and_organisation_feeds_answer_304_with_one_query(
@@ -196,6 +199,7 @@ def test_warm_feed_comes_from_the_cache(client, make_event, count_queries):
     with count_queries() as counter:
         warm = client.get("/calendar.ics").data
     assert warm == cold
+    check_export(cold)
     assert counter.count == 1  # the version query only
 
 
@@ -210,21 +214,21 @@ def test_feed_queries_do_not_grow_with_events(client, make_event, make_topic, co
     services.FEED_CACHE.clear()
     with count_queries() as large:
         response = client.get("/calendar.ics")
-    assert len(parse_calendar(response.data).uids()) == 9
+    assert len(check_export(response.data).uids()) == 9
     assert large.count == small.count <= 4
 
 
 def test_moving_an_event_raises_sequence_everywhere(client, make_event):
     event = make_event()
     uid = _uid(event)
-    before = parse_calendar(client.get("/calendar.ics").data).ical_events()[uid]
+    before = check_export(client.get("/calendar.ics").data).ical_events()[uid]
     assert before.decoded("SEQUENCE") == 0
     event.starts_at += timedelta(days=1)
     event.ends_at += timedelta(days=1)
     assert services.bump_revision_if_moved(event) is True
     db.session.commit()
     for url in ("/calendar.ics", f"/events/{event.slug}.ics"):
-        parsed = parse_calendar(client.get(url).data)
+        parsed = check_export(client.get(url).data)
         assert parsed.ical_events()[uid].decoded("SEQUENCE") == 1
         assert_times_match(parsed, uid, event)
 
@@ -247,7 +251,7 @@ def test_personal_feed_follows_registration_states(
     assert response.headers["Content-Type"] == ICS
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "private" in response.headers["Cache-Control"]
-    parsed = parse_calendar(response.data)
+    parsed = check_export(response.data)
     events = parsed.ical_events()
     assert list(events) == [_uid(confirmed), _uid(waitlisted), _uid(pending)]
     assert events[_uid(confirmed)]["STATUS"] == "CONFIRMED"
@@ -268,7 +272,7 @@ def test_personal_feed_changes_when_a_registration_does(
     db.session.commit()
     second = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200
-    assert parse_calendar(second.data).ical_events()[_uid(event)]["STATUS"] == "CONFIRMED"
+    assert check_export(second.data).ical_events()[_uid(event)]["STATUS"] == "CONFIRMED"
 
 
 def test_unknown_personal_token_is_404(client):
@@ -334,7 +338,7 @@ def test_organisation_export_is_for_members_only(client, make_event, make_user, 
     assert response.headers["Content-Disposition"] == (
         f'attachment; filename="{organisation.slug}-events.ics"'
     )
-    events = parse_calendar(response.data).ical_events()
+    events = check_export(response.data).ical_events()
     assert set(events) == {_uid(event), _uid(draft)}
     assert str(events[_uid(draft)]["SUMMARY"]) == f"[Draft] {draft.title}"
     assert events[_uid(draft)]["STATUS"] == "TENTATIVE"
@@ -357,7 +361,7 @@ def test_organisation_private_feed_token(client, make_event, make_user, make_mem
     feed = client.get(f"/organisations/feed/{token}.ics")
     assert feed.status_code == 200
     assert feed.headers["Content-Disposition"].startswith("inline")
-    assert len(parse_calendar(feed.data).uids()) == 2
+    assert len(check_export(feed.data).uids()) == 2
     client.post(f"/account/organisations/{organisation.slug}/calendar/regenerate")
     db.session.refresh(organisation)
     assert organisation.calendar_token != token

@@ -24,6 +24,8 @@ from eventsite.models import (
 )
 from eventsite.organiser import services
 
+from ..ical.ics_check import check_export
+
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
@@ -238,7 +240,14 @@ def test_moving_a_published_event_bumps_its_revision_and_emails_registrants(
     assert message["To"] == world.attendee.email
     assert "Changed" in message["Subject"]
     ics = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
-    assert b"SEQUENCE:1" in ics.get_payload(decode=True)
+    parsed = check_export(ics.get_payload(decode=True))  # times == the database's, in UTC
+    assert parsed.vcal.method.value == "REQUEST"
+    [vevent] = parsed.vobject_events().values()
+    assert vevent.uid.value == f"event-{event.id}@localhost"
+    assert vevent.sequence.value == "1"
+    assert vevent.location.value.startswith("Palais des Nations")
+    assert vevent.attendee.value == f"mailto:{world.attendee.email}"
+    assert vevent.attendee.params["PARTSTAT"] == ["ACCEPTED"]
 
 
 def _zone(name: str):
@@ -308,7 +317,12 @@ def test_cancelling_asks_for_a_reason_and_tells_registrants(
     message = email.message_from_bytes(envelope.content, policy=email.policy.default)
     assert envelope.rcpt_tos == [world.attendee.email]
     ics = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
-    assert b"METHOD:CANCEL" in ics.get_payload(decode=True)
+    parsed = check_export(ics.get_payload(decode=True))  # times == the database's, in UTC
+    assert parsed.vcal.method.value == "CANCEL"
+    [vevent] = parsed.vobject_events().values()
+    assert vevent.uid.value == f"event-{event.id}@localhost"
+    assert (vevent.status.value, vevent.sequence.value) == ("CANCELLED", "1")
+    assert vevent.attendee.value == f"mailto:{world.attendee.email}"
 
 
 def test_duplicate_copies_agenda_and_questions_with_new_dates(client, as_member) -> None:

@@ -21,6 +21,8 @@ from eventsite.models import (
 )
 from eventsite.registration import services
 
+from ..ical.ics_check import check_export
+
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
@@ -458,8 +460,14 @@ def test_confirmation_email_arrives_with_details_answers_and_link(
     calendars = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert [p.get_filename() for p in calendars] == [f"{event.slug}.ics"]
     assert calendars[0].get_param("method") == "REQUEST"
-    ics = calendars[0].get_content()
-    assert "METHOD:REQUEST" in (ics if isinstance(ics, str) else ics.decode())
+    parsed = check_export(calendars[0].get_payload(decode=True))  # times == the database's
+    assert parsed.vcal.method.value == "REQUEST"
+    [vevent] = parsed.vobject_events().values()
+    assert vevent.uid.value == f"event-{event.id}@localhost"
+    assert vevent.attendee.value == "mailto:ada@example.org"  # RFC 5546 3.2.2
+    assert vevent.attendee.params["CN"] == ["Ada"]
+    assert vevent.attendee.params["PARTSTAT"] == ["ACCEPTED"]
+    assert vevent.status.value == "CONFIRMED"
 
 
 def test_waitlist_and_pending_emails_say_so(smtp_sink, make_event, make_user, register) -> None:
