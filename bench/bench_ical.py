@@ -32,15 +32,15 @@ def _load() -> str:
 def _clear_caches(*, vevents: bool) -> None:
     """Everything a fresh worker would not have: the built feed and, with `vevents`, the
     serialised VEVENTs and every memo the builders keep (zones, shared lines)."""
-    from eventsite.ical import builders, services
+    from eventsite.ical import builders, lines, services, vtimezone
 
     services.FEED_CACHE.clear()
     if vevents:
         builders.VEVENT_CACHE.clear()
-        builders.vtimezone_bytes.cache_clear()
+        vtimezone.vtimezone_bytes.cache_clear()
         builders._calendar_properties.cache_clear()
-        builders._icalendar_line.cache_clear()
-        builders._tzid_parameter.cache_clear()
+        lines.icalendar_line.cache_clear()
+        lines.tzid_parameter.cache_clear()
         builders.country_names.cache_clear()
 
 

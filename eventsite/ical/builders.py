@@ -8,6 +8,7 @@ hold ten thousand events, and building a component costs ~0.3 ms each (type infe
 parameter objects, content-line objects), so feeds write each VEVENT's content lines
 directly in icalendar's order, with icalendar's value types doing the escaping; the
 tests check that both ways give the same bytes (`feed_vevent` == `event_component`).
+Folding, escaping and single content lines are in lines.py, VTIMEZONEs in vtimezone.py.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -26,32 +27,17 @@ from urllib.parse import quote, urlsplit
 from babel import Locale
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from icalendar import (
-    Calendar,
-    Parameters,
-    Timezone,
-    TimezoneDaylight,
-    TimezoneStandard,
-    vCalAddress,
-    vDuration,
-    vGeo,
-    vText,
-)
+from icalendar import Calendar, vCalAddress, vDuration, vGeo
 from icalendar import Event as VEvent
 from sqlalchemy import inspect as sa_inspect
 
 from eventsite import timeutil
 from eventsite.events.models import AgendaSession, Event, EventFormat, EventStatus
+from eventsite.ical import lines, vtimezone
 from eventsite.markup import markdown_to_text
 
 PRODID = "-//eventsite//eventsite calendars 1.0//EN"
-UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
 _END = b"END:VCALENDAR\r\n"
-# Wall times and VTIMEZONEs stay a day inside the years a datetime can hold (1 to 9999,
-# also RFC 5545's four digits), so no zone's offset carries them over the edge; instants
-# outside this range are written in UTC.
-_FIRST_WALL = datetime(MINYEAR, 1, 2, tzinfo=UTC)
-_LAST_WALL = datetime(MAXYEAR, 12, 31, tzinfo=UTC)
 
 
 # --- settings ----------------------------------------------------------------------------
@@ -261,7 +247,7 @@ def _event_times(event: Event | FeedEvent) -> tuple[date | datetime, date | date
 
 
 def _wall(value: datetime, tz_name: str) -> datetime:
-    if tz_name in UTC_NAMES or not _FIRST_WALL <= value <= _LAST_WALL:
+    if tz_name in vtimezone.UTC_NAMES or not vtimezone.FIRST_WALL <= value <= vtimezone.LAST_WALL:
         # At the edges of the representable years the zone's wall time may not exist
         # (10000-01-01 in Zurich); UTC always does.
         return value.astimezone(UTC)
@@ -432,106 +418,12 @@ def session_component(
     return component
 
 
-# --- serialising --------------------------------------------------------------------------
-
-
-def fold_line(line: str) -> str:
-    """RFC 5545 3.1 folding: at most 75 octets per physical line, the continuation's
-    leading space included, never inside a UTF-8 character, and (like icalendar) never
-    between a backslash and the character it escapes, which some clients mis-read."""
-    if len(line) <= 75 and line.isascii():
-        return line
-    if line.isascii():
-        text, size = line, len(line)
-    else:
-        data = line.encode()
-        if len(data) <= 75:
-            return line
-        return _fold_bytes(data)
-    segments: list[str] = []
-    start, limit = 0, 75
-    while size - start > limit:
-        cut = start + limit
-        if text[cut - 1] == "\\" and cut - 1 > start:
-            cut -= 1
-        segments.append(text[start:cut])
-        start, limit = cut, 74
-    segments.append(text[start:])
-    return "\r\n ".join(segments)
-
-
-def _fold_bytes(data: bytes) -> str:
-    """fold_line for a line with multi-byte characters: cut on octets, then step back to
-    the first octet of the character (UTF-8 continuation octets are 0b10xxxxxx)."""
-    segments: list[str] = []
-    start, limit, size = 0, 75, len(data)
-    while size - start > limit:
-        cut = start + limit
-        while data[cut] & 0xC0 == 0x80:
-            cut -= 1
-        if data[cut - 1] == 0x5C and cut - 1 > start:  # a backslash
-            cut -= 1
-        segments.append(data[start:cut].decode())
-        start, limit = cut, 74
-    segments.append(data[start:].decode())
-    return "\r\n ".join(segments)
-
-
-def to_ical(component: Any) -> bytes:
-    """The component's bytes: icalendar writes and escapes every content line; only the
-    folding is ours (icalendar folds character by character, a third of a feed's time)."""
-    lines = component.content_lines()
-    return ("\r\n".join(fold_line(line) for line in lines if line) + "\r\n").encode()
-
-
 # --- the lean VEVENT of feeds ----------------------------------------------------------------
-
-
-def _text(value: str) -> str:
-    """A TEXT value escaped by icalendar (backslash, comma, semicolon, newlines)."""
-    return vText(value).to_ical().decode()
-
-
-@lru_cache(maxsize=1024)
-def _tzid_parameter(tz_name: str) -> str:
-    return ";" + Parameters({"TZID": tz_name}).to_ical().decode()
-
-
-def _date_property(name: str, value: date | datetime) -> str:
-    """DTSTART/DTEND as icalendar writes them: a DATE, UTC with Z, or wall time and TZID."""
-    if not isinstance(value, datetime):
-        return f"{name};VALUE=DATE:{value.year:04}{value.month:02}{value.day:02}"
-    stamp = (
-        f"{value.year:04}{value.month:02}{value.day:02}"
-        f"T{value.hour:02}{value.minute:02}{value.second:02}"
-    )
-    if value.tzinfo is UTC:
-        return f"{name}:{stamp}Z"
-    return f"{name}{_tzid_parameter(value.tzinfo.key)}:{stamp}"  # type: ignore[union-attr]
-
-
-def _utc_stamp(value: datetime) -> str:
-    value = value.astimezone(UTC)
-    return (
-        f"{value.year:04}{value.month:02}{value.day:02}"
-        f"T{value.hour:02}{value.minute:02}{value.second:02}Z"
-    )
-
-
-@lru_cache(maxsize=4096)
-def _icalendar_line(name: str, value: Any, parameters: tuple[tuple[str, str], ...] = ()) -> str:
-    """One content line as icalendar's component writes it, folded; for the values many
-    events share (organisers, topic lists), so the full machinery runs once per value."""
-    component = VEvent()
-    component.add(name, list(value) if isinstance(value, tuple) else value)
-    prop = component[name]
-    for key, item in parameters:
-        prop.params[key] = item
-    return fold_line(component.content_lines()[1])
+# Here, not in lines.py: it shows what event_component shows, with the same helpers.
 
 
 def _organizer_line(organisation_name: str | None, settings: CalendarSettings) -> str:
-    return _icalendar_line(
+    return lines.icalendar_line(
         "organizer",
         f"mailto:{settings.organizer_email}",
         (("CN", organisation_name or settings.uid_domain),),
@@ -549,142 +441,34 @@ def feed_vevent(
     url = event_url(event, settings.base_url)
     start, end = _event_times(event)
     location = event_location(event, words)
-    changed = _utc_stamp(event.updated_at)
-    lines = [
+    changed = lines.utc_stamp(event.updated_at)
+    content = [
         "BEGIN:VEVENT",
-        fold_line("SUMMARY:" + _text(_summary(event, variant, None, words))),
-        _date_property("DTSTART", start),
-        _date_property("DTEND", end),
+        lines.fold_line("SUMMARY:" + lines.text(_summary(event, variant, None, words))),
+        lines.date_property("DTSTART", start),
+        lines.date_property("DTEND", end),
         "DTSTAMP:" + changed,
-        fold_line("UID:" + _text(event_uid(event, settings))),
+        lines.fold_line("UID:" + lines.text(event_uid(event, settings))),
         f"SEQUENCE:{int(event.revision or 0)}",
     ]
     if event.topic_names:
-        lines.append(_icalendar_line("categories", event.topic_names))
-    lines.append("CREATED:" + _utc_stamp(event.created_at))
-    lines.append(fold_line("DESCRIPTION:" + _text(_event_description(event, variant, url, words))))
+        content.append(lines.icalendar_line("categories", event.topic_names))
+    content.append("CREATED:" + lines.utc_stamp(event.created_at))
+    content.append(
+        lines.fold_line("DESCRIPTION:" + lines.text(_event_description(event, variant, url, words)))
+    )
     geo = geo_value(event.latitude, event.longitude)
     if geo is not None:
-        lines.append("GEO:" + geo)
-    lines.append("LAST-MODIFIED:" + changed)
+        content.append("GEO:" + geo)
+    content.append("LAST-MODIFIED:" + changed)
     if location:
-        lines.append(fold_line("LOCATION:" + _text(location)))
-    lines.append(_organizer_line(event.organisation_name, settings))
-    lines.append("STATUS:" + event_status(event, variant))
-    lines.append("TRANSP:TRANSPARENT" if event.is_all_day else "TRANSP:OPAQUE")
-    lines.append(fold_line("URL:" + url))
-    lines.append("END:VEVENT\r\n")
-    return "\r\n".join(lines)
-
-
-# --- VTIMEZONE ---------------------------------------------------------------------------
-
-
-def _offset_state(value: datetime, tz: tzinfo) -> tuple[timedelta, bool, str]:
-    local = value.astimezone(tz)
-    return local.utcoffset() or timedelta(0), bool(local.dst()), local.tzname() or ""
-
-
-def _transitions(tz: tzinfo, start: datetime, end: datetime) -> list[datetime]:
-    """UTC instants (to the second) where the zone's offset, DST flag or name changes."""
-    found: list[datetime] = []
-    step = timedelta(days=1)
-    previous = start
-    state = _offset_state(start, tz)
-    while previous < end:
-        current = min(previous + step, end)  # never a step past the end (nor year 9999)
-        new_state = _offset_state(current, tz)
-        if new_state != state:
-            low, high = previous, current
-            while high - low > timedelta(seconds=1):
-                middle = low + (high - low) / 2
-                if _offset_state(middle, tz) == state:
-                    low = middle
-                else:
-                    high = middle
-            found.append(high.replace(microsecond=0))
-            state = new_state
-        previous = current
-    return found
-
-
-YearSpans = tuple[tuple[int, int], ...]
-
-
-@lru_cache(maxsize=256)
-def vtimezone_bytes(tz_name: str, spans: YearSpans) -> bytes:
-    """A VTIMEZONE for the zone, valid in each (first_year, last_year) span: from 1 January
-    of first_year to the end of last_year (a day less at the edges of years 1 and 9999).
-
-    icalendar's own `Timezone.from_tzinfo` writes the onset of DAYLIGHT observances in
-    the new offset's wall time; RFC 5545 3.6.5 wants the old one (TZOFFSETFROM), and
-    parsers that honour the VTIMEZONE (dateutil, libical without a zone database) put
-    times in the hour after a spring change one hour off. So the observances are built
-    here from the zone's real transitions, one component per kind, repeated by RDATE.
-    Between spans nothing is listed (no time there is written with this TZID) except,
-    when the rule in force differs across the gap, one onset at the next span's start.
-    """
-    tz = timeutil.zone(tz_name)
-    groups: OrderedDict[tuple[bool, timedelta, timedelta, str], list[datetime]] = OrderedDict()
-    state: tuple[timedelta, bool, str] | None = None  # in force after the last onset listed
-    for first_year, last_year in spans:
-        start = max(datetime(first_year, 1, 1, tzinfo=UTC), _FIRST_WALL)
-        end = datetime(last_year + 1, 1, 1, tzinfo=UTC) if last_year < MAXYEAR else _LAST_WALL
-        offset, is_dst, name = _offset_state(start, tz)
-        if state is None:
-            groups[(is_dst, offset, offset, name)] = [(start + offset).replace(tzinfo=None)]
-        elif state != (offset, is_dst, name):
-            before = state[0]
-            onset = (start + before).replace(tzinfo=None)
-            groups.setdefault((is_dst, before, offset, name), []).append(onset)
-        for instant in _transitions(tz, start, end):
-            before = _offset_state(instant - timedelta(seconds=1), tz)[0]
-            after, is_dst, name = _offset_state(instant, tz)
-            onset = (instant + before).replace(tzinfo=None)  # wall time in TZOFFSETFROM
-            groups.setdefault((is_dst, before, after, name), []).append(onset)
-        state = _offset_state(end, tz)
-    component = Timezone()
-    component.add("tzid", tz_name)
-    for (is_dst, before, after, name), onsets in groups.items():
-        observance = TimezoneDaylight() if is_dst else TimezoneStandard()
-        observance.add("dtstart", onsets[0])
-        # One RDATE per line: vobject keeps only the first value of a comma list.
-        for onset in onsets[1:]:
-            observance.add("rdate", onset)
-        if name:
-            observance.add("tzname", name)
-        observance.add("tzoffsetfrom", before)
-        observance.add("tzoffsetto", after)
-        component.add_component(observance)
-    return to_ical(component)
-
-
-def _zone_spans(items: Iterable[tuple[str, datetime, datetime]]) -> dict[str, YearSpans]:
-    """The years each zone's VTIMEZONE must cover: around every start and end written
-    with its TZID (a year either side, for the change in force before the first),
-    merged into spans. Only those instants are written, so an event in 9998 next to
-    this year's events adds two short spans, not eight thousand years of transitions."""
-    years: dict[str, set[int]] = {}
-    for tz_name, starts_at, ends_at in items:
-        if tz_name in UTC_NAMES:
-            continue
-        found = years.get(tz_name)
-        if found is None:
-            found = years[tz_name] = set()
-        found.add(starts_at.year)
-        found.add(ends_at.year)
-    return {tz_name: _year_spans(found) for tz_name, found in years.items()}
-
-
-def _year_spans(years: Iterable[int]) -> YearSpans:
-    spans: list[tuple[int, int]] = []
-    for year in sorted(years):
-        first, last = max(year - 1, MINYEAR), min(year + 1, MAXYEAR)
-        if spans and first <= spans[-1][1] + 1:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], last))
-        else:
-            spans.append((first, last))
-    return tuple(spans)
+        content.append(lines.fold_line("LOCATION:" + lines.text(location)))
+    content.append(_organizer_line(event.organisation_name, settings))
+    content.append("STATUS:" + event_status(event, variant))
+    content.append("TRANSP:TRANSPARENT" if event.is_all_day else "TRANSP:OPAQUE")
+    content.append(lines.fold_line("URL:" + url))
+    content.append("END:VEVENT\r\n")
+    return "\r\n".join(content)
 
 
 # --- the per-event serialisation cache ---------------------------------------------------
@@ -745,9 +529,9 @@ def _calendar_head(
     name: str | None,
     description: str | None,
     refresh_minutes: int | None,
-    zones: Mapping[str, YearSpans],
+    zones: Mapping[str, vtimezone.YearSpans],
 ) -> bytes:
-    zone_parts = [vtimezone_bytes(tz, zones[tz]) for tz in sorted(zones)]
+    zone_parts = [vtimezone.vtimezone_bytes(tz, zones[tz]) for tz in sorted(zones)]
     return _calendar_properties(method, name, description, refresh_minutes) + b"".join(zone_parts)
 
 
@@ -773,7 +557,7 @@ def _calendar_properties(
         interval = timedelta(minutes=refresh_minutes)
         calendar.add("refresh-interval", interval, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", vDuration(interval))
-    head = to_ical(calendar)
+    head = lines.to_ical(calendar)
     assert head.endswith(_END)
     return head[: -len(_END)]
 
@@ -799,19 +583,21 @@ def build_event_calendar(
     sessions = list(event.sessions) if with_sessions else []
     items = [(event.timezone, event.starts_at, event.ends_at)]
     items += [(event.timezone, s.starts_at, s.ends_at) for s in sessions]
-    zones = {} if event.is_all_day and not sessions else _zone_spans(items)
+    zones = {} if event.is_all_day and not sessions else vtimezone.zone_spans(items)
     head = _calendar_head(
         method=method, name=None, description=None, refresh_minutes=None, zones=zones
     )
     stamp = (now or datetime.now(UTC)) if method else None
     parts = [
-        to_ical(
+        lines.to_ical(
             event_component(
                 event, settings, variant=variant, method=method, attendee=attendee, stamp=stamp
             )
         )
     ]
-    parts += [to_ical(session_component(s, event, settings, variant=variant)) for s in sessions]
+    parts += [
+        lines.to_ical(session_component(s, event, settings, variant=variant)) for s in sessions
+    ]
     return head + b"".join(parts) + _END
 
 
@@ -830,7 +616,9 @@ def build_feed(
     settings = _settings(base_url, settings)
     variants = variants or {}
     items = [e if isinstance(e, FeedEvent) else FeedEvent.from_event(e) for e in events]
-    zones = _zone_spans((e.timezone, e.starts_at, e.ends_at) for e in items if not e.is_all_day)
+    zones = vtimezone.zone_spans(
+        (e.timezone, e.starts_at, e.ends_at) for e in items if not e.is_all_day
+    )
     head = _calendar_head(
         method=None,
         name=name,

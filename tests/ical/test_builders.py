@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from eventsite import timeutil
 from eventsite.extensions import db
-from eventsite.ical import builders
+from eventsite.ical import builders, lines, vtimezone
 from eventsite.models import EventFormat, EventStatus
 
 from .ics_check import assert_times_match, check_export, instants
@@ -99,7 +99,7 @@ def test_times_survive_the_zurich_march_change(make_event):
 
 def test_vtimezone_onsets_are_in_the_offset_before_the_change():
     """RFC 5545 3.6.5: DTSTART of an observance is local time in TZOFFSETFROM."""
-    text = builders.vtimezone_bytes("Europe/Zurich", ((2027, 2027),)).decode()
+    text = vtimezone.vtimezone_bytes("Europe/Zurich", ((2027, 2027),)).decode()
     daylight = text.split("BEGIN:DAYLIGHT")[1].split("END:DAYLIGHT")[0]
     assert "DTSTART:20270328T020000" in daylight  # 02:00 CET == 01:00 UTC
     standard = text.split("BEGIN:STANDARD")[2].split("END:STANDARD")[0]
@@ -280,13 +280,13 @@ def test_fold_line_keeps_octets_characters_and_escapes_whole():
         "SUMMARY:" + "é" * 37 + "x" + "😀" * 30,
         "DESCRIPTION:" + "a" * 73 + "\\n" + "b" * 100,
     ):
-        folded = builders.fold_line(line)
+        folded = lines.fold_line(line)
         physical = folded.split("\r\n")
         assert all(len(p.encode()) <= 75 for p in physical)
         assert all(p.startswith(" ") for p in physical[1:])
         assert "".join(p[1:] if i else p for i, p in enumerate(physical)) == line
         assert not any(p.endswith("\\") for p in physical[:-1])
-    assert builders.fold_line("UID:short") == "UID:short"
+    assert lines.fold_line("UID:short") == "UID:short"
 
 
 def _reference_fold(line: str) -> str:
@@ -316,7 +316,7 @@ def test_fold_line_agrees_with_folding_character_by_character():
     for length in [*range(60, 90), 150, 400, 1000]:
         for _ in range(20):
             line = "DESCRIPTION:" + "".join(rnd.choices(alphabet, k=length))
-            assert builders.fold_line(line) == _reference_fold(line), line
+            assert lines.fold_line(line) == _reference_fold(line), line
 
 
 def _variants():
@@ -377,7 +377,7 @@ def test_feed_vevent_is_the_icalendar_component_byte_for_byte(make_event, make_t
     for event in events:
         item = builders.FeedEvent.from_event(event)
         for variant in _variants():
-            component = builders.to_ical(
+            component = lines.to_ical(
                 builders.event_component(event, settings, variant=variant, words=words)
             )
             assert builders.feed_vevent(item, settings, variant, words).encode() == component

@@ -11,7 +11,7 @@ from flask import g
 
 from eventsite import timeutil
 from eventsite.extensions import db
-from eventsite.ical import builders, services
+from eventsite.ical import builders, lines, services, vtimezone
 from eventsite.registration.models import RegistrationStatus
 
 from .ics_check import check_export
@@ -182,7 +182,7 @@ def test_edge_events_are_the_same_bytes_in_feeds_and_single_files(make_event):
     settings = builders.current_settings()
     words = builders.current_words()
     for event in events:
-        component = builders.to_ical(builders.event_component(event, settings, words=words))
+        component = lines.to_ical(builders.event_component(event, settings, words=words))
         item = builders.FeedEvent.from_event(event)
         assert builders.feed_vevent(item, settings, builders.PUBLIC, words).encode() == component
 
@@ -191,7 +191,7 @@ def test_zone_spans_cover_the_years_written_only():
     def at(year: int) -> datetime:
         return datetime(year, 6, 1, tzinfo=UTC)
 
-    spans = builders._zone_spans(
+    spans = vtimezone.zone_spans(
         [
             (ZURICH, at(2026), at(2026)),
             (ZURICH, at(2027), at(2027)),
@@ -220,9 +220,9 @@ def test_a_rule_change_between_spans_gets_its_own_onset(make_event):
         )
         for year, month in ((2008, 1), (2013, 1), (2013, 7))
     ]
-    assert builders._zone_spans((e.timezone, e.starts_at, e.ends_at) for e in events) == {
+    assert vtimezone.zone_spans((e.timezone, e.starts_at, e.ends_at) for e in events) == {
         moscow: ((2007, 2009), (2012, 2014))
     }
     check_export(builders.build_feed(events, name="Moscow"))  # vobject reads the VTIMEZONE
-    zone = builders.vtimezone_bytes(moscow, ((2007, 2009), (2012, 2014))).decode()
+    zone = vtimezone.vtimezone_bytes(moscow, ((2007, 2009), (2012, 2014))).decode()
     assert "20120101T030000" in zone  # 2012-01-01 00:00 UTC in the +03 before it
