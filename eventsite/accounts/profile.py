@@ -20,6 +20,7 @@ from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.links import external_url
 from eventsite.mail.services import queue_email
+from eventsite.registration import answers as registration_answers
 from eventsite.registration import services as registration_services
 from eventsite.registration.models import Registration
 
@@ -144,7 +145,7 @@ def _registrations_of(user: User) -> list[dict[str, Any]]:
             "status": str(row.status),
             "answers": [
                 {"question": label, "answer": answer}
-                for label, answer in registration_services.answer_rows(row)
+                for label, answer in registration_answers.answer_rows(row)
             ],
             "created_at": _iso(row.created_at),
             "updated_at": _iso(row.updated_at),

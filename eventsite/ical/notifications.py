@@ -20,7 +20,7 @@ from eventsite.extensions import db
 from eventsite.ical import builders
 from eventsite.mail import services as mail
 
-if TYPE_CHECKING:  # registration.services calls this module: import back only when used
+if TYPE_CHECKING:  # registration.notifications calls this module: import back only when used
     from eventsite.registration.models import Registration
 
 

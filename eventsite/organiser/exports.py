@@ -21,7 +21,8 @@ from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.organiser import registrants
-from eventsite.registration import services as registration_services
+from eventsite.registration import answers as registration_answers
+from eventsite.registration import notifications as registration_notifications
 from eventsite.registration.models import Question, Registration
 
 # Cells starting with these are formulas (or DDE) to Excel, LibreOffice and Sheets.
@@ -80,13 +81,13 @@ def row(registration: Row[Any], questions: list[Question]) -> list[Any]:
         registration.email,
         registration.affiliation,
         registration.country or "",
-        registration_services.status_label(registration.status),
+        registration_notifications.status_label(registration.status),
         _when(registration.created_at),
         _when(registration.checked_in_at),
     ]
     for question in questions:
         answer = answers.get(str(question.id))
-        cells.append(registration_services.format_answer(answer) if answer else "")
+        cells.append(registration_answers.format_answer(answer) if answer else "")
     return [cell(value) for value in cells]
 
 

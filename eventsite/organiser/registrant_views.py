@@ -34,6 +34,7 @@ from eventsite.organiser import (
 )
 from eventsite.organiser.event_views import Page
 from eventsite.organiser.views import bp
+from eventsite.registration import notifications as registration_notifications
 from eventsite.registration import services as registration_services
 from eventsite.registration.models import QuestionKind, Registration
 from eventsite.timeutil import utcnow
@@ -305,7 +306,7 @@ def email_registrants(event_id: int) -> Page:
                 forms.plain_text(form.body.data),
                 current_user,
                 utcnow(),
-                event_url=registration_services.event_url(event),
+                event_url=registration_notifications.event_url(event),
             )
             db.session.commit()
             flash(_("%(n)d messages are on their way.", n=sent), "success")

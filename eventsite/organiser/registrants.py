@@ -18,6 +18,7 @@ from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.mail.services import queue_email
 from eventsite.organiser import audit
+from eventsite.registration import notifications as registration_notifications
 from eventsite.registration import services as registration_services
 from eventsite.registration.models import (
     ACTIVE_STATUSES,
@@ -247,7 +248,7 @@ def promote(registration: Registration, actor: User | None, now: datetime) -> No
     registration.updated_at = now
     db.session.flush()
     # The registration package's own "a place is yours" email.
-    registration_services.notify_promoted(registration, now)
+    registration_notifications.notify_promoted(registration, now)
     _log(event, "promote", actor, now, **_who(registration))
 
 

@@ -18,7 +18,7 @@ from werkzeug.security import generate_password_hash
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
-from eventsite.registration import services
+from eventsite.registration import answers, services
 from eventsite.registration.models import (
     Question,
     QuestionKind,
@@ -254,7 +254,7 @@ def load_registration_demo(now: datetime) -> None:
                     event_id=event.id,
                     user_id=attendees[n].id,
                     status=status,
-                    answers=services.build_answers(questions, _sample_answers(questions, n)),
+                    answers=answers.build_answers(questions, _sample_answers(questions, n)),
                     created_at=created_at,
                     updated_at=created_at,
                 )

@@ -4,6 +4,8 @@ Every function that reads the places left and then writes (register, cancel, pro
 approve, reject) first locks the event row on PostgreSQL (SELECT ... FOR UPDATE). On
 SQLite the view starts the transaction with `eventsite.database.lock_for_write()`
 (BEGIN IMMEDIATE) instead, which serialises writers for the whole database.
+
+Answers are checked and shown in `answers`; the emails these rules send are in `notifications`.
 """
 
 from __future__ import annotations
@@ -12,28 +14,26 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from flask import current_app
 from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from eventsite import links, templating
+from eventsite import templating
 from eventsite.accounts.models import User
 from eventsite.database import is_postgresql
 from eventsite.errors import DomainError
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
-from eventsite.mail import services as mail
+from eventsite.registration import answers as registration_answers  # `answers` is a parameter here
+from eventsite.registration import notifications
 from eventsite.registration.models import (
     _ACTIVE_SQL,
     ACTIVE_STATUSES,
     Question,
-    QuestionKind,
     Registration,
     RegistrationStatus,
 )
@@ -230,83 +230,6 @@ def registration_state(event: Event, now: datetime, counts: PlaceCounts) -> Regi
     return RegistrationState(True, message, requires_approval=approval)
 
 
-# --- answers -----------------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly answer values (Decimal from number fields)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    return value
-
-
-def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value is False
-
-
-def build_answers(
-    questions: Sequence[Question],
-    values: Mapping[int, Any],
-    previous: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Answers to store: one entry per active question with a snapshot of its label.
-
-    Answers to questions that were removed since stay as they were. A required question
-    without an answer is refused (the form says so first; this guards other callers).
-    """
-    answers: dict[str, Any] = {}
-    active_ids = {str(q.id) for q in questions}
-    for key, old in (previous or {}).items():
-        if key not in active_ids:
-            answers[key] = old
-    for question in questions:
-        value = _plain(values.get(question.id))
-        if question.is_required and _is_empty(value):
-            raise RegistrationError(_("Please answer this question."), field=question.field_name)
-        if question.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
-            chosen = value if isinstance(value, list) else [value]
-            if any(v not in question.options for v in chosen if v not in (None, "")):
-                raise RegistrationError(_("Not a valid choice."), field=question.field_name)
-        answers[str(question.id)] = {
-            "label": question.label,
-            "kind": str(question.kind),
-            "position": question.position,
-            "value": value,
-        }
-    return answers
-
-
-def format_answer(answer: Mapping[str, Any]) -> str:
-    """An answer as words: lists joined, Yes/No for a checkbox, country names."""
-    value = answer.get("value")
-    kind = answer.get("kind")
-    if kind == QuestionKind.CHECKBOX:
-        return _("Yes") if value else _("No")
-    if value is None or value == "" or value == []:
-        return "—"
-    if kind == QuestionKind.COUNTRY:
-        return templating.country_name(str(value))
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def answer_rows(registration: Registration) -> list[tuple[str, str]]:
-    """(label, answer) pairs in question order, for pages, emails and exports."""
-    items = sorted(
-        registration.answers.items(),
-        key=lambda kv: (kv[1].get("position", 0), int(kv[0]) if kv[0].isdigit() else 0),
-    )
-    return [(str(a.get("label", "")), format_answer(a)) for _key, a in items]
-
-
-def form_values(registration: Registration) -> dict[str, Any]:
-    """Stored answers back as form data, keyed by field name."""
-    return {f"q_{key}": a.get("value") for key, a in registration.answers.items()}
-
-
 # --- writing -----------------------------------------------------------------------------------
 
 
@@ -436,7 +359,7 @@ def register_attendee(
     )
     if questions is None:
         questions = questions_for_event(event)
-    stored = build_answers(questions, answers)
+    stored = registration_answers.build_answers(questions, answers)
     registration = _insert_registration(
         {
             "event_id": event.id,
@@ -456,7 +379,7 @@ def register_attendee(
     # Under the lock nobody else joined the list since the aggregate, and this row has
     # the highest id of the event: its rank is everyone waiting up to `now`, plus one.
     rank = outlook.waiting_ahead + 1 if status == RegistrationStatus.WAITLISTED else None
-    _notify(registration, "registration_confirmation", now, rank=rank)
+    notifications.notify(registration, "registration_confirmation", now, rank=rank)
     return registration
 
 
@@ -489,7 +412,7 @@ def promote_waiting_list(event: Event, now: datetime) -> list[Registration]:
         promoted.append(registration)
     db.session.flush()
     for registration in promoted:
-        _notify(registration, "registration_promoted", now)
+        notifications.notify(registration, "registration_promoted", now)
     return promoted
 
 
@@ -511,7 +434,7 @@ def cancel_registration(
     registration.updated_at = now
     db.session.flush()
     if notify:
-        _notify(registration, "registration_cancelled", now)
+        notifications.notify(registration, "registration_cancelled", now)
     return promote_waiting_list(event, now) if held_place else []
 
 
@@ -536,14 +459,14 @@ def approve_registration(registration: Registration, now: datetime) -> Registrat
         raise RegistrationError(
             _(
                 "Only a registration awaiting approval can be approved (this one is %(status)s).",
-                status=status_label(registration.status),
+                status=notifications.status_label(registration.status),
             )
         )
     registration.status = RegistrationStatus.CONFIRMED
     registration.decided_at = now
     registration.updated_at = now
     db.session.flush()
-    _notify(registration, "registration_approved", now)
+    notifications.notify(registration, "registration_approved", now)
     return registration
 
 
@@ -556,7 +479,7 @@ def reject_registration(registration: Registration, now: datetime) -> Registrati
         raise RegistrationError(
             _(
                 "Only a registration awaiting approval can be rejected (this one is %(status)s).",
-                status=status_label(registration.status),
+                status=notifications.status_label(registration.status),
             )
         )
     held_place = registration.holds_place
@@ -564,7 +487,7 @@ def reject_registration(registration: Registration, now: datetime) -> Registrati
     registration.decided_at = now
     registration.updated_at = now
     db.session.flush()
-    _notify(registration, "registration_rejected", now)
+    notifications.notify(registration, "registration_rejected", now)
     if held_place:
         promote_waiting_list(event, now)
     return registration
@@ -589,121 +512,9 @@ def update_answers(
                 when=local_moment(deadline, event.timezone),
             )
         )
-    registration.answers = build_answers(
+    registration.answers = registration_answers.build_answers(
         questions_for_event(event), answers, previous=registration.answers
     )
     registration.updated_at = now
     db.session.flush()
     return registration
-
-
-# --- email -------------------------------------------------------------------------------------
-
-
-def status_label(status: str) -> str:
-    labels = {
-        RegistrationStatus.CONFIRMED: _("Confirmed"),
-        RegistrationStatus.WAITLISTED: _("On the waiting list"),
-        RegistrationStatus.PENDING: _("Awaiting approval"),
-        RegistrationStatus.CANCELLED: _("Cancelled"),
-        RegistrationStatus.REJECTED: _("Not accepted"),
-    }
-    return labels.get(RegistrationStatus(status), str(status))
-
-
-def manage_url(registration: Registration) -> str:
-    """Absolute address of the registration page, built without a request."""
-    return links.external_url("registration.detail", registration_id=registration.id)
-
-
-def event_url(event: Event) -> str:
-    return links.external_url("events.detail", slug=event.slug)
-
-
-def _subject(template: str, registration: Registration) -> str:
-    title = registration.event.title
-    status = registration.status
-    if template == "registration_confirmation":
-        if status == RegistrationStatus.WAITLISTED:
-            return _("You are on the waiting list: %(title)s", title=title)
-        if status == RegistrationStatus.PENDING:
-            return _("Registration received, awaiting approval: %(title)s", title=title)
-        return _("You are registered: %(title)s", title=title)
-    if template == "registration_promoted":
-        if status == RegistrationStatus.PENDING:
-            return _("You are off the waiting list, awaiting approval: %(title)s", title=title)
-        return _("A place is yours: %(title)s", title=title)
-    if template == "registration_approved":
-        return _("Your registration is confirmed: %(title)s", title=title)
-    if template == "registration_rejected":
-        return _("Your registration was not accepted: %(title)s", title=title)
-    return _("Registration cancelled: %(title)s", title=title)
-
-
-def _calendar_attachment(registration: Registration, now: datetime) -> list[mail.Attachment]:
-    event = registration.event
-    data = _event_invitation(registration, current_app.config["BASE_URL"].rstrip("/"), now)
-    return [
-        mail.Attachment(
-            filename=f"{event.slug}.ics",
-            content_type="text/calendar; charset=utf-8; method=REQUEST",
-            data=data,
-        )
-    ]
-
-
-def _event_invitation(registration: Registration, base_url: str, now: datetime) -> bytes:
-    """The registrant's METHOD:REQUEST calendar: the event with the registrant as its
-    ATTENDEE (RFC 5546 3.2.2), as in the update emails (ical.notifications). Built for
-    each message, so a renamed organisation or topic is never stale: about 0.4 ms, the
-    description's plain text being stored on the event."""
-    from eventsite.ical import builders, notifications
-
-    attendee, variant = notifications.registrant_attendee(registration)
-    return builders.build_event_calendar(
-        registration.event,
-        method="REQUEST",
-        attendee=attendee,
-        variant=variant,
-        now=now,
-        base_url=base_url,
-    )
-
-
-def notify_promoted(registration: Registration, now: datetime) -> None:
-    """Tell someone taken off the waiting list (by a cancellation or an organiser)."""
-    _notify(registration, "registration_promoted", now)
-
-
-def _notify(
-    registration: Registration, template: str, now: datetime, *, rank: int | None = None
-) -> None:
-    """Queue the email; `rank` saves a query when the caller knows the waiting-list rank."""
-    event = registration.event
-    user = registration.user
-    holds_place = registration.status == RegistrationStatus.CONFIRMED
-    attachments = (
-        _calendar_attachment(registration, now)
-        if holds_place
-        and template
-        in ("registration_confirmation", "registration_promoted", "registration_approved")
-        else []
-    )
-    mail.queue_email(
-        user.email,
-        _subject(template, registration),
-        template,
-        category="registration",
-        attachments=attachments,
-        registration=registration,
-        event=event,
-        user=user,
-        status=str(registration.status),
-        status_label=status_label(registration.status),
-        rank=rank if rank is not None else waitlist_rank(registration),
-        answers=answer_rows(registration),
-        manage_url=manage_url(registration),
-        event_url=event_url(event),
-        dates=templating.event_dates(event),
-        times=templating.event_times(event),
-    )

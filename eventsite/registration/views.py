@@ -14,7 +14,7 @@ from eventsite import database
 from eventsite.accounts.models import User
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
-from eventsite.registration import forms, services
+from eventsite.registration import answers, forms, notifications, services
 from eventsite.registration.models import Registration, RegistrationStatus
 from eventsite.timeutil import utcnow
 
@@ -78,7 +78,7 @@ def registration_box(event: Event) -> dict[str, Any]:
         "state": state,
         "registration": mine,
         "rank": rank,
-        "status_label": services.status_label(mine.status) if mine else "",
+        "status_label": notifications.status_label(mine.status) if mine else "",
         "register_url": url_for("registration.register", slug=event.slug),
     }
 
@@ -100,7 +100,7 @@ def my_registrations(user: User) -> dict[str, Any]:
                 "registration": r,
                 "event": r.event,
                 "status": str(r.status),
-                "status_label": services.status_label(r.status),
+                "status_label": notifications.status_label(r.status),
                 "rank": ranks.get(r.id),
             }
             for r in items
@@ -187,8 +187,8 @@ def detail(registration_id: int) -> Any:
         event=registration.event,
         is_owner=registration.user_id == current_user.id,
         rank=services.waitlist_rank(registration),
-        answers=services.answer_rows(registration),
-        status_label=services.status_label(registration.status),
+        answers=answers.answer_rows(registration),
+        status_label=notifications.status_label(registration.status),
         can_edit=services.can_edit_answers(registration, now),
         deadline=registration.event.effective_edit_deadline(),
     )
@@ -204,7 +204,7 @@ def edit(registration_id: int) -> Any:
     if request.method == "POST":
         form = forms.registration_form_for(questions)
     else:
-        form = forms.registration_form_for(questions, data=services.form_values(registration))
+        form = forms.registration_form_for(questions, data=answers.form_values(registration))
     now = utcnow()
     if not services.can_edit_answers(registration, now):
         flash(_("Answers can no longer be changed for this registration."), "error")
@@ -257,5 +257,5 @@ def cancel(registration_id: int) -> Any:
         registration=registration,
         event=registration.event,
         form=form,
-        status_label=services.status_label(registration.status),
+        status_label=notifications.status_label(registration.status),
     )

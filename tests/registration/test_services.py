@@ -19,7 +19,7 @@ from eventsite.models import (
     Registration,
     RegistrationStatus,
 )
-from eventsite.registration import services
+from eventsite.registration import answers, services
 
 from ..ical.ics_check import check_export
 
@@ -260,7 +260,7 @@ def test_answers_are_stored_with_a_label_snapshot(
     db.session.commit()
     db.session.refresh(registration)
     assert registration.answers[str(affiliation.id)]["label"] == "Affiliation"
-    assert services.answer_rows(registration) == [
+    assert answers.answer_rows(registration) == [
         ("Affiliation", "CERN"),
         ("Sessions", "Opening, Closing"),
     ]
@@ -404,7 +404,7 @@ def test_removed_questions_keep_their_answers(
     db.session.commit()
     services.update_answers(registration, {kept.id: "EPFL"}, NOW)
     db.session.commit()
-    assert services.answer_rows(registration) == [("Affiliation", "EPFL"), ("T-shirt size", "M")]
+    assert answers.answer_rows(registration) == [("Affiliation", "EPFL"), ("T-shirt size", "M")]
 
 
 # --- the database constraint -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from eventsite.models import (
     Registration,
     RegistrationStatus,
 )
-from eventsite.registration import services
+from eventsite.registration import answers as registration_answers
 from eventsite.timeutil import utcnow
 
 
@@ -517,7 +517,7 @@ def test_services_answer_rows_shows_checkbox_as_yes(make_event, make_user, make_
     event = make_event()
     question = make_question(event, kind=QuestionKind.CHECKBOX, label="Photos OK")
     registration = register(make_user(), event, {question.id: True}, now=utcnow())
-    assert services.answer_rows(registration) == [("Photos OK", "Yes")]
+    assert registration_answers.answer_rows(registration) == [("Photos OK", "Yes")]
 
 
 def test_cli_approves_and_rejects_pending_registrations(

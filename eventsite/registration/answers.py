@@ -1,0 +1,94 @@
+"""Answers to an event's questions: checked and stored with their labels, shown as words."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+
+from eventsite import templating
+from eventsite.registration.models import Question, QuestionKind, Registration
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly answer values (Decimal from number fields)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return value
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value is False
+
+
+def build_answers(
+    questions: Sequence[Question],
+    values: Mapping[int, Any],
+    previous: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Answers to store: one entry per active question with a snapshot of its label.
+
+    Answers to questions that were removed since stay as they were. A required question
+    without an answer is refused (the form says so first; this guards other callers).
+    """
+    # Imported here, not at the top: services imports this module at load time, and its
+    # RegistrationError (which every caller catches) is the error a refused answer raises.
+    from eventsite.registration import services
+
+    answers: dict[str, Any] = {}
+    active_ids = {str(q.id) for q in questions}
+    for key, old in (previous or {}).items():
+        if key not in active_ids:
+            answers[key] = old
+    for question in questions:
+        value = _plain(values.get(question.id))
+        if question.is_required and _is_empty(value):
+            raise services.RegistrationError(
+                _("Please answer this question."), field=question.field_name
+            )
+        if question.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
+            chosen = value if isinstance(value, list) else [value]
+            if any(v not in question.options for v in chosen if v not in (None, "")):
+                raise services.RegistrationError(
+                    _("Not a valid choice."), field=question.field_name
+                )
+        answers[str(question.id)] = {
+            "label": question.label,
+            "kind": str(question.kind),
+            "position": question.position,
+            "value": value,
+        }
+    return answers
+
+
+def format_answer(answer: Mapping[str, Any]) -> str:
+    """An answer as words: lists joined, Yes/No for a checkbox, country names."""
+    value = answer.get("value")
+    kind = answer.get("kind")
+    if kind == QuestionKind.CHECKBOX:
+        return _("Yes") if value else _("No")
+    if value is None or value == "" or value == []:
+        return "—"
+    if kind == QuestionKind.COUNTRY:
+        return templating.country_name(str(value))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def answer_rows(registration: Registration) -> list[tuple[str, str]]:
+    """(label, answer) pairs in question order, for pages, emails and exports."""
+    items = sorted(
+        registration.answers.items(),
+        key=lambda kv: (kv[1].get("position", 0), int(kv[0]) if kv[0].isdigit() else 0),
+    )
+    return [(str(a.get("label", "")), format_answer(a)) for _key, a in items]
+
+
+def form_values(registration: Registration) -> dict[str, Any]:
+    """Stored answers back as form data, keyed by field name."""
+    return {f"q_{key}": a.get("value") for key, a in registration.answers.items()}
