@@ -41,10 +41,10 @@ def registrant_attendee(registration: Registration) -> tuple[builders.Attendee, 
 
 
 def _recipients(event: Event) -> list[tuple[Registration, builders.Attendee, builders.Variant]]:
-    from eventsite.registration import services as registration_services
+    from eventsite.registration import queries as registration_queries
     from eventsite.registration.models import Registration
 
-    stmt = registration_services.active_registrations_for_event(event).options(
+    stmt = registration_queries.active_registrations_for_event(event).options(
         joinedload(Registration.user)
     )
     return [

@@ -35,7 +35,7 @@ from eventsite.organiser import (
 from eventsite.organiser.event_views import Page
 from eventsite.organiser.views import bp
 from eventsite.registration import notifications as registration_notifications
-from eventsite.registration import services as registration_services
+from eventsite.registration import queries as registration_queries
 from eventsite.registration.models import QuestionKind, Registration
 from eventsite.timeutil import utcnow
 
@@ -154,7 +154,7 @@ def registrants_page(event_id: int) -> Page:
         event=event,
         page=page,
         registrations=items,
-        ranks=registration_services.waitlist_ranks(items),
+        ranks=registration_queries.waitlist_ranks(items),
         filters=filters,
         counts=queries.registration_counts([event.id]).get(event.id, {}),
         status_labels=registrant_forms.STATUS_LABELS,

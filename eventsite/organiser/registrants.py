@@ -19,6 +19,7 @@ from eventsite.extensions import db
 from eventsite.mail.services import queue_email
 from eventsite.organiser import audit
 from eventsite.registration import notifications as registration_notifications
+from eventsite.registration import queries as registration_queries
 from eventsite.registration import services as registration_services
 from eventsite.registration.models import (
     ACTIVE_STATUSES,
@@ -50,7 +51,7 @@ def _log(event: Event, action: str, actor: User | None, now: datetime, **details
 
 def event_questions(event: Event) -> list[Question]:
     """Every question, removed ones too (they keep their answers), in form order."""
-    return registration_services.questions_for_event(event, include_removed=True)
+    return registration_queries.questions_for_event(event, include_removed=True)
 
 
 def add_question(
@@ -237,8 +238,8 @@ def promote(registration: Registration, actor: User | None, now: datetime) -> No
     db.session.refresh(registration)
     if registration.status != RegistrationStatus.WAITLISTED:
         raise RegistrantsError(_("Only someone on the waiting list can be promoted."))
-    counts = registration_services.count_places(event)
-    free = registration_services.places_left(event, counts)
+    counts = registration_queries.count_places(event)
+    free = registration_queries.places_left(event, counts)
     if free is not None and free <= 0:
         raise RegistrantsError(
             _("No place is free. Raise the number of places first, or wait for a cancellation.")

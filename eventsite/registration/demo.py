@@ -18,7 +18,7 @@ from werkzeug.security import generate_password_hash
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
-from eventsite.registration import answers, services
+from eventsite.registration import answers, queries
 from eventsite.registration.models import (
     Question,
     QuestionKind,
@@ -238,7 +238,7 @@ def load_registration_demo(now: datetime) -> None:
         )
         if already:
             continue
-        questions = services.questions_for_event(event)
+        questions = queries.questions_for_event(event)
         statuses = (
             [RegistrationStatus.CONFIRMED] * confirmed
             + [RegistrationStatus.PENDING] * pending

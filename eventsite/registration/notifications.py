@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from eventsite import links, templating
 from eventsite.events.models import Event
 from eventsite.mail import services as mail
-from eventsite.registration import answers
+from eventsite.registration import answers, queries
 from eventsite.registration.models import Registration, RegistrationStatus
 
 
@@ -94,10 +94,6 @@ def notify(
     registration: Registration, template: str, now: datetime, *, rank: int | None = None
 ) -> None:
     """Queue the email; `rank` saves a query when the caller knows the waiting-list rank."""
-    # Imported here, not at the top: services imports this module at load time (its writing
-    # rules send these emails), and the waiting-list rank is one of its reading rules.
-    from eventsite.registration import services
-
     event = registration.event
     user = registration.user
     holds_place = registration.status == RegistrationStatus.CONFIRMED
@@ -119,7 +115,7 @@ def notify(
         user=user,
         status=str(registration.status),
         status_label=status_label(registration.status),
-        rank=rank if rank is not None else services.waitlist_rank(registration),
+        rank=rank if rank is not None else queries.waitlist_rank(registration),
         answers=answers.answer_rows(registration),
         manage_url=manage_url(registration),
         event_url=event_url(event),

@@ -5,13 +5,14 @@ approve, reject) first locks the event row on PostgreSQL (SELECT ... FOR UPDATE)
 SQLite the view starts the transaction with `eventsite.database.lock_for_write()`
 (BEGIN IMMEDIATE) instead, which serialises writers for the whole database.
 
-Answers are checked and shown in `answers`; the emails these rules send are in `notifications`.
+Answers are checked and shown in `answers`; the emails these rules send are in `notifications`;
+the reading rules (places taken, questions, waiting-list ranks) are in `queries`.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,7 @@ from eventsite.errors import DomainError
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
 from eventsite.registration import answers as registration_answers  # `answers` is a parameter here
-from eventsite.registration import notifications
+from eventsite.registration import notifications, queries
 from eventsite.registration.models import (
     _ACTIVE_SQL,
     ACTIVE_STATUSES,
@@ -45,126 +46,7 @@ class RegistrationError(DomainError):
     """A registration rule said no."""
 
 
-# --- reading -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PlaceCounts:
-    confirmed: int = 0
-    pending: int = 0
-    waitlisted: int = 0
-
-    @property
-    def taken(self) -> int:
-        return self.confirmed + self.pending
-
-
-def count_places(event: Event) -> PlaceCounts:
-    rows = db.session.execute(
-        select(Registration.status, func.count())
-        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
-        .group_by(Registration.status)
-    ).all()
-    by_status = {str(status): n for status, n in rows}
-    return PlaceCounts(
-        confirmed=by_status.get(RegistrationStatus.CONFIRMED, 0),
-        pending=by_status.get(RegistrationStatus.PENDING, 0),
-        waitlisted=by_status.get(RegistrationStatus.WAITLISTED, 0),
-    )
-
-
-def places_left(event: Event, counts: PlaceCounts) -> int | None:
-    """Free places, or None when the event has no limit."""
-    if event.capacity is None:
-        return None
-    return max(event.capacity - counts.taken, 0)
-
-
-def questions_for_event(event: Event, *, include_removed: bool = False) -> list[Question]:
-    stmt = select(Question).where(Question.event_id == event.id)
-    if not include_removed:
-        stmt = stmt.where(Question.is_active.is_(True))
-    return list(db.session.scalars(stmt.order_by(Question.position, Question.id)))
-
-
-def get_active_registration(event: Event, user: User) -> Registration | None:
-    return db.session.scalar(
-        select(Registration).where(
-            Registration.event_id == event.id,
-            Registration.user_id == user.id,
-            Registration.status.in_(ACTIVE_STATUSES),
-        )
-    )
-
-
-def active_registrations_for_event(event: Event) -> Select[tuple[Registration]]:
-    """Everyone who is registered, waiting or awaiting approval, first come first."""
-    return (
-        select(Registration)
-        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
-        .order_by(Registration.created_at, Registration.id)
-    )
-
-
-def waitlist_rank(registration: Registration) -> int | None:
-    """1 for the first person on the waiting list; None when not waitlisted."""
-    if registration.status != RegistrationStatus.WAITLISTED:
-        return None
-    ahead = db.session.scalar(
-        select(func.count())
-        .select_from(Registration)
-        .where(
-            Registration.event_id == registration.event_id,
-            Registration.status == RegistrationStatus.WAITLISTED,
-            (Registration.created_at < registration.created_at)
-            | (
-                (Registration.created_at == registration.created_at)
-                & (Registration.id < registration.id)
-            ),
-        )
-    )
-    return int(ahead or 0) + 1
-
-
-def waitlist_ranks(registrations: Iterable[Registration]) -> dict[int, int]:
-    """Ranks of many waitlisted registrations (any events) in one query: {id: rank}."""
-    event_ids = {r.event_id for r in registrations if r.status == RegistrationStatus.WAITLISTED}
-    if not event_ids:
-        return {}
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=Registration.event_id,
-            order_by=(Registration.created_at, Registration.id),
-        )
-        .label("rank")
-    )
-    ranked = (
-        select(Registration.id, rank)
-        .where(
-            Registration.event_id.in_(event_ids),
-            Registration.status == RegistrationStatus.WAITLISTED,
-        )
-        .subquery()
-    )
-    wanted = [r.id for r in registrations if r.status == RegistrationStatus.WAITLISTED]
-    rows = db.session.execute(
-        select(ranked.c.id, ranked.c.rank).where(ranked.c.id.in_(wanted))
-    ).all()
-    return {row_id: int(row_rank) for row_id, row_rank in rows}
-
-
-def registrations_for_user(user: User) -> list[Registration]:
-    """The person's registrations with their events, newest event first."""
-    return list(
-        db.session.scalars(
-            select(Registration)
-            .join(Registration.event)
-            .options(joinedload(Registration.event))
-            .where(Registration.user_id == user.id)
-            .order_by(Event.starts_at.desc(), Registration.id.desc())
-        )
-    )
+# --- the state shown on the event page ---------------------------------------------------------
 
 
 def local_moment(value: datetime, tz_name: str) -> str:
@@ -173,9 +55,6 @@ def local_moment(value: datetime, tz_name: str) -> str:
         f"{templating.local_date(value, tz_name, 'long')}, "
         f"{templating.local_time(value, tz_name)} {templating.zone_label(value, tz_name)}"
     )
-
-
-# --- the state shown on the event page ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -208,13 +87,15 @@ def window_closed_reason(event: Event, now: datetime) -> str | None:
     return None
 
 
-def registration_state(event: Event, now: datetime, counts: PlaceCounts) -> RegistrationState:
+def registration_state(
+    event: Event, now: datetime, counts: queries.PlaceCounts
+) -> RegistrationState:
     """Whether the event page shows Register, and the words next to it."""
     reason = window_closed_reason(event, now)
     if reason is not None:
         return RegistrationState(can_register=False, message=reason)
     approval = bool(event.requires_approval)
-    left = places_left(event, counts)
+    left = queries.places_left(event, counts)
     if left is None:
         return RegistrationState(True, _("Registration open"), requires_approval=approval)
     if left == 0:
@@ -257,7 +138,7 @@ def _status_for_new_place(event: Event) -> RegistrationStatus:
 class _Outlook:
     """What a registration decides on, read under the event lock in one statement."""
 
-    counts: PlaceCounts
+    counts: queries.PlaceCounts
     existing_id: int | None  # the person's active registration, if any
     waiting_ahead: int  # waitlisted people who came at or before `now`
 
@@ -294,7 +175,7 @@ def _outlook(event: Event, user: User, now: datetime) -> _Outlook:
     row = db.session.execute(
         _outlook_statement(), {"event_id": event.id, "user_id": user.id, "now": now}
     ).one()
-    return _Outlook(PlaceCounts(row[0], row[1], row[2]), row[4], row[3])
+    return _Outlook(queries.PlaceCounts(row[0], row[1], row[2]), row[4], row[3])
 
 
 @functools.cache
@@ -346,7 +227,7 @@ def register_attendee(
     if outlook.existing_id is not None:
         return db.session.get_one(Registration, outlook.existing_id)
     counts = outlook.counts
-    if counts.waitlisted and (places_left(event, counts) or 0) > 0:
+    if counts.waitlisted and (queries.places_left(event, counts) or 0) > 0:
         # Places freed without promotion (e.g. capacity raised): the queue goes first.
         promote_waiting_list(event, now)
         outlook = _outlook(event, user, now)
@@ -358,7 +239,7 @@ def register_attendee(
         RegistrationStatus.WAITLISTED if state.joins_waiting_list else _status_for_new_place(event)
     )
     if questions is None:
-        questions = questions_for_event(event)
+        questions = queries.questions_for_event(event)
     stored = registration_answers.build_answers(questions, answers)
     registration = _insert_registration(
         {
@@ -372,7 +253,7 @@ def register_attendee(
     )
     if registration is None:
         # The partial unique index: another request registered this person meanwhile.
-        existing = get_active_registration(event, user)
+        existing = queries.get_active_registration(event, user)
         if existing is None:
             raise RuntimeError("the registration conflicted with no active registration")
         return existing
@@ -389,8 +270,8 @@ def promote_waiting_list(event: Event, now: datetime) -> list[Registration]:
     if window_closed_reason(event, now) is not None:
         return []
     promoted: list[Registration] = []
-    counts = count_places(event)
-    free = places_left(event, counts)
+    counts = queries.count_places(event)
+    free = queries.places_left(event, counts)
     if free is None:
         free = counts.waitlisted  # the limit was lifted: everyone gets in
     if free <= 0 or counts.waitlisted == 0:
@@ -513,7 +394,7 @@ def update_answers(
             )
         )
     registration.answers = registration_answers.build_answers(
-        questions_for_event(event), answers, previous=registration.answers
+        queries.questions_for_event(event), answers, previous=registration.answers
     )
     registration.updated_at = now
     db.session.flush()

@@ -14,7 +14,7 @@ from eventsite import database
 from eventsite.accounts.models import User
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
-from eventsite.registration import answers, forms, notifications, services
+from eventsite.registration import answers, forms, notifications, queries, services
 from eventsite.registration.models import Registration, RegistrationStatus
 from eventsite.timeutil import utcnow
 
@@ -66,14 +66,14 @@ def _own_registration_or_404(registration_id: int) -> Registration:
 def registration_box(event: Event) -> dict[str, Any]:
     """What the event page's registration box shows."""
     now = utcnow()
-    counts = services.count_places(event)
+    counts = queries.count_places(event)
     state = services.registration_state(event, now, counts)
     mine = None
     rank = None
     if current_user.is_authenticated:
-        mine = services.get_active_registration(event, current_user)
+        mine = queries.get_active_registration(event, current_user)
         if mine is not None:
-            rank = services.waitlist_rank(mine)
+            rank = queries.waitlist_rank(mine)
     return {
         "state": state,
         "registration": mine,
@@ -89,10 +89,10 @@ def my_registrations(user: User) -> dict[str, Any]:
     first) and for events that have ended (most recent first), each with its status and,
     while it still matters, its place on the waiting list: two queries however many."""
     now = utcnow()
-    registrations = services.registrations_for_user(user)  # latest event first
+    registrations = queries.registrations_for_user(user)  # latest event first
     upcoming = [r for r in reversed(registrations) if not r.event.has_ended(now)]
     past = [r for r in registrations if r.event.has_ended(now)]
-    ranks = services.waitlist_ranks(upcoming)
+    ranks = queries.waitlist_ranks(upcoming)
 
     def rows(items: list[Registration]) -> list[dict[str, Any]]:
         return [
@@ -122,11 +122,11 @@ def register(slug: str) -> Any:
     if not current_user.is_authenticated:
         return _to_login(url_for("registration.register", slug=slug))
     if request.method == "GET":
-        existing = services.get_active_registration(event, current_user)
+        existing = queries.get_active_registration(event, current_user)
         if existing is not None:
             return redirect(url_for("registration.detail", registration_id=existing.id))
 
-    questions = services.questions_for_event(event)
+    questions = queries.questions_for_event(event)
     form = forms.registration_form_for(questions)
     if request.method == "POST":
         if form.is_bot():
@@ -156,7 +156,7 @@ def register(slug: str) -> Any:
                 flash(message, "success")
                 return redirect(url_for("registration.detail", registration_id=registration_id))
         db.session.rollback()  # let go of the write lock before rendering
-    state = services.registration_state(event, utcnow(), services.count_places(event))
+    state = services.registration_state(event, utcnow(), queries.count_places(event))
     return render_template(
         "registration/form.html", event=event, form=form, state=state, user=current_user
     ), 422 if request.method == "POST" else 200
@@ -186,7 +186,7 @@ def detail(registration_id: int) -> Any:
         registration=registration,
         event=registration.event,
         is_owner=registration.user_id == current_user.id,
-        rank=services.waitlist_rank(registration),
+        rank=queries.waitlist_rank(registration),
         answers=answers.answer_rows(registration),
         status_label=notifications.status_label(registration.status),
         can_edit=services.can_edit_answers(registration, now),
@@ -200,7 +200,7 @@ def edit(registration_id: int) -> Any:
         return _to_login(request.path)
     registration = _own_registration_or_404(registration_id)
     event = registration.event
-    questions = services.questions_for_event(event)
+    questions = queries.questions_for_event(event)
     if request.method == "POST":
         form = forms.registration_form_for(questions)
     else:

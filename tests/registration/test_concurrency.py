@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from eventsite.extensions import db
 from eventsite.models import Registration, RegistrationStatus, User
-from eventsite.registration import services
+from eventsite.registration import queries, services
 from eventsite.timeutil import utcnow
 
 pytestmark = pytest.mark.slow
@@ -190,7 +190,7 @@ def test_concurrent_registrations_fill_exactly_the_capacity(
             Registration.event_id == event_id, Registration.status == "waitlisted"
         )
     ).all()
-    assert sorted(services.waitlist_rank(r) for r in waiting) == list(
+    assert sorted(queries.waitlist_rank(r) for r in waiting) == list(
         range(1, people - capacity + 1)
     )
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from eventsite.events import demo as events_demo
 from eventsite.extensions import db
 from eventsite.models import Event, Question, Registration
-from eventsite.registration import demo, services
+from eventsite.registration import demo, queries, services
 from eventsite.timeutil import utcnow
 
 
@@ -21,7 +21,7 @@ def test_demo_registrations_show_every_state(app) -> None:
 
     def state(slug: str) -> services.RegistrationState:
         event = db.session.scalar(select(Event).where(Event.slug == slug))
-        return services.registration_state(event, now, services.count_places(event))
+        return services.registration_state(event, now, queries.count_places(event))
 
     assert state(demo.FORUM).message.endswith("places")  # plenty of places
     assert state(demo.BROADBAND).message == "Only 6 places left"
@@ -31,7 +31,7 @@ def test_demo_registrations_show_every_state(app) -> None:
     assert state(demo.GENE_EDITING).message == "Registration closed"
 
     forum = db.session.scalar(select(Event).where(Event.slug == demo.FORUM))
-    kinds = {q.kind for q in services.questions_for_event(forum)}
+    kinds = {q.kind for q in queries.questions_for_event(forum)}
     assert kinds >= {"short_text", "country", "single_choice", "multiple_choice", "checkbox"}
     assert db.session.scalar(select(func.count()).select_from(Question)) == 18
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 181

@@ -19,7 +19,7 @@ from eventsite.models import (
     Registration,
     RegistrationStatus,
 )
-from eventsite.registration import answers, services
+from eventsite.registration import answers, queries, services
 
 from ..ical.ics_check import check_export
 
@@ -43,12 +43,12 @@ def outbox_subjects() -> list[str]:
 
 
 def state_message(event, now=NOW, counts=None) -> str:
-    return services.registration_state(event, now, counts or services.count_places(event)).message
+    return services.registration_state(event, now, counts or queries.count_places(event)).message
 
 
 def test_state_shows_places_and_register_button(make_event) -> None:
     event = make_event(capacity=120)
-    state = services.registration_state(event, NOW, services.PlaceCounts())
+    state = services.registration_state(event, NOW, queries.PlaceCounts())
     assert state.can_register
     assert state.message == "120 places"
     assert state.button_label == "Register"
@@ -56,22 +56,22 @@ def test_state_shows_places_and_register_button(make_event) -> None:
 
 def test_state_says_only_a_few_places_left(make_event) -> None:
     event = make_event(capacity=10)
-    state = services.registration_state(event, NOW, services.PlaceCounts(confirmed=5, pending=1))
+    state = services.registration_state(event, NOW, queries.PlaceCounts(confirmed=5, pending=1))
     assert state.message == "Only 4 places left"
-    one = services.registration_state(event, NOW, services.PlaceCounts(confirmed=9))
+    one = services.registration_state(event, NOW, queries.PlaceCounts(confirmed=9))
     assert one.message == "Only 1 place left"
 
 
 def test_state_full_without_waiting_list_has_no_button(make_event) -> None:
     event = make_event(capacity=2)
-    state = services.registration_state(event, NOW, services.PlaceCounts(confirmed=2))
+    state = services.registration_state(event, NOW, queries.PlaceCounts(confirmed=2))
     assert not state.can_register
     assert state.message == "This event is full"
 
 
 def test_state_full_with_waiting_list_offers_the_list(make_event) -> None:
     event = make_event(capacity=2, has_waiting_list=True)
-    state = services.registration_state(event, NOW, services.PlaceCounts(confirmed=2))
+    state = services.registration_state(event, NOW, queries.PlaceCounts(confirmed=2))
     assert state.can_register and state.joins_waiting_list
     assert state.message == "Waiting list open"
     assert state.button_label == "Join the waiting list"
@@ -85,7 +85,7 @@ def test_state_before_the_window_says_when_it_opens(make_event) -> None:
     event = make_event(
         registration_opens_at=datetime(2026, 12, 10, 8, 0, tzinfo=UTC), timezone="Europe/Zurich"
     )
-    state = services.registration_state(event, NOW, services.PlaceCounts())
+    state = services.registration_state(event, NOW, queries.PlaceCounts())
     assert not state.can_register
     assert state.message.startswith("Registration opens on 10 December 2026")
     assert state.message.endswith("9:00 CET") or state.message.endswith("9:00\u202fam CET")
@@ -105,7 +105,7 @@ def test_state_before_the_window_says_when_it_opens(make_event) -> None:
 )
 def test_state_says_why_registration_is_closed(make_event, overrides, message) -> None:
     event = make_event(**overrides)
-    state = services.registration_state(event, NOW, services.PlaceCounts())
+    state = services.registration_state(event, NOW, queries.PlaceCounts())
     assert not state.can_register
     assert state.message == message
 
@@ -126,8 +126,8 @@ def test_registration_when_full_goes_to_waiting_list(make_event, make_user, regi
     second = register(make_user(), event)
     third = register(make_user(), event)
     assert second.status == third.status == RegistrationStatus.WAITLISTED
-    assert services.waitlist_rank(second) == 1
-    assert services.waitlist_rank(third) == 2
+    assert queries.waitlist_rank(second) == 1
+    assert queries.waitlist_rank(third) == 2
 
 
 def test_registration_when_full_without_waiting_list_is_refused(
@@ -282,7 +282,7 @@ def test_cancel_promotes_the_first_on_the_waiting_list(make_event, make_user, re
     assert first.status == RegistrationStatus.CONFIRMED
     assert first.promoted_at == NOW + timedelta(hours=1)
     assert second.status == RegistrationStatus.WAITLISTED
-    assert services.waitlist_rank(second) == 1  # the rank stays current
+    assert queries.waitlist_rank(second) == 1  # the rank stays current
     assert outbox_subjects()[-1] == f"A place is yours: {event.title}"
 
 
@@ -305,7 +305,7 @@ def test_cancelling_a_waitlisted_place_promotes_nobody(make_event, make_user, re
     assert services.cancel_registration(waiting, NOW) == []
     db.session.commit()
     assert statuses(event) == {"confirmed": 1, "waitlisted": 1, "cancelled": 1}
-    assert services.waitlist_rank(third) == 1
+    assert queries.waitlist_rank(third) == 1
 
 
 def test_cancelling_twice_is_harmless(make_event, make_user, register) -> None:
@@ -360,7 +360,7 @@ def test_active_registrations_for_event_lists_people_in_order(
     c = register(make_user(), event, now=NOW + timedelta(seconds=2))
     services.cancel_registration(c, NOW)
     db.session.commit()
-    rows = db.session.scalars(services.active_registrations_for_event(event)).all()
+    rows = db.session.scalars(queries.active_registrations_for_event(event)).all()
     assert [r.id for r in rows] == [a.id, b.id]
 
 

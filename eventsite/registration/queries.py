@@ -1,0 +1,141 @@
+"""Registration reading rules: places taken and left, questions, registrations, ranks.
+
+Read only: nothing here locks, writes or sends an email (the writing rules are in `services`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload
+
+from eventsite.accounts.models import User
+from eventsite.events.models import Event
+from eventsite.extensions import db
+from eventsite.registration.models import (
+    ACTIVE_STATUSES,
+    Question,
+    Registration,
+    RegistrationStatus,
+)
+
+
+@dataclass(frozen=True)
+class PlaceCounts:
+    confirmed: int = 0
+    pending: int = 0
+    waitlisted: int = 0
+
+    @property
+    def taken(self) -> int:
+        return self.confirmed + self.pending
+
+
+def count_places(event: Event) -> PlaceCounts:
+    rows = db.session.execute(
+        select(Registration.status, func.count())
+        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
+        .group_by(Registration.status)
+    ).all()
+    by_status = {str(status): n for status, n in rows}
+    return PlaceCounts(
+        confirmed=by_status.get(RegistrationStatus.CONFIRMED, 0),
+        pending=by_status.get(RegistrationStatus.PENDING, 0),
+        waitlisted=by_status.get(RegistrationStatus.WAITLISTED, 0),
+    )
+
+
+def places_left(event: Event, counts: PlaceCounts) -> int | None:
+    """Free places, or None when the event has no limit."""
+    if event.capacity is None:
+        return None
+    return max(event.capacity - counts.taken, 0)
+
+
+def questions_for_event(event: Event, *, include_removed: bool = False) -> list[Question]:
+    stmt = select(Question).where(Question.event_id == event.id)
+    if not include_removed:
+        stmt = stmt.where(Question.is_active.is_(True))
+    return list(db.session.scalars(stmt.order_by(Question.position, Question.id)))
+
+
+def get_active_registration(event: Event, user: User) -> Registration | None:
+    return db.session.scalar(
+        select(Registration).where(
+            Registration.event_id == event.id,
+            Registration.user_id == user.id,
+            Registration.status.in_(ACTIVE_STATUSES),
+        )
+    )
+
+
+def active_registrations_for_event(event: Event) -> Select[tuple[Registration]]:
+    """Everyone who is registered, waiting or awaiting approval, first come first."""
+    return (
+        select(Registration)
+        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
+        .order_by(Registration.created_at, Registration.id)
+    )
+
+
+def waitlist_rank(registration: Registration) -> int | None:
+    """1 for the first person on the waiting list; None when not waitlisted."""
+    if registration.status != RegistrationStatus.WAITLISTED:
+        return None
+    ahead = db.session.scalar(
+        select(func.count())
+        .select_from(Registration)
+        .where(
+            Registration.event_id == registration.event_id,
+            Registration.status == RegistrationStatus.WAITLISTED,
+            (Registration.created_at < registration.created_at)
+            | (
+                (Registration.created_at == registration.created_at)
+                & (Registration.id < registration.id)
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def waitlist_ranks(registrations: Iterable[Registration]) -> dict[int, int]:
+    """Ranks of many waitlisted registrations (any events) in one query: {id: rank}."""
+    event_ids = {r.event_id for r in registrations if r.status == RegistrationStatus.WAITLISTED}
+    if not event_ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Registration.event_id,
+            order_by=(Registration.created_at, Registration.id),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(Registration.id, rank)
+        .where(
+            Registration.event_id.in_(event_ids),
+            Registration.status == RegistrationStatus.WAITLISTED,
+        )
+        .subquery()
+    )
+    wanted = [r.id for r in registrations if r.status == RegistrationStatus.WAITLISTED]
+    rows = db.session.execute(
+        select(ranked.c.id, ranked.c.rank).where(ranked.c.id.in_(wanted))
+    ).all()
+    return {row_id: int(row_rank) for row_id, row_rank in rows}
+
+
+def registrations_for_user(user: User) -> list[Registration]:
+    """The person's registrations with their events, newest event first."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .join(Registration.event)
+            .options(joinedload(Registration.event))
+            .where(Registration.user_id == user.id)
+            .order_by(Event.starts_at.desc(), Registration.id.desc())
+        )
+    )
