@@ -15,9 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Emailed links point at the port the site runs on, unless EVENTSITE_BASE_URL says otherwise.
 run: install
 	$(BIN)/flask db upgrade
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	EVENTSITE_BASE_URL="$${EVENTSITE_BASE_URL:-http://127.0.0.1:$(PORT)}" \
+	  $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 demo: install
 	$(BIN)/flask db upgrade
