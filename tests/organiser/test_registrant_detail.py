@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from eventsite.extensions import db
+
 
 def test_a_registrants_name_leads_to_their_registration_and_answers(client, world, login) -> None:
     registration, question = world.registration, world.question
@@ -23,3 +27,12 @@ def test_a_registrants_name_leads_to_their_registration_and_answers(client, worl
     # Another organisation's member may not open it.
     login(world.other_member)
     assert client.get(f"/registrations/{registration.id}").status_code == 404
+
+
+def test_the_registered_column_names_the_events_time_zone(client, as_member) -> None:
+    world = as_member
+    world.registration.created_at = datetime(2027, 1, 15, 9, 30, tzinfo=UTC)
+    world.event.timezone = "Europe/Zurich"
+    db.session.commit()
+    html = client.get(f"/manage/events/{world.event.id}/registrants").get_data(as_text=True)
+    assert "15/01/2027, 10:30 CET" in html
