@@ -480,3 +480,16 @@ def test_saving_the_edit_form_unchanged_changes_nothing(
     event = db.session.get(Event, event.id)
     assert event.revision == 0
     assert [e.action for e in _log(event)] == []
+
+
+def test_the_workspace_list_pages_keeping_its_tab(client, as_member, make_event) -> None:
+    organisation = as_member.organisation
+    for n in range(55):
+        make_event(organisation=organisation, slug=f"extra-{n}", title=f"Extra {n:02d}")
+    html = client.get("/manage/", query_string={"status": "published"}).get_data(as_text=True)
+    assert "Page 1 of 2" in html
+    assert 'href="/manage/?page=2&amp;status=published">Next</a>' in html
+    second = client.get("/manage/", query_string={"status": "published", "page": 2})
+    assert 'href="/manage/?page=1&amp;status=published">Previous</a>' in second.get_data(
+        as_text=True
+    )

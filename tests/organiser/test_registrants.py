@@ -126,8 +126,10 @@ def test_the_table_filters_searches_sorts_and_pages(app, client, as_member, make
     html = client.get(url, query_string={"sort": "name"}).get_data(as_text=True)
     assert "Page 1 of 2" in html
     assert "Ada Lovelace" in html and "Attendee" in html and "Bob Builder" not in html
+    assert f'href="{url}?page=2&amp;sort=name">Next</a>' in html  # the sort stays
     html = client.get(url, query_string={"sort": "name", "page": 2}).get_data(as_text=True)
     assert "Bob Builder" in html and "Ada Lovelace" not in html
+    assert f'href="{url}?page=1&amp;sort=name">Previous</a>' in html
 
 
 def test_the_table_runs_a_fixed_number_of_queries(client, as_member, make_user, count_queries):
