@@ -13,4 +13,5 @@ class NotifyForm(FlaskForm):
 
 
 class UnsubscribeForm(FlaskForm):
-    """One button; the CSRF token is its only field (the address is in the link)."""
+    """One button (unsubscribe, or confirm); the CSRF token is its only field (the address
+    is in the link)."""

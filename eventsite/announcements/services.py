@@ -63,7 +63,9 @@ def subscribe(email: str, now: datetime) -> None:
     )
 
 
-def confirm_subscription(token: str, now: datetime) -> AnnouncementSubscriber:
+def subscription_for_token(token: str, now: datetime) -> AnnouncementSubscriber:
+    """The subscription a confirmation link is for (TokenError when the link is bad,
+    expired, or its address left the list)."""
     payload = tokens.read_token(
         tokens.ANNOUNCE_CONFIRM, token, now, current_app.config["ANNOUNCE_CONFIRM_MAX_AGE"]
     )
@@ -76,6 +78,11 @@ def confirm_subscription(token: str, now: datetime) -> AnnouncementSubscriber:
         raise tokens.TokenError(
             _("This address is no longer on the list; subscribe again from the home page.")
         )
+    return subscriber
+
+
+def confirm_subscription(token: str, now: datetime) -> AnnouncementSubscriber:
+    subscriber = subscription_for_token(token, now)
     if subscriber.confirmed_at is None:
         subscriber.confirmed_at = now
         db.session.flush()

@@ -41,18 +41,26 @@ def subscribe() -> Any:
     return render_template("announcements/subscribe.html", form=form), status
 
 
-@bp.get("/notify/confirm/<token>")
+@bp.route("/notify/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> Any:
+    """The link in the confirmation email: asks first (mail scanners open links), acts on
+    POST; an address already confirmed is simply told so."""
     try:
-        services.confirm_subscription(token, now=utcnow())
+        subscriber = services.subscription_for_token(token, now=utcnow())
     except tokens.TokenError as err:
         return render_template("announcements/result.html", ok=False, message=str(err)), 400
-    db.session.commit()
-    return render_template(
-        "announcements/result.html",
-        ok=True,
-        message=_("Thank you: you are on the list. We will email you when events are announced."),
-    )
+    form = forms.UnsubscribeForm()  # one button, its CSRF token the only field
+    if subscriber.is_confirmed or form.validate_on_submit():
+        services.confirm_subscription(token, now=utcnow())
+        db.session.commit()
+        return render_template(
+            "announcements/result.html",
+            ok=True,
+            message=_(
+                "Thank you: you are on the list. We will email you when events are announced."
+            ),
+        )
+    return render_template("announcements/confirm.html", form=form, email=subscriber.email)
 
 
 @bp.route("/notify/unsubscribe/<token>", methods=["GET", "POST"])

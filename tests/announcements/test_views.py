@@ -38,15 +38,23 @@ def test_double_opt_in(client, mailbox) -> None:
     (message,) = mailbox()
     assert message.rcpt_tos == ["fan@example.org"]
     assert "/notify/unsubscribe/" in message.text
-    page = client.get(message.link("/notify/confirm/"))
+    link = message.link("/notify/confirm/")
+    page = client.get(link)  # what a link checker opening the message would do, too
     assert page.status_code == 200
-    assert "you are on the list" in page.get_data(as_text=True)
+    assert "Send fan@example.org one email when eventsite announces" in page.get_data(as_text=True)
+    assert f'action="{link}"' in page.get_data(as_text=True)
+    assert not subscribers()[0].is_confirmed  # nothing happened yet
+    done = client.post(link)
+    assert done.status_code == 200
+    assert "you are on the list" in done.get_data(as_text=True)
     assert subscribers()[0].is_confirmed
+    # Opening the link again just says so.
+    assert "you are on the list" in client.get(link).get_data(as_text=True)
 
 
 def test_the_answer_is_the_same_for_new_pending_and_confirmed_addresses(client, mailbox) -> None:
     first = client.post("/notify", data={"email": "fan@example.org"})
-    client.get(mailbox()[0].link("/notify/confirm/"))
+    client.post(mailbox()[0].link("/notify/confirm/"))
     again = client.post("/notify", data={"email": "fan@example.org"})
     other = client.post("/notify", data={"email": "new@example.org"})
     assert first.status_code == again.status_code == other.status_code == 302
@@ -68,7 +76,8 @@ def confirmed_fan(client, mailbox):
     services.subscribe("fan@example.org", now=utcnow())  # as the form does (CSRF or not)
     db.session.commit()
     (message,) = mailbox()
-    client.get(message.link("/notify/confirm/"))
+    services.confirm_subscription(message.link("/notify/confirm/").rsplit("/", 1)[1], utcnow())
+    db.session.commit()
     assert subscribers()[0].is_confirmed
     return message
 
@@ -155,3 +164,16 @@ def test_notify_me_is_rate_limited(client) -> None:
 def test_notify_me_without_csrf_token_is_refused(client) -> None:
     assert client.post("/notify", data={"email": "fan@example.org"}).status_code == 400
     assert subscribers() == []
+
+
+@pytest.mark.usefixtures("csrf_enabled")
+def test_confirming_needs_the_pages_csrf_token(client, mailbox) -> None:
+    services.subscribe("fan@example.org", now=utcnow())
+    db.session.commit()
+    link = mailbox()[0].link("/notify/confirm/")
+    assert client.post(link).status_code == 400
+    assert not subscribers()[0].is_confirmed
+    html = client.get(link).get_data(as_text=True)
+    token = html.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert client.post(link, data={"csrf_token": token}).status_code == 200
+    assert subscribers()[0].is_confirmed

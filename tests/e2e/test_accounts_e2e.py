@@ -140,6 +140,7 @@ def test_notify_me_double_opt_in(page: Page, live_server: str, smtp_sink) -> Non
     assert message["To"] == "fan@example.org"
     assert "/notify/unsubscribe/" in message.get_body(("plain",)).get_content()
     page.goto(link_in(message, "/notify/confirm/"))
+    page.get_by_role("button", name="Yes, tell me").click()
     expect(page.get_by_text("you are on the list")).to_be_visible()
     db.session.expire_all()
     assert db.session.scalar(select(AnnouncementSubscriber)).is_confirmed

@@ -86,7 +86,8 @@ def test_publishing_the_first_event_opens_the_listing_and_tells_subscribers(
     # Two subscribers confirm (one through the link in their email), one never does.
     visitor.post("/notify", data={"email": "fan@example.org"})
     (confirmation,) = mailbox()
-    assert visitor.get(confirmation.link("/notify/confirm/")).status_code == 200
+    assert visitor.get(confirmation.link("/notify/confirm/")).status_code == 200  # asks
+    assert visitor.post(confirmation.link("/notify/confirm/")).status_code == 200
     _subscribe("second@example.org", confirm=True)
     _subscribe("undecided@example.org", confirm=False)
     mailbox()  # the confirmation requests
