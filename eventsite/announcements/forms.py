@@ -12,6 +12,6 @@ class NotifyForm(FlaskForm):
     email = EmailField(_l("Your email address"), validators=[DataRequired(), Length(max=254)])
 
 
-class UnsubscribeForm(FlaskForm):
-    """One button (unsubscribe, or confirm); the CSRF token is its only field (the address
-    is in the link)."""
+class LinkActionForm(FlaskForm):
+    """The one button behind an emailed link (confirm, unsubscribe): the address is in the
+    link, the CSRF token is the only field."""

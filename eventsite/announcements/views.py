@@ -49,7 +49,7 @@ def confirm(token: str) -> Any:
         subscriber = services.subscription_for_token(token, now=utcnow())
     except tokens.TokenError as err:
         return render_template("announcements/result.html", ok=False, message=str(err)), 400
-    form = forms.UnsubscribeForm()  # one button, its CSRF token the only field
+    form = forms.LinkActionForm()
     if subscriber.is_confirmed or form.validate_on_submit():
         services.confirm_subscription(token, now=utcnow())
         db.session.commit()
@@ -70,7 +70,7 @@ def unsubscribe(token: str) -> Any:
         address = services.unsubscribe_address(token, now=utcnow())
     except tokens.TokenError as err:
         return render_template("announcements/result.html", ok=False, message=str(err)), 400
-    form = forms.UnsubscribeForm()
+    form = forms.LinkActionForm()
     if form.validate_on_submit():
         services.unsubscribe(token, now=utcnow())
         db.session.commit()
