@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.logging import default_handler
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eventsite import config, database, errors, security_headers, templating
@@ -50,10 +52,20 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app)
     limiter.init_app(app)
+    _show_rate_limit_storage_problems()
     login_manager.init_app(app)
     from eventsite.accounts import auth
 
     auth.configure_login(app)
+
+
+def _show_rate_limit_storage_problems() -> None:
+    """Flask-Limiter logs "storage unreachable - falling back to in-memory storage" to a
+    logger with only a NullHandler: without logging configured the warning would vanish.
+    Send it where Flask sends the app's own messages (gunicorn's error log)."""
+    chain = [limiter.logger, logging.getLogger()]
+    if not any(not isinstance(h, logging.NullHandler) for lg in chain for h in lg.handlers):
+        limiter.logger.addHandler(default_handler)
 
 
 def register_blueprints(app: Flask) -> None:

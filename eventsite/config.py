@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 
 ENV_PREFIX = "EVENTSITE"
+REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+unix", "valkey", "valkeys", "valkey+unix"})
 
 
 class Config:
@@ -35,10 +36,17 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
     PREFERRED_URL_SCHEME = "http"
-    # Rate limits (Flask-Limiter)
+    # Rate limits (Flask-Limiter). memory:// counts per process: production with several
+    # workers or servers shares the counts in Redis (redis://host:6379/0).
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis unreachable: each process counts in memory until it answers again (checked with
+    # pauses growing to half a minute), rather than the site failing; any other
+    # error of the store lets the request through unlimited. Either way it is logged.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_TIMEOUT = 1  # seconds for connecting to and talking with Redis
     # Mail: without MAIL_SERVER, development prints messages to the console
     MAIL_SERVER: str | None = None
     MAIL_PORT = 25
@@ -157,6 +165,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
                 "set SECRET_KEY (or EVENTSITE_SECRET_KEY) to a long random value, "
                 'e.g. python -c "import secrets; print(secrets.token_hex(32))".'
             )
+        if env_name == "production":
+            _warn_about_per_process_rate_limits(app)
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
@@ -167,12 +177,38 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    _redis_timeouts(app.config)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         # A file on this machine does not drop connections: skip the ping per checkout.
         options["pool_pre_ping"] = False
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _warn_about_per_process_rate_limits(app: Flask) -> None:
+    uri = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if app.config.get("RATELIMIT_ENABLED") and uri.startswith("memory://"):
+        app.logger.warning(
+            "RATELIMIT_STORAGE_URI is %s: every process counts rate limits on its own, so "
+            "each limit multiplies by the number of processes (gunicorn workers times "
+            "servers). Set %s_RATELIMIT_STORAGE_URI=redis://host:6379/0 to share the counts.",
+            uri,
+            ENV_PREFIX,
+        )
+
+
+def _redis_timeouts(config: dict[str, Any]) -> None:
+    """A Redis that does not answer costs a request at most RATELIMIT_STORAGE_TIMEOUT
+    (redis-py waits forever by default); then the in-memory fallback takes over."""
+    uri = str(config.get("RATELIMIT_STORAGE_URI") or "")
+    if uri.split(":", 1)[0] not in REDIS_SCHEMES:
+        return
+    timeout = float(config.get("RATELIMIT_STORAGE_TIMEOUT") or 1)
+    options = dict(config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+    options.setdefault("socket_connect_timeout", timeout)
+    options.setdefault("socket_timeout", timeout)
+    config["RATELIMIT_STORAGE_OPTIONS"] = options
 
 
 def normalise_database_url(url: str) -> str:
