@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 ENV_PREFIX = "EVENTSITE"
+SQLITE_DEFAULT_BUSY_SECONDS = 30
 REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+unix", "valkey", "valkeys", "valkey+unix"})
 
 
@@ -20,6 +22,14 @@ class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled in from instance/ when unset
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
+    # A database that does not answer fails the request within seconds (503, and /healthz
+    # says so) instead of holding the worker until gunicorn kills it (30 s, then a bare 500).
+    # Connect: PostgreSQL's connect_timeout (libpq waits at least 2 s). Statement:
+    # PostgreSQL's statement_timeout; on SQLite, how long a write waits for another
+    # connection's write lock (longer than MAIL_TIMEOUT: the mail sender holds that lock
+    # while it talks to the SMTP server). Seconds; 0 = no limit (SQLite then waits 30 s).
+    DATABASE_CONNECT_TIMEOUT = 5
+    DATABASE_STATEMENT_TIMEOUT = 15
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     BABEL_DEFAULT_LOCALE = "en"
@@ -178,12 +188,31 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
     _redis_timeouts(app.config)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+    _database_timeouts(app.config)
+
+
+def _database_timeouts(config: dict[str, Any]) -> None:
+    """DATABASE_CONNECT_TIMEOUT and DATABASE_STATEMENT_TIMEOUT as the driver's connect
+    arguments (an explicit connect argument in SQLALCHEMY_ENGINE_OPTIONS wins)."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_timeout = float(config.get("DATABASE_CONNECT_TIMEOUT") or 0)
+    statement_timeout = float(config.get("DATABASE_STATEMENT_TIMEOUT") or 0)
+    url = str(config["SQLALCHEMY_DATABASE_URI"])
+    if url.startswith("sqlite"):
+        connect_args.setdefault("timeout", statement_timeout or SQLITE_DEFAULT_BUSY_SECONDS)
+        connect_args.setdefault("check_same_thread", False)
         # A file on this machine does not drop connections: skip the ping per checkout.
         options["pool_pre_ping"] = False
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    elif url.startswith("postgresql"):
+        if connect_timeout > 0:
+            connect_args.setdefault("connect_timeout", max(1, math.ceil(connect_timeout)))
+        server_options = str(connect_args.get("options") or "")
+        if statement_timeout > 0 and "statement_timeout" not in server_options:
+            setting = f"-c statement_timeout={math.ceil(statement_timeout * 1000)}"
+            connect_args["options"] = f"{server_options} {setting}".strip()
+    options["connect_args"] = connect_args
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _warn_about_per_process_rate_limits(app: Flask) -> None:

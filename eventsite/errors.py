@@ -7,7 +7,8 @@ from typing import Any
 from flask import Flask, flash, render_template, request
 from flask.globals import request_ctx
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 
 class DomainError(Exception):
@@ -31,6 +32,9 @@ def attach_to_form(form: Any, err: DomainError) -> None:
         flash(str(err), "error")
 
 
+# How long a client should wait after a 503 for a database that did not answer.
+RETRY_AFTER_DATABASE_SECONDS = 30
+
 TITLES = {
     400: "Bad request",
     403: "Not allowed",
@@ -42,6 +46,7 @@ TITLES = {
     500: "Something went wrong",
     503: "Service unavailable",
 }
+PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -51,7 +56,7 @@ def register_error_handlers(app: Flask) -> None:
         # No URL adapter: the host is not one of TRUSTED_HOSTS, and no page can link.
         plain = request.path.endswith(".ics") or request.path.startswith("/healthz")
         if plain or request_ctx.url_adapter is None:
-            return f"{code} {err.name}\n", code, {"Content-Type": "text/plain; charset=utf-8"}
+            return f"{code} {err.name}\n", code, PLAIN
         response = render_template(
             "errors/error.html",
             code=code,
@@ -59,6 +64,26 @@ def register_error_handlers(app: Flask) -> None:
             description=err.description if code != 500 else None,
         )
         return response, code, _retry_after(err)
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(err: OperationalError):  # type: ignore[no-untyped-def]
+        # Refused, timed out (DATABASE_CONNECT_TIMEOUT / DATABASE_STATEMENT_TIMEOUT), locked
+        # or gone: an outage to wait out, not a fault of this page.
+        from eventsite.extensions import db
+
+        app.logger.error(
+            "Database unavailable for %s %s: %s", request.method, request.path, err.orig or err
+        )
+        message = _("The site cannot load this page just now. Please try again in a moment.")
+        retry = {"Retry-After": str(RETRY_AFTER_DATABASE_SECONDS)}
+        try:
+            db.session.rollback()
+            # The page's header asks who is logged in, which may need the database too.
+            body, code, headers = _http_error(ServiceUnavailable(message))
+        except Exception as page_err:
+            app.logger.warning("The 503 page failed too (%s); answering in plain text", page_err)
+            return f"503 {message}\n", 503, {**retry, **PLAIN}
+        return body, code, {**headers, **retry}
 
     @app.errorhandler(500)
     def _server_error(_err: Exception):  # type: ignore[no-untyped-def]

@@ -70,6 +70,10 @@ def run_migrations_online():
     with get_engine().connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Rewriting or indexing a large table may take longer than the statement
+                # timeout that protects web requests (DATABASE_STATEMENT_TIMEOUT).
+                connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             context.run_migrations()
 
 
