@@ -96,6 +96,27 @@ def test_a_page_answers_the_sites_503_when_the_database_hangs(silent_database) -
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
 
 
+def test_a_first_visit_to_a_cached_page_waits_for_the_silent_database_once(
+    silent_database,
+) -> None:
+    """The page cache's fast path meets the silence first; Flask answers without a second
+    wait (two would take twice the connect timeout)."""
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": silent_database,
+            "DATABASE_CONNECT_TIMEOUT": 1,
+            "PAGE_CACHE_ENABLED": True,
+        }
+    )
+
+    response, elapsed = timed_get(app, "/")
+
+    assert response.status_code == 503
+    assert "cannot load this page just now" in response.get_data(as_text=True)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert elapsed < 3.5  # one wait of libpq's 2 s minimum
+
+
 def test_the_default_timeouts_keep_healthz_well_inside_gunicorns_30_seconds(
     silent_database,
 ) -> None:

@@ -55,6 +55,8 @@ MAX_ENTRY_BYTES = 1024 * 1024  # a page larger than this is not kept
 HEADER = "X-Page-Cache"
 # Where the fast path leaves the key it computed for a request it passes on to Flask.
 ENVIRON_KEY = "eventsite.page_cache_key"
+# ...and the error it met, for Flask's error handling to answer.
+ENVIRON_ERROR = "eventsite.page_cache_error"
 # Headers that belong to one response, not to the page: left out of what is stored.
 UNSTORED_HEADERS = frozenset(
     {"content-length", "set-cookie", "date", "retry-after", HEADER.lower()}
@@ -216,6 +218,9 @@ def _catalogue_version(connection: Connection) -> int:
 
 
 def serve_from_cache() -> Response | None:
+    failed = request.environ.pop(ENVIRON_ERROR, None)
+    if failed is not None:  # in the fast path, before Flask: see FirstVisitFastPath
+        raise failed
     cache = cache_for(current_app)
     if cache is None:
         return None
@@ -264,7 +269,16 @@ class FirstVisitFastPath:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
         if method in ("GET", "HEAD") and not environ.get("HTTP_COOKIE") and self.locale:
-            page = self._lookup(environ)
+            try:
+                page = self._lookup(environ)
+            except Exception as err:
+                # Out here an error would reach the WSGI server, whose bare 500 has none of
+                # the site's pages or headers: Flask raises it again (serve_from_cache),
+                # without waiting a second time for a database that does not answer, and
+                # answers with the site's error handling (the database is down: a 503).
+                environ.pop(ENVIRON_KEY, None)
+                environ[ENVIRON_ERROR] = err
+                page = None
             if page is not None:
                 headers = [*page.headers, ("Content-Length", str(len(page.body))), (HEADER, "hit")]
                 start_response("200 OK", headers)

@@ -9,13 +9,17 @@ from typing import Any
 import pytest
 from flask import Flask, request, request_started
 
+from eventsite import create_app
 from eventsite.events import page_cache
 from eventsite.events import services as event_services
 from eventsite.events.models import EventStatus
 from eventsite.extensions import db
 from eventsite.organiser import services as organiser_services
 from eventsite.registration import services as registration_services
+from eventsite.security_headers import CONTENT_SECURITY_POLICY
 from eventsite.timeutil import utcnow
+
+from ..conftest import free_port
 
 
 @pytest.fixture
@@ -489,3 +493,30 @@ def test_the_fast_path_sees_the_address_the_proxy_was_asked_for(
     direct = client.get(f"/events/{event.slug}")
     assert direct.headers["X-Page-Cache"] == "miss"
     assert "events.example" not in direct.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "database_down",
+    [
+        lambda tmp_path: f"postgresql+psycopg://eventsite:eventsite@127.0.0.1:{free_port()}/x",
+        lambda tmp_path: f"sqlite:///{tmp_path / 'no-such-folder' / 'db.sqlite3'}",
+    ],
+    ids=["postgresql-closed-port", "sqlite-missing-file"],
+)
+@pytest.mark.parametrize("path", ["/", "/events/", "/events/ocean-forum"])
+def test_with_the_database_down_a_first_visit_gets_the_sites_503_page(
+    tmp_path, database_down, path
+):
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_down(tmp_path), "PAGE_CACHE_ENABLED": True}
+    )
+    response = app.test_client().get(path)  # no cookie: the fast path's request
+    assert response.status_code == 503
+    body = response.get_data(as_text=True)
+    assert "Service unavailable" in body
+    assert "cannot load this page just now" in body
+    assert 'href="/events/"' in body  # the site's layout
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "X-Page-Cache" not in response.headers
