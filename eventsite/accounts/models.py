@@ -30,8 +30,8 @@ class User(UserMixin, db.Model):
     country: Mapped[str | None] = mapped_column(String(2))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Flask-Login's alternative id: replaced on password change, which ends every
-    # other session and remember-me cookie.
+    # Flask-Login's alternative id: replaced on log-out and on password change or reset,
+    # which ends every session and remember-me cookie of the account, copies included.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     # Secret of the personal calendar feed URL; regenerating it retires the old URL.
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)

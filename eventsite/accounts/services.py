@@ -320,8 +320,18 @@ def reset_password(token: str, new_password: str, now: datetime) -> User:
 def set_password(user: User, new_password: str, now: datetime) -> None:
     user.password_hash = hash_password(new_password)
     user.password_changed_at = now
-    # A new session token ends every other session and remember-me cookie.
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """End every session and remember-me cookie of the account, copies included.
+
+    Sessions carry the session token, not the user id (see `auth`): a new token makes
+    every cookie issued so far, wherever it is, load nobody. The caller logs the current
+    browser in again when it should stay logged in.
+    """
     user.session_token = new_token()
+    db.session.flush()
 
 
 # --- administration (CLI) ------------------------------------------------------------------------

@@ -250,6 +250,45 @@ def test_logout_is_a_post(client, make_user, login) -> None:
     assert client.get("/account/").status_code == 302  # to the login page
 
 
+def _browser_with_cookie(app, name: str, value: str):
+    """A fresh browser holding nothing but one cookie copied from another."""
+    browser = app.test_client()
+    browser.set_cookie(name, value)
+    return browser
+
+
+def test_logging_out_ends_copied_session_and_remember_cookies(app, client, make_user) -> None:
+    user = make_user()
+    log_in(client, user.email, "correct horse battery staple", remember="y")
+    session_cookie = client.get_cookie("session").value
+    remember_cookie = client.get_cookie("remember_token").value
+    # Copies of either cookie open the account while the user is logged in...
+    assert _browser_with_cookie(app, "session", session_cookie).get("/account/").status_code == 200
+    assert (
+        _browser_with_cookie(app, "remember_token", remember_cookie).get("/account/").status_code
+        == 200
+    )
+    other_device = app.test_client()
+    log_in(other_device, user.email, "correct horse battery staple")
+
+    response = client.post("/logout", follow_redirects=True)
+    assert "You are logged out. So is every other device" in response.get_data(as_text=True)
+
+    # ... and none of them after the log-out.
+    for browser in (
+        _browser_with_cookie(app, "session", session_cookie),
+        _browser_with_cookie(app, "remember_token", remember_cookie),
+        other_device,
+        client,
+    ):
+        response = browser.get("/account/")
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+    # Logging in again works as before.
+    assert log_in(client, user.email, "correct horse battery staple").status_code == 302
+    assert client.get("/account/").status_code == 200
+
+
 @pytest.mark.usefixtures("csrf_enabled")
 def test_csrf_missing_or_wrong_is_refused(client, make_user, login) -> None:
     user = make_user()
