@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -175,6 +175,28 @@ def test_login_with_remember_me_sets_a_cookie_and_follows_a_safe_next(client, ma
         data={"email": user.email, "password": "correct horse battery staple"},
     )
     assert response.headers["Location"] == "/account/"
+
+
+def _remember_days(client) -> float:
+    cookie = client.get_cookie("remember_token")
+    return (cookie.expires - datetime.now(UTC)).total_seconds() / 86400
+
+
+def test_remember_me_lasts_30_days(client, make_user) -> None:
+    user = make_user()
+    log_in(client, user.email, "correct horse battery staple", remember="y")
+    assert 29.9 < _remember_days(client) <= 30
+
+
+@pytest.fixture(params=[7 * 86400, timedelta(days=7)], ids=["seconds", "timedelta"])
+def remember_a_week(request, app_config) -> None:
+    app_config["REMEMBER_COOKIE_DURATION"] = request.param  # seconds: as from the environment
+
+
+def test_remember_me_duration_is_configurable(remember_a_week, client, make_user) -> None:
+    user = make_user()
+    log_in(client, user.email, "correct horse battery staple", remember="y")
+    assert 6.9 < _remember_days(client) <= 7
 
 
 def test_login_without_remember_me_sets_no_cookie(client, make_user) -> None:
