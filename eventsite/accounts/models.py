@@ -38,11 +38,6 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Failed log-ins in the current window; past the limit the account refuses log-ins
-    # until login_blocked_until, whatever the IP address.
-    failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
-    failed_login_window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    login_blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -89,3 +84,21 @@ class Membership(db.Model):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     organisation: Mapped[Organisation] = relationship()
+
+
+class LoginFailure(db.Model):
+    """Failed log-ins with one email address, kept whether or not an account has it: the
+    brake then answers alike for every address, and says nothing about who has an account.
+
+    Past the limit within the window the address refuses log-ins until blocked_until,
+    whatever the IP address. Rows are forgotten once neither counts any more.
+    """
+
+    __tablename__ = "login_failures"
+
+    # HMAC-SHA256 of the normalised address under SECRET_KEY: the table does not list the
+    # addresses people tried.
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failure_count: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

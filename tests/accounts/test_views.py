@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from eventsite.accounts import services, tokens
 from eventsite.accounts.views import safe_next_path
 from eventsite.extensions import db
-from eventsite.models import OutboxMessage, User
+from eventsite.models import LoginFailure, OutboxMessage, User
 from eventsite.timeutil import utcnow
 
 pytestmark = pytest.mark.usefixtures("smtp_sink")
@@ -246,22 +246,39 @@ def test_wrong_password_and_unknown_address_get_the_same_answer(client, make_use
     assert "The email address or password is not right." in unknown.get_data(as_text=True)
 
 
-def test_failed_logins_block_the_account_for_a_while(client, make_user) -> None:
+def test_failed_logins_block_the_address_for_a_while(client, make_user) -> None:
     user = make_user()
     for _ in range(5):
         assert log_in(client, user.email, "wrong password here").status_code == 422
     # Even the right password is refused now, from any address.
     response = log_in(client, user.email, "correct horse battery staple")
     assert response.status_code == 422
-    assert "Too many failed log-ins for this account" in response.get_data(as_text=True)
-    db.session.expire_all()
-    blocked = db.session.get(User, user.id)
-    assert blocked.login_blocked_until > utcnow()
+    assert "Too many failed log-ins with this email address" in response.get_data(as_text=True)
+    failures = db.session.get(LoginFailure, services.login_address_hash(user.email))
+    assert failures.blocked_until > utcnow()
 
     # After the block, the right password works and the counter starts again.
-    blocked.login_blocked_until = utcnow() - timedelta(seconds=1)
+    failures.blocked_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert log_in(client, user.email, "correct horse battery staple").status_code == 302
+
+
+def test_the_lock_out_answers_alike_with_and_without_an_account(app, make_user) -> None:
+    make_user(email="known@example.org")
+    answers = {}
+    for address in ("known@example.org", "unknown@example.org"):
+        browser = app.test_client()
+        for _ in range(5):
+            assert log_in(browser, address, "wrong password here").status_code == 422
+        response = log_in(browser, address, "correct horse battery staple")
+        answers[address] = (
+            response.status_code,
+            response.get_data(as_text=True).replace(address, "ADDRESS"),
+        )
+    known, unknown = answers["known@example.org"], answers["unknown@example.org"]
+    assert known == unknown
+    assert known[0] == 422
+    assert "Too many failed log-ins with this email address" in known[1]
 
 
 def test_logout_is_a_post(client, make_user, login) -> None:
