@@ -281,6 +281,19 @@ def test_the_lock_out_answers_alike_with_and_without_an_account(app, make_user) 
     assert "Too many failed log-ins with this email address" in known[1]
 
 
+def test_a_failed_log_in_takes_the_same_steps_with_and_without_an_account(
+    client, make_user, count_queries
+) -> None:
+    make_user(email="known@example.org")
+    statements = {}
+    for address in ("known@example.org", "unknown@example.org"):
+        with count_queries() as counter:
+            assert log_in(client, address, "wrong password here").status_code == 422
+        statements[address] = counter.statements
+    assert statements["known@example.org"] == statements["unknown@example.org"]
+    assert any(s.lstrip().upper().startswith("INSERT") for s in statements["known@example.org"])
+
+
 def test_logout_is_a_post(client, make_user, login) -> None:
     login(make_user())
     assert client.get("/logout").status_code == 405
