@@ -308,16 +308,28 @@ def _forget_old_login_failures(now: datetime, window_start: datetime) -> None:
 
 
 def request_password_reset(email: str, now: datetime) -> None:
-    """Queue a reset link when the address has an account; otherwise do nothing.
+    """Queue one message to the address: a reset link when it has an account, otherwise a
+    note that no account uses it (perhaps the person signed up with another address).
 
-    The caller answers the same either way.
+    Both take the same steps — one lookup, one rendered message, one outbox row, sent
+    later by the outbox — so neither the caller's answer, which is the same either way,
+    nor its timing tells whether the address has an account.
     """
     try:
         address = normalise_email(email)
     except AccountError:
         return
     user = find_user_by_email(address)
+    site = current_app.config["SITE_NAME"]
     if user is None:
+        queue_email(
+            address,
+            _("About your password request on %(site)s", site=site),
+            "account_reset_no_account",
+            category="account",
+            forgot_url=external_url("accounts.forgot_password"),
+            signup_url=external_url("accounts.signup"),
+        )
         return
     token = tokens.make_token(
         tokens.RESET_PASSWORD,
