@@ -425,9 +425,12 @@ def test_forgotten_password_answers_alike_and_does_the_same_work_for_any_address
     assert note.link("/signup")
 
 
-def test_reset_link_sets_a_new_password_once(client, make_user, mailbox) -> None:
+def test_reset_link_sets_a_new_password_once(app, client, make_user, mailbox) -> None:
     user = make_user()
     old_token = user.session_token
+    stolen = app.test_client()
+    log_in(stolen, user.email, "correct horse battery staple", remember="y")
+    remember_cookie = stolen.get_cookie("remember_token").value
     client.post("/password/forgot", data={"email": user.email})
     (message,) = mailbox()
     link = message.link("/password/reset/")
@@ -437,7 +440,12 @@ def test_reset_link_sets_a_new_password_once(client, make_user, mailbox) -> None
     assert response.status_code == 302
     db.session.expire_all()
     changed = db.session.get(User, user.id)
-    assert changed.session_token != old_token  # other sessions end
+    assert changed.session_token != old_token  # other sessions end, copies included
+    assert stolen.get("/account/").status_code == 302
+    assert (
+        _browser_with_cookie(app, "remember_token", remember_cookie).get("/account/").status_code
+        == 302
+    )
     assert log_in(client, user.email, NEW_PASSWORD).status_code == 302
 
     # Used once: the same link is dead now.
