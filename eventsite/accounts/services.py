@@ -4,29 +4,26 @@ in `profile`."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, delete, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from eventsite import database
-from eventsite.accounts import tokens
+from eventsite.accounts import login_brake, tokens
 from eventsite.accounts.common_passwords import COMMON_PASSWORDS
-from eventsite.accounts.models import LoginFailure, Membership, User, new_token
+from eventsite.accounts.models import Membership, User, new_token
 from eventsite.errors import DomainError
 from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.links import external_url
 from eventsite.mail.services import queue_email
-from eventsite.timeutil import UTCDateTime, utcnow
+from eventsite.timeutil import utcnow
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 200
@@ -217,10 +214,9 @@ def authenticate(email: str, password: str, now: datetime) -> User:
     """
     wrong = _("The email address or password is not right.")
     address = (email or "").strip().lower()
-    address_hash = login_address_hash(address)
+    key = login_brake.address_key(address)
     database.lock_for_write()  # SQLite: every attempt writes to the row it reads
-    failures = db.session.get(LoginFailure, address_hash)
-    if failures is not None and failures.blocked_until and failures.blocked_until > now:
+    if login_brake.is_blocked(key, now):
         raise LoginBlockedError(
             _(
                 "Too many failed log-ins with this email address. Wait a few minutes and "
@@ -231,77 +227,12 @@ def authenticate(email: str, password: str, now: datetime) -> User:
     if user is None:
         check_password_hash(_dummy_hash(), password)  # the same work as for a real account
     elif check_password_hash(user.password_hash, password):
-        if failures is not None:
-            db.session.delete(failures)
+        login_brake.release(key)
         user.last_login_at = now
         db.session.flush()
         return user
-    _record_failed_login(address_hash, now)
+    login_brake.record_failure(key, now)
     raise LoginError(wrong)
-
-
-def login_address_hash(address: str) -> str:
-    """The key of an address in `login_failures`: keyed, so the table cannot be read back
-    into addresses (a plain hash of a known address list could)."""
-    secret = current_app.config["SECRET_KEY"]
-    key = secret if isinstance(secret, bytes) else secret.encode("utf-8")
-    message = b"login-failures\0" + address.strip().lower().encode("utf-8")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-
-def _record_failed_login(address_hash: str, now: datetime) -> None:
-    config = current_app.config
-    window_start = now - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
-    table = LoginFailure.__table__
-    fresh_window = or_(
-        table.c.window_started_at.is_(None), table.c.window_started_at < window_start
-    )
-    # One statement inserts or counts atomically, so parallel attempts (even at an address
-    # nobody tried before) cannot slip under the limit.
-    insert = (postgresql.insert if database.is_postgresql() else sqlite.insert)(table)
-    count = db.session.execute(
-        insert.values(address_hash=address_hash, failure_count=1, window_started_at=now)
-        .on_conflict_do_update(
-            index_elements=[table.c.address_hash],
-            set_={
-                "failure_count": case((fresh_window, 1), else_=table.c.failure_count + 1),
-                "window_started_at": case(
-                    (fresh_window, literal(now, UTCDateTime)), else_=table.c.window_started_at
-                ),
-            },
-        )
-        .returning(table.c.failure_count)
-    ).scalar_one()
-    if count >= config["LOGIN_FAILURE_LIMIT"]:
-        db.session.execute(
-            update(table)
-            .where(table.c.address_hash == address_hash)
-            .values(
-                failure_count=0,
-                window_started_at=None,
-                blocked_until=now + timedelta(minutes=config["LOGIN_BLOCK_MINUTES"]),
-            )
-        )
-    _forget_old_login_failures(now, window_start)
-
-
-def _forget_old_login_failures(now: datetime, window_start: datetime) -> None:
-    """Delete rows that count for nothing any more, a few at a time.
-
-    PostgreSQL: rows another attempt holds are skipped, not waited for; the caller's own
-    row is locked already, so two attempts can never wait on each other.
-    """
-    table = LoginFailure.__table__
-    spent = (
-        select(table.c.address_hash)
-        .where(
-            or_(table.c.window_started_at.is_(None), table.c.window_started_at < window_start),
-            or_(table.c.blocked_until.is_(None), table.c.blocked_until <= now),
-        )
-        .limit(100)
-        .with_for_update(skip_locked=True)
-    )
-    db.session.execute(delete(table).where(table.c.address_hash.in_(spent)))
 
 
 # --- forgotten password ------------------------------------------------------------------------
@@ -367,9 +298,7 @@ def reset_password(token: str, new_password: str, now: datetime) -> User:
     if user.email_verified_at is None:
         user.email_verified_at = now
     # The owner proved they read the address's mail: lift its log-in brake.
-    db.session.execute(
-        delete(LoginFailure).where(LoginFailure.address_hash == login_address_hash(user.email))
-    )
+    login_brake.release(login_brake.address_key(user.email))
     db.session.flush()
     return user
 

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from eventsite.accounts import services, tokens
+from eventsite.accounts import login_brake, services, tokens
 from eventsite.extensions import db
 from eventsite.models import LoginFailure, OutboxMessage, User
 
@@ -55,7 +55,7 @@ def test_reset_token_is_spent_by_the_reset_itself(app, make_user) -> None:
 
 def _failures(address: str) -> LoginFailure | None:
     db.session.expire_all()
-    return db.session.get(LoginFailure, services.login_address_hash(address))
+    return db.session.get(LoginFailure, login_brake.address_key(address))
 
 
 def _fail_to_log_in(address: str, now: datetime, times: int = 1) -> None:

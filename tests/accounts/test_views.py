@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from eventsite.accounts import services, tokens
+from eventsite.accounts import login_brake, services, tokens
 from eventsite.accounts.views import safe_next_path
 from eventsite.extensions import db
 from eventsite.models import LoginFailure, OutboxMessage, User
@@ -254,7 +254,7 @@ def test_failed_logins_block_the_address_for_a_while(client, make_user) -> None:
     response = log_in(client, user.email, "correct horse battery staple")
     assert response.status_code == 422
     assert "Too many failed log-ins with this email address" in response.get_data(as_text=True)
-    failures = db.session.get(LoginFailure, services.login_address_hash(user.email))
+    failures = db.session.get(LoginFailure, login_brake.address_key(user.email))
     assert failures.blocked_until > utcnow()
 
     # After the block, the right password works and the counter starts again.
