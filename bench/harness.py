@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -26,7 +27,7 @@ from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY = "bench-secret-key-not-for-production-0123456789"
+SECRET_KEY = secrets.token_hex(32)  # production refuses made-up keys; one per run will do
 
 # --- results -------------------------------------------------------------------------------------
 
@@ -145,6 +146,8 @@ def environment(database_url: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "EVENTSITE_RATELIMIT_ENABLED": "false",  # the load generator is one client
         "EVENTSITE_BASE_URL": "http://127.0.0.1",
+        # The load generator asks for 127.0.0.1, Flask's test client for localhost.
+        "EVENTSITE_TRUSTED_HOSTS": '["127.0.0.1", "localhost"]',
     }
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import math
 import os
 import secrets
+from collections import Counter
+from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -42,6 +46,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
+    # "Keep me logged in": how long the remember-me cookie lasts (a timedelta, or seconds
+    # from the environment). Logging out or changing the password ends it sooner.
+    REMEMBER_COOKIE_DURATION: timedelta | int = timedelta(days=30)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
@@ -105,7 +112,8 @@ class Config:
     # host come from the last N X-Forwarded-* values (Werkzeug's ProxyFix); rate limits
     # need the real client address.
     TRUSTED_PROXIES = 0
-    # Host names the site answers to (None: any); another Host header gets a 400.
+    # Host names the site answers to (None: any; required in production, where SERVER_NAME's
+    # host stands in when only that is set); another Host header gets a 400.
     TRUSTED_HOSTS: list[str] | None = None
     # Strict-Transport-Security on HTTPS responses (browsers then refuse plain HTTP).
     HSTS_ENABLED = False
@@ -169,13 +177,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         if os.environ.get("DATABASE_URL"):
             app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
         app.config.from_prefixed_env(ENV_PREFIX)
-        if env_name == "production" and not _is_real_secret(app.config.get("SECRET_KEY")):
-            raise ConfigError(
-                "eventsite refuses to start in production without a real secret key: "
-                "set SECRET_KEY (or EVENTSITE_SECRET_KEY) to a long random value, "
-                'e.g. python -c "import secrets; print(secrets.token_hex(32))".'
-            )
+        app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
         if env_name == "production":
+            check_production(app.config)
             _warn_about_per_process_rate_limits(app)
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -248,8 +252,65 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def _is_real_secret(value: object) -> bool:
-    return isinstance(value, str) and len(value) >= 16 and "change-me" not in value.lower()
+# Production's secret key: long, and not one character over and over. The estimate counts
+# how evenly the characters are spread (Shannon), so it reads a random key's strength
+# roughly: a key from `secrets.token_hex(32)` scores about 240 bits, `token_hex(16)` about
+# 115 (never below 80), "0000..." zero.
+SECRET_KEY_MIN_LENGTH = 32
+SECRET_KEY_MIN_BITS = 80
+SECRET_KEY_PLACEHOLDERS = ("change-me", "changeme", "change_me")
+GENERATE_SECRET_KEY = 'python -c "import secrets; print(secrets.token_hex(32))"'
+
+
+def check_production(config: Mapping[str, Any]) -> None:
+    """ConfigError, saying what to set, unless the settings are safe to serve the public."""
+    problem = secret_key_problem(config.get("SECRET_KEY"))
+    if problem:
+        raise ConfigError(
+            f"eventsite refuses to start in production: {problem}. Set SECRET_KEY (or "
+            "EVENTSITE_SECRET_KEY) to a long random value, e.g. the output of "
+            + GENERATE_SECRET_KEY
+        )
+    if not config.get("TRUSTED_HOSTS"):
+        raise ConfigError(
+            "eventsite refuses to start in production without TRUSTED_HOSTS: set "
+            "EVENTSITE_TRUSTED_HOSTS to the host names the site answers to, e.g. "
+            "EVENTSITE_TRUSTED_HOSTS='[\"events.example.org\"]' (or set EVENTSITE_SERVER_NAME). "
+            "Otherwise any Host header is answered, and links in the pages point where it says."
+        )
+
+
+def secret_key_problem(value: object) -> str | None:
+    """What makes `value` unfit to sign production's sessions and links, or None."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    if not isinstance(value, str) or not value:
+        return "SECRET_KEY is not set"
+    if any(word in value.lower() for word in SECRET_KEY_PLACEHOLDERS):
+        return "SECRET_KEY is still a placeholder"
+    if len(value) < SECRET_KEY_MIN_LENGTH:
+        return f"SECRET_KEY has {len(value)} characters; it needs at least {SECRET_KEY_MIN_LENGTH}"
+    if estimated_bits(value) < SECRET_KEY_MIN_BITS:
+        return "SECRET_KEY repeats too few different characters to be hard to guess"
+    return None
+
+
+def estimated_bits(value: str) -> float:
+    """Length times the Shannon entropy of the characters' frequencies."""
+    counts = Counter(value)
+    return -sum(n * math.log2(n / len(value)) for n in counts.values())
+
+
+def trusted_hosts(config: Mapping[str, Any]) -> list[str] | None:
+    """TRUSTED_HOSTS as a list: a JSON list, or names separated by commas or spaces (from
+    the environment). Unset: the host of SERVER_NAME, if that is set."""
+    hosts = config.get("TRUSTED_HOSTS")
+    if isinstance(hosts, str):
+        hosts = hosts.replace(",", " ").split()
+    if not hosts and config.get("SERVER_NAME"):
+        hosts = [urlsplit(f"//{config['SERVER_NAME']}").hostname or ""]
+    hosts = [host for host in hosts or () if host]
+    return hosts or None
 
 
 def _instance_secret(instance: Path) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from werkzeug.routing import IntegerConverter
 
 from eventsite import create_app
 from eventsite.config import ConfigError
+from eventsite.extensions import db
 
 
 def test_healthz_answers_when_the_database_does(client) -> None:
@@ -22,18 +25,88 @@ def test_healthz_answers_503_when_the_database_does_not(tmp_path) -> None:
     assert response.status_code == 503
 
 
-def test_production_refuses_to_start_without_secret_key(monkeypatch) -> None:
+@pytest.fixture
+def production(monkeypatch, tmp_path) -> None:
+    """The environment of a production start that passes every check; tests take one away."""
     monkeypatch.setenv("EVENTSITE_ENV", "production")
-    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
     monkeypatch.delenv("EVENTSITE_SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite3'}")
+    monkeypatch.setenv("EVENTSITE_TRUSTED_HOSTS", '["events.example.org"]')
+    monkeypatch.delenv("EVENTSITE_SERVER_NAME", raising=False)
+
+
+def test_production_refuses_to_start_without_secret_key(production, monkeypatch) -> None:
+    monkeypatch.delenv("SECRET_KEY")
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app()
 
 
-def test_production_uses_secure_cookies(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("EVENTSITE_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite3'}")
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("0000000000000000", "SECRET_KEY has 16 characters; it needs at least 32"),
+        ("a-short-but-odd-key-7", "SECRET_KEY has 21 characters"),
+        ("0" * 64, "repeats too few different characters"),
+        ("ab" * 32, "repeats too few different characters"),
+        ("change-me-to-something-long-and-random", "SECRET_KEY is still a placeholder"),
+    ],
+)
+def test_production_refuses_a_weak_secret_key_and_says_how_to_make_one(
+    production, monkeypatch, key, reason
+) -> None:
+    monkeypatch.setenv("SECRET_KEY", key)
+    with pytest.raises(ConfigError) as refused:
+        create_app()
+    message = str(refused.value)
+    assert reason in message
+    assert 'python -c "import secrets; print(secrets.token_hex(32))"' in message
+    assert key not in message  # a refused key is not written to the logs either
+
+
+@pytest.mark.parametrize(
+    "make_key", [secrets.token_hex, lambda: secrets.token_hex(16), secrets.token_urlsafe]
+)
+def test_production_accepts_generated_secret_keys(production, monkeypatch, make_key) -> None:
+    for _ in range(5):
+        monkeypatch.setenv("EVENTSITE_SECRET_KEY", make_key())
+        create_app()
+
+
+def test_production_refuses_to_start_without_trusted_hosts(production, monkeypatch) -> None:
+    monkeypatch.delenv("EVENTSITE_TRUSTED_HOSTS")
+    with pytest.raises(ConfigError, match="EVENTSITE_TRUSTED_HOSTS"):
+        create_app()
+
+
+def test_production_answers_its_trusted_hosts_only(production) -> None:
+    app = create_app()
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    assert client.get("/events/", headers={"Host": "events.example.org"}).status_code == 200
+    # Another Host header would end up in the links the pages carry: refused.
+    assert client.get("/events/", headers={"Host": "evil.example"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("settings", "hosts"),
+    [
+        ({"EVENTSITE_TRUSTED_HOSTS": "events.example.org, www.example.org"},
+         ["events.example.org", "www.example.org"]),
+        ({"EVENTSITE_SERVER_NAME": "events.example.org:8443"}, ["events.example.org"]),
+    ],
+)  # fmt: skip
+def test_trusted_hosts_from_a_list_of_names_or_the_server_name(
+    production, monkeypatch, settings, hosts
+) -> None:
+    monkeypatch.delenv("EVENTSITE_TRUSTED_HOSTS")
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    assert create_app().config["TRUSTED_HOSTS"] == hosts
+
+
+def test_production_uses_secure_cookies(production) -> None:
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True

@@ -3,6 +3,7 @@ and HSTS over HTTPS in production."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import pytest
@@ -92,6 +93,7 @@ def test_production_enables_hsts(monkeypatch, tmp_path) -> None:
     from eventsite import create_app
 
     monkeypatch.setenv("EVENTSITE_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
+    monkeypatch.setenv("EVENTSITE_TRUSTED_HOSTS", '["events.example.org"]')
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite3'}")
     assert create_app().config["HSTS_ENABLED"] is True

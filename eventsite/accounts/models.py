@@ -30,19 +30,14 @@ class User(UserMixin, db.Model):
     country: Mapped[str | None] = mapped_column(String(2))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Flask-Login's alternative id: replaced on password change, which ends every
-    # other session and remember-me cookie.
+    # Flask-Login's alternative id: replaced on log-out and on password change or reset,
+    # which ends every session and remember-me cookie of the account, copies included.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     # Secret of the personal calendar feed URL; regenerating it retires the old URL.
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Failed log-ins in the current window; past the limit the account refuses log-ins
-    # until login_blocked_until, whatever the IP address.
-    failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
-    failed_login_window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    login_blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -89,3 +84,21 @@ class Membership(db.Model):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     organisation: Mapped[Organisation] = relationship()
+
+
+class LoginFailure(db.Model):
+    """Failed log-ins with one email address, kept whether or not an account has it: the
+    brake then answers alike for every address, and says nothing about who has an account.
+
+    Past the limit within the window the address refuses log-ins until blocked_until,
+    whatever the IP address. Rows are forgotten once neither counts any more.
+    """
+
+    __tablename__ = "login_failures"
+
+    # HMAC-SHA256 of the normalised address under SECRET_KEY: the table does not list the
+    # addresses people tried.
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failure_count: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,18 +4,18 @@ in `profile`."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, literal, or_, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from eventsite import database
-from eventsite.accounts import tokens
+from eventsite.accounts import login_brake, tokens
 from eventsite.accounts.common_passwords import COMMON_PASSWORDS
 from eventsite.accounts.models import Membership, User, new_token
 from eventsite.errors import DomainError
@@ -23,7 +23,7 @@ from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.links import external_url
 from eventsite.mail.services import queue_email
-from eventsite.timeutil import UTCDateTime, utcnow
+from eventsite.timeutil import utcnow
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 200
@@ -38,7 +38,7 @@ class LoginError(AccountError):
 
 
 class LoginBlockedError(LoginError):
-    """Too many failed log-ins for this account lately."""
+    """Too many failed log-ins with this address lately (account or not)."""
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -205,76 +205,62 @@ def verify_email(token: str, now: datetime) -> User:
 def authenticate(email: str, password: str, now: datetime) -> User:
     """The user whose address and password match, or LoginError.
 
-    Failed attempts are counted on the account; past LOGIN_FAILURE_LIMIT within the window the
-    account refuses log-ins for LOGIN_BLOCK_MINUTES, whatever the IP address. The caller must
-    commit even when this raises, so the failure is recorded.
+    Failed attempts are counted per address, whether or not an account has it, and every
+    address takes the same steps (the same queries, one password hash check): the answers
+    and their timing say nothing about who has an account. Past LOGIN_FAILURE_LIMIT
+    failures within the window the address refuses log-ins for LOGIN_BLOCK_MINUTES,
+    whatever the IP address. The caller must commit even when this raises, so the failure
+    is recorded.
     """
     wrong = _("The email address or password is not right.")
+    address = (email or "").strip().lower()
+    key = login_brake.address_key(address)
     database.lock_for_write()  # SQLite: every attempt writes to the row it reads
-    user = find_user_by_email(email or "")
-    if user is None:
-        check_password_hash(_dummy_hash(), password)  # the same work as for a real account
-        raise LoginError(wrong)
-    if user.login_blocked_until is not None and user.login_blocked_until > now:
+    if login_brake.is_blocked(key, now):
         raise LoginBlockedError(
             _(
-                "Too many failed log-ins for this account. Wait a few minutes and try again, "
-                "or reset your password."
+                "Too many failed log-ins with this email address. Wait a few minutes and "
+                "try again, or reset your password."
             )
         )
-    if not check_password_hash(user.password_hash, password):
-        _record_failed_login(user, now)
-        raise LoginError(wrong)
-    user.failed_login_count = 0
-    user.failed_login_window_started_at = None
-    user.login_blocked_until = None
-    user.last_login_at = now
-    db.session.flush()
-    return user
-
-
-def _record_failed_login(user: User, now: datetime) -> None:
-    config = current_app.config
-    window_start = now - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
-    fresh_window = or_(
-        User.failed_login_window_started_at.is_(None),
-        User.failed_login_window_started_at < window_start,
-    )
-    # One UPDATE counts atomically, so parallel attempts cannot slip under the limit.
-    db.session.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(
-            failed_login_count=case((fresh_window, 1), else_=User.failed_login_count + 1),
-            failed_login_window_started_at=case(
-                (fresh_window, literal(now, UTCDateTime)),
-                else_=User.failed_login_window_started_at,
-            ),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(user)
-    if user.failed_login_count >= config["LOGIN_FAILURE_LIMIT"]:
-        user.login_blocked_until = now + timedelta(minutes=config["LOGIN_BLOCK_MINUTES"])
-        user.failed_login_count = 0
-        user.failed_login_window_started_at = None
-    db.session.flush()
+    user = find_user_by_email(address)
+    if user is None:
+        check_password_hash(_dummy_hash(), password)  # the same work as for a real account
+    elif check_password_hash(user.password_hash, password):
+        login_brake.release(key)
+        user.last_login_at = now
+        db.session.flush()
+        return user
+    login_brake.record_failure(key, now)
+    raise LoginError(wrong)
 
 
 # --- forgotten password ------------------------------------------------------------------------
 
 
 def request_password_reset(email: str, now: datetime) -> None:
-    """Queue a reset link when the address has an account; otherwise do nothing.
+    """Queue one message to the address: a reset link when it has an account, otherwise a
+    note that no account uses it (perhaps the person signed up with another address).
 
-    The caller answers the same either way.
+    Both take the same steps — one lookup, one rendered message, one outbox row, sent
+    later by the outbox — so neither the caller's answer, which is the same either way,
+    nor its timing tells whether the address has an account.
     """
     try:
         address = normalise_email(email)
     except AccountError:
         return
     user = find_user_by_email(address)
+    site = current_app.config["SITE_NAME"]
     if user is None:
+        queue_email(
+            address,
+            _("About your password request on %(site)s", site=site),
+            "account_reset_no_account",
+            category="account",
+            forgot_url=external_url("accounts.forgot_password"),
+            signup_url=external_url("accounts.signup"),
+        )
         return
     token = tokens.make_token(
         tokens.RESET_PASSWORD,
@@ -311,8 +297,8 @@ def reset_password(token: str, new_password: str, now: datetime) -> User:
     # The link reached the inbox, so the address works.
     if user.email_verified_at is None:
         user.email_verified_at = now
-    user.login_blocked_until = None
-    user.failed_login_count = 0
+    # The owner proved they read the address's mail: lift its log-in brake.
+    login_brake.release(login_brake.address_key(user.email))
     db.session.flush()
     return user
 
@@ -320,8 +306,18 @@ def reset_password(token: str, new_password: str, now: datetime) -> User:
 def set_password(user: User, new_password: str, now: datetime) -> None:
     user.password_hash = hash_password(new_password)
     user.password_changed_at = now
-    # A new session token ends every other session and remember-me cookie.
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """End every session and remember-me cookie of the account, copies included.
+
+    Sessions carry the session token, not the user id (see `auth`): a new token makes
+    every cookie issued so far, wherever it is, load nobody. The caller logs the current
+    browser in again when it should stay logged in.
+    """
     user.session_token = new_token()
+    db.session.flush()
 
 
 # --- administration (CLI) ------------------------------------------------------------------------

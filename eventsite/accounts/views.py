@@ -123,8 +123,16 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
+    if current_user.is_authenticated:
+        # Deleting the cookies in this browser is not enough: a copy of the session or
+        # remember-me cookie would still open the account. A new session token ends them all.
+        services.end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
-    flash(_("You are logged out."), "info")
+    flash(
+        _("You are logged out. So is every other device that was logged in to your account."),
+        "info",
+    )
     return redirect(url_for("events.home"))
 
 

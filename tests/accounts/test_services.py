@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from eventsite.accounts import services, tokens
+from eventsite.accounts import login_brake, services, tokens
 from eventsite.extensions import db
-from eventsite.models import OutboxMessage, User
+from eventsite.models import LoginFailure, OutboxMessage, User
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
@@ -53,32 +53,71 @@ def test_reset_token_is_spent_by_the_reset_itself(app, make_user) -> None:
         services.reset_password(token, "yet another passphrase", NOW)
 
 
-def test_failed_log_ins_outside_the_window_start_a_new_count(app, make_user) -> None:
-    user = make_user()
-    for minute in range(4):
+def _failures(address: str) -> LoginFailure | None:
+    db.session.expire_all()
+    return db.session.get(LoginFailure, login_brake.address_key(address))
+
+
+def _fail_to_log_in(address: str, now: datetime, times: int = 1) -> None:
+    for _ in range(times):
         with pytest.raises(services.LoginError):
-            services.authenticate(user.email, "wrong", NOW + timedelta(minutes=minute))
+            services.authenticate(address, "wrong", now)
         db.session.commit()
+
+
+@pytest.mark.parametrize("has_account", [True, False], ids=["account", "no-account"])
+def test_failed_log_ins_outside_the_window_start_a_new_count(app, make_user, has_account):
+    address = make_user().email if has_account else "nobody@example.org"
+    for minute in range(4):
+        _fail_to_log_in(address, NOW + timedelta(minutes=minute))
     # 20 minutes later the old failures no longer count.
     later = NOW + timedelta(minutes=20)
-    with pytest.raises(services.LoginError):
-        services.authenticate(user.email, "wrong", later)
-    db.session.commit()
-    assert user.failed_login_count == 1
-    assert user.login_blocked_until is None
-    for _ in range(4):
-        with pytest.raises(services.LoginError):
-            services.authenticate(user.email, "wrong", later)
-        db.session.commit()
-    assert user.login_blocked_until == later + timedelta(minutes=5)
+    _fail_to_log_in(address, later)
+    assert _failures(address).failure_count == 1
+    assert _failures(address).blocked_until is None
+    _fail_to_log_in(address, later, times=4)
+    assert _failures(address).blocked_until == later + timedelta(minutes=5)
     with pytest.raises(services.LoginBlockedError):
-        services.authenticate(user.email, "correct horse battery staple", later)
-    assert (
-        services.authenticate(
-            user.email, "correct horse battery staple", later + timedelta(minutes=6)
+        services.authenticate(address, "correct horse battery staple", later)
+    if has_account:
+        user = services.authenticate(
+            address.upper(), "correct horse battery staple", later + timedelta(minutes=6)
         )
-        == user
+        assert user.email == address
+        db.session.commit()
+        assert _failures(address) is None  # a log-in forgets the failures
+
+
+def test_the_brake_keeps_no_address_and_forgets_spent_rows(app) -> None:
+    app.config["LOGIN_BLOCK_MINUTES"] = 30  # outlasts the 15-minute window
+    _fail_to_log_in("Old@Example.org", NOW, times=2)
+    _fail_to_log_in("blocked@example.org", NOW, times=5)
+    (row, _blocked) = db.session.scalars(select(LoginFailure)).all()
+    assert "example" not in row.address_hash.lower()
+    assert _failures("old@example.org").failure_count == 2  # one address, any case
+
+    # Past the window the first row counts for nothing and goes; the block stays until it ends.
+    _fail_to_log_in("new@example.org", NOW + timedelta(minutes=4))
+    assert _failures("old@example.org") is not None
+    _fail_to_log_in("new@example.org", NOW + timedelta(minutes=16))
+    assert _failures("old@example.org") is None
+    assert _failures("blocked@example.org") is not None
+    _fail_to_log_in("new@example.org", NOW + timedelta(minutes=31))
+    assert _failures("blocked@example.org") is None
+    assert _failures("new@example.org").failure_count == 1  # its own window ended too
+
+
+def test_a_password_reset_lifts_the_brake(app, make_user) -> None:
+    user = make_user()
+    _fail_to_log_in(user.email, NOW, times=5)
+    token = tokens.make_token(
+        tokens.RESET_PASSWORD,
+        {"uid": user.id, "pw": tokens.password_fingerprint(user.password_hash)},
+        NOW,
     )
+    services.reset_password(token, "a fresh long passphrase", NOW)
+    db.session.commit()
+    assert services.authenticate(user.email, "a fresh long passphrase", NOW) == user
 
 
 @pytest.mark.slow
@@ -112,6 +151,34 @@ def test_two_simultaneous_sign_ups_with_one_address_make_one_account(app: Flask)
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+
+
+@pytest.mark.slow
+def test_simultaneous_failures_at_a_new_address_all_count(app: Flask) -> None:
+    attempts = 5  # the limit: together they block the address
+    barrier = threading.Barrier(attempts)
+    results: list[object] = []
+
+    def fail(n: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                services.authenticate("someone@example.org", f"wrong {n}", NOW)
+            except services.LoginError as err:
+                db.session.commit()
+                results.append(type(err))
+            except Exception as err:  # pragma: no cover - the failure we look for
+                results.append(err)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=fail, args=(n,)) for n in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == [services.LoginError] * attempts
+    assert _failures("someone@example.org").blocked_until == NOW + timedelta(minutes=5)
 
 
 def test_create_account_reports_a_taken_address_as_a_field_error(app, make_user) -> None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from eventsite.accounts import services, tokens
+from eventsite.accounts import login_brake, services, tokens
 from eventsite.accounts.views import safe_next_path
 from eventsite.extensions import db
-from eventsite.models import OutboxMessage, User
+from eventsite.models import LoginFailure, OutboxMessage, User
 from eventsite.timeutil import utcnow
 
 pytestmark = pytest.mark.usefixtures("smtp_sink")
@@ -177,6 +177,28 @@ def test_login_with_remember_me_sets_a_cookie_and_follows_a_safe_next(client, ma
     assert response.headers["Location"] == "/account/"
 
 
+def _remember_days(client) -> float:
+    cookie = client.get_cookie("remember_token")
+    return (cookie.expires - datetime.now(UTC)).total_seconds() / 86400
+
+
+def test_remember_me_lasts_30_days(client, make_user) -> None:
+    user = make_user()
+    log_in(client, user.email, "correct horse battery staple", remember="y")
+    assert 29.9 < _remember_days(client) <= 30
+
+
+@pytest.fixture(params=[7 * 86400, timedelta(days=7)], ids=["seconds", "timedelta"])
+def remember_a_week(request, app_config) -> None:
+    app_config["REMEMBER_COOKIE_DURATION"] = request.param  # seconds: as from the environment
+
+
+def test_remember_me_duration_is_configurable(remember_a_week, client, make_user) -> None:
+    user = make_user()
+    log_in(client, user.email, "correct horse battery staple", remember="y")
+    assert 6.9 < _remember_days(client) <= 7
+
+
 def test_login_without_remember_me_sets_no_cookie(client, make_user) -> None:
     user = make_user()
     log_in(client, user.email, "correct horse battery staple")
@@ -224,22 +246,52 @@ def test_wrong_password_and_unknown_address_get_the_same_answer(client, make_use
     assert "The email address or password is not right." in unknown.get_data(as_text=True)
 
 
-def test_failed_logins_block_the_account_for_a_while(client, make_user) -> None:
+def test_failed_logins_block_the_address_for_a_while(client, make_user) -> None:
     user = make_user()
     for _ in range(5):
         assert log_in(client, user.email, "wrong password here").status_code == 422
     # Even the right password is refused now, from any address.
     response = log_in(client, user.email, "correct horse battery staple")
     assert response.status_code == 422
-    assert "Too many failed log-ins for this account" in response.get_data(as_text=True)
-    db.session.expire_all()
-    blocked = db.session.get(User, user.id)
-    assert blocked.login_blocked_until > utcnow()
+    assert "Too many failed log-ins with this email address" in response.get_data(as_text=True)
+    failures = db.session.get(LoginFailure, login_brake.address_key(user.email))
+    assert failures.blocked_until > utcnow()
 
     # After the block, the right password works and the counter starts again.
-    blocked.login_blocked_until = utcnow() - timedelta(seconds=1)
+    failures.blocked_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert log_in(client, user.email, "correct horse battery staple").status_code == 302
+
+
+def test_the_lock_out_answers_alike_with_and_without_an_account(app, make_user) -> None:
+    make_user(email="known@example.org")
+    answers = {}
+    for address in ("known@example.org", "unknown@example.org"):
+        browser = app.test_client()
+        for _ in range(5):
+            assert log_in(browser, address, "wrong password here").status_code == 422
+        response = log_in(browser, address, "correct horse battery staple")
+        answers[address] = (
+            response.status_code,
+            response.get_data(as_text=True).replace(address, "ADDRESS"),
+        )
+    known, unknown = answers["known@example.org"], answers["unknown@example.org"]
+    assert known == unknown
+    assert known[0] == 422
+    assert "Too many failed log-ins with this email address" in known[1]
+
+
+def test_a_failed_log_in_takes_the_same_steps_with_and_without_an_account(
+    client, make_user, count_queries
+) -> None:
+    make_user(email="known@example.org")
+    statements = {}
+    for address in ("known@example.org", "unknown@example.org"):
+        with count_queries() as counter:
+            assert log_in(client, address, "wrong password here").status_code == 422
+        statements[address] = counter.statements
+    assert statements["known@example.org"] == statements["unknown@example.org"]
+    assert any(s.lstrip().upper().startswith("INSERT") for s in statements["known@example.org"])
 
 
 def test_logout_is_a_post(client, make_user, login) -> None:
@@ -248,6 +300,45 @@ def test_logout_is_a_post(client, make_user, login) -> None:
     response = client.post("/logout")
     assert response.status_code == 302
     assert client.get("/account/").status_code == 302  # to the login page
+
+
+def _browser_with_cookie(app, name: str, value: str):
+    """A fresh browser holding nothing but one cookie copied from another."""
+    browser = app.test_client()
+    browser.set_cookie(name, value)
+    return browser
+
+
+def test_logging_out_ends_copied_session_and_remember_cookies(app, client, make_user) -> None:
+    user = make_user()
+    log_in(client, user.email, "correct horse battery staple", remember="y")
+    session_cookie = client.get_cookie("session").value
+    remember_cookie = client.get_cookie("remember_token").value
+    # Copies of either cookie open the account while the user is logged in...
+    assert _browser_with_cookie(app, "session", session_cookie).get("/account/").status_code == 200
+    assert (
+        _browser_with_cookie(app, "remember_token", remember_cookie).get("/account/").status_code
+        == 200
+    )
+    other_device = app.test_client()
+    log_in(other_device, user.email, "correct horse battery staple")
+
+    response = client.post("/logout", follow_redirects=True)
+    assert "You are logged out. So is every other device" in response.get_data(as_text=True)
+
+    # ... and none of them after the log-out.
+    for browser in (
+        _browser_with_cookie(app, "session", session_cookie),
+        _browser_with_cookie(app, "remember_token", remember_cookie),
+        other_device,
+        client,
+    ):
+        response = browser.get("/account/")
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+    # Logging in again works as before.
+    assert log_in(client, user.email, "correct horse battery staple").status_code == 302
+    assert client.get("/account/").status_code == 200
 
 
 @pytest.mark.usefixtures("csrf_enabled")
@@ -298,23 +389,48 @@ def test_with_csrf_on_the_real_forms_work(client, make_user) -> None:
 # --- forgotten password --------------------------------------------------------------------------
 
 
-def test_forgotten_password_does_not_reveal_whether_the_address_exists(
-    client, make_user, mailbox
+def test_forgotten_password_answers_alike_and_does_the_same_work_for_any_address(
+    app, make_user, mailbox, count_queries
 ) -> None:
     make_user(email="known@example.org")
-    known = client.post("/password/forgot", data={"email": "known@example.org"})
-    unknown = client.post("/password/forgot", data={"email": "unknown@example.org"})
-    assert known.status_code == unknown.status_code == 302
-    assert known.headers["Location"] == unknown.headers["Location"]
-    known_page = client.get(known.headers["Location"]).get_data(as_text=True)
-    assert "If an account uses" in known_page
-    messages = mailbox()
-    assert [m.rcpt_tos for m in messages] == [["known@example.org"]]
+    answers, statements = {}, {}
+    for address in ("known@example.org", "unknown@example.org"):
+        browser = app.test_client()
+        with count_queries() as counter:
+            response = browser.post("/password/forgot", data={"email": address})
+        statements[address] = counter.statements
+        page = browser.get(response.headers["Location"])
+        answers[address] = [
+            response.status_code,
+            response.headers["Location"],
+            response.get_data(as_text=True),
+            page.status_code,
+            page.get_data(as_text=True).replace(address, "ADDRESS"),
+        ]
+    known, unknown = answers["known@example.org"], answers["unknown@example.org"]
+    assert known == unknown
+    assert known[0] == 302
+    assert "If an account uses ADDRESS, we have sent it a link" in known[4]
+    # One lookup and one queued message each: the outbox sends them after the request.
+    assert statements["known@example.org"] == statements["unknown@example.org"]
+
+    messages = {m.rcpt_tos[0]: m for m in mailbox()}
+    assert set(messages) == {"known@example.org", "unknown@example.org"}
+    assert messages["known@example.org"].subject == "Reset your password"
+    assert messages["known@example.org"].link("/password/reset/")
+    note = messages["unknown@example.org"]
+    assert note.subject == "About your password request on eventsite"
+    assert "no account uses it" in note.text
+    assert "/password/reset/" not in note.text
+    assert note.link("/signup")
 
 
-def test_reset_link_sets_a_new_password_once(client, make_user, mailbox) -> None:
+def test_reset_link_sets_a_new_password_once(app, client, make_user, mailbox) -> None:
     user = make_user()
     old_token = user.session_token
+    stolen = app.test_client()
+    log_in(stolen, user.email, "correct horse battery staple", remember="y")
+    remember_cookie = stolen.get_cookie("remember_token").value
     client.post("/password/forgot", data={"email": user.email})
     (message,) = mailbox()
     link = message.link("/password/reset/")
@@ -324,7 +440,12 @@ def test_reset_link_sets_a_new_password_once(client, make_user, mailbox) -> None
     assert response.status_code == 302
     db.session.expire_all()
     changed = db.session.get(User, user.id)
-    assert changed.session_token != old_token  # other sessions end
+    assert changed.session_token != old_token  # other sessions end, copies included
+    assert stolen.get("/account/").status_code == 302
+    assert (
+        _browser_with_cookie(app, "remember_token", remember_cookie).get("/account/").status_code
+        == 302
+    )
     assert log_in(client, user.email, NEW_PASSWORD).status_code == 302
 
     # Used once: the same link is dead now.
