@@ -1,0 +1,83 @@
+"""ids never reused (SQLite AUTOINCREMENT)
+
+Revision ID: 0010d
+Revises: 0006
+Create Date: 2026-12-01 10:00:00.000000
+
+"""
+
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0010d"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+# Written out here rather than read from the models, so this history never changes: every
+# table whose integer id the database generates (eventsite.extensions sets the same on the
+# models). PostgreSQL needs nothing: its ids come from sequences (SERIAL), which never hand
+# out a number twice.
+GENERATED_ID_TABLES = (
+    "users",
+    "organisations",
+    "topics",
+    "speakers",
+    "events",
+    "agenda_sessions",
+    "registration_questions",
+    "registrations",
+    "outbox_messages",
+    "organisation_invitations",
+    "audit_entries",
+    "announcement_subscribers",
+    "announcements",
+    "event_shares",
+)
+
+# Rebuilding `events` drops the triggers that keep its FTS5 index in step (migration 0004);
+# they are created again, unchanged. The index itself is keyed by the ids, which the copy
+# keeps, so it stays valid.
+EVENTS_FTS_TRIGGERS = (
+    "CREATE TRIGGER events_fts_after_insert AFTER INSERT ON events BEGIN"
+    " INSERT INTO events_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "CREATE TRIGGER events_fts_after_delete AFTER DELETE ON events BEGIN"
+    " INSERT INTO events_fts(events_fts, rowid, search_text)"
+    " VALUES ('delete', old.id, old.search_text); END",
+    "CREATE TRIGGER events_fts_after_update AFTER UPDATE OF id, search_text ON events BEGIN"
+    " INSERT INTO events_fts(events_fts, rowid, search_text)"
+    " VALUES ('delete', old.id, old.search_text);"
+    " INSERT INTO events_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+)
+
+
+def _is_sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
+def _rebuild_sqlite_tables(autoincrement: bool) -> None:
+    """Copy each table into one declared with (or without) AUTOINCREMENT, keeping every
+    row, id, index and constraint. The copy starts SQLite's counter at the largest id in
+    the table: from then on no id is handed out twice. (Rows deleted before this
+    migration above the largest id left can still see their id once more.)"""
+    for table in GENERATED_ID_TABLES:
+        with op.batch_alter_table(
+            table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
+        ):
+            pass
+    for statement in EVENTS_FTS_TRIGGERS:
+        op.execute(statement)
+    # env.py turned foreign keys off for the rebuild; prove that nothing dangles.
+    problems = op.get_bind().exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise RuntimeError(f"foreign keys broken by the rebuild: {problems[:5]}")
+
+
+def upgrade():
+    if _is_sqlite():
+        _rebuild_sqlite_tables(autoincrement=True)
+
+
+def downgrade():
+    if _is_sqlite():
+        _rebuild_sqlite_tables(autoincrement=False)
