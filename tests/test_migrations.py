@@ -138,9 +138,10 @@ def _new_user_id(conn) -> int:
 def test_after_upgrade_the_id_of_a_deleted_row_is_never_given_again(
     empty_database_url: str,
 ) -> None:
-    """SQLite: the tables are rebuilt with AUTOINCREMENT, keeping every row (no cascade
-    fires while `users` is copied), every constraint and the search index's triggers.
-    PostgreSQL: the ids already come from sequences (SERIAL), which never reuse one."""
+    """Existing registrations get their public id. SQLite: the tables are rebuilt with
+    AUTOINCREMENT, keeping every row (no cascade fires while `users` is copied), every
+    constraint and the search index's triggers. PostgreSQL: the ids already come from
+    sequences (SERIAL), which never reuse one."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url})
     with app.app_context():
         upgrade(revision="0006")
@@ -149,7 +150,8 @@ def test_after_upgrade_the_id_of_a_deleted_row_is_never_given_again(
         upgrade()
         with db.engine.begin() as conn:
             assert conn.execute(text("SELECT count(*) FROM memberships")).scalar_one() == 1
-            assert conn.execute(text("SELECT count(*) FROM registrations")).scalar_one() == 2
+            public_ids = conn.execute(text("SELECT public_id FROM registrations")).scalars().all()
+            assert len(set(public_ids)) == 2 and all(len(p) == 16 for p in public_ids)
             conn.execute(text("DELETE FROM users WHERE id = 3"))
             assert conn.execute(text("SELECT count(*) FROM registrations")).scalar_one() == 1
             assert _new_user_id(conn) == 4

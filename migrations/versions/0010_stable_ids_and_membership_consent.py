@@ -1,4 +1,4 @@
-"""ids never reused (SQLite AUTOINCREMENT)
+"""ids never reused (SQLite AUTOINCREMENT); registrations linked by a random public id
 
 Revision ID: 0010d
 Revises: 0006
@@ -6,6 +6,9 @@ Create Date: 2026-12-01 10:00:00.000000
 
 """
 
+import secrets
+
+import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
@@ -55,16 +58,19 @@ def _is_sqlite() -> bool:
     return op.get_bind().dialect.name == "sqlite"
 
 
-def _rebuild_sqlite_tables(autoincrement: bool) -> None:
+def _rebuild_sqlite_tables(autoincrement: bool, extra=None) -> None:
     """Copy each table into one declared with (or without) AUTOINCREMENT, keeping every
     row, id, index and constraint. The copy starts SQLite's counter at the largest id in
     the table: from then on no id is handed out twice. (Rows deleted before this
-    migration above the largest id left can still see their id once more.)"""
+    migration above the largest id left can still see their id once more.) `extra` maps
+    a table to more changes made in the same rebuild."""
+    extra = extra or {}
     for table in GENERATED_ID_TABLES:
         with op.batch_alter_table(
             table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
-        ):
-            pass
+        ) as batch_op:
+            if table in extra:
+                extra[table](batch_op)
     for statement in EVENTS_FTS_TRIGGERS:
         op.execute(statement)
     # env.py turned foreign keys off for the rebuild; prove that nothing dangles.
@@ -73,11 +79,46 @@ def _rebuild_sqlite_tables(autoincrement: bool) -> None:
         raise RuntimeError(f"foreign keys broken by the rebuild: {problems[:5]}")
 
 
+def _new_public_id() -> str:
+    # As eventsite.registration.models.new_public_id, written out so this history stays.
+    while (value := secrets.token_urlsafe(12)).isdigit():
+        pass
+    return value
+
+
+def _fill_registration_public_ids() -> None:
+    registrations = sa.table("registrations", sa.column("id"), sa.column("public_id"))
+    bind = op.get_bind()
+    ids = bind.execute(sa.select(registrations.c.id)).scalars().all()
+    for registration_id in ids:
+        bind.execute(
+            registrations.update()
+            .where(registrations.c.id == registration_id)
+            .values(public_id=_new_public_id())
+        )
+
+
+def _registration_public_id_required(batch_op) -> None:
+    batch_op.alter_column("public_id", existing_type=sa.String(length=32), nullable=False)
+    batch_op.create_unique_constraint(op.f("uq_registrations_public_id"), ["public_id"])
+
+
 def upgrade():
+    with op.batch_alter_table("registrations") as batch_op:
+        batch_op.add_column(sa.Column("public_id", sa.String(length=32), nullable=True))
+    _fill_registration_public_ids()
     if _is_sqlite():
-        _rebuild_sqlite_tables(autoincrement=True)
+        _rebuild_sqlite_tables(
+            autoincrement=True, extra={"registrations": _registration_public_id_required}
+        )
+    else:
+        with op.batch_alter_table("registrations") as batch_op:
+            _registration_public_id_required(batch_op)
 
 
 def downgrade():
+    with op.batch_alter_table("registrations") as batch_op:
+        batch_op.drop_constraint(op.f("uq_registrations_public_id"), type_="unique")
+        batch_op.drop_column("public_id")
     if _is_sqlite():
         _rebuild_sqlite_tables(autoincrement=False)

@@ -270,7 +270,7 @@ def test_deleting_an_account_gives_its_place_to_the_next_person_waiting(
     waiting_user = make_user(email="next@example.org")
     waiting = registration_services.register_attendee(waiting_user, event, {}, utcnow())
     db.session.commit()
-    held_id, waiting_id = held.id, waiting.id
+    held_id, waiting_id, waiting_link = held.id, waiting.id, waiting.public_id
     assert waiting.status == RegistrationStatus.WAITLISTED
     mailbox()  # the two confirmations
     login(leaving)
@@ -288,7 +288,7 @@ def test_deleting_an_account_gives_its_place_to_the_next_person_waiting(
     [message] = mailbox()  # nothing to the departed address
     assert message.rcpt_tos == ["next@example.org"]
     assert message.subject == "A place is yours: Tiny Workshop"
-    assert f"/registrations/{waiting_id}" in message.text
+    assert f"/registrations/{waiting_link}" in message.text
 
     page = client.get(f"/events/{event.slug}").get_data(as_text=True)
     assert "This event is full" in page or "Waiting list open" in page
