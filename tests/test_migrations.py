@@ -208,3 +208,58 @@ def test_the_rebuilt_sqlite_tables_keep_every_constraint(tmp_path) -> None:
         db.create_all()
         db.engine.dispose()
     assert schema(migrated) == schema(created)
+
+
+def test_upgrade_reads_how_each_member_joined_from_the_audit_log(
+    empty_database_url: str,
+) -> None:
+    """Put in by another member without being asked: "added", the one kind that never
+    chose; the command line, the organisation's creator and an accepted invitation chose."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="0006")
+        with db.engine.begin() as conn:
+            _rows_at_0006(conn)  # person 1 is a member, the log never mentions it
+            stamp = "'2026-01-02 00:00:00'"
+            conn.execute(
+                text(
+                    "INSERT INTO organisations (name, slug, description, created_at) "
+                    f"VALUES ('Second', 'second', '', {stamp})"
+                )
+            )
+            log = [  # organisation, actor, action, person
+                (2, "NULL", "member_add", 1),  # flask organisations create --member
+                (2, "2", "member_add", 2),  # an administrator creating it
+                (2, "2", "member_add", 3),  # added by person 2, without asking
+                (1, "1", "member_add", 3),  # added, then accepted an invitation later
+                (1, "3", "member_join", 3),
+            ]
+            for organisation_id, actor, action, user_id in log:
+                conn.execute(
+                    text(
+                        "INSERT INTO memberships (user_id, organisation_id, created_at) "
+                        f"SELECT {user_id}, {organisation_id}, {stamp} WHERE NOT EXISTS"
+                        f" (SELECT 1 FROM memberships WHERE user_id = {user_id}"
+                        f" AND organisation_id = {organisation_id})"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_entries (organisation_id, actor_id, action, details,"
+                        f" created_at) VALUES ({organisation_id}, {actor}, '{action}',"
+                        f" '{{\"user_id\": {user_id}}}', {stamp})"
+                    )
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT organisation_id, user_id, joined_via FROM memberships")
+            ).all()
+        assert sorted(rows) == [
+            (1, 1, "admin"),
+            (1, 3, "invitation"),
+            (2, 1, "admin"),
+            (2, 2, "creation"),
+            (2, 3, "added"),
+        ]
+        db.engine.dispose()

@@ -1,4 +1,5 @@
-"""ids never reused (SQLite AUTOINCREMENT); registrations linked by a random public id
+"""ids never reused (SQLite AUTOINCREMENT); registrations linked by a random public id;
+how each member joined (consent)
 
 Revision ID: 0010d
 Revises: 0006
@@ -103,6 +104,64 @@ def _registration_public_id_required(batch_op) -> None:
     batch_op.create_unique_constraint(op.f("uq_registrations_public_id"), ["public_id"])
 
 
+# As eventsite.accounts.models.JoinedVia.
+JOINED_VIA_SQL = "joined_via IN ('creation', 'invitation', 'admin', 'added')"
+
+
+def _fill_joined_via() -> None:
+    """How each existing membership came about, from the latest entry about it in the
+    workspace's audit log: "member_join" (accepted an invitation) -> invitation;
+    "member_add" by nobody (the command line) -> admin, by the person themselves (the
+    administrator who created the organisation) -> creation, by someone else -> added (put
+    in without being asked). A membership the log does not mention is older than the
+    workspace, which only the command line could grant: admin."""
+    bind = op.get_bind()
+    audit = sa.table(
+        "audit_entries",
+        sa.column("id", sa.Integer),
+        sa.column("organisation_id", sa.Integer),
+        sa.column("actor_id", sa.Integer),
+        sa.column("action", sa.String),
+        sa.column("details", sa.JSON),
+    )
+    how: dict[tuple[int, int], str] = {}
+    entries = bind.execute(
+        sa.select(audit.c.organisation_id, audit.c.actor_id, audit.c.action, audit.c.details)
+        .where(audit.c.action.in_(["member_add", "member_join"]))
+        .order_by(audit.c.id)
+    )
+    for organisation_id, actor_id, action, details in entries:
+        user_id = (details or {}).get("user_id")
+        if user_id is None:
+            continue
+        if action == "member_join":
+            value = "invitation"
+        elif actor_id is None:
+            value = "admin"
+        elif actor_id == user_id:
+            value = "creation"
+        else:
+            value = "added"
+        how[(organisation_id, user_id)] = value
+
+    memberships = sa.table(
+        "memberships",
+        sa.column("user_id", sa.Integer),
+        sa.column("organisation_id", sa.Integer),
+        sa.column("joined_via", sa.String),
+    )
+    rows = bind.execute(sa.select(memberships.c.organisation_id, memberships.c.user_id)).all()
+    for organisation_id, user_id in rows:
+        bind.execute(
+            memberships.update()
+            .where(
+                memberships.c.organisation_id == organisation_id,
+                memberships.c.user_id == user_id,
+            )
+            .values(joined_via=how.get((organisation_id, user_id), "admin"))
+        )
+
+
 def upgrade():
     with op.batch_alter_table("registrations") as batch_op:
         batch_op.add_column(sa.Column("public_id", sa.String(length=32), nullable=True))
@@ -115,8 +174,21 @@ def upgrade():
         with op.batch_alter_table("registrations") as batch_op:
             _registration_public_id_required(batch_op)
 
+    with op.batch_alter_table("memberships") as batch_op:
+        batch_op.add_column(sa.Column("joined_via", sa.String(length=20), nullable=True))
+    _fill_joined_via()
+    with op.batch_alter_table("memberships") as batch_op:
+        batch_op.alter_column("joined_via", existing_type=sa.String(length=20), nullable=False)
+        batch_op.create_check_constraint(
+            op.f("ck_memberships_joined_via_known"), sa.text(JOINED_VIA_SQL)
+        )
+
 
 def downgrade():
+    with op.batch_alter_table("memberships") as batch_op:
+        batch_op.drop_constraint(op.f("ck_memberships_joined_via_known"), type_="check")
+        batch_op.drop_column("joined_via")
+
     with op.batch_alter_table("registrations") as batch_op:
         batch_op.drop_constraint(op.f("uq_registrations_public_id"), type_="unique")
         batch_op.drop_column("public_id")

@@ -14,6 +14,7 @@ from eventsite import create_app
 from eventsite.extensions import db
 from eventsite.mail.sender import deliver_due
 from eventsite.models import (
+    JoinedVia,
     Membership,
     OutboxMessage,
     QuestionKind,
@@ -378,7 +379,13 @@ def test_registration_page_is_for_owner_organisers_and_admins_only(
     assert client.get("/registrations/999999").status_code == 404
 
     organiser = make_user()
-    db.session.add(Membership(user_id=organiser.id, organisation_id=event.organisation_id))
+    db.session.add(
+        Membership(
+            user_id=organiser.id,
+            organisation_id=event.organisation_id,
+            joined_via=JoinedVia.INVITATION,
+        )
+    )
     db.session.commit()
     login(organiser)
     page = client.get(url)
