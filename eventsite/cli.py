@@ -364,7 +364,8 @@ organisations = AppGroup("organisations", help="Create organisations (the organi
 def organisations_create(name: str, slug: str, website: str, members: tuple[str, ...]) -> None:
     """Create an organisation; existing accounts become members, others get an invitation.
 
-    At least one member must already have an account: an organisation always has one."""
+    The command line is trusted: existing accounts join without an invitation to accept.
+    At least one must already have an account: an organisation starts with a member."""
     from eventsite.errors import DomainError
     from eventsite.extensions import db
     from eventsite.organiser import organisations as organisation_services
@@ -376,14 +377,14 @@ def organisations_create(name: str, slug: str, website: str, members: tuple[str,
             {"name": name, "slug": slug, "website": website or None}, None, now
         )
         outcomes = [
-            (email, organisation_services.add_member(organisation, email, None, now)[0])
+            (email, organisation_services.admit_or_invite(organisation, email, now))
             for email in members
         ]
     except DomainError as err:
         db.session.rollback()
         raise click.ClickException(str(err)) from err
     if not any(outcome == "added" for _email, outcome in outcomes):
-        # An organisation always has a member: invitations alone leave it with none.
+        # An organisation starts with a member: invitations alone leave it with none.
         db.session.rollback()
         raise click.ClickException(
             "Give at least one --member who already has an account "

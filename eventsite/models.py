@@ -1,6 +1,6 @@
 """Every model, imported in one place: the whole schema as Alembic and tests see it."""
 
-from eventsite.accounts.models import LoginFailure, Membership, User
+from eventsite.accounts.models import JoinedVia, LoginFailure, Membership, User
 from eventsite.announcements.models import Announcement, AnnouncementSubscriber
 from eventsite.events.models import (
     AgendaSession,
@@ -32,6 +32,7 @@ __all__ = [
     "EventKind",
     "EventShare",
     "EventStatus",
+    "JoinedVia",
     "LoginFailure",
     "Membership",
     "Organisation",

@@ -1,6 +1,7 @@
 """Alembic environment for eventsite (Flask-Migrate), fixed for Flask-SQLAlchemy 3."""
 
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -67,7 +68,7 @@ def run_migrations_online():
     conf_args.setdefault("render_item", render_item)
     conf_args.setdefault("include_name", include_name)
 
-    with get_engine().connect() as connection:
+    with get_engine().connect() as connection, sqlite_foreign_keys_off(connection):
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":
@@ -75,6 +76,27 @@ def run_migrations_online():
                 # timeout that protects web requests (DATABASE_STATEMENT_TIMEOUT).
                 connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             context.run_migrations()
+
+
+@contextmanager
+def sqlite_foreign_keys_off(connection):
+    """SQLite's way to rebuild a table (batch mode) is copy, DROP, rename; with foreign keys
+    on, DROP TABLE first deletes every row, and ON DELETE CASCADE would empty the tables
+    that refer to it. The app turns them on for every connection, so turn them off around
+    the migrations, as SQLite's documentation prescribes (the pragma is ignored inside a
+    transaction: set it on the driver's connection before Alembic begins one). Migrations
+    that rebuild tables run PRAGMA foreign_key_check before they finish."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        driver.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask_migrate import check, downgrade, upgrade
@@ -77,4 +78,188 @@ def test_upgrade_fills_plain_text_descriptions_of_existing_events(
         with db.engine.connect() as conn:
             plain = conn.execute(text("SELECT description_text FROM events")).scalar_one()
         assert plain == "Some bold words"
+        db.engine.dispose()
+
+
+def _rows_at_0006(conn) -> None:
+    """An organisation, three people (one a member, two registered) and an event; ids 1, 2…
+    from the database (PostgreSQL's sequences do not see ids given explicitly)."""
+    stamp = "'2026-01-01 00:00:00'"
+    conn.execute(
+        text(
+            "INSERT INTO organisations (name, slug, description, created_at) "
+            f"VALUES ('Org', 'org', '', {stamp})"
+        )
+    )
+    for n in (1, 2, 3):
+        conn.execute(
+            text(
+                "INSERT INTO users (email, name, password_hash, affiliation, is_admin,"
+                " session_token, calendar_token, created_at, failed_login_count) VALUES"
+                f" ('p{n}@example.org', 'P{n}', 'x', '', false, 's{n}', 'c{n}', {stamp}, 0)"
+            )
+        )
+    conn.execute(
+        text(
+            f"INSERT INTO memberships (user_id, organisation_id, created_at) VALUES (1, 1, {stamp})"
+        )
+    )
+    conn.execute(
+        text(
+            "INSERT INTO events (slug, title, kind, summary, description, description_text,"
+            " starts_at, ends_at, timezone, is_all_day, venue_name, venue_address, city, format,"
+            " status, cancellation_reason, has_waiting_list, requires_approval,"
+            " organisation_id, search_text, revision, created_at, updated_at) VALUES"
+            " ('e', 'E', 'forum', '', '', '', '2027-01-01 09:00:00', '2027-01-01 17:00:00',"
+            " 'UTC', false, '', '', '', 'online', 'published', '', false, false, 1,"
+            f" 'findable forum', 0, {stamp}, {stamp})"
+        )
+    )
+    for user_id in (3, 2):
+        conn.execute(
+            text(
+                "INSERT INTO registrations (event_id, user_id, status, answers, created_at,"
+                f" updated_at) VALUES (1, {user_id}, 'confirmed', '{{}}', {stamp}, {stamp})"
+            )
+        )
+
+
+def _new_user_id(conn) -> int:
+    return conn.execute(
+        text(
+            "INSERT INTO users (email, name, password_hash, affiliation, is_admin,"
+            " session_token, calendar_token, created_at, failed_login_count) VALUES"
+            " ('new@example.org', 'New', 'x', '', false, 'sn', 'cn', '2026-02-01 00:00:00', 0)"
+            " RETURNING id"
+        )
+    ).scalar_one()
+
+
+def test_after_upgrade_the_id_of_a_deleted_row_is_never_given_again(
+    empty_database_url: str,
+) -> None:
+    """Existing registrations get their public id. SQLite: the tables are rebuilt with
+    AUTOINCREMENT, keeping every row (no cascade fires while `users` is copied), every
+    constraint and the search index's triggers. PostgreSQL: the ids already come from
+    sequences (SERIAL), which never reuse one."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="0006")
+        with db.engine.begin() as conn:
+            _rows_at_0006(conn)
+        upgrade()
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM memberships")).scalar_one() == 1
+            public_ids = conn.execute(text("SELECT public_id FROM registrations")).scalars().all()
+            assert len(set(public_ids)) == 2 and all(len(p) == 16 for p in public_ids)
+            conn.execute(text("DELETE FROM users WHERE id = 3"))
+            assert conn.execute(text("SELECT count(*) FROM registrations")).scalar_one() == 1
+            assert _new_user_id(conn) == 4
+            if db.engine.dialect.name == "sqlite":
+                found = conn.execute(
+                    text("SELECT rowid FROM events_fts WHERE events_fts MATCH 'findable'")
+                ).all()
+                assert found == [(1,)]
+                conn.execute(text("UPDATE events SET search_text = 'renamed' WHERE id = 1"))
+                assert conn.execute(
+                    text("SELECT rowid FROM events_fts WHERE events_fts MATCH 'renamed'")
+                ).all() == [(1,)]
+            else:
+                defaults = conn.execute(
+                    text(
+                        "SELECT column_default FROM information_schema.columns"
+                        " WHERE column_name = 'id' AND table_name IN ('users', 'registrations')"
+                    )
+                ).scalars()
+                assert all(default.startswith("nextval(") for default in defaults)
+        db.engine.dispose()
+
+
+def test_the_rebuilt_sqlite_tables_keep_every_constraint(tmp_path) -> None:
+    """What `check()` does not compare: CHECK constraints, the WHERE of partial unique
+    indexes, and AUTOINCREMENT, against the schema the models create."""
+
+    def schema(url: str) -> dict[str, Any]:
+        engine = create_engine(url)
+        inspector = inspect(engine)
+        with engine.connect() as conn:
+            sql = dict(conn.execute(text("SELECT name, sql FROM sqlite_master")).all())
+        engine.dispose()
+        return {
+            table: (
+                sorted((c["name"], c["sqltext"]) for c in inspector.get_check_constraints(table)),
+                sorted(
+                    (i["name"], str(i["dialect_options"].get("sqlite_where")))
+                    for i in inspector.get_indexes(table)
+                ),
+                "AUTOINCREMENT" in sql[table],
+            )
+            for table in inspector.get_table_names()
+            if table != "alembic_version" and not table.startswith("events_fts")
+        }
+
+    migrated, created = f"sqlite:///{tmp_path / 'm.sqlite3'}", f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": migrated})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": created})
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    assert schema(migrated) == schema(created)
+
+
+def test_upgrade_reads_how_each_member_joined_from_the_audit_log(
+    empty_database_url: str,
+) -> None:
+    """Put in by another member without being asked: "added", the one kind that never
+    chose; the command line, the organisation's creator and an accepted invitation chose."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="0006")
+        with db.engine.begin() as conn:
+            _rows_at_0006(conn)  # person 1 is a member, the log never mentions it
+            stamp = "'2026-01-02 00:00:00'"
+            conn.execute(
+                text(
+                    "INSERT INTO organisations (name, slug, description, created_at) "
+                    f"VALUES ('Second', 'second', '', {stamp})"
+                )
+            )
+            log = [  # organisation, actor, action, person
+                (2, "NULL", "member_add", 1),  # flask organisations create --member
+                (2, "2", "member_add", 2),  # an administrator creating it
+                (2, "2", "member_add", 3),  # added by person 2, without asking
+                (1, "1", "member_add", 3),  # added, then accepted an invitation later
+                (1, "3", "member_join", 3),
+            ]
+            for organisation_id, actor, action, user_id in log:
+                conn.execute(
+                    text(
+                        "INSERT INTO memberships (user_id, organisation_id, created_at) "
+                        f"SELECT {user_id}, {organisation_id}, {stamp} WHERE NOT EXISTS"
+                        f" (SELECT 1 FROM memberships WHERE user_id = {user_id}"
+                        f" AND organisation_id = {organisation_id})"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_entries (organisation_id, actor_id, action, details,"
+                        f" created_at) VALUES ({organisation_id}, {actor}, '{action}',"
+                        f" '{{\"user_id\": {user_id}}}', {stamp})"
+                    )
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT organisation_id, user_id, joined_via FROM memberships")
+            ).all()
+        assert sorted(rows) == [
+            (1, 1, "admin"),
+            (1, 3, "invitation"),
+            (2, 1, "admin"),
+            (2, 2, "creation"),
+            (2, 3, "added"),
+        ]
         db.engine.dispose()

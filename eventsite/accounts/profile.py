@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
-from eventsite.accounts import services, tokens
-from eventsite.accounts.models import Membership, User
+from eventsite.accounts import memberships, services, tokens
+from eventsite.accounts.models import User
 from eventsite.accounts.services import AccountError
 from eventsite.events.models import Organisation
 from eventsite.extensions import db
@@ -162,50 +162,51 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def organisations_left_without_members(user: User) -> list[Organisation]:
-    """The organisations of which `user` is the only member, in name order.
-
-    Locks the memberships of the person's organisations (PostgreSQL; SQLite callers take
-    `lock_for_write()` first) so that two members leaving at once cannot both see the
-    other one still there. Rows are locked in one order everywhere to avoid deadlocks."""
-    own = select(Membership.organisation_id).where(Membership.user_id == user.id)
-    rows = db.session.execute(
-        select(Membership.organisation_id, Membership.user_id)
-        .where(Membership.organisation_id.in_(own))
-        .order_by(Membership.organisation_id, Membership.user_id)
-        .with_for_update()
+def _organisation_names(organisation_ids: list[int]) -> tuple[int, str]:
+    names = db.session.scalars(
+        select(Organisation.name)
+        .where(Organisation.id.in_(organisation_ids))
+        .order_by(Organisation.name, Organisation.id)
     ).all()
-    members: dict[int, int] = {}
-    for organisation_id, _user_id in rows:
-        members[organisation_id] = members.get(organisation_id, 0) + 1
-    alone = [organisation_id for organisation_id, n in members.items() if n == 1]
-    if not alone:
-        return []
-    return list(
-        db.session.scalars(
-            select(Organisation)
-            .where(Organisation.id.in_(alone))
-            .order_by(Organisation.name, Organisation.id)
-        )
-    )
+    return len(names), ", ".join(names)
 
 
 def delete_account(user: User, *, password: str, now: datetime) -> None:
     """Delete the account, cancelling its registrations (which promotes waiting lists).
 
-    Refused while the person is the last member of an organisation: an organisation
-    always keeps at least one member who can manage its events."""
+    Refused where leaving an organisation is (`memberships`): when the person would leave
+    behind only members who were added without being asked, or is the only member while
+    people are registered for the organisation's coming events."""
     _require_password(user, password, "password")
-    alone = organisations_left_without_members(user)
-    if alone:
-        names = ", ".join(organisation.name for organisation in alone)
+    blocked = memberships.blocked_departures(user.id, now)
+    needed = [
+        i for i, why in blocked.items() if why == memberships.Blocked.REGISTRANTS_NEED_A_MEMBER
+    ]
+    if needed:
+        count, names = _organisation_names(needed)
         raise AccountError(
             ngettext(
-                "You are the only member of %(names)s. Add another member to it first, "
-                "then delete your account.",
-                "You are the only member of these organisations: %(names)s. Add another "
-                "member to each first, then delete your account.",
-                len(alone),
+                "You are the only member of %(names)s, and people are registered for its "
+                "coming events. Invite another member first (once they accept, you can go), "
+                "or cancel those events; then delete your account.",
+                "You are the only member of these organisations: %(names)s, and people are "
+                "registered for their coming events. Invite another member to each first "
+                "(once they accept, you can go), or cancel those events; then delete your "
+                "account.",
+                count,
+                names=names,
+            )
+        )
+    if blocked:
+        count, names = _organisation_names(list(blocked))
+        raise AccountError(
+            ngettext(
+                "The other members of %(names)s were added without being asked. Invite "
+                "someone who accepts first, then delete your account.",
+                "The other members of these organisations were added without being asked: "
+                "%(names)s. Invite someone who accepts to each first, then delete your "
+                "account.",
+                count,
                 names=names,
             )
         )

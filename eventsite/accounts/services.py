@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from eventsite import database
 from eventsite.accounts import login_brake, tokens
 from eventsite.accounts.common_passwords import COMMON_PASSWORDS
-from eventsite.accounts.models import Membership, User, new_token
+from eventsite.accounts.models import JoinedVia, Membership, User, new_token
 from eventsite.errors import DomainError
 from eventsite.events.models import Organisation
 from eventsite.extensions import db
@@ -336,8 +336,9 @@ def grant_membership(email: str, organisation_slug: str) -> Membership:
     if membership is None:
         from eventsite.organiser import organisations  # the workspace builds on accounts
 
-        # As the workspace adds a member: audited, and a pending invitation is settled.
-        organisations.join(organisation, user, None, utcnow(), "member_add")
+        # Audited, and a pending invitation is settled. The operator is trusted to decide:
+        # no invitation to accept.
+        organisations.join(organisation, user, None, utcnow(), "member_add", JoinedVia.ADMIN)
         membership = db.session.get(Membership, (user.id, organisation.id))
     return membership
 

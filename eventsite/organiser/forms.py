@@ -388,7 +388,9 @@ class NewOrganisationForm(FlaskForm):
     first_member = StringField(
         _l("First member's email"),
         [Optional(), Email(message=_l("This is not an email address.")), Length(max=254)],
-        description=_l("An existing account becomes a member; anyone else gets an invitation."),
+        description=_l(
+            "They receive an invitation and join by accepting it. You are the first member."
+        ),
     )
     submit = SubmitField(_l("Create organisation"))
 
@@ -398,4 +400,4 @@ class MemberForm(FlaskForm):
         _l("Email address"),
         [DataRequired(), Email(message=_l("This is not an email address.")), Length(max=254)],
     )
-    submit = SubmitField(_l("Add or invite"))
+    submit = SubmitField(_l("Invite"))

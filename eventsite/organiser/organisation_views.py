@@ -96,26 +96,28 @@ def new_organisation() -> Page:
                 current_user,
                 now,
             )
+            # The administrator who creates it is its first member; the first member they
+            # name is invited like anyone else, and joins by accepting.
+            organisations.join_as_creator(organisation, current_user._get_current_object(), now)
+            outcome = None
             if form.first_member.data:
-                organisations.add_member(organisation, form.first_member.data, current_user, now)
-            # Without a first member who already has an account, the organisation would
-            # start with none: the admin who creates it is its member until others join.
-            creator_joined = organisations.ensure_a_member(
-                organisation, current_user._get_current_object(), now
-            )
+                outcome = organisations.add_member(
+                    organisation, form.first_member.data, current_user, now
+                )
         except DomainError as err:
             errors.attach_to_form(form, err)
         else:
             db.session.commit()
             flash(_("“%(name)s” is created.", name=organisation.name), "success")
-            if creator_joined:
-                flash(
-                    _(
-                        "You are its first member: an organisation always keeps at least one "
-                        "member. Once someone else has joined, you can leave it."
-                    ),
-                    "info",
-                )
+            if outcome is not None:
+                _flash_add_member(outcome, form.first_member.data)
+            flash(
+                _(
+                    "You are its first member. Once someone you invite has accepted, you can "
+                    "leave it."
+                ),
+                "info",
+            )
             return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
     return render_template("organiser/organisation_new.html", form=form), (
         422 if form.errors else 200
@@ -155,6 +157,21 @@ def organisation(organisation_id: int) -> Page:
     return _organisation_page(organisation, form=form)
 
 
+def _flash_add_member(outcome: str, email: str) -> None:
+    """What `organisations.add_member` did: the same answer whether or not the address
+    has an account."""
+    messages = {
+        "invited": _("Invitation sent to %(email)s.", email=email),
+        "reinvited": _(
+            "%(email)s already had a pending invitation: it is sent again, with a new "
+            "link (the link in the earlier email no longer works).",
+            email=email,
+        ),
+        "already": _("%(email)s is already a member.", email=email),
+    }
+    flash(messages[outcome], "success" if outcome == "invited" else "info")
+
+
 @bp.post("/organisations/<int:organisation_id>/members")
 def add_member(organisation_id: int) -> Page:
     organisation = access.load_organisation(organisation_id)
@@ -162,24 +179,11 @@ def add_member(organisation_id: int) -> Page:
     if member_form.validate_on_submit():
         # SQLite: hold the write lock while looking for a pending invitation of the address.
         database.lock_for_write()
-        outcome, _user = organisations.add_member(
+        outcome = organisations.add_member(
             organisation, member_form.email.data, current_user, utcnow()
         )
         db.session.commit()
-        messages = {
-            "added": _("%(email)s is now a member.", email=member_form.email.data),
-            "invited": _(
-                "%(email)s has no account yet: an invitation is on its way.",
-                email=member_form.email.data,
-            ),
-            "reinvited": _(
-                "%(email)s already had a pending invitation: it is sent again, with a new "
-                "link (the link in the earlier email no longer works).",
-                email=member_form.email.data,
-            ),
-            "already": _("%(email)s is already a member.", email=member_form.email.data),
-        }
-        flash(messages[outcome], "info" if outcome in ("already", "reinvited") else "success")
+        _flash_add_member(outcome, member_form.email.data)
         return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
     return _organisation_page(organisation, member_form=member_form)
 
@@ -196,9 +200,15 @@ def remove_member(organisation_id: int, user_id: int) -> Response:
             flash(str(err), "error")
         else:
             db.session.commit()
-            flash(_("%(name)s is no longer a member.", name=user.name), "success")
+            if user.id == current_user.id:
+                flash(_("You have left %(name)s.", name=organisation.name), "success")
+            else:
+                flash(_("%(name)s is no longer a member.", name=user.name), "success")
             if not current_user.is_member_of(organisation.id):
-                return redirect(url_for("organiser.index"))
+                # Someone who organises nothing any more has no workspace to go back to.
+                if current_user.is_organiser or current_user.is_admin:
+                    return redirect(url_for("organiser.index"))
+                return redirect(url_for("accounts.account"))
     return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
 
 

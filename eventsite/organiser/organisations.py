@@ -1,5 +1,5 @@
 """Workspace rules for organisations: profile, logo, members, accepting an invitation
-(the invitations themselves are in `invitations`)."""
+(the invitations themselves are in `invitations`; who may leave, in `accounts.memberships`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from eventsite import links
-from eventsite.accounts.models import Membership, User
+from eventsite.accounts import memberships
+from eventsite.accounts.models import JoinedVia, Membership, User
 from eventsite.errors import DomainError
 from eventsite.events.models import Organisation
 from eventsite.extensions import db
@@ -139,23 +140,19 @@ def members_of(organisation: Organisation) -> Select[tuple[Membership]]:
     )
 
 
-def member_count(organisation_id: int) -> int:
-    return int(
-        db.session.scalar(
-            select(func.count())
-            .select_from(Membership)
-            .where(Membership.organisation_id == organisation_id)
-        )
-        or 0
-    )
-
-
 def join(
-    organisation: Organisation, user: User, actor: User | None, now: datetime, action: str
+    organisation: Organisation,
+    user: User,
+    actor: User | None,
+    now: datetime,
+    action: str,
+    via: JoinedVia,
 ) -> None:
     """`user` becomes a member; any pending invitation of their address is settled with it
     (they are in: the link in that email has nothing left to grant)."""
-    db.session.add(Membership(user_id=user.id, organisation_id=organisation.id, created_at=now))
+    db.session.add(
+        Membership(user_id=user.id, organisation_id=organisation.id, created_at=now, joined_via=via)
+    )
     pending = invitations.pending_invitation(organisation, user.email)
     if pending is not None:
         pending.accepted_at = now
@@ -171,19 +168,38 @@ def join(
     )
 
 
-def add_member(
-    organisation: Organisation, email: str, actor: User | None, now: datetime
-) -> tuple[str, User | None]:
-    """An existing account becomes a member at once ("added"); anyone else gets an
-    invitation email ("invited", or "reinvited" when one was pending: it is sent again).
-    Adding a member twice says so ("already")."""
+def _membership_of_address(organisation: Organisation, email: str) -> Membership | None:
+    return db.session.scalar(
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.organisation_id == organisation.id, func.lower(User.email) == email)
+    )
+
+
+def add_member(organisation: Organisation, email: str, actor: User | None, now: datetime) -> str:
+    """The workspace's "add member": always an invitation the person must accept, whether
+    or not the address has an account, so that nobody becomes a member without choosing
+    to and the answer tells nobody who has an account. "invited", or "reinvited" when one
+    was pending (it is sent again); "already" for a member (the page lists them anyway).
+    A member who was added without being asked is invited too: accepting confirms it."""
+    email = email.strip().lower()
+    membership = _membership_of_address(organisation, email)
+    if membership is not None and membership.has_consented:
+        return "already"
+    return invitations.invite(organisation, email, actor, now)
+
+
+def admit_or_invite(organisation: Organisation, email: str, now: datetime) -> str:
+    """For the command line, whose operator is trusted to decide: an existing account
+    becomes a member at once and is told by email ("added"); any other address is invited
+    ("invited", "reinvited"). "already" for a member."""
     email = email.strip().lower()
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
     if user is None:
-        return invitations.invite(organisation, email, actor, now), None
+        return invitations.invite(organisation, email, None, now)
     if db.session.get(Membership, (user.id, organisation.id)) is not None:
-        return "already", user
-    join(organisation, user, actor, now, "member_add")
+        return "already"
+    join(organisation, user, None, now, "member_add", JoinedVia.ADMIN)
     queue_email(
         user.email,
         _("You can now organise events with %(name)s", name=organisation.name),
@@ -191,40 +207,42 @@ def add_member(
         category="organiser_member_added",
         organisation=organisation,
         user=user,
-        inviter=actor,
+        inviter=None,
         workspace_url=links.external_url("organiser.index"),
     )
-    return "added", user
+    return "added"
 
 
-def ensure_a_member(organisation: Organisation, user: User, now: datetime) -> bool:
-    """An organisation always keeps at least one member: when it has none (created without
-    a first member, or the first one only invited), `user` becomes it. True if so."""
-    if member_count(organisation.id) > 0:
-        return False
-    join(organisation, user, user, now, "member_add")
-    return True
+def join_as_creator(organisation: Organisation, user: User, now: datetime) -> None:
+    """Whoever creates an organisation in the workspace is its first member (they chose
+    it): it starts with a member who can invite the others."""
+    join(organisation, user, user, now, "member_add", JoinedVia.CREATION)
 
 
 def remove_member(
     organisation: Organisation, user_id: int, actor: User | None, now: datetime
 ) -> User:
-    membership = db.session.scalar(
-        select(Membership)
-        .where(Membership.organisation_id == organisation.id, Membership.user_id == user_id)
-        .with_for_update()
-    )
+    """Take a member out, or let them leave (`actor` is the member), unless that would
+    leave the organisation to people who never chose it, or leave people registered for
+    its coming events with nobody to look after them (`accounts.memberships`)."""
+    blocked = memberships.blocked_departures(user_id, now, [organisation.id])
+    membership = db.session.get(Membership, (user_id, organisation.id))
     if membership is None:
         raise OrganisationError(_("This person is not a member of the organisation."))
-    # Lock the organisation's memberships so two removals cannot both leave it empty.
-    remaining = db.session.scalars(
-        select(Membership.user_id)
-        .where(Membership.organisation_id == organisation.id)
-        .with_for_update()
-    ).all()
-    if len(remaining) <= 1:
+    why = blocked.get(organisation.id)
+    if why == memberships.Blocked.ONLY_UNCONSENTED_LEFT:
         raise OrganisationError(
-            _("An organisation always keeps at least one member; add another member first.")
+            _(
+                "The other members were added without being asked: the organisation "
+                "cannot be left to them alone. Invite someone who accepts first."
+            )
+        )
+    if why == memberships.Blocked.REGISTRANTS_NEED_A_MEMBER:
+        raise OrganisationError(
+            _(
+                "An organisation keeps at least one member while people are registered for "
+                "its coming events: invite another member first (or cancel those events)."
+            )
         )
     user = membership.user
     db.session.delete(membership)
@@ -251,8 +269,21 @@ def accept_invitation(token: str, user: User, now: datetime) -> Organisation:
     )
     organisation = invitation.organisation
     if invitation.accepted_at is None:
-        if db.session.get(Membership, (user.id, organisation.id)) is None:
-            join(organisation, user, user, now, "member_join")  # settles the invitation
+        membership = db.session.get(Membership, (user.id, organisation.id))
+        if membership is None:
+            # Settles the invitation.
+            join(organisation, user, user, now, "member_join", JoinedVia.INVITATION)
+        elif not membership.has_consented:
+            # Added without being asked before invitations were required: now they chose.
+            membership.joined_via = JoinedVia.INVITATION
+            audit.record(
+                "member_join",
+                organisation_id=organisation.id,
+                actor=user,
+                now=now,
+                email=user.email,
+                user_id=user.id,
+            )
         invitation.accepted_at = now
         db.session.flush()
     return organisation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -60,6 +61,14 @@ def _in_list(values: tuple[StrEnum, ...]) -> str:
 
 
 _ACTIVE_SQL = f"status IN ({_in_list(ACTIVE_STATUSES)})"
+
+
+def new_public_id() -> str:
+    """16 random URL-safe characters (96 bits), never digits alone: an address of digits
+    is an id from a link sent before public ids existed."""
+    while (value := secrets.token_urlsafe(12)).isdigit():
+        pass
+    return value
 
 
 class Question(db.Model):
@@ -123,6 +132,9 @@ class Registration(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # What links (emails, pages) carry instead of the id: nobody can count through
+    # registrations or land on another person's by changing a digit.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     status: Mapped[RegistrationStatus] = mapped_column(String(20))

@@ -27,7 +27,7 @@ def status_label(status: str) -> str:
 
 def manage_url(registration: Registration) -> str:
     """Absolute address of the registration page, built without a request."""
-    return links.external_url("registration.detail", registration_id=registration.id)
+    return links.external_url("registration.detail", public_id=registration.public_id)
 
 
 def event_url(event: Event) -> str:

@@ -45,15 +45,15 @@ def _can_see(user: User, registration: Registration) -> bool:
     return user.id == registration.user_id or user.is_member_of(registration.event.organisation_id)
 
 
-def _registration_or_404(registration_id: int) -> Registration:
-    registration = db.get_or_404(Registration, registration_id)
+def _registration_or_404(public_id: str) -> Registration:
+    registration = db.first_or_404(select(Registration).where(Registration.public_id == public_id))
     if not _can_see(current_user, registration):
         abort(404)  # not 403: do not reveal that the registration exists
     return registration
 
 
-def _own_registration_or_404(registration_id: int) -> Registration:
-    registration = db.get_or_404(Registration, registration_id)
+def _own_registration_or_404(public_id: str) -> Registration:
+    registration = _registration_or_404(public_id)
     if registration.user_id != current_user.id:
         abort(404)
     return registration
@@ -124,7 +124,7 @@ def register(slug: str) -> Any:
     if request.method == "GET":
         existing = queries.get_active_registration(event, current_user)
         if existing is not None:
-            return redirect(url_for("registration.detail", registration_id=existing.id))
+            return redirect(url_for("registration.detail", public_id=existing.public_id))
 
     questions = queries.questions_for_event(event)
     form = forms.registration_form_for(questions)
@@ -147,14 +147,14 @@ def register(slug: str) -> Any:
                 else:
                     flash(str(err), "error")
             else:
-                registration_id = registration.id
+                public_id = registration.public_id
                 if registration.created_at != now:
                     message = _("You are already registered for this event.")
                 else:
                     message = _confirmation_message(registration)
                 db.session.commit()
                 flash(message, "success")
-                return redirect(url_for("registration.detail", registration_id=registration_id))
+                return redirect(url_for("registration.detail", public_id=public_id))
         db.session.rollback()  # let go of the write lock before rendering
     state = services.registration_state(event, utcnow(), queries.count_places(event))
     return render_template(
@@ -176,10 +176,22 @@ def _confirmation_message(registration: Registration) -> str:
 
 
 @bp.get("/registrations/<int:registration_id>")
-def detail(registration_id: int) -> Any:
+def detail_by_id(registration_id: int) -> Any:
+    """The address emails carried before registrations had a public id: it still takes
+    the registration's own person there; for anyone else it is a 404, as before."""
     if not current_user.is_authenticated:
         return _to_login(request.path)
-    registration = _registration_or_404(registration_id)
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.user_id != current_user.id:
+        abort(404)
+    return redirect(url_for("registration.detail", public_id=registration.public_id), 301)
+
+
+@bp.get("/registrations/<public_id>")
+def detail(public_id: str) -> Any:
+    if not current_user.is_authenticated:
+        return _to_login(request.path)
+    registration = _registration_or_404(public_id)
     now = utcnow()
     return render_template(
         "registration/detail.html",
@@ -194,11 +206,11 @@ def detail(registration_id: int) -> Any:
     )
 
 
-@bp.route("/registrations/<int:registration_id>/edit", methods=["GET", "POST"])
-def edit(registration_id: int) -> Any:
+@bp.route("/registrations/<public_id>/edit", methods=["GET", "POST"])
+def edit(public_id: str) -> Any:
     if not current_user.is_authenticated:
         return _to_login(request.path)
-    registration = _own_registration_or_404(registration_id)
+    registration = _own_registration_or_404(public_id)
     event = registration.event
     questions = queries.questions_for_event(event)
     if request.method == "POST":
@@ -208,7 +220,7 @@ def edit(registration_id: int) -> Any:
     now = utcnow()
     if not services.can_edit_answers(registration, now):
         flash(_("Answers can no longer be changed for this registration."), "error")
-        return redirect(url_for("registration.detail", registration_id=registration.id))
+        return redirect(url_for("registration.detail", public_id=registration.public_id))
     status = 200
     if request.method == "POST":
         status = 422
@@ -224,7 +236,7 @@ def edit(registration_id: int) -> Any:
             else:
                 db.session.commit()
                 flash(_("Your answers are saved."), "success")
-                return redirect(url_for("registration.detail", registration_id=registration.id))
+                return redirect(url_for("registration.detail", public_id=registration.public_id))
     return render_template(
         "registration/edit.html",
         registration=registration,
@@ -234,24 +246,24 @@ def edit(registration_id: int) -> Any:
     ), status
 
 
-@bp.route("/registrations/<int:registration_id>/cancel", methods=["GET", "POST"])
-def cancel(registration_id: int) -> Any:
+@bp.route("/registrations/<public_id>/cancel", methods=["GET", "POST"])
+def cancel(public_id: str) -> Any:
     if not current_user.is_authenticated:
         return _to_login(request.path)
     form = forms.CancelRegistrationForm()
     if request.method == "POST" and form.validate_on_submit():
         database.lock_for_write()
-    registration = _own_registration_or_404(registration_id)
+    registration = _own_registration_or_404(public_id)
     if not registration.is_active:
         flash(_("This registration is already cancelled."), "info")
-        return redirect(url_for("registration.detail", registration_id=registration.id))
+        return redirect(url_for("registration.detail", public_id=registration.public_id))
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
         services.cancel_registration(registration, utcnow())
         db.session.commit()
         flash(_("Your registration is cancelled."), "success")
-        return redirect(url_for("registration.detail", registration_id=registration.id))
+        return redirect(url_for("registration.detail", public_id=registration.public_id))
     return render_template(
         "registration/cancel.html",
         registration=registration,

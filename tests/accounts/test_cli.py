@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from eventsite.extensions import db
-from eventsite.models import User
+from eventsite.models import JoinedVia, Membership, User
 
 
 def test_users_create_reads_the_password_from_stdin_and_counts_as_verified(runner) -> None:
@@ -57,6 +57,9 @@ def test_users_grant_and_list(runner, make_user, make_organisation) -> None:
     make_user(email="ada@example.org", name="Ada")
     result = runner.invoke(args=["users", "grant", "ada@example.org", "--organisation", "unige"])
     assert result.exit_code == 0, result.output
+    # The operator is trusted to decide: a membership that counts as chosen.
+    [membership] = db.session.scalars(select(Membership)).all()
+    assert membership.joined_via == JoinedVia.ADMIN
     result = runner.invoke(args=["users", "list"])
     assert "ada@example.org" in result.output
     assert "attendee+organiser" in result.output

@@ -1,5 +1,6 @@
 """Through the pages: "download my data" with registrations, and deleting an account
-(organisations keep a member; freed places go to the waiting list)."""
+(nobody is left in charge of an organisation they did not choose, people registered for
+coming events keep someone to look after them; freed places go to the waiting list)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from eventsite.accounts import services
 from eventsite.extensions import db
 from eventsite.models import (
+    JoinedVia,
     Membership,
     Question,
     QuestionKind,
@@ -50,6 +52,21 @@ def add_question(event, label: str, kind: QuestionKind, position: int) -> Questi
 
 def delete_account(client, password: str = PASSWORD):
     return client.post("/account/delete", data={"delete-password": password})
+
+
+@pytest.fixture
+def someone_registered(make_event, make_user):
+    """`someone_registered(organisation)`: a person registered for one of its coming events."""
+
+    def register(organisation) -> None:
+        starts_at = utcnow() + timedelta(days=20)
+        event = make_event(
+            organisation=organisation, starts_at=starts_at, ends_at=starts_at + timedelta(hours=8)
+        )
+        registration_services.register_attendee(make_user(), event, {}, utcnow())
+        db.session.commit()
+
+    return register
 
 
 # --- download my data ----------------------------------------------------------------------------
@@ -129,10 +146,11 @@ def test_download_my_data_keeps_cancelled_registrations(
 # --- deleting an account -------------------------------------------------------------------------
 
 
-def test_the_last_member_of_an_organisation_cannot_delete_the_account(
-    client, login, make_user, make_organisation
+def test_the_only_member_cannot_delete_the_account_while_people_are_registered(
+    client, login, make_user, make_organisation, someone_registered
 ) -> None:
     organisation = make_organisation(name="Geneva Science Club", slug="gsc")
+    someone_registered(organisation)
     user = make_user()
     user_id = user.id
     services.grant_membership(user.email, "gsc")
@@ -143,20 +161,79 @@ def test_the_last_member_of_an_organisation_cannot_delete_the_account(
 
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "You are the only member of Geneva Science Club." in page
-    assert "Add another member to it first" in page
+    assert "You are the only member of Geneva Science Club, and people are registered" in page
+    assert "Invite another member first" in page
     db.session.expire_all()
     assert db.session.get(User, user_id) is not None
     assert member_count(organisation.id) == 1
     assert client.get("/account/").status_code == 200  # still logged in
 
 
-def test_the_refusal_names_every_organisation_left_alone(
+def test_the_only_member_of_an_organisation_nobody_is_registered_with_can_delete_the_account(
+    client, login, make_user, make_organisation, make_event
+) -> None:
+    organisation = make_organisation(name="Quiet Society", slug="quiet")
+    make_event(organisation=organisation)  # nobody registered
+    user = make_user()
+    user_id = user.id
+    services.grant_membership(user.email, "quiet")
+    db.session.commit()
+    login(user)
+
+    response = delete_account(client)
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, user_id) is None
+    assert member_count(organisation.id) == 0  # in the administrators' hands
+
+
+def test_a_member_added_without_being_asked_can_always_delete_the_account(
+    client, login, make_user, make_organisation, someone_registered
+) -> None:
+    organisation = make_organisation(name="Trap Ltd", slug="trap")
+    someone_registered(organisation)
+    victim = make_user()
+    victim_id = victim.id
+    db.session.add(Membership(user=victim, organisation=organisation, joined_via=JoinedVia.ADDED))
+    db.session.commit()
+    login(victim)
+
+    response = delete_account(client)
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, victim_id) is None
+
+
+def test_an_organiser_cannot_delete_the_account_leaving_only_members_added_without_asking(
     client, login, make_user, make_organisation
 ) -> None:
-    make_organisation(name="Zurich Astronomy", slug="za")
-    make_organisation(name="Basel Botany", slug="bb")
+    organisation = make_organisation(name="Trap Ltd", slug="trap")
+    organiser, victim = make_user(), make_user()
+    services.grant_membership(organiser.email, "trap")
+    db.session.add(Membership(user=victim, organisation=organisation, joined_via=JoinedVia.ADDED))
+    db.session.commit()
+    login(organiser)
+
+    response = delete_account(client)
+
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "The other members of Trap Ltd were added without being asked." in page
+    assert member_count(organisation.id) == 2
+
+
+def test_the_refusal_names_every_organisation_left_alone(
+    client, login, make_user, make_organisation, someone_registered
+) -> None:
+    for organisation in (
+        make_organisation(name="Zurich Astronomy", slug="za"),
+        make_organisation(name="Basel Botany", slug="bb"),
+    ):
+        someone_registered(organisation)
     shared = make_organisation(name="Shared Society", slug="ss")
+    someone_registered(shared)
     user = make_user()
     other = make_user()
     for slug in ("za", "bb", "ss"):
@@ -169,9 +246,10 @@ def test_the_refusal_names_every_organisation_left_alone(
 
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "You are the only member of these organisations: Basel Botany, Zurich Astronomy." in (
-        page
-    )
+    assert (
+        "You are the only member of these organisations: Basel Botany, Zurich Astronomy, and "
+        "people are registered"
+    ) in page
     assert "Shared Society" not in page.split("only member of")[1].split("</p>")[0]
     assert member_count(shared.id) == 2
 
@@ -197,9 +275,9 @@ def test_a_member_with_colleagues_can_delete_the_account_and_the_organisation_ke
 
 
 def test_a_wrong_password_is_said_before_the_organisation_rule(
-    client, login, make_user, make_organisation
+    client, login, make_user, make_organisation, someone_registered
 ) -> None:
-    make_organisation(name="Solo Org", slug="solo")
+    someone_registered(make_organisation(name="Solo Org", slug="solo"))
     user = make_user()
     services.grant_membership(user.email, "solo")
     db.session.commit()
@@ -240,13 +318,14 @@ def _delete_at_once(base_url: str, openers: list[urllib.request.OpenerDirector])
 
 
 def test_two_last_members_deleting_at_once_leave_one_member(
-    app, live_server, make_user, make_organisation
+    app, live_server, make_user, make_organisation, someone_registered
 ) -> None:
     """Real concurrent requests: each would see the other still there unless the
     memberships are locked while they are counted."""
     for round_ in range(3):
         organisation = make_organisation()
         organisation_id = organisation.id
+        someone_registered(organisation)
         pair = [make_user(), make_user()]
         for user in pair:
             services.grant_membership(user.email, organisation.slug)
@@ -270,7 +349,7 @@ def test_deleting_an_account_gives_its_place_to_the_next_person_waiting(
     waiting_user = make_user(email="next@example.org")
     waiting = registration_services.register_attendee(waiting_user, event, {}, utcnow())
     db.session.commit()
-    held_id, waiting_id = held.id, waiting.id
+    held_id, waiting_id, waiting_link = held.id, waiting.id, waiting.public_id
     assert waiting.status == RegistrationStatus.WAITLISTED
     mailbox()  # the two confirmations
     login(leaving)
@@ -288,7 +367,7 @@ def test_deleting_an_account_gives_its_place_to_the_next_person_waiting(
     [message] = mailbox()  # nothing to the departed address
     assert message.rcpt_tos == ["next@example.org"]
     assert message.subject == "A place is yours: Tiny Workshop"
-    assert f"/registrations/{waiting_id}" in message.text
+    assert f"/registrations/{waiting_link}" in message.text
 
     page = client.get(f"/events/{event.slug}").get_data(as_text=True)
     assert "This event is full" in page or "Waiting list open" in page

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from eventsite.extensions import db
-from eventsite.models import Event, Membership, Registration
+from eventsite.models import Event, JoinedVia, Membership, Registration
 
 pytestmark = [pytest.mark.e2e]
 
@@ -36,7 +36,11 @@ def test_organiser_runs_an_event_from_draft_to_the_door(
     organisation = make_organisation(name="Planet Society", slug="planet-society")
     organiser = make_user(email="organiser@example.org", name="Olga Organiser")
     attendee = make_user(email="attendee@example.org", name="Ada Attendee", affiliation="Lab")
-    db.session.add(Membership(user_id=organiser.id, organisation_id=organisation.id))
+    db.session.add(
+        Membership(
+            user_id=organiser.id, organisation_id=organisation.id, joined_via=JoinedVia.INVITATION
+        )
+    )
     db.session.commit()
 
     # The organiser creates the event.

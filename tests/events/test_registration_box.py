@@ -138,7 +138,7 @@ def test_a_registered_person_sees_their_status_and_place_in_the_queue(
     words = box(client, event)
     assert "On the waiting list You are number 1 on the waiting list. Your registration" in words
     page = client.get(f"/events/{event.slug}").get_data(as_text=True)
-    assert f'href="/registrations/{registration.id}"' in page
+    assert f'href="/registrations/{registration.public_id}"' in page
 
 
 def test_a_pending_registration_says_it_awaits_approval(

@@ -46,11 +46,15 @@ def csrf_enabled(app_config: dict[str, Any]) -> None:
 
 @pytest.fixture
 def make_member(make_user) -> Callable[..., User]:
-    from eventsite.models import Membership
+    from eventsite.models import JoinedVia, Membership
 
     def factory(organisation, **overrides: Any) -> User:
         user = make_user(**overrides)
-        db.session.add(Membership(user_id=user.id, organisation_id=organisation.id))
+        db.session.add(
+            Membership(
+                user_id=user.id, organisation_id=organisation.id, joined_via=JoinedVia.INVITATION
+            )
+        )
         db.session.commit()
         return user
 

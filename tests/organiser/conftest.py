@@ -13,6 +13,7 @@ from eventsite.extensions import db
 from eventsite.models import (
     AgendaSession,
     Event,
+    JoinedVia,
     Membership,
     Organisation,
     Question,
@@ -79,9 +80,9 @@ def make_world(app, make_organisation, make_event, make_user, make_speaker, make
         admin = make_user(name=f"Admin {n}", is_admin=True)
         db.session.add_all(
             [
-                Membership(user=member, organisation=organisation),
-                Membership(user=second, organisation=organisation),
-                Membership(user=other_member, organisation=other),
+                Membership(user=member, organisation=organisation, joined_via=JoinedVia.INVITATION),
+                Membership(user=second, organisation=organisation, joined_via=JoinedVia.INVITATION),
+                Membership(user=other_member, organisation=other, joined_via=JoinedVia.INVITATION),
             ]
         )
         event = make_event(

@@ -16,6 +16,7 @@ from eventsite.mail.sender import deliver_due
 from eventsite.models import (
     AuditEntry,
     Event,
+    JoinedVia,
     Membership,
     Question,
     QuestionKind,
@@ -399,7 +400,13 @@ def test_admins_see_every_organisations_events(client, world, login) -> None:
 
 
 def test_a_member_of_two_organisations_sees_both(client, world, login) -> None:
-    db.session.add(Membership(user_id=world.member.id, organisation_id=world.other_organisation.id))
+    db.session.add(
+        Membership(
+            user_id=world.member.id,
+            organisation_id=world.other_organisation.id,
+            joined_via=JoinedVia.INVITATION,
+        )
+    )
     db.session.commit()
     login(world.member)
     html = client.get("/manage/").get_data(as_text=True)

@@ -212,7 +212,7 @@ def test_answers_stay_readable_after_their_question_is_edited(
     # The person who answered sees the wording they answered.
     registration = db.session.scalar(select(Registration).where(Registration.user_id == early.id))
     login(early)
-    mine = client.get(f"/registrations/{registration.id}").get_data(as_text=True)
+    mine = client.get(f"/registrations/{registration.public_id}").get_data(as_text=True)
     assert "Dietary needs" in mine and "Vegetarian" in mine and "Opening, Closing" in mine
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from eventsite.announcements import services as announcements
 from eventsite.extensions import db
-from eventsite.models import AnnouncementSubscriber, Event, Membership
+from eventsite.models import AnnouncementSubscriber, Event, JoinedVia, Membership
 from eventsite.timeutil import utcnow
 
 pytestmark = pytest.mark.usefixtures("smtp_sink")
@@ -48,7 +48,9 @@ def _event_data(title: str, **overrides: Any) -> dict[str, Any]:
 def organiser(make_organisation, make_user, login):
     organisation = make_organisation(name="Science Org", slug="science-org")
     member = make_user(name="Olga Organiser")
-    db.session.add(Membership(user=member, organisation=organisation))
+    db.session.add(
+        Membership(user=member, organisation=organisation, joined_via=JoinedVia.INVITATION)
+    )
     db.session.commit()
     login(member)
     return organisation, member
@@ -150,7 +152,9 @@ def test_the_event_page_lists_who_did_what(app, client, organiser, make_user, lo
     assert "Olga Organiser create" in created and "title: Ocean Forum" in created
 
     colleague = make_user(name="Carl Colleague")
-    db.session.add(Membership(user=colleague, organisation=organisation))
+    db.session.add(
+        Membership(user=colleague, organisation=organisation, joined_via=JoinedVia.INVITATION)
+    )
     db.session.commit()
     login(colleague)
     response = client.post(

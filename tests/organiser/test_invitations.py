@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from eventsite.extensions import db
 from eventsite.models import (
     AuditEntry,
+    JoinedVia,
     Membership,
     Organisation,
     OrganisationInvitation,
@@ -77,7 +78,7 @@ def test_an_invitation_is_emailed_and_listed_on_the_organisation_page(
 ) -> None:
     world = as_member
     response = _invite(client, world, "Invitee@Example.org")
-    assert "an invitation is on its way" in response.get_data(as_text=True)
+    assert "Invitation sent to Invitee@Example.org." in response.get_data(as_text=True)
 
     message = mailbox()[0]
     assert message.rcpt_tos == ["invitee@example.org"]
@@ -331,9 +332,12 @@ def test_an_expired_invitation_is_refused(client, as_member, mailbox, make_user,
             response.get_data(as_text=True)
         )
     assert invitee.id not in _members(world.organisation.id)
-    # Now that the address has an account, the organisation simply adds it.
+    # That the address now has an account changes nothing: it is invited again.
     login(world.member)
-    assert "is now a member" in _invite(client, world).get_data(as_text=True)
+    assert "it is sent again" in _invite(client, world).get_data(as_text=True)
+    assert invitee.id not in _members(world.organisation.id)
+    login(invitee)
+    assert client.post(_invitation_link(mailbox)).status_code == 302
     assert invitee.id in _members(world.organisation.id)
 
 
@@ -371,24 +375,24 @@ def test_another_account_cannot_use_the_link(client, world, login, mailbox, make
     assert client.get("/manage/invitations/" + "x" * 3000).status_code == 400
 
 
-def test_adding_the_account_directly_settles_its_pending_invitation(
-    client, as_member, mailbox, make_user
+def test_an_accepted_invitation_cannot_be_withdrawn(
+    client, as_member, mailbox, make_user, login
 ) -> None:
     world = as_member
-    _invite(client, world)
-    mailbox()
     invitee = make_user(email="invitee@example.org")
-    response = _invite(client, world)
-    assert "is now a member" in response.get_data(as_text=True)
+    _invite(client, world)
+    link = _invitation_link(mailbox)
+    login(invitee)
+    assert client.post(link).status_code == 302
     [invitation] = _invitations(world.organisation.id)
     assert invitation.accepted_at is not None
-    assert invitee.id in _members(world.organisation.id)
+    login(world.member)
     page = client.get(f"/manage/organisations/{world.organisation.id}").get_data(as_text=True)
     assert "No pending invitations." in page
-    # An accepted invitation cannot be withdrawn.
     response = client.post(_revoke_url(world, invitation), follow_redirects=True)
     assert "has already accepted this invitation" in response.get_data(as_text=True)
     assert _invitations(world.organisation.id)[0].revoked_at is None
+    assert invitee.id in _members(world.organisation.id)
 
 
 def test_granting_membership_from_the_cli_settles_the_pending_invitation(
@@ -444,13 +448,17 @@ def test_an_admin_creating_an_organisation_without_a_first_member_becomes_it(
         select(Organisation).where(Organisation.name == "Lone Institute")
     )
     assert _members(organisation.id) == {world.admin.id}
-    # The rule holds from the start: the only member cannot be removed.
+    membership = db.session.get(Membership, (world.admin.id, organisation.id))
+    assert membership.joined_via == JoinedVia.CREATION
+    # Nobody is registered for anything of it: its only member may leave, and it stays in
+    # the administrators' hands.
     response = client.post(
         f"/manage/organisations/{organisation.id}/members/{world.admin.id}/remove",
         follow_redirects=True,
     )
-    assert "at least one member" in response.get_data(as_text=True)
-    assert _members(organisation.id) == {world.admin.id}
+    assert "You have left Lone Institute." in response.get_data(as_text=True)
+    assert _members(organisation.id) == set()
+    assert client.get(f"/manage/organisations/{organisation.id}").status_code == 200
 
 
 def test_an_admin_whose_first_member_is_only_invited_stays_a_member_too(

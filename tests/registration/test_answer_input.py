@@ -118,7 +118,7 @@ def test_a_decimal_answer_is_shown_unrounded_when_the_answers_are_edited(
     login(make_user())
     post_answer(client, event, question, "2.125")
     [registration] = registrations()
-    form = client.get(f"/registrations/{registration.id}/edit").get_data(as_text=True)
+    form = client.get(f"/registrations/{registration.public_id}/edit").get_data(as_text=True)
     assert 'value="2.125"' in form
     assert post_answer(client, event, question, "2.125").status_code == 302
     assert stored_value(question) == 2.125
@@ -181,7 +181,7 @@ def test_editing_answers_refuses_control_characters_too(
     post_answer(client, event, short, "CERN")
     [registration] = registrations()
     response = client.post(
-        f"/registrations/{registration.id}/edit", data={short.field_name: "CE\x0bRN"}
+        f"/registrations/{registration.public_id}/edit", data={short.field_name: "CE\x0bRN"}
     )
     assert response.status_code == 422
     assert ONE_LINE in response.get_data(as_text=True)

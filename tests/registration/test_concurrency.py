@@ -33,7 +33,7 @@ from eventsite.timeutil import utcnow
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-DETAIL = re.compile(r"^/registrations/(\d+)$")
+DETAIL = re.compile(r"^/registrations/([\w-]+)$")
 
 
 class Server:
@@ -181,7 +181,7 @@ def test_concurrent_registrations_fill_exactly_the_capacity(
     errors = [r for r in results if isinstance(r, Exception)]
     assert errors == []
     assert [status for status, _location, _body in results] == [302] * people, server.log
-    ids = [int(DETAIL.match(location).group(1)) for _s, location, _b in results]
+    ids = [DETAIL.match(location).group(1) for _s, location, _b in results]
     assert len(set(ids)) == people  # nobody lost, nobody doubled
     assert counts(event_id) == {"confirmed": capacity, "waitlisted": people - capacity}
     # The waiting list ranks are 1..40 without gaps or ties.
@@ -222,7 +222,7 @@ def test_cancellations_racing_registrations_never_lose_or_double_a_place(
         user = make_user()
         registration = services.register_attendee(user, event, {}, now + timedelta(seconds=i))
         db.session.commit()
-        (holders if i < capacity else waiting).append((user, registration.id))
+        (holders if i < capacity else waiting).append((user, registration.public_id))
     newcomers = [make_user() for _ in range(30)]
     event_id, slug = event.id, event.slug
     jobs = [
@@ -247,7 +247,7 @@ def test_cancellations_racing_registrations_never_lose_or_double_a_place(
     # First come, first served: the ten who were waiting got the ten freed places.
     confirmed_ids = set(
         db.session.scalars(
-            select(Registration.id).where(
+            select(Registration.public_id).where(
                 Registration.event_id == event_id,
                 Registration.status == RegistrationStatus.CONFIRMED,
             )

@@ -454,9 +454,9 @@ def test_confirmation_email_arrives_with_details_answers_and_link(
     assert "Congress Centre" in text
     assert services.templating.event_dates(event) in text
     assert "Affiliation: CERN" in text
-    assert f"http://localhost/registrations/{registration.id}" in text
+    assert f"http://localhost/registrations/{registration.public_id}" in text
     html = message.get_body(("html",)).get_content()
-    assert f'href="http://localhost/registrations/{registration.id}"' in html
+    assert f'href="http://localhost/registrations/{registration.public_id}"' in html
     calendars = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert [p.get_filename() for p in calendars] == [f"{event.slug}.ics"]
     assert calendars[0].get_param("method") == "REQUEST"

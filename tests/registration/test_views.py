@@ -14,6 +14,7 @@ from eventsite import create_app
 from eventsite.extensions import db
 from eventsite.mail.sender import deliver_due
 from eventsite.models import (
+    JoinedVia,
     Membership,
     OutboxMessage,
     QuestionKind,
@@ -141,7 +142,7 @@ def test_valid_submission_registers_and_shows_the_registration(
     assert response.status_code == 302
     registration = db.session.scalar(select(Registration).where(Registration.user_id == user.id))
     assert registration is not None
-    assert response.headers["Location"] == f"/registrations/{registration.id}"
+    assert response.headers["Location"] == f"/registrations/{registration.public_id}"
     assert registration.status == RegistrationStatus.CONFIRMED
     answers = {a["label"]: a["value"] for a in registration.answers.values()}
     assert answers == {
@@ -314,7 +315,7 @@ def test_event_page_box_shows_a_few_places_left_and_own_registration(
     registration = register(user, event, now=utcnow())
     login(user)
     page = _event_page(client, event)
-    assert f'href="/registrations/{registration.id}"' in page
+    assert f'href="/registrations/{registration.public_id}"' in page
     assert "Confirmed" in page
 
 
@@ -328,13 +329,46 @@ def test_event_page_box_says_why_registration_is_closed(client, make_event) -> N
 # --- the registration page and who sees it ------------------------------------------------------
 
 
+def test_links_to_a_registration_carry_a_random_public_id_not_its_number(
+    smtp_sink, client, login, make_user, make_event
+) -> None:
+    event = make_event(title="Ocean Day")
+    owner = make_user(email="owner@example.org")
+    login(owner)
+    response = client.post(f"/events/{event.slug}/register")
+    registration = db.session.scalar(select(Registration).where(Registration.user_id == owner.id))
+    public_id = registration.public_id
+    assert len(public_id) == 16 and not public_id.isdigit()
+    assert response.headers["Location"] == f"/registrations/{public_id}"
+
+    deliver_due()
+    _controller, handler = smtp_sink
+    [envelope] = handler.messages
+    text = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    lines = text.get_body(("plain",)).get_content().splitlines()
+    assert f"http://localhost/registrations/{public_id}" in lines
+    assert f"http://localhost/registrations/{registration.id}" not in lines
+    assert client.get(f"/registrations/{public_id}").status_code == 200
+
+    # The numbered address of links sent before takes the owner there, and only the owner.
+    numbered = f"/registrations/{registration.id}"
+    moved = client.get(numbered)
+    assert moved.status_code == 301
+    assert moved.headers["Location"] == f"/registrations/{public_id}"
+    assert client.get(f"{numbered}/edit").status_code == 404
+    assert client.post(f"{numbered}/cancel").status_code == 404
+    login(make_user())
+    assert client.get(numbered).status_code == 404
+    assert client.get(f"/registrations/{public_id}").status_code == 404
+
+
 def test_registration_page_is_for_owner_organisers_and_admins_only(
     client, login, make_user, make_event, register
 ) -> None:
     event = make_event()
     owner = make_user()
     registration = register(owner, event, now=utcnow())
-    url = f"/registrations/{registration.id}"
+    url = f"/registrations/{registration.public_id}"
 
     anonymous = client.get(url)
     assert anonymous.status_code == 302
@@ -345,7 +379,13 @@ def test_registration_page_is_for_owner_organisers_and_admins_only(
     assert client.get("/registrations/999999").status_code == 404
 
     organiser = make_user()
-    db.session.add(Membership(user_id=organiser.id, organisation_id=event.organisation_id))
+    db.session.add(
+        Membership(
+            user_id=organiser.id,
+            organisation_id=event.organisation_id,
+            joined_via=JoinedVia.INVITATION,
+        )
+    )
     db.session.commit()
     login(organiser)
     page = client.get(url)
@@ -364,8 +404,8 @@ def test_others_cannot_cancel_or_edit(client, login, make_user, make_event, regi
     event = make_event()
     registration = register(make_user(), event, now=utcnow())
     login(make_user())
-    assert client.post(f"/registrations/{registration.id}/cancel").status_code == 404
-    assert client.get(f"/registrations/{registration.id}/edit").status_code == 404
+    assert client.post(f"/registrations/{registration.public_id}/cancel").status_code == 404
+    assert client.get(f"/registrations/{registration.public_id}/edit").status_code == 404
     db.session.refresh(registration)
     assert registration.status == RegistrationStatus.CONFIRMED
 
@@ -382,7 +422,7 @@ def test_registration_page_has_no_n_plus_one(
         login(user)
         db.session.expire_all()
         with count_queries() as counter:
-            response = client.get(f"/registrations/{registration.id}")
+            response = client.get(f"/registrations/{registration.public_id}")
         assert response.status_code == 200
         assert "You are number 1 on the waiting list." in response.get_data(as_text=True)
         return counter.count
@@ -429,22 +469,28 @@ def test_edit_answers_until_the_deadline(
     user = make_user()
     registration = register(user, event, {question.id: "CERN"}, now=utcnow())
     login(user)
-    form = client.get(f"/registrations/{registration.id}/edit")
+    form = client.get(f"/registrations/{registration.public_id}/edit")
     assert form.status_code == 200
     assert 'value="CERN"' in form.get_data(as_text=True)
 
-    bad = client.post(f"/registrations/{registration.id}/edit", data={question.field_name: ""})
+    bad = client.post(
+        f"/registrations/{registration.public_id}/edit", data={question.field_name: ""}
+    )
     assert bad.status_code == 422
     assert "Please answer this question." in bad.get_data(as_text=True)
 
-    ok = client.post(f"/registrations/{registration.id}/edit", data={question.field_name: "EPFL"})
+    ok = client.post(
+        f"/registrations/{registration.public_id}/edit", data={question.field_name: "EPFL"}
+    )
     assert ok.status_code == 302
     db.session.refresh(registration)
     assert registration.answers[str(question.id)]["value"] == "EPFL"
 
     event.edit_deadline_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
-    late = client.post(f"/registrations/{registration.id}/edit", data={question.field_name: "X"})
+    late = client.post(
+        f"/registrations/{registration.public_id}/edit", data={question.field_name: "X"}
+    )
     assert late.status_code == 302
     page = client.get(late.headers["Location"]).get_data(as_text=True)
     assert "Answers can no longer be changed" in page
@@ -465,12 +511,12 @@ def test_cancel_asks_first_then_promotes_and_emails_the_next_person(
     deliver_due()
     login(owner)
 
-    confirm = client.get(f"/registrations/{registration.id}/cancel")
+    confirm = client.get(f"/registrations/{registration.public_id}/cancel")
     assert confirm.status_code == 200
     assert "Cancel your registration?" in confirm.get_data(as_text=True)
     assert count_registrations(event, "confirmed") == 1  # GET changes nothing
 
-    response = client.post(f"/registrations/{registration.id}/cancel")
+    response = client.post(f"/registrations/{registration.public_id}/cancel")
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Registration, registration.id).status == RegistrationStatus.CANCELLED
@@ -487,11 +533,11 @@ def test_cancel_asks_first_then_promotes_and_emails_the_next_person(
         "A place is yours: Tiny workshop",
     ]
     body = promoted[-1].get_body(("plain",)).get_content()
-    assert f"http://localhost/registrations/{waiting.id}" in body
+    assert f"http://localhost/registrations/{waiting.public_id}" in body
 
-    page = client.get(f"/registrations/{registration.id}").get_data(as_text=True)
+    page = client.get(f"/registrations/{registration.public_id}").get_data(as_text=True)
     assert "Your registration is cancelled." in page
-    again = client.post(f"/registrations/{registration.id}/cancel")
+    again = client.post(f"/registrations/{registration.public_id}/cancel")
     assert again.status_code == 302
 
 
@@ -505,9 +551,9 @@ def test_cancel_requires_the_csrf_token(app_config, make_user, make_event, regis
         session["_user_id"] = owner.get_id()
         session["_fresh"] = True
     with csrf_app.app_context():
-        response = client.post(f"/registrations/{registration.id}/cancel")
+        response = client.post(f"/registrations/{registration.public_id}/cancel")
         assert response.status_code == 400
-        page = client.get(f"/registrations/{registration.id}/cancel").get_data(as_text=True)
+        page = client.get(f"/registrations/{registration.public_id}/cancel").get_data(as_text=True)
         assert 'name="csrf_token"' in page
     db.session.expire_all()
     assert db.session.get(Registration, registration.id).status == RegistrationStatus.CONFIRMED
