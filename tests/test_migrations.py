@@ -128,8 +128,8 @@ def _new_user_id(conn) -> int:
     return conn.execute(
         text(
             "INSERT INTO users (email, name, password_hash, affiliation, is_admin,"
-            " session_token, calendar_token, created_at, failed_login_count) VALUES"
-            " ('new@example.org', 'New', 'x', '', false, 'sn', 'cn', '2026-02-01 00:00:00', 0)"
+            " session_token, calendar_token, created_at) VALUES"
+            " ('new@example.org', 'New', 'x', '', false, 'sn', 'cn', '2026-02-01 00:00:00')"
             " RETURNING id"
         )
     ).scalar_one()
