@@ -130,7 +130,13 @@ def retry_messages(ids: Sequence[int] | None, *, now: datetime) -> int:
     stmt = (
         update(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.FAILED)
-        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)
+        .values(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            lease_token=None,
+            lease_expires_at=None,
+        )
     )
     if ids is not None:
         stmt = stmt.where(OutboxMessage.id.in_(ids))
