@@ -49,6 +49,7 @@ class Config:
     MAIL_DEFAULT_SENDER = "eventsite <no-reply@localhost>"
     MAIL_REPLY_TO: str | None = None
     MAIL_DELIVER_AFTER_REQUEST = True  # development: send right after the request
+    MAIL_AFTER_REQUEST_QUEUE_SIZE = 500  # messages waiting for that; the rest wait for the worker
     MAIL_MAX_ATTEMPTS = 30  # with the capped backoff, about a day of SMTP outage
     MAIL_TIMEOUT = 10  # seconds for connecting to and talking with the SMTP server
     MAIL_RETRY_BASE_SECONDS = 30  # backoff after a temporary failure: 30 s, 1 min, 2 min...
