@@ -296,6 +296,28 @@ def promote_waiting_list(event: Event, now: datetime) -> list[Registration]:
     return promoted
 
 
+def promote_registration(registration: Registration, now: datetime) -> Registration:
+    """An organiser gives a waiting person a place now, out of turn or after registration
+    closed, as long as a place is free (the capacity is never exceeded). The others keep
+    their order."""
+    event = registration.event
+    _lock_event(event)
+    _refresh(registration)
+    if registration.status != RegistrationStatus.WAITLISTED:
+        raise RegistrationError(_("Only someone on the waiting list can be promoted."))
+    free = queries.places_left(event, queries.count_places(event))
+    if free is not None and free <= 0:
+        raise RegistrationError(
+            _("No place is free. Raise the number of places first, or wait for a cancellation.")
+        )
+    registration.status = RegistrationStatus.CONFIRMED
+    registration.promoted_at = now
+    registration.updated_at = now
+    db.session.flush()
+    notifications.notify_promoted(registration, now)
+    return registration
+
+
 def cancel_registration(
     registration: Registration, now: datetime, *, notify: bool = True
 ) -> list[Registration]:
