@@ -1,6 +1,9 @@
 """Issue 4: registrations per second through gunicorn (4 workers), 1,000 accounts for one
 event of 300 places, on SQLite and PostgreSQL; overbookings and errors must be 0.
 
+Issue 9: the 700 people who land on the waiting list are each emailed their number; every
+number must be different and be the person's place in the final list ("wrong ranks").
+
 Each backend is measured against a yardstick in the same run: a bare Flask app (below,
 `bare_app`) whose POST handler writes one row to the same database, under the same
 gunicorn settings. PostgreSQL is measured when the run has `--database-url`, or when
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -236,6 +240,49 @@ def _outcome(app: Flask, slug: str) -> dict[str, int]:
     return {str(status): n for status, n in rows}
 
 
+WAITING_NUMBER = re.compile(r"on the waiting list: number (\d+)\.")
+
+
+def _wrong_ranks(app: Flask, slug: str) -> tuple[int, int]:
+    """(waitlisted people whose confirmation states another number than their place in
+    the final list, or none, numbers stated to more than one person), read from the
+    outbox rows the registrations wrote."""
+    from eventsite.extensions import db
+    from eventsite.models import Event, OutboxMessage, Registration, User
+    from eventsite.registration import queries
+
+    with app.app_context():
+        event_id = db.session.scalar(select(Event.id).where(Event.slug == slug))
+        waiting = db.session.scalars(
+            select(Registration).where(
+                Registration.event_id == event_id, Registration.status == "waitlisted"
+            )
+        ).all()
+        final = queries.waitlist_ranks(waiting)
+        emails = dict(
+            db.session.execute(
+                select(User.email, Registration.id)
+                .join(Registration, Registration.user_id == User.id)
+                .where(Registration.event_id == event_id)
+            ).all()
+        )
+        stated: dict[int, int] = {}
+        for to, body in db.session.execute(
+            select(OutboxMessage.to_address, OutboxMessage.body_text).where(
+                OutboxMessage.category == "registration", OutboxMessage.to_address.in_(emails)
+            )
+        ):
+            found = WAITING_NUMBER.search(body)
+            if found:
+                stated[emails[to]] = int(found.group(1))
+        db.session.remove()
+        db.engine.dispose()
+    wrong = sum(1 for rid, rank in final.items() if stated.get(rid) != rank)
+    numbers = list(stated.values())
+    shared = len(numbers) - len(set(numbers))
+    return wrong, shared
+
+
 def measure_backend(label: str, url: str, *, fresh: bool) -> list[Row]:
     app, slug, cookies, field = _prepare(url, fresh=fresh)
     env = _environment(url)
@@ -253,6 +300,7 @@ def measure_backend(label: str, url: str, *, fresh: bool) -> list[Row]:
         stats, statuses = post_load(site.host, site.port, work, CLIENT_THREADS)
 
     outcome = _outcome(app, slug)
+    wrong_ranks, shared_ranks = _wrong_ranks(app, slug)
     confirmed = outcome.get("confirmed", 0) + outcome.get("pending", 0)
     overbooked = max(0, confirmed - CAPACITY)
     recorded = sum(outcome.values())
@@ -260,16 +308,18 @@ def measure_backend(label: str, url: str, *, fresh: bool) -> list[Row]:
     ratio = stats.rps / bare_stats.rps if bare_stats.rps else float("nan")
     note = (
         f"{outcome.get('confirmed', 0)} confirmed, {outcome.get('waitlisted', 0)} waitlisted, "
-        f"{overbooked} overbooked, {stats.errors} errors, {lost} lost "
+        f"{overbooked} overbooked, {stats.errors} errors, {lost} lost, "
+        f"{wrong_ranks} wrong emailed ranks ({shared_ranks} numbers emailed twice) "
         f"(statuses {dict(sorted(statuses.items()))}); "
         f"{ratio:.2f}x the bare POST handler ({bare_stats.rps:.0f} req/s)"
     )
     target = (
-        f">= {MIN_RPS_POSTGRESQL:g} req/s, 0 overbooked"
+        f">= {MIN_RPS_POSTGRESQL:g} req/s, 0 overbooked, 0 wrong ranks"
         if label == "PostgreSQL"
-        else ("0 overbooked, 0 errors")
+        else ("0 overbooked, 0 errors, 0 wrong ranks")
     )
     ok = overbooked == 0 and stats.errors == 0 and lost == 0 and confirmed == CAPACITY
+    ok = ok and wrong_ranks == 0
     if label == "PostgreSQL":
         ok = ok and stats.rps >= MIN_RPS_POSTGRESQL
     harness.log(f"  {label}: {stats.rps:.0f} registrations/s; {note}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from werkzeug.routing import IntegerConverter, Map
@@ -12,6 +12,8 @@ from werkzeug.routing import IntegerConverter, Map
 from eventsite.extensions import db
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
+SQLITE_BEGIN_MODE = "eventsite_sqlite_begin_mode"  # key in the connection's info
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024  # address space, not memory: pages stay the OS's
 
 
@@ -43,7 +45,15 @@ def configure_engine(app: Flask) -> None:
 def _configure_sqlite(engine: Engine) -> None:
     """Foreign keys on, WAL for concurrent readers, and transactions we begin ourselves
     so that a read-then-write can ask for BEGIN IMMEDIATE (pysqlite's default would
-    begin lazily and deferred, letting two requests both read the last free place)."""
+    begin lazily and deferred, letting two requests both read the last free place).
+
+    The busy timeout only helps a transaction that asks for the write lock first: one that
+    has read (BEGIN DEFERRED) and then writes cannot wait for the lock, and fails at once
+    with "database is locked" if another connection holds it or has committed since the
+    read. So a request that may write (any method but GET, HEAD, OPTIONS) begins its
+    transactions IMMEDIATE, and waits its turn instead; reads, and writers outside a
+    request, begin DEFERRED unless they ask (`lock_for_write()`).
+    """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -63,8 +73,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION) or _request_begin_mode()
+        conn.info[SQLITE_BEGIN_MODE] = mode
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _request_begin_mode() -> str:
+    if has_request_context() and request.method not in SAFE_METHODS:
+        return "IMMEDIATE"
+    return "DEFERRED"
 
 
 def lock_for_write() -> None:
@@ -72,12 +89,16 @@ def lock_for_write() -> None:
 
     Call it before the first query of a unit of work whose reads decide its writes
     (places left, waiting-list rank). On PostgreSQL this is a no-op: the service takes a
-    row lock with SELECT ... FOR UPDATE instead, which lets unrelated events proceed.
+    row lock with SELECT ... FOR UPDATE instead, which lets unrelated events proceed. A
+    request that may write has begun IMMEDIATE already (see `_configure_sqlite`); code
+    outside requests (commands, the mail sender) needs the call.
     """
     session = db.session()  # the Session itself: scoped_session has no in_transaction()
     if session.get_bind().dialect.name != "sqlite":
         return
     if session.in_transaction():
+        if session.connection().info.get(SQLITE_BEGIN_MODE) == "IMMEDIATE":
+            return  # a request that may write began with the lock already
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("lock_for_write() must come before any change in the session")
         session.rollback()

@@ -123,7 +123,7 @@ def test_the_default_timeouts_keep_healthz_well_inside_gunicorns_30_seconds(
     app = create_app({"SQLALCHEMY_DATABASE_URI": silent_database})
     connect_args = app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]
     assert connect_args["connect_timeout"] == 5
-    assert connect_args["options"] == "-c statement_timeout=15000"
+    assert connect_args["options"] == "-c statement_timeout=10000"
 
 
 @contextmanager

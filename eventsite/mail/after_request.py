@@ -1,61 +1,130 @@
-"""Development delivery: send the mail a request queued, beside the response, not in it."""
+"""Development delivery: one thread per process sends what requests committed, beside them."""
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+from collections import deque
 from collections.abc import Sequence
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, has_request_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
-from eventsite.mail import sender
+from eventsite.extensions import db
+from eventsite.mail import sender, services
 
-_running: set[threading.Thread] = set()
-_running_lock = threading.Lock()
+log = logging.getLogger("eventsite.mail")
 
 
 def register_after_request_delivery(app: Flask) -> None:
-    """With MAIL_DELIVER_AFTER_REQUEST, deliver the messages this request queued.
+    """With MAIL_DELIVER_AFTER_REQUEST, deliver the messages a request queued once its
+    transaction has committed.
 
-    Delivery starts on a thread when the request is torn down, after the view has
-    committed or rolled back, in a fresh app context and session: it sees the rows only if
-    the request's transaction committed, and a rolled-back message simply is not there.
-    It does not wait for the server to close the response: Werkzeug's development server
-    can hold a connection open after a browser's form POST until the browser gives up on
-    it, so a hook on the response's close would leave the mail sitting there. Whatever
-    goes wrong is logged; what is left pending waits for `flask outbox send|work`.
+    The session's `after_commit` event hands the ids over: a rolled-back message is never
+    handed over, and mail queued outside a request (the worker, a command) is left to
+    `flask outbox send|work`. One thread per process sends them, in the order they came;
+    its queue holds MAIL_AFTER_REQUEST_QUEUE_SIZE messages, and what does not fit while
+    the mail server is slow simply stays in the outbox for the worker. Nothing the request
+    does waits for it, and the sender holds no database lock while it talks to the server
+    (see `sender`). Whatever goes wrong is logged; what is left pending waits for
+    `flask outbox send|work`.
     """
+    if not event.contains(db.session, "after_commit", _hand_over_committed):
+        event.listen(db.session, "after_commit", _hand_over_committed)
+        event.listen(db.session, "after_transaction_end", _forget_uncommitted)
 
-    @app.teardown_request
-    def _deliver_beside_the_response(error: BaseException | None) -> None:
-        ids = g.pop("queued_email_ids", None)
-        if ids and error is None and current_app.config.get("MAIL_DELIVER_AFTER_REQUEST"):
-            thread = threading.Thread(
-                target=_deliver_quietly,
-                args=(current_app._get_current_object(), list(ids)),
-                name="eventsite-mail-after-request",
-                daemon=True,
+
+def _hand_over_committed(session: Session) -> None:
+    ids = session.info.pop(services.QUEUED_IDS, None)
+    if not ids or not has_request_context():
+        return
+    app = current_app._get_current_object()
+    if app.config.get("MAIL_DELIVER_AFTER_REQUEST"):
+        _deliveries.submit(app, ids, int(app.config["MAIL_AFTER_REQUEST_QUEUE_SIZE"]))
+
+
+def _forget_uncommitted(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without a commit
+        session.info.pop(services.QUEUED_IDS, None)
+
+
+def wait_for_deliveries(timeout: float = 10.0) -> bool:
+    """Wait until the delivery thread has nothing left to do (tests; a clean shutdown)."""
+    return _deliveries.wait_idle(timeout)
+
+
+class _DeliveryThread:
+    """One daemon thread and a bounded queue of (app, message ids); started on first use,
+    and again in a process forked after it started (threads do not survive a fork)."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._condition = threading.Condition()
+        self._batches: deque[tuple[Flask, list[int]]] = deque()
+        self._queued = 0  # messages in the batches
+        self._busy = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, app: Flask, ids: Sequence[int], limit: int) -> None:
+        with self._condition:
+            room = max(limit - self._queued, 0)
+            taken, left = list(ids[:room]), len(ids) - room
+            if taken:
+                self._batches.append((app, taken))
+                self._queued += len(taken)
+                self._start()
+                self._condition.notify()
+        if left > 0:
+            log.warning(
+                "Email after the request: the delivery queue is full (%s messages); %s "
+                "message(s) stay in the outbox for `flask outbox send|work`",
+                limit,
+                left,
             )
-            with _running_lock:
-                _running.add(thread)
-            thread.start()
 
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="eventsite-mail-after-request", daemon=True
+            )
+            self._thread.start()
 
-def wait_for_deliveries(timeout: float = 10.0) -> None:
-    """Wait for the after-request deliveries still running (tests; a clean shutdown)."""
-    with _running_lock:
-        threads = list(_running)
-    for thread in threads:
-        thread.join(timeout)
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                self._busy = False
+                while not self._batches:
+                    self._condition.notify_all()  # wait_idle()
+                    self._condition.wait()
+                app, ids = self._batches.popleft()
+                self._queued -= len(ids)
+                self._busy = True
+            _deliver_quietly(app, ids)
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._condition:
+            return self._condition.wait_for(
+                lambda: not self._batches and not self._busy, timeout=timeout
+            )
 
 
 def _deliver_quietly(app: Flask, ids: Sequence[int]) -> None:
     try:
         with app.app_context():
-            report = sender.deliver_messages(ids)
-            if report.retried or report.failed:
-                app.logger.warning("Email after the request: %s", report)
+            try:
+                report = sender.deliver_messages(ids)
+                if report.retried or report.failed:
+                    app.logger.warning("Email after the request: %s", report)
+            finally:
+                db.session.remove()  # hand the connection back to the pool
     except Exception:
         app.logger.exception("Email after the request failed; the outbox keeps the messages")
-    finally:
-        with _running_lock:
-            _running.discard(threading.current_thread())
+
+
+_deliveries = _DeliveryThread()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_deliveries._reset)

@@ -48,6 +48,11 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A sender's claim while it talks to the mail server (no lock is held meanwhile): the
+    # token it must still hold to record the outcome, and when the claim lapses, after
+    # which another sender may take the message (a sender that died leaves it so).
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.status} to={self.to_address}>"

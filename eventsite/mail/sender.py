@@ -1,21 +1,29 @@
 """Delivering the outbox: claim a due row, send it over SMTP, record what happened.
 
 Guarantees, and where they come from:
+- No database lock is held while the mail server is talked to. A sender *claims* a row
+  in one short transaction (a lease: a random token and an expiry, set by an UPDATE that
+  matches only a pending, due row without a live lease) and commits; it sends with no
+  transaction open; then it records the outcome in another short transaction, only if
+  its token is still on the row. A hung mail server holds up the sender, never the site.
 - Nothing is lost: a row is marked sent only after the SMTP server accepted the message;
-  a temporary failure (server down, timeout, 4xx) leaves it pending with a backoff.
-- Several workers never send the same row: each row is claimed inside a transaction,
-  with `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL (other workers skip it and take
-  the next one) and the database write lock on SQLite (one sender at a time). The lock is
-  held while the message is sent and released by the commit that marks it sent.
-- The remaining window (the server accepted the message, then the worker crashed or the
-  commit failed) re-sends the row later with the *same* Message-ID, Date and body, so the
-  receiving side can recognise and drop the duplicate. That is the best SMTP allows:
-  "exactly once" to the server would need a two-phase commit it does not offer.
+  a temporary failure (server down, timeout, 4xx) leaves it pending with a backoff. A
+  sender that dies mid-send leaves its lease, which runs out (after LEASE_TIMEOUTS times
+  MAIL_TIMEOUT, at least MIN_LEASE_SECONDS) and the row is sent by the next sender.
+- Several senders never send the same row at once: only one claim can match a row, on
+  SQLite (claims take the write lock for a few statements) and on PostgreSQL (`SELECT
+  ... FOR UPDATE SKIP LOCKED` picks the row, so senders do not queue behind each other).
+- The remaining window (the server accepted the message, then the sender died, the
+  commit failed or the lease ran out first) re-sends the row later with the *same*
+  Message-ID, Date and body, so the receiving side can recognise and drop the duplicate.
+  That is the best SMTP allows: "exactly once" to the server would need a two-phase
+  commit it does not offer.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
 import ssl
 import sys
@@ -26,7 +34,8 @@ from email.message import EmailMessage
 from typing import Any, Protocol, TextIO
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
+from sqlalchemy import inspect as sa_inspect
 
 from eventsite import database
 from eventsite.extensions import db
@@ -37,6 +46,11 @@ from eventsite.timeutil import utcnow
 log = logging.getLogger("eventsite.mail")
 
 MAX_ERROR_LENGTH = 1000
+# A lease lasts this many MAIL_TIMEOUTs (and at least MIN_LEASE_SECONDS): an SMTP
+# conversation is a dozen steps at most (connect, greeting, EHLO, STARTTLS, EHLO, AUTH,
+# MAIL, RCPT, DATA, the message, QUIT), each of which may wait MAIL_TIMEOUT.
+LEASE_TIMEOUTS = 15
+MIN_LEASE_SECONDS = 60
 
 
 class MailConfigError(RuntimeError):
@@ -192,59 +206,139 @@ def retry_delay(attempts: int, config: dict[str, Any]) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), cap))
 
 
-def _record_failure(
+def _failure(
     row: OutboxMessage, *, permanent: bool, error: str, now: datetime, config: dict[str, Any]
-) -> str:
-    row.attempts += 1
-    if not permanent and row.attempts >= int(config["MAIL_MAX_ATTEMPTS"]):
+) -> tuple[str, dict[str, Any]]:
+    """The outcome of a failed attempt, and the columns that record it."""
+    attempts = row.attempts + 1
+    if not permanent and attempts >= int(config["MAIL_MAX_ATTEMPTS"]):
         permanent = True
-        error = f"gave up after {row.attempts} attempts; last error: {error}"
-    row.last_error = error[:MAX_ERROR_LENGTH]
+        error = f"gave up after {attempts} attempts; last error: {error}"
+    values: dict[str, Any] = {"attempts": attempts, "last_error": error[:MAX_ERROR_LENGTH]}
     if permanent:
-        row.status = OutboxStatus.FAILED
         log.warning("Email %s to %s failed: %s", row.id, row.to_address, error)
-        return "failed"
-    row.next_attempt_at = now + retry_delay(row.attempts, config)
+        return "failed", {**values, "status": OutboxStatus.FAILED}
     log.info("Email %s to %s will be retried: %s", row.id, row.to_address, error)
-    return "retried"
+    return "retried", {**values, "next_attempt_at": now + retry_delay(attempts, config)}
 
 
-def _deliver_row(row: OutboxMessage, transport: Transport, now: datetime) -> str:
+def _send(
+    row: OutboxMessage, transport: Transport, now: datetime | None
+) -> tuple[str, dict[str, Any]]:
+    """Build and send one claimed row, outside any transaction; returns the outcome and
+    the columns to record it with. `now` None: the clock when the server has answered."""
     config = current_app.config
     sender = config["MAIL_DEFAULT_SENDER"]
     try:
         msg = mime.build_message(row, sender=sender)
     except mime.MessageBuildError as err:
-        return _record_failure(row, permanent=True, error=str(err), now=now, config=config)
+        return _failure(row, permanent=True, error=str(err), now=now or utcnow(), config=config)
     try:
         transport.send(msg, envelope_from=mime.envelope_sender(sender), recipient=row.to_address)
     except Exception as err:
         permanent, error = classify_failure(err)
-        return _record_failure(row, permanent=permanent, error=error, now=now, config=config)
-    row.attempts += 1
-    row.status = OutboxStatus.SENT
-    row.sent_at = now
-    return "sent"
+        return _failure(row, permanent=permanent, error=error, now=now or utcnow(), config=config)
+    return "sent", {
+        "attempts": row.attempts + 1,
+        "status": OutboxStatus.SENT,
+        "sent_at": now or utcnow(),
+    }
 
 
-# --- claiming and the loop -------------------------------------------------------------------
+# --- claiming, recording and the loop --------------------------------------------------------
 
 
-def _due_rows(now: datetime, ids: Sequence[int] | None) -> Select[tuple[OutboxMessage]]:
+def lease_duration(config: dict[str, Any]) -> timedelta:
+    """How long a claim lasts: longer than any SMTP conversation about one message can
+    take (each of its dozen or so steps may wait MAIL_TIMEOUT), so that only a sender
+    that died, or hung past every timeout, ever loses its message to another."""
+    return timedelta(seconds=max(LEASE_TIMEOUTS * float(config["MAIL_TIMEOUT"]), MIN_LEASE_SECONDS))
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Pending, due, and nobody's: no lease, or one that has run out."""
+    return and_(
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.lease_expires_at.is_(None), OutboxMessage.lease_expires_at <= now),
+    )
+
+
+def _next_claimable(now: datetime, ids: Sequence[int] | None) -> Select[tuple[int]]:
     stmt = (
-        select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING)
-        .where(OutboxMessage.next_attempt_at <= now)
+        select(OutboxMessage.id)
+        .where(_claimable(now))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(1)
-        # PostgreSQL: a row another worker is sending is skipped, not waited for.
-        # SQLite ignores this; lock_for_write() serialises the senders instead.
+        # PostgreSQL: a row another sender is claiming right now is skipped, not waited
+        # for. SQLite ignores this; the claim's short BEGIN IMMEDIATE serialises claims.
         .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
     )
     if ids is not None:
         stmt = stmt.where(OutboxMessage.id.in_(ids))
     return stmt
+
+
+_COLUMNS = sa_inspect(OutboxMessage).column_attrs
+
+
+def _claim(now: datetime, ids: Sequence[int] | None) -> OutboxMessage | None:
+    """Lease the next claimable row in one short transaction, committed before anything
+    is sent. Returns a copy of the row, outside the session, or None when nothing is
+    left to claim."""
+    session = db.session()
+    expires_at = now + lease_duration(current_app.config)
+    for _attempt in range(3):  # a row taken between the SELECT and the UPDATE: the next one
+        database.lock_for_write()  # SQLite: BEGIN IMMEDIATE; PostgreSQL: no-op
+        row_id = session.scalar(_next_claimable(now, ids))
+        if row_id is None:
+            session.rollback()
+            return None
+        token = secrets.token_hex(16)
+        # The UPDATE checks the claim again, whatever the SELECT saw: only one sender's
+        # UPDATE can match a row without a live lease.
+        claimed = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, _claimable(now))
+            .values(lease_token=token, lease_expires_at=expires_at)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed == 1:
+            row = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.id == row_id)
+                .execution_options(populate_existing=True)
+            ).one()
+            # A copy outside the session: the commit expires the session's objects, and
+            # reading one again would open a transaction while the server is talked to.
+            copy = OutboxMessage(**{c.key: getattr(row, c.key) for c in _COLUMNS})
+            session.commit()
+            return copy
+        session.rollback()
+    return None
+
+
+def _record(row: OutboxMessage, values: dict[str, Any]) -> bool:
+    """Write the outcome and end the lease, in one short transaction, if this sender
+    still holds the lease. Returns False when it had run out and another sender took the
+    row: that sender's outcome stands (it sends the same Message-ID)."""
+    session = db.session()
+    database.lock_for_write()
+    recorded = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row.id, OutboxMessage.lease_token == row.lease_token)
+        .values(lease_token=None, lease_expires_at=None, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    if recorded != 1:
+        log.warning(
+            "Email %s to %s: the lease ran out before the outcome was recorded; another "
+            "sender has the message and may send it again (same Message-ID)",
+            row.id,
+            row.to_address,
+        )
+    return recorded == 1
 
 
 def _deliver(
@@ -254,21 +348,16 @@ def _deliver(
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("commit or roll back the session before delivering email")
     if session.in_transaction():
-        session.rollback()  # start from a fresh snapshot; each message commits on its own
+        session.rollback()  # no transaction stays open while the server is talked to
     report = DeliveryReport()
     transport = make_transport(current_app.config)
     try:
         while limit is None or report.total < limit:
-            moment = now or utcnow()
-            # SQLite: BEGIN IMMEDIATE, one sender at a time. PostgreSQL: no-op; the row
-            # lock comes from the SELECT ... FOR UPDATE SKIP LOCKED below.
-            database.lock_for_write()
-            row = session.scalars(_due_rows(moment, ids)).first()
+            row = _claim(now or utcnow(), ids)
             if row is None:
-                session.rollback()
                 break
-            outcome = _deliver_row(row, transport, moment)
-            session.commit()
+            outcome, values = _send(row, transport, now)  # no transaction, no lock
+            _record(row, values)
             setattr(report, outcome, getattr(report, outcome) + 1)
     except BaseException:
         session.rollback()
@@ -281,7 +370,8 @@ def _deliver(
 def deliver_due(
     app: Flask | None = None, *, now: datetime | None = None, limit: int | None = None
 ) -> DeliveryReport:
-    """Send every pending message that is due (at most `limit`), one transaction each.
+    """Send every pending message that is due (at most `limit`), each claimed, sent and
+    recorded on its own.
 
     Runs in the current app context (and its session), or in a fresh one for `app`.
     """
@@ -292,7 +382,8 @@ def deliver_due(
 
 
 def deliver_messages(ids: Sequence[int], *, now: datetime | None = None) -> DeliveryReport:
-    """Send just these messages, if they are still pending and due (after a request)."""
+    """Send just these messages, if they are still pending, due and unclaimed (after a
+    request)."""
     if not ids:
         return DeliveryReport()
     return _deliver(now=now, limit=None, ids=list(ids))

@@ -9,12 +9,15 @@ from datetime import datetime
 from email.utils import make_msgid, parseaddr
 from typing import Any
 
-from flask import current_app, g, render_template
+from flask import current_app, render_template
 from sqlalchemy import func, select, update
 
 from eventsite.extensions import db
 from eventsite.mail import mime
 from eventsite.mail.models import OutboxMessage, OutboxStatus
+
+# Where the session keeps the ids of the messages queued in its transaction.
+QUEUED_IDS = "eventsite.mail.queued_ids"
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,9 @@ def queue_email(
     )
     db.session.add(message)
     db.session.flush()
-    # Development delivers right after the response; production leaves it to the worker.
-    g.setdefault("queued_email_ids", []).append(message.id)
+    # Development delivers it once the request has committed (`after_request`);
+    # production leaves it to the worker.
+    db.session().info.setdefault(QUEUED_IDS, []).append(message.id)
     return message
 
 
@@ -130,7 +134,13 @@ def retry_messages(ids: Sequence[int] | None, *, now: datetime) -> int:
     stmt = (
         update(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.FAILED)
-        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)
+        .values(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            lease_token=None,
+            lease_expires_at=None,
+        )
     )
     if ids is not None:
         stmt = stmt.where(OutboxMessage.id.in_(ids))

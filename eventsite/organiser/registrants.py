@@ -12,13 +12,11 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from eventsite.accounts.models import User
-from eventsite.database import is_postgresql
 from eventsite.errors import DomainError
 from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.mail.services import queue_email
 from eventsite.organiser import audit
-from eventsite.registration import notifications as registration_notifications
 from eventsite.registration import queries as registration_queries
 from eventsite.registration import services as registration_services
 from eventsite.registration.models import (
@@ -223,34 +221,11 @@ def cancel_on_behalf(registration: Registration, actor: User | None, now: dateti
     _log(registration.event, "cancel_registration", actor, now, **_who(registration))
 
 
-def _lock_event(event: Event) -> None:
-    """PostgreSQL: lock the event row while counting its places (SQLite: the view holds
-    the database write lock, see eventsite.database.lock_for_write)."""
-    if is_postgresql():
-        db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
-
-
 def promote(registration: Registration, actor: User | None, now: datetime) -> None:
     """Give a waiting person a place now, out of turn or after registration closed, as
-    long as a place is free (the capacity is never exceeded)."""
-    event = registration.event
-    _lock_event(event)
-    db.session.refresh(registration)
-    if registration.status != RegistrationStatus.WAITLISTED:
-        raise RegistrantsError(_("Only someone on the waiting list can be promoted."))
-    counts = registration_queries.count_places(event)
-    free = registration_queries.places_left(event, counts)
-    if free is not None and free <= 0:
-        raise RegistrantsError(
-            _("No place is free. Raise the number of places first, or wait for a cancellation.")
-        )
-    registration.status = RegistrationStatus.CONFIRMED
-    registration.promoted_at = now
-    registration.updated_at = now
-    db.session.flush()
-    # The registration package's own "a place is yours" email.
-    registration_notifications.notify_promoted(registration, now)
-    _log(event, "promote", actor, now, **_who(registration))
+    long as a place is free (the registration package's rule, lock and email)."""
+    registration_services.promote_registration(registration, now)
+    _log(registration.event, "promote", actor, now, **_who(registration))
 
 
 def toggle_check_in(registration: Registration, actor: User | None, now: datetime) -> bool:

@@ -76,12 +76,15 @@ def active_registrations_for_event(event: Event) -> Select[tuple[Registration]]:
     return (
         select(Registration)
         .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
-        .order_by(Registration.created_at, Registration.id)
+        .order_by(Registration.id)
     )
 
 
 def waitlist_rank(registration: Registration) -> int | None:
-    """1 for the first person on the waiting list; None when not waitlisted."""
+    """1 for the first person on the waiting list; None when not waitlisted.
+
+    The list is in the order places were decided: by id, which the INSERT takes under the
+    event's lock (see `services`), never by `created_at`."""
     if registration.status != RegistrationStatus.WAITLISTED:
         return None
     ahead = db.session.scalar(
@@ -90,11 +93,7 @@ def waitlist_rank(registration: Registration) -> int | None:
         .where(
             Registration.event_id == registration.event_id,
             Registration.status == RegistrationStatus.WAITLISTED,
-            (Registration.created_at < registration.created_at)
-            | (
-                (Registration.created_at == registration.created_at)
-                & (Registration.id < registration.id)
-            ),
+            Registration.id < registration.id,
         )
     )
     return int(ahead or 0) + 1
@@ -109,7 +108,7 @@ def waitlist_ranks(registrations: Iterable[Registration]) -> dict[int, int]:
         func.row_number()
         .over(
             partition_by=Registration.event_id,
-            order_by=(Registration.created_at, Registration.id),
+            order_by=Registration.id,
         )
         .label("rank")
     )

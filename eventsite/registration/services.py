@@ -5,6 +5,11 @@ approve, reject) first locks the event row on PostgreSQL (SELECT ... FOR UPDATE)
 SQLite the view starts the transaction with `eventsite.database.lock_for_write()`
 (BEGIN IMMEDIATE) instead, which serialises writers for the whole database.
 
+The waiting list is in the order places were decided, under that lock: by registration
+id, which the INSERT takes under the lock (a sequence on PostgreSQL, the next rowid on
+SQLite), not by `created_at`, the clock a request read before it waited for the lock. So
+the number emailed to someone joining the list is their real place in it.
+
 Answers are checked and shown in `answers`; the emails these rules send are in `notifications`;
 the reading rules (places taken, questions, waiting-list ranks) are in `queries`.
 """
@@ -140,7 +145,6 @@ class _Outlook:
 
     counts: queries.PlaceCounts
     existing_id: int | None  # the person's active registration, if any
-    waiting_ahead: int  # waitlisted people who came at or before `now`
 
 
 @functools.cache
@@ -162,20 +166,15 @@ def _outlook_statement() -> Select[Any]:
         func.count().filter(r.status == RegistrationStatus.CONFIRMED),
         func.count().filter(r.status == RegistrationStatus.PENDING),
         func.count().filter(r.status == RegistrationStatus.WAITLISTED),
-        func.count().filter(
-            r.status == RegistrationStatus.WAITLISTED, r.created_at <= bindparam("now")
-        ),
         mine,
     ).where(r.event_id == bindparam("event_id"), r.status.in_(ACTIVE_STATUSES))
 
 
-def _outlook(event: Event, user: User, now: datetime) -> _Outlook:
-    """Places taken per status, the person's active registration and the waiting list
-    ahead of them, in one query (the event lock is held while it runs)."""
-    row = db.session.execute(
-        _outlook_statement(), {"event_id": event.id, "user_id": user.id, "now": now}
-    ).one()
-    return _Outlook(queries.PlaceCounts(row[0], row[1], row[2]), row[4], row[3])
+def _outlook(event: Event, user: User) -> _Outlook:
+    """Places taken per status and the person's active registration, in one query (the
+    event lock is held while it runs)."""
+    row = db.session.execute(_outlook_statement(), {"event_id": event.id, "user_id": user.id}).one()
+    return _Outlook(queries.PlaceCounts(row[0], row[1], row[2]), row[3])
 
 
 @functools.cache
@@ -223,14 +222,14 @@ def register_attendee(
             _("Please confirm your email address before registering: use the link we sent you.")
         )
     _lock_event(event)
-    outlook = _outlook(event, user, now)
+    outlook = _outlook(event, user)
     if outlook.existing_id is not None:
         return db.session.get_one(Registration, outlook.existing_id)
     counts = outlook.counts
     if counts.waitlisted and (queries.places_left(event, counts) or 0) > 0:
         # Places freed without promotion (e.g. capacity raised): the queue goes first.
         promote_waiting_list(event, now)
-        outlook = _outlook(event, user, now)
+        outlook = _outlook(event, user)
         counts = outlook.counts
     state = registration_state(event, now, counts)
     if not state.can_register:
@@ -257,9 +256,9 @@ def register_attendee(
         if existing is None:
             raise RuntimeError("the registration conflicted with no active registration")
         return existing
-    # Under the lock nobody else joined the list since the aggregate, and this row has
-    # the highest id of the event: its rank is everyone waiting up to `now`, plus one.
-    rank = outlook.waiting_ahead + 1 if status == RegistrationStatus.WAITLISTED else None
+    # Under the lock nobody else joined the list since the aggregate, and this row took
+    # the highest id of the event: everyone waiting is ahead of it, and will stay ahead.
+    rank = counts.waitlisted + 1 if status == RegistrationStatus.WAITLISTED else None
     notifications.notify(registration, "registration_confirmation", now, rank=rank)
     return registration
 
@@ -282,7 +281,7 @@ def promote_waiting_list(event: Event, now: datetime) -> list[Registration]:
             Registration.event_id == event.id,
             Registration.status == RegistrationStatus.WAITLISTED,
         )
-        .order_by(Registration.created_at, Registration.id)
+        .order_by(Registration.id)  # the waiting list's order: see the module
         .limit(free)
         .options(joinedload(Registration.user))
     ).all()
@@ -295,6 +294,28 @@ def promote_waiting_list(event: Event, now: datetime) -> list[Registration]:
     for registration in promoted:
         notifications.notify(registration, "registration_promoted", now)
     return promoted
+
+
+def promote_registration(registration: Registration, now: datetime) -> Registration:
+    """An organiser gives a waiting person a place now, out of turn or after registration
+    closed, as long as a place is free (the capacity is never exceeded). The others keep
+    their order."""
+    event = registration.event
+    _lock_event(event)
+    _refresh(registration)
+    if registration.status != RegistrationStatus.WAITLISTED:
+        raise RegistrationError(_("Only someone on the waiting list can be promoted."))
+    free = queries.places_left(event, queries.count_places(event))
+    if free is not None and free <= 0:
+        raise RegistrationError(
+            _("No place is free. Raise the number of places first, or wait for a cancellation.")
+        )
+    registration.status = RegistrationStatus.CONFIRMED
+    registration.promoted_at = now
+    registration.updated_at = now
+    db.session.flush()
+    notifications.notify_promoted(registration, now)
+    return registration
 
 
 def cancel_registration(

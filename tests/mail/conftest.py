@@ -4,6 +4,7 @@ what arrived."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import socket
@@ -139,3 +140,51 @@ def restartable_smtp(app: Flask) -> Iterator[RestartableSMTP]:
         yield server
     finally:
         server.stop()
+
+
+class StallingSMTP:
+    """A mail server that has hung: it accepts TCP connections and never says a word, so
+    every SMTP conversation waits for MAIL_TIMEOUT. `close()` drops the connections (the
+    waiting clients then fail at once) and stops listening."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._accept, name="stalling-smtp", daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _address = self.listener.accept()
+            except OSError:  # closed
+                return
+            with self.lock:
+                self.connections.append(conn)
+
+    @property
+    def accepted(self) -> int:
+        with self.lock:
+            return len(self.connections)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # not connected: nothing to shut down
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self.thread.join(timeout=5)
+        with self.lock:
+            for conn in self.connections:
+                conn.close()
+
+
+@pytest.fixture
+def stalling_smtp(app: Flask) -> Iterator[StallingSMTP]:
+    """Point the app at a mail server that never answers, with a short MAIL_TIMEOUT."""
+    server = StallingSMTP()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_TIMEOUT=3)
+    try:
+        yield server
+    finally:
+        server.close()

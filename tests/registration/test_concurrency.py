@@ -37,8 +37,16 @@ DETAIL = re.compile(r"^/registrations/([\w-]+)$")
 
 
 class Server:
-    def __init__(self, host: str, port: int, process: subprocess.Popen[bytes], log: Path):
+    def __init__(
+        self, host: str, port: int, process: subprocess.Popen[bytes] | None, log: Path | None
+    ):
         self.host, self.port, self.process, self.log = host, port, process, log
+
+    @classmethod
+    def at(cls, base_url: str) -> Server:
+        """A server this process runs (the `live_server` fixture)."""
+        host, port = base_url.removeprefix("http://").split(":")
+        return cls(host, int(port), None, None)
 
 
 def _free_port() -> int:
@@ -255,6 +263,46 @@ def test_cancellations_racing_registrations_never_lose_or_double_a_place(
     )
     assert confirmed_ids == {rid for _u, rid in waiting}
     assert len(set(db.session.scalars(select(Registration.user_id)))) == 50  # every request
+
+
+WAITING_NUMBER = re.compile(r"on the waiting list: number (\d+)\.")
+
+
+def test_racing_registrations_are_each_emailed_their_final_waiting_list_number(
+    app, backend, make_event, make_user, smtp_sink, mailbox, live_server
+) -> None:
+    """200 people at once for 20 places (`make bench` races 1,000): every waiting-list
+    number in the emails is different, and is the person's place in the final list.
+
+    The site runs on a threaded server in this process (each request its own thread,
+    session and connection; the event's row lock in PostgreSQL decides the order), which
+    starts in no time where gunicorn's workers take seconds."""
+    if backend != "postgresql":
+        pytest.skip("SQLite decides one registration at a time from the start of the request")
+    capacity, people = 20, 200
+    event = future_event(make_event, capacity=capacity, has_waiting_list=True)
+    cookies = [session_cookie(app, make_user()) for _ in range(people)]
+    event_id, path = event.id, f"/events/{event.slug}/register"
+    db.session.commit()
+    server = Server.at(live_server)
+
+    results = run_at_once([(lambda c=c: post(server, path, c, {})) for c in cookies])
+
+    assert [r if isinstance(r, Exception) else r[0] for r in results] == [302] * people
+    emailed = {}
+    for message in mailbox():
+        found = WAITING_NUMBER.search(message.text)
+        if found:
+            emailed[message.rcpt_tos[0]] = int(found.group(1))
+    waiting = db.session.scalars(
+        select(Registration).where(
+            Registration.event_id == event_id, Registration.status == "waitlisted"
+        )
+    ).all()
+    final = {r.user.email: queries.waitlist_rank(r) for r in waiting}
+    assert len(final) == people - capacity
+    assert sorted(emailed.values()) == list(range(1, people - capacity + 1))  # no two alike
+    assert emailed == final
 
 
 @pytest.fixture
