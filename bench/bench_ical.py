@@ -32,9 +32,10 @@ def _load() -> str:
 def _clear_caches(*, vevents: bool) -> None:
     """Everything a fresh worker would not have: the built feed and, with `vevents`, the
     serialised VEVENTs and every memo the builders keep (zones, shared lines)."""
-    from eventsite.ical import builders, lines, services, vtimezone
+    from eventsite.feeds.cache import FEED_CACHE
+    from eventsite.ical import builders, lines, vtimezone
 
-    services.FEED_CACHE.clear()
+    FEED_CACHE.clear()
     if vevents:
         builders.VEVENT_CACHE.clear()
         vtimezone.vtimezone_bytes.cache_clear()
@@ -138,7 +139,8 @@ def run(ctx: BenchContext) -> list[Row]:
     from eventsite.events import search_text
     from eventsite.events.models import Event
     from eventsite.extensions import db
-    from eventsite.ical import builders, services
+    from eventsite.feeds import build, queries
+    from eventsite.ical import builders
     from eventsite.timeutil import utcnow
 
     ctx.data()
@@ -156,8 +158,8 @@ def run(ctx: BenchContext) -> list[Row]:
             f"  description_text filled for {filled} events in "
             f"{time.perf_counter() - started:.1f}s (the migration's data step)"
         )
-        stmt = services.feed_events(services.parse_feed_filters({}), utcnow())
-        feed_count = len(services.load_events(stmt))
+        stmt = queries.feed_events(queries.parse_feed_filters({}), utcnow())
+        feed_count = len(queries.load_events(stmt))
     harness.log(f"  /calendar.ics holds {feed_count} events; {_load()}")
 
     # Cold: no built feed, no serialised VEVENT, no VTIMEZONE (a fresh worker).
@@ -180,13 +182,13 @@ def run(ctx: BenchContext) -> list[Row]:
     # back to the oldest event, so every one of the 10,000 events is in it.
     with app.app_context():
         oldest = db.session.scalar(select(func.min(Event.starts_at)))
-        everything = services.parse_feed_filters({})
-        full_count = services.build_public_feed(everything, oldest).count(b"BEGIN:VEVENT")
+        everything = queries.parse_feed_filters({})
+        full_count = build.build_public_feed(everything, oldest).count(b"BEGIN:VEVENT")
         all_count = db.session.scalar(select(func.count(Event.id)))
 
         def full_cold() -> bytes:
             _clear_caches(vevents=True)
-            return services.build_public_feed(everything, oldest)
+            return build.build_public_feed(everything, oldest)
 
         full_stats = _timed(COLD_RUNS, full_cold)
         full_size = len(full_cold())
@@ -197,7 +199,7 @@ def run(ctx: BenchContext) -> list[Row]:
         full_stats,
         max_median_ms=MAX_COLD_MS,
         note=(
-            f"services.build_public_feed with the window at the oldest event, every cache "
+            f"feeds.build.build_public_feed with the window at the oldest event, every cache "
             f"emptied before each of {COLD_RUNS} runs; {full_size:,} bytes; {_load()}"
         ),
     )
@@ -246,7 +248,7 @@ def run(ctx: BenchContext) -> list[Row]:
         settings = builders.current_settings()
 
         def floor() -> bytes:
-            events = services.load_events(stmt)
+            events = queries.load_events(stmt)
             return floor_feed(
                 events, settings.base_url, settings.uid_domain, settings.organizer_email
             )

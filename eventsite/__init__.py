@@ -73,8 +73,8 @@ def register_blueprints(app: Flask) -> None:
     from eventsite.accounts.views import bp as accounts_bp
     from eventsite.announcements.views import bp as announcements_bp
     from eventsite.events.views import bp as events_bp
+    from eventsite.feeds.views import bp as feeds_bp
     from eventsite.health import bp as health_bp
-    from eventsite.ical.views import bp as ical_bp
     from eventsite.mail.views import bp as mail_bp
     from eventsite.organiser.views import bp as organiser_bp
     from eventsite.registration.views import bp as registration_bp
@@ -82,7 +82,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         health_bp,
-        ical_bp,  # before events: /events/<slug>.ics must win over /events/<slug>
+        feeds_bp,  # before events: /events/<slug>.ics must win over /events/<slug>
         events_bp,
         accounts_bp,
         registration_bp,

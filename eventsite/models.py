@@ -2,6 +2,7 @@
 
 from eventsite.accounts.models import JoinedVia, LoginFailure, Membership, User
 from eventsite.announcements.models import Announcement, AnnouncementSubscriber
+from eventsite.catalogue import CatalogueVersion
 from eventsite.events.models import (
     AgendaSession,
     Event,
@@ -14,7 +15,6 @@ from eventsite.events.models import (
     Topic,
     event_topics,
 )
-from eventsite.ical.models import CatalogueVersion
 from eventsite.mail.models import OutboxMessage, OutboxStatus
 from eventsite.organiser.invitation_models import OrganisationInvitation
 from eventsite.organiser.models import AuditEntry

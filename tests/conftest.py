@@ -32,7 +32,11 @@ from eventsite.models import (
     EventFormat,
     EventKind,
     EventStatus,
+    JoinedVia,
+    Membership,
     Organisation,
+    Registration,
+    RegistrationStatus,
     SessionSpeaker,
     Speaker,
     Topic,
@@ -250,6 +254,45 @@ def make_user(app: Flask) -> Callable[..., User]:
         db.session.add(user)
         db.session.commit()
         return user
+
+    return factory
+
+
+@pytest.fixture
+def make_member(make_user) -> Callable[..., User]:
+    """A person who is a member of the organisation."""
+
+    def factory(organisation: Organisation, **overrides: Any) -> User:
+        user = make_user(**overrides)
+        db.session.add(
+            Membership(
+                user_id=user.id, organisation_id=organisation.id, joined_via=JoinedVia.INVITATION
+            )
+        )
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def make_registration(app: Flask) -> Callable[..., Registration]:
+    """A registration row in a given state (the registration service has its own tests)."""
+
+    def factory(
+        user: User, event: Event, status: str = RegistrationStatus.CONFIRMED
+    ) -> Registration:
+        registration = Registration(
+            user_id=user.id,
+            event_id=event.id,
+            status=status,
+            answers={},
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        db.session.add(registration)
+        db.session.commit()
+        return registration
 
     return factory
 

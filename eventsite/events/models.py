@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from eventsite import catalogue
 from eventsite.extensions import db
 from eventsite.timeutil import UTCDateTime, utcnow
 
@@ -314,3 +315,11 @@ for _dialect, _statements in SEARCH_INDEX_DROP_DDL.items():
         sa_event.listen(
             Event.__table__, "before_drop", DDL(_statement).execute_if(dialect=_dialect)
         )
+
+# What calendars and the cached pages show: the catalogue version moves with every change to
+# these rows. Organisations' feed tokens and logos appear in no calendar.
+catalogue.track(Event, AgendaSession, SessionSpeaker, Speaker, Topic, event_topics)
+catalogue.track(
+    Organisation,
+    unshown=("calendar_token", "logo_data", "logo_content_type", "logo_updated_at"),
+)

@@ -40,9 +40,9 @@ from werkzeug.wrappers import Request
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+from eventsite import catalogue
 from eventsite.events.models import Event
 from eventsite.extensions import db
-from eventsite.ical import catalogue
 from eventsite.registration.models import Registration, RegistrationStatus
 
 EVENT_ENDPOINT = "events.detail"

@@ -139,14 +139,14 @@ def _render_listing(
 def _feed_url(
     topic: Topic | None, organisation: Organisation | None, filter_args: dict[str, str]
 ) -> str | None:
-    """The calendar feed matching what the page lists, once the ical package serves it."""
+    """The calendar feed matching what the page lists, once the feeds package serves it."""
     views: dict[str, Callable[..., Any]] = current_app.view_functions
     if topic is not None:
-        name, extra = "ical.topic_feed", {"slug": topic.slug}
+        name, extra = "feeds.topic_feed", {"slug": topic.slug}
     elif organisation is not None:
-        name, extra = "ical.organisation_feed", {"slug": organisation.slug}
+        name, extra = "feeds.organisation_feed", {"slug": organisation.slug}
     else:
-        name, extra = "ical.feed", {}
+        name, extra = "feeds.feed", {}
     if name not in views:
         return None
     return url_for(name, **extra, **filter_args)

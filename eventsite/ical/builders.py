@@ -1,7 +1,10 @@
 """iCalendar files from events: models in, RFC 5545 bytes out, written with `icalendar`.
 
-Pure apart from two read-only looks at the app's config (the UID domain and the
-organiser address) when the caller does not pass `settings`.
+Pure: no database session, no request. The only looks outside the arguments are the app's
+config (the UID domain and the organiser address) when the caller does not pass `settings`,
+and the translated phrases of the request's language (`current_words`). Events are read by
+attribute (an ORM `Event` or a `FeedEvent` row) and their status and format compared by
+their stored string values, so this package imports no domain package.
 
 One event (downloads, email attachments) is an icalendar `Event` component. A feed may
 hold ten thousand events, and building a component costs ~0.3 ms each (type inference,
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from babel import Locale
@@ -32,12 +35,20 @@ from icalendar import Event as VEvent
 from sqlalchemy import inspect as sa_inspect
 
 from eventsite import timeutil
-from eventsite.events.models import AgendaSession, Event, EventFormat, EventStatus
 from eventsite.ical import lines, vtimezone
 from eventsite.markup import markdown_to_text
 
+if TYPE_CHECKING:
+    from eventsite.events.models import AgendaSession, Event
+
 PRODID = "-//eventsite//eventsite calendars 1.0//EN"
 _END = b"END:VCALENDAR\r\n"
+# The values of events.models.EventStatus and EventFormat that change what is written
+# (StrEnum members compare equal to them).
+CANCELLED = "cancelled"
+DRAFT = "draft"
+ONLINE = "online"
+HYBRID = "hybrid"
 
 
 # --- settings ----------------------------------------------------------------------------
@@ -177,11 +188,11 @@ class Attendee:
 
 
 def event_status(event: Event | FeedEvent, variant: Variant = PUBLIC) -> str:
-    if event.status == EventStatus.CANCELLED:
+    if event.status == CANCELLED:
         return "CANCELLED"  # a cancellation always wins over a registration's state
     if variant.status:
         return variant.status
-    return "TENTATIVE" if event.status == EventStatus.DRAFT else "CONFIRMED"
+    return "TENTATIVE" if event.status == DRAFT else "CONFIRMED"
 
 
 @dataclass(frozen=True)
@@ -212,12 +223,12 @@ def country_names() -> Mapping[str, str]:
 
 def event_location(event: Event | FeedEvent, words: Words | None = None) -> str:
     words = words or current_words()
-    if event.format == EventFormat.ONLINE:
+    if event.format == ONLINE:
         return words.online
     country = country_names().get(event.country or "", event.country or "")
     parts = [event.venue_name, event.venue_address, event.city, country]
     text = ", ".join(p.strip() for p in parts if p and p.strip())
-    if event.format == EventFormat.HYBRID:
+    if event.format == HYBRID:
         text = f"{text} ({words.and_online})" if text else words.online
     return text
 
@@ -313,7 +324,7 @@ def plain_description(event: Event) -> str:
 
 def _event_description(event: Event | FeedEvent, variant: Variant, url: str, words: Words) -> str:
     parts: list[str] = []
-    if event.status == EventStatus.CANCELLED:
+    if event.status == CANCELLED:
         reason = (event.cancellation_reason or "").strip()
         parts.append(words.cancelled_notice + (f" {reason}" if reason else ""))
     if event.summary:
@@ -331,7 +342,7 @@ def _summary(event: Event | FeedEvent, variant: Variant, method: str | None, wor
     prefix = variant.summary_prefix
     # Feeds: say it in the title too, for clients that ignore STATUS (emails with
     # METHOD:CANCEL get the client's own "Cancelled:" prefix).
-    if event.status == EventStatus.CANCELLED and method is None:
+    if event.status == CANCELLED and method is None:
         prefix = f"{prefix}{words.cancelled_prefix} "
     return f"{prefix}{event.title}"
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
+from eventsite.events import revision
 from eventsite.events import services as event_services
 from eventsite.events.models import (
     TIME_PLACE_FIELDS,
@@ -24,9 +25,8 @@ from eventsite.events.models import (
     Topic,
 )
 from eventsite.extensions import db
-from eventsite.ical import notifications
-from eventsite.ical import services as ical_services
 from eventsite.organiser import audit
+from eventsite.registration import notifications
 from eventsite.registration.models import Question, Registration
 
 EDITABLE_FIELDS = (
@@ -215,7 +215,7 @@ def update_event(
     """Apply the changes; returns the names of the fields that really changed.
 
     A published event whose date, time or place changes gets a higher revision and its
-    registrants an update email (through the calendar package's notifications).
+    registrants an update email (registration.notifications.notify_event_changed).
     """
     changes = {name: value for name, value in changes.items() if name in EDITABLE_FIELDS}
     if "slug" in changes:
@@ -257,7 +257,7 @@ def update_event(
         event.topics = list(topics)
     event.updated_at = now
     # Only a published event has calendars and registrants to tell.
-    notify = event.status == EventStatus.PUBLISHED and ical_services.bump_revision_if_moved(
+    notify = event.status == EventStatus.PUBLISHED and revision.bump_revision_if_moved(
         event, changed=diff
     )
     refresh_search_text(event)

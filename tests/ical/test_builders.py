@@ -381,3 +381,9 @@ def test_feed_vevent_is_the_icalendar_component_byte_for_byte(make_event, make_t
                 builders.event_component(event, settings, variant=variant, words=words)
             )
             assert builders.feed_vevent(item, settings, variant, words).encode() == component
+
+
+def test_builders_compare_the_stored_values_of_status_and_format():
+    # builders.py imports no domain package: it names the values it acts on.
+    assert (builders.CANCELLED, builders.DRAFT) == (EventStatus.CANCELLED, EventStatus.DRAFT)
+    assert (builders.ONLINE, builders.HYBRID) == (EventFormat.ONLINE, EventFormat.HYBRID)

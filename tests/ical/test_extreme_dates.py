@@ -11,7 +11,8 @@ from flask import g
 
 from eventsite import timeutil
 from eventsite.extensions import db
-from eventsite.ical import builders, lines, services, vtimezone
+from eventsite.feeds import links as feed_links
+from eventsite.ical import builders, lines, vtimezone
 from eventsite.registration.models import RegistrationStatus
 
 from .ics_check import check_export
@@ -141,9 +142,9 @@ def test_all_day_events_at_the_end_of_year_9999(app, make_event):
     assert b"DTSTART;VALUE=DATE:99991230\r\nDTEND;VALUE=DATE:99991231\r\n" in feed
     assert b"DTSTART:99991230T230000Z\r\nDTEND:99991231T230000Z\r\n" in feed
     check_export(builders.build_event_calendar(last))
-    google = parse_qs(urlsplit(services.calendar_links(last).google).query)
+    google = parse_qs(urlsplit(feed_links.calendar_links(last).google).query)
     assert google["dates"] == ["99991230T230000Z/99991231T230000Z"]
-    google = parse_qs(urlsplit(services.calendar_links(second_to_last).google).query)
+    google = parse_qs(urlsplit(feed_links.calendar_links(second_to_last).google).query)
     assert google["dates"] == ["99991230/99991231"]
 
 
@@ -153,7 +154,7 @@ def test_links_write_four_digit_years(app, make_event):
         starts_at=datetime(999, 5, 12, 9, tzinfo=UTC),
         ends_at=datetime(999, 5, 12, 17, tzinfo=UTC),
     )
-    links = services.calendar_links(early)
+    links = feed_links.calendar_links(early)
     assert parse_qs(urlsplit(links.google).query)["dates"] == ["09990512T090000Z/09990512T170000Z"]
     assert parse_qs(urlsplit(links.outlook).query)["startdt"] == ["0999-05-12T09:00:00Z"]
 

@@ -1,4 +1,4 @@
-"""Feed rules, the revision rule, the cache and the "Add to calendar" links."""
+"""Feed rules, versions, the cache and the "Add to calendar" links."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from eventsite import timeutil
+from eventsite import catalogue, timeutil
 from eventsite.extensions import db
-from eventsite.ical import catalogue, services
+from eventsite.feeds import links as feed_links
+from eventsite.feeds import queries, versions
+from eventsite.feeds.cache import FeedCache
 from eventsite.models import EventStatus
 
 
@@ -25,7 +27,7 @@ def test_google_and_outlook_links_carry_utc_times(app, make_event):
         starts_at=datetime(2027, 11, 6, 22, 0, tzinfo=UTC),
         ends_at=datetime(2027, 11, 7, 17, 0, tzinfo=UTC),
     )
-    links = services.calendar_links(event)
+    links = feed_links.calendar_links(event)
     assert links.download == f"http://localhost/events/{event.slug}.ics"
     assert links.subscribe == f"webcal://localhost/events/{event.slug}.ics"
     google = _query(links.google)
@@ -47,7 +49,7 @@ def test_google_and_outlook_links_carry_utc_times(app, make_event):
 def test_links_of_an_all_day_event_use_dates(app, make_event):
     starts_at, ends_at = timeutil.all_day_bounds(date(2027, 5, 12), date(2027, 5, 14), "Asia/Tokyo")
     event = make_event(timezone="Asia/Tokyo", is_all_day=True, starts_at=starts_at, ends_at=ends_at)
-    links = services.calendar_links(event)
+    links = feed_links.calendar_links(event)
     assert _query(links.google)["dates"] == "20270512/20270515"
     outlook = _query(links.outlook)
     assert (outlook["startdt"], outlook["enddt"], outlook["allday"]) == (
@@ -57,50 +59,35 @@ def test_links_of_an_all_day_event_use_dates(app, make_event):
     )
 
 
-def test_revision_goes_up_only_when_date_time_or_place_changes(app, make_event):
-    event = make_event()
-    event.title = "New title"
-    event.description = "New words"
-    assert services.bump_revision_if_moved(event) is False
-    assert event.revision == 0
-    event.city = "Lausanne"
-    assert services.bump_revision_if_moved(event) is True
-    assert event.revision == 1
-    db.session.commit()
-    assert services.bump_revision_if_moved(event, ["starts_at"]) is True
-    assert services.bump_revision_if_moved(event, ["title", "summary"]) is False
-    assert event.revision == 2
-
-
 def test_feed_filters_are_strict(app, make_topic):
     make_topic("Climate")
-    filters = services.parse_feed_filters({"topic": "climate", "kind": "workshop"})
+    filters = queries.parse_feed_filters({"topic": "climate", "kind": "workshop"})
     assert (filters.topic, filters.kind) == ("climate", "workshop")
-    with pytest.raises(services.FeedError, match="Unknown topic"):
-        services.parse_feed_filters({"topic": "nope"})
-    with pytest.raises(services.FeedError, match="Unknown parameter"):
-        services.parse_feed_filters({"page": "2"})
-    fixed = services.parse_feed_filters({"topic": "nope"}, fixed={"topic": "climate"})
+    with pytest.raises(queries.FeedError, match="Unknown topic"):
+        queries.parse_feed_filters({"topic": "nope"})
+    with pytest.raises(queries.FeedError, match="Unknown parameter"):
+        queries.parse_feed_filters({"page": "2"})
+    fixed = queries.parse_feed_filters({"topic": "nope"}, fixed={"topic": "climate"})
     assert fixed.topic == "climate"
 
 
 def test_feed_version_changes_with_membership_and_edits(app, make_event):
     now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-    filters = services.parse_feed_filters({})
+    filters = queries.parse_feed_filters({})
     event = make_event()
 
     def version(at: datetime = now):
-        return services.public_feed_version(filters, at)
+        return versions.public_feed_version(filters, at)
 
     first = version()
     assert version() == first
     stamp = catalogue.current(db.session)
     assert stamp.changed_at >= event.updated_at  # saving the event moved the catalogue
-    assert first.last_modified == max(stamp.changed_at, services.window_day(now))
+    assert first.last_modified == max(stamp.changed_at, queries.window_day(now))
     assert version(now + timedelta(hours=11)) == first  # the same UTC day
     assert version(now + timedelta(days=1)).etag != first.etag  # the window moved
     assert (
-        services.public_feed_version(services.parse_feed_filters({"kind": "workshop"}), now).etag
+        versions.public_feed_version(queries.parse_feed_filters({"kind": "workshop"}), now).etag
         != first.etag
     )
     event.status = EventStatus.DRAFT  # leaves the feed
@@ -118,14 +105,14 @@ def test_feed_window_starts_at_a_utc_midnight(app, make_event):
     cutoff = datetime(2026, 8, 31, 0, 0, tzinfo=UTC)  # 90 days before 29 November
     inside = make_event(starts_at=cutoff - timedelta(hours=7))  # ends 01:00 on the 31st
     outside = make_event(starts_at=cutoff - timedelta(hours=8))  # ends at the cutoff
-    filters = services.parse_feed_filters({})
+    filters = queries.parse_feed_filters({})
     for at in (now.replace(hour=0), now, now.replace(hour=23, minute=59)):
-        ids = [e.id for e in services.load_events(services.feed_events(filters, at))]
+        ids = [e.id for e in queries.load_events(queries.feed_events(filters, at))]
         assert inside.id in ids and outside.id not in ids
 
 
 def test_feed_cache_is_bounded_by_entries_and_bytes():
-    cache = services.FeedCache(max_entries=2, max_bytes=10)
+    cache = FeedCache(max_entries=2, max_bytes=10)
     cache.put("a", b"1234")
     cache.put("b", b"1234")
     assert cache.get("a") == b"1234"

@@ -1,4 +1,4 @@
-"""HTTP views of the ical package: .ics downloads, public and secret feeds, token pages."""
+"""HTTP views of the feeds: .ics downloads, public and secret feeds, token pages."""
 
 from __future__ import annotations
 
@@ -25,22 +25,25 @@ from eventsite import links
 from eventsite.events import services as events_services
 from eventsite.events.models import Organisation
 from eventsite.extensions import db
-from eventsite.ical import builders, forms, services
+from eventsite.feeds import access, build, forms, queries, tokens, versions
+from eventsite.feeds import links as feed_links
+from eventsite.feeds.cache import FEED_CACHE
+from eventsite.ical import builders
 from eventsite.timeutil import utcnow
 
-bp = Blueprint("ical", __name__)
+bp = Blueprint("feeds", __name__)
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 
 @bp.app_template_global()
-def calendar_links(event: Any) -> services.CalendarLinks:
-    return services.calendar_links(event)
+def calendar_links(event: Any) -> feed_links.CalendarLinks:
+    return feed_links.calendar_links(event)
 
 
 @bp.app_template_global()
 def webcal_url(url: str) -> str:
-    return services.webcal_url(url)
+    return feed_links.webcal_url(url)
 
 
 @bp.app_template_global()
@@ -51,13 +54,13 @@ def absolute_url(url: str) -> str:
 
 @bp.app_template_global()
 def calendar_member_organisations(user: Any) -> list[Organisation]:
-    return services.member_organisations(user)
+    return access.member_organisations(user)
 
 
 # --- the response, conditional GET and caching -------------------------------------------------
 
 
-def _is_not_modified(version: services.FeedVersion) -> bool:
+def _is_not_modified(version: versions.FeedVersion) -> bool:
     """RFC 9110 13.2.2: If-None-Match decides when present; else If-Modified-Since."""
     if request.if_none_match:
         return request.if_none_match.contains_weak(version.etag)
@@ -68,8 +71,8 @@ def _is_not_modified(version: services.FeedVersion) -> bool:
 
 
 def _calendar_response(
-    version: services.FeedVersion,
-    build: Callable[[], bytes],
+    version: versions.FeedVersion,
+    build_calendar: Callable[[], bytes],
     *,
     filename: str,
     download: bool,
@@ -87,7 +90,7 @@ def _calendar_response(
     if _is_not_modified(version):
         response = Response(status=304, headers=headers)
     else:
-        data = services.FEED_CACHE.get_or_build(version.etag, build) if cache else build()
+        data = FEED_CACHE.get_or_build(version.etag, build_calendar) if cache else build_calendar()
         disposition = "attachment" if download else "inline"
         headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
         response = Response(data, status=200, headers=headers, content_type=CONTENT_TYPE)
@@ -95,7 +98,7 @@ def _calendar_response(
     return response
 
 
-def _bad_request(err: services.FeedError) -> Response:
+def _bad_request(err: queries.FeedError) -> Response:
     return Response(
         f"400 Bad Request\n{err}\n", status=400, content_type="text/plain; charset=utf-8"
     )
@@ -108,7 +111,7 @@ def _bad_request(err: services.FeedError) -> Response:
 def event_ics(slug: str) -> Response:
     event = events_services.get_public_event_or_404(slug)
     with_sessions = request.args.get("sessions") in ("1", "true", "yes")
-    version = services.event_version(event, with_sessions)
+    version = versions.event_version(event, with_sessions)
     return _calendar_response(
         version,
         lambda: builders.build_event_calendar(event, with_sessions=with_sessions),
@@ -120,14 +123,14 @@ def event_ics(slug: str) -> Response:
 
 def _public_feed(filename: str, fixed: dict[str, str] | None = None) -> Response:
     try:
-        filters = services.parse_feed_filters(request.args, fixed=fixed)
-    except services.FeedError as err:
+        filters = queries.parse_feed_filters(request.args, fixed=fixed)
+    except queries.FeedError as err:
         return _bad_request(err)
     now = utcnow()
-    version = services.public_feed_version(filters, now)
+    version = versions.public_feed_version(filters, now)
     return _calendar_response(
         version,
-        lambda: services.build_public_feed(filters, now),
+        lambda: build.build_public_feed(filters, now),
         filename=filename,
         download=False,
     )
@@ -155,13 +158,13 @@ def organisation_feed(slug: str) -> Response:
 
 @bp.get("/account/calendar/<token>.ics")
 def personal_feed(token: str) -> Response:
-    user = services.user_for_calendar_token(token)
+    user = tokens.user_for_calendar_token(token)
     if user is None:
         abort(404)
-    version = services.personal_feed_version(user)
+    version = versions.personal_feed_version(user)
     return _calendar_response(
         version,
-        lambda: services.build_personal_feed(user),
+        lambda: build.build_personal_feed(user),
         filename="my-events.ics",
         download=False,
         private=True,
@@ -171,13 +174,13 @@ def personal_feed(token: str) -> Response:
 def _back_to_account() -> BaseResponse:
     if "accounts.account" in current_app.view_functions:
         return redirect(url_for("accounts.account") + "#calendar")
-    return redirect(url_for("ical.account_calendar"))
+    return redirect(url_for("feeds.account_calendar"))
 
 
 @bp.get("/account/calendar/")
 @login_required
 def account_calendar() -> str:
-    return render_template("ical/account_calendar.html")
+    return render_template("feeds/account_calendar.html")
 
 
 @bp.post("/account/calendar/regenerate")
@@ -186,7 +189,7 @@ def regenerate_personal_token() -> BaseResponse:
     form = forms.CalendarTokenForm()
     if not form.validate_on_submit():
         abort(400)
-    services.regenerate_user_calendar_token(current_user)
+    tokens.regenerate_user_calendar_token(current_user)
     db.session.commit()
     flash(
         _("Your calendar has a new address. Subscribe again with it; the old one no longer works."),
@@ -200,7 +203,7 @@ def regenerate_personal_token() -> BaseResponse:
 
 def _member_organisation_or_403(slug: str) -> Organisation:
     organisation = db.first_or_404(select(Organisation).where(Organisation.slug == slug))
-    if not services.is_member(current_user, organisation):
+    if not access.is_member(current_user, organisation):
         abort(403)
     return organisation
 
@@ -209,10 +212,10 @@ def _member_organisation_or_403(slug: str) -> Organisation:
 @login_required
 def organisation_export(slug: str) -> Response:
     organisation = _member_organisation_or_403(slug)
-    version = services.organisation_feed_version(organisation)
+    version = versions.organisation_feed_version(organisation)
     return _calendar_response(
         version,
-        lambda: services.build_organisation_export(organisation),
+        lambda: build.build_organisation_export(organisation),
         filename=f"{organisation.slug}-events.ics",
         download=True,
         private=True,
@@ -224,12 +227,12 @@ def organisation_export(slug: str) -> Response:
 def organisation_calendar(slug: str) -> str:
     organisation = _member_organisation_or_403(slug)
     if not organisation.calendar_token:
-        services.ensure_organisation_calendar_token(organisation)
+        tokens.ensure_organisation_calendar_token(organisation)
         db.session.commit()
     return render_template(
-        "ical/organisation_calendar.html",
+        "feeds/organisation_calendar.html",
         organisation=organisation,
-        feed_url=services.organisation_feed_url(organisation),
+        feed_url=feed_links.organisation_feed_url(organisation),
         form=forms.CalendarTokenForm(),
     )
 
@@ -241,21 +244,21 @@ def regenerate_organisation_token(slug: str) -> BaseResponse:
     form = forms.CalendarTokenForm()
     if not form.validate_on_submit():
         abort(400)
-    services.regenerate_organisation_calendar_token(organisation)
+    tokens.regenerate_organisation_calendar_token(organisation)
     db.session.commit()
     flash(_("The private feed has a new address; the old one no longer works."), "success")
-    return redirect(url_for("ical.organisation_calendar", slug=organisation.slug))
+    return redirect(url_for("feeds.organisation_calendar", slug=organisation.slug))
 
 
 @bp.get("/organisations/feed/<token>.ics")
 def organisation_private_feed(token: str) -> Response:
-    organisation = services.organisation_for_calendar_token(token)
+    organisation = tokens.organisation_for_calendar_token(token)
     if organisation is None:
         abort(404)
-    version = services.organisation_feed_version(organisation)
+    version = versions.organisation_feed_version(organisation)
     return _calendar_response(
         version,
-        lambda: services.build_organisation_export(organisation),
+        lambda: build.build_organisation_export(organisation),
         filename=f"{organisation.slug}-events.ics",
         download=False,
         private=True,

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, insert, select, update
 
+from eventsite import catalogue
 from eventsite.events import search_text
 from eventsite.extensions import db
-from eventsite.ical import catalogue
 from eventsite.models import (
     AgendaSession,
     CatalogueVersion,

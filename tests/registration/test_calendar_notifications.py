@@ -6,15 +6,16 @@ import email
 import email.policy
 from datetime import timedelta
 
+from eventsite.events import revision
 from eventsite.events import services as events_services
 from eventsite.extensions import db
-from eventsite.ical import notifications, services
 from eventsite.mail.sender import deliver_due
+from eventsite.registration import notifications
 from eventsite.registration import services as registration_services
 from eventsite.registration.models import RegistrationStatus
 
+from ..ical.ics_check import assert_times_match, check_export
 from .conftest import NOW
-from .ics_check import assert_times_match, check_export
 
 
 def _messages(handler):
@@ -43,7 +44,7 @@ def test_moving_an_event_emails_registrants_an_updated_invitation(
     event.starts_at += timedelta(hours=2)
     event.ends_at += timedelta(hours=2)
     event.venue_name = "Palais des Nations"
-    assert services.bump_revision_if_moved(event)
+    assert revision.bump_revision_if_moved(event)
     assert notifications.notify_event_changed(event, NOW) == 2
     db.session.commit()
     report = deliver_due()

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from flask import g
 
+from eventsite.events import revision
 from eventsite.extensions import db
-from eventsite.ical import services
+from eventsite.feeds.cache import FEED_CACHE
 from eventsite.models import EventKind, EventStatus, Organisation
 from eventsite.registration.models import RegistrationStatus
 from eventsite.timeutil import utcnow
 
-from .ics_check import assert_times_match, check_export
+from ..ical.ics_check import assert_times_match, check_export
 
 ICS = "text/calendar; charset=utf-8"
 
@@ -194,7 +195,7 @@ def test_personal_and_organisation_feeds_answer_304_with_one_query(
 
 def test_warm_feed_comes_from_the_cache(client, make_event, count_queries):
     make_event()
-    services.FEED_CACHE.clear()
+    FEED_CACHE.clear()
     cold = client.get("/calendar.ics").data
     with count_queries() as counter:
         warm = client.get("/calendar.ics").data
@@ -206,12 +207,12 @@ def test_warm_feed_comes_from_the_cache(client, make_event, count_queries):
 def test_feed_queries_do_not_grow_with_events(client, make_event, make_topic, count_queries):
     topic = make_topic("Climate")
     make_event(topics=[topic])
-    services.FEED_CACHE.clear()
+    FEED_CACHE.clear()
     with count_queries() as small:
         client.get("/calendar.ics")
     for _ in range(8):
         make_event(topics=[topic])
-    services.FEED_CACHE.clear()
+    FEED_CACHE.clear()
     with count_queries() as large:
         response = client.get("/calendar.ics")
     assert len(check_export(response.data).uids()) == 9
@@ -225,7 +226,7 @@ def test_moving_an_event_raises_sequence_everywhere(client, make_event):
     assert before.decoded("SEQUENCE") == 0
     event.starts_at += timedelta(days=1)
     event.ends_at += timedelta(days=1)
-    assert services.bump_revision_if_moved(event) is True
+    assert revision.bump_revision_if_moved(event) is True
     db.session.commit()
     for url in ("/calendar.ics", f"/events/{event.slug}.ics"):
         parsed = check_export(client.get(url).data)

@@ -1,46 +1,94 @@
 """The catalogue version: bumped in the same transaction as every change to what calendars
-show (events, their topics, agenda sessions, speakers, topics, organisations), and read
-with one primary-key lookup, so a feed's ETag costs one query whatever its size.
+and cached pages show, and read with one primary-key lookup, so a feed's ETag (feeds/) or a
+cached page's key (the page cache) costs one query whatever the catalogue's size.
 
-Changes made through the ORM are seen after each flush; bulk UPDATE/DELETE/INSERT
-statements run through the session are seen before they execute. Raw SQL on a bare
-connection is not seen: whoever writes that way must call `bump()` in the same
-transaction (see `events.search_text.backfill_description_text` for why it need not).
+Shared infrastructure: it knows no model of its own beyond its one-row table. The packages
+that own what the catalogue holds say which of their models count, when they are imported
+(`track(Event, Topic, ...)` at the end of events/models.py).
+
+Changes made through the ORM to a tracked model are seen after each flush; bulk
+UPDATE/DELETE/INSERT statements on a tracked table run through the session are seen before
+they execute. Raw SQL on a bare connection is not seen: whoever writes that way must call
+`bump()` in the same transaction (see `events.search_text.backfill_description_text` for why
+it need not).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, literal, select, update
-from sqlalchemy import event as sa_event
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import ORMExecuteState, Session
-
-from eventsite.events.models import (
-    AgendaSession,
-    Event,
-    Organisation,
-    SessionSpeaker,
-    Speaker,
-    Topic,
-    event_topics,
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Integer,
+    Select,
+    Table,
+    case,
+    literal,
+    select,
+    update,
 )
-from eventsite.ical.models import CATALOGUE_ROW_ID, CatalogueVersion
+from sqlalchemy import event as sa_event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
+
+from eventsite.extensions import db
 from eventsite.timeutil import UTCDateTime, utcnow
 
-WATCHED = (Event, AgendaSession, SessionSpeaker, Speaker, Topic, Organisation)
-WATCHED_TABLES = frozenset(
-    [*(cls.__table__.name for cls in WATCHED), event_topics.name]  # type: ignore[attr-defined]
-)
-# Columns no calendar shows: a new feed token or logo does not change every feed's ETag.
-UNSHOWN = {
-    Organisation: frozenset({"calendar_token", "logo_data", "logo_content_type", "logo_updated_at"})
-}
+CATALOGUE_ROW_ID = 1
 # The stamp of a database where nothing has been written since the table was created.
 EMPTY = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class CatalogueVersion(db.Model):
+    """A single row (id 1). `version` goes up in the same transaction as every change to a
+    tracked model (events, agenda sessions, speakers, topics, organisations), so a feed's
+    ETag is one primary-key lookup instead of an aggregate over its events. `changed_at`
+    is the time of the last change (a feed's Last-Modified)."""
+
+    __tablename__ = "catalogue_versions"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<CatalogueVersion {self.version}>"
+
+
+# --- what counts: registered by the packages that own it -----------------------------------
+
+# Mapped classes whose rows the catalogue holds, and the names of their tables (plus
+# association tables) whose bulk statements move it.
+_watched: tuple[type, ...] = ()
+_watched_tables: frozenset[str] = frozenset()
+# Columns no calendar shows, per class: a new feed token or logo does not change every ETag.
+_unshown: dict[type, frozenset[str]] = {}
+
+
+def track(*models: type | Table, unshown: Iterable[str] = ()) -> None:
+    """Count changes to these mapped classes (and bulk statements on these tables) as
+    changes to the catalogue. `unshown` names columns of the classes that no calendar or
+    cached page shows. Called by the owning package when its models are imported."""
+    global _watched, _watched_tables
+    hidden = frozenset(unshown)
+    for model in models:
+        if isinstance(model, Table):
+            _watched_tables |= {model.name}
+            continue
+        if model not in _watched:
+            _watched = (*_watched, model)
+        _watched_tables |= {model.__table__.name}  # type: ignore[attr-defined]
+        if hidden:
+            _unshown[model] = hidden
+
+
+# --- reading ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -106,11 +154,9 @@ def bump(connection: Connection, now: datetime | None = None) -> None:
 
 
 def _shows_change(session: Session, obj: object) -> bool:
-    unshown = UNSHOWN.get(type(obj))  # type: ignore[call-overload]
+    unshown = _unshown.get(type(obj))
     if unshown is None:
         return session.is_modified(obj)
-    from sqlalchemy import inspect as sa_inspect
-
     return any(
         attr.history.has_changes() for attr in sa_inspect(obj).attrs if attr.key not in unshown
     )
@@ -118,11 +164,14 @@ def _shows_change(session: Session, obj: object) -> bool:
 
 def changes_catalogue(session: Session) -> bool:
     """Whether the pending flush adds, removes or changes anything a calendar shows."""
-    if any(isinstance(obj, WATCHED) for obj in session.new):
+    watched = _watched
+    if not watched:
+        return False
+    if any(isinstance(obj, watched) for obj in session.new):
         return True
-    if any(isinstance(obj, WATCHED) for obj in session.deleted):
+    if any(isinstance(obj, watched) for obj in session.deleted):
         return True
-    return any(isinstance(obj, WATCHED) and _shows_change(session, obj) for obj in session.dirty)
+    return any(isinstance(obj, watched) and _shows_change(session, obj) for obj in session.dirty)
 
 
 def _after_flush(session: Session, _flush_context: object) -> None:
@@ -136,7 +185,7 @@ def _on_orm_execute(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
     table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) in WATCHED_TABLES:
+    if getattr(table, "name", None) in _watched_tables:
         bump(state.session.connection())
 
 
