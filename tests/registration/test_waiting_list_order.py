@@ -55,7 +55,7 @@ def test_rank_is_the_order_places_were_decided_not_when_requests_started(
         early_registration.id: 2,
     }
     login(early)
-    page = client.get(f"/registrations/{early_registration.id}").get_data(as_text=True)
+    page = client.get(f"/registrations/{early_registration.public_id}").get_data(as_text=True)
     assert "number 2 on the waiting list" in page
 
     # The freed place goes to the first in the list.
