@@ -162,9 +162,14 @@ def add_member(organisation_id: int) -> Page:
     if member_form.validate_on_submit():
         # SQLite: hold the write lock while looking for a pending invitation of the address.
         database.lock_for_write()
-        outcome, _user = organisations.add_member(
-            organisation, member_form.email.data, current_user, utcnow()
-        )
+        try:
+            outcome, _user = organisations.add_member(
+                organisation, member_form.email.data, current_user, utcnow()
+            )
+        except DomainError as err:
+            db.session.rollback()
+            member_form.email.errors = [*member_form.email.errors, str(err)]
+            return _organisation_page(organisation, member_form=member_form)
         db.session.commit()
         messages = {
             "added": _("%(email)s is now a member.", email=member_form.email.data),

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from eventsite import links
+from eventsite.accounts import services as account_services
 from eventsite.accounts.models import Membership, User
 from eventsite.errors import DomainError
 from eventsite.events.models import Organisation
@@ -176,8 +177,9 @@ def add_member(
 ) -> tuple[str, User | None]:
     """An existing account becomes a member at once ("added"); anyone else gets an
     invitation email ("invited", or "reinvited" when one was pending: it is sent again).
-    Adding a member twice says so ("already")."""
-    email = email.strip().lower()
+    Adding a member twice says so ("already"). An address no email can reach raises
+    AccountError."""
+    email = account_services.normalise_email(email)
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
     if user is None:
         return invitations.invite(organisation, email, actor, now), None
