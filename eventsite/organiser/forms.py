@@ -32,7 +32,7 @@ from wtforms.validators import (
 
 from eventsite import forms_common, timeutil
 from eventsite.events import services as event_services
-from eventsite.events.models import Event, EventFormat, EventKind
+from eventsite.events.models import MAX_CAPACITY, Event, EventFormat, EventKind
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
 from eventsite.templating import FORMAT_LABELS, KIND_LABELS, country_choices
 
@@ -139,7 +139,14 @@ class EventForm(forms_common.Form):
     )
     capacity = IntegerField(
         _l("Places"),
-        [Optional(), NumberRange(min=0)],
+        [
+            Optional(),
+            NumberRange(
+                min=0,
+                max=MAX_CAPACITY,
+                message=_l("Give a number of places between 0 and %(max)d.", max=MAX_CAPACITY),
+            ),
+        ],
         description=_l("Leave empty for no limit."),
     )
     registration_opens_local = _local_field(_l("Registration opens"))

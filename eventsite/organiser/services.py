@@ -15,6 +15,7 @@ from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.events import services as event_services
 from eventsite.events.models import (
+    MAX_CAPACITY,
     TIME_PLACE_FIELDS,
     AgendaSession,
     Event,
@@ -151,8 +152,11 @@ def check_event_values(values: dict[str, Any]) -> None:
     ):
         raise EventError(_("Online and hybrid events need the online address."), "online_url")
     capacity = values.get("capacity")
-    if capacity is not None and capacity < 0:
-        raise EventError(_("Capacity cannot be negative."), field="capacity")
+    if capacity is not None and not (0 <= capacity <= MAX_CAPACITY):
+        raise EventError(
+            _("Give a number of places between 0 and %(max)d.", max=MAX_CAPACITY),
+            field="capacity",
+        )
     check_event_text(values)
 
 
