@@ -63,6 +63,10 @@ class MaxLength(Length):
         try:
             super().__call__(form, field)
         except ValidationError as err:
+            # The form shows the value cut at the limit: echoing back a megabyte would cost
+            # as much as receiving it. (Browsers stop typing at the maxlength anyway.)
+            field.data = field.data[: self.max]
+            field.raw_data = [field.data]
             raise StopValidation(str(err)) from None
 
 

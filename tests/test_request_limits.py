@@ -88,4 +88,5 @@ def test_long_text_is_refused_by_its_length_before_the_link_check(app, client, m
     html = response.get_data(as_text=True)
     assert "Field cannot be longer than 80 characters." in html
     assert "Field cannot be longer than 500 characters." in html
+    assert len(html) < 50_000  # the fields show their first 80 and 500 characters only
     assert rows(EventShare) == 0
