@@ -41,6 +41,14 @@ class Config:
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     EVENTS_PER_PAGE = 20
+    # Request bodies. Anything larger is refused (413, the site's error page) before it is
+    # read, so no form, pattern or parser ever sees it. The largest form is an event's
+    # description (50,000 characters: at most 600 kB in UTF-8, percent-encoded). The
+    # workspace's logo upload raises the cap for that one page only (organiser/).
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    # multipart/form-data: the largest text part held in memory, and the number of parts.
+    MAX_FORM_MEMORY_SIZE = 256 * 1024
+    MAX_FORM_PARTS = 1000
     # Per-process cache of public pages for anonymous visitors (events/page_cache.py)
     PAGE_CACHE_ENABLED = True
     PAGE_CACHE_MAX_ENTRIES = 512

@@ -57,6 +57,8 @@ def register_error_handlers(app: Flask) -> None:
         plain = request.path.endswith(".ics") or request.path.startswith("/healthz")
         if plain or request_ctx.url_adapter is None:
             return f"{code} {err.name}\n", code, PLAIN
+        if code == 413:
+            return too_large_page()
         response = render_template(
             "errors/error.html",
             code=code,
@@ -101,6 +103,26 @@ def register_error_handlers(app: Flask) -> None:
                 500,
                 {"Content-Type": "text/plain; charset=utf-8"},
             )
+
+
+def too_large_page(description: str | None = None) -> tuple[str, int]:
+    """The 413 page: the request body was over MAX_CONTENT_LENGTH (or a form part over
+    MAX_FORM_MEMORY_SIZE), refused before it was read."""
+    if description is None:
+        limit = request.max_content_length
+        description = (
+            _(
+                "What you sent is too large: this page accepts at most %(kb)d kB. "
+                "Please shorten it and try again.",
+                kb=limit // 1024,
+            )
+            if limit
+            else _("What you sent is too large. Please shorten it and try again.")
+        )
+    page = render_template(
+        "errors/error.html", code=413, title=_(TITLES[413]), description=description
+    )
+    return page, 413
 
 
 def _retry_after(err: HTTPException) -> dict[str, str]:

@@ -263,3 +263,48 @@ def test_upgrade_reads_how_each_member_joined_from_the_audit_log(
             (2, 3, "added"),
         ]
         db.engine.dispose()
+
+
+def test_upgrade_bounds_the_capacity_of_existing_and_future_events(
+    empty_database_url: str,
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="0006")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO organisations (id, name, slug, description, created_at) "
+                    "VALUES (1, 'Org', 'org', '', '2026-01-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO events (id, slug, title, kind, summary, description,"
+                    " description_text, starts_at, ends_at, timezone, is_all_day, venue_name,"
+                    " venue_address, city, format, status, cancellation_reason, capacity,"
+                    " has_waiting_list, requires_approval, organisation_id, search_text,"
+                    " revision, created_at, updated_at) VALUES (1, 'e', 'E', 'forum', '', '',"
+                    " '', '2027-01-01 09:00:00', '2027-01-01 17:00:00', 'UTC', false, '', '',"
+                    " '', 'online', 'published', '', 2000000000, false, false, 1, '', 0,"
+                    " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT capacity FROM events")).scalar_one() == 1_000_000
+        for statement in (
+            "UPDATE events SET capacity = 1000001",
+            "UPDATE events SET capacity = -1",
+        ):
+            with pytest.raises(IntegrityError), db.engine.begin() as conn:
+                conn.execute(text(statement))
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE events SET capacity = 1000000"))
+            conn.execute(text("UPDATE events SET capacity = NULL"))
+        downgrade(revision="0006")
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE events SET capacity = 1000001"))
+        db.engine.dispose()

@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Optional
 
+from eventsite import forms_common
+from eventsite.forms_common import MaxLength, SingleLine
+from eventsite.input_rules import EMAIL_MAX_LENGTH
 from eventsite.templating import country_choices
 
-
-def single_line(_form: FlaskForm, field: Any) -> None:
-    """No line breaks or other control characters: the value may reach an email."""
-    value = field.data or ""
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValidationError(_l("Keep this on one line, without special characters."))
+# Longer than any password we let anyone choose (accounts.services.PASSWORD_MAX_LENGTH).
+PASSWORD_FIELD_MAX = 200
 
 
 def _country_field() -> SelectField:
@@ -27,16 +25,16 @@ def _fill_countries(field: SelectField) -> None:
     field.choices = [("", "—"), *country_choices()]
 
 
-class SignupForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200), single_line])
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=254)])
+class SignupForm(forms_common.Form):
+    name = StringField(_l("Name"), validators=[MaxLength(200), DataRequired(), SingleLine()])
+    email = EmailField(_l("Email address"), validators=forms_common.email_validators())
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(), Length(max=200)],
+        validators=[MaxLength(PASSWORD_FIELD_MAX), DataRequired()],
         description=_l("At least 10 characters; a few unusual words make a good password."),
     )
     affiliation = StringField(
-        _l("Affiliation (optional)"), validators=[Optional(), Length(max=300), single_line]
+        _l("Affiliation (optional)"), validators=[MaxLength(300), Optional(), SingleLine()]
     )
     country = _country_field()
 
@@ -45,32 +43,44 @@ class SignupForm(FlaskForm):
         _fill_countries(self.country)
 
 
-class LoginForm(FlaskForm):
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+class LoginForm(forms_common.Form):
+    # Only the shape's basics: a log-in never says more than "wrong address or password".
+    email = EmailField(
+        _l("Email address"),
+        validators=[MaxLength(EMAIL_MAX_LENGTH), DataRequired(), SingleLine()],
+    )
+    password = PasswordField(
+        _l("Password"), validators=[MaxLength(PASSWORD_FIELD_MAX), DataRequired()]
+    )
     remember = BooleanField(_l("Keep me logged in on this device"))
 
 
-class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=254)])
+class ForgotPasswordForm(forms_common.Form):
+    email = EmailField(_l("Email address"), validators=forms_common.email_validators())
 
 
-class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
+class ResetPasswordForm(forms_common.Form):
+    password = PasswordField(
+        _l("New password"), validators=[MaxLength(PASSWORD_FIELD_MAX), DataRequired()]
+    )
     confirm = PasswordField(
         _l("New password again"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        validators=[
+            MaxLength(PASSWORD_FIELD_MAX),
+            DataRequired(),
+            EqualTo("password", message=_l("The passwords differ.")),
+        ],
     )
 
 
-class ResendVerificationForm(FlaskForm):
+class ResendVerificationForm(forms_common.Form):
     """Only the CSRF token."""
 
 
-class ProfileForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200), single_line])
+class ProfileForm(forms_common.Form):
+    name = StringField(_l("Name"), validators=[MaxLength(200), DataRequired(), SingleLine()])
     affiliation = StringField(
-        _l("Affiliation (optional)"), validators=[Optional(), Length(max=300), single_line]
+        _l("Affiliation (optional)"), validators=[MaxLength(300), Optional(), SingleLine()]
     )
     country = _country_field()
 
@@ -79,19 +89,31 @@ class ProfileForm(FlaskForm):
         _fill_countries(self.country)
 
 
-class ChangeEmailForm(FlaskForm):
-    new_email = EmailField(_l("New email address"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Current password"), validators=[DataRequired()])
-
-
-class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
+class ChangeEmailForm(forms_common.Form):
+    new_email = EmailField(_l("New email address"), validators=forms_common.email_validators())
+    password = PasswordField(
+        _l("Current password"), validators=[MaxLength(PASSWORD_FIELD_MAX), DataRequired()]
     )
 
 
-class DeleteAccountForm(FlaskForm):
-    password = PasswordField(_l("Current password"), validators=[DataRequired()])
+class ChangePasswordForm(forms_common.Form):
+    current_password = PasswordField(
+        _l("Current password"), validators=[MaxLength(PASSWORD_FIELD_MAX), DataRequired()]
+    )
+    new_password = PasswordField(
+        _l("New password"), validators=[MaxLength(PASSWORD_FIELD_MAX), DataRequired()]
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[
+            MaxLength(PASSWORD_FIELD_MAX),
+            DataRequired(),
+            EqualTo("new_password", message=_l("The passwords differ.")),
+        ],
+    )
+
+
+class DeleteAccountForm(forms_common.Form):
+    password = PasswordField(
+        _l("Current password"), validators=[MaxLength(PASSWORD_FIELD_MAX), DataRequired()]
+    )

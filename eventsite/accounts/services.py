@@ -7,14 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from eventsite import database
+from eventsite import database, input_rules
 from eventsite.accounts import login_brake, tokens
 from eventsite.accounts.common_passwords import COMMON_PASSWORDS
 from eventsite.accounts.models import JoinedVia, Membership, User, new_token
@@ -45,15 +44,12 @@ class LoginBlockedError(LoginError):
 
 
 def normalise_email(raw: str, field: str = "email") -> str:
-    """A syntactically valid address, lower-cased so uniqueness ignores case."""
-    raw = (raw or "").strip()
-    if any(ch in raw for ch in "\r\n"):
-        raise AccountError(_("Enter a single email address."), field=field)
+    """An address we can send to (input_rules.normalise_address, the rule every form and
+    service shares), lower-cased so uniqueness ignores case."""
     try:
-        result = validate_email(raw, check_deliverability=False)
-    except EmailNotValidError as err:
-        raise AccountError(_("Enter a valid email address."), field=field) from err
-    return result.normalized.lower()
+        return input_rules.normalise_address(raw).lower()
+    except input_rules.AddressError as err:
+        raise AccountError(str(err), field=field) from err
 
 
 def check_password_strength(password: str, *, email: str = "", field: str = "password") -> None:

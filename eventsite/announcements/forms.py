@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField
-from wtforms.validators import DataRequired, Length
+
+from eventsite import forms_common
 
 
-class NotifyForm(FlaskForm):
-    email = EmailField(_l("Your email address"), validators=[DataRequired(), Length(max=254)])
+class NotifyForm(forms_common.Form):
+    email = EmailField(_l("Your email address"), validators=forms_common.email_validators())
 
 
-class LinkActionForm(FlaskForm):
+class LinkActionForm(forms_common.Form):
     """The one button behind an emailed link (confirm, unsubscribe): the address is in the
     link, the CSRF token is the only field."""

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SearchField, SelectField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
+from eventsite import forms_common
 from eventsite.events.models import EventFormat, EventKind, Topic
 from eventsite.events.services import MAX_QUERY_LENGTH, ListingFilters, Period
 from eventsite.templating import FORMAT_LABELS, KIND_LABELS, country_name
 
 
-class ListingFilterForm(FlaskForm):
+class ListingFilterForm(forms_common.Form):
     """Renders the filters; `services.parse_listing_filters` is what reads them, so the
     form is filled from the parsed filters and never validated itself."""
 
@@ -23,7 +23,11 @@ class ListingFilterForm(FlaskForm):
 
     q = SearchField(
         _l("Search"),
-        validators=[Optional(), Length(max=MAX_QUERY_LENGTH)],
+        validators=[
+            forms_common.MaxLength(MAX_QUERY_LENGTH),
+            Optional(),
+            forms_common.SingleLine(),
+        ],
         render_kw={"maxlength": MAX_QUERY_LENGTH, "placeholder": _l("Title, speaker, subject…")},
     )
     topic = SelectField(_l("Topic"), validate_choice=False)
@@ -32,7 +36,7 @@ class ListingFilterForm(FlaskForm):
     country = SelectField(_l("Country"), validate_choice=False)
     date_from = DateField(_l("From"), name="from", validators=[Optional()])
     date_to = DateField(_l("To"), name="to", validators=[Optional()])
-    when = HiddenField()
+    when = HiddenField(validators=[forms_common.MaxLength(20)])
 
     @classmethod
     def for_filters(

@@ -65,6 +65,11 @@ TIME_PLACE_FIELDS = (
 )
 
 
+# Places of one event: far above any real venue, far below what an INTEGER column holds
+# (a larger number typed in the workspace would otherwise fail inside the database driver).
+MAX_CAPACITY = 1_000_000
+
+
 def _enum_values(enum: type[StrEnum]) -> str:
     return ", ".join(f"'{member.value}'" for member in enum)
 
@@ -116,7 +121,9 @@ class Event(db.Model):
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
-        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint(
+            f"capacity IS NULL OR capacity BETWEEN 0 AND {MAX_CAPACITY}", name="capacity_range"
+        ),
         CheckConstraint(
             "registration_closes_at IS NULL OR registration_opens_at IS NULL "
             "OR registration_closes_at > registration_opens_at",

@@ -1,7 +1,7 @@
 """Forms of the calendar pages: only CSRF-protected buttons."""
 
-from flask_wtf import FlaskForm
+from eventsite import forms_common
 
 
-class CalendarTokenForm(FlaskForm):
+class CalendarTokenForm(forms_common.Form):
     """Regenerate a secret feed URL (the old one stops working)."""

@@ -41,6 +41,7 @@ def index() -> Page:
         organisation_id = None
     page = db.paginate(
         queries.workspace_events(current_user, status, now, organisation_id),
+        page=queries.page_number(request.args),
         per_page=50,
         error_out=False,
     )

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -25,17 +24,16 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     URL,
     DataRequired,
-    Email,
     InputRequired,
-    Length,
     NumberRange,
     Optional,
     ValidationError,
 )
 
-from eventsite import timeutil
+from eventsite import forms_common, timeutil
 from eventsite.events import services as event_services
-from eventsite.events.models import Event, EventFormat, EventKind
+from eventsite.events.models import MAX_CAPACITY, Event, EventFormat, EventKind
+from eventsite.forms_common import MaxLength, PlainText, SingleLine
 from eventsite.templating import FORMAT_LABELS, KIND_LABELS, country_choices
 
 # Date-only input is accepted too ("2027-05-12"), e.g. for all-day events.
@@ -47,7 +45,7 @@ class WithinYears:
     """Refuses a date outside the years the site works with (the listing filters' range):
     such dates are typos, and near year 9999 the conversion to UTC overflows."""
 
-    def __call__(self, form: FlaskForm, field: DateTimeLocalField) -> None:
+    def __call__(self, form: forms_common.Form, field: DateTimeLocalField) -> None:
         value = field.data
         if value is not None and not (
             event_services.MIN_YEAR <= value.year <= event_services.MAX_YEAR
@@ -82,16 +80,20 @@ def plain_text(value: str | None) -> str:
     return (value or "").replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _web_address() -> URL:
+    return URL(require_tld=False, message=_l("Give a full web address (https://…)."))
+
+
 def _blank_to_none(value: str | None) -> str | None:
     value = (value or "").strip()
     return value or None
 
 
-class EventForm(FlaskForm):
-    title = StringField(_l("Title"), [DataRequired(), Length(max=200)])
+class EventForm(forms_common.Form):
+    title = StringField(_l("Title"), [MaxLength(200), DataRequired(), SingleLine()])
     slug = StringField(
         _l("Address"),
-        [Optional(), Length(max=120)],
+        [MaxLength(120), Optional(), SingleLine()],
         description=_l(
             "The last part of the event's web address. Left empty, it is made from the title. "
             "It cannot change once the event is published."
@@ -101,10 +103,14 @@ class EventForm(FlaskForm):
         _l("Kind"), choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()]
     )
     summary = TextAreaField(
-        _l("Summary"), [Optional(), Length(max=500)], description=_l("One or two sentences.")
+        _l("Summary"),
+        [MaxLength(500), Optional(), PlainText()],
+        description=_l("One or two sentences."),
     )
     description = TextAreaField(
-        _l("Description"), [Optional(), Length(max=50_000)], description=_l("Markdown.")
+        _l("Description"),
+        [MaxLength(50_000), Optional(), PlainText()],
+        description=_l("Markdown."),
     )
     timezone = SelectField(_l("Time zone"), default="UTC")
     is_all_day = BooleanField(_l("All-day event"))
@@ -115,9 +121,11 @@ class EventForm(FlaskForm):
         description=_l("For an all-day event, the last day (times are ignored)."),
     )
     topics = SelectMultipleField(_l("Topics"), coerce=int, validators=[Optional()])
-    venue_name = StringField(_l("Venue"), [Optional(), Length(max=200)])
-    venue_address = StringField(_l("Address of the venue"), [Optional(), Length(max=300)])
-    city = StringField(_l("City"), [Optional(), Length(max=120)])
+    venue_name = StringField(_l("Venue"), [MaxLength(200), Optional(), SingleLine()])
+    venue_address = StringField(
+        _l("Address of the venue"), [MaxLength(300), Optional(), SingleLine()]
+    )
+    city = StringField(_l("City"), [MaxLength(120), Optional(), SingleLine()])
     country = SelectField(_l("Country"), default="")
     latitude = FloatField(_l("Latitude"), [Optional(), NumberRange(-90, 90)])
     longitude = FloatField(_l("Longitude"), [Optional(), NumberRange(-180, 180)])
@@ -126,16 +134,19 @@ class EventForm(FlaskForm):
     )
     online_url = URLField(
         _l("Online address"),
-        [
-            Optional(),
-            URL(require_tld=False, message=_l("Give a full web address (https://…).")),
-            Length(max=500),
-        ],
+        [MaxLength(500), Optional(), SingleLine(), _web_address()],
         description=_l("Required for online and hybrid events."),
     )
     capacity = IntegerField(
         _l("Places"),
-        [Optional(), NumberRange(min=0)],
+        [
+            Optional(),
+            NumberRange(
+                min=0,
+                max=MAX_CAPACITY,
+                message=_l("Give a number of places between 0 and %(max)d.", max=MAX_CAPACITY),
+            ),
+        ],
         description=_l("Leave empty for no limit."),
     )
     registration_opens_local = _local_field(_l("Registration opens"))
@@ -261,24 +272,28 @@ class EventForm(FlaskForm):
         }
 
 
-class CancelEventForm(FlaskForm):
+class CancelEventForm(forms_common.Form):
     reason = TextAreaField(
         _l("Why is the event cancelled?"),
-        [DataRequired(message=_l("Say why; attendees will read it.")), Length(max=2000)],
+        [
+            MaxLength(2000),
+            DataRequired(message=_l("Say why; attendees will read it.")),
+            PlainText(),
+        ],
     )
     submit = SubmitField(_l("Cancel the event"))
 
 
-class PublishEventForm(FlaskForm):
+class PublishEventForm(forms_common.Form):
     submit = SubmitField(_l("Publish"))
 
 
-class DeleteDraftForm(FlaskForm):
+class DeleteDraftForm(forms_common.Form):
     submit = SubmitField(_l("Delete the draft"))
 
 
-class DuplicateEventForm(FlaskForm):
-    title = StringField(_l("Title of the copy"), [DataRequired(), Length(max=200)])
+class DuplicateEventForm(forms_common.Form):
+    title = StringField(_l("Title of the copy"), [MaxLength(200), DataRequired(), SingleLine()])
     starts_local = _local_field(
         _l("The copy starts"),
         required=True,
@@ -287,12 +302,12 @@ class DuplicateEventForm(FlaskForm):
     submit = SubmitField(_l("Create the copy"))
 
 
-class SessionForm(FlaskForm):
-    title = StringField(_l("Title"), [DataRequired(), Length(max=200)])
+class SessionForm(forms_common.Form):
+    title = StringField(_l("Title"), [MaxLength(200), DataRequired(), SingleLine()])
     starts_local = _local_field(_l("Starts"), required=True)
     ends_local = _local_field(_l("Ends"), required=True)
-    room = StringField(_l("Room"), [Optional(), Length(max=120)])
-    description = TextAreaField(_l("Description"), [Optional(), Length(max=20_000)])
+    room = StringField(_l("Room"), [MaxLength(120), Optional(), SingleLine()])
+    description = TextAreaField(_l("Description"), [MaxLength(20_000), Optional(), PlainText()])
     submit = SubmitField(_l("Save session"))
 
     def validate_ends_local(self, field: DateTimeLocalField) -> None:
@@ -309,13 +324,13 @@ class SessionForm(FlaskForm):
         }
 
 
-class SpeakerForm(FlaskForm):
+class SpeakerForm(forms_common.Form):
     speaker_id = SelectField(_l("Existing speaker"), coerce=int, default=0, validators=[Optional()])
-    name = StringField(_l("Or a new speaker: name"), [Optional(), Length(max=200)])
-    affiliation = StringField(_l("Affiliation"), [Optional(), Length(max=300)])
+    name = StringField(_l("Or a new speaker: name"), [MaxLength(200), Optional(), SingleLine()])
+    affiliation = StringField(_l("Affiliation"), [MaxLength(300), Optional(), SingleLine()])
     country = SelectField(_l("Country"), default="")
-    honours = StringField(_l("Honours"), [Optional(), Length(max=300)])
-    bio = TextAreaField(_l("Short biography"), [Optional(), Length(max=5000)])
+    honours = StringField(_l("Honours"), [MaxLength(300), Optional(), SingleLine()])
+    bio = TextAreaField(_l("Short biography"), [MaxLength(5000), Optional(), PlainText()])
     submit = SubmitField(_l("Add speaker"))
 
     def __init__(
@@ -349,45 +364,39 @@ class SpeakerForm(FlaskForm):
         }
 
 
-class ActionForm(FlaskForm):
+class ActionForm(forms_common.Form):
     """A bare POST button (CSRF only): move, remove, approve, check in..."""
 
     submit = SubmitField(_l("Go"))
 
 
-class OrganisationForm(FlaskForm):
-    name = StringField(_l("Name"), [DataRequired(), Length(max=200)])
-    description = TextAreaField(_l("Description"), [Optional(), Length(max=20_000)])
+class OrganisationForm(forms_common.Form):
+    name = StringField(_l("Name"), [MaxLength(200), DataRequired(), SingleLine()])
+    description = TextAreaField(_l("Description"), [MaxLength(20_000), Optional(), PlainText()])
     website = URLField(
         _l("Website"),
-        [
-            Optional(),
-            URL(require_tld=False, message=_l("Give a full web address (https://…).")),
-            Length(max=500),
-        ],
+        [MaxLength(500), Optional(), SingleLine(), _web_address()],
     )
     logo = FileField(_l("Logo"), description=_l("PNG, JPEG or WebP, at most 1 MB."))
     remove_logo = BooleanField(_l("Remove the current logo"))
     submit = SubmitField(_l("Save"))
 
 
-class NewOrganisationForm(FlaskForm):
-    name = StringField(_l("Name"), [DataRequired(), Length(max=200)])
+class NewOrganisationForm(forms_common.Form):
+    name = StringField(_l("Name"), [MaxLength(200), DataRequired(), SingleLine()])
     slug = StringField(
-        _l("Address"), [Optional(), Length(max=120)], description=_l("Empty: from the name.")
+        _l("Address"),
+        [MaxLength(120), Optional(), SingleLine()],
+        description=_l("Empty: from the name."),
     )
-    description = TextAreaField(_l("Description"), [Optional(), Length(max=20_000)])
+    description = TextAreaField(_l("Description"), [MaxLength(20_000), Optional(), PlainText()])
     website = URLField(
         _l("Website"),
-        [
-            Optional(),
-            URL(require_tld=False, message=_l("Give a full web address (https://…).")),
-            Length(max=500),
-        ],
+        [MaxLength(500), Optional(), SingleLine(), _web_address()],
     )
     first_member = StringField(
         _l("First member's email"),
-        [Optional(), Email(message=_l("This is not an email address.")), Length(max=254)],
+        forms_common.email_validators(required=False),
         description=_l(
             "They receive an invitation and join by accepting it. You are the first member."
         ),
@@ -395,9 +404,9 @@ class NewOrganisationForm(FlaskForm):
     submit = SubmitField(_l("Create organisation"))
 
 
-class MemberForm(FlaskForm):
+class MemberForm(forms_common.Form):
     email = StringField(
         _l("Email address"),
-        [DataRequired(), Email(message=_l("This is not an email address.")), Length(max=254)],
+        forms_common.email_validators(),
     )
     submit = SubmitField(_l("Invite"))

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from eventsite import links
+from eventsite.accounts import services as account_services
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.events.models import Organisation
@@ -88,7 +89,7 @@ def _email(
 def invite(organisation: Organisation, email: str, actor: User | None, now: datetime) -> str:
     """Invite an address with no account: "invited", or "reinvited" when an invitation
     was pending (expired or not): that one is sent again, with a new link."""
-    email = email.strip().lower()
+    email = account_services.normalise_email(email)
     invitation = pending_invitation(organisation, email)
     if invitation is None:
         invitation = OrganisationInvitation(

@@ -23,30 +23,32 @@ from eventsite.timeutil import utcnow
 
 # Room for the form's text fields around the largest allowed upload.
 FORM_OVERHEAD_BYTES = 512 * 1024
+# The one page that takes a file: every other request keeps MAX_CONTENT_LENGTH.
+UPLOAD_ENDPOINTS = frozenset({"organiser.organisation"})
 
 
 @bp.url_value_preprocessor
-def _limit_body(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
-    """Cap the request body before anything (CSRF included) parses it: runs ahead of
-    every before_request function."""
-    request.max_content_length = (
-        current_app.config["ORGANISER_LOGO_MAX_BYTES"] + FORM_OVERHEAD_BYTES
-    )
+def _limit_body(endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    """Raise the body cap for the logo upload, before anything (CSRF included) parses
+    the body: this runs ahead of every before_request function."""
+    if endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = (
+            current_app.config["ORGANISER_LOGO_MAX_BYTES"] + FORM_OVERHEAD_BYTES
+        )
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_err: RequestEntityTooLarge) -> Page:
+    if request.endpoint not in UPLOAD_ENDPOINTS:
+        return errors.too_large_page()
     limit_kb = current_app.config["ORGANISER_LOGO_MAX_BYTES"] // 1000
-    return render_template(
-        "errors/error.html",
-        code=413,
-        title=_("Too large"),
-        description=_(
+    return errors.too_large_page(
+        _(
             "What you sent is too large. A logo may be at most %(kb)d kB; "
             "please choose a smaller image.",
             kb=limit_kb,
-        ),
-    ), 413
+        )
+    )
 
 
 def _profile_form(organisation: Organisation) -> forms.OrganisationForm:
@@ -179,9 +181,14 @@ def add_member(organisation_id: int) -> Page:
     if member_form.validate_on_submit():
         # SQLite: hold the write lock while looking for a pending invitation of the address.
         database.lock_for_write()
-        outcome = organisations.add_member(
-            organisation, member_form.email.data, current_user, utcnow()
-        )
+        try:
+            outcome = organisations.add_member(
+                organisation, member_form.email.data, current_user, utcnow()
+            )
+        except DomainError as err:
+            db.session.rollback()
+            member_form.email.errors = [*member_form.email.errors, str(err)]
+            return _organisation_page(organisation, member_form=member_form)
         db.session.commit()
         _flash_add_member(outcome, member_form.email.data)
         return redirect(url_for("organiser.organisation", organisation_id=organisation.id))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from eventsite import links
 from eventsite.accounts import memberships
+from eventsite.accounts import services as account_services
 from eventsite.accounts.models import JoinedVia, Membership, User
 from eventsite.errors import DomainError
 from eventsite.events.models import Organisation
@@ -181,8 +182,9 @@ def add_member(organisation: Organisation, email: str, actor: User | None, now: 
     or not the address has an account, so that nobody becomes a member without choosing
     to and the answer tells nobody who has an account. "invited", or "reinvited" when one
     was pending (it is sent again); "already" for a member (the page lists them anyway).
-    A member who was added without being asked is invited too: accepting confirms it."""
-    email = email.strip().lower()
+    A member who was added without being asked is invited too: accepting confirms it.
+    An address no email can reach raises AccountError."""
+    email = account_services.normalise_email(email)
     membership = _membership_of_address(organisation, email)
     if membership is not None and membership.has_consented:
         return "already"
@@ -193,7 +195,7 @@ def admit_or_invite(organisation: Organisation, email: str, now: datetime) -> st
     """For the command line, whose operator is trusted to decide: an existing account
     becomes a member at once and is told by email ("added"); any other address is invited
     ("invited", "reinvited"). "already" for a member."""
-    email = email.strip().lower()
+    email = account_services.normalise_email(email)
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
     if user is None:
         return invitations.invite(organisation, email, None, now)

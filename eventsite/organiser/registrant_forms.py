@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 
+from eventsite import forms_common
+from eventsite.forms_common import MaxLength, PlainText, SingleLine
 from eventsite.registration.models import QuestionKind, RegistrationStatus
 
 QUESTION_KIND_LABELS = {
@@ -21,17 +22,17 @@ QUESTION_KIND_LABELS = {
 }
 
 
-class QuestionForm(FlaskForm):
-    label = StringField(_l("Question"), [DataRequired(), Length(max=300)])
+class QuestionForm(forms_common.Form):
+    label = StringField(_l("Question"), [MaxLength(300), DataRequired(), SingleLine()])
     kind = SelectField(
         _l("Kind of answer"),
         choices=[SelectChoice(k.value, v) for k, v in QUESTION_KIND_LABELS.items()],
     )
-    help_text = TextAreaField(_l("Help text"), [Optional(), Length(max=2000)])
+    help_text = TextAreaField(_l("Help text"), [MaxLength(2000), Optional(), PlainText()])
     is_required = BooleanField(_l("Required"))
     options = TextAreaField(
         _l("Choices"),
-        [Optional(), Length(max=10_000)],
+        [MaxLength(10_000), Optional(), PlainText()],
         description=_l("For single and multiple choice: one choice per line."),
     )
     submit = SubmitField(_l("Save question"))
@@ -59,7 +60,7 @@ STATUS_LABELS = {
 }
 
 
-class EmailRegistrantsForm(FlaskForm):
+class EmailRegistrantsForm(forms_common.Form):
     status = SelectField(
         _l("Send to"),
         choices=[
@@ -70,9 +71,11 @@ class EmailRegistrantsForm(FlaskForm):
         ],
         default="confirmed",
     )
-    subject = StringField(_l("Subject"), [DataRequired(), Length(max=200)])
+    subject = StringField(_l("Subject"), [MaxLength(200), DataRequired(), SingleLine()])
     body = TextAreaField(
-        _l("Message"), [DataRequired(), Length(max=20_000)], description=_l("Plain text.")
+        _l("Message"),
+        [MaxLength(20_000), DataRequired(), PlainText()],
+        description=_l("Plain text."),
     )
     preview = SubmitField(_l("Preview"))
     send = SubmitField(_l("Send"))

@@ -145,6 +145,7 @@ def registrants_page(event_id: int) -> Page:
     filters = registrants.RegistrantFilters.parse(request.args)
     page = db.paginate(
         registrants.registrants(event, filters),
+        page=queries.page_number(request.args),
         per_page=current_app.config["ORGANISER_REGISTRANTS_PER_PAGE"],
         error_out=False,
     )

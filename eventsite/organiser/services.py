@@ -10,11 +10,13 @@ from slugify import slugify
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
+from eventsite import input_rules
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.events import revision
 from eventsite.events import services as event_services
 from eventsite.events.models import (
+    MAX_CAPACITY,
     TIME_PLACE_FIELDS,
     AgendaSession,
     Event,
@@ -150,8 +152,27 @@ def check_event_values(values: dict[str, Any]) -> None:
     ):
         raise EventError(_("Online and hybrid events need the online address."), "online_url")
     capacity = values.get("capacity")
-    if capacity is not None and capacity < 0:
-        raise EventError(_("Capacity cannot be negative."), field="capacity")
+    if capacity is not None and not (0 <= capacity <= MAX_CAPACITY):
+        raise EventError(
+            _("Give a number of places between 0 and %(max)d.", max=MAX_CAPACITY),
+            field="capacity",
+        )
+    check_event_text(values)
+
+
+# What the CLI or the API passes meets the form's rules: a line break in a title would
+# reach email subjects and calendar lines.
+SINGLE_LINE_FIELDS = ("title", "slug", "venue_name", "venue_address", "city", "online_url")
+MULTI_LINE_FIELDS = ("summary", "description")
+
+
+def check_event_text(values: dict[str, Any]) -> None:
+    name = input_rules.first_not_single_line(values, SINGLE_LINE_FIELDS)
+    if name is not None:
+        raise EventError(str(input_rules.SINGLE_LINE_MESSAGE), field=name)
+    name = input_rules.first_not_plain_text(values, MULTI_LINE_FIELDS)
+    if name is not None:
+        raise EventError(str(input_rules.PLAIN_TEXT_MESSAGE), field=name)
 
 
 def _check_sessions_inside(event: Event, starts: datetime, ends: datetime) -> None:
@@ -359,6 +380,7 @@ def duplicate_event(
 ) -> Event:
     """A draft copy starting at `starts_at`; the agenda, registration window and
     questions move by the same amount."""
+    check_event_text({"title": title})
     delta = starts_at - event.starts_at
     copy = Event(
         organisation_id=event.organisation_id,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
 
-from eventsite import templating
+from eventsite import input_rules, templating
+from eventsite.registration import forms as registration_forms
 from eventsite.registration.models import Question, QuestionKind, Registration
 
 
@@ -56,6 +58,9 @@ def build_answers(
                 raise services.RegistrationError(
                     _("Not a valid choice."), field=question.field_name
                 )
+        problem = _problem(question, value)
+        if problem is not None:
+            raise services.RegistrationError(problem, field=question.field_name)
         answers[str(question.id)] = {
             "label": question.label,
             "kind": str(question.kind),
@@ -63,6 +68,33 @@ def build_answers(
             "value": value,
         }
     return answers
+
+
+def _problem(question: Question, value: Any) -> str | None:
+    """What the form refuses, refused again for callers without the form (the API): a
+    number within the bounds, text of the right length and lines."""
+    if value is None:
+        return None
+    if question.kind == QuestionKind.NUMBER:
+        limit = registration_forms.MAX_NUMBER
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not is_number or not math.isfinite(value) or abs(value) >= limit:
+            return _("Please enter a number between -%(max)s and %(max)s.", max=limit - 1)
+    elif question.kind == QuestionKind.SHORT_TEXT and isinstance(value, str):
+        if len(value) > registration_forms.MAX_SHORT_TEXT:
+            return _(
+                "Please keep it under %(max)d characters.", max=registration_forms.MAX_SHORT_TEXT
+            )
+        if not input_rules.is_single_line(value):
+            return str(input_rules.SINGLE_LINE_MESSAGE)
+    elif question.kind == QuestionKind.LONG_TEXT and isinstance(value, str):
+        if len(value) > registration_forms.MAX_LONG_TEXT:
+            return _(
+                "Please keep it under %(max)d characters.", max=registration_forms.MAX_LONG_TEXT
+            )
+        if not input_rules.is_plain_text(value):
+            return str(input_rules.PLAIN_TEXT_MESSAGE)
+    return None
 
 
 def format_answer(answer: Mapping[str, Any]) -> str:

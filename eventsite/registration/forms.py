@@ -9,7 +9,6 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -21,10 +20,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
-from eventsite import templating
+from eventsite import forms_common, templating
+from eventsite.forms_common import MaxLength, PlainText, SingleLine
 from eventsite.registration.models import Question, QuestionKind
 
 MAX_SHORT_TEXT = 500
@@ -112,38 +112,6 @@ def _decimal_places(value: Decimal) -> int:
     return max(places, 0)
 
 
-def _is_control(ch: str, allowed: str) -> bool:
-    code = ord(ch)
-    return (code < 32 or 127 <= code < 160) and ch not in allowed
-
-
-class PlainText:
-    """Refuses control characters (C0, DEL and C1): invisible, they break the CSV and
-    spreadsheet exports and the emails that show the answers. `allowed` keeps some
-    (the line breaks and tabs of a long answer)."""
-
-    def __init__(self, message: str, allowed: str = "") -> None:
-        self.message = message
-        self.allowed = allowed
-
-    def __call__(self, _form: Any, field: Field) -> None:
-        value = field.data
-        if isinstance(value, str) and any(_is_control(ch, self.allowed) for ch in value):
-            raise ValidationError(self.message)
-
-
-def _one_line_text() -> PlainText:
-    return PlainText(
-        _("Please keep this on one line: no line breaks, tabs or invisible control characters.")
-    )
-
-
-def _multi_line_text() -> PlainText:
-    return PlainText(
-        _("Please remove the invisible control characters from this text."), allowed="\t\r\n"
-    )
-
-
 class CheckboxListField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -158,12 +126,13 @@ class AtLeastOne:
             raise ValidationError(self.message)
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(forms_common.Form):
     """Fixed part (a honeypot) plus one field `q_<id>` per question, added per event."""
 
     # Hidden from people by CSS; bots fill it in. A filled honeypot is refused quietly.
     website = StringField(
         _l("Leave this empty"),
+        validators=[MaxLength(200)],
         render_kw={"autocomplete": "off", "tabindex": "-1"},
     )
 
@@ -180,7 +149,7 @@ class RegistrationForm(FlaskForm):
         return {q.id: self[q.field_name].data for q in self.questions}
 
 
-class CancelRegistrationForm(FlaskForm):
+class CancelRegistrationForm(forms_common.Form):
     """Only the CSRF token: cancelling is a POST from the confirmation page."""
 
 
@@ -193,9 +162,9 @@ def _field_for(question: Question) -> Field:
         return TextAreaField(
             label,
             validators=[
+                MaxLength(MAX_LONG_TEXT, message=_("Please keep it under %(max)d characters.")),
                 DataRequired(_("Please answer this question.")) if required else Optional(),
-                Length(max=MAX_LONG_TEXT, message=_("Please keep it under %(max)d characters.")),
-                _multi_line_text(),
+                PlainText(),
             ],
             filters=[_strip],
             description=description,
@@ -245,9 +214,9 @@ def _field_for(question: Question) -> Field:
     return StringField(
         label,
         validators=[
+            MaxLength(MAX_SHORT_TEXT, message=_("Please keep it under %(max)d characters.")),
             DataRequired(_("Please answer this question.")) if required else Optional(),
-            Length(max=MAX_SHORT_TEXT, message=_("Please keep it under %(max)d characters.")),
-            _one_line_text(),
+            SingleLine(),
         ],
         filters=[_strip],
         description=description,

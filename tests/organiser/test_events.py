@@ -99,7 +99,7 @@ def test_all_day_events_run_from_the_first_midnight_to_after_the_last_day(
         ),
         ({"format": "online", "online_url": ""}, "Online and hybrid events need the online"),
         ({"timezone": "Mars/Olympus"}, "Not a valid choice"),
-        ({"capacity": "-5"}, "Number must be at least 0"),
+        ({"capacity": "-5"}, "Give a number of places between 0 and 1000000."),
         ({"starts_local": "tomorrow"}, "Not a valid datetime value"),
     ],
 )

@@ -89,7 +89,7 @@ def test_the_note_and_name_are_plain_text_in_the_html_part(client, make_event, m
         ({"email": "<friend@example.org>"}, "Enter a"),
         ({"name": "Ada\r\nBcc: victim@example.org"}, "one line"),
         ({"name": "Ada\nSubject: win"}, "one line"),
-        ({"note": "Hi\x00there"}, "plain text"),
+        ({"note": "Hi\x00there"}, "invisible control characters"),
         ({"note": "visit https://spam.example now"}, "web and email addresses"),
         ({"note": "go to www.spam.example"}, "web and email addresses"),
         ({"note": "spam.com is great"}, "web and email addresses"),

@@ -1,8 +1,8 @@
 """ids never reused (SQLite AUTOINCREMENT); registrations linked by a random public id;
 how each member joined (consent)
 
-Revision ID: 0010d
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 10:00:00.000000
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0010d"
-down_revision = "0009c"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

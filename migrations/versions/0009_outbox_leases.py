@@ -1,7 +1,7 @@
 """outbox leases: a sender claims a message for a while instead of locking it
 
-Revision ID: 0008b
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 10:00:00.000000
 
 """
@@ -12,8 +12,8 @@ from alembic import op
 import eventsite.timeutil
 
 # revision identifiers, used by Alembic.
-revision = "0008b"
-down_revision = "0010d"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

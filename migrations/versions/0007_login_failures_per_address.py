@@ -1,6 +1,6 @@
 """the log-in brake counts per address, account or not (login_failures), not on users
 
-Revision ID: 0009c
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-01 10:00:00.000000
 
@@ -12,7 +12,7 @@ from alembic import op
 import eventsite.timeutil
 
 # revision identifiers, used by Alembic.
-revision = "0009c"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

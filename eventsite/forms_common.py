@@ -1,0 +1,115 @@
+"""The base class of every form and the validators every text field shares: a length check
+that stops the chain, one line or several of plain text, an email address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
+from wtforms import Field
+from wtforms import FileField as BaseFileField
+from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
+
+from eventsite import input_rules
+
+FILE_IN_TEXT_FIELD_MESSAGE = _l("Please type this in: a file cannot be sent here.")
+
+
+class Form(FlaskForm):
+    """FlaskForm whose text fields only ever see text.
+
+    A multipart request may send a file under a text field's name; WTForms would hand the
+    FileStorage to the field's validators (len() of it is a TypeError, a 500). Files reach
+    file fields only; a text field sent as a file is refused with a message instead.
+    """
+
+    class Meta:
+        def wrap_formdata(self, form: Form, formdata: Any) -> Any:
+            wrapped = super().wrap_formdata(form, formdata)  # type: ignore[misc]
+            form._sent_as_files = []
+            if not isinstance(wrapped, CombinedMultiDict) or not request.files:
+                return wrapped
+            file_fields = {f.name for f in form if isinstance(f, BaseFileField)}
+            form._sent_as_files = [
+                f for f in form if f.name in request.files and f.name not in file_fields
+            ]
+            files = ImmutableMultiDict(
+                [(name, file) for name in file_fields for file in request.files.getlist(name)]
+            )
+            return CombinedMultiDict((files, request.form))
+
+    _sent_as_files: list[Field]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in getattr(self, "_sent_as_files", []):
+            field.errors = [FILE_IN_TEXT_FIELD_MESSAGE]
+        return valid and not getattr(self, "_sent_as_files", [])
+
+
+class MaxLength(Length):
+    """Length(max=…) that stops the chain: no validator after it (a pattern, an address
+    parser) ever sees an over-long value, however large the request. Put it first."""
+
+    def __init__(self, max: int, message: str | None = None) -> None:
+        super().__init__(max=max, message=message)
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if not isinstance(field.data, str) and field.data is not None:
+            raise StopValidation(str(FILE_IN_TEXT_FIELD_MESSAGE))
+        try:
+            super().__call__(form, field)
+        except ValidationError as err:
+            # The form shows the value cut at the limit: echoing back a megabyte would cost
+            # as much as receiving it. (Browsers stop typing at the maxlength anyway.)
+            field.data = field.data[: self.max]
+            field.raw_data = [field.data]
+            raise StopValidation(str(err)) from None
+
+
+class SingleLine:
+    """No line breaks, tabs or other control characters: the value may reach an email
+    header, a CSV cell or a calendar line."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message
+
+    def __call__(self, _form: Any, field: Field) -> None:
+        if not input_rules.is_single_line(field.data):
+            raise ValidationError(self.message or input_rules.SINGLE_LINE_MESSAGE)
+
+
+class PlainText:
+    """Several lines of plain text: line breaks and tabs, no other control characters."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message
+
+    def __call__(self, _form: Any, field: Field) -> None:
+        if not input_rules.is_plain_text(field.data):
+            raise ValidationError(self.message or input_rules.PLAIN_TEXT_MESSAGE)
+
+
+class EmailAddress:
+    """One address we can send to (input_rules.normalise_address); the services normalise
+    again, so what the CLI or the API passes meets the same rule."""
+
+    def __call__(self, _form: Any, field: Field) -> None:
+        if not field.data:
+            return
+        try:
+            input_rules.normalise_address(field.data)
+        except input_rules.AddressError as err:
+            raise ValidationError(str(err)) from None
+
+
+def email_validators(*, required: bool = True) -> list[Any]:
+    """Length first, then presence, then the address itself."""
+    return [
+        MaxLength(input_rules.EMAIL_MAX_LENGTH),
+        DataRequired() if required else Optional(),
+        EmailAddress(),
+    ]

@@ -1,0 +1,268 @@
+"""Every regular expression that sees what a visitor or an organiser types, fed the worst
+input we could think of at 100 kB: each finishes well within a second (they are linear),
+and where a form is in front, the form refuses the input by its length before any pattern
+runs.
+
+A run that does not finish is stopped (it runs in a forked child), so a pattern that
+backtracks fails its test in a second instead of hanging the suite. The last test keeps
+this list complete: a new pattern in eventsite/ fails it until it is listed here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import multiprocessing
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slugify import slugify
+from werkzeug.datastructures import MultiDict
+from wtforms.validators import URL, ValidationError
+
+from eventsite.events import services as event_services
+from eventsite.organiser import exports
+from eventsite.registration import forms as registration_forms
+from eventsite.sharing import forms as sharing_forms
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = 100_000
+BOUND_SECONDS = 1.0
+
+
+def _run(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    fn(*args)
+
+
+def finishes_within(seconds: float, fn: Callable[..., Any], *args: Any) -> bool:
+    """Run fn(*args) in a forked child; False when it is still running after `seconds`
+    (Python's re holds the GIL and cannot be interrupted, so a thread would not do)."""
+    child = multiprocessing.get_context("fork").Process(target=_run, args=(fn, args))
+    started = time.perf_counter()
+    child.start()
+    child.join(seconds)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        return False
+    assert child.exitcode == 0, f"{fn} raised in the child"
+    assert time.perf_counter() - started < seconds
+    return True
+
+
+# --- sharing/forms.py: _LINK_PATTERN (the name and note of "send this to a friend") -------
+# Safe: one alternative per position with no nested or overlapping quantifiers; the domain
+# word is tried only where a run of word characters starts and taken whole (possessive).
+# The old `\b[\w-]+\.` rescanned a long run from each position in it: ~45 s at 100 kB.
+
+LINK_WORST_CASES = {
+    "one long word": "a" * SIZE,
+    "hyphenated word": "a-" * (SIZE // 2),
+    "scheme characters, no ://": "a+" * (SIZE // 2),
+    "dots without a domain": "a." * (SIZE // 2),
+    "www without a dot": "www" * (SIZE // 3),
+}
+
+
+@pytest.mark.parametrize("text", LINK_WORST_CASES.values(), ids=LINK_WORST_CASES.keys())
+def test_the_link_pattern_is_linear(text: str) -> None:
+    assert finishes_within(BOUND_SECONDS, sharing_forms._LINK_PATTERN.search, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "is_link"),
+    [
+        ("visit https://spam.example now", True),
+        ("svn+ssh://host", True),
+        ("go to www.spam.example", True),
+        ("spam.com is great", True),
+        ("my-site.org", True),
+        ("x.y.io", True),
+        ("write to me@example.org", True),
+        ("See you there!\nBring a hat.", False),
+        ("a.b.c and a-b-c", False),
+        ("version 2.0 of it", False),
+        ("com.example", False),
+    ],
+)
+def test_the_link_pattern_still_finds_links(text: str, is_link: bool) -> None:
+    assert bool(sharing_forms._LINK_PATTERN.search(text)) is is_link
+
+
+def test_the_share_form_refuses_a_huge_note_by_its_length_alone(app) -> None:
+    data = MultiDict({"email": "friend@example.org", "name": "a" * SIZE, "note": "a-" * SIZE})
+
+    def validate() -> None:
+        with app.test_request_context("/", method="POST", data=data):
+            form = sharing_forms.ShareForm()
+            assert not form.validate()
+            assert form.name.errors == ["Field cannot be longer than 80 characters."]
+            assert form.note.errors == ["Field cannot be longer than 500 characters."]
+
+    assert finishes_within(BOUND_SECONDS, validate)
+
+
+# --- input_rules.py: _NOT_ONE_LINE, _NOT_PLAIN (every text field, event services) -------
+# Safe: one character class, one step per character.
+
+
+@pytest.mark.parametrize("name", ["_NOT_ONE_LINE", "_NOT_PLAIN"])
+def test_the_control_character_classes_are_linear(name: str) -> None:
+    from eventsite import input_rules
+
+    pattern = getattr(input_rules, name)
+    assert finishes_within(BOUND_SECONDS, pattern.search, "a" * SIZE + "\x00")
+
+
+# --- registration/forms.py: _NUMBER, _DECIMAL_COMMA (number answers) ---------------------
+# Safe: parse_number refuses more than MAX_NUMBER_LENGTH (40) characters before either
+# pattern runs; and neither nests quantifiers, so even unbounded they stay linear.
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        (registration_forms._NUMBER, "1" * SIZE + "x"),
+        (registration_forms._NUMBER, "1." + "1" * SIZE + "e"),
+        (registration_forms._DECIMAL_COMMA, "1" * SIZE + ",123"),
+    ],
+)
+def test_the_number_patterns_are_linear(pattern: re.Pattern[str], text: str) -> None:
+    assert finishes_within(BOUND_SECONDS, pattern.fullmatch, text)
+
+
+def test_a_long_number_is_refused_by_its_length_first(app) -> None:
+    with app.test_request_context("/"), pytest.raises(ValueError, match="Please enter a number"):
+        registration_forms.parse_number("1" * SIZE)
+
+
+# --- events/services.py: _parse_date's \d{4}-\d{2}-\d{2} (the listing's from/to) ---------
+# Safe: fixed-width, anchored by fullmatch: it gives up within the first 11 characters.
+
+
+def test_the_listing_date_pattern_is_linear(app) -> None:
+    assert finishes_within(BOUND_SECONDS, event_services._parse_date, "2" * SIZE)
+    filters, messages = event_services.parse_listing_filters({"from": "2" * SIZE})
+    assert filters.date_from is None and messages
+
+
+# --- markup.py: <(/?)h1> and \n{3,} (event and organisation descriptions) ----------------
+# Safe: a literal with one optional character, and one repeated character; each position
+# is tried once. (Descriptions are at most 50,000 characters by the form in any case.)
+
+
+def test_the_markup_patterns_are_linear() -> None:
+    assert finishes_within(BOUND_SECONDS, re.sub, r"<(/?)h1>", r"<\1h3>", "<h1" * SIZE)
+    assert finishes_within(BOUND_SECONDS, re.sub, r"\n{3,}", "\n\n", "\n\n a" * SIZE)
+
+
+# --- organiser/exports.py: UNSTORABLE_RE (every cell of the CSV and XLSX exports) ---------
+# Safe: alternatives of single character classes, one step per character.
+
+
+def test_the_export_cleaning_pattern_is_linear() -> None:
+    text = ("a\x01\ud800" * SIZE)[:SIZE]
+    assert finishes_within(BOUND_SECONDS, exports.cell, text)
+
+
+# --- libraries that run patterns on what is typed -----------------------------------------
+# WTForms' URL() (online address, organisation website): urlparse, then a hostname check of
+# at most 253 characters; the fields put MaxLength(500) in front of it.
+# email-validator (every email field, through input_rules.normalise_address): refused past
+# 254 characters before it is called.
+# python-slugify (event and organisation addresses): character classes and literals.
+
+
+def test_the_url_validator_is_linear_and_the_fields_bound_it_first(app) -> None:
+    def validate(value: str) -> None:
+        field = type("F", (), {"data": value, "gettext": lambda self, s: s})()
+        with contextlib.suppress(ValidationError):
+            URL(require_tld=False)(None, field)
+
+    for value in (
+        "http://" + "a-" * SIZE,
+        "http://a:" + "1" * SIZE + "x",
+        "http://a/" + "?" * SIZE,
+    ):
+        assert finishes_within(BOUND_SECONDS, validate, value)
+
+    from eventsite.organiser import forms as organiser_forms
+
+    for form_class in (organiser_forms.EventForm, organiser_forms.OrganisationForm):
+        name = "online_url" if form_class is organiser_forms.EventForm else "website"
+        with app.test_request_context("/"):
+            first = form_class(formdata=None)[name].validators[0]
+        assert type(first).__name__ == "MaxLength" and first.max == 500
+
+
+def test_email_addresses_are_bounded_before_the_validator(app) -> None:
+    from eventsite import input_rules
+
+    with app.test_request_context("/"), pytest.raises(input_rules.AddressError):
+        input_rules.normalise_address("a" * SIZE + "@example.org")
+    from email_validator import EmailNotValidError, validate_email
+
+    def validate(value: str) -> None:
+        with contextlib.suppress(EmailNotValidError):
+            validate_email(value, check_deliverability=False)
+
+    # Linear, but slow per character (about 0.5 s for 100 kB here): a second bound would
+    # be flaky on a busy machine; what matters is the length check in front of it.
+    assert finishes_within(3 * BOUND_SECONDS, validate, "a." * (SIZE // 2) + "@example.org")
+    assert finishes_within(3 * BOUND_SECONDS, validate, "a@" + "a-" * (SIZE // 2) + ".org")
+
+
+def test_slugify_is_linear() -> None:
+    assert finishes_within(BOUND_SECONDS, slugify, "&#" + "1" * SIZE)
+    assert finishes_within(BOUND_SECONDS, functools.partial(slugify, max_length=120), "a-" * SIZE)
+
+
+# --- the list above is complete ------------------------------------------------------------
+
+# (file, how the line starts) for each pattern and each use of one.
+LISTED = {
+    ("eventsite/sharing/forms.py", "_LINK_PATTERN = re.compile("),
+    ("eventsite/input_rules.py", "_NOT_ONE_LINE = re.compile("),
+    ("eventsite/input_rules.py", "_NOT_PLAIN = re.compile("),
+    ("eventsite/registration/forms.py", "_NUMBER = re.compile("),
+    ("eventsite/registration/forms.py", "_DECIMAL_COMMA = re.compile("),
+    ("eventsite/registration/forms.py", "if not _DECIMAL_COMMA.fullmatch(text):"),
+    ("eventsite/registration/forms.py", "if not _NUMBER.fullmatch(text):"),
+    ("eventsite/events/services.py", 'if not re.fullmatch(r"\\d{4}-\\d{2}-\\d{2}", value):'),
+    ("eventsite/markup.py", 'raw = re.sub(r"<(/?)h1>", r"<\\1h3>", raw)'),
+    ("eventsite/markup.py", 'return re.sub(r"\\n{3,}", "\\n\\n", "\\n".join(lines)).strip()'),
+    ("eventsite/organiser/exports.py", "UNSTORABLE_RE = re.compile("),
+    ("eventsite/organiser/exports.py", "value = UNSTORABLE_RE.sub(REPLACEMENT, value)"),
+    ("eventsite/sharing/forms.py", "if field.data and _LINK_PATTERN.search(field.data):"),
+    ("eventsite/input_rules.py", "return not value or _NOT_ONE_LINE.search(value) is None"),
+    ("eventsite/input_rules.py", "return not value or _NOT_PLAIN.search(value) is None"),
+}
+_USES = re.compile(
+    r"\bre\.(?:compile|match|fullmatch|search|sub|subn|split|findall|finditer)\(|Regexp\("
+    r"|\b[A-Z_][A-Z0-9_]*\.(?:match|fullmatch|search|sub|subn|split|findall|finditer)\("
+)
+
+
+def test_every_pattern_in_eventsite_is_listed_here() -> None:
+    found = [
+        (str(path.relative_to(ROOT)), line.strip())
+        for path in sorted((ROOT / "eventsite").rglob("*.py"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if _USES.search(line)
+    ]
+    unlisted = [
+        (file, line)
+        for file, line in found
+        if not any(file == f and line.startswith(start) for f, start in LISTED)
+    ]
+    gone = [
+        (f, start)
+        for f, start in LISTED
+        if not any(file == f and line.startswith(start) for file, line in found)
+    ]
+    assert unlisted == [], "a new pattern sees input: list it here, with why it is safe"
+    assert gone == []
