@@ -17,43 +17,49 @@ depends_on = None
 MAX_CAPACITY = 1_000_000  # eventsite.events.models.MAX_CAPACITY when this was written
 RANGE = f"capacity IS NULL OR capacity BETWEEN 0 AND {MAX_CAPACITY}"
 
-# SQLite cannot change a CHECK constraint without rebuilding the table, and rebuilding
-# `events` drops it first: with foreign keys on, that DELETE cascades to registrations,
-# sessions and topics, and it loses the search triggers. Two triggers enforce the same
-# range instead (RAISE(ABORT) is a constraint error, an IntegrityError like the CHECK);
-# the old CHECK (not negative) stays. A database made from the models has the CHECK.
-_OUT_OF_RANGE = f"new.capacity IS NOT NULL AND (new.capacity < 0 OR new.capacity > {MAX_CAPACITY})"
-_REFUSE = "SELECT RAISE(ABORT, 'CHECK constraint failed: ck_events_capacity_range')"
-SQLITE_UPGRADE = (
-    "CREATE TRIGGER events_capacity_range_insert BEFORE INSERT ON events"
-    f" WHEN {_OUT_OF_RANGE} BEGIN {_REFUSE}; END",
-    "CREATE TRIGGER events_capacity_range_update BEFORE UPDATE OF capacity ON events"
-    f" WHEN {_OUT_OF_RANGE} BEGIN {_REFUSE}; END",
+# SQLite cannot change a CHECK constraint without rebuilding the table. env.py turns
+# foreign keys off around SQLite migrations, so the rebuild's DROP cascades nowhere; the
+# rebuild keeps AUTOINCREMENT (migration 0008) and re-creates the search index's triggers.
+EVENTS_FTS_TRIGGERS = (
+    "CREATE TRIGGER events_fts_after_insert AFTER INSERT ON events BEGIN"
+    " INSERT INTO events_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "CREATE TRIGGER events_fts_after_delete AFTER DELETE ON events BEGIN"
+    " INSERT INTO events_fts(events_fts, rowid, search_text)"
+    " VALUES ('delete', old.id, old.search_text); END",
+    "CREATE TRIGGER events_fts_after_update AFTER UPDATE OF id, search_text ON events BEGIN"
+    " INSERT INTO events_fts(events_fts, rowid, search_text)"
+    " VALUES ('delete', old.id, old.search_text);"
+    " INSERT INTO events_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
 )
-SQLITE_DOWNGRADE = (
-    "DROP TRIGGER IF EXISTS events_capacity_range_update",
-    "DROP TRIGGER IF EXISTS events_capacity_range_insert",
-)
+
+
+def _swap_check(old: str, new: str, sqltext: str) -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint(op.f(old), "events", type_="check")
+        op.create_check_constraint(op.f(new), "events", sqltext)
+        return
+    with op.batch_alter_table(
+        "events", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
+        batch_op.drop_constraint(op.f(old), type_="check")
+        batch_op.create_check_constraint(op.f(new), sqltext)
+    for statement in EVENTS_FTS_TRIGGERS:
+        op.execute(statement)
+    problems = op.get_bind().exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise RuntimeError(f"foreign keys broken by the rebuild: {problems[:5]}")
 
 
 def upgrade():
     # The workspace stored whatever the column held (2**31 - 1 on PostgreSQL, 2**63 on
     # SQLite): such a capacity means "no real limit"; clamp it so the new rule holds.
     op.execute(f"UPDATE events SET capacity = {MAX_CAPACITY} WHERE capacity > {MAX_CAPACITY}")
-    if op.get_bind().dialect.name == "sqlite":
-        for statement in SQLITE_UPGRADE:
-            op.execute(statement)
-        return
-    op.drop_constraint(op.f("ck_events_capacity_not_negative"), "events", type_="check")
-    op.create_check_constraint(op.f("ck_events_capacity_range"), "events", RANGE)
+    _swap_check("ck_events_capacity_not_negative", "ck_events_capacity_range", RANGE)
 
 
 def downgrade():
-    if op.get_bind().dialect.name == "sqlite":
-        for statement in SQLITE_DOWNGRADE:
-            op.execute(statement)
-        return
-    op.drop_constraint(op.f("ck_events_capacity_range"), "events", type_="check")
-    op.create_check_constraint(
-        op.f("ck_events_capacity_not_negative"), "events", "capacity IS NULL OR capacity >= 0"
+    _swap_check(
+        "ck_events_capacity_range",
+        "ck_events_capacity_not_negative",
+        "capacity IS NULL OR capacity >= 0",
     )
