@@ -39,7 +39,7 @@ class Config:
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     EVENTS_PER_PAGE = 20
-    # Per-process cache of public pages for anonymous visitors (events/page_cache.py)
+    # Per-process cache of public pages for anonymous visitors (page_cache/)
     PAGE_CACHE_ENABLED = True
     PAGE_CACHE_MAX_ENTRIES = 512
     # Sessions and cookies

@@ -1,25 +1,28 @@
-"""The per-process cache of anonymous listing and event pages: hits, invalidation, who
-never gets one, the CSRF token of the coming-soon page's form, the cookie-less fast path."""
+"""The page cache of anonymous public pages: hits, invalidation, who never gets one, the
+CSRF token of the coming-soon page's form, the cookie-less fast path, and the package's
+place at the bottom of the layers."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask, request, request_started
 
-from eventsite import create_app
-from eventsite.events import page_cache
+from eventsite import create_app, page_cache
 from eventsite.events import services as event_services
 from eventsite.events.models import EventStatus
 from eventsite.extensions import db
 from eventsite.organiser import services as organiser_services
+from eventsite.page_cache import hooks, keys, store
 from eventsite.registration import services as registration_services
 from eventsite.security_headers import CONTENT_SECURITY_POLICY
 from eventsite.timeutil import utcnow
 
-from ..conftest import free_port
+from .conftest import free_port
 
 
 @pytest.fixture
@@ -31,12 +34,12 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The cache's clock, moved by the test: `clock[0] += 60`."""
     now = [600_000.0]  # a bucket boundary
-    monkeypatch.setattr(page_cache, "clock", lambda: now[0])
+    monkeypatch.setattr(keys, "clock", lambda: now[0])
     return now
 
 
-def cache(app: Flask) -> page_cache.PageCache:
-    found = page_cache.cache_for(app)
+def cache(app: Flask) -> store.PageCache:
+    found = store.cache_for(app)
     assert found is not None
     return found
 
@@ -176,7 +179,7 @@ def test_a_cached_form_works_with_each_visitors_own_csrf_token(app, clock):
     ).replace(first_token, "T")
     # What is kept has a sentinel where the token was, never a token.
     (body,) = stored_bodies(app)
-    assert page_cache.CSRF_SENTINEL in body
+    assert hooks.CSRF_SENTINEL in body
     assert first_token.encode() not in body
     assert second_token.encode() not in body
 
@@ -315,7 +318,7 @@ def test_a_different_query_string_is_a_different_entry(app, client, make_event, 
 def test_the_time_bucket_expires(app, client, make_event, clock):
     make_event()
     client.get("/events/")
-    clock[0] += page_cache.BUCKET_SECONDS - 1
+    clock[0] += keys.BUCKET_SECONDS - 1
     assert client.get("/events/").headers["X-Page-Cache"] == "hit"
     clock[0] += 1
     assert client.get("/events/").headers["X-Page-Cache"] == "miss"
@@ -363,7 +366,7 @@ def test_not_found_pages_are_not_cached(app, client, clock):
 
 def test_the_cache_stays_within_its_entry_bound(app, client, make_event, clock):
     make_event()
-    app.extensions[page_cache.EXTENSION] = page_cache.PageCache(max_entries=3)
+    app.extensions[store.EXTENSION] = store.PageCache(max_entries=3)
     for n in range(1, 6):
         client.get(f"/events/?page={n}")
     assert len(cache(app)) == 3
@@ -373,23 +376,21 @@ def test_the_cache_stays_within_its_entry_bound(app, client, make_event, clock):
 
 
 def test_the_cache_stays_within_its_byte_bound():
-    pages = page_cache.PageCache(max_entries=100, max_bytes=1000)
+    pages = store.PageCache(max_entries=100, max_bytes=1000)
     for n in range(10):
-        pages.put(
-            (1, f"events.listing /events/?page={n}", "en", 0), page_cache.Page(b"x" * 300, ())
-        )
+        pages.put((1, f"events.listing /events/?page={n}", "en", 0), store.Page(b"x" * 300, ()))
         assert pages.bytes <= 1000
     assert len(pages) == 3
     assert pages.get((1, "events.listing /events/?page=9", "en", 0)) is not None
     assert pages.get((1, "events.listing /events/?page=0", "en", 0)) is None
     # A page bigger than the whole budget is simply not kept.
-    pages.put((1, "big", "en", 0), page_cache.Page(b"x" * 2000, ()))
+    pages.put((1, "big", "en", 0), store.Page(b"x" * 2000, ()))
     assert pages.get((1, "big", "en", 0)) is None
     assert pages.bytes <= 1000
 
 
 def test_disabled_cache_serves_every_page_fresh(app, client, make_event):
-    app.extensions.pop(page_cache.EXTENSION, None)
+    app.extensions.pop(store.EXTENSION, None)
     make_event()
     for _ in range(2):
         assert "X-Page-Cache" not in client.get("/events/").headers
@@ -520,3 +521,49 @@ def test_with_the_database_down_a_first_visit_gets_the_sites_503_page(
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "X-Page-Cache" not in response.headers
+
+
+# --- its place in the layers -------------------------------------------------------------------
+
+DOMAIN_PACKAGES = {
+    "accounts",
+    "announcements",
+    "events",
+    "feeds",
+    "ical",
+    "mail",
+    "organisations",
+    "organiser",
+    "registration",
+    "sharing",
+    "api",
+    "cli",
+}
+
+
+def test_the_page_cache_imports_no_domain_package():
+    imported = set()
+    for path in Path(page_cache.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+                if node.module == "eventsite":
+                    imported.update(f"eventsite.{alias.name}" for alias in node.names)
+    ours = {name.split(".")[1] for name in imported if name.startswith("eventsite.")}
+    assert ours == {"extensions", "page_cache"}
+    assert not ours & DOMAIN_PACKAGES
+
+
+def test_pages_declare_themselves_cacheable_next_to_their_views(app):
+    rules = keys.rules_for(app)
+    assert rules.endpoints == {
+        "events.home",
+        "events.listing",
+        "events.topic",
+        "events.organisation",
+        "events.detail",
+    }
+    # The registration package adds the places left to the event page's key.
+    assert list(rules.by_endpoint) == ["events.detail"]
