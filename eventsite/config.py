@@ -39,9 +39,11 @@ class Config:
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     EVENTS_PER_PAGE = 20
-    # Per-process cache of public pages for anonymous visitors (page_cache/)
+    # Per-process cache of public pages for anonymous visitors (page_cache.py), and how
+    # long a shared cache (proxy, CDN) may answer with its copy of them without asking
     PAGE_CACHE_ENABLED = True
     PAGE_CACHE_MAX_ENTRIES = 512
+    PAGE_CACHE_SHARED_MAX_AGE = 10  # seconds; 0 = ask every time (public, no-cache)
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -18,7 +18,7 @@ bp = Blueprint("events", __name__)
 
 # Pages marked @page_cache.cacheable are the same for every anonymous visitor while the
 # catalogue (and, on the event page, its places left) stays the same: they are served from
-# the page cache (eventsite/page_cache/).
+# the page cache and sent public caching headers (eventsite/page_cache/).
 
 
 @bp.get("/")

@@ -1,4 +1,5 @@
-"""A per-process cache of rendered public pages for anonymous visitors.
+"""A per-process cache of rendered public pages for anonymous visitors, and the HTTP caching
+headers that let browsers and shared caches (a reverse proxy, a CDN) keep them too.
 
 Shared infrastructure: it imports no domain package. What it needs from them is declared
 where it lives:
@@ -12,12 +13,20 @@ where it lives:
 A stamp part is a function returning SQL expressions worth one value each (a scalar
 subquery, say), whose bind parameters are named after the page's URL variables (`slug`).
 All the parts of a page are read in one statement per request (`keys`). An entry is keyed
-by those values, the address, the locale and a 60-second time bucket.
+by those values, the address, the locale and a 60-second bucket of the wall clock.
 
 Hits are served at two places: a GET or HEAD without any cookie by a WSGI middleware before
 Flask builds a request (`fast_path`), anything else first of all before-request work
 (`hooks`), where a miss renders and is kept (`store`) once every other after-request
 function has run.
+
+A page that is the same for every anonymous visitor is sent
+`Cache-Control: public, max-age=0, s-maxage=N, must-revalidate` (browsers ask every time,
+shared caches may answer alone for N seconds), `Vary: Cookie` and a strong `ETag` computed
+from the key, so every worker on every server gives it the same tag and answers
+`If-None-Match` with a 304 from the stamp alone, on both paths. Every other answer of a
+cacheable page (someone who may be logged in, a flash message, a cookie being set, a CSRF
+token in the page, an error) is `Cache-Control: private, no-store`.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from eventsite.page_cache.keys import StampPart, View
 
 def cacheable(view: View) -> View:
     """Mark a view's page as the same for every anonymous visitor while its stamp holds:
-    anonymous GETs are then served from the cache. Above
+    anonymous GETs are then served from the cache and sent public caching headers. Above
     or below the route decorator alike (the function itself is marked)."""
     setattr(view, keys.MARK, True)
     return view
@@ -50,6 +59,7 @@ def init_app(app: Flask, *, stamp: StampPart) -> None:
         return
     rules = keys.rules_for(app)
     rules.common.append(stamp)
+    rules.shared_max_age = int(app.config.get("PAGE_CACHE_SHARED_MAX_AGE", rules.shared_max_age))
     app.extensions[store.EXTENSION] = store.PageCache(
         int(app.config.get("PAGE_CACHE_MAX_ENTRIES", 512))
     )

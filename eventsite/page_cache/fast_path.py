@@ -1,5 +1,5 @@
 """The page cache before Flask: a cookie-less GET or HEAD of a cached page (a first visit, a
-link followed from elsewhere, a crawler) answered without building a request."""
+link followed from elsewhere, a crawler, a CDN) answered without building a request."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ Answer = tuple[str, list[tuple[str, str]], bytes]  # status, headers, body
 
 
 class FirstVisitFastPath:
-    """WSGI middleware answering a cookie-less GET or HEAD of a cached page by itself.
+    """WSGI middleware answering a cookie-less GET or HEAD of a cached page by itself: the
+    stored page, or a 304 when the visitor's ETag is still the page's.
 
     Without a cookie there is no session, no login, no flash message and no remember-me:
     the visitor is anonymous and the page is the stored one, unless it needs a CSRF token
@@ -75,6 +76,9 @@ class FirstVisitFastPath:
         if endpoint not in rules.endpoints:
             return None
         key = keys.page_key(self.engine, rules, req, str(endpoint), view_args, str(self.locale))
+        if keys.not_modified(environ.get("HTTP_IF_NONE_MATCH"), key):
+            headers = [*keys.public_headers(rules, key), (hooks.HEADER, "not-modified")]
+            return "304 Not Modified", headers, b""
         page = cache.get(key)
         if page is None or page.has_csrf_token:
             environ[hooks.ENVIRON_KEY] = key  # Flask renders (or fills in the token) under it

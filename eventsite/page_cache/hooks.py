@@ -1,8 +1,8 @@
-"""The page cache inside Flask: a hit first of all before-request work, and last of all
-after-request work, a miss kept.
+"""The page cache inside Flask: a hit (or a 304) first of all before-request work, and last
+of all after-request work, a miss kept and every answer told who else may keep it.
 
 A page carrying the visitor's CSRF token is stored with a sentinel in its place, and each
-hit gets the visitor's own."""
+hit gets the visitor's own (then the answer sets a cookie, and is private)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from flask_wtf.csrf import generate_csrf
 from eventsite.extensions import db
 from eventsite.page_cache import keys, store
 
-HEADER = "X-Page-Cache"  # hit or miss
+HEADER = "X-Page-Cache"  # hit, miss or not-modified
 # Where the fast path leaves the key it computed for a request it passes on to Flask...
 ENVIRON_KEY = "eventsite.page_cache_key"
 # ...and the error it met, for Flask's error handling to answer.
@@ -36,8 +36,8 @@ CSRF_SENTINEL = b"<page-cache:csrf-token>"
 class Visit:
     """What serve_from_cache found, for finish_response."""
 
-    key: keys.Key
-    outcome: str = "miss"  # hit or miss
+    key: keys.Key | None  # None: someone who may be logged in, or a flash to show
+    outcome: str = "miss"  # hit, miss or not-modified
     session_before: dict[str, Any] | None = None
 
 
@@ -61,11 +61,15 @@ def serve_from_cache() -> Response | None:
         return None
     # Flash messages waiting for this visitor: render them (once), never from the cache.
     if not _is_anonymous() or "_flashes" in session:
+        g.page_cache_visit = Visit(None)
         return None
     key = request.environ.get(ENVIRON_KEY)  # the fast path found it a miss already
     if key is None:
         locale = str(get_locale() or "")
         key = keys.page_key(db.engine, rules, request, endpoint, request.view_args or {}, locale)
+    if keys.not_modified(request.headers.get("If-None-Match"), key):
+        g.page_cache_visit = Visit(key, "not-modified")
+        return Response(status=304, headers=keys.public_headers(rules, key))
     page = cache.get(key)
     if page is None:
         # What the session held before the render, to see what the render changed.
@@ -81,29 +85,55 @@ def serve_from_cache() -> Response | None:
 
 def finish_response(response: Response) -> Response:
     """Last of all after-request work on a cacheable page: keep a miss that is the same
-    for everyone."""
+    for everyone, and say who else may keep the answer."""
     visit: Visit | None = g.pop("page_cache_visit", None)
     if visit is None:
         return response
+    if visit.key is None:
+        return _private(response)
     response.headers[HEADER] = visit.outcome
     if visit.outcome == "miss":
         _store(response, visit.key, visit.session_before or {})
+    if _sets_cookie(response):  # this answer is this visitor's, whatever the page
+        _private(response)
     return response
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = keys.PRIVATE
+    response.headers.pop("ETag", None)
+    response.vary.add("Cookie")
+    return response
+
+
+def _sets_cookie(response: Response) -> bool:
+    # The session is saved after this: ask whether saving it will set (or delete) its cookie.
+    app = current_app
+    return "Set-Cookie" in response.headers or app.session_interface.should_set_cookie(app, session)
 
 
 def _store(response: Response, key: keys.Key, session_before: Mapping[str, Any]) -> None:
     cache = store.cache_for(current_app)
-    if cache is None or not _is_shareable(response, session_before):
+    body = (
+        _without_csrf_token(response.get_data())
+        if _is_shareable(response, session_before)
+        else None
+    )
+    if cache is None or body is None:
+        _private(response)
         return
-    body = _without_csrf_token(response.get_data())
-    if body is None:
-        return
+    has_csrf_token = CSRF_SENTINEL in body
+    if has_csrf_token:  # each visitor's own token, in their own session: never shared
+        _private(response)
+    else:
+        for name, value in keys.public_headers(keys.rules_for(current_app), key):
+            response.headers[name] = value
     headers = tuple(
         (name, value)
         for name, value in response.headers.items()
         if name.lower() not in UNSTORED_HEADERS and not name.lower().startswith("x-ratelimit")
     )
-    cache.put(key, store.Page(body, headers, has_csrf_token=CSRF_SENTINEL in body))
+    cache.put(key, store.Page(body, headers, has_csrf_token=has_csrf_token))
 
 
 def _csrf_field() -> str:
