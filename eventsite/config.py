@@ -39,7 +39,7 @@ class Config:
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     EVENTS_PER_PAGE = 20
-    # Per-process cache of public pages for anonymous visitors (page_cache.py), and how
+    # Per-process cache of public pages for anonymous visitors (page_cache/), and how
     # long a shared cache (proxy, CDN) may answer with its copy of them without asking
     PAGE_CACHE_ENABLED = True
     PAGE_CACHE_MAX_ENTRIES = 512

@@ -775,3 +775,10 @@ def test_pages_declare_themselves_cacheable_next_to_their_views(app):
     }
     # The registration package adds the places left to the event page's key.
     assert list(rules.by_endpoint) == ["events.detail"]
+
+
+def test_a_stamp_for_a_page_that_is_not_cacheable_is_refused_at_start_up(app):
+    page_cache.add_stamp(app, "accounts.login", lambda: [])
+    app.config["PAGE_CACHE_ENABLED"] = True
+    with pytest.raises(ValueError, match=r"accounts\.login"):
+        page_cache.init_app(app, stamp=lambda: [])

@@ -58,6 +58,12 @@ def init_app(app: Flask, *, stamp: StampPart) -> None:
     if not app.config.get("PAGE_CACHE_ENABLED", True):
         return
     rules = keys.rules_for(app)
+    # A stamp for a page that is not (or no longer) cacheable would quietly keep nothing
+    # fresh: say so at start-up. (Stamps are added as blueprints are registered.)
+    views = app.view_functions
+    strays = [e for e in rules.by_endpoint if not getattr(views.get(e), keys.MARK, False)]
+    if strays:
+        raise ValueError(f"page_cache.add_stamp for pages no view marks cacheable: {strays}")
     rules.common.append(stamp)
     rules.shared_max_age = int(app.config.get("PAGE_CACHE_SHARED_MAX_AGE", rules.shared_max_age))
     app.extensions[store.EXTENSION] = store.PageCache(
