@@ -9,7 +9,7 @@ from flask import Flask
 
 from bench import harness
 from bench.harness import BenchContext, Row
-from eventsite.events import page_cache
+from eventsite.page_cache import store
 
 MAX_MEDIAN_MS = 10.0  # listing and event pages, in process
 MIN_HTTP_RATIO = 0.60  # of a bare Flask app's requests/s under the same gunicorn settings
@@ -30,14 +30,14 @@ def pages(data: harness.GeneratedData) -> list[tuple[str, str]]:
 @contextmanager
 def page_cache_switched(app: Flask, *, on: bool) -> Iterator[None]:
     """With the page cache off, every request renders its page."""
-    kept = app.extensions.get(page_cache.EXTENSION)
+    kept = app.extensions.get(store.EXTENSION)
     if not on:
-        app.extensions.pop(page_cache.EXTENSION, None)
+        app.extensions.pop(store.EXTENSION, None)
     try:
         yield
     finally:
         if kept is not None:
-            app.extensions[page_cache.EXTENSION] = kept
+            app.extensions[store.EXTENSION] = kept
 
 
 def run(ctx: BenchContext) -> list[Row]:

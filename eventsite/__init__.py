@@ -10,7 +10,7 @@ from flask import Flask
 from flask.logging import default_handler
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from eventsite import config, database, errors, security_headers, templating
+from eventsite import config, database, errors, page_cache, security_headers, templating
 from eventsite.extensions import babel, csrf, db, limiter, login_manager, migrate
 from eventsite.mail import after_request as mail_delivery
 
@@ -27,8 +27,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config.load_config(app, test_config)
     register_extensions(app)
     register_blueprints(app)
+    register_page_cache(app)  # inside the proxy fix: the fast path sees the client's host
     errors.register_error_handlers(app)
-    security_headers.register_security_headers(app)  # after the blueprints: see there
+    security_headers.register_security_headers(app)
     templating.register_template_helpers(app)
     templating.register_translation_cache(app)
     mail_delivery.register_after_request_delivery(app)
@@ -92,6 +93,14 @@ def register_blueprints(app: Flask) -> None:
         announcements_bp,
     ):
         app.register_blueprint(blueprint)
+
+
+def register_page_cache(app: Flask) -> None:
+    from eventsite import catalogue
+
+    # Every cached page shows the catalogue: its version is part of every key. (The event
+    # page's places left are added by the registration package.)
+    page_cache.init_app(app, stamp=catalogue.stamp_columns)
 
 
 def register_cli(app: Flask) -> None:

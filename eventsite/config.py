@@ -49,9 +49,11 @@ class Config:
     # multipart/form-data: the largest text part held in memory, and the number of parts.
     MAX_FORM_MEMORY_SIZE = 256 * 1024
     MAX_FORM_PARTS = 1000
-    # Per-process cache of public pages for anonymous visitors (events/page_cache.py)
+    # Per-process cache of public pages for anonymous visitors (page_cache/), and how
+    # long a shared cache (proxy, CDN) may answer with its copy of them without asking
     PAGE_CACHE_ENABLED = True
     PAGE_CACHE_MAX_ENTRIES = 512
+    PAGE_CACHE_SHARED_MAX_AGE = 10  # seconds; 0 = ask every time (public, no-cache)
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -29,7 +29,7 @@ HSTS = "max-age=31536000"  # a year; with HSTS_ENABLED (production), only over H
 
 
 def register_security_headers(app: Flask) -> None:
-    """Register after the blueprints: after-request functions run last-registered first, so
+    """The page cache's after-request work runs last of all (it puts itself there), so
     these headers are on a page before the page cache keeps it, and every hit has them."""
 
     @app.after_request

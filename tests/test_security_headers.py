@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from eventsite.events import page_cache
 from eventsite.security_headers import CONTENT_SECURITY_POLICY
 
 STRICT = {
@@ -59,9 +58,12 @@ def test_an_address_with_a_secret_sends_no_referrer(client, path) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_cached_pages_carry_them_on_both_paths(app, client, make_event) -> None:
-    app.config["PAGE_CACHE_ENABLED"] = True
-    page_cache.init_app(app)
+@pytest.fixture
+def page_cache_on(app_config: dict[str, Any]) -> None:
+    app_config["PAGE_CACHE_ENABLED"] = True
+
+
+def test_cached_pages_carry_them_on_both_paths(page_cache_on, app, client, make_event) -> None:
     make_event()
     assert client.get("/events/").headers["X-Page-Cache"] == "miss"
     fast = client.get("/events/")  # no cookie: the WSGI fast path

@@ -9,15 +9,20 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
-from eventsite.events import forms, page_cache, services, structured_data
+from eventsite import page_cache
+from eventsite.events import forms, services, structured_data
 from eventsite.events.models import Organisation, Topic
 from eventsite.timeutil import utcnow
 
 bp = Blueprint("events", __name__)
-page_cache.register(bp)  # anonymous listing and event pages, served before any other work
+
+# Pages marked @page_cache.cacheable are the same for every anonymous visitor while the
+# catalogue (and, on the event page, its places left) stays the same: they are served from
+# the page cache and sent public caching headers (eventsite/page_cache/).
 
 
 @bp.get("/")
+@page_cache.cacheable
 def home() -> str:
     # One EXISTS per request: the page turns into the listing the moment an event is public.
     if not services.has_public_events():
@@ -26,23 +31,27 @@ def home() -> str:
 
 
 @bp.get("/events/")
+@page_cache.cacheable
 def listing() -> str:
     return _render_listing("events.listing")
 
 
 @bp.get("/topics/<slug>")
+@page_cache.cacheable
 def topic(slug: str) -> str:
     topic = services.get_topic_or_404(slug)
     return _render_listing("events.topic", topic=topic)
 
 
 @bp.get("/organisations/<slug>")
+@page_cache.cacheable
 def organisation(slug: str) -> str:
     organisation = services.get_organisation_or_404(slug)
     return _render_listing("events.organisation", organisation=organisation)
 
 
 @bp.get("/events/<slug>")
+@page_cache.cacheable
 def detail(slug: str) -> str:
     event = services.get_public_event_or_404(slug)
     now = utcnow()

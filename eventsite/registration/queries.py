@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from eventsite.accounts.models import User
@@ -45,6 +46,22 @@ def count_places(event: Event) -> PlaceCounts:
         pending=by_status.get(RegistrationStatus.PENDING, 0),
         waitlisted=by_status.get(RegistrationStatus.WAITLISTED, 0),
     )
+
+
+def event_page_stamp() -> list[Any]:
+    """What `count_places` reads, for the page cache's key of the event page: the event's
+    registrations counted by active status, found by the page's `slug`. One scalar
+    subquery each, read from the (event_id, status, created_at) index; any registration,
+    cancellation, approval or promotion changes one of them."""
+    registrations = Registration.__table__
+    events = Event.__table__
+    event_id = select(events.c.id).where(events.c.slug == bindparam("slug")).scalar_subquery()
+    return [
+        select(func.count())
+        .where(registrations.c.event_id == event_id, registrations.c.status == status)
+        .scalar_subquery()
+        for status in ACTIVE_STATUSES
+    ]
 
 
 def places_left(event: Event, counts: PlaceCounts) -> int | None:

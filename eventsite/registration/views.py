@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from eventsite import database
+from eventsite import database, page_cache
 from eventsite.accounts.models import User
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
@@ -60,6 +61,14 @@ def _own_registration_or_404(public_id: str) -> Registration:
 
 
 # --- template helpers for the event page and the account page -----------------------------------
+
+
+def _event_page_shows_places_left(state: BlueprintSetupState) -> None:
+    # The event page shows registration_box: its cached copy holds while the counts do.
+    page_cache.add_stamp(state.app, "events.detail", queries.event_page_stamp)
+
+
+bp.record_once(_event_page_shows_places_left)
 
 
 @bp.app_template_global()

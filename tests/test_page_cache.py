@@ -1,25 +1,28 @@
-"""The per-process cache of anonymous listing and event pages: hits, invalidation, who
-never gets one, the CSRF token of the coming-soon page's form, the cookie-less fast path."""
+"""The page cache of anonymous public pages: hits, invalidation, who never gets one, the
+CSRF token of the coming-soon page's form, the cookie-less fast path, the caching headers
+(Cache-Control, ETag, 304) and the module's place at the bottom of the layers."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask, request, request_started
 
-from eventsite import create_app
-from eventsite.events import page_cache
+from eventsite import create_app, page_cache
 from eventsite.events import services as event_services
 from eventsite.events.models import EventStatus
 from eventsite.extensions import db
 from eventsite.organiser import services as organiser_services
+from eventsite.page_cache import hooks, keys, store
 from eventsite.registration import services as registration_services
 from eventsite.security_headers import CONTENT_SECURITY_POLICY
 from eventsite.timeutil import utcnow
 
-from ..conftest import free_port
+from .conftest import free_port
 
 
 @pytest.fixture
@@ -31,12 +34,12 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The cache's clock, moved by the test: `clock[0] += 60`."""
     now = [600_000.0]  # a bucket boundary
-    monkeypatch.setattr(page_cache, "clock", lambda: now[0])
+    monkeypatch.setattr(keys, "clock", lambda: now[0])
     return now
 
 
-def cache(app: Flask) -> page_cache.PageCache:
-    found = page_cache.cache_for(app)
+def cache(app: Flask) -> store.PageCache:
+    found = store.cache_for(app)
     assert found is not None
     return found
 
@@ -176,7 +179,7 @@ def test_a_cached_form_works_with_each_visitors_own_csrf_token(app, clock):
     ).replace(first_token, "T")
     # What is kept has a sentinel where the token was, never a token.
     (body,) = stored_bodies(app)
-    assert page_cache.CSRF_SENTINEL in body
+    assert hooks.CSRF_SENTINEL in body
     assert first_token.encode() not in body
     assert second_token.encode() not in body
 
@@ -315,7 +318,7 @@ def test_a_different_query_string_is_a_different_entry(app, client, make_event, 
 def test_the_time_bucket_expires(app, client, make_event, clock):
     make_event()
     client.get("/events/")
-    clock[0] += page_cache.BUCKET_SECONDS - 1
+    clock[0] += keys.BUCKET_SECONDS - 1
     assert client.get("/events/").headers["X-Page-Cache"] == "hit"
     clock[0] += 1
     assert client.get("/events/").headers["X-Page-Cache"] == "miss"
@@ -363,7 +366,7 @@ def test_not_found_pages_are_not_cached(app, client, clock):
 
 def test_the_cache_stays_within_its_entry_bound(app, client, make_event, clock):
     make_event()
-    app.extensions[page_cache.EXTENSION] = page_cache.PageCache(max_entries=3)
+    app.extensions[store.EXTENSION] = store.PageCache(max_entries=3)
     for n in range(1, 6):
         client.get(f"/events/?page={n}")
     assert len(cache(app)) == 3
@@ -373,23 +376,21 @@ def test_the_cache_stays_within_its_entry_bound(app, client, make_event, clock):
 
 
 def test_the_cache_stays_within_its_byte_bound():
-    pages = page_cache.PageCache(max_entries=100, max_bytes=1000)
+    pages = store.PageCache(max_entries=100, max_bytes=1000)
     for n in range(10):
-        pages.put(
-            (1, f"events.listing /events/?page={n}", "en", 0), page_cache.Page(b"x" * 300, ())
-        )
+        pages.put((1, f"events.listing /events/?page={n}", "en", 0), store.Page(b"x" * 300, ()))
         assert pages.bytes <= 1000
     assert len(pages) == 3
     assert pages.get((1, "events.listing /events/?page=9", "en", 0)) is not None
     assert pages.get((1, "events.listing /events/?page=0", "en", 0)) is None
     # A page bigger than the whole budget is simply not kept.
-    pages.put((1, "big", "en", 0), page_cache.Page(b"x" * 2000, ()))
+    pages.put((1, "big", "en", 0), store.Page(b"x" * 2000, ()))
     assert pages.get((1, "big", "en", 0)) is None
     assert pages.bytes <= 1000
 
 
 def test_disabled_cache_serves_every_page_fresh(app, client, make_event):
-    app.extensions.pop(page_cache.EXTENSION, None)
+    app.extensions.pop(store.EXTENSION, None)
     make_event()
     for _ in range(2):
         assert "X-Page-Cache" not in client.get("/events/").headers
@@ -520,3 +521,264 @@ def test_with_the_database_down_a_first_visit_gets_the_sites_503_page(
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "X-Page-Cache" not in response.headers
+
+
+# --- HTTP caching: Cache-Control, ETag, 304 ----------------------------------------------------
+
+PUBLIC = "public, max-age=0, s-maxage=10, must-revalidate"
+
+
+def assert_public(response: Any) -> None:
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == PUBLIC
+    assert response.headers["ETag"].startswith('"')
+    assert "Cookie" in response.headers["Vary"]
+    assert "Set-Cookie" not in response.headers
+
+
+def assert_private(response: Any) -> None:
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert "ETag" not in response.headers
+    assert "Cookie" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize("path", ["/", "/events/", "/topics/climate", "/organisations/hosts"])
+def test_anonymous_pages_are_public_with_one_etag_on_every_path(
+    app, client, make_event, make_topic, make_organisation, clock, path
+):
+    topic = make_topic("Climate")
+    make_event(topics=[topic], organisation=make_organisation(slug="hosts"))
+    miss = client.get(path)
+    fast = client.get(path)  # no cookie: the WSGI fast path
+    client.set_cookie("theme", "dark")
+    slow = client.get(path)  # a cookie: through Flask
+    assert [r.headers["X-Page-Cache"] for r in (miss, fast, slow)] == ["miss", "hit", "hit"]
+    for response in (miss, fast, slow):
+        assert_public(response)
+    assert miss.headers["ETag"] == fast.headers["ETag"] == slow.headers["ETag"]
+
+
+def test_the_event_page_is_public_for_anonymous_visitors(app, client, make_event, clock):
+    event = make_event(capacity=5)
+    for _ in range(2):
+        assert_public(client.get(f"/events/{event.slug}"))
+
+
+def test_a_logged_in_visitors_page_is_private(app, client, make_event, make_user, login, clock):
+    event = make_event()
+    public = client.get(f"/events/{event.slug}")
+    login(make_user(name="Grace Hopper"))
+    for path in (f"/events/{event.slug}", "/events/", "/"):
+        response = client.get(path, headers={"If-None-Match": public.headers["ETag"]})
+        assert response.status_code == 200  # their page is not the anonymous one
+        assert "Grace Hopper" in response.get_data(as_text=True)
+        assert_private(response)
+
+
+def test_a_remember_me_cookie_makes_the_page_private(app, client, make_event, clock):
+    make_event()
+    client.get("/events/")
+    client.set_cookie("remember_token", "1|whatever")
+    assert_private(client.get("/events/"))
+
+
+def test_a_page_showing_a_flash_message_is_private(app, client, make_event, clock):
+    make_event()
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "Your email address is confirmed.")]
+    assert_private(client.get("/events/"))
+
+
+def test_a_page_setting_a_cookie_is_private_even_from_the_cache(app, client, make_event, clock):
+    make_event()
+    client.get("/events/")
+    # A permanent session is sent again with every answer: this one is the visitor's.
+    with client.session_transaction() as session:
+        session.permanent = True
+        session["theme"] = "dark"
+    response = client.get("/events/")
+    assert response.headers["X-Page-Cache"] == "hit"
+    assert "session=" in response.headers["Set-Cookie"]
+    assert_private(response)
+
+
+@pytest.mark.usefixtures("csrf_enabled")
+def test_a_page_with_a_csrf_token_is_private_on_every_visit(app, clock):
+    # Nothing published: home is the coming-soon page and its notify-me form.
+    first, second = app.test_client().get("/"), app.test_client().get("/")
+    assert [first.headers["X-Page-Cache"], second.headers["X-Page-Cache"]] == ["miss", "hit"]
+    for response in (first, second):
+        assert "session=" in response.headers["Set-Cookie"]
+        assert_private(response)
+
+
+def test_not_found_pages_are_private(app, client, clock):
+    response = client.get("/events/not-there")
+    assert response.status_code == 404
+    assert_private(response)
+
+
+def test_pages_that_are_not_cacheable_get_no_caching_headers(app, client, clock):
+    response = client.get("/login")
+    assert response.status_code == 200
+    assert "Cache-Control" not in response.headers
+    assert "ETag" not in response.headers
+
+
+@pytest.mark.parametrize("with_cookie", [False, True], ids=["fast-path", "flask"])
+def test_a_matching_etag_gets_304_without_a_body(
+    app, client, make_event, clock, flask_requests, with_cookie
+):
+    event = make_event()
+    path = f"/events/{event.slug}"
+    etag = client.get(path).headers["ETag"]
+    if with_cookie:
+        client.set_cookie("theme", "dark")
+    for sent in (etag, f"W/{etag}", f'"something-else", {etag}'):
+        response = client.get(path, headers={"If-None-Match": sent})
+        assert response.status_code == 304
+        assert response.get_data() == b""
+        assert response.headers["ETag"] == etag
+        assert response.headers["Cache-Control"] == PUBLIC
+        assert "Cookie" in response.headers["Vary"]
+        assert response.headers["X-Page-Cache"] == "not-modified"
+    head = client.head(path, headers={"If-None-Match": etag})
+    assert head.status_code == 304
+    other = client.get(path, headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200
+    assert other.headers["ETag"] == etag
+    assert client.get(path, headers={"If-None-Match": "*"}).status_code == 200  # only our tags
+    # Without a cookie, neither the 304s nor the 200 reached Flask.
+    assert flask_requests == [path] * (7 if with_cookie else 1)
+
+
+def test_a_worker_that_never_rendered_the_page_answers_304_and_gives_the_same_etag(
+    app, app_config, client, make_event, clock
+):
+    event = make_event()
+    path = f"/events/{event.slug}"
+    etag = client.get(path).headers["ETag"]
+    other_worker = create_app(app_config)  # its own cache, empty
+    try:
+        other = other_worker.test_client()
+        assert other.get(path, headers={"If-None-Match": etag}).status_code == 304
+        rendered = other.get(path)
+        assert rendered.headers["X-Page-Cache"] == "miss"
+        assert rendered.headers["ETag"] == etag
+    finally:
+        with other_worker.app_context():
+            db.engine.dispose()
+
+
+def test_editing_an_event_changes_the_etag(app, client, make_event, clock):
+    event = make_event(title="Ocean Forum")
+    paths = ["/events/", f"/events/{event.slug}"]
+    before = {path: client.get(path).headers["ETag"] for path in paths}
+
+    organiser_services.update_event(event, {"title": "Deep Sea Forum"}, actor=None, now=utcnow())
+    db.session.commit()
+
+    for path in paths:
+        response = client.get(path, headers={"If-None-Match": before[path]})
+        assert response.status_code == 200
+        assert "Deep Sea Forum" in response.get_data(as_text=True)
+        assert response.headers["ETag"] != before[path]
+
+
+def test_a_registration_changes_the_event_pages_etag(app, client, make_event, make_user, clock):
+    event = make_event(capacity=5)
+    path = f"/events/{event.slug}"
+    before = client.get(path).headers["ETag"]
+    assert client.get(path, headers={"If-None-Match": before}).status_code == 304
+
+    registration_services.register_attendee(make_user(), event, {}, now=utcnow())
+    db.session.commit()
+
+    response = client.get(path, headers={"If-None-Match": before})
+    assert response.status_code == 200
+    assert "Only 4 places left" in response.get_data(as_text=True)
+    assert response.headers["ETag"] != before
+
+
+def test_the_etag_changes_with_the_time_bucket(app, client, make_event, clock):
+    make_event()
+    before = client.get("/events/").headers["ETag"]
+    clock[0] += keys.BUCKET_SECONDS
+    response = client.get("/events/", headers={"If-None-Match": before})
+    assert response.status_code == 200
+    assert response.headers["ETag"] != before
+
+
+@pytest.fixture
+def shared_caches_ask_every_time(app_config: dict[str, Any]) -> None:
+    app_config["PAGE_CACHE_SHARED_MAX_AGE"] = 0
+
+
+def test_shared_max_age_zero_makes_shared_caches_ask_every_time(
+    shared_caches_ask_every_time, app, client, make_event, clock
+):
+    make_event()
+    for _ in range(2):
+        assert client.get("/events/").headers["Cache-Control"] == "public, no-cache"
+
+
+def test_without_the_page_cache_no_caching_headers_are_sent(app, client, make_event):
+    app.extensions.pop(store.EXTENSION, None)
+    make_event()
+    response = client.get("/events/", headers={"If-None-Match": "*"})
+    assert response.status_code == 200
+    assert "ETag" not in response.headers
+    assert "Cache-Control" not in response.headers
+
+
+# --- its place in the layers -------------------------------------------------------------------
+
+DOMAIN_PACKAGES = {
+    "accounts",
+    "announcements",
+    "events",
+    "feeds",
+    "ical",
+    "mail",
+    "organisations",
+    "organiser",
+    "registration",
+    "sharing",
+    "api",
+    "cli",
+}
+
+
+def test_the_page_cache_imports_no_domain_package():
+    imported = set()
+    for path in Path(page_cache.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+                if node.module == "eventsite":
+                    imported.update(f"eventsite.{alias.name}" for alias in node.names)
+    ours = {name.split(".")[1] for name in imported if name.startswith("eventsite.")}
+    assert ours == {"extensions", "page_cache"}
+    assert not ours & DOMAIN_PACKAGES
+
+
+def test_pages_declare_themselves_cacheable_next_to_their_views(app):
+    rules = keys.rules_for(app)
+    assert rules.endpoints == {
+        "events.home",
+        "events.listing",
+        "events.topic",
+        "events.organisation",
+        "events.detail",
+    }
+    # The registration package adds the places left to the event page's key.
+    assert list(rules.by_endpoint) == ["events.detail"]
+
+
+def test_a_stamp_for_a_page_that_is_not_cacheable_is_refused_at_start_up(app):
+    page_cache.add_stamp(app, "accounts.login", lambda: [])
+    app.config["PAGE_CACHE_ENABLED"] = True
+    with pytest.raises(ValueError, match=r"accounts\.login"):
+        page_cache.init_app(app, stamp=lambda: [])

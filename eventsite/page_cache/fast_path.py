@@ -1,0 +1,94 @@
+"""The page cache before Flask: a cookie-less GET or HEAD of a cached page (a first visit, a
+link followed from elsewhere, a crawler, a CDN) answered without building a request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from babel import Locale
+from flask import Flask
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from eventsite.extensions import db
+from eventsite.page_cache import hooks, keys, store
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+Answer = tuple[str, list[tuple[str, str]], bytes]  # status, headers, body
+
+
+class FirstVisitFastPath:
+    """WSGI middleware answering a cookie-less GET or HEAD of a cached page by itself: the
+    stored page, or a 304 when the visitor's ETag is still the page's.
+
+    Without a cookie there is no session, no login, no flash message and no remember-me:
+    the visitor is anonymous and the page is the stored one, unless it needs a CSRF token
+    (which needs a session), and then Flask answers. The URL is matched and the host
+    checked by the app's own adapter, so a redirect, a 404 or an untrusted host is Flask's
+    to answer too. The language is part of the key: with no locale selector configured it
+    is the default one, which is what Flask-Babel gives every request; an app with a
+    selector gets no fast path.
+    """
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._engine: Engine | None = None
+        babel = app.extensions.get("babel")
+        self.locale = (
+            str(Locale.parse(babel.default_locale))
+            if babel is not None and babel.locale_selector is None
+            else None
+        )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method in ("GET", "HEAD") and not environ.get("HTTP_COOKIE") and self.locale:
+            try:
+                answer = self._lookup(environ)
+            except Exception as err:
+                # Out here an error would reach the WSGI server, whose bare 500 has none of
+                # the site's pages or headers: Flask raises it again (serve_from_cache),
+                # without waiting a second time for a database that does not answer, and
+                # answers with the site's error handling (the database is down: a 503).
+                environ.pop(hooks.ENVIRON_KEY, None)
+                environ[hooks.ENVIRON_ERROR] = err
+                answer = None
+            if answer is not None:
+                status, headers, body = answer
+                start_response(status, headers)
+                return [b""] if method == "HEAD" else [body]
+        return self.wsgi_app(environ, start_response)
+
+    def _lookup(self, environ: WSGIEnvironment) -> Answer | None:
+        cache = store.cache_for(self.app)
+        if cache is None:
+            return None
+        req = self.app.request_class(environ)
+        try:
+            endpoint, view_args = self.app.create_url_adapter(req).match()  # type: ignore[union-attr]
+        except HTTPException:  # not found, a redirect, a disallowed method or host
+            return None
+        rules = keys.rules_for(self.app)
+        if endpoint not in rules.endpoints:
+            return None
+        key = keys.page_key(self.engine, rules, req, str(endpoint), view_args, str(self.locale))
+        if keys.not_modified(environ.get("HTTP_IF_NONE_MATCH"), key):
+            headers = [*keys.public_headers(rules, key), (hooks.HEADER, "not-modified")]
+            return "304 Not Modified", headers, b""
+        page = cache.get(key)
+        if page is None or page.has_csrf_token:
+            environ[hooks.ENVIRON_KEY] = key  # Flask renders (or fills in the token) under it
+            return None
+        headers = [*page.headers, ("Content-Length", str(len(page.body))), (hooks.HEADER, "hit")]
+        return "200 OK", headers, page.body
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self.app.app_context():
+                self._engine = db.engine
+        return self._engine

@@ -1,0 +1,175 @@
+"""The page cache inside Flask: a hit (or a 304) first of all before-request work, and last
+of all after-request work, a miss kept and every answer told who else may keep it.
+
+A page carrying the visitor's CSRF token is stored with a sentinel in its place, and each
+hit gets the visitor's own (then the answer sets a cookie, and is private)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, current_app, g, request, session
+from flask.globals import request_ctx
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
+
+from eventsite.extensions import db
+from eventsite.page_cache import keys, store
+
+HEADER = "X-Page-Cache"  # hit, miss or not-modified
+# Where the fast path leaves the key it computed for a request it passes on to Flask...
+ENVIRON_KEY = "eventsite.page_cache_key"
+# ...and the error it met, for Flask's error handling to answer.
+ENVIRON_ERROR = "eventsite.page_cache_error"
+# Headers that belong to one response, not to the page: left out of what is stored.
+UNSTORED_HEADERS = frozenset(
+    {"content-length", "set-cookie", "date", "retry-after", HEADER.lower()}
+)
+# Where the visitor's CSRF token goes in a stored body. Markup characters: escaped page
+# content can never contain it (and a page that does anyway is not stored).
+CSRF_SENTINEL = b"<page-cache:csrf-token>"
+
+
+@dataclass
+class Visit:
+    """What serve_from_cache found, for finish_response."""
+
+    key: keys.Key | None  # None: someone who may be logged in, or a flash to show
+    outcome: str = "miss"  # hit, miss or not-modified
+    session_before: dict[str, Any] | None = None
+
+
+def _is_anonymous() -> bool:
+    # Without loading the user: a user id in the session or a remember-me cookie means
+    # someone may be logged in, and their page carries their name.
+    remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return "_user_id" not in session and remember not in request.cookies
+
+
+def serve_from_cache() -> Response | None:
+    failed = request.environ.pop(ENVIRON_ERROR, None)
+    if failed is not None:  # in the fast path, before Flask: see FirstVisitFastPath
+        raise failed
+    cache = store.cache_for(current_app)
+    if cache is None or request.method not in ("GET", "HEAD"):
+        return None
+    rules = keys.rules_for(current_app)
+    endpoint = request.endpoint
+    if endpoint not in rules.endpoints:
+        return None
+    # Flash messages waiting for this visitor: render them (once), never from the cache.
+    if not _is_anonymous() or "_flashes" in session:
+        g.page_cache_visit = Visit(None)
+        return None
+    key = request.environ.get(ENVIRON_KEY)  # the fast path found it a miss already
+    if key is None:
+        locale = str(get_locale() or "")
+        key = keys.page_key(db.engine, rules, request, endpoint, request.view_args or {}, locale)
+    if keys.not_modified(request.headers.get("If-None-Match"), key):
+        g.page_cache_visit = Visit(key, "not-modified")
+        return Response(status=304, headers=keys.public_headers(rules, key))
+    page = cache.get(key)
+    if page is None:
+        # What the session held before the render, to see what the render changed.
+        g.page_cache_visit = Visit(key, "miss", dict(session))
+        return None
+    g.page_cache_visit = Visit(key, "hit")
+    body = page.body
+    if page.has_csrf_token:
+        # This visitor's own token, put in their session as a render would.
+        body = body.replace(CSRF_SENTINEL, generate_csrf().encode())
+    return Response(body, status=200, headers=list(page.headers))
+
+
+def finish_response(response: Response) -> Response:
+    """Last of all after-request work on a cacheable page: keep a miss that is the same
+    for everyone, and say who else may keep the answer."""
+    visit: Visit | None = g.pop("page_cache_visit", None)
+    if visit is None:
+        return response
+    if visit.key is None:
+        return _private(response)
+    response.headers[HEADER] = visit.outcome
+    if visit.outcome == "miss":
+        _store(response, visit.key, visit.session_before or {})
+    if _sets_cookie(response):  # this answer is this visitor's, whatever the page
+        _private(response)
+    return response
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = keys.PRIVATE
+    response.headers.pop("ETag", None)
+    response.vary.add("Cookie")
+    return response
+
+
+def _sets_cookie(response: Response) -> bool:
+    # The session is saved after this: ask whether saving it will set (or delete) its cookie.
+    app = current_app
+    return "Set-Cookie" in response.headers or app.session_interface.should_set_cookie(app, session)
+
+
+def _store(response: Response, key: keys.Key, session_before: Mapping[str, Any]) -> None:
+    cache = store.cache_for(current_app)
+    body = (
+        _without_csrf_token(response.get_data())
+        if _is_shareable(response, session_before)
+        else None
+    )
+    if cache is None or body is None:
+        _private(response)
+        return
+    has_csrf_token = CSRF_SENTINEL in body
+    if has_csrf_token:  # each visitor's own token, in their own session: never shared
+        _private(response)
+    else:
+        for name, value in keys.public_headers(keys.rules_for(current_app), key):
+            response.headers[name] = value
+    headers = tuple(
+        (name, value)
+        for name, value in response.headers.items()
+        if name.lower() not in UNSTORED_HEADERS and not name.lower().startswith("x-ratelimit")
+    )
+    cache.put(key, store.Page(body, headers, has_csrf_token=has_csrf_token))
+
+
+def _csrf_field() -> str:
+    return str(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+
+
+def _without_csrf_token(body: bytes) -> bytes | None:
+    """The body with this request's CSRF token replaced by the sentinel; None when it
+    cannot be stored safely."""
+    token = g.get(_csrf_field())
+    if not token:
+        return body
+    if CSRF_SENTINEL in body:  # the page itself contains it: a hit could not tell
+        return None
+    body = body.replace(str(token).encode(), CSRF_SENTINEL)
+    # The raw session secret is never rendered; if it ever were, the page is this visitor's.
+    raw = session.get(_csrf_field())
+    if raw and str(raw).encode() in body:
+        return None
+    return body
+
+
+def _is_shareable(response: Response, session_before: Mapping[str, Any]) -> bool:
+    """Only a page with nothing of this visitor in it: no cookie being set, no flash
+    shown, no session change other than a new CSRF token (which _store takes out of the
+    body) or the freshness mark."""
+    if response.status_code != 200 or response.is_streamed or response.direct_passthrough:
+        return False
+    if "Set-Cookie" in response.headers or request_ctx.flashes:
+        return False
+    if session.modified:
+        # Flask-Login's session protection marks a non-empty session without a user as
+        # not fresh: nothing the page shows.
+        allowed = {_csrf_field(), "_fresh"}
+        after = {name: value for name, value in session.items() if name not in allowed}
+        before = {name: value for name, value in session_before.items() if name not in allowed}
+        if after != before:
+            return False
+    return True

@@ -1,0 +1,71 @@
+"""The page cache's store: a thread-safe LRU of rendered pages, one per app and process."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from flask import Flask
+
+from eventsite.page_cache.keys import Key
+
+EXTENSION = "page_cache"  # app.extensions: the app's PageCache; without it nothing is cached
+MAX_BYTES = 64 * 1024 * 1024  # the whole cache, per process
+MAX_ENTRY_BYTES = 1024 * 1024  # a page larger than this is not kept
+
+
+@dataclass(frozen=True)
+class Page:
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+    has_csrf_token: bool = False  # hooks.CSRF_SENTINEL stands where the token goes
+
+
+class PageCache:
+    """A thread-safe LRU bounded by entry count and total body bytes."""
+
+    def __init__(self, max_entries: int, max_bytes: int = MAX_BYTES) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self._pages: OrderedDict[Key, Page] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def get(self, key: Key) -> Page | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is None:
+                self.misses += 1
+                return None
+            self._pages.move_to_end(key)
+            self.hits += 1
+            return page
+
+    def put(self, key: Key, page: Page) -> None:
+        size = len(page.body)
+        if self.max_entries <= 0 or size > min(self.max_bytes, MAX_ENTRY_BYTES):
+            return
+        with self._lock:
+            old = self._pages.pop(key, None)
+            if old is not None:
+                self.bytes -= len(old.body)
+            self._pages[key] = page
+            self.bytes += size
+            while len(self._pages) > self.max_entries or self.bytes > self.max_bytes:
+                _, evicted = self._pages.popitem(last=False)
+                self.bytes -= len(evicted.body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+            self.bytes = 0
+
+
+def cache_for(app: Flask) -> PageCache | None:
+    return app.extensions.get(EXTENSION)
