@@ -13,9 +13,11 @@ from eventsite.templating import country_choices
 
 
 def single_line(_form: FlaskForm, field: Any) -> None:
-    """No line breaks or other control characters: the value may reach an email."""
+    """No line breaks or other control characters (C0, DEL and C1, whose NEL is a line
+    break too): the value may reach an email. A NUL would also make PostgreSQL refuse
+    the query it reaches."""
     value = field.data or ""
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
         raise ValidationError(_l("Keep this on one line, without special characters."))
 
 
@@ -46,7 +48,9 @@ class SignupForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(
+        _l("Email address"), validators=[DataRequired(), Length(max=254), single_line]
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Keep me logged in on this device"))
 
