@@ -196,9 +196,11 @@ def page_key(
 ) -> Key:
     """The key of a cacheable page: what it shows has not changed while this stays equal.
     The reads end before the page's queries begin."""
+    slug = str(view_args.get("slug"))
     with engine.connect() as connection:
-        if endpoint == EVENT_ENDPOINT:
-            row = connection.execute(EVENT_STAMP_QUERY, {"slug": str(view_args.get("slug"))}).one()
+        # A slug with a NUL is no event (the page says 404), and PostgreSQL refuses it.
+        if endpoint == EVENT_ENDPOINT and "\x00" not in slug:
+            row = connection.execute(EVENT_STAMP_QUERY, {"slug": slug}).one()
             version, registrations = int(row[0] or 0), tuple(row[1:])
         else:
             version, registrations = _catalogue_version(connection), ()
