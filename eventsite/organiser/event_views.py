@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from eventsite import errors, markup, timeutil
 from eventsite.errors import DomainError
+from eventsite.events import services as event_services
 from eventsite.events.models import Topic
 from eventsite.extensions import db
 from eventsite.organiser import access, audit, forms, queries, services
@@ -39,8 +40,12 @@ def index() -> Page:
     organisation_id = request.args.get("organisation", type=int)
     if organisation_id is not None and not current_user.is_member_of(organisation_id):
         organisation_id = None
+    # The page number as the public listing reads it: capped, so the offset stays within
+    # what the databases take (db.paginate would take 10**20 and overflow).
+    number, _messages = event_services.parse_page(request.args.get("page"))
     page = db.paginate(
         queries.workspace_events(current_user, status, now, organisation_id),
+        page=number,
         per_page=50,
         error_out=False,
     )
