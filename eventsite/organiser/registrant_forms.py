@@ -8,7 +8,18 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from eventsite.accounts.forms import single_line
+from eventsite.registration.forms import PlainText
 from eventsite.registration.models import QuestionKind, RegistrationStatus
+
+
+def plain_text() -> PlainText:
+    """Line breaks and tabs, but no other control character: the text reaches emails and
+    the spreadsheet export (which refuses them), and PostgreSQL refuses NUL."""
+    return PlainText(
+        _l("Please remove the invisible control characters from this text."), allowed="\t\r\n"
+    )
+
 
 QUESTION_KIND_LABELS = {
     QuestionKind.SHORT_TEXT: _l("Short text"),
@@ -22,16 +33,16 @@ QUESTION_KIND_LABELS = {
 
 
 class QuestionForm(FlaskForm):
-    label = StringField(_l("Question"), [DataRequired(), Length(max=300)])
+    label = StringField(_l("Question"), [DataRequired(), Length(max=300), single_line])
     kind = SelectField(
         _l("Kind of answer"),
         choices=[SelectChoice(k.value, v) for k, v in QUESTION_KIND_LABELS.items()],
     )
-    help_text = TextAreaField(_l("Help text"), [Optional(), Length(max=2000)])
+    help_text = TextAreaField(_l("Help text"), [Optional(), Length(max=2000), plain_text()])
     is_required = BooleanField(_l("Required"))
     options = TextAreaField(
         _l("Choices"),
-        [Optional(), Length(max=10_000)],
+        [Optional(), Length(max=10_000), plain_text()],
         description=_l("For single and multiple choice: one choice per line."),
     )
     submit = SubmitField(_l("Save question"))
@@ -70,9 +81,11 @@ class EmailRegistrantsForm(FlaskForm):
         ],
         default="confirmed",
     )
-    subject = StringField(_l("Subject"), [DataRequired(), Length(max=200)])
+    subject = StringField(_l("Subject"), [DataRequired(), Length(max=200), single_line])
     body = TextAreaField(
-        _l("Message"), [DataRequired(), Length(max=20_000)], description=_l("Plain text.")
+        _l("Message"),
+        [DataRequired(), Length(max=20_000), plain_text()],
+        description=_l("Plain text."),
     )
     preview = SubmitField(_l("Preview"))
     send = SubmitField(_l("Send"))
