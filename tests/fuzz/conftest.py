@@ -1,18 +1,21 @@
 """The fuzz suite's settings profiles and its small world of objects to aim at.
 
-Profiles (choose with HYPOTHESIS_PROFILE):
+Every target first gets its canonical examples (plans.canonical_plans: each field's few
+hostile values alone, then all fields at once), then random ones. Profiles (choose with
+the HYPOTHESIS_PROFILE environment variable):
 - `fuzz` (the default): derandomized (the same examples every run, so `make test` is
-  reproducible), a small budget per endpoint, no example database on disk, and no
-  shrinking: each shrinking step is a request, and a failure would cost half a minute.
-  Long strings and files print short, so the failing example is readable as found.
-- `shrink`: the same examples, shrunk to a minimal failing one (to report a bug).
-- `long`: random, 20 times the budget, with shrinking, and random examples on PostgreSQL
-  too: a hunt before a release. A failure prints the `@reproduce_failure` blob to replay it.
+  reproducible), 5 random examples per form (fewer for bare buttons), the canonical ones
+  only on PostgreSQL, no example database on disk, and no shrinking: each shrinking step
+  is a request, and a failure would cost half a minute. Long strings and files print
+  short, so a failing example is readable as found.
+- `shrink`: the same examples, a failure shrunk to a minimal example (to report a bug).
+- `long`: random, 20 times the examples, with shrinking, and random examples on
+  PostgreSQL too: a hunt before a release. A failure prints the `@reproduce_failure`
+  blob that replays it.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,7 +28,7 @@ from eventsite.extensions import db
 from eventsite.models import Question, QuestionKind, Topic
 
 from ..organiser.conftest import World, make_world  # noqa: F401  (fixture used by `site`)
-from .harness import Site
+from .harness import PROFILE, Site
 
 # Each test builds its app (the `app` fixture is function-scoped) and runs its examples
 # inside with an inner @given, so Hypothesis never sees a function-scoped fixture.
@@ -49,7 +52,7 @@ settings.register_profile(
     phases=list(Phase),
     print_blob=True,
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fuzz"))
+settings.load_profile(PROFILE)
 
 # scrypt at a cost an attacker would face takes ~0.1 s; examples log in, sign up and change
 # passwords hundreds of times. The fuzz suite is about input handling, not hashing cost.

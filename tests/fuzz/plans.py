@@ -127,11 +127,13 @@ A_FILE = FilePart(b"just a file", "notes.txt", "text/plain")
 
 
 def canonical_plans(fields: Mapping[str, Values], max_text: int = 200_000) -> list[FormPlan]:
-    """Plans every run tries first: each field's hostile values alone (the rest of the
-    form valid, so that what the form lets through reaches the services and the
-    database), then every field left out, sent twice, and `max_text` characters long."""
+    """Plans every run tries first: the valid form as it is, each field's hostile values
+    alone (the rest of the form valid, so that what the form lets through reaches the
+    services and the database), then every field left out, sent twice, and `max_text`
+    characters long."""
     names = sorted(fields)
-    plans = [
+    plans = [FormPlan(())]
+    plans += [
         FormPlan(((name, Replace(value)),)) for name in names for value in fields[name].canonical
     ]
     if names:
@@ -237,9 +239,11 @@ def query_plans(
 
 
 def canonical_queries(params: Mapping[str, Values], path: Values | None = None) -> list[QueryPlan]:
-    """Each parameter's hostile values alone, every parameter twice, the hostile paths."""
+    """The page as linked, each parameter's hostile values alone, every parameter twice,
+    the hostile paths."""
     names = sorted(params)
-    plans = [QueryPlan(((name, value),)) for name in names for value in params[name].canonical]
+    plans = [QueryPlan(())]
+    plans += [QueryPlan(((name, value),)) for name in names for value in params[name].canonical]
     if names:
         plans.append(QueryPlan(tuple((name, INJECTION) for name in names for _ in range(2))))
     if path is not None:
