@@ -393,14 +393,16 @@ def public_countries() -> list[str]:
     return [code for code in db.session.scalars(stmt) if code]
 
 
-def _usable_slug(slug: str) -> bool:
+def usable_slug(slug: str) -> bool:
+    """Whether a slug from an address can be looked up at all: PostgreSQL refuses NUL in
+    a query, so such a slug is a 404 without one."""
     return bool(slug) and len(slug) <= MAX_SLUG_LENGTH and "\x00" not in slug
 
 
 def get_public_event_or_404(slug: str) -> Event:
     """A published or cancelled event with everything its page shows, in a fixed number of
     queries; drafts and unknown slugs are 404."""
-    if not _usable_slug(slug):
+    if not usable_slug(slug):
         raise NotFound()
     stmt = (
         public_events()
@@ -417,13 +419,13 @@ def get_public_event_or_404(slug: str) -> Event:
 
 
 def get_topic_or_404(slug: str) -> Topic:
-    if not _usable_slug(slug):
+    if not usable_slug(slug):
         raise NotFound()
     return db.first_or_404(select(Topic).where(Topic.slug == slug))
 
 
 def get_organisation_or_404(slug: str) -> Organisation:
-    if not _usable_slug(slug):
+    if not usable_slug(slug):
         raise NotFound()
     return db.first_or_404(select(Organisation).where(Organisation.slug == slug))
 

@@ -202,6 +202,8 @@ def regenerate_personal_token() -> BaseResponse:
 
 
 def _member_organisation_or_403(slug: str) -> Organisation:
+    if not events_services.usable_slug(slug):
+        abort(404)
     organisation = db.first_or_404(select(Organisation).where(Organisation.slug == slug))
     if not access.is_member(current_user, organisation):
         abort(403)

@@ -296,7 +296,9 @@ def _is_send() -> bool:
 def email_registrants(event_id: int) -> Page:
     event = access.load_event(event_id)
     form = registrant_forms.EmailRegistrantsForm()
-    count = registrants.recipient_count(event, form.status.data or "confirmed")
+    # Counted before the form is validated: only a status the table knows reaches the query.
+    status = form.status.data if form.status.data in registrants.STATUS_FILTERS else "confirmed"
+    count = registrants.recipient_count(event, status)
     preview = None
     if form.validate_on_submit():
         if form.send.data:

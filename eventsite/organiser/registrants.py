@@ -152,7 +152,8 @@ class RegistrantFilters:
         sort = args.get("sort", "registered")
         return cls(
             status=status if status in STATUS_FILTERS else "all",
-            q=(args.get("q") or "").strip()[:100],
+            # No NUL: PostgreSQL refuses it in a query.
+            q=(args.get("q") or "").replace("\x00", "").strip()[:100],
             sort=sort if sort in SORTS else "registered",
         )
 

@@ -91,7 +91,8 @@ def page_key(
     put newer content under an older key, never stale content under the new one."""
     stmt = rules.statement(endpoint)
     stamp: tuple[Any, ...] = ()
-    if stmt is not None:
+    # A URL part with a NUL names nothing (the view answers 404) and PostgreSQL refuses it.
+    if stmt is not None and not any("\x00" in str(value) for value in view_args.values()):
         # On a pooled connection rather than the request's ORM session: a hit then never
         # opens (and tears down) a session, which is half of what a hit costs.
         with engine.connect() as connection:

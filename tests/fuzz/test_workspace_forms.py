@@ -1,0 +1,412 @@
+"""Fuzz the workspace's other forms (the registration form's questions, registrants,
+emails to them, organisations and their members): no 5xx, nothing half-written, and
+what is accepted is stored whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from eventsite.extensions import db
+from eventsite.models import (
+    Membership,
+    Organisation,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationStatus,
+)
+
+from . import strategies as fz
+from .harness import (
+    FormTarget,
+    Outcome,
+    Prepared,
+    Site,
+    assert_exports,
+    assert_one_line,
+    assert_plain_text,
+    last_id,
+    rows_after,
+    run_form_target,
+    with_known_bugs,
+)
+from .test_workspace_event_forms import DIRECTION, EVENT_FORM_TARGETS
+
+pytestmark = pytest.mark.fuzz
+
+AUDIT = "audit_entries"
+CATALOGUE = "catalogue_versions"
+NUL = "NUL in a text field gives a 500 on PostgreSQL"
+
+
+# --- the registration form, registrants, emails ----------------------------------------------
+
+QUESTION_FIELDS = {
+    "label": fz.text(),
+    "kind": fz.choices([kind.value for kind in QuestionKind]),
+    "help_text": fz.text(),
+    "is_required": fz.booleans(),
+    "options": fz.text(),
+    "submit": fz.buttons(),
+}
+QUESTION_BASE = {
+    "label": "Dietary needs",
+    "kind": "single_choice",
+    "help_text": "",
+    "options": "Vegetarian\r\nVegan\r\nNone",
+    "submit": "Save",
+}
+QUESTION_WRITES = frozenset({"registration_questions", AUDIT})
+
+
+def _fresh_question(site: Site) -> Question:
+    question = Question(
+        event=site.world.event,
+        label=f"Question {site.next()}",
+        kind=QuestionKind.SHORT_TEXT,
+        position=50,
+        is_active=site.serial % 2 == 0,
+    )
+    db.session.add(question)
+    db.session.commit()
+    return question
+
+
+def _add_question(site: Site) -> Prepared:
+    return Prepared(
+        f"/manage/events/{site.world.event.id}/questions",
+        dict(QUESTION_BASE),
+        user=site.world.member,
+        objects={"last_question": last_id(Question)},
+    )
+
+
+def _question_whole(site: Site, question: Question) -> None:
+    assert_one_line(question.label, "the question")
+    assert_plain_text(question.help_text, "the help text", allowed="\t\r\n")
+    for option in question.options:
+        assert_plain_text(option, "a choice", allowed="\t")
+        assert option == option.strip() and option
+    # The questions head the export's columns.
+    assert_exports(site, site.world.event)
+
+
+def _added_questions_whole(site: Site, outcome: Outcome) -> None:
+    for question in rows_after(Question, outcome.prepared.objects["last_question"]):
+        _question_whole(site, question)
+    # The registration form is built from the questions.
+    attendee = site.fresh_user()
+    page = site.client(attendee).get(f"/events/{site.world.event.slug}/register")
+    assert page.status_code == 200
+
+
+def _question_action(url: str, base: dict[str, str] | None = None):
+    def prepare(site: Site) -> Prepared:
+        question = _fresh_question(site)
+        return Prepared(
+            url.format(event=site.world.event, question=question),
+            dict(base or {"submit": "Go", "direction": "up"}),
+            user=site.world.member,
+            objects={"question": question},
+        )
+
+    return prepare
+
+
+def _edited_question_whole(site: Site, outcome: Outcome) -> None:
+    _question_whole(site, db.session.get(Question, outcome.prepared.objects["question"].id))
+
+
+def _registration_action(url: str, status: str = RegistrationStatus.PENDING):
+    """A fresh registration for every example; the form also carries the table's state."""
+
+    def prepare(site: Site) -> Prepared:
+        registration = Registration(
+            event=site.world.event, user=site.fresh_user(), status=status, answers={}
+        )
+        db.session.add(registration)
+        db.session.commit()
+        return Prepared(
+            url.format(event=site.world.event, registration=registration),
+            {"submit": "Go", "status": "pending", "q": "", "sort": "name", "page": "1"},
+            user=site.world.member,
+        )
+
+    return prepare
+
+
+TABLE_STATE = {
+    "submit": fz.buttons(),
+    "status": fz.choices(("all", "active", "pending", "confirmed")),
+    "q": fz.text(),
+    "sort": fz.choices(("registered", "name", "-name")),
+    "page": fz.numbers(),
+}
+DECISION_WRITES = frozenset({"registrations", "outbox_messages", AUDIT})
+REGISTRANT_URL = "/manage/events/{event.id}/registrants/{registration.id}"
+
+
+def _email_registrants(site: Site) -> Prepared:
+    return Prepared(
+        f"/manage/events/{site.world.event.id}/email",
+        {"status": "active", "subject": "Practical details", "body": "Bring a pen.", "send": "S"},
+        user=site.world.member,
+    )
+
+
+QUESTION_URL = "/manage/events/{event.id}/questions/{question.id}"
+REGISTRATION_TARGETS = [
+    FormTarget(
+        "organiser.questions",
+        _add_question,
+        QUESTION_FIELDS,
+        writes=QUESTION_WRITES,
+        check=_added_questions_whole,
+    ),
+    FormTarget(
+        "organiser.edit_question",
+        _question_action(QUESTION_URL, QUESTION_BASE),
+        QUESTION_FIELDS,
+        writes=QUESTION_WRITES,
+        check=_edited_question_whole,
+    ),
+    FormTarget(
+        "organiser.move_question",
+        _question_action(QUESTION_URL + "/move"),
+        DIRECTION,
+        writes=QUESTION_WRITES,
+        budget=0.3,
+    ),
+    FormTarget(
+        "organiser.remove_question",
+        _question_action(QUESTION_URL + "/remove"),
+        {"submit": fz.buttons()},
+        writes=QUESTION_WRITES,
+        budget=0.3,
+    ),
+    FormTarget(
+        "organiser.restore_question",
+        _question_action(QUESTION_URL + "/restore"),
+        {"submit": fz.buttons()},
+        writes=QUESTION_WRITES,
+        budget=0.3,
+    ),
+    *(
+        FormTarget(
+            f"organiser.{name}",
+            _registration_action(f"{REGISTRANT_URL}/{path}", status),
+            TABLE_STATE,
+            writes=DECISION_WRITES,
+            budget=0.5,
+        )
+        for name, path, status in (
+            ("approve_registration", "approve", RegistrationStatus.PENDING),
+            ("reject_registration", "reject", RegistrationStatus.PENDING),
+            ("promote_registration", "promote", RegistrationStatus.WAITLISTED),
+            ("cancel_registration", "cancel", RegistrationStatus.CONFIRMED),
+            ("check_in", "check-in", RegistrationStatus.CONFIRMED),
+        )
+    ),
+    FormTarget(
+        "organiser.email_registrants",
+        _email_registrants,
+        {
+            "status": fz.choices(("active", "confirmed", "pending", "cancelled")),
+            "subject": fz.text(),
+            "body": fz.text(),
+            "preview": fz.buttons(),
+            "send": fz.buttons(),
+        },
+        writes=frozenset({"outbox_messages", AUDIT}),
+    ),
+]
+
+
+# --- organisations, members, invitations ------------------------------------------------------
+
+ORGANISATION_WRITES = frozenset(
+    {
+        "organisations",
+        "memberships",
+        "organisation_invitations",
+        "outbox_messages",
+        AUDIT,
+        CATALOGUE,
+    }
+)
+
+
+def _new_organisation(site: Site) -> Prepared:
+    return Prepared(
+        "/manage/organisations/new",
+        {
+            "name": "Open Science Society",
+            "slug": "",
+            "description": "We *meet*.",
+            "website": "https://example.org",
+            "first_member": f"first-{site.next()}@example.org",
+            "submit": "Create",
+        },
+        user=site.world.admin,
+        objects={"last_organisation": last_id(Organisation)},
+    )
+
+
+def _organisation_whole(site: Site, organisation: Organisation) -> None:
+    assert_one_line(organisation.name, "the organisation's name")
+    assert_one_line(organisation.slug, "the organisation's address")
+    assert organisation.name == organisation.name.strip() and organisation.name
+    assert site.client(None).get(f"/organisations/{organisation.slug}").status_code == 200
+
+
+def _new_organisation_whole(site: Site, outcome: Outcome) -> None:
+    for organisation in rows_after(Organisation, outcome.prepared.objects["last_organisation"]):
+        _organisation_whole(site, organisation)
+
+
+def _organisation_profile(site: Site) -> Prepared:
+    n = site.next()
+    organisation = Organisation(name=f"Society {n}", slug=f"society-{n}", description="")
+    db.session.add_all(
+        [organisation, Membership(user=site.world.member, organisation=organisation)]
+    )
+    db.session.commit()
+    return Prepared(
+        f"/manage/organisations/{organisation.id}",
+        {"name": organisation.name, "description": "", "website": "", "submit": "Save"},
+        user=site.world.member,
+        objects={"organisation": organisation},
+    )
+
+
+def _profile_whole(site: Site, outcome: Outcome) -> None:
+    organisation = db.session.get(Organisation, outcome.prepared.objects["organisation"].id)
+    _organisation_whole(site, organisation)
+    logo = site.client(None).get(f"/manage/organisations/{organisation.id}/logo")
+    assert logo.status_code in (200, 404)
+
+
+def _add_member(site: Site) -> Prepared:
+    n = site.next()
+    # An address with an account (added) or without one (invited).
+    email = site.fresh_user().email if n % 2 else f"invitee-{n}@example.org"
+    return Prepared(
+        f"/manage/organisations/{site.world.organisation.id}/members",
+        {"email": email, "submit": "Add"},
+        user=site.world.member,
+    )
+
+
+def _remove_member(site: Site) -> Prepared:
+    user = site.fresh_user()
+    db.session.add(Membership(user=user, organisation=site.world.organisation))
+    db.session.commit()
+    return Prepared(
+        f"/manage/organisations/{site.world.organisation.id}/members/{user.id}/remove",
+        {"submit": "Remove"},
+        user=site.world.member,
+    )
+
+
+def _revoke_invitation(site: Site) -> Prepared:
+    invitation, _secret = site.invite(f"revoked-{site.next()}@example.org")
+    return Prepared(
+        f"/manage/organisations/{site.world.organisation.id}/invitations/{invitation.id}/revoke",
+        {"submit": "Revoke"},
+        user=site.world.member,
+    )
+
+
+def _accept_invitation(site: Site) -> Prepared:
+    user = site.fresh_user()
+    _invitation_row, secret = site.invite(user.email)
+    return Prepared(f"/manage/invitations/{secret}", {"submit": "Accept"}, user=user)
+
+
+ORGANISATION_TARGETS = [
+    FormTarget(
+        "organiser.new_organisation",
+        _new_organisation,
+        {
+            "name": fz.text(),
+            "slug": fz.slugs(),
+            "description": fz.text(),
+            "website": fz.urls(),
+            "first_member": fz.emails(),
+            "submit": fz.buttons(),
+        },
+        writes=ORGANISATION_WRITES,
+        check=_new_organisation_whole,
+    ),
+    FormTarget(
+        "organiser.organisation",
+        _organisation_profile,
+        {
+            "name": fz.text(),
+            "description": fz.text(),
+            "website": fz.urls(),
+            "logo": fz.files(),
+            "remove_logo": fz.booleans(),
+            "submit": fz.buttons(),
+        },
+        writes=ORGANISATION_WRITES,
+        check=_profile_whole,
+    ),
+    FormTarget(
+        "organiser.add_member",
+        _add_member,
+        {"email": fz.emails(), "submit": fz.buttons()},
+        writes=ORGANISATION_WRITES,
+    ),
+    FormTarget(
+        "organiser.remove_member",
+        _remove_member,
+        {"submit": fz.buttons()},
+        writes=ORGANISATION_WRITES,
+        budget=0.3,
+    ),
+    FormTarget(
+        "organiser.revoke_invitation",
+        _revoke_invitation,
+        {"submit": fz.buttons()},
+        writes=ORGANISATION_WRITES,
+        budget=0.3,
+    ),
+    FormTarget(
+        "organiser.accept_invitation",
+        _accept_invitation,
+        {"submit": fz.buttons()},
+        writes=ORGANISATION_WRITES,
+        budget=0.3,
+    ),
+]
+
+WORKSPACE_TARGETS = EVENT_FORM_TARGETS + REGISTRATION_TARGETS + ORGANISATION_TARGETS
+
+TABLE_PAGE = (
+    "known: a huge ?page= on the registrants table gives a 500 (the action redirects "
+    "back to the table with the page it was posted from)"
+)
+# Waiting for their fixes (the lead removes a mark once its fix is merged).
+KNOWN = {
+    "organiser.approve_registration": TABLE_PAGE,
+    "organiser.reject_registration": TABLE_PAGE,
+    "organiser.promote_registration": TABLE_PAGE,
+    "organiser.cancel_registration": TABLE_PAGE,
+    "organiser.check_in": TABLE_PAGE,
+    "organiser.new_organisation": (
+        "new: CR/LF kept in the name, and its NUL in the invitation's subject; "
+        f"new: {NUL} (name, website)"
+    ),
+    "organiser.organisation": f"new: CR/LF kept in the name; new: {NUL} (name, website)",
+    "organiser.add_member": (
+        "known: an RFC 2047 encoded-word address (=?utf-8?q?x?=@example.org) gives a 500"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "target", with_known_bugs(REGISTRATION_TARGETS + ORGANISATION_TARGETS, KNOWN)
+)
+def test_workspace_form_survives_hostile_input(site: Site, target: FormTarget) -> None:
+    run_form_target(site, target)
