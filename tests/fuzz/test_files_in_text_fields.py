@@ -12,11 +12,6 @@ from .test_workspace_forms import WORKSPACE_TARGETS
 pytestmark = pytest.mark.fuzz
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known: a file part where a text field is expected gives a 500 (on every form "
-    "with a text field, not only /password/forgot, /notify and share)",
-)
 def test_no_form_fails_on_files_in_its_fields(site: Site) -> None:
     if site.backend != "sqlite":
         pytest.skip("files are refused or taken before the database: SQLite is enough")

@@ -24,7 +24,6 @@ from .harness import (
     last_id,
     rows_after,
     run_form_target,
-    with_known_bugs,
 )
 
 pytestmark = pytest.mark.fuzz
@@ -385,6 +384,6 @@ KNOWN = {
 }
 
 
-@pytest.mark.parametrize("target", with_known_bugs(EVENT_FORM_TARGETS, KNOWN))
+@pytest.mark.parametrize("target", EVENT_FORM_TARGETS)
 def test_event_form_survives_hostile_input(site: Site, target: FormTarget) -> None:
     run_form_target(site, target)
