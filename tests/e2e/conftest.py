@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page
 
-from eventsite.events import demo
+from eventsite.demo import load
 from eventsite.extensions import db
 from eventsite.timeutil import utcnow
 
@@ -25,9 +25,9 @@ def _sqlite_only(backend: str) -> None:
 
 
 @pytest.fixture
-def demo_data(app: Flask) -> demo.DemoSummary:
-    """The demonstration programme, dated relative to now, committed."""
-    summary = demo.load_demo(utcnow())
+def demo_data(app: Flask) -> load.DemoSummary:
+    """The demonstration programme (no registrations), dated relative to now, committed."""
+    summary = load.load_programme(utcnow())
     db.session.commit()
     return summary
 
