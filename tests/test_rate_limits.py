@@ -11,6 +11,7 @@ import http.client
 import logging
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -231,7 +232,8 @@ def test_with_redis_unreachable_the_site_stays_up_and_counts_per_process(serve) 
 
 def _production_app(monkeypatch, tmp_path: Path, **settings: str) -> Flask:
     monkeypatch.setenv("EVENTSITE_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))  # production refuses "xxx..."
+    monkeypatch.setenv("EVENTSITE_TRUSTED_HOSTS", '["events.example.org"]')
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite3'}")
     for name, value in settings.items():
         monkeypatch.setenv(f"EVENTSITE_{name}", value)
