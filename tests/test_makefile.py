@@ -100,3 +100,18 @@ def test_make_run_serves_on_port_and_emails_link_to_it(tmp_path: Path) -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
 
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_make_test_saves_screenshots_where_git_ignores_them(monkeypatch) -> None:
+    """The browser tests take screenshots; `make test` must not leave tracked files changed
+    (`make screenshots` refreshes docs/screenshots/ on purpose)."""
+    from .e2e.conftest import screenshot_dir
+
+    monkeypatch.delenv("EVENTSITE_SCREENSHOTS_DIR", raising=False)
+    picture = screenshot_dir() / "listing.png"
+    ignored = subprocess.run(["git", "check-ignore", "--quiet", str(picture)], cwd=ROOT)
+    if ignored.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert ignored.returncode == 0, f"{picture} is not ignored by git"
+    monkeypatch.setenv("EVENTSITE_SCREENSHOTS_DIR", "docs/screenshots")
+    assert screenshot_dir() == ROOT / "docs" / "screenshots"

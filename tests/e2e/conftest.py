@@ -32,10 +32,16 @@ def demo_data(app: Flask) -> load.DemoSummary:
     return summary
 
 
+def screenshot_dir() -> Path:
+    """build/screenshots/ (git-ignored), or EVENTSITE_SCREENSHOTS_DIR (relative to the
+    repository), e.g. docs/screenshots to refresh the README's pictures (`make screenshots`)."""
+    return ROOT / (os.environ.get("EVENTSITE_SCREENSHOTS_DIR") or "build/screenshots")
+
+
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    """Where screenshots go: docs/screenshots/ (EVENTSITE_SCREENSHOTS_DIR overrides)."""
-    path = Path(os.environ.get("EVENTSITE_SCREENSHOTS_DIR") or ROOT / "docs" / "screenshots")
+    """Where the browser tests save screenshots (see `screenshot_dir`)."""
+    path = screenshot_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

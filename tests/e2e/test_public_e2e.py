@@ -153,7 +153,8 @@ def test_phone_has_no_horizontal_scrolling(
 def test_screenshots_of_the_demo(
     desktop: Page, phone_context: BrowserContext, live_server: str, demo_data, screenshots: Path
 ) -> None:
-    """Keep docs/screenshots/ current: the listing and the flagship event, desktop and phone."""
+    """The listing and the flagship event, desktop and phone (`make screenshots` refreshes the
+    README's copies in docs/screenshots/)."""
     desktop.goto(live_server + "/")
     expect(desktop.get_by_role("heading", name="Upcoming events", exact=True)).to_be_visible()
     desktop.screenshot(path=screenshots / "listing.png", full_page=True)
