@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ from flask import Flask, current_app, g, has_app_context, request_started
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from eventsite import create_app
@@ -43,6 +45,9 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "correct horse battery staple"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+# Cheap on purpose: scrypt takes 0.1-0.25 s a hash here, and the suite signs up and logs in
+# hundreds of times. `default_password_hashing` gives a test the site's own scrypt.
+PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 _pg_schema_ready = False
 
@@ -98,7 +103,15 @@ def app_config(database_url: str, tmp_path) -> dict[str, Any]:
         "MAIL_SERVER": None,
         "MAIL_DEFAULT_SENDER": "eventsite <no-reply@eventsite.test>",
         "SITE_NAME": "eventsite",
+        "PASSWORD_HASH_METHOD": PASSWORD_HASH_METHOD,
     }
+
+
+@pytest.fixture
+def default_password_hashing(app_config: dict[str, Any]) -> None:
+    """The site's own password hashing (scrypt) instead of the tests' cheap one; use it
+    before `app` is built."""
+    del app_config["PASSWORD_HASH_METHOD"]
 
 
 def _fresh_g_per_request(_sender: Any, **_extra: Any) -> None:
@@ -230,19 +243,22 @@ def make_speaker(app: Flask) -> Callable[..., Speaker]:
     return factory
 
 
+@functools.cache
+def password_hash() -> str:
+    """PASSWORD hashed once for the whole session."""
+    return generate_password_hash(PASSWORD, method=PASSWORD_HASH_METHOD)
+
+
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., User]:
-    from werkzeug.security import generate_password_hash
-
     counter = iter(range(1, 100_000))
-    password_hash = generate_password_hash(PASSWORD)
 
     def factory(**overrides: Any) -> User:
         n = next(counter)
         values: dict[str, Any] = {
             "email": f"person{n}@example.org",
             "name": f"Person {n}",
-            "password_hash": password_hash,
+            "password_hash": password_hash(),
             "email_verified_at": NOW,
         }
         values.update(overrides)

@@ -36,6 +36,7 @@ def outbox_count() -> int:
 # --- sign up and verification --------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("default_password_hashing")
 def test_signup_creates_an_unverified_account_and_emails_a_link_that_verifies_it(
     client, mailbox
 ) -> None:
