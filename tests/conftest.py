@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -74,11 +75,28 @@ def database_url(backend: str, tmp_path) -> str:
     return PG_URL
 
 
-def _prepare_schema(app: Flask, backend: str) -> None:
+@pytest.fixture(scope="session")
+def sqlite_schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database with every table, built once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("schema") / "schema.sqlite3"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        db.create_all()
+        db.session.remove()
+        db.engine.dispose()  # the last connection closing folds the WAL into the file
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+def _prepare_schema(app: Flask, backend: str, sqlite_schema: Callable[[], Path]) -> None:
     global _pg_schema_ready
     with app.app_context():
         if backend == "sqlite":
-            db.create_all()
+            target = db.engine.url.database
+            if target and target != ":memory:" and not Path(target).exists():
+                shutil.copyfile(sqlite_schema(), target)  # much faster than create_all()
+            else:
+                db.create_all()
             return
         if not _pg_schema_ready:
             db.drop_all()
@@ -87,9 +105,19 @@ def _prepare_schema(app: Flask, backend: str) -> None:
             db.create_all()
             _pg_schema_ready = True
         else:
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            # What TRUNCATE ... RESTART IDENTITY did in 40-250 ms (it makes new files for every
+            # table and index), in 3-15 ms: one DELETE per table, referencing tables first,
+            # in one round trip, then the sequences that moved start again at 1.
+            deletes = "; ".join(
+                f'DELETE FROM "{table.name}"' for table in reversed(db.metadata.sorted_tables)
+            )
             with db.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                conn.exec_driver_sql(deletes)
+                conn.exec_driver_sql(
+                    "SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename),"
+                    " 1, false) FROM pg_sequences"
+                    " WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+                )
 
 
 @pytest.fixture
@@ -123,9 +151,11 @@ def _fresh_g_per_request(_sender: Any, **_extra: Any) -> None:
 
 
 @pytest.fixture
-def app(app_config: dict[str, Any], backend: str) -> Iterator[Flask]:
+def app(
+    app_config: dict[str, Any], backend: str, request: pytest.FixtureRequest
+) -> Iterator[Flask]:
     app = create_app(app_config)
-    _prepare_schema(app, backend)
+    _prepare_schema(app, backend, lambda: request.getfixturevalue("sqlite_schema"))
     request_started.connect(_fresh_g_per_request, app)
     with app.app_context():
         yield app
