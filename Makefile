@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint format bench clean
+.PHONY: install run demo test screenshots lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,8 +39,12 @@ test: install lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$status
 
+# The browser tests save their screenshots in build/screenshots/; this refreshes the README's.
+screenshots: install
+	EVENTSITE_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/e2e $(PYTEST_ARGS)
+
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) instance/eventsite.sqlite3 .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance/eventsite.sqlite3 .pytest_cache .ruff_cache build

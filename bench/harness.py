@@ -225,7 +225,7 @@ def generate_events(
 ) -> GeneratedData:
     """Insert `count` published events with organisations, topics, agendas and speakers,
     in a few executemany statements per table. Ids are chosen here, so no RETURNING."""
-    from eventsite.events import demo
+    from eventsite.demo import data as demo_data
     from eventsite.events.models import (
         AgendaSession,
         Event,
@@ -238,7 +238,7 @@ def generate_events(
 
     started = time.perf_counter()
     rnd = random.Random(seed)
-    topics = [{"id": i + 1, **t} for i, t in enumerate(demo.TOPICS)]
+    topics = [{"id": i + 1, **t} for i, t in enumerate(demo_data.demo().topics)]
     topics += [
         {"id": len(topics) + i + 1, "slug": f"topic-{i + 1}", "name": f"Topic {i + 1}",
          "description": "A generated topic."}

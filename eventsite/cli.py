@@ -21,21 +21,13 @@ def register(app: Flask) -> None:
 
 @demo.command("load")
 def demo_load() -> None:
-    """Create the demonstration organisations, topics, events and speakers (idempotent)."""
-    import importlib.util
-
-    from eventsite.events import demo as demo_data
+    """Create the demonstration organisations, topics, events, speakers and registrations
+    (idempotent)."""
+    from eventsite.demo import load
     from eventsite.extensions import db
     from eventsite.timeutil import utcnow
 
-    now = utcnow()
-    summary = demo_data.load_demo(now)
-    # Registration questions and sample registrations, when that package provides them.
-    if importlib.util.find_spec("eventsite.registration.demo") is not None:
-        from eventsite.registration import demo as registration_demo
-
-        if hasattr(registration_demo, "load_registration_demo"):
-            registration_demo.load_registration_demo(now)
+    summary = load.load_demo(utcnow())
     db.session.commit()
     click.echo(summary.describe())
 
@@ -43,19 +35,12 @@ def demo_load() -> None:
 @demo.command("clear")
 def demo_clear() -> None:
     """Remove exactly what `flask demo load` created, and nothing else."""
-    import importlib.util
-
-    from eventsite.events import demo as demo_data
+    from eventsite.demo import clear
     from eventsite.extensions import db
 
-    if importlib.util.find_spec("eventsite.registration.demo") is not None:
-        from eventsite.registration import demo as registration_demo
-
-        if hasattr(registration_demo, "clear_registration_demo"):
-            registration_demo.clear_registration_demo()
-    removed = demo_data.clear_demo()
+    removed = clear.clear_demo()
     db.session.commit()
-    left = demo_data.demo_counts()
+    left = clear.demo_counts()
     click.echo(f"Removed {removed} demonstration rows (events, organisations, topics, speakers).")
     if any(left.values()):
         kept = ", ".join(f"{n} {what}" for what, n in left.items() if n)

@@ -106,6 +106,9 @@ class Config:
     LOGIN_FAILURE_LIMIT = 5
     LOGIN_FAILURE_WINDOW_MINUTES = 15
     LOGIN_BLOCK_MINUTES = 5
+    # werkzeug's generate_password_hash method. Tests use a cheap "pbkdf2:sha256:1000"; a
+    # site never should (a stolen hash would fall to guessing at once).
+    PASSWORD_HASH_METHOD = "scrypt"
     # Rate limits per IP address (Flask-Limiter strings; several separated by ";")
     RATELIMIT_LOGIN = "10/minute;50/hour"
     RATELIMIT_SIGNUP = "5/minute;20/hour"

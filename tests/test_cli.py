@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from eventsite.events import demo
+from eventsite.demo import clear, data
 from eventsite.extensions import db
 from eventsite.models import (
     AgendaSession,
@@ -68,7 +68,7 @@ def test_demo_load_creates_a_believable_programme(runner) -> None:
             assert event.search_text == event.search_text.lower()
             assert event.title.lower() in event.search_text
 
-    flagship = db.session.scalar(select(Event).where(Event.slug == demo.EVENT_SLUGS[0]))
+    flagship = db.session.scalar(select(Event).where(Event.slug == data.demo().event_slugs[0]))
     assert "205 experts" in flagship.description
     assert "seven Nobel laureates" in flagship.description
     assert "19 countries and regions" in flagship.description
@@ -109,18 +109,18 @@ def test_demo_clear_removes_exactly_the_demo_rows(runner, make_event, make_topic
     assert _row_counts() == before
     assert db.session.get(Event, own_event.id).title == "Our own meeting"
     assert db.session.get(Topic, own_topic.id).name == "Astronomy"
-    assert demo.demo_counts() == {"organisations": 0, "topics": 0, "events": 0, "speakers": 0}
+    assert clear.demo_counts() == {"organisations": 0, "topics": 0, "events": 0, "speakers": 0}
 
     # Clearing again is harmless, and loading afterwards works.
     assert runner.invoke(args=["demo", "clear"]).exit_code == 0
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
-    assert demo.demo_counts()["events"] == len(demo.EVENTS)
+    assert clear.demo_counts()["events"] == len(data.demo().events)
 
 
 def test_demo_clear_keeps_what_other_events_still_use(runner, make_event) -> None:
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
     organisation = db.session.scalar(
-        select(Organisation).where(Organisation.slug == demo.ORGANISATION_SLUGS[0])
+        select(Organisation).where(Organisation.slug == data.demo().organisation_slugs[0])
     )
     topic = db.session.scalar(select(Topic).where(Topic.slug == "connectivity"))
     own_event = make_event(title="A user's own event", organisation=organisation, topics=[topic])
@@ -133,4 +133,4 @@ def test_demo_clear_keeps_what_other_events_still_use(runner, make_event) -> Non
     assert db.session.get(Event, own_event.id) is not None
     assert db.session.get(Organisation, organisation.id) is not None
     assert db.session.get(Topic, topic.id) is not None
-    assert demo.demo_counts() == {"organisations": 1, "topics": 1, "events": 0, "speakers": 0}
+    assert clear.demo_counts() == {"organisations": 1, "topics": 1, "events": 0, "speakers": 0}

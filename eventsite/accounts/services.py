@@ -69,12 +69,18 @@ def check_password_strength(password: str, *, email: str = "", field: str = "pas
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+    """Hashed with PASSWORD_HASH_METHOD (scrypt). Checking reads the method from the hash,
+    so hashes made with another method keep working."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _dummy_hash() -> str:
+    return _dummy_hash_for(current_app.config["PASSWORD_HASH_METHOD"])
 
 
 @cache
-def _dummy_hash() -> str:
-    return hash_password("a password nobody has")
+def _dummy_hash_for(method: str) -> str:
+    return generate_password_hash("a password nobody has", method=method)
 
 
 def find_user_by_email(address: str) -> User | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from eventsite.extensions import db
 from eventsite.models import JoinedVia, Membership, User
 
 
+@pytest.mark.usefixtures("default_password_hashing")
 def test_users_create_reads_the_password_from_stdin_and_counts_as_verified(runner) -> None:
     result = runner.invoke(
         args=[

@@ -189,3 +189,12 @@ def test_create_account_reports_a_taken_address_as_a_field_error(app, make_user)
         )
     assert err.value.field == "email"
     assert "already exists" in str(err.value)
+
+
+def test_a_password_hashed_with_another_method_still_logs_in(app, make_user) -> None:
+    """Hashes carry their method: changing PASSWORD_HASH_METHOD locks nobody out."""
+    from werkzeug.security import generate_password_hash
+
+    user = make_user(password_hash=generate_password_hash("an older passphrase", "scrypt"))
+    assert services.hash_password("a new passphrase").startswith("pbkdf2:sha256:1000$")
+    assert services.authenticate(user.email, "an older passphrase", NOW) == user

@@ -36,6 +36,7 @@ def outbox_count() -> int:
 # --- sign up and verification --------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("default_password_hashing")
 def test_signup_creates_an_unverified_account_and_emails_a_link_that_verifies_it(
     client, mailbox
 ) -> None:
@@ -635,16 +636,29 @@ def test_remember_cookie_of_this_session_is_renewed_on_password_change(app, make
     user = make_user()
     browser = app.test_client()
     log_in(browser, user.email, "correct horse battery staple", remember="y")
-    browser.post(
+    old_cookie = browser.get_cookie("remember_token").value
+    response = browser.post(
         "/account/password",
         data={
             "password-current_password": "correct horse battery staple",
             "password-new_password": NEW_PASSWORD,
             "password-confirm": NEW_PASSWORD,
         },
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "Your password is changed." in response.get_data(as_text=True)
+    new_cookie = browser.get_cookie("remember_token").value
+    assert new_cookie != old_cookie
+    # The old cookie died with the old password; the renewed one keeps this browser in.
+    assert (
+        _browser_with_cookie(app, "remember_token", old_cookie).get("/account/").status_code == 302
     )
     browser.delete_cookie("session")  # the browser was closed; only the cookie remains
     assert browser.get("/account/").status_code == 200
+    # The new password is the one that works now.
+    assert log_in(app.test_client(), user.email, NEW_PASSWORD).status_code == 302
+    assert log_in(app.test_client(), user.email, "correct horse battery staple").status_code == 422
 
 
 def test_download_my_data(client, make_user, make_organisation, login) -> None:

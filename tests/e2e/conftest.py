@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page
 
-from eventsite.events import demo
+from eventsite.demo import load
 from eventsite.extensions import db
 from eventsite.timeutil import utcnow
 
@@ -25,17 +25,23 @@ def _sqlite_only(backend: str) -> None:
 
 
 @pytest.fixture
-def demo_data(app: Flask) -> demo.DemoSummary:
-    """The demonstration programme, dated relative to now, committed."""
-    summary = demo.load_demo(utcnow())
+def demo_data(app: Flask) -> load.DemoSummary:
+    """The demonstration programme (no registrations), dated relative to now, committed."""
+    summary = load.load_programme(utcnow())
     db.session.commit()
     return summary
 
 
+def screenshot_dir() -> Path:
+    """build/screenshots/ (git-ignored), or EVENTSITE_SCREENSHOTS_DIR (relative to the
+    repository), e.g. docs/screenshots to refresh the README's pictures (`make screenshots`)."""
+    return ROOT / (os.environ.get("EVENTSITE_SCREENSHOTS_DIR") or "build/screenshots")
+
+
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    """Where screenshots go: docs/screenshots/ (EVENTSITE_SCREENSHOTS_DIR overrides)."""
-    path = Path(os.environ.get("EVENTSITE_SCREENSHOTS_DIR") or ROOT / "docs" / "screenshots")
+    """Where the browser tests save screenshots (see `screenshot_dir`)."""
+    path = screenshot_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from eventsite.events import demo, services
+from eventsite.demo import data, load
+from eventsite.events import services
 from eventsite.events.models import EventStatus
 from eventsite.extensions import db
 from eventsite.timeutil import utcnow
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 812}
-FLAGSHIP = demo.EVENTS[0]
+FLAGSHIP = data.demo().events[0]
 NO_HORIZONTAL_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
 PLACEHOLDER = "We are creating some awesome events for you."
 
@@ -84,9 +85,9 @@ def test_publishing_an_event_turns_home_into_the_listing(
 
 
 def test_filtering_by_topic_narrows_the_listing(page: Page, live_server: str, demo_data) -> None:
-    listed = [e for e in demo.EVENTS if e.get("status") != EventStatus.DRAFT and e["day"] > 0]
-    connected = [e for e in listed if "connectivity" in e["topics"]]
-    others = [e for e in listed if "connectivity" not in e["topics"]]
+    listed = [e for e in data.demo().events if e.status != EventStatus.DRAFT and e.day > 0]
+    connected = [e for e in listed if "connectivity" in e.topics]
+    others = [e for e in listed if "connectivity" not in e.topics]
     assert 0 < len(connected) < len(listed)
 
     page.goto(live_server + "/events/")
@@ -98,25 +99,25 @@ def test_filtering_by_topic_narrows_the_listing(page: Page, live_server: str, de
     expect(page).to_have_url(re.compile(r"[?&]topic=connectivity(&|$)"))
     expect(page.get_by_role("heading", name=f"{len(connected)} upcoming events")).to_be_visible()
     for spec in connected:
-        expect(page.get_by_role("link", name=spec["title"], exact=True)).to_be_visible()
+        expect(page.get_by_role("link", name=spec.title, exact=True)).to_be_visible()
     for spec in others:
-        expect(page.get_by_role("link", name=spec["title"], exact=True)).to_have_count(0)
+        expect(page.get_by_role("link", name=spec.title, exact=True)).to_have_count(0)
     expect(page.get_by_label("Topic", exact=True)).to_have_value("connectivity")
 
 
 def test_event_page_shows_the_agenda(page: Page, live_server: str, demo_data) -> None:
-    page.goto(f"{live_server}/events/{FLAGSHIP['slug']}")
-    expect(page.get_by_role("heading", level=1)).to_have_text(FLAGSHIP["title"])
+    page.goto(f"{live_server}/events/{FLAGSHIP.slug}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(FLAGSHIP.title)
 
     agenda = page.get_by_role("region", name="Agenda")
     expect(agenda).to_be_visible()
-    expect(agenda.get_by_role("heading", level=3)).to_have_count(FLAGSHIP["days"])
-    for _day, start, _end, title, room, _keys, _desc in FLAGSHIP["sessions"]:
+    expect(agenda.get_by_role("heading", level=3)).to_have_count(FLAGSHIP.days)
+    for agenda_session in FLAGSHIP.sessions:
         session = agenda.get_by_role("listitem").filter(
-            has=page.get_by_role("heading", name=title, exact=True)
+            has=page.get_by_role("heading", name=agenda_session.title, exact=True)
         )
-        expect(session).to_contain_text(clock(start))
-        expect(session).to_contain_text(room)
+        expect(session).to_contain_text(clock(agenda_session.start))
+        expect(session).to_contain_text(agenda_session.room)
     expect(agenda.get_by_text("Amara Okonkwo-Reyes").first).to_be_visible()
 
     speakers = page.get_by_role("region", name="Speakers", exact=True)
@@ -128,13 +129,13 @@ def test_phone_has_no_horizontal_scrolling(
     browser: Browser, live_server: str, app, where: str
 ) -> None:
     if where != "placeholder":
-        demo.load_demo(utcnow())
+        load.load_programme(utcnow())
         db.session.commit()
     path = {
         "placeholder": "/",
         "home": "/",
         "listing": "/events/?when=past",
-        "event": f"/events/{FLAGSHIP['slug']}",
+        "event": f"/events/{FLAGSHIP.slug}",
     }[where]
     # A plain narrow window: with mobile emulation Chromium would zoom out to fit wide
     # content, hiding the very overflow this test looks for.
@@ -152,16 +153,17 @@ def test_phone_has_no_horizontal_scrolling(
 def test_screenshots_of_the_demo(
     desktop: Page, phone_context: BrowserContext, live_server: str, demo_data, screenshots: Path
 ) -> None:
-    """Keep docs/screenshots/ current: the listing and the flagship event, desktop and phone."""
+    """The listing and the flagship event, desktop and phone (`make screenshots` refreshes the
+    README's copies in docs/screenshots/)."""
     desktop.goto(live_server + "/")
     expect(desktop.get_by_role("heading", name="Upcoming events", exact=True)).to_be_visible()
     desktop.screenshot(path=screenshots / "listing.png", full_page=True)
 
-    desktop.goto(f"{live_server}/events/{FLAGSHIP['slug']}")
+    desktop.goto(f"{live_server}/events/{FLAGSHIP.slug}")
     expect(desktop.get_by_role("region", name="Agenda")).to_be_visible()
     desktop.screenshot(path=screenshots / "event.png", full_page=True)
 
     phone = phone_context.new_page()
-    phone.goto(f"{live_server}/events/{FLAGSHIP['slug']}")
+    phone.goto(f"{live_server}/events/{FLAGSHIP.slug}")
     expect(phone.get_by_role("heading", level=1)).to_be_visible()
     phone.screenshot(path=screenshots / "event-phone.png")

@@ -6,18 +6,10 @@ import html
 import re
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from eventsite.extensions import db
 from eventsite.models import EventStatus
 from eventsite.registration import services
 from eventsite.timeutil import utcnow
-
-
-@pytest.fixture(autouse=True)
-def _needs_the_box(client) -> None:
-    if "registration.register" not in client.application.view_functions:
-        pytest.skip("the registration package is not there yet")
 
 
 def box(client, event) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from flask import g
@@ -296,7 +297,14 @@ def test_regenerating_the_token_retires_the_old_url(client, make_user, login):
 def test_regenerating_needs_csrf_and_login(csrf_enabled, client, make_user, login):
     ann = make_user()
     old = ann.calendar_token
-    assert client.post("/account/calendar/regenerate").status_code in (302, 400)
+    # Anonymous: a post without a token is refused before anything else; with a valid
+    # token it is sent to log in.
+    assert client.post("/account/calendar/regenerate").status_code == 400
+    login_page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
+    anonymous = client.post("/account/calendar/regenerate", data={"csrf_token": token})
+    assert anonymous.status_code == 302
+    assert anonymous.headers["Location"].startswith("/login")
     _switch_user(login, ann)
     assert client.post("/account/calendar/regenerate").status_code == 400
     db.session.refresh(ann)

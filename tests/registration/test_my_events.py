@@ -6,18 +6,10 @@ import html
 import re
 from datetime import timedelta
 
-import pytest
-
 from eventsite.events.models import EventStatus
 from eventsite.extensions import db
 from eventsite.registration import services
 from eventsite.timeutil import utcnow
-
-
-@pytest.fixture(autouse=True)
-def _needs_the_account_page(client) -> None:
-    if "accounts.account" not in client.application.view_functions:
-        pytest.skip("the account page is not there yet")
 
 
 def section(page: str, list_class: str) -> list[str]:

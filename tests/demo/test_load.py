@@ -1,0 +1,49 @@
+"""Loading the demonstration: every registration state shows, in words; loading twice adds
+nothing; clearing removes the attendees."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from eventsite.demo import clear, load
+from eventsite.extensions import db
+from eventsite.models import Event, Question, Registration, User
+from eventsite.registration import queries, services
+from eventsite.timeutil import utcnow
+
+FORUM = "world-forum-science-technology-openness-trust-cooperation"
+
+
+def test_demo_registrations_show_every_state(app) -> None:
+    now = utcnow()
+    load.load_demo(now)
+    db.session.commit()
+    load.load_demo(now)  # a second load adds nothing
+    db.session.commit()
+
+    def state(slug: str) -> services.RegistrationState:
+        event = db.session.scalar(select(Event).where(Event.slug == slug))
+        return services.registration_state(event, now, queries.count_places(event))
+
+    assert state(FORUM).message.endswith("places")  # plenty of places
+    assert state("rural-broadband-workshop").message == "Only 6 places left"
+    assert state("open-data-climate-adaptation-workshop").message == "Waiting list open"
+    assert state("vaccine-manufacturing-access-workshop").requires_approval
+    assert state("nairobi-digital-economy-summit").message.startswith("Registration opens on")
+    assert state("ethics-of-gene-editing-lecture").message == "Registration closed"
+
+    forum = db.session.scalar(select(Event).where(Event.slug == FORUM))
+    questions = queries.questions_for_event(forum)
+    assert {q.kind for q in questions} >= {
+        "short_text", "country", "single_choice", "multiple_choice", "checkbox"
+    }  # fmt: skip
+    sessions_question = next(q for q in questions if q.kind == "multiple_choice")
+    assert sessions_question.options == [s.title for s in forum.sessions][:6]
+    assert db.session.scalar(select(func.count()).select_from(Question)) == 18
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 181
+    assert db.session.scalar(select(func.count()).select_from(User)) == 80
+
+    clear.clear_attendees()
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
