@@ -14,6 +14,7 @@ from eventsite.extensions import db
 from eventsite.models import (
     AnnouncementSubscriber,
     EventShare,
+    JoinedVia,
     Membership,
     OutboxMessage,
     User,
@@ -83,7 +84,9 @@ def test_organisers_cannot_add_or_invite_an_encoded_word_address(
     organisation = make_organisation()
     member = make_user()
     admin = make_user(is_admin=True)
-    db.session.add(Membership(user=member, organisation=organisation))
+    db.session.add(
+        Membership(user=member, organisation=organisation, joined_via=JoinedVia.INVITATION)
+    )
     db.session.commit()
     login(member)
     before = counts()
