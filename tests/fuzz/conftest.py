@@ -16,14 +16,12 @@ the HYPOTHESIS_PROFILE environment variable):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
-from werkzeug import security
 
-from eventsite.accounts import services as account_services
 from eventsite.extensions import db
 from eventsite.models import Question, QuestionKind, Topic
 
@@ -53,22 +51,6 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(PROFILE)
-
-# scrypt at a cost an attacker would face takes ~0.1 s; examples log in, sign up and change
-# passwords hundreds of times. The fuzz suite is about input handling, not hashing cost.
-CHEAP_SCRYPT = "scrypt:1024:8:1"
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    def cheap(password: str, method: str = CHEAP_SCRYPT, salt_length: int = 16) -> str:
-        return security.generate_password_hash(password, CHEAP_SCRYPT, salt_length)
-
-    monkeypatch.setattr(account_services, "generate_password_hash", cheap)
-    account_services._dummy_hash.cache_clear()
-    yield
-    account_services._dummy_hash.cache_clear()
-
 
 def add_questions(event: Any) -> list[Question]:
     """One optional question of every kind after the world's "Affiliation"."""
