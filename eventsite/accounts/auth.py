@@ -1,12 +1,16 @@
-"""Flask-Login wiring: users are loaded by their session token, not their id."""
+"""Flask-Login wiring: users are loaded by their session token, not their id, and a log-in
+lasts at most REMEMBER_COOKIE_DURATION (30 days), checked here, not only by the browser."""
 
 from __future__ import annotations
 
-from flask import Flask
+from datetime import timedelta
+
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from eventsite.accounts.models import User
 from eventsite.extensions import db, login_manager
+from eventsite.timeutil import utcnow
 
 
 def configure_login(app: Flask) -> None:
@@ -15,5 +19,15 @@ def configure_login(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def _load_user(token: str) -> User | None:
+    def _load_user(user_id: str) -> User | None:
+        token, _, began = user_id.rpartition(".")
+        if not token or not began.isdigit():
+            return None  # a cookie from before log-ins carried their start: log in again
+        if utcnow().timestamp() - int(began) > _max_login_age().total_seconds():
+            return None
         return db.session.scalar(select(User).where(User.session_token == token))
+
+
+def _max_login_age() -> timedelta:
+    duration = current_app.config["REMEMBER_COOKIE_DURATION"]
+    return duration if isinstance(duration, timedelta) else timedelta(seconds=int(duration))

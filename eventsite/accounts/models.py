@@ -48,7 +48,11 @@ class User(UserMixin, db.Model):
         return f"<User {self.email}>"
 
     def get_id(self) -> str:
-        return self.session_token
+        """What the session and the remember-me cookie hold: the account's session token
+        (replaced at log-out, which ends every copy) and when this log-in began, so that
+        auth.py can refuse a log-in older than REMEMBER_COOKIE_DURATION however the cookie
+        was kept."""
+        return f"{self.session_token}.{int(utcnow().timestamp())}"
 
     @property
     def is_verified(self) -> bool:

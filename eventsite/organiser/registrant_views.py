@@ -279,7 +279,7 @@ def _email_limit() -> str:
 
 
 def _per_account() -> str:
-    return f"organiser-email:{current_user.get_id()}"
+    return f"organiser-email:{current_user.id}"
 
 
 def _is_send() -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -734,3 +735,20 @@ def test_resend_verification_is_rate_limited(client, make_user, login) -> None:
     assert client.post("/account/verify/resend").status_code == 302
     assert client.post("/account/verify/resend").status_code == 429
     assert outbox_count() == 1
+
+
+def test_a_log_in_older_than_the_remember_me_duration_opens_nothing(app, make_user) -> None:
+    """The browser drops the cookie after 30 days; a copy kept longer is refused by the
+    server too, whichever cookie carries it."""
+    from flask_login.utils import encode_cookie
+
+    user = make_user()
+    now = int(time.time())
+    for days, expected in ((29, 200), (31, 302)):
+        user_id = f"{user.session_token}.{now - days * 24 * 3600}"
+        remembered = _browser_with_cookie(app, "remember_token", encode_cookie(user_id))
+        assert remembered.get("/account/").status_code == expected, days
+        in_session = app.test_client()
+        with in_session.session_transaction() as session:
+            session["_user_id"] = user_id
+        assert in_session.get("/account/").status_code == expected, days

@@ -52,6 +52,7 @@ settings.register_profile(
 )
 settings.load_profile(PROFILE)
 
+
 def add_questions(event: Any) -> list[Question]:
     """One optional question of every kind after the world's "Affiliation"."""
     options = {
