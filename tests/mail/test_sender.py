@@ -3,12 +3,10 @@ server is down, refuses, or two workers race."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from eventsite.extensions import db
@@ -16,7 +14,7 @@ from eventsite.mail import sender, services
 from eventsite.mail.models import OutboxMessage, OutboxStatus
 from eventsite.timeutil import utcnow
 
-from .conftest import ScriptedHandler, free_port, received
+from .conftest import received
 
 ICS = (
     b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//eventsite//test//EN\r\nMETHOD:REQUEST\r\n"
@@ -297,40 +295,3 @@ def test_limit_caps_one_run(smtp_sink, app, queue):
     assert sender.deliver_due(limit=2).sent == 2
     assert sender.deliver_due().sent == 1
     assert len(handler.messages) == 3
-
-
-@pytest.mark.slow
-def test_two_concurrent_workers_send_each_message_exactly_once(app, backend, queue):
-    handler = ScriptedHandler(delay=0.02)  # slow enough that the workers overlap
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
-    queued = queue(24)
-    start = threading.Barrier(2)
-    reports: list[sender.DeliveryReport] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            with app.app_context():
-                start.wait(timeout=10)
-                reports.append(sender.deliver_due())
-        except BaseException as err:
-            errors.append(err)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-    finally:
-        controller.stop()
-
-    assert errors == []
-    assert sum(report.sent for report in reports) == 24
-    arrived = Counter(msg["Message-ID"] for msg in received(handler))
-    assert arrived == Counter(row.message_id for row in queued)  # each exactly once
-    if backend == "postgresql":  # SKIP LOCKED lets both make progress at the same time
-        assert all(report.sent > 0 for report in reports)
-    assert all(row.status == OutboxStatus.SENT for row in rows())
