@@ -88,12 +88,12 @@ def users_create(email: str, name: str, admin: bool, password_stdin: bool) -> No
 @click.option("--organisation", "organisation_slug", required=True, help="Organisation slug.")
 def users_grant(email: str, organisation_slug: str) -> None:
     """Make an account a member (organiser) of an organisation."""
-    from eventsite.accounts import services as account_services
     from eventsite.errors import DomainError
     from eventsite.extensions import db
+    from eventsite.organisations import services as organisation_services
 
     try:
-        membership = account_services.grant_membership(email, organisation_slug)
+        membership = organisation_services.grant_membership(email, organisation_slug)
     except DomainError as err:
         raise click.ClickException(str(err)) from err
     db.session.commit()
@@ -106,8 +106,9 @@ def users_list() -> None:
     from sqlalchemy.orm import selectinload
 
     from eventsite.accounts import services as account_services
-    from eventsite.accounts.models import Membership, User
+    from eventsite.accounts.models import User
     from eventsite.extensions import db
+    from eventsite.organisations.models import Membership
 
     stmt = account_services.list_users().options(
         selectinload(User.memberships).joinedload(Membership.organisation)
@@ -353,7 +354,7 @@ def organisations_create(name: str, slug: str, website: str, members: tuple[str,
     At least one must already have an account: an organisation starts with a member."""
     from eventsite.errors import DomainError
     from eventsite.extensions import db
-    from eventsite.organiser import organisations as organisation_services
+    from eventsite.organisations import services as organisation_services
     from eventsite.timeutil import utcnow
 
     now = utcnow()

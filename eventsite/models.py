@@ -1,6 +1,6 @@
 """Every model, imported in one place: the whole schema as Alembic and tests see it."""
 
-from eventsite.accounts.models import JoinedVia, LoginFailure, Membership, User
+from eventsite.accounts.models import LoginFailure, User
 from eventsite.announcements.models import Announcement, AnnouncementSubscriber
 from eventsite.catalogue import CatalogueVersion
 from eventsite.events.models import (
@@ -9,14 +9,18 @@ from eventsite.events.models import (
     EventFormat,
     EventKind,
     EventStatus,
-    Organisation,
     SessionSpeaker,
     Speaker,
     Topic,
     event_topics,
 )
 from eventsite.mail.models import OutboxMessage, OutboxStatus
-from eventsite.organiser.invitation_models import OrganisationInvitation
+from eventsite.organisations.models import (
+    JoinedVia,
+    Membership,
+    Organisation,
+    OrganisationInvitation,
+)
 from eventsite.organiser.models import AuditEntry
 from eventsite.registration.models import Question, QuestionKind, Registration, RegistrationStatus
 from eventsite.sharing.models import EventShare

@@ -10,3 +10,36 @@ from __future__ import annotations
 from blinker import Namespace
 
 _signals = Namespace()
+
+# --- accounts --------------------------------------------------------------------------------
+
+account_deletion_requested = _signals.signal("account-deletion-requested")
+"""Someone asks to delete their account (sender: the `User`; keyword `now`).
+
+Every receiver is asked before anything is removed: one that would be left in a bad state
+raises a `DomainError` whose message tells the person what to do first (the last member
+of an organisation people are registered with, say). Receivers may lock rows; they change
+nothing."""
+
+account_deleting = _signals.signal("account-deleting")
+"""The account is deleted in this transaction, once no receiver of
+`account_deletion_requested` refused (sender: the `User`; keyword `now`). Receivers remove
+or anonymise what their package holds about the person (cancelling registrations, say)."""
+
+personal_data_requested = _signals.signal("personal-data-requested")
+"""Someone downloads everything we hold about them (sender: the `User`). Each receiver
+returns `(section, data)`: the name of its section in the export and JSON-ready data."""
+
+# --- organisations ---------------------------------------------------------------------------
+
+organisation_changed = _signals.signal("organisation-changed")
+"""Something about an organisation changed: its profile or logo, its members, its
+invitations (sender: the `Organisation`; keywords `action`, e.g. "member_add", `actor`, the
+`User` who did it or None for the command line, `now`, and `details`, JSON-ready values
+saying what changed). The workspace writes each one to its audit log."""
+
+members_leaving_alone = _signals.signal("members-leaving-alone")
+"""The only member of these organisations asks to leave them (sender: the leaving user's
+id; keywords `organisation_ids` and `now`). Each receiver returns the ids of those that
+must keep a member because of what its package holds (people registered for their coming
+events, say); an organisation may be left without members otherwise."""

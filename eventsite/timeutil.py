@@ -15,6 +15,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso_or_none(value: datetime | None) -> str | None:
+    """ISO 8601, or None for no moment (the personal-data export's sections)."""
+    return value.isoformat() if value else None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python; naive UTC on SQLite, timestamptz on PostgreSQL."""
 

@@ -19,7 +19,7 @@ from eventsite.models import (
     OutboxMessage,
     User,
 )
-from eventsite.organiser.invitation_models import OrganisationInvitation
+from eventsite.organisations.models import OrganisationInvitation
 
 pytestmark = pytest.mark.usefixtures("smtp_sink")
 
@@ -106,7 +106,7 @@ def test_organisers_cannot_add_or_invite_an_encoded_word_address(
 
 
 def test_the_member_service_refuses_it_for_other_callers(app, make_user, make_organisation) -> None:
-    from eventsite.organiser import organisations
+    from eventsite.organisations import services as organisations
     from eventsite.timeutil import utcnow
 
     organisation = make_organisation()

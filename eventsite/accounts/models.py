@@ -1,18 +1,20 @@
-"""People: accounts and their membership of organisations."""
+"""People: their accounts and the log-in failures counted per address."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.timeutil import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from eventsite.organisations.models import Membership
 
 
 def new_token() -> str:
@@ -40,8 +42,10 @@ class User(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Organisations sit above accounts: named by string, resolved once every model is
+    # loaded (eventsite.models).
     memberships: Mapped[list[Membership]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
+        "Membership", back_populates="user", cascade="all, delete-orphan"
     )
 
     def __repr__(self) -> str:
@@ -74,46 +78,6 @@ class User(UserMixin, db.Model):
 
     def is_member_of(self, organisation_id: int) -> bool:
         return self.is_admin or any(m.organisation_id == organisation_id for m in self.memberships)
-
-
-class JoinedVia(StrEnum):
-    """How someone became a member of an organisation, which says whether they chose to."""
-
-    CREATION = "creation"  # created it (an administrator, in the workspace)
-    INVITATION = "invitation"  # accepted an invitation sent to their address
-    ADMIN = "admin"  # granted by an operator at the command line, who is trusted
-    # Put in by another member without being asked, before membership needed an
-    # invitation; accepting an invitation turns it into INVITATION.
-    ADDED = "added"
-
-
-class Membership(db.Model):
-    __tablename__ = "memberships"
-    __table_args__ = (
-        CheckConstraint(
-            f"joined_via IN ({', '.join(repr(v.value) for v in JoinedVia)})",
-            name="joined_via_known",
-        ),
-    )
-
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # No default: whoever makes a membership says how (organiser.organisations.join).
-    joined_via: Mapped[JoinedVia] = mapped_column(String(20))
-
-    user: Mapped[User] = relationship(back_populates="memberships")
-    organisation: Mapped[Organisation] = relationship()
-
-    @property
-    def has_consented(self) -> bool:
-        """They chose to be a member (or an operator decided it): nobody may leave them
-        alone in charge of an organisation unless this is true."""
-        return self.joined_via != JoinedVia.ADDED
 
 
 class LoginFailure(db.Model):

@@ -7,22 +7,17 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import ngettext
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
-from eventsite.accounts import memberships, services, tokens
+from eventsite import signals
+from eventsite.accounts import services, tokens
 from eventsite.accounts.models import User
 from eventsite.accounts.services import AccountError
-from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.links import external_url
 from eventsite.mail.services import queue_email
-from eventsite.registration import answers as registration_answers
-from eventsite.registration import services as registration_services
-from eventsite.registration.models import Registration
+from eventsite.timeutil import iso_or_none
 
 
 def update_profile(user: User, *, name: str, affiliation: str, country: str | None) -> None:
@@ -107,7 +102,8 @@ def confirm_email_change(token: str, now: datetime) -> User:
 
 
 def export_user_data(user: User) -> dict[str, Any]:
-    """Everything we hold about the person, for "download my data"."""
+    """Everything we hold about the person, for "download my data": the account, then a
+    section from each package that keeps something about them (`personal_data_requested`)."""
     data: dict[str, Any] = {
         "account": {
             "name": user.name,
@@ -115,101 +111,24 @@ def export_user_data(user: User) -> dict[str, Any]:
             "affiliation": user.affiliation,
             "country": user.country,
             "roles": user.roles,
-            "email_verified_at": _iso(user.email_verified_at),
-            "created_at": _iso(user.created_at),
-            "password_changed_at": _iso(user.password_changed_at),
-            "last_login_at": _iso(user.last_login_at),
-        },
-        "organisations": [
-            {"name": m.organisation.name, "slug": m.organisation.slug} for m in user.memberships
-        ],
+            "email_verified_at": iso_or_none(user.email_verified_at),
+            "created_at": iso_or_none(user.created_at),
+            "password_changed_at": iso_or_none(user.password_changed_at),
+            "last_login_at": iso_or_none(user.last_login_at),
+        }
     }
-    data["registrations"] = _registrations_of(user)
+    sections = [section for _receiver, section in signals.personal_data_requested.send(user)]
+    data.update(sorted(sections, key=lambda section: section[0]))
     return data
 
 
-def _registrations_of(user: User) -> list[dict[str, Any]]:
-    """Every registration, cancelled ones too, with the answers as the person gave them
-    (question label as it read then, answer in words) and each moment that changed it."""
-    rows = db.session.scalars(
-        select(Registration)
-        .options(joinedload(Registration.event))
-        .where(Registration.user_id == user.id)
-        .order_by(Registration.id)
-    ).all()
-    return [
-        {
-            "event": row.event.title,
-            "event_slug": row.event.slug,
-            "event_starts_at": _iso(row.event.starts_at),
-            "status": str(row.status),
-            "answers": [
-                {"question": label, "answer": answer}
-                for label, answer in registration_answers.answer_rows(row)
-            ],
-            "created_at": _iso(row.created_at),
-            "updated_at": _iso(row.updated_at),
-            "promoted_at": _iso(row.promoted_at),
-            "decided_at": _iso(row.decided_at),
-            "checked_in_at": _iso(row.checked_in_at),
-            "cancelled_at": _iso(row.cancelled_at),
-        }
-        for row in rows
-    ]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _organisation_names(organisation_ids: list[int]) -> tuple[int, str]:
-    names = db.session.scalars(
-        select(Organisation.name)
-        .where(Organisation.id.in_(organisation_ids))
-        .order_by(Organisation.name, Organisation.id)
-    ).all()
-    return len(names), ", ".join(names)
-
-
 def delete_account(user: User, *, password: str, now: datetime) -> None:
-    """Delete the account, cancelling its registrations (which promotes waiting lists).
-
-    Refused where leaving an organisation is (`memberships`): when the person would leave
-    behind only members who were added without being asked, or is the only member while
-    people are registered for the organisation's coming events."""
+    """Delete the account. Every package that holds something of the person is asked
+    first and may refuse with a `DomainError` (`account_deletion_requested`: the last member
+    of an organisation people are registered with, say); then each removes what it holds
+    (`account_deleting`: registrations are cancelled, which promotes waiting lists)."""
     _require_password(user, password, "password")
-    blocked = memberships.blocked_departures(user.id, now)
-    needed = [
-        i for i, why in blocked.items() if why == memberships.Blocked.REGISTRANTS_NEED_A_MEMBER
-    ]
-    if needed:
-        count, names = _organisation_names(needed)
-        raise AccountError(
-            ngettext(
-                "You are the only member of %(names)s, and people are registered for its "
-                "coming events. Invite another member first (once they accept, you can go), "
-                "or cancel those events; then delete your account.",
-                "You are the only member of these organisations: %(names)s, and people are "
-                "registered for their coming events. Invite another member to each first "
-                "(once they accept, you can go), or cancel those events; then delete your "
-                "account.",
-                count,
-                names=names,
-            )
-        )
-    if blocked:
-        count, names = _organisation_names(list(blocked))
-        raise AccountError(
-            ngettext(
-                "The other members of %(names)s were added without being asked. Invite "
-                "someone who accepts first, then delete your account.",
-                "The other members of these organisations were added without being asked: "
-                "%(names)s. Invite someone who accepts to each first, then delete your "
-                "account.",
-                count,
-                names=names,
-            )
-        )
-    registration_services.cancel_registrations_for_user(user, now)
+    signals.account_deletion_requested.send(user, now=now)
+    signals.account_deleting.send(user, now=now)
     db.session.delete(user)
     db.session.flush()

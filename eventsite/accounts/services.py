@@ -16,13 +16,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from eventsite import database, input_rules
 from eventsite.accounts import login_brake, tokens
 from eventsite.accounts.common_passwords import COMMON_PASSWORDS
-from eventsite.accounts.models import JoinedVia, Membership, User, new_token
+from eventsite.accounts.models import User, new_token
 from eventsite.errors import DomainError
-from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.links import external_url
 from eventsite.mail.services import queue_email
-from eventsite.timeutil import utcnow
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 200
@@ -323,26 +321,6 @@ def end_sessions(user: User) -> None:
 
 
 # --- administration (CLI) ------------------------------------------------------------------------
-
-
-def grant_membership(email: str, organisation_slug: str) -> Membership:
-    user = find_user_by_email(email)
-    if user is None:
-        raise AccountError(_("No account has the address %(email)s.", email=email))
-    organisation = db.session.scalar(
-        select(Organisation).where(Organisation.slug == organisation_slug)
-    )
-    if organisation is None:
-        raise AccountError(_("No organisation has the slug %(slug)s.", slug=organisation_slug))
-    membership = db.session.get(Membership, (user.id, organisation.id))
-    if membership is None:
-        from eventsite.organiser import organisations  # the workspace builds on accounts
-
-        # Audited, and a pending invitation is settled. The operator is trusted to decide:
-        # no invitation to accept.
-        organisations.join(organisation, user, None, utcnow(), "member_add", JoinedVia.ADMIN)
-        membership = db.session.get(Membership, (user.id, organisation.id))
-    return membership
 
 
 def list_users() -> Select[tuple[User]]:

@@ -350,7 +350,7 @@ def delete_account() -> Any:
         user: User = current_user._get_current_object()
         try:
             profile.delete_account(user, password=form.password.data, now=utcnow())
-        except services.AccountError as err:
+        except DomainError as err:  # the password, or a package that refuses (signals)
             db.session.rollback()  # let go of the write lock before rendering
             if err.field:
                 errors.attach_to_form(form, err)

@@ -16,13 +16,13 @@ from eventsite.demo import data
 from eventsite.events.models import (
     AgendaSession,
     Event,
-    Organisation,
     SessionSpeaker,
     Speaker,
     Topic,
     event_topics,
 )
 from eventsite.extensions import db
+from eventsite.organisations.models import Organisation
 from eventsite.registration.models import Registration
 
 

@@ -25,12 +25,12 @@ from eventsite.events.models import (
     AgendaSession,
     Event,
     EventStatus,
-    Organisation,
     SessionSpeaker,
     Speaker,
     Topic,
 )
 from eventsite.extensions import db
+from eventsite.organisations.models import Organisation
 from eventsite.registration import answers, queries
 from eventsite.registration.models import (
     Question,

@@ -1,4 +1,4 @@
-"""Organisations, events, topics, the agenda and its speakers."""
+"""Events, topics, the agenda and its speakers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Table,
     Text,
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsite import catalogue
 from eventsite.extensions import db
+from eventsite.organisations.models import Organisation
 from eventsite.timeutil import UTCDateTime, utcnow
 
 
@@ -80,29 +80,6 @@ event_topics = Table(
     Column("event_id", ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
     Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
-
-
-class Organisation(db.Model):
-    __tablename__ = "organisations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    slug: Mapped[str] = mapped_column(String(120), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    website: Mapped[str | None] = mapped_column(String(500))
-    # Secret token of the organisation's private calendar feed (drafts included).
-    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # Logo uploaded in the workspace (PNG, JPEG or WebP, checked by content); the bytes
-    # load only when asked for, so listing organisations never drags images along.
-    logo_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    logo_content_type: Mapped[str | None] = mapped_column(String(20))
-    logo_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    events: Mapped[list[Event]] = relationship(back_populates="organisation")
-
-    def __repr__(self) -> str:
-        return f"<Organisation {self.slug}>"
 
 
 class Topic(db.Model):
@@ -324,9 +301,5 @@ for _dialect, _statements in SEARCH_INDEX_DROP_DDL.items():
         )
 
 # What calendars and the cached pages show: the catalogue version moves with every change to
-# these rows. Organisations' feed tokens and logos appear in no calendar.
+# these rows.
 catalogue.track(Event, AgendaSession, SessionSpeaker, Speaker, Topic, event_topics)
-catalogue.track(
-    Organisation,
-    unshown=("calendar_token", "logo_data", "logo_content_type", "logo_updated_at"),
-)

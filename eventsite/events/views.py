@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 
 from eventsite import page_cache
 from eventsite.events import forms, services, structured_data
-from eventsite.events.models import Organisation, Topic
+from eventsite.events.models import Topic
+from eventsite.organisations.models import Organisation
 from eventsite.timeutil import utcnow
 
 bp = Blueprint("events", __name__)

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 
 from eventsite.accounts.models import User
-from eventsite.events.models import Organisation
 from eventsite.extensions import db
+from eventsite.organisations.models import Organisation
 
 
 def is_member(user: Any, organisation: Organisation) -> bool:

@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from eventsite.accounts.models import User
 from eventsite.events import services as events_services
-from eventsite.events.models import EventStatus, Organisation, Topic
+from eventsite.events.models import EventStatus, Topic
 from eventsite.extensions import db
 from eventsite.feeds import queries
 from eventsite.ical import builders
+from eventsite.organisations.models import Organisation
 from eventsite.registration.models import Registration, RegistrationStatus
 
 

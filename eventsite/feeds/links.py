@@ -13,9 +13,10 @@ from flask_babel import gettext as _
 
 from eventsite import links as site_links
 from eventsite.accounts.models import User
-from eventsite.events.models import Event, Organisation
+from eventsite.events.models import Event
 from eventsite.ical import builders
 from eventsite.markup import markdown_to_text
+from eventsite.organisations.models import Organisation
 
 
 def webcal_url(url: str) -> str:

@@ -13,10 +13,11 @@ from sqlalchemy import Select, case, null, select
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.events import services as events_services
-from eventsite.events.models import Event, Organisation, Topic, event_topics
+from eventsite.events.models import Event, Topic, event_topics
 from eventsite.extensions import db
 from eventsite.ical import builders
 from eventsite.markup import markdown_to_text
+from eventsite.organisations.models import Organisation
 from eventsite.registration.models import ACTIVE_STATUSES, Registration
 
 # Feeds hold what is coming and what ended recently (so last month's event stays put).

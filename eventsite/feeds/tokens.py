@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from eventsite.accounts.models import User, new_token
-from eventsite.events.models import Organisation
 from eventsite.extensions import db
+from eventsite.organisations.models import Organisation
 
 MAX_TOKEN_LENGTH = 64
 

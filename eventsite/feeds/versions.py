@@ -19,10 +19,11 @@ from sqlalchemy import case, func, select
 from eventsite import catalogue
 from eventsite.accounts.models import User
 from eventsite.events import services as events_services
-from eventsite.events.models import Event, Organisation
+from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.feeds.queries import window_day
 from eventsite.ical import builders
+from eventsite.organisations.models import Organisation
 from eventsite.registration.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 
 # Raise when the builders' output changes, so clients' stored ETags stop matching.

@@ -23,12 +23,12 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from eventsite import links
 from eventsite.events import services as events_services
-from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.feeds import access, build, forms, queries, tokens, versions
 from eventsite.feeds import links as feed_links
 from eventsite.feeds.cache import FEED_CACHE
 from eventsite.ical import builders
+from eventsite.organisations.models import Organisation
 from eventsite.timeutil import utcnow
 
 bp = Blueprint("feeds", __name__)

@@ -14,8 +14,9 @@ from typing import Any
 from flask import abort, request
 from flask_login import current_user
 
-from eventsite.events.models import AgendaSession, Event, Organisation, Speaker
+from eventsite.events.models import AgendaSession, Event, Speaker
 from eventsite.extensions import db, login_manager
+from eventsite.organisations.models import Organisation
 from eventsite.registration.models import Question, Registration
 
 # Endpoints reachable without being an organiser (they check what they need themselves).

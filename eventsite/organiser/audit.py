@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
+from eventsite import signals
 from eventsite.accounts.models import User
 from eventsite.extensions import db
+from eventsite.organisations.models import Organisation
 from eventsite.organiser.models import AuditEntry
 
 
@@ -48,6 +50,19 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+@signals.organisation_changed.connect
+def record_organisation_change(
+    organisation: Organisation,
+    *,
+    action: str,
+    actor: User | None,
+    now: datetime,
+    details: dict[str, Any],
+) -> None:
+    """What `organisations.services` changed, wherever it was asked (workspace or CLI)."""
+    record(action, organisation_id=organisation.id, actor=actor, now=now, **details)
 
 
 def changes_detail(pairs: dict[str, tuple[Any, Any]]) -> dict[str, dict[str, Any]]:

@@ -13,11 +13,12 @@ from werkzeug.wrappers import Response
 
 from eventsite import database, errors
 from eventsite.errors import DomainError
-from eventsite.events.models import Organisation
 from eventsite.extensions import db
-from eventsite.organiser import access, audit, forms, invitations, organisations
+from eventsite.organisations import invitations
+from eventsite.organisations import services as organisations
+from eventsite.organisations.models import Organisation, OrganisationInvitation
+from eventsite.organiser import access, audit, forms
 from eventsite.organiser.event_views import Page
-from eventsite.organiser.invitation_models import OrganisationInvitation
 from eventsite.organiser.views import bp
 from eventsite.timeutil import utcnow
 

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import selectinload
 
-from eventsite.accounts.models import Membership, User
+from eventsite.accounts.models import User
 from eventsite.events import services as event_services
-from eventsite.events.models import Event, EventStatus, Organisation
+from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
+from eventsite.organisations.models import Membership, Organisation
 from eventsite.registration.models import Question, Registration
 
 

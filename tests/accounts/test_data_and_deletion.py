@@ -15,7 +15,6 @@ from http.cookiejar import CookieJar
 import pytest
 from sqlalchemy import func, select
 
-from eventsite.accounts import services
 from eventsite.extensions import db
 from eventsite.models import (
     JoinedVia,
@@ -26,6 +25,7 @@ from eventsite.models import (
     RegistrationStatus,
     User,
 )
+from eventsite.organisations import services
 from eventsite.organiser import registrants
 from eventsite.registration import services as registration_services
 from eventsite.timeutil import utcnow

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from eventsite.accounts import services
 from eventsite.extensions import db
 from eventsite.models import Registration, RegistrationStatus
+from eventsite.organisations import services
 
 pytestmark = pytest.mark.usefixtures("smtp_sink")
 

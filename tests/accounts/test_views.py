@@ -14,6 +14,7 @@ from eventsite.accounts import login_brake, services, tokens
 from eventsite.accounts.views import safe_next_path
 from eventsite.extensions import db
 from eventsite.models import LoginFailure, OutboxMessage, User
+from eventsite.organisations import services as organisation_services
 from eventsite.timeutil import utcnow
 
 pytestmark = pytest.mark.usefixtures("smtp_sink")
@@ -665,7 +666,7 @@ def test_remember_cookie_of_this_session_is_renewed_on_password_change(app, make
 def test_download_my_data(client, make_user, make_organisation, login) -> None:
     organisation = make_organisation(slug="unige")
     user = make_user(name="Ada", affiliation="Uni", country="CH")
-    services.grant_membership(user.email, "unige")
+    organisation_services.grant_membership(user.email, "unige")
     db.session.commit()
     login(user)
     response = client.get("/account/data.json")

@@ -28,7 +28,7 @@ from werkzeug.test import TestResponse
 
 from eventsite.extensions import db
 from eventsite.models import OrganisationInvitation, OutboxMessage, User
-from eventsite.organiser.invitation_models import hash_invitation_secret, new_invitation_secret
+from eventsite.organisations.models import hash_invitation_secret, new_invitation_secret
 from eventsite.timeutil import utcnow
 
 from .plans import (

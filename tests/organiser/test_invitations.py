@@ -22,7 +22,8 @@ from eventsite.models import (
     OrganisationInvitation,
     User,
 )
-from eventsite.organiser import invitation_models, invitations
+from eventsite.organisations import invitations
+from eventsite.organisations import models as invitation_models
 from eventsite.timeutil import utcnow
 
 pytestmark = pytest.mark.usefixtures("smtp_sink")

@@ -19,7 +19,7 @@ from eventsite.models import (
     Registration,
     RegistrationStatus,
 )
-from eventsite.organiser import organisations
+from eventsite.organisations import services as organisations
 from eventsite.timeutil import utcnow
 
 pytestmark = pytest.mark.usefixtures("smtp_sink")

@@ -21,7 +21,7 @@ from eventsite.models import (
     OrganisationInvitation,
     OutboxMessage,
 )
-from eventsite.organiser import organisations
+from eventsite.organisations import services as organisations
 from eventsite.timeutil import utcnow
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16

@@ -1,5 +1,7 @@
-"""Workspace rules for organisations: profile, logo, members, accepting an invitation
-(the invitations themselves are in `invitations`; who may leave, in `accounts.memberships`)."""
+"""Rules for organisations: profile, logo, members, accepting an invitation (the
+invitations themselves are in `invitations`; who may leave, in `memberships`).
+
+Every change is announced with `signals.organisation_changed` (the workspace's audit log)."""
 
 from __future__ import annotations
 
@@ -12,21 +14,29 @@ from slugify import slugify
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from eventsite import links
-from eventsite.accounts import memberships
+from eventsite import links, signals
 from eventsite.accounts import services as account_services
-from eventsite.accounts.models import JoinedVia, Membership, User
+from eventsite.accounts.models import User
 from eventsite.errors import DomainError
-from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.mail.services import queue_email
-from eventsite.organiser import audit, invitations
+from eventsite.organisations import invitations, memberships
+from eventsite.organisations.models import JoinedVia, Membership, Organisation
+from eventsite.timeutil import utcnow
 
 PROFILE_FIELDS = ("name", "description", "website")
 
 
 class OrganisationError(DomainError):
     """A rule about organisations refused the change."""
+
+
+def _changed(
+    organisation: Organisation, action: str, actor: User | None, now: datetime, **details: Any
+) -> None:
+    signals.organisation_changed.send(
+        organisation, action=action, actor=actor, now=now, details=details
+    )
 
 
 # --- profile and logo --------------------------------------------------------------------
@@ -55,12 +65,12 @@ def update_profile(
         setattr(organisation, name, new)
     if changed:
         db.session.flush()
-        audit.record(
+        _changed(
+            organisation,
             "organisation_edit",
-            organisation_id=organisation.id,
-            actor=actor,
-            now=now,
-            changes=audit.changes_detail(changed),
+            actor,
+            now,
+            changes={name: {"old": old, "new": new} for name, (old, new) in changed.items()},
         )
     return list(changed)
 
@@ -78,14 +88,7 @@ def set_logo(organisation: Organisation, data: bytes, actor: User | None, now: d
     organisation.logo_content_type = content_type
     organisation.logo_updated_at = now
     db.session.flush()
-    audit.record(
-        "logo_upload",
-        organisation_id=organisation.id,
-        actor=actor,
-        now=now,
-        content_type=content_type,
-        size=len(data),
-    )
+    _changed(organisation, "logo_upload", actor, now, content_type=content_type, size=len(data))
 
 
 def remove_logo(organisation: Organisation, actor: User | None, now: datetime) -> None:
@@ -95,7 +98,7 @@ def remove_logo(organisation: Organisation, actor: User | None, now: datetime) -
     organisation.logo_content_type = None
     organisation.logo_updated_at = now
     db.session.flush()
-    audit.record("logo_remove", organisation_id=organisation.id, actor=actor, now=now)
+    _changed(organisation, "logo_remove", actor, now)
 
 
 def create_organisation(values: dict[str, Any], actor: User | None, now: datetime) -> Organisation:
@@ -122,9 +125,7 @@ def create_organisation(values: dict[str, Any], actor: User | None, now: datetim
     )
     db.session.add(organisation)
     db.session.flush()
-    audit.record(
-        "organisation_create", organisation_id=organisation.id, actor=actor, now=now, slug=slug
-    )
+    _changed(organisation, "organisation_create", actor, now, slug=slug)
     return organisation
 
 
@@ -159,14 +160,7 @@ def join(
         pending.accepted_at = now
     db.session.flush()
     db.session.expire(user, ["memberships"])
-    audit.record(
-        action,
-        organisation_id=organisation.id,
-        actor=actor,
-        now=now,
-        email=user.email,
-        user_id=user.id,
-    )
+    _changed(organisation, action, actor, now, email=user.email, user_id=user.id)
 
 
 def _membership_of_address(organisation: Organisation, email: str) -> Membership | None:
@@ -226,7 +220,7 @@ def remove_member(
 ) -> User:
     """Take a member out, or let them leave (`actor` is the member), unless that would
     leave the organisation to people who never chose it, or leave people registered for
-    its coming events with nobody to look after them (`accounts.memberships`)."""
+    its coming events with nobody to look after them (`memberships`)."""
     blocked = memberships.blocked_departures(user_id, now, [organisation.id])
     membership = db.session.get(Membership, (user_id, organisation.id))
     if membership is None:
@@ -250,14 +244,7 @@ def remove_member(
     db.session.delete(membership)
     db.session.flush()
     db.session.expire(user, ["memberships"])
-    audit.record(
-        "member_remove",
-        organisation_id=organisation.id,
-        actor=actor,
-        now=now,
-        email=user.email,
-        user_id=user.id,
-    )
+    _changed(organisation, "member_remove", actor, now, email=user.email, user_id=user.id)
     return user
 
 
@@ -278,14 +265,29 @@ def accept_invitation(token: str, user: User, now: datetime) -> Organisation:
         elif not membership.has_consented:
             # Added without being asked before invitations were required: now they chose.
             membership.joined_via = JoinedVia.INVITATION
-            audit.record(
-                "member_join",
-                organisation_id=organisation.id,
-                actor=user,
-                now=now,
-                email=user.email,
-                user_id=user.id,
-            )
+            _changed(organisation, "member_join", user, now, email=user.email, user_id=user.id)
         invitation.accepted_at = now
         db.session.flush()
     return organisation
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+def grant_membership(email: str, organisation_slug: str) -> Membership:
+    """`flask users grant`, now: the account becomes a member at once (audited, and a
+    pending invitation is settled). The operator is trusted to decide: no invitation to
+    accept."""
+    user = account_services.find_user_by_email(email)
+    if user is None:
+        raise OrganisationError(_("No account has the address %(email)s.", email=email))
+    organisation = db.session.scalar(
+        select(Organisation).where(Organisation.slug == organisation_slug)
+    )
+    if organisation is None:
+        raise OrganisationError(_("No organisation has the slug %(slug)s.", slug=organisation_slug))
+    membership = db.session.get(Membership, (user.id, organisation.id))
+    if membership is None:
+        join(organisation, user, None, utcnow(), "member_add", JoinedVia.ADMIN)
+        membership = db.session.get(Membership, (user.id, organisation.id))
+    return membership

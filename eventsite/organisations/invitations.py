@@ -1,6 +1,6 @@
-"""Workspace rules for invitations to organisations: invite, send again, revoke, check.
+"""Invitations to organisations: invite, send again, revoke, check.
 
-Accepting one makes a member, so it lives with the members in `organisations`.
+Accepting one makes a member, so it lives with the members in `services`.
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from eventsite import links
+from eventsite import links, signals
 from eventsite.accounts import services as account_services
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
-from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.mail.services import queue_email
-from eventsite.organiser import audit, invitation_models
-from eventsite.organiser.invitation_models import OrganisationInvitation
+from eventsite.organisations import models
+from eventsite.organisations.models import Organisation, OrganisationInvitation
 
 
 class InvitationError(DomainError):
@@ -64,8 +63,8 @@ def _new_link(invitation: OrganisationInvitation, actor: User | None, now: datet
     """A fresh secret for the invitation (returned; only its hash is kept). Sending again
     replaces it, so only the newest email's link works (with only a hash stored, the old
     link could not be sent again anyway) and the validity starts over."""
-    secret = invitation_models.new_invitation_secret()
-    invitation.token_hash = invitation_models.hash_invitation_secret(secret)
+    secret = models.new_invitation_secret()
+    invitation.token_hash = models.hash_invitation_secret(secret)
     invitation.sent_at = now
     invitation.invited_by_id = actor.id if actor is not None else None
     return secret
@@ -107,15 +106,15 @@ def invite(organisation: Organisation, email: str, actor: User | None, now: date
                 raise
         else:
             _email(invitation, organisation, secret, actor)
-            audit.record(
-                "member_invite", organisation_id=organisation.id, actor=actor, now=now, email=email
+            signals.organisation_changed.send(
+                organisation, action="member_invite", actor=actor, now=now, details={"email": email}
             )
             return "invited"
     secret = _new_link(invitation, actor, now)
     db.session.flush()
     _email(invitation, organisation, secret, actor)
-    audit.record(
-        "member_reinvite", organisation_id=organisation.id, actor=actor, now=now, email=email
+    signals.organisation_changed.send(
+        organisation, action="member_reinvite", actor=actor, now=now, details={"email": email}
     )
     return "reinvited"
 
@@ -138,12 +137,12 @@ def revoke_invitation(
         return False
     invitation.revoked_at = now
     db.session.flush()
-    audit.record(
-        "member_invite_revoke",
-        organisation_id=invitation.organisation_id,
+    signals.organisation_changed.send(
+        invitation.organisation,
+        action="member_invite_revoke",
         actor=actor,
         now=now,
-        email=invitation.email,
+        details={"email": invitation.email},
     )
     return True
 
@@ -151,7 +150,7 @@ def revoke_invitation(
 def find_invitation(token: str, *, lock: bool = False) -> OrganisationInvitation | None:
     """The invitation whose link carries `token` (locked when a decision follows)."""
     query = select(OrganisationInvitation).where(
-        OrganisationInvitation.token_hash == invitation_models.hash_invitation_secret(token)
+        OrganisationInvitation.token_hash == models.hash_invitation_secret(token)
     )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)

@@ -17,10 +17,9 @@ from enum import StrEnum
 
 from sqlalchemy import select
 
-from eventsite.accounts.models import Membership
-from eventsite.events.models import Event, EventStatus
+from eventsite import signals
 from eventsite.extensions import db
-from eventsite.registration.models import ACTIVE_STATUSES, Registration
+from eventsite.organisations.models import Membership
 
 
 class Blocked(StrEnum):
@@ -73,26 +72,12 @@ def blocked_departures(
             blocked[organisation_id] = Blocked.ONLY_UNCONSENTED_LEFT
         else:
             alone.append(organisation_id)
-    for organisation_id in _with_coming_registrations(alone, now):
-        blocked[organisation_id] = Blocked.REGISTRANTS_NEED_A_MEMBER
+    if alone:
+        # What keeps an organisation from being left alone belongs to the packages above
+        # (registration: people registered for its coming events).
+        for _receiver, needed in signals.members_leaving_alone.send(
+            user_id, organisation_ids=alone, now=now
+        ):
+            for organisation_id in needed:
+                blocked[organisation_id] = Blocked.REGISTRANTS_NEED_A_MEMBER
     return blocked
-
-
-def _with_coming_registrations(organisation_ids: list[int], now: datetime) -> list[int]:
-    """Those of the organisations with a published event, not yet over, that someone is
-    registered for (confirmed, waiting or awaiting approval)."""
-    if not organisation_ids:
-        return []
-    return list(
-        db.session.scalars(
-            select(Event.organisation_id)
-            .distinct()
-            .join(Registration, Registration.event_id == Event.id)
-            .where(
-                Event.organisation_id.in_(organisation_ids),
-                Event.status == EventStatus.PUBLISHED,
-                Event.ends_at > now,
-                Registration.status.in_(ACTIVE_STATUSES),
-            )
-        )
-    )

@@ -1,0 +1,79 @@
+"""What registration does when a package below it sends a signal: an account going away
+cancels its registrations; an organisation people are registered with keeps a member; the
+personal-data export lists the registrations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from eventsite import signals
+from eventsite.accounts.models import User
+from eventsite.events.models import Event, EventStatus
+from eventsite.extensions import db
+from eventsite.registration import answers as registration_answers
+from eventsite.registration import services
+from eventsite.registration.models import ACTIVE_STATUSES, Registration
+from eventsite.timeutil import iso_or_none
+
+
+@signals.account_deleting.connect
+def cancel_registrations_of_deleted_account(user: User, *, now: datetime) -> None:
+    services.cancel_registrations_for_user(user, now)
+
+
+@signals.members_leaving_alone.connect
+def organisations_with_coming_registrations(
+    _user_id: int, *, organisation_ids: Sequence[int], now: datetime
+) -> list[int]:
+    """Those of the organisations with a published event, not yet over, that someone is
+    registered for (confirmed, waiting or awaiting approval): they keep a member to look
+    after those people."""
+    return list(
+        db.session.scalars(
+            select(Event.organisation_id)
+            .distinct()
+            .join(Registration, Registration.event_id == Event.id)
+            .where(
+                Event.organisation_id.in_(organisation_ids),
+                Event.status == EventStatus.PUBLISHED,
+                Event.ends_at > now,
+                Registration.status.in_(ACTIVE_STATUSES),
+            )
+        )
+    )
+
+
+@signals.personal_data_requested.connect
+def registrations_of(user: User) -> tuple[str, list[dict[str, Any]]]:
+    """Every registration, cancelled ones too, with the answers as the person gave them
+    (question label as it read then, answer in words) and each moment that changed it."""
+    rows = db.session.scalars(
+        select(Registration)
+        .options(joinedload(Registration.event))
+        .where(Registration.user_id == user.id)
+        .order_by(Registration.id)
+    ).all()
+    return "registrations", [
+        {
+            "event": row.event.title,
+            "event_slug": row.event.slug,
+            "event_starts_at": iso_or_none(row.event.starts_at),
+            "status": str(row.status),
+            "answers": [
+                {"question": label, "answer": answer}
+                for label, answer in registration_answers.answer_rows(row)
+            ],
+            "created_at": iso_or_none(row.created_at),
+            "updated_at": iso_or_none(row.updated_at),
+            "promoted_at": iso_or_none(row.promoted_at),
+            "decided_at": iso_or_none(row.decided_at),
+            "checked_in_at": iso_or_none(row.checked_in_at),
+            "cancelled_at": iso_or_none(row.cancelled_at),
+        }
+        for row in rows
+    ]
