@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from datetime import timedelta
-from typing import Any
 from urllib.parse import quote, unquote
 
 import pytest
-from sqlalchemy import insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from eventsite.extensions import db
 from eventsite.models import (
@@ -22,7 +18,6 @@ from eventsite.models import (
     OrganisationInvitation,
     User,
 )
-from eventsite.organisations import invitations
 from eventsite.organisations import models as invitation_models
 from eventsite.timeutil import utcnow
 
@@ -414,29 +409,6 @@ def test_granting_membership_from_the_cli_settles_the_pending_invitation(
     assert "No pending invitations." in page
 
 
-def test_the_database_keeps_one_pending_invitation_per_address(app, world) -> None:
-    def row(token_hash: str) -> OrganisationInvitation:
-        return OrganisationInvitation(
-            organisation_id=world.organisation.id, email="x@example.org", token_hash=token_hash
-        )
-
-    first = row("a" * 64)
-    db.session.add(first)
-    db.session.commit()
-    db.session.add(row("b" * 64))
-    with pytest.raises(IntegrityError):
-        db.session.commit()
-    db.session.rollback()
-    # Once the first is settled, the address can be invited again; and never both at once.
-    first.revoked_at = utcnow()
-    db.session.add(row("c" * 64))
-    db.session.commit()
-    first.accepted_at = utcnow()
-    with pytest.raises(IntegrityError):
-        db.session.commit()
-    db.session.rollback()
-
-
 def test_an_admin_creating_an_organisation_without_a_first_member_becomes_it(
     client, world, login
 ) -> None:
@@ -477,57 +449,6 @@ def test_an_admin_whose_first_member_is_only_invited_stays_a_member_too(
     [invitation] = _invitations(organisation.id)
     assert invitation.email == "founder@example.org"
     assert _invitation_link(mailbox, "founder@example.org")
-
-
-def test_two_invitations_of_one_address_at_once_leave_one_pending(app, backend, world) -> None:
-    """PostgreSQL: a second request inserting the same pending invitation waits on the
-    unique index, fails when the first commits, and sends that one again instead."""
-    if backend != "postgresql":
-        pytest.skip("on SQLite the view takes the write lock before looking")
-    organisation_id = world.organisation.id
-    outcome: dict[str, Any] = {}
-
-    def invite_in_another_request() -> None:
-        with app.app_context():
-            organisation = db.session.get(Organisation, organisation_id)
-            try:
-                outcome["value"] = invitations.invite(
-                    organisation, "race@example.org", None, utcnow()
-                )
-                db.session.commit()
-            except Exception as err:  # reported by the assertion below
-                outcome["value"] = err
-
-    with db.engine.connect() as first:
-        transaction = first.begin()
-        first.execute(
-            insert(OrganisationInvitation).values(
-                organisation_id=organisation_id,
-                email="race@example.org",
-                token_hash="f" * 64,
-                created_at=utcnow(),
-                sent_at=utcnow(),
-            )
-        )
-        worker = threading.Thread(target=invite_in_another_request)
-        worker.start()
-        waiting = text(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        deadline = time.monotonic() + 10
-        while not (blocked := db.session.scalar(waiting)) and time.monotonic() < deadline:
-            db.session.rollback()
-            time.sleep(0.02)
-        db.session.rollback()
-        transaction.commit()
-    assert blocked, "the second insert never waited on the unique index"
-    worker.join(timeout=10)
-
-    assert outcome["value"] == "reinvited"
-    [invitation] = _invitations(organisation_id)
-    assert invitation.is_pending
-    assert invitation.token_hash != "f" * 64  # sent again, with a new link
 
 
 def test_an_invitation_outlives_the_account_of_whoever_sent_it(

@@ -12,14 +12,10 @@ from sqlalchemy import select
 from eventsite.extensions import db
 from eventsite.models import (
     AuditEntry,
-    EventStatus,
     JoinedVia,
     Membership,
     OrganisationInvitation,
-    Registration,
-    RegistrationStatus,
 )
-from eventsite.organisations import services as organisations
 from eventsite.timeutil import utcnow
 
 pytestmark = pytest.mark.usefixtures("smtp_sink")
@@ -159,30 +155,3 @@ def test_accepting_an_invitation_confirms_a_membership_given_without_asking(
     login(world.member)
     assert client.post(_leave_url(world, world.member)).status_code == 302
     assert _members(world.organisation.id) == {victim.id}
-
-
-def test_the_only_member_is_held_by_registrations_for_coming_events_only(app, world) -> None:
-    """Past events, cancelled events and cancelled registrations need nobody to look
-    after them; a registration for a coming event does."""
-    db.session.delete(db.session.get(Membership, (world.second_member.id, world.organisation.id)))
-    db.session.commit()
-    organisation, member = world.organisation, world.member
-
-    after = world.event.ends_at + timedelta(days=1)
-    assert organisations.remove_member(organisation, member.id, world.admin, after)
-    db.session.rollback()
-
-    before = world.event.starts_at - timedelta(days=1)
-    with pytest.raises(organisations.OrganisationError, match="registered for its coming"):
-        organisations.remove_member(organisation, member.id, world.admin, before)
-    db.session.rollback()
-
-    world.event.status = EventStatus.CANCELLED
-    db.session.commit()
-    assert organisations.remove_member(organisation, member.id, world.admin, before)
-    db.session.rollback()
-
-    world.event.status = EventStatus.PUBLISHED
-    db.session.get(Registration, world.registration.id).status = RegistrationStatus.CANCELLED
-    db.session.commit()
-    assert organisations.remove_member(organisation, member.id, world.admin, before)
