@@ -104,7 +104,7 @@ def _registration_public_id_required(batch_op) -> None:
     batch_op.create_unique_constraint(op.f("uq_registrations_public_id"), ["public_id"])
 
 
-# As eventsite.accounts.models.JoinedVia.
+# As eventsite.organisations.models.JoinedVia.
 JOINED_VIA_SQL = "joined_via IN ('creation', 'invitation', 'admin', 'added')"
 
 

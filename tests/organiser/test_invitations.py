@@ -18,7 +18,7 @@ from eventsite.models import (
     OrganisationInvitation,
     User,
 )
-from eventsite.organisations import models as invitation_models
+from eventsite.organisations import models as organisation_models
 from eventsite.timeutil import utcnow
 
 pytestmark = pytest.mark.usefixtures("smtp_sink")
@@ -89,7 +89,7 @@ def test_an_invitation_is_emailed_and_listed_on_the_organisation_page(
     assert invitation.is_pending
     # Only a hash of the secret is kept.
     assert secret not in invitation.token_hash
-    assert invitation.token_hash == invitation_models.hash_invitation_secret(secret)
+    assert invitation.token_hash == organisation_models.hash_invitation_secret(secret)
 
     page = client.get(f"/manage/organisations/{world.organisation.id}").get_data(as_text=True)
     section = page[page.index('id="invitations"') :]
