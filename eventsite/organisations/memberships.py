@@ -27,7 +27,8 @@ class Blocked(StrEnum):
 
     # Everyone else there was added without being asked.
     ONLY_UNCONSENTED_LEFT = "only_unconsented_left"
-    # They are its only member and people are registered for its coming events.
+    # They are its only member and people are registered for its coming events (registration
+    # says which, through `signals.members_leaving_alone`).
     REGISTRANTS_NEED_A_MEMBER = "registrants_need_a_member"
 
 
