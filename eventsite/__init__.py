@@ -76,7 +76,6 @@ def register_blueprints(app: Flask) -> None:
     from eventsite.events.views import bp as events_bp
     from eventsite.feeds.views import bp as feeds_bp
     from eventsite.health import bp as health_bp
-    from eventsite.mail.views import bp as mail_bp
     from eventsite.organiser.views import bp as organiser_bp
     from eventsite.registration.views import bp as registration_bp
     from eventsite.sharing.views import bp as sharing_bp
@@ -87,7 +86,6 @@ def register_blueprints(app: Flask) -> None:
         events_bp,
         accounts_bp,
         registration_bp,
-        mail_bp,
         organiser_bp,
         sharing_bp,
         announcements_bp,

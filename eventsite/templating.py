@@ -350,7 +350,6 @@ def register_template_helpers(app: Flask) -> None:
         slug_url=slug_url,
         map_url=map_url,
         country_choices=country_choices,
-        has_endpoint=lambda name: name in app.view_functions,
         get_locale=get_locale,
         html_lang=html_lang,
         kind_label=kind_label,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -147,15 +146,10 @@ def _render_listing(
 
 def _feed_url(
     topic: Topic | None, organisation: Organisation | None, filter_args: dict[str, str]
-) -> str | None:
-    """The calendar feed matching what the page lists, once the feeds package serves it."""
-    views: dict[str, Callable[..., Any]] = current_app.view_functions
+) -> str:
+    """The calendar feed matching what the page lists."""
     if topic is not None:
-        name, extra = "feeds.topic_feed", {"slug": topic.slug}
-    elif organisation is not None:
-        name, extra = "feeds.organisation_feed", {"slug": organisation.slug}
-    else:
-        name, extra = "feeds.feed", {}
-    if name not in views:
-        return None
-    return url_for(name, **extra, **filter_args)
+        return url_for("feeds.topic_feed", slug=topic.slug, **filter_args)
+    if organisation is not None:
+        return url_for("feeds.organisation_feed", slug=organisation.slug, **filter_args)
+    return url_for("feeds.feed", **filter_args)
