@@ -31,7 +31,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     security_headers.register_security_headers(app)
     templating.register_template_helpers(app)
-    templating.register_translation_cache(app)
     mail_delivery.register_after_request_delivery(app)
     register_cli(app)
     register_proxy_fix(app)  # outermost: what runs inside sees the client's scheme and host

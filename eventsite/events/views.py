@@ -9,11 +9,14 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from eventsite import page_cache
-from eventsite.events import forms, services, structured_data
+from eventsite.events import forms, labels, services, structured_data
 from eventsite.events.models import Organisation, Topic
 from eventsite.timeutil import utcnow
 
 bp = Blueprint("events", __name__)
+# Every template may show an event card or its kind, not only this blueprint's.
+bp.add_app_template_filter(labels.kind_label, "kind_label")
+bp.add_app_template_global(labels.card_facts, "card_facts")
 
 # Pages marked @page_cache.cacheable are the same for every anonymous visitor while the
 # catalogue (and, on the event page, its places left) stays the same: they are served from
