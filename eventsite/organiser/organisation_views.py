@@ -16,9 +16,9 @@ from eventsite.errors import DomainError
 from eventsite.events.models import Organisation
 from eventsite.extensions import db
 from eventsite.organiser import access, audit, forms, invitations, organisations
+from eventsite.organiser.blueprint import bp
 from eventsite.organiser.event_views import Page
 from eventsite.organiser.invitation_models import OrganisationInvitation
-from eventsite.organiser.views import bp
 from eventsite.timeutil import utcnow
 
 # Room for the form's text fields around the largest allowed upload.
