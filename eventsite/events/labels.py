@@ -25,7 +25,7 @@ FORMAT_LABELS = {
 
 def kind_label(kind: str) -> str:
     """ "Conference" for "conference", in the page's language; an unknown kind as it is."""
-    label = KIND_LABELS.get(kind)  # type: ignore[call-overload]  # a StrEnum key matches its str
+    label = KIND_LABELS.get(kind)  # type: ignore[call-overload]  # a StrEnum key equals its str
     return str(label) if label is not None else str(kind)
 
 
