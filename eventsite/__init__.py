@@ -31,7 +31,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     security_headers.register_security_headers(app)
     templating.register_template_helpers(app)
-    templating.register_translation_cache(app)
     mail_delivery.register_after_request_delivery(app)
     register_cli(app)
     register_proxy_fix(app)  # outermost: what runs inside sees the client's scheme and host
@@ -76,7 +75,6 @@ def register_blueprints(app: Flask) -> None:
     from eventsite.events.views import bp as events_bp
     from eventsite.feeds.views import bp as feeds_bp
     from eventsite.health import bp as health_bp
-    from eventsite.mail.views import bp as mail_bp
     from eventsite.organiser.views import bp as organiser_bp
     from eventsite.registration.views import bp as registration_bp
     from eventsite.sharing.views import bp as sharing_bp
@@ -87,7 +85,6 @@ def register_blueprints(app: Flask) -> None:
         events_bp,
         accounts_bp,
         registration_bp,
-        mail_bp,
         organiser_bp,
         sharing_bp,
         announcements_bp,

@@ -127,8 +127,6 @@ def users_list() -> None:
 
 # --- flask outbox --------------------------------------------------------------------------
 
-_ = click  # the command sections below use click for options and output
-
 
 @outbox.command("send")
 @click.option("--limit", type=click.IntRange(min=1), help="Deliver at most this many.")

@@ -38,6 +38,9 @@ class Config:
     DATABASE_STATEMENT_TIMEOUT = 10
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # WTForms' own messages ("This field is required.") in the page's language, from
+    # WTForms' catalogues through Flask-Babel (Flask-WTF's default, said once here).
+    WTF_I18N_ENABLED = True
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     EVENTS_PER_PAGE = 20

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from babel import Locale
 from babel.dates import (
@@ -16,31 +15,15 @@ from babel.dates import (
     format_skeleton,
     format_time,
 )
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
 
 from eventsite import markup, timeutil
-from eventsite.events.models import EventFormat, EventKind
 
 # Bare English is written the international way ("3 March 2027", "12 – 14 May 2027",
 # 24-hour "09:00"): the audience is worldwide, and CLDR's plain "en" means US conventions.
 _WORLD_ENGLISH = Locale.parse("en_GB")
-
-KIND_LABELS = {
-    EventKind.FORUM: _l("Forum"),
-    EventKind.CONFERENCE: _l("Conference"),
-    EventKind.SUMMIT: _l("Summit"),
-    EventKind.WORKSHOP: _l("Workshop"),
-    EventKind.LECTURE: _l("Lecture"),
-}
-FORMAT_LABELS = {
-    EventFormat.IN_PERSON: _l("In person"),
-    EventFormat.ONLINE: _l("Online"),
-    EventFormat.HYBRID: _l("Hybrid"),
-}
 
 
 def _locale() -> Locale:
@@ -56,24 +39,6 @@ def html_lang() -> str:
     return str(locale).replace("_", "-") if locale else "en"
 
 
-def kind_label(kind: str) -> str:
-    return _enum_label("kind", str(kind), str(get_locale() or "en"))
-
-
-def format_label(value: str) -> str:
-    return _enum_label("format", str(value), str(get_locale() or "en"))
-
-
-@lru_cache(maxsize=256)
-def _enum_label(which: str, value: str, _locale_name: str) -> str:
-    """Translated once per language (the locale is part of the cache key)."""
-    labels: dict[Any, Any] = KIND_LABELS if which == "kind" else FORMAT_LABELS
-    for member, label in labels.items():
-        if member.value == value:
-            return str(label)
-    return value
-
-
 def safe_url(url: str | None) -> str | None:
     """The URL when it is an absolute http(s) address, else None (never a javascript: link)."""
     if not url:
@@ -87,14 +52,6 @@ def safe_url(url: str | None) -> str | None:
 def url_host(url: str | None) -> str:
     """The host of a URL, for showing where a link leads without its whole length."""
     return urlsplit(url or "").netloc
-
-
-def script_json(value: Any) -> Markup:
-    """JSON that is safe inside a <script> element: no "</script>", no HTML comments."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return Markup(text)
 
 
 def country_name(code: str | None) -> str:
@@ -215,29 +172,6 @@ def _event_times(starts_at: datetime, ends_at: datetime, tz_name: str, locale_na
     return f"{start} – {end} {zone_label(starts_at, tz_name)}"
 
 
-def card_facts(event: Any) -> dict[str, str]:
-    """What a listing card says about when and where, in one call per card (the listing
-    is the busiest page): dates, hours with zone, place, kind."""
-    locale_name = str(_locale())
-    if event.format == EventFormat.ONLINE:
-        place = _("Online")
-    else:
-        place = ", ".join(part for part in (event.city, country_name(event.country)) if part)
-        place = place or _("Venue to be announced")
-        if event.format == EventFormat.HYBRID:
-            place = _("%(place)s · and online", place=place)
-    return {
-        "dates": _event_dates(
-            event.starts_at, event.ends_at, event.timezone, event.is_all_day, locale_name
-        ),
-        "times": ""
-        if event.is_all_day
-        else _event_times(event.starts_at, event.ends_at, event.timezone, locale_name),
-        "place": place,
-        "kind": kind_label(event.kind),
-    }
-
-
 def event_schedule(event: Any) -> list[str]:
     """The event's hours in its own zone with the zone named, one line per fact:
     ["09:00 – 17:30 (CET, UTC+1)"] for a one-day event, "Starts …"/"Ends …" otherwise."""
@@ -277,53 +211,6 @@ def map_url(event: Any) -> str | None:
     return "https://www.openstreetmap.org/search?" + urlencode({"query": query})
 
 
-# A slug that never occurs, to learn once per request where an endpoint puts the slug.
-_SLUG_MARK = "0slug0mark0"
-
-
-def slug_url(endpoint: str, slug: str) -> str:
-    """`url_for(endpoint, slug=slug)` for the many links of a listing (three or more per
-    card): the route is built once per endpoint and request, then only the slug changes.
-    It is quoted as Werkzeug's path converter quotes it."""
-    prefixes: dict[str, tuple[str, str]] = g.setdefault("_slug_url_parts", {})
-    parts = prefixes.get(endpoint)
-    if parts is None:
-        before, _mark, after = url_for(endpoint, slug=_SLUG_MARK).partition(_SLUG_MARK)
-        parts = prefixes[endpoint] = (before, after)
-    return parts[0] + quote(slug, safe="!$&'()*+,/:;=@") + parts[1]
-
-
-@lru_cache(maxsize=32)
-def _wtforms_translations(locale_name: str) -> Any:
-    from babel import support
-    from wtforms.i18n import messages_path
-
-    return support.Translations.load(messages_path(), [locale_name], domain="wtforms")
-
-
-class _WTFormsTranslations:
-    """WTForms' messages in the request's language, from the catalogue parsed once per
-    language and process. The language is looked up when a message is, not before."""
-
-    def ugettext(self, string: str) -> str:
-        return _wtforms_translations(str(get_locale() or "en")).ugettext(string)
-
-    def ungettext(self, singular: str, plural: str, n: int) -> str:
-        return _wtforms_translations(str(get_locale() or "en")).ungettext(singular, plural, n)
-
-
-_WTFORMS_TRANSLATIONS = _WTFormsTranslations()
-
-
-def register_translation_cache(app: Flask) -> None:
-    """Flask-WTF reads and parses WTForms' message catalogue again in every request that
-    builds a form (it keeps it on the request only): give it the cached one instead."""
-
-    @app.before_request
-    def _reuse_wtforms_translations() -> None:
-        request.wtforms_translations = _WTFORMS_TRANSLATIONS
-
-
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         markdown=markup.render_markdown,
@@ -336,27 +223,17 @@ def register_template_helpers(app: Flask) -> None:
         utc_offset=utc_offset,
         zone_description=zone_description,
         utc_iso=utc_iso,
-        kind_label=kind_label,
-        format_label=format_label,
         safe_url=safe_url,
         url_host=url_host,
-        script_json=script_json,
     )
     app.jinja_env.globals.update(
         event_dates=event_dates,
         event_times=event_times,
         event_schedule=event_schedule,
-        card_facts=card_facts,
-        slug_url=slug_url,
         map_url=map_url,
         country_choices=country_choices,
-        has_endpoint=lambda name: name in app.view_functions,
         get_locale=get_locale,
         html_lang=html_lang,
-        kind_label=kind_label,
-        format_label=format_label,
-        kind_labels=KIND_LABELS,
-        format_labels=FORMAT_LABELS,
     )
 
     @app.context_processor

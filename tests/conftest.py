@@ -1,5 +1,6 @@
 """Shared fixtures: an app per test on SQLite (and PostgreSQL when TEST_DATABASE_URL is set),
-factories for the main objects, a real SMTP sink and a live server for the browser."""
+factories for the main objects, a real SMTP sink, a live server for the browser and
+gunicorn for the tests that need real processes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import functools
 import os
 import re
 import shutil
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +49,8 @@ from eventsite.models import (
     User,
 )
 
+from .servers import Gunicorn, free_port, start_gunicorn, stop_gunicorn
+
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "correct horse battery staple"
@@ -58,12 +60,6 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 _pg_schema_ready = False
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- what every test's new app would otherwise build again ---------------------------------------
@@ -503,6 +499,37 @@ def live_server(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def gunicorn(
+    app: Flask, app_config: dict[str, Any], tmp_path: Path
+) -> Iterator[Callable[..., Gunicorn]]:
+    """`gunicorn(workers=2, threads=1, **settings)` commits what the test has written, then
+    serves the site under gunicorn on the test's database, with EVENTSITE_<setting>
+    overrides, once /healthz answers; every server started stops when the test ends."""
+    started: list[Gunicorn] = []
+
+    def start(workers: int = 2, threads: int = 1, **settings: str) -> Gunicorn:
+        db.session.commit()
+        db.session.remove()  # the server's processes write: hold no connection here
+        server = start_gunicorn(
+            app_config["SQLALCHEMY_DATABASE_URI"],
+            app_config["SECRET_KEY"],
+            tmp_path,
+            workers=workers,
+            threads=threads,
+            settings=settings,
+        )
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            stop_gunicorn(server)
+        db.session.remove()
 
 
 # --- email as it arrives, CSRF and rate limits on demand ------------------------------------

@@ -9,9 +9,10 @@ from wtforms import DateField, HiddenField, SearchField, SelectField
 from wtforms.validators import Optional
 
 from eventsite import forms_common
+from eventsite.events.labels import FORMAT_LABELS, KIND_LABELS
 from eventsite.events.models import EventFormat, EventKind, Topic
 from eventsite.events.services import MAX_QUERY_LENGTH, ListingFilters, Period
-from eventsite.templating import FORMAT_LABELS, KIND_LABELS, country_name
+from eventsite.templating import country_name
 
 
 class ListingFilterForm(forms_common.Form):

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from eventsite import page_cache
-from eventsite.events import forms, services, structured_data
+from eventsite.events import forms, labels, services, structured_data
 from eventsite.events.models import Topic
 from eventsite.organisations.models import Organisation
 from eventsite.timeutil import utcnow
 
 bp = Blueprint("events", __name__)
+# Every template may show an event card or its kind, not only this blueprint's.
+bp.add_app_template_filter(labels.kind_label, "kind_label")
+bp.add_app_template_global(labels.card_facts, "card_facts")
 
 # Pages marked @page_cache.cacheable are the same for every anonymous visitor while the
 # catalogue (and, on the event page, its places left) stays the same: they are served from
@@ -148,15 +150,10 @@ def _render_listing(
 
 def _feed_url(
     topic: Topic | None, organisation: Organisation | None, filter_args: dict[str, str]
-) -> str | None:
-    """The calendar feed matching what the page lists, once the feeds package serves it."""
-    views: dict[str, Callable[..., Any]] = current_app.view_functions
+) -> str:
+    """The calendar feed matching what the page lists."""
     if topic is not None:
-        name, extra = "feeds.topic_feed", {"slug": topic.slug}
-    elif organisation is not None:
-        name, extra = "feeds.organisation_feed", {"slug": organisation.slug}
-    else:
-        name, extra = "feeds.feed", {}
-    if name not in views:
-        return None
-    return url_for(name, **extra, **filter_args)
+        return url_for("feeds.topic_feed", slug=topic.slug, **filter_args)
+    if organisation is not None:
+        return url_for("feeds.organisation_feed", slug=organisation.slug, **filter_args)
+    return url_for("feeds.feed", **filter_args)

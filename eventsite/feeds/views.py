@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -172,9 +171,7 @@ def personal_feed(token: str) -> Response:
 
 
 def _back_to_account() -> BaseResponse:
-    if "accounts.account" in current_app.view_functions:
-        return redirect(url_for("accounts.account") + "#calendar")
-    return redirect(url_for("feeds.account_calendar"))
+    return redirect(url_for("accounts.account") + "#calendar")
 
 
 @bp.get("/account/calendar/")

@@ -12,8 +12,8 @@ from eventsite.errors import DomainError
 from eventsite.events.models import AgendaSession, Event, Speaker
 from eventsite.extensions import db
 from eventsite.organiser import access, agenda, forms
+from eventsite.organiser.blueprint import bp
 from eventsite.organiser.event_views import Page
-from eventsite.organiser.views import bp
 from eventsite.timeutil import utcnow
 
 

@@ -14,7 +14,7 @@ from eventsite.errors import DomainError
 from eventsite.events.models import Topic
 from eventsite.extensions import db
 from eventsite.organiser import access, audit, forms, queries, services
-from eventsite.organiser.views import bp
+from eventsite.organiser.blueprint import bp
 from eventsite.timeutil import utcnow
 
 Page = str | Response | tuple[str, int]

@@ -32,9 +32,10 @@ from wtforms.validators import (
 
 from eventsite import forms_common, timeutil
 from eventsite.events import services as event_services
+from eventsite.events.labels import FORMAT_LABELS, KIND_LABELS
 from eventsite.events.models import MAX_CAPACITY, Event, EventFormat, EventKind
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
-from eventsite.templating import FORMAT_LABELS, KIND_LABELS, country_choices
+from eventsite.templating import country_choices
 
 # Date-only input is accepted too ("2027-05-12"), e.g. for all-day events.
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]

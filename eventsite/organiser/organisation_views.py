@@ -18,8 +18,8 @@ from eventsite.organisations import invitations
 from eventsite.organisations import services as organisations
 from eventsite.organisations.models import Organisation, OrganisationInvitation
 from eventsite.organiser import access, audit, forms
+from eventsite.organiser.blueprint import bp
 from eventsite.organiser.event_views import Page
-from eventsite.organiser.views import bp
 from eventsite.timeutil import utcnow
 
 # Room for the form's text fields around the largest allowed upload.

@@ -32,8 +32,8 @@ from eventsite.organiser import (
     registrants,
     stats,
 )
+from eventsite.organiser.blueprint import bp
 from eventsite.organiser.event_views import Page
-from eventsite.organiser.views import bp
 from eventsite.registration import notifications as registration_notifications
 from eventsite.registration import queries as registration_queries
 from eventsite.registration.models import QuestionKind, Registration

@@ -1,31 +1,7 @@
-"""HTTP views of the organiser workspace (/manage).
+"""The organiser workspace (/manage) with all its routes: one module per concept adds its
+routes to the blueprint in `organiser.blueprint`; importing them here registers them."""
 
-Every route needs a logged-in organiser or admin (`access.require_login`), and every
-view loads its objects through `access.load_*`, which checks the organisation.
-The routes live in one module per concept, imported at the bottom.
-"""
-
-from datetime import datetime
-
-from flask import Blueprint
-
-from eventsite.organiser import access
-from eventsite.timeutil import utcnow
-
-bp = Blueprint("organiser", __name__, url_prefix="/manage")
-bp.before_request(access.require_login)
-
-
-@bp.context_processor
-def _now() -> dict[str, datetime]:
-    return {"now": utcnow()}
-
-
-from eventsite.organiser import (  # noqa: E402  (the modules register routes on bp)
-    agenda_views,
-    event_views,
-    organisation_views,
-    registrant_views,
-)
+from eventsite.organiser import agenda_views, event_views, organisation_views, registrant_views
+from eventsite.organiser.blueprint import bp
 
 __all__ = ["agenda_views", "bp", "event_views", "organisation_views", "registrant_views"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -36,9 +36,7 @@ def _published_event_or_404(slug: str) -> Event:
 
 
 def _event_page(event: Event) -> str:
-    if "events.detail" in current_app.view_functions:
-        return url_for("events.detail", slug=event.slug)
-    return f"/events/{event.slug}"
+    return url_for("events.detail", slug=event.slug)
 
 
 def _to_login(next_url: str) -> Response:

@@ -21,6 +21,8 @@ from eventsite.extensions import db
 from eventsite.mail import services
 from eventsite.mail.models import OutboxMessage
 
+from ..servers import free_port
+
 
 def parse(envelope: Any) -> EmailMessage:
     return email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -29,12 +31,6 @@ def parse(envelope: Any) -> EmailMessage:
 def received(handler: Any) -> list[EmailMessage]:
     with handler.lock:
         return [parse(envelope) for envelope in handler.messages]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

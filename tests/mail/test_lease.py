@@ -24,7 +24,8 @@ from eventsite.mail import sender
 from eventsite.mail.models import OutboxMessage, OutboxStatus
 from eventsite.timeutil import utcnow
 
-from .conftest import ScriptedHandler, StallingSMTP, free_port, received
+from ..servers import free_port
+from .conftest import ScriptedHandler, StallingSMTP, received
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,17 +7,8 @@ the app's session serializer and the same SECRET_KEY, so no login form is involv
 
 from __future__ import annotations
 
-import http.client
-import os
 import re
-import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,82 +21,11 @@ from eventsite.models import Registration, RegistrationStatus, User
 from eventsite.registration import queries, services
 from eventsite.timeutil import utcnow
 
+from ..servers import Answer, at_once, request
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 DETAIL = re.compile(r"^/registrations/([\w-]+)$")
-
-
-class Server:
-    def __init__(
-        self, host: str, port: int, process: subprocess.Popen[bytes] | None, log: Path | None
-    ):
-        self.host, self.port, self.process, self.log = host, port, process, log
-
-    @classmethod
-    def at(cls, base_url: str) -> Server:
-        """A server this process runs (the `live_server` fixture)."""
-        host, port = base_url.removeprefix("http://").split(":")
-        return cls(host, int(port), None, None)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def gunicorn(app: Flask, app_config: dict[str, Any], tmp_path: Path) -> Iterator[Server]:
-    """The site under gunicorn (4 workers x 4 threads) on the test's database."""
-    db.session.commit()
-    db.session.remove()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "EVENTSITE_ENV": "development",
-        "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": app_config["SECRET_KEY"],
-        "EVENTSITE_WTF_CSRF_ENABLED": "false",
-        "EVENTSITE_RATELIMIT_ENABLED": "false",
-        "EVENTSITE_MAIL_DELIVER_AFTER_REQUEST": "false",
-        "EVENTSITE_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    log = tmp_path / "gunicorn.log"
-    command = [
-        sys.executable, "-m", "gunicorn", "-w", "4", "--threads", "4",
-        "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120", "wsgi:app",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server("127.0.0.1", port, process, log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"gunicorn exited:\n{log.read_text()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not start:\n{log.read_text()}")
-            time.sleep(0.2)
-        time.sleep(1.0)  # every worker booted
-        yield server
-    finally:
-        process.send_signal(signal.SIGINT)  # quick shutdown; the test is over
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        db.session.remove()
 
 
 def session_cookie(app: Flask, user: User) -> str:
@@ -115,41 +35,9 @@ def session_cookie(app: Flask, user: User) -> str:
     return f"{app.config['SESSION_COOKIE_NAME']}={value}"
 
 
-def post(server: Server, path: str, cookie: str, data: dict[str, str]) -> tuple[int, str, str]:
-    """(status, Location, body) of one POST on a fresh connection."""
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=120)
-    try:
-        conn.request(
-            "POST",
-            path,
-            body=urlencode(data),
-            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
-        )
-        response = conn.getresponse()
-        body = response.read().decode("utf-8", "replace")
-        return response.status, response.getheader("Location") or "", body
-    finally:
-        conn.close()
-
-
-def run_at_once(jobs: list[Any]) -> list[Any]:
-    """Run the callables from one thread each, released together; results in order."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = jobs[i]()
-        except Exception as err:  # a lost request shows up as an exception here
-            results[i] = err
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    return results
+def post(base_url: str, path: str, cookie: str, data: dict[str, str]) -> Answer:
+    """One POST on a fresh connection, as the person the cookie logs in."""
+    return request(base_url, "POST", path, urlencode(data).encode(), {"Cookie": cookie}, 120)
 
 
 def counts(event_id: int) -> dict[str, int]:
@@ -168,7 +56,7 @@ def future_event(make_event, **overrides: Any):
 
 
 def test_concurrent_registrations_fill_exactly_the_capacity(
-    app, make_event, make_user, make_question, gunicorn_after_data
+    app, make_event, make_user, make_question, gunicorn
 ) -> None:
     capacity, people = 20, 60
     event = future_event(make_event, capacity=capacity, has_waiting_list=True)
@@ -176,20 +64,20 @@ def test_concurrent_registrations_fill_exactly_the_capacity(
     users = [make_user() for _ in range(people)]
     cookies = [session_cookie(app, u) for u in users]
     event_id, slug, field = event.id, event.slug, question.field_name
-    server = gunicorn_after_data()
+    server = gunicorn(workers=4, threads=4)
 
     path = f"/events/{slug}/register"
-    results = run_at_once(
+    results = at_once(
         [
-            (lambda c=c, i=i: post(server, path, c, {field: f"Lab {i}"}))
+            (lambda c=c, i=i: post(server.url, path, c, {field: f"Lab {i}"}))
             for i, c in enumerate(cookies)
         ]
     )
 
     errors = [r for r in results if isinstance(r, Exception)]
     assert errors == []
-    assert [status for status, _location, _body in results] == [302] * people, server.log
-    ids = [DETAIL.match(location).group(1) for _s, location, _b in results]
+    assert [answer.status for answer in results] == [302] * people, server.log_text()
+    ids = [DETAIL.match(answer.location).group(1) for answer in results]
     assert len(set(ids)) == people  # nobody lost, nobody doubled
     assert counts(event_id) == {"confirmed": capacity, "waitlisted": people - capacity}
     # The waiting list ranks are 1..40 without gaps or ties.
@@ -204,23 +92,23 @@ def test_concurrent_registrations_fill_exactly_the_capacity(
 
 
 def test_one_person_submitting_many_times_at_once_gets_one_registration(
-    app, make_event, make_user, gunicorn_after_data
+    app, make_event, make_user, gunicorn
 ) -> None:
     event = future_event(make_event, capacity=5)
     cookie = session_cookie(app, make_user())
     event_id, slug = event.id, event.slug
-    server = gunicorn_after_data()
+    server = gunicorn(workers=4, threads=4)
 
-    results = run_at_once(
-        [(lambda: post(server, f"/events/{slug}/register", cookie, {})) for _ in range(12)]
+    results = at_once(
+        [(lambda: post(server.url, f"/events/{slug}/register", cookie, {})) for _ in range(12)]
     )
-    assert [r[0] for r in results] == [302] * 12, results
-    assert len({r[1] for r in results}) == 1  # everyone is shown the same registration
+    assert [r.status for r in results] == [302] * 12, results
+    assert len({r.location for r in results}) == 1  # everyone is shown the same registration
     assert counts(event_id) == {"confirmed": 1}
 
 
 def test_cancellations_racing_registrations_never_lose_or_double_a_place(
-    app, make_event, make_user, gunicorn_after_data
+    app, make_event, make_user, gunicorn
 ) -> None:
     capacity = 10
     event = future_event(make_event, capacity=capacity, has_waiting_list=True)
@@ -235,18 +123,18 @@ def test_cancellations_racing_registrations_never_lose_or_double_a_place(
     event_id, slug = event.id, event.slug
     jobs = [
         (lambda c=session_cookie(app, u), rid=rid: post(
-            server_ref[0], f"/registrations/{rid}/cancel", c, {}
+            server.url, f"/registrations/{rid}/cancel", c, {}
         ))
         for u, rid in holders
     ] + [
-        (lambda c=session_cookie(app, u): post(server_ref[0], f"/events/{slug}/register", c, {}))
+        (lambda c=session_cookie(app, u): post(server.url, f"/events/{slug}/register", c, {}))
         for u in newcomers
     ]  # fmt: skip
-    server_ref = [gunicorn_after_data()]
+    server = gunicorn(workers=4, threads=4)  # the jobs hold their cookies already
 
-    results = run_at_once(jobs)
+    results = at_once(jobs)
 
-    assert [r[0] if not isinstance(r, Exception) else r for r in results] == [302] * len(jobs)
+    assert [r if isinstance(r, Exception) else r.status for r in results] == [302] * len(jobs)
     final = counts(event_id)
     assert final["confirmed"] + final.get("pending", 0) <= capacity
     # A place is never left free while someone waits (registration is open).
@@ -284,11 +172,10 @@ def test_racing_registrations_are_each_emailed_their_final_waiting_list_number(
     cookies = [session_cookie(app, make_user()) for _ in range(people)]
     event_id, path = event.id, f"/events/{event.slug}/register"
     db.session.commit()
-    server = Server.at(live_server)
 
-    results = run_at_once([(lambda c=c: post(server, path, c, {})) for c in cookies])
+    results = at_once([(lambda c=c: post(live_server, path, c, {})) for c in cookies])
 
-    assert [r if isinstance(r, Exception) else r[0] for r in results] == [302] * people
+    assert [r if isinstance(r, Exception) else r.status for r in results] == [302] * people
     emailed = {}
     for message in mailbox():
         found = WAITING_NUMBER.search(message.text)
@@ -303,14 +190,3 @@ def test_racing_registrations_are_each_emailed_their_final_waiting_list_number(
     assert len(final) == people - capacity
     assert sorted(emailed.values()) == list(range(1, people - capacity + 1))  # no two alike
     assert emailed == final
-
-
-@pytest.fixture
-def gunicorn_after_data(request: pytest.FixtureRequest):
-    """Start the server only once the test has written its rows (commit first)."""
-
-    def start() -> Server:
-        db.session.commit()
-        return request.getfixturevalue("gunicorn")
-
-    return start
