@@ -277,7 +277,12 @@ def _wall(value: datetime, tz_name: str) -> datetime:
         # (10000-01-01 in Zurich); UTC always does.
         return value.astimezone(UTC)
     local = value.astimezone(timeutil.zone(tz_name))
-    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+    offset = local.utcoffset()
+    if offset is None or offset.seconds % 60:
+        # Local mean time before a zone's first standard offset (-04:56:02 in New York
+        # until 1883): ical.js reads TZOFFSETFROM/TO to the minute only.
+        return value.astimezone(UTC)
+    if local.replace(fold=1 - local.fold).utcoffset() != offset:
         # Either 02:30 of a night when clocks go back: RFC 5545 3.3.5 says a TZID wall
         # time means the first, but ical.js (Thunderbird) and node-ical read the second,
         # so both are said in UTC, which every parser reads alike. (A stored instant is

@@ -110,7 +110,7 @@ def test_instants_in_year_one_are_read_back_in_any_zone(make_event):
         starts_at=datetime(1, 1, 1, 0, 0, tzinfo=UTC),
         ends_at=datetime(1, 1, 1, 8, 0, tzinfo=UTC),
     )
-    third_day = make_event(  # local mean time, -4:56:02
+    third_day = make_event(  # local mean time, -4:56:02: ical.js reads offsets to the minute
         timezone=new_york,
         starts_at=timeutil.local_to_utc(datetime(1, 1, 3, 9), new_york),
         ends_at=timeutil.local_to_utc(datetime(1, 1, 3, 17), new_york),
@@ -118,7 +118,7 @@ def test_instants_in_year_one_are_read_back_in_any_zone(make_event):
     feed = builders.build_feed([first_day, third_day], name="year one")
     check_export(feed)
     assert b"DTSTART:00010101T000000Z\r\n" in feed
-    assert b"DTSTART;TZID=America/New_York:00010103T090000\r\n" in feed
+    assert b"DTSTART:00010103T135602Z\r\n" in feed
     check_export(builders.build_event_calendar(third_day, method="REQUEST"))
 
 
