@@ -248,8 +248,9 @@ def vtimezone_component(tz_name: str, spans: YearSpans) -> Timezone:
         component.add_component(observance)
     for kind, starts in lone.items():
         observance = _observance(kind, starts[0])
-        # One RDATE per line: vobject keeps only the first value of a comma list.
-        for onset in starts[1:]:
+        # One RDATE per line: vobject keeps only the first value of a comma list. The
+        # first onset is listed too: ical.js (2.2) ignores DTSTART when there are RDATEs.
+        for onset in starts if len(starts) > 1 else ():
             observance.add("rdate", onset)
         component.add_component(observance)
     return component

@@ -192,7 +192,12 @@ class EventForm(forms_common.Form):
             edit_deadline_local=to_local_input(event.edit_deadline_at, tz),
             topics=[t.id for t in event.topics],
         )
-        return cls(data=data, **kwargs)
+        form = cls(data=data, **kwargs)
+        if tz not in timeutil.timezone_names():
+            # An event saved with a legacy alias (Asia/Calcutta) keeps it as a choice, so
+            # editing it never moves it to another zone; new events get canonical names.
+            form.timezone.choices = [SelectChoice(tz, tz), *form.timezone.choices]
+        return form
 
     def event_bounds(self) -> tuple[datetime, datetime]:
         tz = self.timezone.data
