@@ -169,11 +169,13 @@ def _runs(onsets: Iterable[Onset]) -> list[_Run]:
 # --- the component ------------------------------------------------------------------------
 
 
-def _span_onsets(tz: tzinfo, spans: YearSpans) -> list[Onset]:
+@lru_cache(maxsize=256)
+def span_onsets(tz_name: str, spans: YearSpans) -> tuple[Onset, ...]:
     """Every change in the spans, plus an onset at a span's start when nothing in its
     first year says which offset is in force (zones without DST, a rule that changed
     between spans); times are only ever written from a span's second year (or its
     first at the edges of the calendar), so a change in the first year is enough."""
+    tz = timeutil.zone(tz_name)
     onsets: list[Onset] = []
     state: tuple[timedelta, bool, str] | None = None  # in force after the last onset
     for first_year, last_year in spans:
@@ -188,7 +190,7 @@ def _span_onsets(tz: tzinfo, spans: YearSpans) -> list[Onset]:
             )
         onsets.extend(_onset(instant, tz) for instant in found)
         state = _offset_state(end, tz)
-    return onsets
+    return tuple(onsets)
 
 
 # How many years past the last span tzdata must keep a run's rule for its RRULE to be left
@@ -235,7 +237,7 @@ def vtimezone_component(tz_name: str, spans: YearSpans) -> Timezone:
     component.add("tzid", tz_name)
     lone: OrderedDict[Kind, list[datetime]] = OrderedDict()
     last_year = spans[-1][1]
-    for run in _runs(_span_onsets(tz, spans)):
+    for run in _runs(span_onsets(tz_name, spans)):
         first = run.onsets[0]
         if len(run.onsets) < 2:
             lone.setdefault(first.kind, []).append(first.local)

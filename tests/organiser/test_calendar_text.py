@@ -3,6 +3,9 @@ event's download, read alike by icalendar, vobject and ical.js."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from eventsite.extensions import db
 from eventsite.models import Event
 
@@ -43,3 +46,37 @@ def test_titles_with_every_special_character_go_through_the_form_into_the_public
         assert str(vevent["LOCATION"]).startswith(f"Hall {SPECIAL}, ")
         assert f"Tabs\there; and, commas {SPECIAL}" in str(vevent["DESCRIPTION"])
         assert not _has_control(response.data.decode().replace("\r\n", ""))
+
+
+def test_the_zone_picker_offers_canonical_names_and_keeps_an_events_legacy_one(
+    client, as_member, event_form
+):
+    url = f"/manage/organisations/{as_member.organisation.id}/events/new"
+    page = client.get(url).get_data(as_text=True)
+    assert '<option value="Asia/Kolkata">' in page
+    assert '<option value="America/Sao_Paulo">' in page
+    for legacy in ("Asia/Calcutta", "Brazil/East", "US/Eastern"):
+        assert f'value="{legacy}"' not in page
+    response = client.post(url, data=event_form(timezone="Asia/Calcutta"))
+    assert response.status_code == 422 and "Not a valid choice" in response.get_data(as_text=True)
+    # An event saved before keeps its zone through an edit.
+    event = as_member.event
+    event.timezone = "Asia/Calcutta"
+    db.session.commit()
+    edit = f"/manage/events/{event.id}/edit"
+    assert '<option selected value="Asia/Calcutta">' in client.get(edit).get_data(as_text=True)
+    local = event.starts_at.astimezone(ZoneInfo("Asia/Calcutta"))
+    data = event_form(
+        title=event.title,
+        slug=event.slug,
+        kind=event.kind,
+        timezone="Asia/Calcutta",
+        starts_local=local.strftime("%Y-%m-%dT%H:%M"),
+        ends_local=(local + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
+        registration_opens_local="",
+        registration_closes_local="",
+    )
+    response = client.post(edit, data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).timezone == "Asia/Calcutta"
