@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
+JS_CHECK := tests/ical/js
 
 .PHONY: install run demo test screenshots lint format bench clean
 
@@ -13,7 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# ical.js (Thunderbird's parser) reads every .ics the tests export; without Node those
+# checks are skipped, saying so.
+$(JS_CHECK)/node_modules/.package-lock.json: $(JS_CHECK)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix $(JS_CHECK) --no-audit --no-fund; \
+	  else echo "npm not found: the ical.js checks of the tests will be skipped (apt install nodejs npm)"; fi
+
+install: $(STAMP) $(JS_CHECK)/node_modules/.package-lock.json
 
 # Emailed links point at the port the site runs on, unless EVENTSITE_BASE_URL says otherwise.
 run: install

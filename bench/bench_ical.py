@@ -31,17 +31,15 @@ def _load() -> str:
 
 def _clear_caches(*, vevents: bool) -> None:
     """Everything a fresh worker would not have: the built feed and, with `vevents`, the
-    serialised VEVENTs and every memo the builders keep (zones, shared lines)."""
+    serialised VEVENTs and every memo the builders keep (zones, calendar heads)."""
     from eventsite.feeds.cache import FEED_CACHE
-    from eventsite.ical import builders, lines, vtimezone
+    from eventsite.ical import builders, vtimezone
 
     FEED_CACHE.clear()
     if vevents:
         builders.VEVENT_CACHE.clear()
         vtimezone.vtimezone_bytes.cache_clear()
         builders._calendar_properties.cache_clear()
-        lines.icalendar_line.cache_clear()
-        lines.tzid_parameter.cache_clear()
         builders.country_names.cache_clear()
 
 

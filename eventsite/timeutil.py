@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import DateTime
@@ -44,16 +47,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def _zone_table() -> str:
+    """tzdata's zone.tab, from where zoneinfo reads the zones (the system's TZPATH first,
+    then the tzdata package)."""
+    for folder in zoneinfo.TZPATH:
+        path = Path(folder) / "zone.tab"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def timezone_names() -> tuple[str, ...]:
-    """IANA zone names offered to organisers (canonical Area/Location names plus UTC)."""
-    names = {
-        n
-        for n in available_timezones()
-        if "/" in n and not n.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/"))
+    """IANA zone names offered to organisers: the canonical zones of tzdata's zone.tab
+    (Asia/Kolkata, America/Sao_Paulo; never the legacy aliases Asia/Calcutta or
+    Brazil/East, which some calendar clients do not know) plus UTC."""
+    listed = {
+        line.split("\t")[2]
+        for line in _zone_table().splitlines()
+        if line and not line.startswith("#")
     }
-    names.add("UTC")
-    return tuple(sorted(names))
+    return tuple(sorted((listed & available_timezones()) | {"UTC"}))
 
 
 def is_valid_timezone(name: str) -> bool:

@@ -67,7 +67,7 @@ def build_personal_feed(user: User) -> bytes:
             status="CONFIRMED" if confirmed else "TENTATIVE", show_online_url=confirmed
         )
     return builders.build_feed(
-        events, name=_("%(site)s: my events", site=_site_name()), variants=variants
+        events, name=_("%(site)s: my events", site=_site_name()), variants=variants, private=True
     )
 
 
@@ -86,4 +86,5 @@ def build_organisation_export(organisation: Organisation) -> bytes:
         events,
         name=_("%(name)s: all events (private)", name=organisation.name),
         variants=variants,
+        private=True,
     )

@@ -6,17 +6,26 @@ and the translated phrases of the request's language (`current_words`). Events a
 attribute (an ORM `Event` or a `FeedEvent` row) and their status and format compared by
 their stored string values, so this package imports no domain package.
 
-One event (downloads, email attachments) is an icalendar `Event` component. A feed may
-hold ten thousand events, and building a component costs ~0.3 ms each (type inference,
-parameter objects, content-line objects), so feeds write each VEVENT's content lines
-directly in icalendar's order, with icalendar's value types doing the escaping; the
-tests check that both ways give the same bytes (`feed_vevent` == `event_component`).
-Folding, escaping and single content lines are in lines.py, VTIMEZONEs in vtimezone.py.
+Every VEVENT is an icalendar `Event` component and every byte is icalendar's own
+serialisation (`to_ical()`: CRLF, 75-octet folding, TEXT escaping); VTIMEZONEs come from
+vtimezone.py. A feed may hold ten thousand events, so each VEVENT's bytes are cached
+(keyed by everything it shows), and a calendar is its head, its VTIMEZONEs and those
+bytes joined, which is what `Calendar.to_ical()` writes for the same components.
+
+Text typed by people never reaches a file raw: control characters (which RFC 5545 TEXT
+forbids and which make strict parsers reject a whole feed) are removed or turned into
+line breaks (`clean_text`), and one-line values (SUMMARY, LOCATION, NAME, CN) get none.
+
+Multi-day timed events stay one VEVENT from start to end (not one per day): the UID,
+SEQUENCE and iTIP messages of an invitation are the event's, and one VEVENT per day would
+split every update and cancellation into many; the agenda's sessions (`?sessions=1`) are
+the per-day view for people who want their nights free.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -30,12 +39,12 @@ from urllib.parse import quote, urlsplit
 from babel import Locale
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from icalendar import Calendar, vCalAddress, vDuration, vGeo
+from icalendar import Calendar, vCalAddress, vDuration, vGeo, vText, vUri
 from icalendar import Event as VEvent
 from sqlalchemy import inspect as sa_inspect
 
 from eventsite import timeutil
-from eventsite.ical import lines, vtimezone
+from eventsite.ical import vtimezone
 from eventsite.markup import markdown_to_text
 
 if TYPE_CHECKING:
@@ -43,6 +52,9 @@ if TYPE_CHECKING:
 
 PRODID = "-//eventsite//eventsite calendars 1.0//EN"
 _END = b"END:VCALENDAR\r\n"
+# A feed with no event still holds one component (RFC 5545 3.6 wants at least one):
+# the VTIMEZONE of UTC, which every client reads and none shows.
+EMPTY_FEED_ZONE = "UTC"
 # The values of events.models.EventStatus and EventFormat that change what is written
 # (StrEnum members compare equal to them).
 CANCELLED = "cancelled"
@@ -204,6 +216,7 @@ class Words:
     cancelled_prefix: str
     cancelled_notice: str
     join_online: str  # with %(url)s
+    join: str
 
 
 def current_words() -> Words:
@@ -213,6 +226,7 @@ def current_words() -> Words:
         cancelled_prefix=_("Cancelled:"),
         cancelled_notice=_("This event is cancelled."),
         join_online=_("Join online: %(url)s"),
+        join=_("Join online"),
     )
 
 
@@ -263,9 +277,16 @@ def _wall(value: datetime, tz_name: str) -> datetime:
         # (10000-01-01 in Zurich); UTC always does.
         return value.astimezone(UTC)
     local = value.astimezone(timeutil.zone(tz_name))
-    if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
-        # The second 01:30 of a night when clocks go back: a TZID wall time means the
-        # first one (RFC 5545 3.3.5), so say this instant in UTC instead.
+    offset = local.utcoffset()
+    if offset is None or offset.seconds % 60:
+        # Local mean time before a zone's first standard offset (-04:56:02 in New York
+        # until 1883): ical.js reads TZOFFSETFROM/TO to the minute only.
+        return value.astimezone(UTC)
+    if local.replace(fold=1 - local.fold).utcoffset() != offset:
+        # Either 02:30 of a night when clocks go back: RFC 5545 3.3.5 says a TZID wall
+        # time means the first, but ical.js (Thunderbird) and node-ical read the second,
+        # so both are said in UTC, which every parser reads alike. (A stored instant is
+        # never in the spring gap: its wall time is after the jump.)
         return value.astimezone(UTC)
     return local
 
@@ -295,9 +316,34 @@ class _Geo(vGeo):
         return geo_value(self.latitude, self.longitude) or ""
 
 
+# Line breaks as people type them (CRLF, CR, Word's soft break U+000B, form feed, NEL,
+# Unicode line and paragraph separators), and the other control characters RFC 5545
+# TEXT forbids (C0 but TAB and LF, DEL) plus C1, which no one means to write.
+_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_SPACES = re.compile("[\t\n]+")
+
+
+def clean_text(value: str) -> str:
+    """A TEXT value with line breaks as LF (icalendar escapes them as \\n) and no other
+    control character than TAB."""
+    return _CONTROLS.sub("", _BREAKS.sub("\n", value))
+
+
+def clean_line(value: str) -> str:
+    """A one-line TEXT value: clean_text with tabs and line breaks as single spaces."""
+    return _SPACES.sub(" ", clean_text(value)).strip()
+
+
+def clean_cn(value: str) -> str:
+    """A CN parameter: one line without double quotes (RFC 6868's ^' is shown literally
+    by Outlook and Google, so quotes are dropped rather than encoded)."""
+    return clean_line(value.replace('"', ""))
+
+
 def _organizer(organisation_name: str | None, settings: CalendarSettings) -> vCalAddress:
     address = vCalAddress(f"mailto:{settings.organizer_email}")
-    address.params["CN"] = organisation_name or settings.uid_domain
+    address.params["CN"] = clean_cn(organisation_name or "") or settings.uid_domain
     return address
 
 
@@ -322,7 +368,17 @@ def plain_description(event: Event) -> str:
     return markdown_to_text(event.description)
 
 
-def _event_description(event: Event | FeedEvent, variant: Variant, url: str, words: Words) -> str:
+def _online_url(event: Event | FeedEvent, variant: Variant, private: bool) -> str | None:
+    """The join link, in private outputs only (personal feeds, members' exports, iTIP
+    emails) and for the events the variant lets show it: public files never hold it."""
+    if private and variant.show_online_url and event.online_url:
+        return event.online_url
+    return None
+
+
+def _event_description(
+    event: Event | FeedEvent, variant: Variant, url: str, words: Words, private: bool
+) -> str:
     parts: list[str] = []
     if event.status == CANCELLED:
         reason = (event.cancellation_reason or "").strip()
@@ -332,10 +388,11 @@ def _event_description(event: Event | FeedEvent, variant: Variant, url: str, wor
     body = event.description_text if isinstance(event, FeedEvent) else plain_description(event)
     if body:
         parts.append(body)
-    if variant.show_online_url and event.online_url:
-        parts.append(words.join_online % {"url": event.online_url})
+    online_url = _online_url(event, variant, private)
+    if online_url:
+        parts.append(words.join_online % {"url": online_url})
     parts.append(url)
-    return "\n\n".join(parts)
+    return clean_text("\n\n".join(parts))
 
 
 def _summary(event: Event | FeedEvent, variant: Variant, method: str | None, words: Words) -> str:
@@ -344,7 +401,7 @@ def _summary(event: Event | FeedEvent, variant: Variant, method: str | None, wor
     # METHOD:CANCEL get the client's own "Cancelled:" prefix).
     if event.status == CANCELLED and method is None:
         prefix = f"{prefix}{words.cancelled_prefix} "
-    return f"{prefix}{event.title}"
+    return clean_line(f"{prefix}{event.title}")
 
 
 def event_component(
@@ -356,9 +413,11 @@ def event_component(
     attendee: Attendee | None = None,
     stamp: datetime | None = None,
     words: Words | None = None,
+    private: bool = False,
 ) -> VEvent:
     """The VEVENT of one event. Without a METHOD, DTSTAMP is the event's last change
-    (RFC 5545 3.8.7.2), so the same data always gives the same bytes."""
+    (RFC 5545 3.8.7.2), so the same data always gives the same bytes. Only a `private`
+    output holds the online join link (DESCRIPTION, URL and RFC 7986 CONFERENCE)."""
     words = words or current_words()
     url = event_url(event, settings.base_url)
     start, end = _event_times(event)
@@ -371,23 +430,33 @@ def event_component(
     component.add("dtstart", start)
     component.add("dtend", end)
     component.add("summary", _summary(event, variant, method, words))
-    component.add("description", _event_description(event, variant, url, words))
-    component.add("url", url)
-    location = event_location(event, words)
+    component.add("description", _event_description(event, variant, url, words, private))
+    online_url = _online_url(event, variant, private)
+    # Online events: the join link is what a calendar's link button should open.
+    component.add("url", vUri(online_url or url))
+    if online_url:
+        component.add(
+            "conference",
+            vUri(online_url),
+            parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": clean_cn(words.join)},
+        )
+    location = clean_line(event_location(event, words))
     if location:
         component.add("location", location)
     if geo_value(event.latitude, event.longitude) is not None:
         component.add("geo", _Geo((event.latitude, event.longitude)))
     topic_names = _topic_names(event)
-    if topic_names:
-        component.add("categories", list(topic_names))
+    categories = [name for name in map(clean_line, topic_names) if name]
+    if categories:
+        component.add("categories", categories)
     component.add("organizer", _organizer(_organisation_name(event), settings))
     component.add("status", "CANCELLED" if method == "CANCEL" else event_status(event, variant))
-    component.add("transp", "TRANSPARENT" if event.is_all_day else "OPAQUE")
+    # Busy, all-day events too: a three-day summit is not "free" (Outlook, Google).
+    component.add("transp", "OPAQUE")
     if attendee is not None:
         address = vCalAddress(f"mailto:{attendee.email}")
-        if attendee.name:
-            address.params["CN"] = attendee.name
+        if clean_cn(attendee.name):
+            address.params["CN"] = clean_cn(attendee.name)
         address.params["ROLE"] = "REQ-PARTICIPANT"
         address.params["PARTSTAT"] = attendee.partstat
         address.params["RSVP"] = "FALSE"  # the organiser address does not read replies
@@ -409,77 +478,27 @@ def session_component(
     component.add("sequence", event.revision or 0)
     component.add("dtstart", _wall(session.starts_at, event.timezone))
     component.add("dtend", _wall(session.ends_at, event.timezone))
-    component.add("summary", f"{_summary(event, variant, None, words)}: {session.title}")
+    component.add(
+        "summary", clean_line(f"{_summary(event, variant, None, words)}: {session.title}")
+    )
     parts = []
-    speakers = ", ".join(speaker.name for speaker in session.speakers)
+    speakers = ", ".join(clean_line(speaker.name) for speaker in session.speakers)
     if speakers:
         parts.append(_("Speakers: %(names)s", names=speakers))
     body = markdown_to_text(session.description)
     if body:
         parts.append(body)
     parts.append(url)
-    component.add("description", "\n\n".join(parts))
-    component.add("url", url)
-    location = ", ".join(p for p in (session.room.strip(), event_location(event, words)) if p)
+    component.add("description", clean_text("\n\n".join(parts)))
+    component.add("url", vUri(url))
+    places = (clean_line(session.room), clean_line(event_location(event, words)))
+    location = ", ".join(place for place in places if place)
     if location:
         component.add("location", location)
     component.add("related-to", event_uid(event, settings), parameters={"RELTYPE": "PARENT"})
     component.add("organizer", _organizer(_organisation_name(event), settings))
     component.add("status", event_status(event, variant))
     return component
-
-
-# --- the lean VEVENT of feeds ----------------------------------------------------------------
-# Here, not in lines.py: it shows what event_component shows, with the same helpers.
-
-
-def _organizer_line(organisation_name: str | None, settings: CalendarSettings) -> str:
-    return lines.icalendar_line(
-        "organizer",
-        f"mailto:{settings.organizer_email}",
-        (("CN", organisation_name or settings.uid_domain),),
-    )
-
-
-def feed_vevent(
-    event: FeedEvent, settings: CalendarSettings, variant: Variant, words: Words
-) -> str:
-    """The VEVENT of `event_component(event, ...)` (no METHOD, no ATTENDEE), written as
-    text: properties in icalendar's order (its canonical ones, then by name), TEXT values
-    escaped by icalendar's vText, parameters and shared lines (ORGANIZER, CATEGORIES)
-    written by icalendar once per value; DATE-TIME, INTEGER, FLOAT and URI values are
-    their RFC 5545 forms, as icalendar writes them. Lines end in CRLF."""
-    url = event_url(event, settings.base_url)
-    start, end = _event_times(event)
-    location = event_location(event, words)
-    changed = lines.utc_stamp(event.updated_at)
-    content = [
-        "BEGIN:VEVENT",
-        lines.fold_line("SUMMARY:" + lines.text(_summary(event, variant, None, words))),
-        lines.date_property("DTSTART", start),
-        lines.date_property("DTEND", end),
-        "DTSTAMP:" + changed,
-        lines.fold_line("UID:" + lines.text(event_uid(event, settings))),
-        f"SEQUENCE:{int(event.revision or 0)}",
-    ]
-    if event.topic_names:
-        content.append(lines.icalendar_line("categories", event.topic_names))
-    content.append("CREATED:" + lines.utc_stamp(event.created_at))
-    content.append(
-        lines.fold_line("DESCRIPTION:" + lines.text(_event_description(event, variant, url, words)))
-    )
-    geo = geo_value(event.latitude, event.longitude)
-    if geo is not None:
-        content.append("GEO:" + geo)
-    content.append("LAST-MODIFIED:" + changed)
-    if location:
-        content.append(lines.fold_line("LOCATION:" + lines.text(location)))
-    content.append(_organizer_line(event.organisation_name, settings))
-    content.append("STATUS:" + event_status(event, variant))
-    content.append("TRANSP:TRANSPARENT" if event.is_all_day else "TRANSP:OPAQUE")
-    content.append(lines.fold_line("URL:" + url))
-    content.append("END:VEVENT\r\n")
-    return "\r\n".join(content)
 
 
 # --- the per-event serialisation cache ---------------------------------------------------
@@ -492,17 +511,17 @@ class _VeventCache:
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._data: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._data: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> str | None:
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
         with self._lock:
             value = self._data.get(key)
             if value is not None:
                 self._data.move_to_end(key)
             return value
 
-    def put(self, key: tuple[Any, ...], value: str) -> None:
+    def put(self, key: tuple[Any, ...], value: bytes) -> None:
         with self._lock:
             self._data[key] = value
             self._data.move_to_end(key)
@@ -521,14 +540,15 @@ VEVENT_CACHE = _VeventCache(max_entries=20_000)
 
 
 def _cached_vevent(
-    event: FeedEvent, settings: CalendarSettings, variant: Variant, words: Words
-) -> str:
-    key = (event, variant, settings, words)
-    text = VEVENT_CACHE.get(key)
-    if text is None:
-        text = feed_vevent(event, settings, variant, words)
-        VEVENT_CACHE.put(key, text)
-    return text
+    event: FeedEvent, settings: CalendarSettings, variant: Variant, words: Words, private: bool
+) -> bytes:
+    key = (event, variant, settings, words, private)
+    data = VEVENT_CACHE.get(key)
+    if data is None:
+        component = event_component(event, settings, variant=variant, words=words, private=private)
+        data = component.to_ical()
+        VEVENT_CACHE.put(key, data)
+    return data
 
 
 # --- whole calendars ---------------------------------------------------------------------
@@ -541,8 +561,11 @@ def _calendar_head(
     description: str | None,
     refresh_minutes: int | None,
     zones: Mapping[str, vtimezone.YearSpans],
+    empty: bool = False,
 ) -> bytes:
     zone_parts = [vtimezone.vtimezone_bytes(tz, zones[tz]) for tz in sorted(zones)]
+    if not zone_parts and empty:
+        zone_parts = [vtimezone.utc_vtimezone_bytes(EMPTY_FEED_ZONE)]
     return _calendar_properties(method, name, description, refresh_minutes) + b"".join(zone_parts)
 
 
@@ -558,17 +581,19 @@ def _calendar_properties(
     calendar.add("calscale", "GREGORIAN")
     if method:
         calendar.add("method", method)
-    if name:
-        calendar.add("name", name)  # RFC 7986
-        calendar.add("x-wr-calname", name)  # Apple, Google, Outlook
-    if description:
-        calendar.add("description", description)
-        calendar.add("x-wr-caldesc", description)
+    # icalendar types NAME and the X-WR- properties as unknown (written as given), so
+    # they are made TEXT here to be escaped.
+    if name and clean_line(name):
+        calendar.add("name", vText(clean_line(name)))  # RFC 7986
+        calendar.add("x-wr-calname", vText(clean_line(name)))  # Apple, Google, Outlook
+    if description and clean_text(description):
+        calendar.add("description", vText(clean_text(description)))
+        calendar.add("x-wr-caldesc", vText(clean_text(description)))
     if refresh_minutes:
         interval = timedelta(minutes=refresh_minutes)
         calendar.add("refresh-interval", interval, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", vDuration(interval))
-    head = lines.to_ical(calendar)
+    head = calendar.to_ical()
     assert head.endswith(_END)
     return head[: -len(_END)]
 
@@ -583,14 +608,17 @@ def build_event_calendar(
     variant: Variant = PUBLIC,
     now: datetime | None = None,
     settings: CalendarSettings | None = None,
+    private: bool = False,
 ) -> bytes:
     """One event as a calendar: a download, or with METHOD:REQUEST / METHOD:CANCEL an
-    email attachment (iTIP, RFC 5546: ORGANIZER always, ATTENDEE when given)."""
+    email attachment (iTIP, RFC 5546: ORGANIZER always, ATTENDEE when given). An iTIP
+    message goes to one person, so it is always `private` (holds the join link)."""
     settings = _settings(base_url, settings)
     if method not in (None, "PUBLISH", "REQUEST", "CANCEL"):
         raise ValueError(f"unsupported METHOD {method!r}")
     if method in ("REQUEST", "CANCEL"):
         variant = Variant(variant.status, variant.summary_prefix, show_online_url=True)
+        private = True
     sessions = list(event.sessions) if with_sessions else []
     items = [(event.timezone, event.starts_at, event.ends_at)]
     items += [(event.timezone, s.starts_at, s.ends_at) for s in sessions]
@@ -599,16 +627,17 @@ def build_event_calendar(
         method=method, name=None, description=None, refresh_minutes=None, zones=zones
     )
     stamp = (now or datetime.now(UTC)) if method else None
-    parts = [
-        lines.to_ical(
-            event_component(
-                event, settings, variant=variant, method=method, attendee=attendee, stamp=stamp
-            )
-        )
-    ]
-    parts += [
-        lines.to_ical(session_component(s, event, settings, variant=variant)) for s in sessions
-    ]
+    component = event_component(
+        event,
+        settings,
+        variant=variant,
+        method=method,
+        attendee=attendee,
+        stamp=stamp,
+        private=private,
+    )
+    parts = [component.to_ical()]
+    parts += [session_component(s, event, settings, variant=variant).to_ical() for s in sessions]
     return head + b"".join(parts) + _END
 
 
@@ -621,9 +650,12 @@ def build_feed(
     variants: Mapping[int, Variant] | None = None,
     refresh_minutes: int | None = None,
     settings: CalendarSettings | None = None,
+    private: bool = False,
 ) -> bytes:
     """A subscribable calendar of many events (no METHOD), with NAME, refresh hints and
-    one VTIMEZONE per zone used. `variants` maps event ids to how they appear."""
+    one VTIMEZONE per zone used (the UTC one when it has no event, so it is never an
+    empty VCALENDAR). `variants` maps event ids to how they appear; only a `private`
+    feed (a person's own, an organisation's members') shows join links."""
     settings = _settings(base_url, settings)
     variants = variants or {}
     items = [e if isinstance(e, FeedEvent) else FeedEvent.from_event(e) for e in events]
@@ -636,9 +668,11 @@ def build_feed(
         description=description,
         refresh_minutes=refresh_minutes or settings.refresh_minutes,
         zones=zones,
+        empty=not items,
     )
     words = current_words()
-    body = "".join(
-        _cached_vevent(event, settings, variants.get(event.id, PUBLIC), words) for event in items
+    body = b"".join(
+        _cached_vevent(event, settings, variants.get(event.id, PUBLIC), words, private)
+        for event in items
     )
-    return head + body.encode() + _END
+    return head + body + _END

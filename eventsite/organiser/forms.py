@@ -162,10 +162,19 @@ class EventForm(forms_common.Form):
     submit = SubmitField(_l("Save"))
 
     def __init__(
-        self, *args: Any, topic_choices: list[tuple[int, str]] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        topic_choices: list[tuple[int, str]] | None = None,
+        kept_timezone: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.timezone.choices = [SelectChoice(name, name) for name in timeutil.timezone_names()]
+        names = list(timeutil.timezone_names())
+        if kept_timezone and kept_timezone not in names:
+            # An event saved with a legacy alias (Asia/Calcutta) keeps it as a choice, so
+            # editing it never moves it to another zone; new events get canonical names.
+            names.insert(0, kept_timezone)
+        self.timezone.choices = [SelectChoice(name, name) for name in names]
         self.country.choices = [
             SelectChoice("", "—"),
             *(SelectChoice(c, n) for c, n in country_choices()),
@@ -193,7 +202,7 @@ class EventForm(forms_common.Form):
             edit_deadline_local=to_local_input(event.edit_deadline_at, tz),
             topics=[t.id for t in event.topics],
         )
-        return cls(data=data, **kwargs)
+        return cls(data=data, kept_timezone=tz, **kwargs)
 
     def event_bounds(self) -> tuple[datetime, datetime]:
         tz = self.timezone.data

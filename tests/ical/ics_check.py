@@ -2,17 +2,29 @@
 
 `check_export(raw)` is the one call to make on every file a test gets (a download, a feed,
 an email attachment): it checks the RFC 5545 surface clients trip over, parses the file
-with icalendar and with vobject (an independent parser) and asserts that both read, for
-every VEVENT, the DTSTART and DTEND of its row in the database, compared in UTC (all-day
-events: the dates of their local days). Other test folders import it relatively:
-`from ..ical.ics_check import check_export`.
+with icalendar, with vobject and with ical.js (the parser of Thunderbird and many web
+calendars, run under Node: `js/read_ics.mjs`) and asserts that all three read, for every
+VEVENT, the DTSTART and DTEND of its row in the database, compared in UTC (all-day
+events: the dates of their local days), and the same SUMMARY, DESCRIPTION and LOCATION.
+Other test folders import it relatively: `from ..ical.ics_check import check_export`.
+
+ical.js is installed by `make install` (`npm ci` in tests/ical/js/, needs Node 18 or
+later). Without it the ical.js reading is left out and `test_ical_js_reads_the_exports`
+is skipped saying why; CI sets EVENTSITE_REQUIRE_ICAL_JS=1, which makes that a failure.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
+import os
 import re
+import shutil
+import subprocess
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import icalendar
@@ -25,6 +37,58 @@ from eventsite.ical import builders
 from eventsite.models import AgendaSession, Event
 
 _UID = re.compile(r"(event|session)-([0-9]+)@(.+)")
+JS_DIR = Path(__file__).parent / "js"
+
+
+class IcalJs:
+    """One Node process running read_ics.mjs for the whole test run (starting Node for
+    each file would cost ~50 ms a file)."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def unavailable() -> str | None:
+        """Why ical.js cannot run here, or None."""
+        if shutil.which("node") is None:
+            return "Node.js is not installed (apt install nodejs npm), so ical.js cannot run"
+        if not (JS_DIR / "node_modules" / "ical.js").is_dir():
+            return f"ical.js is not installed: run `npm ci --prefix {JS_DIR}` (make install)"
+        return None
+
+    def read(self, raw: bytes) -> dict[str, Any]:
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._process = subprocess.Popen(
+                    ["node", str(JS_DIR / "read_ics.mjs")],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    encoding="utf-8",
+                    cwd=JS_DIR,
+                )
+                atexit.register(self.close)
+            assert self._process.stdin is not None and self._process.stdout is not None
+            self._process.stdin.write(json.dumps({"ics": raw.decode("utf-8")}) + "\n")
+            self._process.stdin.flush()
+            answer = json.loads(self._process.stdout.readline())
+        assert "error" not in answer, f"ical.js cannot read the file: {answer['error']}"
+        return answer["ok"]
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.stdin.close()  # type: ignore[union-attr]
+            self._process.wait(timeout=10)
+            self._process.stdout.close()  # type: ignore[union-attr]
+            self._process = None
+
+
+ICAL_JS = IcalJs()
+
+
+def ical_js_required() -> bool:
+    return os.environ.get("EVENTSITE_REQUIRE_ICAL_JS") == "1"
 
 
 @dataclass
@@ -32,6 +96,11 @@ class Parsed:
     raw: bytes
     ical: icalendar.Calendar
     vcal: Any  # vobject component
+    js: dict[str, Any] | None = None  # ical.js's reading, when Node is here
+
+    def js_events(self) -> dict[str, dict[str, Any]]:
+        assert self.js is not None
+        return {e["uid"]: e for e in self.js["events"]}
 
     def ical_events(self) -> dict[str, icalendar.Event]:
         return {str(e["UID"]): e for e in self.ical.walk("VEVENT")}
@@ -82,9 +151,32 @@ def parse_calendar(raw: bytes) -> Parsed:
     # calendar app reads each file on its own, so forget the earlier files' zones.
     vars(vobject.icalendar)["__tzidMap"].clear()
     vcal = vobject.readOne(raw.decode("utf-8"))
-    parsed = Parsed(raw=raw, ical=ical, vcal=vcal)
+    js = None if IcalJs.unavailable() and not ical_js_required() else ICAL_JS.read(raw)
+    parsed = Parsed(raw=raw, ical=ical, vcal=vcal, js=js)
     assert set(parsed.ical_events()) == set(parsed.vobject_events())
+    if js is not None:
+        assert set(parsed.ical_events()) == set(parsed.js_events())
+        for uid, event in parsed.ical_events().items():
+            _assert_texts_agree(uid, event, parsed.vobject_events()[uid], parsed.js_events()[uid])
     return parsed
+
+
+def _assert_texts_agree(uid: str, event: icalendar.Event, v_event: Any, js: dict) -> None:
+    """The three parsers read the same SUMMARY, DESCRIPTION and LOCATION."""
+    for name in ("summary", "description", "location"):
+        ical_value = str(event[name]) if name in event else None
+        v_value = getattr(v_event, name).value if name in v_event.contents else None
+        assert ical_value == v_value == js[name], (
+            f"{uid} {name.upper()}: icalendar {ical_value!r}, vobject {v_value!r}, "
+            f"ical.js {js[name]!r}"
+        )
+
+
+def _js_value(value: dict[str, Any]) -> date | datetime:
+    assert "floating" not in value, f"ical.js read a floating time {value['floating']}"
+    if "date" in value:
+        return date.fromisoformat(value["date"])
+    return datetime.fromisoformat(value["utc"]).replace(tzinfo=UTC)
 
 
 def instants(parsed: Parsed, uid: str) -> tuple[Any, Any]:
@@ -94,6 +186,10 @@ def instants(parsed: Parsed, uid: str) -> tuple[Any, Any]:
     ical_values = (_utc(ical_event.decoded("DTSTART")), _utc(ical_event.decoded("DTEND")))
     v_values = (_utc(v_event.dtstart.value), _utc(v_event.dtend.value))
     assert ical_values == v_values, f"parsers disagree: {ical_values} != {v_values}"
+    if parsed.js is not None:
+        js_event = parsed.js_events()[uid]
+        js_values = (_js_value(js_event["start"]), _js_value(js_event["end"]))
+        assert ical_values == js_values, f"ical.js reads {js_values}, icalendar {ical_values}"
     return ical_values
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from eventsite import timeutil
 from eventsite.extensions import db
-from eventsite.ical import builders, lines, vtimezone
+from eventsite.ical import builders, vtimezone
 from eventsite.models import EventFormat, EventStatus
 
 from .ics_check import assert_times_match, check_export, instants
@@ -65,7 +65,8 @@ def test_times_survive_the_new_york_november_change(make_event):
         ends_at=timeutil.local_to_utc(datetime(2027, 11, 7, 12), tz),
     )
     assert across.ends_at - across.starts_at == timedelta(hours=19)
-    # 01:30 happens twice that night; the second one (EST) cannot be said with a TZID.
+    # 01:30 happens twice that night: ical.js reads a TZID 01:30 as the second, RFC 5545
+    # as the first, so both are written in UTC.
     second = datetime(2027, 11, 7, 6, 30, tzinfo=UTC)
     ambiguous = make_event(timezone=tz, starts_at=second, ends_at=second + timedelta(hours=2))
     first = datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
@@ -75,7 +76,8 @@ def test_times_survive_the_new_york_november_change(make_event):
     for event in (across, ambiguous, first_occurrence):
         assert_times_match(parsed, f"event-{event.id}@localhost", event)
     assert b"DTSTART:20271107T063000Z" in data
-    assert b"DTSTART;TZID=America/New_York:20271107T013000" in data
+    assert b"DTSTART:20271107T053000Z" in data
+    assert b"DTSTART;TZID=America/New_York:20271106T180000" in data  # not ambiguous
 
 
 def test_times_survive_the_zurich_march_change(make_event):
@@ -99,11 +101,13 @@ def test_times_survive_the_zurich_march_change(make_event):
 
 def test_vtimezone_onsets_are_in_the_offset_before_the_change():
     """RFC 5545 3.6.5: DTSTART of an observance is local time in TZOFFSETFROM."""
-    text = vtimezone.vtimezone_bytes("Europe/Zurich", ((2027, 2027),)).decode()
+    text = vtimezone.vtimezone_bytes("Europe/Zurich", ((2026, 2028),)).decode()
     daylight = text.split("BEGIN:DAYLIGHT")[1].split("END:DAYLIGHT")[0]
-    assert "DTSTART:20270328T020000" in daylight  # 02:00 CET == 01:00 UTC
-    standard = text.split("BEGIN:STANDARD")[2].split("END:STANDARD")[0]
-    assert "DTSTART:20271031T030000" in standard  # 03:00 CEST == 01:00 UTC
+    assert "DTSTART:20260329T020000" in daylight  # 02:00 CET == 01:00 UTC
+    assert "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n" in daylight
+    standard = text.split("BEGIN:STANDARD")[1].split("END:STANDARD")[0]
+    assert "DTSTART:20261025T030000" in standard  # 03:00 CEST == 01:00 UTC
+    assert "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n" in standard
 
 
 def test_all_day_event_is_dates_with_an_exclusive_end(make_event):
@@ -273,52 +277,6 @@ def test_vevent_cache_follows_every_change(make_event, make_topic):
     assert b"CATEGORIES:Oceans" in builders.build_feed([event], name="x")
 
 
-def test_fold_line_keeps_octets_characters_and_escapes_whole():
-    for line in (
-        "DESCRIPTION:" + "a" * 300,
-        "SUMMARY:" + "気候" * 80,
-        "SUMMARY:" + "é" * 37 + "x" + "😀" * 30,
-        "DESCRIPTION:" + "a" * 73 + "\\n" + "b" * 100,
-    ):
-        folded = lines.fold_line(line)
-        physical = folded.split("\r\n")
-        assert all(len(p.encode()) <= 75 for p in physical)
-        assert all(p.startswith(" ") for p in physical[1:])
-        assert "".join(p[1:] if i else p for i, p in enumerate(physical)) == line
-        assert not any(p.endswith("\\") for p in physical[:-1])
-    assert lines.fold_line("UID:short") == "UID:short"
-
-
-def _reference_fold(line: str) -> str:
-    """Folding as the first version of the builders did it, one character at a time."""
-    widths = [len(ch.encode()) for ch in line]
-    if sum(widths) <= 75:
-        return line
-    segments, start, size, limit = [], 0, 0, 75
-    for index, width in enumerate(widths):
-        if size + width > limit:
-            cut = index
-            if line[cut - 1] == "\\" and cut - 1 > start:
-                cut -= 1
-            segments.append(line[start:cut])
-            start, limit = cut, 74
-            size = sum(widths[start:index])
-        size += width
-    segments.append(line[start:])
-    return "\r\n ".join(segments)
-
-
-def test_fold_line_agrees_with_folding_character_by_character():
-    import random
-
-    rnd = random.Random(5545)
-    alphabet = ["a", "b", " ", "\\", "é", "気", "😀", ",", "n"]
-    for length in [*range(60, 90), 150, 400, 1000]:
-        for _ in range(20):
-            line = "DESCRIPTION:" + "".join(rnd.choices(alphabet, k=length))
-            assert lines.fold_line(line) == _reference_fold(line), line
-
-
 def _variants():
     return [
         builders.PUBLIC,
@@ -327,9 +285,9 @@ def _variants():
     ]
 
 
-def test_feed_vevent_is_the_icalendar_component_byte_for_byte(make_event, make_topic):
-    """Feeds write VEVENTs without building icalendar components; the bytes must be
-    those of the component in every case a feed meets."""
+def test_feed_vevents_are_the_icalendar_components_bytes(make_event, make_topic):
+    """A feed is its head and cached VEVENT bytes joined; each must be icalendar's own
+    serialisation of the component, for every kind of event and way it appears."""
     ny = "America/New_York"
     second_half_past_one = datetime(2027, 11, 7, 6, 30, tzinfo=UTC)
     all_day = timeutil.all_day_bounds(
@@ -374,13 +332,17 @@ def test_feed_vevent_is_the_icalendar_component_byte_for_byte(make_event, make_t
     ]
     settings = builders.current_settings()
     words = builders.current_words()
-    for event in events:
-        item = builders.FeedEvent.from_event(event)
-        for variant in _variants():
-            component = lines.to_ical(
-                builders.event_component(event, settings, variant=variant, words=words)
+    for variant in _variants():
+        for private in (False, True):
+            feed = builders.build_feed(
+                events, name="x", variants={e.id: variant for e in events}, private=private
             )
-            assert builders.feed_vevent(item, settings, variant, words).encode() == component
+            check_export(feed)
+            for event in events:
+                component = builders.event_component(
+                    event, settings, variant=variant, words=words, private=private
+                )
+                assert component.to_ical() in feed
 
 
 def test_builders_compare_the_stored_values_of_status_and_format():

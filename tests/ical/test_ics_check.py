@@ -10,7 +10,7 @@ import pytest
 from eventsite.extensions import db
 from eventsite.ical import builders
 
-from .ics_check import check_export
+from .ics_check import IcalJs, check_export, ical_js_required
 
 
 def test_a_file_older_than_the_database_fails(make_event):
@@ -43,3 +43,14 @@ def test_a_file_without_events_fails_unless_allowed(app):
     with pytest.raises(AssertionError, match="no VEVENT"):
         check_export(data)
     assert check_export(data, empty=True).uids() == []
+
+
+def test_ical_js_reads_the_exports(make_event):
+    """The third parser is really there (CI requires it), and reads what the others do."""
+    reason = IcalJs.unavailable()
+    if reason and not ical_js_required():
+        pytest.skip(reason)
+    event = make_event(title="Ünïcode, commas; and 東京 🚀")
+    parsed = check_export(builders.build_event_calendar(event))
+    assert parsed.js is not None
+    assert parsed.js_events()[f"event-{event.id}@localhost"]["summary"] == event.title
