@@ -116,3 +116,23 @@ def restore_question(question: Question) -> bool:
     question.is_active = True
     db.session.flush()
     return True
+
+
+def copy_questions(source: Event, target: Event, now: datetime) -> list[Question]:
+    """The questions on `source`'s form, in order, added to `target`'s (a duplicated event)."""
+    copies = [
+        Question(
+            event_id=target.id,
+            position=question.position,
+            kind=question.kind,
+            label=question.label,
+            help_text=question.help_text,
+            is_required=question.is_required,
+            options=list(question.options or []),
+            created_at=now,
+        )
+        for question in queries.questions_for_event(source)
+    ]
+    db.session.add_all(copies)
+    db.session.flush()
+    return copies

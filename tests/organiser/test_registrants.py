@@ -102,6 +102,15 @@ def test_building_the_form_add_edit_reorder_remove(client, as_member) -> None:
     assert "Removed questions" in html
     assert client.post(f"{url}/{diet.id}/restore").status_code == 302
     assert db.session.get(Question, diet.id).is_active is True
+    # Restoring again changes nothing and logs nothing.
+    assert client.post(f"{url}/{diet.id}/restore").status_code == 302
+    logged = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.event_id == event.id).order_by(AuditEntry.id)
+    ).all()
+    assert [e.action for e in logged] == [
+        "question_add", "question_edit", "question_move", "question_remove", "question_restore"
+    ]  # fmt: skip
+    assert logged[1].details["changes"]["label"] == {"old": "Dietary needs", "new": "Diet"}
 
 
 # --- the table -----------------------------------------------------------------------------
