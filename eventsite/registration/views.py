@@ -121,8 +121,8 @@ def my_registrations(user: User) -> dict[str, Any]:
 @login_required
 def register(slug: str) -> Any:
     if request.method == "POST":
-        # Before the first query of the page (the person was loaded by login_required): on
-        # SQLite the places are counted under the write lock.
+        # On SQLite the places are counted under the write lock (a POST began with it; the
+        # call says so here, before the event is read).
         database.lock_for_write()
     event = _published_event_or_404(slug)
     if request.method == "GET":
