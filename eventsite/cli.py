@@ -267,6 +267,7 @@ registrations = AppGroup("registrations", help="Approve or reject registrations.
 def _decide_registration(registration_id: int, approve: bool) -> None:
     from eventsite import database
     from eventsite.extensions import db
+    from eventsite.registration import rules as registration_rules
     from eventsite.registration import services as registration_services
     from eventsite.registration.models import Registration
     from eventsite.timeutil import utcnow
@@ -282,7 +283,7 @@ def _decide_registration(registration_id: int, approve: bool) -> None:
     )
     try:
         decide(registration, utcnow())
-    except registration_services.RegistrationError as err:
+    except registration_rules.RegistrationError as err:
         db.session.rollback()
         raise click.ClickException(str(err)) from None
     db.session.commit()

@@ -54,14 +54,6 @@ class Period(StrEnum):
     PAST = "past"
 
 
-class RegistrationState(StrEnum):
-    CANCELLED = "cancelled"
-    ENDED = "ended"
-    NOT_YET_OPEN = "not_yet_open"
-    CLOSED = "closed"
-    OPEN = "open"
-
-
 # --- listing filters -------------------------------------------------------------------------
 
 
@@ -449,18 +441,6 @@ def event_speakers(event: Event) -> list[Speaker]:
         for speaker in session.speakers:
             seen.setdefault(speaker.id, speaker)
     return list(seen.values())
-
-
-def registration_state(event: Event, now: datetime) -> RegistrationState:
-    if event.is_cancelled:
-        return RegistrationState.CANCELLED
-    if event.has_ended(now):
-        return RegistrationState.ENDED
-    if event.registration_opens_at and now < event.registration_opens_at:
-        return RegistrationState.NOT_YET_OPEN
-    if now >= (event.registration_closes_at or event.starts_at):
-        return RegistrationState.CLOSED
-    return RegistrationState.OPEN
 
 
 # --- state changes ---------------------------------------------------------------------------

@@ -57,16 +57,13 @@ def organisation(slug: str) -> str:
 @page_cache.cacheable
 def detail(slug: str) -> str:
     event = services.get_public_event_or_404(slug)
-    now = utcnow()
     url = url_for("events.detail", slug=event.slug, _external=True)
     organisation_url = url_for("events.organisation", slug=event.organisation.slug, _external=True)
     return render_template(
         "events/detail.html",
         event=event,
-        now=now,
         agenda=services.agenda_by_day(event),
         speakers=services.event_speakers(event),
-        registration_state=services.registration_state(event, now),
         json_ld=structured_data.event_schema(event, url=url, organisation_url=organisation_url),
         open_graph=structured_data.open_graph(
             event, url=url, site_name=current_app.config["SITE_NAME"]

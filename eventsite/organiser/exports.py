@@ -23,6 +23,7 @@ from eventsite.extensions import db
 from eventsite.organiser import registrants
 from eventsite.registration import answers as registration_answers
 from eventsite.registration import notifications as registration_notifications
+from eventsite.registration import queries as registration_queries
 from eventsite.registration.models import Question, Registration
 
 # Cells starting with these are formulas (or DDE) to Excel, LibreOffice and Sheets.
@@ -122,7 +123,7 @@ def iter_registrations(event: Event, status: str = "all") -> Iterator[Row[Any]]:
 
 def csv_chunks(event: Event, status: str = "all") -> Iterator[str]:
     """The CSV file piece by piece (UTF-8 with a BOM so Excel reads the accents)."""
-    questions = registrants.event_questions(event)
+    questions = registration_queries.questions_for_event(event, include_removed=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
@@ -139,7 +140,7 @@ def csv_chunks(event: Event, status: str = "all") -> Iterator[str]:
 def xlsx_chunks(event: Event, status: str = "all") -> Iterator[bytes]:
     """An XLSX workbook written in openpyxl's write-only mode (rows go to disk as they
     come), then read back in chunks."""
-    questions = registrants.event_questions(event)
+    questions = registration_queries.questions_for_event(event, include_removed=True)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_("Registrants")[:31])
     sheet.append(header(questions))

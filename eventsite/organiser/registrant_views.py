@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -15,11 +16,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from eventsite import database
-from eventsite.errors import DomainError
+from eventsite.errors import DomainError, attach_to_form
 from eventsite.events.models import Event
 from eventsite.extensions import db, limiter
 from eventsite.organiser import (
@@ -36,22 +39,35 @@ from eventsite.organiser.blueprint import bp
 from eventsite.organiser.event_views import Page
 from eventsite.registration import notifications as registration_notifications
 from eventsite.registration import queries as registration_queries
-from eventsite.registration.models import QuestionKind, Registration
+from eventsite.registration import questions as registration_questions
+from eventsite.registration import rules as registration_rules
+from eventsite.registration import services as registration_services
+from eventsite.registration.models import Question, QuestionKind, Registration
+from eventsite.registration.rules import Action
 from eventsite.timeutil import utcnow
 
 # --- the form builder ---------------------------------------------------------------------
 
 
-def _question_values(form: registrant_forms.QuestionForm) -> dict[str, Any]:
-    kind = QuestionKind(form.kind.data)
-    choice = kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
-    return {
-        "label": form.label.data.strip(),
-        "kind": kind,
-        "help_text": forms.plain_text(form.help_text.data).strip(),
-        "is_required": bool(form.is_required.data),
-        "options": form.option_list() if choice else [],
-    }
+def _log(event: Event, action: str, now: datetime, **details: Any) -> None:
+    audit.record(
+        action,
+        organisation_id=event.organisation_id,
+        event_id=event.id,
+        actor=current_user,
+        now=now,
+        **details,
+    )
+
+
+def _question_values(form: registrant_forms.QuestionForm) -> registration_questions.QuestionValues:
+    return registration_questions.QuestionValues(
+        label=form.label.data.strip(),
+        kind=QuestionKind(form.kind.data),
+        help_text=forms.plain_text(form.help_text.data).strip(),
+        is_required=bool(form.is_required.data),
+        options=tuple(form.option_list()),
+    )
 
 
 @bp.route("/events/<int:event_id>/questions", methods=["GET", "POST"])
@@ -59,14 +75,21 @@ def questions(event_id: int) -> Page:
     event = access.load_event(event_id)
     form = registrant_forms.QuestionForm()
     if form.validate_on_submit():
-        question = registrants.add_question(event, _question_values(form), current_user, utcnow())
-        db.session.commit()
-        flash(_("Question “%(label)s” added.", label=question.label), "success")
-        return redirect(url_for("organiser.questions", event_id=event.id))
+        now = utcnow()
+        try:
+            question = registration_questions.add_question(event, _question_values(form), now)
+        except DomainError as err:
+            db.session.rollback()
+            attach_to_form(form, err)
+        else:
+            _log(event, "question_add", now, question=question.label, kind=question.kind)
+            db.session.commit()
+            flash(_("Question “%(label)s” added.", label=question.label), "success")
+            return redirect(url_for("organiser.questions", event_id=event.id))
     return render_template(
         "organiser/questions.html",
         event=event,
-        questions=registrants.event_questions(event),
+        questions=registration_queries.questions_for_event(event, include_removed=True),
         form=form,
         kind_labels=registrant_forms.QUESTION_KIND_LABELS,
     ), 422 if form.errors else 200
@@ -82,57 +105,73 @@ def edit_question(event_id: int, question_id: int) -> Page:
         form = registrant_forms.QuestionForm(obj=question)
         form.options.data = "\n".join(question.options or [])
     if form.validate_on_submit():
-        registrants.update_question(question, _question_values(form), current_user, utcnow())
-        db.session.commit()
-        flash(_("Question saved."), "success")
-        return redirect(url_for("organiser.questions", event_id=event.id))
+        try:
+            changed = registration_questions.update_question(question, _question_values(form))
+        except DomainError as err:
+            db.session.rollback()
+            attach_to_form(form, err)
+        else:
+            if changed:
+                _log(
+                    event,
+                    "question_edit",
+                    utcnow(),
+                    question=question.label,
+                    changes=audit.changes_detail(changed),
+                )
+            db.session.commit()
+            flash(_("Question saved."), "success")
+            return redirect(url_for("organiser.questions", event_id=event.id))
     return render_template(
         "organiser/question.html", event=event, question=question, form=form
     ), 422 if form.errors else 200
 
 
-def _question_action(action: Callable[..., Any], event_id: int, question_id: int) -> Response:
+def _question_action(
+    event_id: int, question_id: int, change: Callable[[Question], bool], log_as: str
+) -> Response:
+    """Apply `change` (True when it changed the form) and log it as `log_as`."""
     event = access.load_event(event_id)
     question = access.load_question(event, question_id)
     if forms.ActionForm().validate_on_submit():
         try:
-            action(question)
+            changed = change(question)
         except DomainError as err:
+            db.session.rollback()
             flash(str(err), "error")
         else:
+            if changed:
+                _log(event, log_as, utcnow(), question=question.label)
             db.session.commit()
     return redirect(url_for("organiser.questions", event_id=event.id))
 
 
-def _direction() -> int | None:
-    return {"up": -1, "down": 1}.get(request.form.get("direction", ""))
-
-
 @bp.post("/events/<int:event_id>/questions/<int:question_id>/move")
 def move_question(event_id: int, question_id: int) -> Response:
-    direction = _direction()
+    direction = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if direction is None:
         flash(_("Say whether to move the question up or down."), "error")
         access.load_question(access.load_event(event_id), question_id)
         return redirect(url_for("organiser.questions", event_id=event_id))
-    return _question_action(
-        lambda q: registrants.move_question(q, direction, current_user, utcnow()),
-        event_id,
-        question_id,
-    )
+
+    def move(question: Question) -> bool:
+        registration_questions.move_question(question, direction)
+        return True
+
+    return _question_action(event_id, question_id, move, "question_move")
 
 
 @bp.post("/events/<int:event_id>/questions/<int:question_id>/remove")
 def remove_question(event_id: int, question_id: int) -> Response:
     return _question_action(
-        lambda q: registrants.remove_question(q, current_user, utcnow()), event_id, question_id
+        event_id, question_id, registration_questions.remove_question, "question_remove"
     )
 
 
 @bp.post("/events/<int:event_id>/questions/<int:question_id>/restore")
 def restore_question(event_id: int, question_id: int) -> Response:
     return _question_action(
-        lambda q: registrants.restore_question(q, current_user, utcnow()), event_id, question_id
+        event_id, question_id, registration_questions.restore_question, "question_restore"
     )
 
 
@@ -159,6 +198,7 @@ def registrants_page(event_id: int) -> Page:
         filters=filters,
         counts=queries.registration_counts([event.id]).get(event.id, {}),
         status_labels=registrant_forms.STATUS_LABELS,
+        allowed_actions=registration_rules.allowed_actions,
         action_form=forms.ActionForm(),
     )
 
@@ -171,61 +211,88 @@ def _back_to_table(event: Event, registration: Registration) -> Response:
     )
 
 
-def _decide(
-    event_id: int,
-    registration_id: int,
-    action: Callable[[Registration, Any, Any], Any],
-    done: str,
-    needs_lock: bool = True,
-) -> Response:
+Decision = Callable[[Registration, datetime], Any]
+
+# Each action of a registrants row: the registration service that takes it (and refuses
+# what rules.allowed_actions does not allow), its name in the audit log, what is flashed.
+DECISIONS: dict[Action, tuple[Decision, str, LazyString]] = {
+    Action.APPROVE: (
+        registration_services.approve_registration,
+        "approve",
+        _l("Approved; they are told."),
+    ),
+    Action.REJECT: (
+        registration_services.reject_registration,
+        "reject",
+        _l("Rejected; they are told."),
+    ),
+    Action.PROMOTE: (
+        registration_services.promote_registration,
+        "promote",
+        _l("Promoted; they are told."),
+    ),
+    Action.CANCEL: (
+        registration_services.cancel_registration,
+        "cancel_registration",
+        _l("Registration cancelled."),
+    ),
+    Action.CHECK_IN: (registration_services.check_in, "check_in", _l("Checked in.")),
+    Action.UNDO_CHECK_IN: (
+        registration_services.undo_check_in,
+        "check_in_undo",
+        _l("Check-in undone."),
+    ),
+}
+
+
+def _decide(event_id: int, registration_id: int, action: Action) -> Response:
+    decide, log_as, done = DECISIONS[action]
     event = access.load_event(event_id)
     registration = access.load_registration(event, registration_id)
     if forms.ActionForm().validate_on_submit():
-        if needs_lock:
-            # SQLite: hold the write lock before the service counts places.
-            database.lock_for_write()
+        # SQLite: hold the write lock before the service counts places.
+        database.lock_for_write()
+        now = utcnow()
         try:
-            action(registration, current_user, utcnow())
+            decide(registration, now)
         except DomainError as err:
             db.session.rollback()
             flash(str(err), "error")
         else:
+            _log(event, log_as, now, registration=registration.id, email=registration.user.email)
             db.session.commit()
-            flash(done, "success")
+            flash(str(done), "success")
     return _back_to_table(event, registration)
 
 
 @bp.post("/events/<int:event_id>/registrants/<int:registration_id>/approve")
 def approve_registration(event_id: int, registration_id: int) -> Response:
-    return _decide(event_id, registration_id, registrants.approve, _("Approved; they are told."))
+    return _decide(event_id, registration_id, Action.APPROVE)
 
 
 @bp.post("/events/<int:event_id>/registrants/<int:registration_id>/reject")
 def reject_registration(event_id: int, registration_id: int) -> Response:
-    return _decide(event_id, registration_id, registrants.reject, _("Rejected; they are told."))
+    return _decide(event_id, registration_id, Action.REJECT)
 
 
 @bp.post("/events/<int:event_id>/registrants/<int:registration_id>/promote")
 def promote_registration(event_id: int, registration_id: int) -> Response:
-    return _decide(event_id, registration_id, registrants.promote, _("Promoted; they are told."))
+    return _decide(event_id, registration_id, Action.PROMOTE)
 
 
 @bp.post("/events/<int:event_id>/registrants/<int:registration_id>/cancel")
 def cancel_registration(event_id: int, registration_id: int) -> Response:
-    return _decide(
-        event_id, registration_id, registrants.cancel_on_behalf, _("Registration cancelled.")
-    )
+    return _decide(event_id, registration_id, Action.CANCEL)
 
 
 @bp.post("/events/<int:event_id>/registrants/<int:registration_id>/check-in")
 def check_in(event_id: int, registration_id: int) -> Response:
-    return _decide(
-        event_id,
-        registration_id,
-        registrants.toggle_check_in,
-        _("Check-in updated."),
-        needs_lock=False,
-    )
+    return _decide(event_id, registration_id, Action.CHECK_IN)
+
+
+@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/check-in/undo")
+def undo_check_in(event_id: int, registration_id: int) -> Response:
+    return _decide(event_id, registration_id, Action.UNDO_CHECK_IN)
 
 
 # --- exports --------------------------------------------------------------------------------

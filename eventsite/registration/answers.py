@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from eventsite import input_rules, templating
 from eventsite.registration import forms as registration_forms
+from eventsite.registration import rules
 from eventsite.registration.models import Question, QuestionKind, Registration
 
 
@@ -37,10 +38,6 @@ def build_answers(
     Answers to questions that were removed since stay as they were. A required question
     without an answer is refused (the form says so first; this guards other callers).
     """
-    # Imported here, not at the top: services imports this module at load time, and its
-    # RegistrationError (which every caller catches) is the error a refused answer raises.
-    from eventsite.registration import services
-
     answers: dict[str, Any] = {}
     active_ids = {str(q.id) for q in questions}
     for key, old in (previous or {}).items():
@@ -49,18 +46,16 @@ def build_answers(
     for question in questions:
         value = _plain(values.get(question.id))
         if question.is_required and _is_empty(value):
-            raise services.RegistrationError(
+            raise rules.RegistrationError(
                 _("Please answer this question."), field=question.field_name
             )
         if question.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
             chosen = value if isinstance(value, list) else [value]
             if any(v not in question.options for v in chosen if v not in (None, "")):
-                raise services.RegistrationError(
-                    _("Not a valid choice."), field=question.field_name
-                )
+                raise rules.RegistrationError(_("Not a valid choice."), field=question.field_name)
         problem = _problem(question, value)
         if problem is not None:
-            raise services.RegistrationError(problem, field=question.field_name)
+            raise rules.RegistrationError(problem, field=question.field_name)
         answers[str(question.id)] = {
             "label": question.label,
             "kind": str(question.kind),

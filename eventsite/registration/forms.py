@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import babel.numbers
+from babel import Locale
+from babel.lists import format_list
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -39,13 +42,12 @@ def _strip(value: Any) -> Any:
 
 
 class NumberField(DecimalField):
-    """A decimal number with a message people understand.
+    """A decimal number as people write it in their language, with a message they understand.
 
-    Accepted: digits with an optional sign, one decimal point and an exponent ("3", "-2.5",
-    "1e3"). A comma is read as the decimal point only when it is the only separator and
-    one or two digits follow it ("2,5", "2,75"); "1,000" or "1.000,5" could be read two
-    ways, so they are refused rather than guessed. The value must stay below
-    MAX_NUMBER in size and have at most MAX_DECIMALS digits after the point.
+    Read by Babel's `parse_decimal` in the page's locale, strictly: in English "1,000" is a
+    thousand and "2.5" two and a half, while "2,5" or "1.000,5" could be read two ways and
+    are refused with the readings Babel suggests. The value must stay below MAX_NUMBER in
+    size and have at most MAX_DECIMALS digits after the point.
     """
 
     widget = NumberInput(step="any")
@@ -59,35 +61,25 @@ class NumberField(DecimalField):
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = None  # stays None when the text is refused
         if valuelist and valuelist[0] not in ("", None):
-            self.data = parse_number(str(valuelist[0]))
+            self.data = parse_number(str(valuelist[0]), get_locale() or DEFAULT_LOCALE)
 
 
-# Digits, an optional sign, one decimal point, an optional exponent; nothing else
-# (Decimal itself would also take "NaN", "Infinity" and "1_000").
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d{1,2}")
+DEFAULT_LOCALE = Locale("en")
 
 
-def parse_number(raw: str) -> Decimal:
+def parse_number(raw: str, locale: Locale | str) -> Decimal:
     """The number typed in `raw`, or ValueError with a sentence saying what to change."""
     text = raw.strip()
     if len(text) > MAX_NUMBER_LENGTH:
         raise ValueError(_("Please enter a number, for example 3 or 2.5."))
-    if "," in text:
-        if not _DECIMAL_COMMA.fullmatch(text):
-            raise ValueError(
-                _(
-                    "Please write the number without thousands separators, with a dot "
-                    "for decimals: for example 1000 or 2.5."
-                )
-            )
-        text = text.replace(",", ".")
-    if not _NUMBER.fullmatch(text):
-        raise ValueError(_("Please enter a number, for example 3 or 2.5."))
     try:
-        value = Decimal(text)
-    except ArithmeticError:  # InvalidOperation, and any other signal Decimal raises
+        # Leniently first: the size is checked before the strict reading, which writes the
+        # number out again in full (a 40-character "1,0e99999" would be 100,000 digits).
+        value = babel.numbers.parse_decimal(text, locale)
+    except babel.numbers.NumberFormatError:
         raise ValueError(_("Please enter a number, for example 3 or 2.5.")) from None
+    if not value.is_finite():  # Decimal reads "NaN" and "Infinity" too
+        raise ValueError(_("Please enter a number, for example 3 or 2.5."))
     # adjusted() and as_tuple() read the number as written: no arithmetic context, so no
     # Overflow however large the exponent (abs() would round and can overflow).
     if value and value.adjusted() >= MAX_NUMBER.adjusted():
@@ -96,7 +88,19 @@ def parse_number(raw: str) -> Decimal:
         )
     if _decimal_places(value) > MAX_DECIMALS:
         raise ValueError(_("Please use at most %(n)d digits after the point.", n=MAX_DECIMALS))
-    return value
+    try:
+        return babel.numbers.parse_decimal(text, locale, strict=True)
+    except babel.numbers.NumberFormatError as err:
+        if not err.suggestions:
+            raise ValueError(_("Please enter a number, for example 3 or 2.5.")) from None
+        raise ValueError(
+            _(
+                "Please write the number as %(readings)s.",
+                readings=format_list(err.suggestions, style="or", locale=locale),
+            )
+        ) from None
+    except ArithmeticError:  # Babel formats it back to compare: 0e1000000 has no quantum
+        raise ValueError(_("Please enter a number, for example 3 or 2.5.")) from None
 
 
 def _decimal_places(value: Decimal) -> int:
@@ -104,7 +108,7 @@ def _decimal_places(value: Decimal) -> int:
     _sign, digits, exponent = value.as_tuple()
     if not any(digits):
         return 0
-    places = -int(exponent)  # finite: the pattern admits no NaN or Infinity
+    places = -int(exponent)  # finite: checked before
     for digit in reversed(digits):
         if digit or places <= 0:
             break

@@ -10,8 +10,11 @@ id, which the INSERT takes under the lock (a sequence on PostgreSQL, the next ro
 SQLite), not by `created_at`, the clock a request read before it waited for the lock. So
 the number emailed to someone joining the list is their real place in it.
 
-Answers are checked and shown in `answers`; the emails these rules send are in `notifications`;
-the reading rules (places taken, questions, waiting-list ranks) are in `queries`.
+Which action a registration allows, and when an event takes registrations, are pure rules in
+`rules`: these services ask them and refuse with `rules.RegistrationError`. Answers are checked
+and shown in `answers`; the emails these rules send are in `notifications`; the reading rules
+(places taken, questions, waiting-list ranks) are in `queries`; the form's questions in
+`questions`.
 """
 
 from __future__ import annotations
@@ -22,20 +25,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from eventsite import templating
 from eventsite.accounts.models import User
 from eventsite.database import is_postgresql
-from eventsite.errors import DomainError
-from eventsite.events.models import Event, EventStatus
+from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.registration import answers as registration_answers  # `answers` is a parameter here
-from eventsite.registration import notifications, queries
+from eventsite.registration import notifications, queries, rules
 from eventsite.registration.models import (
     _ACTIVE_SQL,
     ACTIVE_STATUSES,
@@ -43,78 +43,6 @@ from eventsite.registration.models import (
     Registration,
     RegistrationStatus,
 )
-
-FEW_PLACES_LEFT = 10
-
-
-class RegistrationError(DomainError):
-    """A registration rule said no."""
-
-
-# --- the state shown on the event page ---------------------------------------------------------
-
-
-def local_moment(value: datetime, tz_name: str) -> str:
-    """ "10 December 2026, 09:00 CET": a moment in the event's own zone, in words."""
-    return (
-        f"{templating.local_date(value, tz_name, 'long')}, "
-        f"{templating.local_time(value, tz_name)} {templating.zone_label(value, tz_name)}"
-    )
-
-
-@dataclass(frozen=True)
-class RegistrationState:
-    can_register: bool  # show the button
-    message: str  # why not, or how many places are left
-    joins_waiting_list: bool = False
-    requires_approval: bool = False
-
-    @property
-    def button_label(self) -> str:
-        return _("Join the waiting list") if self.joins_waiting_list else _("Register")
-
-
-def window_closed_reason(event: Event, now: datetime) -> str | None:
-    """Why registration is closed whatever the places left, or None while it is open."""
-    if event.status == EventStatus.CANCELLED:
-        return _("This event has been cancelled")
-    if event.status != EventStatus.PUBLISHED:
-        return _("Registration is not open")
-    if event.has_ended(now):
-        return _("This event has ended")
-    if event.registration_opens_at is not None and now < event.registration_opens_at:
-        return _(
-            "Registration opens on %(when)s",
-            when=local_moment(event.registration_opens_at, event.timezone),
-        )
-    if event.registration_closes_at is not None and now >= event.registration_closes_at:
-        return _("Registration closed")
-    return None
-
-
-def registration_state(
-    event: Event, now: datetime, counts: queries.PlaceCounts
-) -> RegistrationState:
-    """Whether the event page shows Register, and the words next to it."""
-    reason = window_closed_reason(event, now)
-    if reason is not None:
-        return RegistrationState(can_register=False, message=reason)
-    approval = bool(event.requires_approval)
-    left = queries.places_left(event, counts)
-    if left is None:
-        return RegistrationState(True, _("Registration open"), requires_approval=approval)
-    if left == 0:
-        if event.has_waiting_list:
-            return RegistrationState(
-                True, _("Waiting list open"), joins_waiting_list=True, requires_approval=approval
-            )
-        return RegistrationState(False, _("This event is full"))
-    if left < FEW_PLACES_LEFT:
-        message = ngettext("Only %(num)d place left", "Only %(num)d places left", left)
-    else:
-        message = ngettext("%(count)s place", "%(count)s places", left, count=format_number(left))
-    return RegistrationState(True, message, requires_approval=approval)
-
 
 # --- writing -----------------------------------------------------------------------------------
 
@@ -218,7 +146,7 @@ def register_attendee(
     aggregate, the INSERT and the confirmation email's row.
     """
     if not user.is_verified:
-        raise RegistrationError(
+        raise rules.RegistrationError(
             _("Please confirm your email address before registering: use the link we sent you.")
         )
     _lock_event(event)
@@ -231,9 +159,9 @@ def register_attendee(
         promote_waiting_list(event, now)
         outlook = _outlook(event, user)
         counts = outlook.counts
-    state = registration_state(event, now, counts)
+    state = rules.registration_state(event, now, counts)
     if not state.can_register:
-        raise RegistrationError(state.message)
+        raise rules.RegistrationError(state.message)
     status = (
         RegistrationStatus.WAITLISTED if state.joins_waiting_list else _status_for_new_place(event)
     )
@@ -266,7 +194,7 @@ def register_attendee(
 def promote_waiting_list(event: Event, now: datetime) -> list[Registration]:
     """Give free places to the waiting list, first come first served, while registration
     is open. The caller holds the event lock; runs in the caller's transaction."""
-    if window_closed_reason(event, now) is not None:
+    if not rules.window(event, now).is_open:
         return []
     promoted: list[Registration] = []
     counts = queries.count_places(event)
@@ -296,18 +224,27 @@ def promote_waiting_list(event: Event, now: datetime) -> list[Registration]:
     return promoted
 
 
+# --- an organiser's decisions (the transition table is rules.allowed_actions) -------------------
+
+
+def _locked(registration: Registration, action: rules.Action) -> Event:
+    """Lock the event, re-read the registration (another request may have changed it while
+    this one waited) and check that the action is still allowed."""
+    event = registration.event
+    _lock_event(event)
+    _refresh(registration)
+    rules.require(action, registration)
+    return event
+
+
 def promote_registration(registration: Registration, now: datetime) -> Registration:
     """An organiser gives a waiting person a place now, out of turn or after registration
     closed, as long as a place is free (the capacity is never exceeded). The others keep
     their order."""
-    event = registration.event
-    _lock_event(event)
-    _refresh(registration)
-    if registration.status != RegistrationStatus.WAITLISTED:
-        raise RegistrationError(_("Only someone on the waiting list can be promoted."))
+    event = _locked(registration, rules.Action.PROMOTE)
     free = queries.places_left(event, queries.count_places(event))
     if free is not None and free <= 0:
-        raise RegistrationError(
+        raise rules.RegistrationError(
             _("No place is free. Raise the number of places first, or wait for a cancellation.")
         )
     registration.status = RegistrationStatus.CONFIRMED
@@ -321,15 +258,14 @@ def promote_registration(registration: Registration, now: datetime) -> Registrat
 def cancel_registration(
     registration: Registration, now: datetime, *, notify: bool = True
 ) -> list[Registration]:
-    """Cancel; a freed place goes to the first person waiting, in the same transaction.
+    """Cancel (the person, or an organiser on their behalf); a freed place goes to the first
+    person waiting, in the same transaction. Returns the registrations promoted."""
+    _locked(registration, rules.Action.CANCEL)
+    return _cancel(registration, now, notify=notify)
 
-    Cancelling twice is harmless. Returns the registrations promoted.
-    """
-    event = registration.event
-    _lock_event(event)
-    _refresh(registration)
-    if not registration.is_active:
-        return []
+
+def _cancel(registration: Registration, now: datetime, *, notify: bool) -> list[Registration]:
+    """Cancel an active registration; the caller holds the event lock."""
     held_place = registration.holds_place
     registration.status = RegistrationStatus.CANCELLED
     registration.cancelled_at = now
@@ -337,7 +273,7 @@ def cancel_registration(
     db.session.flush()
     if notify:
         notifications.notify(registration, "registration_cancelled", now)
-    return promote_waiting_list(event, now) if held_place else []
+    return promote_waiting_list(registration.event, now) if held_place else []
 
 
 def cancel_registrations_for_user(user: User, now: datetime) -> None:
@@ -350,20 +286,15 @@ def cancel_registrations_for_user(user: User, now: datetime) -> None:
         .order_by(Registration.id)
     ).all()
     for registration in active:
-        cancel_registration(registration, now, notify=False)
+        _lock_event(registration.event)
+        _refresh(registration)
+        if rules.can(rules.Action.CANCEL, registration):  # not cancelled meanwhile
+            _cancel(registration, now, notify=False)
 
 
 def approve_registration(registration: Registration, now: datetime) -> Registration:
     """An organiser accepts a pending registration: it becomes confirmed."""
-    _lock_event(registration.event)
-    _refresh(registration)
-    if registration.status != RegistrationStatus.PENDING:
-        raise RegistrationError(
-            _(
-                "Only a registration awaiting approval can be approved (this one is %(status)s).",
-                status=notifications.status_label(registration.status),
-            )
-        )
+    _locked(registration, rules.Action.APPROVE)
     registration.status = RegistrationStatus.CONFIRMED
     registration.decided_at = now
     registration.updated_at = now
@@ -373,26 +304,36 @@ def approve_registration(registration: Registration, now: datetime) -> Registrat
 
 
 def reject_registration(registration: Registration, now: datetime) -> Registration:
-    """An organiser declines a pending (or waiting) registration; its place is freed."""
-    event = registration.event
-    _lock_event(event)
-    _refresh(registration)
-    if registration.status not in (RegistrationStatus.PENDING, RegistrationStatus.WAITLISTED):
-        raise RegistrationError(
-            _(
-                "Only a registration awaiting approval can be rejected (this one is %(status)s).",
-                status=notifications.status_label(registration.status),
-            )
-        )
-    held_place = registration.holds_place
+    """An organiser declines a pending registration; its place goes to the waiting list."""
+    event = _locked(registration, rules.Action.REJECT)
     registration.status = RegistrationStatus.REJECTED
     registration.decided_at = now
     registration.updated_at = now
     db.session.flush()
     notifications.notify(registration, "registration_rejected", now)
-    if held_place:
-        promote_waiting_list(event, now)
+    promote_waiting_list(event, now)
     return registration
+
+
+def check_in(registration: Registration, now: datetime) -> Registration:
+    """The person has arrived. Places do not change: no event lock."""
+    rules.require(rules.Action.CHECK_IN, registration)
+    registration.checked_in_at = now
+    registration.updated_at = now
+    db.session.flush()
+    return registration
+
+
+def undo_check_in(registration: Registration, now: datetime) -> Registration:
+    """A check-in made by mistake is taken back."""
+    rules.require(rules.Action.UNDO_CHECK_IN, registration)
+    registration.checked_in_at = None
+    registration.updated_at = now
+    db.session.flush()
+    return registration
+
+
+# --- the person's answers ------------------------------------------------------------------------
 
 
 def can_edit_answers(registration: Registration, now: datetime) -> bool:
@@ -402,16 +343,17 @@ def can_edit_answers(registration: Registration, now: datetime) -> bool:
 def update_answers(
     registration: Registration, answers: Mapping[int, Any], now: datetime
 ) -> Registration:
-    """Change the answers until the event's edit deadline (default: registration close)."""
+    """Change the answers until `Event.effective_edit_deadline()` (the edit deadline the
+    organiser set, else registration's closing time, else the event's start)."""
     event = registration.event
     if not registration.is_active:
-        raise RegistrationError(_("This registration is no longer active."))
+        raise rules.RegistrationError(_("This registration is no longer active."))
     deadline = event.effective_edit_deadline()
     if now >= deadline:
-        raise RegistrationError(
+        raise rules.RegistrationError(
             _(
                 "Answers could be changed until %(when)s.",
-                when=local_moment(deadline, event.timezone),
+                when=rules.local_moment(deadline, event.timezone),
             )
         )
     registration.answers = registration_answers.build_answers(

@@ -7,16 +7,15 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
-from werkzeug.wrappers import Response
 
 from eventsite import database, page_cache
 from eventsite.accounts.models import User
 from eventsite.events import services as events_services
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
-from eventsite.registration import answers, forms, notifications, queries, services
+from eventsite.registration import answers, forms, notifications, queries, rules, services
 from eventsite.registration.models import Registration, RegistrationStatus
 from eventsite.timeutil import utcnow
 
@@ -37,10 +36,6 @@ def _published_event_or_404(slug: str) -> Event:
 
 def _event_page(event: Event) -> str:
     return url_for("events.detail", slug=event.slug)
-
-
-def _to_login(next_url: str) -> Response:
-    return redirect(url_for("accounts.login", next=next_url))
 
 
 def _can_see(user: User, registration: Registration) -> bool:
@@ -75,9 +70,7 @@ bp.record_once(_event_page_shows_places_left)
 @bp.app_template_global()
 def registration_box(event: Event) -> dict[str, Any]:
     """What the event page's registration box shows."""
-    now = utcnow()
-    counts = queries.count_places(event)
-    state = services.registration_state(event, now, counts)
+    state = rules.registration_state(event, utcnow(), queries.count_places(event))
     mine = None
     rank = None
     if current_user.is_authenticated:
@@ -123,14 +116,13 @@ def my_registrations(user: User) -> dict[str, Any]:
 
 
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
+@login_required
 def register(slug: str) -> Any:
     if request.method == "POST":
-        # Before the first query: on SQLite the places are counted under the write lock,
-        # and nothing read so far has to be read again.
+        # On SQLite the places are counted under the write lock (a POST began with it; the
+        # call says so here, before the event is read).
         database.lock_for_write()
     event = _published_event_or_404(slug)
-    if not current_user.is_authenticated:
-        return _to_login(url_for("registration.register", slug=slug))
     if request.method == "GET":
         existing = queries.get_active_registration(event, current_user)
         if existing is not None:
@@ -150,7 +142,7 @@ def register(slug: str) -> Any:
                 registration = services.register_attendee(
                     current_user, event, form.answers(), now, questions=questions
                 )
-            except services.RegistrationError as err:
+            except rules.RegistrationError as err:
                 db.session.rollback()
                 if err.field and err.field in form:
                     form[err.field].errors = [*form[err.field].errors, str(err)]
@@ -166,7 +158,7 @@ def register(slug: str) -> Any:
                 flash(message, "success")
                 return redirect(url_for("registration.detail", public_id=public_id))
         db.session.rollback()  # let go of the write lock before rendering
-    state = services.registration_state(event, utcnow(), queries.count_places(event))
+    state = rules.registration_state(event, utcnow(), queries.count_places(event))
     return render_template(
         "registration/form.html", event=event, form=form, state=state, user=current_user
     ), 422 if request.method == "POST" else 200
@@ -186,11 +178,10 @@ def _confirmation_message(registration: Registration) -> str:
 
 
 @bp.get("/registrations/<int:registration_id>")
+@login_required
 def detail_by_id(registration_id: int) -> Any:
     """The address emails carried before registrations had a public id: it still takes
     the registration's own person there; for anyone else it is a 404, as before."""
-    if not current_user.is_authenticated:
-        return _to_login(request.path)
     registration = db.session.get(Registration, registration_id)
     if registration is None or registration.user_id != current_user.id:
         abort(404)
@@ -198,9 +189,8 @@ def detail_by_id(registration_id: int) -> Any:
 
 
 @bp.get("/registrations/<public_id>")
+@login_required
 def detail(public_id: str) -> Any:
-    if not current_user.is_authenticated:
-        return _to_login(request.path)
     registration = _registration_or_404(public_id)
     now = utcnow()
     return render_template(
@@ -217,9 +207,8 @@ def detail(public_id: str) -> Any:
 
 
 @bp.route("/registrations/<public_id>/edit", methods=["GET", "POST"])
+@login_required
 def edit(public_id: str) -> Any:
-    if not current_user.is_authenticated:
-        return _to_login(request.path)
     registration = _own_registration_or_404(public_id)
     event = registration.event
     questions = queries.questions_for_event(event)
@@ -237,7 +226,7 @@ def edit(public_id: str) -> Any:
         if form.validate_on_submit():
             try:
                 services.update_answers(registration, form.answers(), now)
-            except services.RegistrationError as err:
+            except rules.RegistrationError as err:
                 db.session.rollback()
                 if err.field and err.field in form:
                     form[err.field].errors = [*form[err.field].errors, str(err)]
@@ -257,9 +246,8 @@ def edit(public_id: str) -> Any:
 
 
 @bp.route("/registrations/<public_id>/cancel", methods=["GET", "POST"])
+@login_required
 def cancel(public_id: str) -> Any:
-    if not current_user.is_authenticated:
-        return _to_login(request.path)
     form = forms.CancelRegistrationForm()
     if request.method == "POST" and form.validate_on_submit():
         database.lock_for_write()
@@ -270,9 +258,14 @@ def cancel(public_id: str) -> Any:
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        services.cancel_registration(registration, utcnow())
-        db.session.commit()
-        flash(_("Your registration is cancelled."), "success")
+        try:
+            services.cancel_registration(registration, utcnow())
+        except rules.RegistrationError as err:  # cancelled meanwhile, in another tab
+            db.session.rollback()
+            flash(str(err), "info")
+        else:
+            db.session.commit()
+            flash(_("Your registration is cancelled."), "success")
         return redirect(url_for("registration.detail", public_id=registration.public_id))
     return render_template(
         "registration/cancel.html",

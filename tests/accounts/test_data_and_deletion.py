@@ -26,7 +26,6 @@ from eventsite.models import (
     User,
 )
 from eventsite.organisations import services
-from eventsite.organiser import registrants
 from eventsite.registration import services as registration_services
 from eventsite.timeutil import utcnow
 
@@ -90,7 +89,7 @@ def test_download_my_data_includes_each_registration_with_its_answers_and_moment
     promoted_at = now + timedelta(minutes=5)
     registration_services.cancel_registration(first, promoted_at)  # gives me the place
     checked_in_at = now + timedelta(minutes=10)
-    registrants.toggle_check_in(mine, None, checked_in_at)
+    registration_services.check_in(mine, checked_in_at)
 
     gala = make_event(title="Gala", requires_approval=True)
     pending = registration_services.register_attendee(user, gala, {}, now)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from eventsite.demo import clear, load
 from eventsite.extensions import db
 from eventsite.models import Event, Question, Registration, User
-from eventsite.registration import queries, services
+from eventsite.registration import queries, rules
 from eventsite.timeutil import utcnow
 
 FORUM = "world-forum-science-technology-openness-trust-cooperation"
@@ -21,9 +21,9 @@ def test_demo_registrations_show_every_state(app) -> None:
     load.load_demo(now)  # a second load adds nothing
     db.session.commit()
 
-    def state(slug: str) -> services.RegistrationState:
+    def state(slug: str) -> rules.RegistrationState:
         event = db.session.scalar(select(Event).where(Event.slug == slug))
-        return services.registration_state(event, now, queries.count_places(event))
+        return rules.registration_state(event, now, queries.count_places(event))
 
     assert state(FORUM).message.endswith("places")  # plenty of places
     assert state("rural-broadband-workshop").message == "Only 6 places left"

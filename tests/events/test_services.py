@@ -17,7 +17,6 @@ from eventsite.events.models import (
     SessionSpeaker,
 )
 from eventsite.extensions import db
-from eventsite.timeutil import utcnow
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # as in tests/conftest.py
 
@@ -355,17 +354,3 @@ def test_event_speakers_once_each_in_order(make_event, make_session, make_speake
     make_session(event, speakers=[a, c], starts_at=event.starts_at + timedelta(hours=2))
     db.session.refresh(event)
     assert [s.name for s in services.event_speakers(event)] == ["B", "A", "C"]
-
-
-def test_registration_state(make_event) -> None:
-    State = services.RegistrationState
-    now = utcnow()
-    assert services.registration_state(make_event(), now) == State.OPEN
-    opens = make_event(registration_opens_at=now + timedelta(days=3))
-    assert services.registration_state(opens, now) == State.NOT_YET_OPEN
-    closed = make_event(registration_closes_at=now - timedelta(hours=1))
-    assert services.registration_state(closed, now) == State.CLOSED
-    ended = make_event(starts_at=now - timedelta(days=3))
-    assert services.registration_state(ended, now) == State.ENDED
-    cancelled = make_event(status=EventStatus.CANCELLED)
-    assert services.registration_state(cancelled, now) == State.CANCELLED

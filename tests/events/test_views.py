@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import render_template
 
 from eventsite.events import services
 from eventsite.events.models import EventFormat, EventKind, EventStatus
@@ -532,40 +531,6 @@ def test_event_page_across_the_spring_dst_change(client, make_event, make_sessio
     assert "09:00" in sunday_part and "10:00" in sunday_part and "CEST" in sunday_part
     assert f"Sunday, {sunday.day} March {sunday.year}" in text
     assert f"Saturday, {saturday.day} March {saturday.year}" in text
-
-
-@pytest.mark.parametrize(
-    ("overrides", "words"),
-    [
-        ({"capacity": 120}, "120 places"),
-        ({"capacity": None}, "Registration is open"),
-        (
-            {"registration_opens_at": datetime(2027, 3, 3, 9, tzinfo=UTC)},
-            "Registration opens on 3 March 2027",
-        ),
-        ({"registration_closes_at": "past"}, "Registration closed"),
-        ({"starts_at": "past"}, "This event has ended"),
-        ({"status": EventStatus.CANCELLED, "cancellation_reason": "Storm."}, "Storm."),
-    ],
-)
-def test_registration_state_in_words(app, make_event, overrides, words) -> None:
-    now = datetime(2026, 11, 29, 12, tzinfo=UTC)
-    if overrides.get("registration_closes_at") == "past":
-        overrides["registration_closes_at"] = now - timedelta(days=1)
-    if overrides.get("starts_at") == "past":
-        overrides["starts_at"] = now - timedelta(days=10)
-    overrides.setdefault("starts_at", now + timedelta(days=200))
-    event = make_event(**overrides)
-    with app.test_request_context("/"):
-        rendered = render_template(
-            "events/_registration_state.html",
-            event=event,
-            now=now,
-            registration_state=services.registration_state(event, now),
-        )
-    assert words in html.unescape(rendered)
-    if event.is_cancelled:
-        assert "This event was cancelled" in rendered
 
 
 @pytest.mark.parametrize("slug", ["draft-one", "no-such-event", "a%00b", "x" * 300])

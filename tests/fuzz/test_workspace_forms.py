@@ -16,6 +16,7 @@ from eventsite.models import (
     Registration,
     RegistrationStatus,
 )
+from eventsite.timeutil import utcnow
 
 from . import strategies as fz
 from .harness import (
@@ -117,12 +118,18 @@ def _edited_question_whole(site: Site, outcome: Outcome) -> None:
     _question_whole(site, db.session.get(Question, outcome.prepared.objects["question"].id))
 
 
-def _registration_action(url: str, status: str = RegistrationStatus.PENDING):
+def _registration_action(
+    url: str, status: str = RegistrationStatus.PENDING, checked_in: bool = False
+):
     """A fresh registration for every example; the form also carries the table's state."""
 
     def prepare(site: Site) -> Prepared:
         registration = Registration(
-            event=site.world.event, user=site.fresh_user(), status=status, answers={}
+            event=site.world.event,
+            user=site.fresh_user(),
+            status=status,
+            answers={},
+            checked_in_at=utcnow() if checked_in else None,
         )
         db.session.add(registration)
         db.session.commit()
@@ -194,17 +201,18 @@ REGISTRATION_TARGETS = [
     *(
         FormTarget(
             f"organiser.{name}",
-            _registration_action(f"{REGISTRANT_URL}/{path}", status),
+            _registration_action(f"{REGISTRANT_URL}/{path}", status, checked_in),
             TABLE_STATE,
             writes=DECISION_WRITES,
             budget=0.5,
         )
-        for name, path, status in (
-            ("approve_registration", "approve", RegistrationStatus.PENDING),
-            ("reject_registration", "reject", RegistrationStatus.PENDING),
-            ("promote_registration", "promote", RegistrationStatus.WAITLISTED),
-            ("cancel_registration", "cancel", RegistrationStatus.CONFIRMED),
-            ("check_in", "check-in", RegistrationStatus.CONFIRMED),
+        for name, path, status, checked_in in (
+            ("approve_registration", "approve", RegistrationStatus.PENDING, False),
+            ("reject_registration", "reject", RegistrationStatus.PENDING, False),
+            ("promote_registration", "promote", RegistrationStatus.WAITLISTED, False),
+            ("cancel_registration", "cancel", RegistrationStatus.CONFIRMED, False),
+            ("check_in", "check-in", RegistrationStatus.CONFIRMED, False),
+            ("undo_check_in", "check-in/undo", RegistrationStatus.CONFIRMED, True),
         )
     ),
     FormTarget(

@@ -7,6 +7,7 @@ import csv
 import email
 import email.policy
 import io
+import re
 import types
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import insert, select
 
+from eventsite.errors import DomainError
 from eventsite.extensions import db
 from eventsite.mail.sender import deliver_due
 from eventsite.models import (
@@ -25,6 +27,8 @@ from eventsite.models import (
     User,
 )
 from eventsite.organiser import exports
+from eventsite.registration import rules
+from eventsite.registration import services as registration_services
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -98,6 +102,15 @@ def test_building_the_form_add_edit_reorder_remove(client, as_member) -> None:
     assert "Removed questions" in html
     assert client.post(f"{url}/{diet.id}/restore").status_code == 302
     assert db.session.get(Question, diet.id).is_active is True
+    # Restoring again changes nothing and logs nothing.
+    assert client.post(f"{url}/{diet.id}/restore").status_code == 302
+    logged = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.event_id == event.id).order_by(AuditEntry.id)
+    ).all()
+    assert [e.action for e in logged] == [
+        "question_add", "question_edit", "question_move", "question_remove", "question_restore"
+    ]  # fmt: skip
+    assert logged[1].details["changes"]["label"] == {"old": "Dietary needs", "new": "Diet"}
 
 
 # --- the table -----------------------------------------------------------------------------
@@ -204,7 +217,7 @@ def test_promoting_after_registration_closed(client, as_member, make_user) -> No
     assert _status(waiting.id) == "confirmed"
 
 
-def test_checking_in_at_the_door_toggles(client, as_member) -> None:
+def test_checking_in_at_the_door_and_undoing_it(client, as_member) -> None:
     registration = as_member.registration
     base = f"/manage/events/{as_member.event.id}/registrants/{registration.id}/check-in"
     response = client.post(base, follow_redirects=True)
@@ -216,9 +229,86 @@ def test_checking_in_at_the_door_toggles(client, as_member) -> None:
     assert db.session.get(Registration, registration.id).checked_in_at is not None
     html = client.get(f"/manage/events/{as_member.event.id}/registrants").get_data(as_text=True)
     assert "Undo check-in" in html
-    client.post(base)
+    # A second click (a double submit) does not undo it.
+    response = client.post(base, follow_redirects=True)
+    assert "already checked in" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Registration, registration.id).checked_in_at is not None
+    assert client.post(f"{base}/undo").status_code == 302
     db.session.expire_all()
     assert db.session.get(Registration, registration.id).checked_in_at is None
+    actions = db.session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.event_id == as_member.event.id)
+        .order_by(AuditEntry.id)
+    ).all()
+    assert actions[-2:] == ["check_in", "check_in_undo"]
+
+
+# --- one transition table: the buttons shown are the actions the services take -----------
+
+ENDPOINT_ACTIONS = {
+    "approve": rules.Action.APPROVE,
+    "reject": rules.Action.REJECT,
+    "promote": rules.Action.PROMOTE,
+    "check-in": rules.Action.CHECK_IN,
+    "check-in/undo": rules.Action.UNDO_CHECK_IN,
+    "cancel": rules.Action.CANCEL,
+}
+SERVICES = {
+    rules.Action.APPROVE: registration_services.approve_registration,
+    rules.Action.REJECT: registration_services.reject_registration,
+    rules.Action.PROMOTE: registration_services.promote_registration,
+    rules.Action.CHECK_IN: registration_services.check_in,
+    rules.Action.UNDO_CHECK_IN: registration_services.undo_check_in,
+    rules.Action.CANCEL: registration_services.cancel_registration,
+}
+
+
+def _buttons(client, event, registration) -> set[rules.Action]:
+    """The actions of the buttons in the registration's row of the table."""
+    page = client.get(f"/manage/events/{event.id}/registrants").get_data(as_text=True)
+    row = re.search(rf'<tr id="r-{registration.id}">.*?</tr>', page, flags=re.S)
+    assert row, "the registration has no row"
+    prefix = f"/manage/events/{event.id}/registrants/{registration.id}/"
+    actions = re.findall(rf'action="{re.escape(prefix)}([a-z/-]+)"', row.group(0))
+    return {ENDPOINT_ACTIONS[a] for a in actions}
+
+
+def _accepted(registration_id: int) -> set[rules.Action]:
+    """The actions the services take for this registration, each tried on its own."""
+    accepted = set()
+    for action, service in SERVICES.items():
+        registration = db.session.get(Registration, registration_id)
+        try:
+            service(registration, NOW)
+        except DomainError:
+            pass
+        else:
+            accepted.add(action)
+        db.session.rollback()
+    return accepted
+
+
+@pytest.mark.parametrize(
+    ("status", "checked_in"),
+    [(status, False) for status in RegistrationStatus]
+    + [(RegistrationStatus.CONFIRMED, True), (RegistrationStatus.CANCELLED, True)],
+)
+def test_the_buttons_of_a_row_are_the_actions_the_services_accept(
+    client, as_member, make_user, status, checked_in
+) -> None:
+    event = as_member.event
+    event.capacity = None  # promoting needs a free place: that is counted, not a status rule
+    db.session.commit()
+    registration = _register(event, make_user(), status)
+    registration.checked_in_at = NOW if checked_in else None
+    db.session.commit()
+
+    shown = _buttons(client, event, registration)
+
+    assert shown == rules.allowed_actions(registration)
+    assert shown == _accepted(registration.id)
 
 
 # --- exports -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from eventsite.extensions import db
 from eventsite.models import QuestionKind, Registration
-from eventsite.registration import services
+from eventsite.registration import rules, services
 
 NUMBER_RANGE = "Please enter a number between -999999999 and 999999999."
 ONE_LINE = "Please keep this on one line: no line breaks, tabs or invisible control characters."
@@ -37,7 +37,7 @@ def test_the_service_refuses_answers_the_form_would_refuse(
 ) -> None:
     event = make_event(capacity=10)
     question = make_question(event, kind=kind, label="Answer")
-    with pytest.raises(services.RegistrationError, match=message) as refused:
+    with pytest.raises(rules.RegistrationError, match=message) as refused:
         services.register_attendee(make_user(), event, {question.id: value}, event.starts_at)
     assert refused.value.field == question.field_name
     db.session.rollback()

@@ -68,8 +68,6 @@ def test_rank_is_the_order_places_were_decided_not_when_requests_started(
 def test_an_organiser_promotes_out_of_turn_and_the_rest_keep_their_order(
     make_event, make_user, mailbox
 ) -> None:
-    from eventsite.organiser import registrants
-
     event = make_event(capacity=1, has_waiting_list=True)
     holder = services.register_attendee(make_user(), event, {}, NOW)
     waiting = [
@@ -80,7 +78,7 @@ def test_an_organiser_promotes_out_of_turn_and_the_rest_keep_their_order(
     event.capacity = 2
     db.session.commit()
 
-    registrants.promote(waiting[2], None, NOW + timedelta(minutes=1))
+    services.promote_registration(waiting[2], NOW + timedelta(minutes=1))
     db.session.commit()
 
     assert waiting[2].status == RegistrationStatus.CONFIRMED

@@ -1,0 +1,194 @@
+"""Registration's pure rules: when an event takes registrations, what its registration box
+says, and which actions each registration allows.
+
+No database, no request: the services, the views, the forms and the templates ask these
+functions, and none of them restates a rule. `RegistrationError` is here too, so that
+every module of the package can raise it without importing the services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from flask_babel import format_number, ngettext
+from flask_babel import gettext as _
+
+from eventsite import templating
+from eventsite.errors import DomainError
+from eventsite.events.models import Event, EventStatus
+from eventsite.registration import queries
+from eventsite.registration.models import Registration, RegistrationStatus
+
+FEW_PLACES_LEFT = 10
+
+
+class RegistrationError(DomainError):
+    """A registration rule said no."""
+
+
+def local_moment(value: datetime, tz_name: str) -> str:
+    """ "10 December 2026, 09:00 CET": a moment in the event's own zone, in words."""
+    return (
+        f"{templating.local_date(value, tz_name, 'long')}, "
+        f"{templating.local_time(value, tz_name)} {templating.zone_label(value, tz_name)}"
+    )
+
+
+# --- the registration window -------------------------------------------------------------------
+
+
+class WindowState(StrEnum):
+    OPEN = "open"
+    NOT_PUBLISHED = "not_published"
+    CANCELLED = "cancelled"
+    ENDED = "ended"
+    NOT_YET_OPEN = "not_yet_open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Whether the event takes registrations now, and the reason in words."""
+
+    state: WindowState
+    reason: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == WindowState.OPEN
+
+
+def window(event: Event, now: datetime) -> Window:
+    """The registration window: from `registration_opens_at` (or publication) until
+    `registration_closes_at` when the organiser set one, else until the event ends — a
+    multi-day forum takes registrations on its second day."""
+    if event.status == EventStatus.CANCELLED:
+        return Window(WindowState.CANCELLED, _("This event has been cancelled"))
+    if event.status != EventStatus.PUBLISHED:
+        return Window(WindowState.NOT_PUBLISHED, _("Registration is not open"))
+    if event.has_ended(now):
+        return Window(WindowState.ENDED, _("This event has ended"))
+    if event.registration_opens_at is not None and now < event.registration_opens_at:
+        when = local_moment(event.registration_opens_at, event.timezone)
+        return Window(WindowState.NOT_YET_OPEN, _("Registration opens on %(when)s", when=when))
+    if event.registration_closes_at is not None and now >= event.registration_closes_at:
+        return Window(WindowState.CLOSED, _("Registration closed"))
+    return Window(WindowState.OPEN, _("Registration open"))
+
+
+# --- what the registration box says ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegistrationState:
+    can_register: bool  # show the button
+    message: str  # why not, or how many places are left
+    joins_waiting_list: bool = False
+    requires_approval: bool = False
+
+    @property
+    def button_label(self) -> str:
+        return _("Join the waiting list") if self.joins_waiting_list else _("Register")
+
+
+def registration_state(
+    event: Event, now: datetime, counts: queries.PlaceCounts
+) -> RegistrationState:
+    """Whether a new registration is taken (the window, then the places), and the words
+    the event page and the registration form show for it."""
+    current = window(event, now)
+    if not current.is_open:
+        return RegistrationState(can_register=False, message=current.reason)
+    approval = bool(event.requires_approval)
+    left = queries.places_left(event, counts)
+    if left is None:
+        return RegistrationState(True, current.reason, requires_approval=approval)
+    if left == 0:
+        if event.has_waiting_list:
+            return RegistrationState(
+                True, _("Waiting list open"), joins_waiting_list=True, requires_approval=approval
+            )
+        return RegistrationState(False, _("This event is full"))
+    if left < FEW_PLACES_LEFT:
+        message = ngettext("Only %(num)d place left", "Only %(num)d places left", left)
+    else:
+        message = ngettext("%(count)s place", "%(count)s places", left, count=format_number(left))
+    return RegistrationState(True, message, requires_approval=approval)
+
+
+# --- what may happen to a registration ---------------------------------------------------------
+
+
+class Action(StrEnum):
+    """What an organiser may do to a registration (cancelling is also the person's own)."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    PROMOTE = "promote"
+    CHECK_IN = "check_in"
+    UNDO_CHECK_IN = "undo_check_in"
+    CANCEL = "cancel"
+
+
+def allowed_actions(registration: Registration) -> frozenset[Action]:
+    """The transition table: the actions a registration in its present state allows.
+
+    Promoting needs a free place too, and cancelling frees one; those are counted by the
+    services under the event's lock, not here.
+    """
+    status = registration.status
+    if status == RegistrationStatus.PENDING:
+        return frozenset({Action.APPROVE, Action.REJECT, Action.CANCEL})
+    if status == RegistrationStatus.WAITLISTED:
+        return frozenset({Action.PROMOTE, Action.CANCEL})
+    if status == RegistrationStatus.CONFIRMED:
+        door = Action.UNDO_CHECK_IN if registration.checked_in_at is not None else Action.CHECK_IN
+        return frozenset({door, Action.CANCEL})
+    return frozenset()  # cancelled and rejected are final
+
+
+def can(action: Action, registration: Registration) -> bool:
+    return action in allowed_actions(registration)
+
+
+def _refusal(action: Action, registration: Registration) -> str:
+    status = _status_words(registration.status)
+    if action == Action.APPROVE:
+        return _(
+            "Only a registration awaiting approval can be approved (this one is %(status)s).",
+            status=status,
+        )
+    if action == Action.REJECT:
+        return _(
+            "Only a registration awaiting approval can be rejected (this one is %(status)s).",
+            status=status,
+        )
+    if action == Action.PROMOTE:
+        return _("Only someone on the waiting list can be promoted.")
+    if action == Action.CHECK_IN:
+        if registration.checked_in_at is not None:
+            return _("This registration is already checked in.")
+        return _("Only confirmed registrations can be checked in.")
+    if action == Action.UNDO_CHECK_IN:
+        return _("This registration is not checked in.")
+    return _("This registration is not active.")
+
+
+def _status_words(status: str) -> str:
+    """The status as the sentence of a refusal names it ("this one is cancelled")."""
+    words = {
+        RegistrationStatus.CONFIRMED: _("confirmed"),
+        RegistrationStatus.WAITLISTED: _("on the waiting list"),
+        RegistrationStatus.PENDING: _("awaiting approval"),
+        RegistrationStatus.CANCELLED: _("cancelled"),
+        RegistrationStatus.REJECTED: _("not accepted"),
+    }
+    return words[RegistrationStatus(status)]
+
+
+def require(action: Action, registration: Registration) -> None:
+    """RegistrationError with a sentence saying why, unless the table allows the action."""
+    if not can(action, registration):
+        raise RegistrationError(_refusal(action, registration))
