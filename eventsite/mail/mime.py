@@ -27,13 +27,13 @@ class SubjectHeader(headerregistry.UniqueUnstructuredHeader):
     most 78 characters); an ASCII subject, or an SMTPUTF8 message, is left to the policy.
     """
 
-    def fold(self, *, policy: EmailPolicy) -> str:  # type: ignore[override]
+    def fold(self, *, policy: EmailPolicy) -> str:
         value = str(self)
         if policy.utf8 or value.isascii():
             return str(super().fold(policy=policy))
-        encoded = legacy_header.Header(
-            value, "utf-8", maxlinelen=78, header_name=self.name
-        ).encode(linesep=policy.linesep)
+        encoded = legacy_header.Header(value, "utf-8", maxlinelen=78, header_name=self.name).encode(
+            linesep=policy.linesep
+        )
         return f"{self.name}: {encoded}{policy.linesep}"
 
 

@@ -331,12 +331,13 @@ def cancel_registration(
     if not registration.is_active:
         return []
     held_place = registration.holds_place
+    previous_status = registration.status
     registration.status = RegistrationStatus.CANCELLED
     registration.cancelled_at = now
     registration.updated_at = now
     db.session.flush()
     if notify:
-        notifications.notify(registration, "registration_cancelled", now)
+        notifications.notify_cancelled(registration, previous_status, now)
     return promote_waiting_list(event, now) if held_place else []
 
 
