@@ -34,6 +34,8 @@ from eventsite.timeutil import utcnow
 bp = Blueprint("feeds", __name__)
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+# Secret feeds and the pages that show their addresses.
+NO_STORE = "private, no-store"
 
 
 @bp.app_template_global()
@@ -81,7 +83,8 @@ def _calendar_response(
 ) -> Response:
     headers = {
         "ETag": version.http_etag,
-        "Cache-Control": "private, no-cache" if private else "public, max-age=300",
+        # A secret feed (its address is the key) is kept by nobody on the way: no-store.
+        "Cache-Control": NO_STORE if private else "public, max-age=300",
     }
     if private:
         # A secret URL must not land in a search index (nor leak in a Referer: every
@@ -179,8 +182,8 @@ def _back_to_account() -> BaseResponse:
 
 @bp.get("/account/calendar/")
 @login_required
-def account_calendar() -> str:
-    return render_template("feeds/account_calendar.html")
+def account_calendar() -> tuple[str, int, dict[str, str]]:
+    return render_template("feeds/account_calendar.html"), 200, {"Cache-Control": NO_STORE}
 
 
 @bp.post("/account/calendar/regenerate")
@@ -226,17 +229,18 @@ def organisation_export(slug: str) -> Response:
 
 @bp.get("/account/organisations/<slug>/calendar")
 @login_required
-def organisation_calendar(slug: str) -> str:
+def organisation_calendar(slug: str) -> tuple[str, int, dict[str, str]]:
     organisation = _member_organisation_or_403(slug)
     if not organisation.calendar_token:
         tokens.ensure_organisation_calendar_token(organisation)
         db.session.commit()
-    return render_template(
+    page = render_template(
         "feeds/organisation_calendar.html",
         organisation=organisation,
         feed_url=feed_links.organisation_feed_url(organisation),
         form=forms.CalendarTokenForm(),
     )
+    return page, 200, {"Cache-Control": NO_STORE}
 
 
 @bp.post("/account/organisations/<slug>/calendar/regenerate")

@@ -401,3 +401,29 @@ def test_listing_offers_subscribe_to_this_list(client, make_event, make_topic):
     assert "webcal://localhost/calendar.ics?topic=climate" in page
     topic_page = client.get("/topics/climate").get_data(as_text=True)
     assert "webcal://localhost/topics/climate.ics" in topic_page
+
+
+def test_secret_feeds_and_the_pages_showing_them_are_never_stored(
+    client, make_event, make_user, make_member, login
+):
+    """Issue #13 item 11: a secret address is a password; no cache on the way keeps it."""
+    event = make_event()
+    organisation = event.organisation
+    member = make_member(organisation)
+    login(member)
+    pages = [
+        client.get("/account/"),
+        client.get("/account/calendar/"),
+        client.get(f"/account/organisations/{organisation.slug}/calendar"),
+    ]
+    db.session.refresh(organisation)
+    feeds = [
+        client.get(f"/account/calendar/{member.calendar_token}.ics"),
+        client.get(f"/organisations/feed/{organisation.calendar_token}.ics"),
+        client.get(f"/account/organisations/{organisation.slug}/events.ics"),
+    ]
+    for response in pages + feeds:
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "private, no-store"
+    public = client.get("/calendar.ics")
+    assert public.headers["Cache-Control"] == "public, max-age=300"
