@@ -49,6 +49,12 @@ def webcal_url(url: str) -> str:
 
 
 @bp.app_template_global()
+def feed_subscribe_links(url: str, name: str) -> feed_links.FeedLinks:
+    """Subscribe links of a feed; `url` is a path or an absolute address."""
+    return feed_links.feed_links(links.absolute(url), name)
+
+
+@bp.app_template_global()
 def absolute_url(url: str) -> str:
     """A path from url_for made absolute with BASE_URL (subscriptions need full URLs)."""
     return links.absolute(url)
@@ -120,6 +126,22 @@ def event_ics(slug: str) -> Response:
         lambda: builders.build_event_calendar(event, with_sessions=with_sessions),
         filename=f"{event.slug}.ics",
         download=True,
+        cache=False,  # one event builds in about a millisecond
+    )
+
+
+@bp.get("/events/<slug>/calendar.ics")
+def event_feed(slug: str) -> Response:
+    """The event as a subscription ("Subscribe (updates follow)"): a named calendar with a
+    refresh interval, so Apple and Google show it under the event's name and follow its
+    changes (the download is a one-off copy with neither)."""
+    event = events_services.get_public_event_or_404(slug)
+    version = versions.event_feed_version(event)
+    return _calendar_response(
+        version,
+        lambda: builders.build_feed([event], name=event.title),
+        filename=f"{event.slug}.ics",
+        download=False,
         cache=False,  # one event builds in about a millisecond
     )
 

@@ -389,9 +389,33 @@ def test_event_page_has_add_to_calendar(client, make_event):
     page = client.get(f"/events/{event.slug}").get_data(as_text=True)
     assert "Add to calendar" in page
     assert f'href="/events/{event.slug}.ics"' in page
-    assert f"webcal://localhost/events/{event.slug}.ics" in page
     assert "dates=20270512T070000Z/20270512T153000Z" in page
     assert "startdt=2027-05-12T07:00:00Z" in page
+    assert "https://outlook.office.com/calendar/0/deeplink/compose?" in page
+    # "Subscribe (updates follow)" is the event's own named feed, not the download.
+    feed = f"/events/{event.slug}/calendar.ics"
+    assert f'href="webcal://localhost{feed}"' in page
+    assert f"https://calendar.google.com/calendar/render?cid=webcal://localhost{feed}" in page
+    assert f"https://outlook.live.com/calendar/0/addfromweb?url=http://localhost{feed}" in page
+
+
+def test_single_event_feed_is_a_named_calendar_that_refreshes(client, make_event):
+    event = make_event(title="Lab: Science, Tech; Open")
+    response = client.get(f"/events/{event.slug}/calendar.ics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == ICS
+    assert response.headers["Content-Disposition"].startswith("inline")
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    parsed = check_export(response.data)
+    assert parsed.uids() == [_uid(event)]
+    assert str(parsed.ical["X-WR-CALNAME"]) == event.title
+    assert str(parsed.ical["NAME"]) == event.title
+    assert "REFRESH-INTERVAL" in parsed.ical and "X-PUBLISHED-TTL" in parsed.ical
+    assert "METHOD" not in parsed.ical
+    # Its ETag is its own, not the download's (other bytes).
+    download = client.get(f"/events/{event.slug}.ics")
+    assert download.headers["ETag"] != response.headers["ETag"]
+    assert client.get("/events/no-such-event/calendar.ics").status_code == 404
 
 
 def test_listing_offers_subscribe_to_this_list(client, make_event, make_topic):
@@ -399,6 +423,8 @@ def test_listing_offers_subscribe_to_this_list(client, make_event, make_topic):
     page = client.get("/events/?topic=climate").get_data(as_text=True)
     assert "Subscribe to this list" in page
     assert "webcal://localhost/calendar.ics?topic=climate" in page
+    assert "cid=webcal://localhost/calendar.ics%3Ftopic%3Dclimate" in page
+    assert "/addfromweb?url=http://localhost/calendar.ics%3Ftopic%3Dclimate" in page
     topic_page = client.get("/topics/climate").get_data(as_text=True)
     assert "webcal://localhost/topics/climate.ics" in topic_page
 

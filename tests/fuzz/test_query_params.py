@@ -175,6 +175,13 @@ QUERY_TARGETS = [
         {"sessions": fz.booleans()},
         path=SLUG,
     ),
+    QueryTarget(
+        "feeds.event_feed",
+        page("/events/{path}/calendar.ics", path="{w.event.slug}"),
+        {},
+        path=SLUG,
+        budget=BRIEF,
+    ),
     QueryTarget("feeds.organisation_private_feed", _organisation_feed, {}, path=SLUG, budget=BRIEF),
     QueryTarget("feeds.personal_feed", _personal_feed, {}, path=SLUG, budget=BRIEF),
     QueryTarget(
