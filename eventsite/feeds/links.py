@@ -13,7 +13,6 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from eventsite import links as site_links
-from eventsite.accounts.models import User
 from eventsite.events.models import Event, Organisation
 from eventsite.ical import builders
 from eventsite.markup import markdown_to_text
@@ -143,8 +142,9 @@ def calendar_links(event: Event) -> CalendarLinks:
     )
 
 
-def personal_feed_url(user: User) -> str:
-    return site_links.external_url("feeds.personal_feed", token=user.calendar_token)
+def personal_feed_url(token: str) -> str:
+    """The personal feed's address for a token just made (only its hash is stored)."""
+    return site_links.external_url("feeds.personal_feed", token=token)
 
 
 def organisation_feed_url(organisation: Organisation) -> str | None:

@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -196,12 +195,6 @@ def personal_feed(token: str) -> Response:
     )
 
 
-def _back_to_account() -> BaseResponse:
-    if "accounts.account" in current_app.view_functions:
-        return redirect(url_for("accounts.account") + "#calendar")
-    return redirect(url_for("feeds.account_calendar"))
-
-
 @bp.get("/account/calendar/")
 @login_required
 def account_calendar() -> tuple[str, int, dict[str, str]]:
@@ -210,17 +203,25 @@ def account_calendar() -> tuple[str, int, dict[str, str]]:
 
 @bp.post("/account/calendar/regenerate")
 @login_required
-def regenerate_personal_token() -> BaseResponse:
+def regenerate_personal_token() -> tuple[str, int, dict[str, str]]:
+    """Make the personal feed's address and show it, this once: only the token's hash is
+    kept, so no later page can show it again (a new one can always be made)."""
     form = forms.CalendarTokenForm()
     if not form.validate_on_submit():
         abort(400)
-    tokens.regenerate_user_calendar_token(current_user)
+    token = tokens.regenerate_user_calendar_token(current_user)
     db.session.commit()
     flash(
-        _("Your calendar has a new address. Subscribe again with it; the old one no longer works."),
+        _(
+            "Your calendar has a new address, shown here only this once: subscribe with it now."
+            " Any older address no longer works."
+        ),
         "success",
     )
-    return _back_to_account()
+    page = render_template(
+        "feeds/account_calendar.html", personal_url=feed_links.personal_feed_url(token)
+    )
+    return page, 200, {"Cache-Control": NO_STORE}
 
 
 # --- organisers ----------------------------------------------------------------------------

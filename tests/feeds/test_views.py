@@ -9,6 +9,7 @@ from flask import g
 
 from eventsite.events import revision
 from eventsite.extensions import db
+from eventsite.feeds import tokens
 from eventsite.feeds.cache import FEED_CACHE
 from eventsite.models import EventKind, EventStatus, Organisation
 from eventsite.registration.models import RegistrationStatus
@@ -21,6 +22,13 @@ ICS = "text/calendar; charset=utf-8"
 
 def _uid(event) -> str:
     return f"event-{event.id}@localhost"
+
+
+def _feed_token(user) -> str:
+    """Make the person's feed address, as the account page's button does."""
+    token = tokens.regenerate_user_calendar_token(user)
+    db.session.commit()
+    return token
 
 
 def _switch_user(login, user) -> None:
@@ -180,7 +188,7 @@ def test_personal_and_organisation_feeds_answer_304_with_one_query(
     organisation.calendar_token = "organisation-secret"
     db.session.commit()
     for url, lookups in (
-        (f"/account/calendar/{ann.calendar_token}.ics", 1),  # + the token's user
+        (f"/account/calendar/{_feed_token(ann)}.ics", 1),  # + the token's user
         ("/organisations/feed/organisation-secret.ics", 1),  # + the token's organisation
     ):
         etag = client.get(url).headers["ETag"]
@@ -248,7 +256,7 @@ def test_personal_feed_follows_registration_states(
     make_registration(ann, pending, RegistrationStatus.PENDING)
     make_registration(ann, cancelled, RegistrationStatus.CANCELLED)
     make_registration(bob, other, RegistrationStatus.CONFIRMED)
-    response = client.get(f"/account/calendar/{ann.calendar_token}.ics")
+    response = client.get(f"/account/calendar/{_feed_token(ann)}.ics")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == ICS
     assert response.headers["Referrer-Policy"] == "no-referrer"
@@ -268,7 +276,7 @@ def test_personal_feed_changes_when_a_registration_does(
     ann = make_user()
     event = make_event()
     registration = make_registration(ann, event, RegistrationStatus.WAITLISTED)
-    url = f"/account/calendar/{ann.calendar_token}.ics"
+    url = f"/account/calendar/{_feed_token(ann)}.ics"
     first = client.get(url)
     registration.status = RegistrationStatus.CONFIRMED  # even without a new updated_at
     db.session.commit()
@@ -284,19 +292,29 @@ def test_unknown_personal_token_is_404(client):
 
 def test_regenerating_the_token_retires_the_old_url(client, make_user, login):
     ann = make_user()
-    old = ann.calendar_token
+    old = _feed_token(ann)
     login(ann)
     response = client.post("/account/calendar/regenerate")
-    assert response.status_code == 302
+    # The new address is shown on this one page, never stored.
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "private, no-store"
+    page = response.get_data(as_text=True)
+    new = re.search(r"http://localhost/account/calendar/([^.\"]+)\.ics", page).group(1)
+    assert new != old
     db.session.refresh(ann)
-    assert ann.calendar_token != old
+    assert new not in (ann.calendar_token_hash, old) and old not in ann.calendar_token_hash
+    assert "shown only now" in page
+    assert f"webcal://localhost/account/calendar/{new}.ics" in page
+    assert "https://calendar.google.com/calendar/render?cid=webcal://localhost/account/" in page
     assert client.get(f"/account/calendar/{old}.ics").status_code == 404
-    assert client.get(f"/account/calendar/{ann.calendar_token}.ics").status_code == 200
+    assert client.get(f"/account/calendar/{new}.ics").status_code == 200
+    # Nowhere else: the account page no longer has it.
+    assert new not in client.get("/account/").get_data(as_text=True)
 
 
 def test_regenerating_needs_csrf_and_login(csrf_enabled, client, make_user, login):
     ann = make_user()
-    old = ann.calendar_token
+    old = ann.calendar_token_hash
     # Anonymous: a post without a token is refused before anything else; with a valid
     # token it is sent to log in.
     assert client.post("/account/calendar/regenerate").status_code == 400
@@ -308,29 +326,25 @@ def test_regenerating_needs_csrf_and_login(csrf_enabled, client, make_user, logi
     _switch_user(login, ann)
     assert client.post("/account/calendar/regenerate").status_code == 400
     db.session.refresh(ann)
-    assert ann.calendar_token == old
+    assert ann.calendar_token_hash == old
     page = client.get("/account/calendar/").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     assert (
-        client.post("/account/calendar/regenerate", data={"csrf_token": token}).status_code == 302
+        client.post("/account/calendar/regenerate", data={"csrf_token": token}).status_code == 200
     )
     db.session.refresh(ann)
-    assert ann.calendar_token != old
+    assert ann.calendar_token_hash != old
 
 
-def test_account_page_shows_the_personal_feed(client, make_user, login):
+def test_account_page_offers_to_make_the_personal_feed(client, make_user, login):
+    """Only the token's hash is stored: the account page cannot show an address, it
+    offers to make one (shown once, on the next page)."""
     ann = make_user()
     login(ann)
     page = client.get("/account/").get_data(as_text=True)
-    url = f"http://localhost/account/calendar/{ann.calendar_token}.ics"
-    assert url in page
-    assert f"webcal://localhost/account/calendar/{ann.calendar_token}.ics" in page
-    assert "Google Calendar may take up to a day" in page
+    assert "/account/calendar/" not in page.replace('action="/account/calendar/regenerate"', "")
+    assert "shown once, when it is made" in page
     assert 'action="/account/calendar/regenerate"' in page
-    assert "data-copy-target" in page
-
-
-# --- organisers ------------------------------------------------------------------------------
 
 
 def test_organisation_export_is_for_members_only(client, make_event, make_user, make_member, login):
@@ -444,7 +458,7 @@ def test_secret_feeds_and_the_pages_showing_them_are_never_stored(
     ]
     db.session.refresh(organisation)
     feeds = [
-        client.get(f"/account/calendar/{member.calendar_token}.ics"),
+        client.get(f"/account/calendar/{_feed_token(member)}.ics"),
         client.get(f"/organisations/feed/{organisation.calendar_token}.ics"),
         client.get(f"/account/organisations/{organisation.slug}/events.ics"),
     ]

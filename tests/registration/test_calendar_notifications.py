@@ -9,6 +9,7 @@ from datetime import timedelta
 from eventsite.events import revision
 from eventsite.events import services as events_services
 from eventsite.extensions import db
+from eventsite.feeds import tokens
 from eventsite.mail.sender import deliver_due
 from eventsite.registration import notifications
 from eventsite.registration import services as registration_services
@@ -104,7 +105,9 @@ def test_confirmation_attachment_has_the_same_uid_as_the_feed(
     [message] = _messages(handler)
     parsed = check_export(invitation(message, "REQUEST"))
     assert parsed.ical["METHOD"] == "REQUEST"
-    feed = check_export(client.get(f"/account/calendar/{ann.calendar_token}.ics").data)
+    token = tokens.regenerate_user_calendar_token(ann)
+    db.session.commit()
+    feed = check_export(client.get(f"/account/calendar/{token}.ics").data)
     download = check_export(client.get(f"/events/{event.slug}.ics").data)
     assert parsed.uids() == feed.uids() == download.uids() == [f"event-{event.id}@localhost"]
 
