@@ -253,8 +253,8 @@ NO_STORE = {"Cache-Control": "private, no-store"}
 
 
 def _account_page(status: int = 200, **overrides: Any) -> tuple[str, int, dict[str, str]]:
-    # The page shows secret addresses (the personal calendar feed): no cache, no back/forward
-    # cache, no proxy may keep a copy.
+    # The account's own data, and the place where secret addresses are made: no cache, no
+    # back/forward cache, no proxy may keep a copy.
     return render_template("accounts/account.html", **_account_forms(**overrides)), status, NO_STORE
 
 
