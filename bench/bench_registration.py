@@ -202,7 +202,7 @@ def _prepare(url: str, *, fresh: bool) -> tuple[Flask, str, list[str], str]:
                     "password_hash": password_hash,
                     "email_verified_at": now,
                     "session_token": f"bench-{stamp}-{n}",
-                    "calendar_token": f"bench-cal-{stamp}-{n}",
+                    "calendar_token_hash": f"bench-cal-{stamp}-{n}",
                 }
                 for n in range(ACCOUNTS)
             ],

@@ -44,10 +44,24 @@ class Form(FlaskForm):
     _sent_as_files: list[Field]
 
     def validate(self, extra_validators: Any = None) -> bool:
+        # Text pasted from a word processor is mended before any rule looks at it.
+        for field in self:
+            _clean_typed_text(field)
         valid = super().validate(extra_validators)
         for field in getattr(self, "_sent_as_files", []):
             field.errors = [FILE_IN_TEXT_FIELD_MESSAGE]
         return valid and not getattr(self, "_sent_as_files", [])
+
+
+def _clean_typed_text(field: Field) -> None:
+    """A field checked by SingleLine or PlainText gets input_rules.clean_typed_text."""
+    if not isinstance(field.data, str):
+        return
+    kinds = {type(v) for v in field.validators}
+    if SingleLine in kinds:
+        field.data = input_rules.clean_typed_text(field.data, multiline=False)
+    elif PlainText in kinds:
+        field.data = input_rules.clean_typed_text(field.data, multiline=True)
 
 
 class MaxLength(Length):

@@ -22,10 +22,37 @@ _NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # The same without tab, LF and CR, which a text of several lines legitimately has.
 _NOT_PLAIN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
+# What word processors and terminals put into pasted text, mended instead of refused:
+# Word's soft line break (U+000B, vertical tab), form feed and Unicode's line and paragraph
+# separators are line breaks (a space on one line); BEL, BS, ESC and DEL are dropped. RFC
+# 5545 forbids them all in a calendar's text, where one would break the whole feed.
+_SOFT_BREAKS = re.compile("[\x0b\x0c\u2028\u2029]")
+_DROPPED = re.compile("[\x07\x08\x1b\x7f]")
+
 SINGLE_LINE_MESSAGE = _l(
     "Please keep this on one line: no line breaks, tabs or invisible control characters."
 )
 PLAIN_TEXT_MESSAGE = _l("Please remove the invisible control characters from this text.")
+
+
+def clean_typed_text(value: str, *, multiline: bool) -> str:
+    """`value` with the soft breaks turned into line breaks (or spaces, on one line) and
+    BEL, BS, ESC and DEL removed. Any other control character stays, for the rules below
+    to refuse with a message."""
+    value = _DROPPED.sub("", value)
+    return _SOFT_BREAKS.sub("\n" if multiline else " ", value)
+
+
+def clean_text_fields(
+    values: dict[str, object], single_line: Iterable[str] = (), multi_line: Iterable[str] = ()
+) -> None:
+    """Mend the typed text of these fields in `values` in place (clean_typed_text): the
+    services apply it to what the CLI or an API passes, as the forms do to what is typed."""
+    for names, multiline in ((single_line, False), (multi_line, True)):
+        for name in names:
+            value = values.get(name)
+            if isinstance(value, str):
+                values[name] = clean_typed_text(value, multiline=multiline)
 
 
 def is_single_line(value: str | None) -> bool:

@@ -128,7 +128,7 @@ def _new_user_id(conn) -> int:
     return conn.execute(
         text(
             "INSERT INTO users (email, name, password_hash, affiliation, is_admin,"
-            " session_token, calendar_token, created_at) VALUES"
+            " session_token, calendar_token_hash, created_at) VALUES"
             " ('new@example.org', 'New', 'x', '', false, 'sn', 'cn', '2026-02-01 00:00:00')"
             " RETURNING id"
         )
@@ -307,4 +307,37 @@ def test_upgrade_bounds_the_capacity_of_existing_and_future_events(
         downgrade(revision="0006")
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE events SET capacity = 1000001"))
+        db.engine.dispose()
+
+
+def test_personal_feed_tokens_are_hashed_and_old_addresses_keep_working(
+    empty_database_url: str,
+) -> None:
+    """0011 replaces each stored personal feed token by its SHA-256: the address someone
+    subscribed with still finds their feed. Downgrading makes new tokens (it cannot undo
+    a hash)."""
+    import hashlib
+
+    from eventsite.feeds import tokens
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="0006")
+        with db.engine.begin() as conn:
+            _rows_at_0006(conn)
+        upgrade(revision="0010")
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM users WHERE id = 3"))
+        upgrade()
+        with db.engine.begin() as conn:
+            stored = dict(conn.execute(text("SELECT id, calendar_token_hash FROM users")).all())
+            assert stored == {n: hashlib.sha256(f"c{n}".encode()).hexdigest() for n in (1, 2)}
+            assert _new_user_id(conn) == 4  # the deleted account's id is not given again
+        assert tokens.user_for_calendar_token("c2").id == 2
+        assert tokens.user_for_calendar_token(stored[2]) is None  # the hash is no address
+        db.session.remove()
+        downgrade(revision="0010")
+        with db.engine.begin() as conn:
+            rows = conn.execute(text("SELECT calendar_token FROM users")).scalars().all()
+            assert len(set(rows)) == 3 and not {"c1", "c2"} & set(rows)
         db.engine.dispose()

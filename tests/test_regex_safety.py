@@ -106,11 +106,11 @@ def test_the_share_form_refuses_a_huge_note_by_its_length_alone(app) -> None:
     assert finishes_within(BOUND_SECONDS, validate)
 
 
-# --- input_rules.py: _NOT_ONE_LINE, _NOT_PLAIN (every text field, event services) -------
-# Safe: one character class, one step per character.
+# --- input_rules.py: _NOT_ONE_LINE, _NOT_PLAIN, _SOFT_BREAKS, _DROPPED (every text field,
+# event services). Safe: one character class, one step per character.
 
 
-@pytest.mark.parametrize("name", ["_NOT_ONE_LINE", "_NOT_PLAIN"])
+@pytest.mark.parametrize("name", ["_NOT_ONE_LINE", "_NOT_PLAIN", "_SOFT_BREAKS", "_DROPPED"])
 def test_the_control_character_classes_are_linear(name: str) -> None:
     from eventsite import input_rules
 
@@ -229,6 +229,10 @@ LISTED = {
     ("eventsite/sharing/forms.py", "_LINK_PATTERN = re.compile("),
     ("eventsite/input_rules.py", "_NOT_ONE_LINE = re.compile("),
     ("eventsite/input_rules.py", "_NOT_PLAIN = re.compile("),
+    ("eventsite/input_rules.py", "_SOFT_BREAKS = re.compile("),
+    ("eventsite/input_rules.py", "_DROPPED = re.compile("),
+    ("eventsite/input_rules.py", 'value = _DROPPED.sub("", value)'),
+    ("eventsite/input_rules.py", 'return _SOFT_BREAKS.sub("\\n" if multiline else " ", value)'),
     ("eventsite/events/services.py", 'if not re.fullmatch(r"\\d{4}-\\d{2}-\\d{2}", value):'),
     ("eventsite/markup.py", 'raw = re.sub(r"<(/?)h1>", r"<\\1h3>", raw)'),
     ("eventsite/markup.py", 'return re.sub(r"\\n{3,}", "\\n\\n", "\\n".join(lines)).strip()'),

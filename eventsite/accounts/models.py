@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,6 +22,19 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def hash_calendar_token(token: str) -> str:
+    """SHA-256 of a personal feed secret. A 256-bit random secret needs no slow hash:
+    there is nothing to guess from the digest, and a copy of the database (a backup, a
+    leak) holds no working address."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def unshown_calendar_token_hash() -> str:
+    """A new account's feed secret, known to nobody: the person makes their address when
+    they want one, and it is shown to them then, once."""
+    return hash_calendar_token(new_token())
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -36,8 +50,11 @@ class User(UserMixin, db.Model):
     # Flask-Login's alternative id: replaced on log-out and on password change or reset,
     # which ends every session and remember-me cookie of the account, copies included.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
-    # Secret of the personal calendar feed URL; regenerating it retires the old URL.
-    calendar_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    # SHA-256 of the secret in the personal calendar feed's URL (the secret itself is shown
+    # once, when made); making a new one retires the old URL.
+    calendar_token_hash: Mapped[str] = mapped_column(
+        String(64), unique=True, default=unshown_calendar_token_hash
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

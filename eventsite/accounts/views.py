@@ -249,8 +249,13 @@ def _account_forms(**overrides: Any) -> dict[str, Any]:
     return forms_
 
 
-def _account_page(status: int = 200, **overrides: Any) -> tuple[str, int]:
-    return render_template("accounts/account.html", **_account_forms(**overrides)), status
+NO_STORE = {"Cache-Control": "private, no-store"}
+
+
+def _account_page(status: int = 200, **overrides: Any) -> tuple[str, int, dict[str, str]]:
+    # The account's own data, and the place where secret addresses are made: no cache, no
+    # back/forward cache, no proxy may keep a copy.
+    return render_template("accounts/account.html", **_account_forms(**overrides)), status, NO_STORE
 
 
 @bp.get("/account/")

@@ -1,5 +1,6 @@
-"""The "Add to calendar" links of an event (download, webcal:// subscribe, Google Calendar,
-Outlook.com) and the absolute addresses of the secret feeds."""
+"""The "Add to calendar" links of an event (download, subscribe, Google Calendar, Outlook.com,
+Microsoft 365), the "Subscribe" links of a feed (webcal://, Google Calendar, Outlook.com,
+Microsoft 365) and the absolute addresses of the secret feeds."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from eventsite import links as site_links
-from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.ical import builders
 from eventsite.markup import markdown_to_text
@@ -28,11 +28,39 @@ def webcal_url(url: str) -> str:
 
 
 @dataclass(frozen=True)
+class FeedLinks:
+    """Ways to subscribe to one feed. A webcal:// link does nothing for someone who only
+    uses Google Calendar or Outlook on the web: each has its own "add from URL" page."""
+
+    url: str  # the feed's https:// address
+    webcal: str  # the operating system's calendar app (Apple Calendar, Outlook, Thunderbird)
+    google: str
+    outlook: str  # Outlook.com (personal Microsoft accounts)
+    office365: str  # Outlook on the web for work or school (Microsoft 365)
+
+
+def feed_links(url: str, name: str) -> FeedLinks:
+    """`url` is the feed's absolute address, `name` what the calendar is called."""
+    webcal = webcal_url(url)
+    # Google takes the feed as `cid` (a webcal:// address is what its own "From URL" uses).
+    google = "https://calendar.google.com/calendar/render?" + _query({"cid": webcal})
+    add_from_web = _query({"url": url, "name": name})
+    return FeedLinks(
+        url=url,
+        webcal=webcal,
+        google=google,
+        outlook=f"https://outlook.live.com/calendar/0/addfromweb?{add_from_web}",
+        office365=f"https://outlook.office.com/calendar/0/addfromweb?{add_from_web}",
+    )
+
+
+@dataclass(frozen=True)
 class CalendarLinks:
     download: str
-    subscribe: str
+    subscribe: FeedLinks  # the event's own feed: updates follow, named after the event
     google: str
     outlook: str
+    office365: str
 
 
 def _utc_stamp(value: datetime, separators: bool = False) -> str:
@@ -62,9 +90,11 @@ def _query(params: Mapping[str, str]) -> str:
 
 
 def calendar_links(event: Event) -> CalendarLinks:
-    """Download, subscribe, Google Calendar and Outlook.com links, times in UTC (all-day
-    events as dates with an exclusive end)."""
+    """Download, subscribe, Google Calendar, Outlook.com and Microsoft 365 links, times in
+    UTC (all-day events as dates with an exclusive end); Google is also told the event's
+    zone (`ctz`), so the event shows in it."""
     download = site_links.external_url("feeds.event_ics", slug=event.slug)
+    feed = site_links.external_url("feeds.event_feed", slug=event.slug)
     page = builders.event_url(event, current_app.config["BASE_URL"])
     title = event.title if not event.is_cancelled else f"{_('Cancelled:')} {event.title}"
     details = _details(event, page)
@@ -89,9 +119,12 @@ def calendar_links(event: Event) -> CalendarLinks:
             "dates": google_dates,
             "details": details,
             "location": location,
+            "ctz": event.timezone,
         }
     )
-    outlook = "https://outlook.live.com/calendar/0/deeplink/compose?" + _query(
+    # Outlook.com and Microsoft 365 (work or school accounts) take the same compose link
+    # on their own hosts.
+    compose = "/calendar/0/deeplink/compose?" + _query(
         {
             "path": "/calendar/action/compose",
             "rru": "addevent",
@@ -102,12 +135,17 @@ def calendar_links(event: Event) -> CalendarLinks:
         }
     )
     return CalendarLinks(
-        download=download, subscribe=webcal_url(download), google=google, outlook=outlook
+        download=download,
+        subscribe=feed_links(feed, event.title),
+        google=google,
+        outlook=f"https://outlook.live.com{compose}",
+        office365=f"https://outlook.office.com{compose}",
     )
 
 
-def personal_feed_url(user: User) -> str:
-    return site_links.external_url("feeds.personal_feed", token=user.calendar_token)
+def personal_feed_url(token: str) -> str:
+    """The personal feed's address for a token just made (only its hash is stored)."""
+    return site_links.external_url("feeds.personal_feed", token=token)
 
 
 def organisation_feed_url(organisation: Organisation) -> str | None:

@@ -124,3 +124,10 @@ def event_version(event: Event, with_sessions: bool) -> FeedVersion:
     if with_sessions:
         values += [(s.id, s.updated_at, tuple(x.name for x in s.speakers)) for s in event.sessions]
     return _version("event", (with_sessions,), values)
+
+
+def event_feed_version(event: Event) -> FeedVersion:
+    """The single event's feed: the download's data under its own name (other bytes)."""
+    values: list[Any] = [event.id, event.updated_at, event.revision, event.status, event.title]
+    values += [event.organisation.name, tuple(t.name for t in event.topics)]
+    return _version("event-feed", (), values)

@@ -33,6 +33,8 @@ from eventsite.timeutil import utcnow
 bp = Blueprint("feeds", __name__)
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+# Secret feeds and the pages that show their addresses.
+NO_STORE = "private, no-store"
 
 
 @bp.app_template_global()
@@ -43,6 +45,12 @@ def calendar_links(event: Any) -> feed_links.CalendarLinks:
 @bp.app_template_global()
 def webcal_url(url: str) -> str:
     return feed_links.webcal_url(url)
+
+
+@bp.app_template_global()
+def feed_subscribe_links(url: str, name: str) -> feed_links.FeedLinks:
+    """Subscribe links of a feed; `url` is a path or an absolute address."""
+    return feed_links.feed_links(links.absolute(url), name)
 
 
 @bp.app_template_global()
@@ -80,7 +88,8 @@ def _calendar_response(
 ) -> Response:
     headers = {
         "ETag": version.http_etag,
-        "Cache-Control": "private, no-cache" if private else "public, max-age=300",
+        # A secret feed (its address is the key) is kept by nobody on the way: no-store.
+        "Cache-Control": NO_STORE if private else "public, max-age=300",
     }
     if private:
         # A secret URL must not land in a search index (nor leak in a Referer: every
@@ -116,6 +125,22 @@ def event_ics(slug: str) -> Response:
         lambda: builders.build_event_calendar(event, with_sessions=with_sessions),
         filename=f"{event.slug}.ics",
         download=True,
+        cache=False,  # one event builds in about a millisecond
+    )
+
+
+@bp.get("/events/<slug>/calendar.ics")
+def event_feed(slug: str) -> Response:
+    """The event as a subscription ("Subscribe (updates follow)"): a named calendar with a
+    refresh interval, so Apple and Google show it under the event's name and follow its
+    changes (the download is a one-off copy with neither)."""
+    event = events_services.get_public_event_or_404(slug)
+    version = versions.event_feed_version(event)
+    return _calendar_response(
+        version,
+        lambda: builders.build_feed([event], name=event.title),
+        filename=f"{event.slug}.ics",
+        download=False,
         cache=False,  # one event builds in about a millisecond
     )
 
@@ -170,29 +195,33 @@ def personal_feed(token: str) -> Response:
     )
 
 
-def _back_to_account() -> BaseResponse:
-    return redirect(url_for("accounts.account") + "#calendar")
-
-
 @bp.get("/account/calendar/")
 @login_required
-def account_calendar() -> str:
-    return render_template("feeds/account_calendar.html")
+def account_calendar() -> tuple[str, int, dict[str, str]]:
+    return render_template("feeds/account_calendar.html"), 200, {"Cache-Control": NO_STORE}
 
 
 @bp.post("/account/calendar/regenerate")
 @login_required
-def regenerate_personal_token() -> BaseResponse:
+def regenerate_personal_token() -> tuple[str, int, dict[str, str]]:
+    """Make the personal feed's address and show it, this once: only the token's hash is
+    kept, so no later page can show it again (a new one can always be made)."""
     form = forms.CalendarTokenForm()
     if not form.validate_on_submit():
         abort(400)
-    tokens.regenerate_user_calendar_token(current_user)
+    token = tokens.regenerate_user_calendar_token(current_user)
     db.session.commit()
     flash(
-        _("Your calendar has a new address. Subscribe again with it; the old one no longer works."),
+        _(
+            "Your calendar has a new address, shown here only this once: subscribe with it now."
+            " Any older address no longer works."
+        ),
         "success",
     )
-    return _back_to_account()
+    page = render_template(
+        "feeds/account_calendar.html", personal_url=feed_links.personal_feed_url(token)
+    )
+    return page, 200, {"Cache-Control": NO_STORE}
 
 
 # --- organisers ----------------------------------------------------------------------------
@@ -223,17 +252,18 @@ def organisation_export(slug: str) -> Response:
 
 @bp.get("/account/organisations/<slug>/calendar")
 @login_required
-def organisation_calendar(slug: str) -> str:
+def organisation_calendar(slug: str) -> tuple[str, int, dict[str, str]]:
     organisation = _member_organisation_or_403(slug)
     if not organisation.calendar_token:
         tokens.ensure_organisation_calendar_token(organisation)
         db.session.commit()
-    return render_template(
+    page = render_template(
         "feeds/organisation_calendar.html",
         organisation=organisation,
         feed_url=feed_links.organisation_feed_url(organisation),
         form=forms.CalendarTokenForm(),
     )
+    return page, 200, {"Cache-Control": NO_STORE}
 
 
 @bp.post("/account/organisations/<slug>/calendar/regenerate")

@@ -676,3 +676,31 @@ def build_feed(
         for event in items
     )
     return head + body + _END
+
+
+# --- one registrant's invitation (iTIP) ----------------------------------------------------
+
+
+def build_registrant_invitation(
+    event: Event,
+    *,
+    method: str,
+    attendee: Attendee,
+    sequence: int,
+    now: datetime,
+    base_url: str | None = None,
+) -> bytes:
+    """The METHOD:REQUEST or METHOD:CANCEL calendar sent to one registrant (RFC 5546),
+    with that person's own SEQUENCE: a registration cancelled and made again must carry
+    a higher SEQUENCE each time, whatever the event's revision (the caller computes it).
+    STATUS is the event's (iTIP), never the registration's."""
+    # A FeedEvent carries every field of one VEVENT without sessions, and its revision
+    # (the SEQUENCE) can be replaced without touching the ORM event.
+    own = FeedEvent.from_event(event)._replace(revision=sequence)
+    return build_event_calendar(
+        own,
+        method=method,
+        attendee=attendee,
+        now=now,
+        base_url=base_url,
+    )

@@ -5,14 +5,48 @@ from __future__ import annotations
 import base64
 import binascii
 from email import errors as email_errors
+from email import header as legacy_header
+from email import headerregistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.policy import default as default_policy
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from eventsite.mail.models import OutboxMessage
 
-LONG_HEADER_POLICY = default_policy.clone(max_line_length=998)
+
+class SubjectHeader(headerregistry.UniqueUnstructuredHeader):
+    """A Subject whose non-ASCII text keeps its spaces on the way.
+
+    Python 3.11's folder can break a line at the space between two RFC 2047 encoded
+    words and drop it: "Forum — 科学与社会论坛 🚀🌍" arrives as "Forum —科学与社会论坛🚀🌍",
+    since decoders ignore white space between encoded words (RFC 2047 6.2). A subject
+    with non-ASCII text is therefore written as encoded words that carry their own
+    spaces (the stdlib's charset encoder, split on character boundaries, lines of at
+    most 78 characters); an ASCII subject, or an SMTPUTF8 message, is left to the policy.
+    """
+
+    def fold(self, *, policy: EmailPolicy) -> str:
+        value = str(self)
+        if policy.utf8 or value.isascii():
+            return str(super().fold(policy=policy))
+        encoded = legacy_header.Header(value, "utf-8", maxlinelen=78, header_name=self.name).encode(
+            linesep=policy.linesep
+        )
+        return f"{self.name}: {encoded}{policy.linesep}"
+
+
+def _header_registry() -> headerregistry.HeaderRegistry:
+    registry = headerregistry.HeaderRegistry()
+    registry.map_to_type("subject", SubjectHeader)
+    return registry
+
+
+MESSAGE_POLICY = default_policy.clone(header_factory=_header_registry())
+LONG_HEADER_POLICY = MESSAGE_POLICY.clone(max_line_length=998)
+# The invitation inside multipart/alternative, as Outlook/Exchange send it (MS-OXCMAIL).
+CALENDAR_METHODS = ("REQUEST", "CANCEL")
 
 
 class MessageBuildError(ValueError):
@@ -29,10 +63,16 @@ def build_message(row: OutboxMessage, *, sender: str) -> EmailMessage:
     """A multipart/alternative (text + HTML) message, wrapped in multipart/mixed when the
     row has attachments.
 
+    A calendar invitation (an attachment stored with a `calendar_method`) is laid out as
+    Outlook/Exchange send one (MS-OXCMAIL 2.2.3.4.1): a `text/calendar; method=...;
+    charset=UTF-8` part as the last alternative after the text and HTML, so Outlook,
+    Gmail and Apple Mail show a meeting and apply updates and cancellations to it; and
+    the same calendar again as an `application/ics` attachment to download.
+
     The default policy refuses CR and LF in every header value, so nothing stored in the
     row (a subject, a reply-to, a filename) can start a header of its own.
     """
-    msg = EmailMessage(policy=default_policy)
+    msg = EmailMessage(policy=MESSAGE_POLICY)
     try:
         msg["From"] = sender
         msg["To"] = row.to_address
@@ -54,6 +94,9 @@ def build_message(row: OutboxMessage, *, sender: str) -> EmailMessage:
         msg.set_content(row.body_text, cte="quoted-printable")
         if row.body_html:
             msg.add_alternative(row.body_html, subtype="html", cte="quoted-printable")
+        for item in row.attachments or []:
+            if item.get("calendar_method"):
+                _add_calendar_alternative(msg, item)
         for item in row.attachments or []:
             _attach(msg, item)
         _check_addresses(msg)
@@ -106,6 +149,18 @@ def _attach(msg: EmailMessage, item: dict[str, Any]) -> None:
         subtype=content_type.subtype,
         filename=safe_filename(item["filename"]),
         params=dict(content_type.params),
+    )
+
+
+def _add_calendar_alternative(msg: EmailMessage, item: dict[str, Any]) -> None:
+    method = str(item["calendar_method"]).upper()
+    if method not in CALENDAR_METHODS:
+        raise MessageBuildError(f"unsupported calendar method: {method!r}")
+    msg.add_alternative(
+        base64.b64decode(item["data"], validate=True),
+        maintype="text",
+        subtype="calendar",
+        params={"method": method, "charset": "UTF-8"},
     )
 
 

@@ -23,15 +23,27 @@ QUEUED_IDS = "eventsite.mail.queued_ids"
 @dataclass(frozen=True)
 class Attachment:
     filename: str
-    content_type: str  # e.g. "text/calendar; charset=utf-8; method=REQUEST"
+    content_type: str  # e.g. "application/pdf"
     data: bytes
+    # "REQUEST" / "CANCEL": an iTIP invitation, also sent as the message's text/calendar
+    # alternative (mime.build_message).
+    calendar_method: str | None = None
 
     def as_json(self) -> dict[str, str]:
-        return {
+        item = {
             "filename": self.filename,
             "content_type": self.content_type,
             "data": base64.b64encode(self.data).decode("ascii"),
         }
+        if self.calendar_method:
+            item["calendar_method"] = self.calendar_method
+        return item
+
+
+def calendar_invitation(filename: str, method: str, data: bytes) -> Attachment:
+    """An iTIP calendar (RFC 5546) sent as Outlook sends one: the text/calendar part of
+    the message's alternatives, and a copy attached as `application/ics` for download."""
+    return Attachment(filename, "application/ics", data, calendar_method=method)
 
 
 def _single_line(value: str) -> str:

@@ -14,7 +14,7 @@ from slugify import slugify
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from eventsite import links, signals
+from eventsite import input_rules, links, signals
 from eventsite.accounts import services as account_services
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
@@ -56,6 +56,7 @@ def sniff_image(data: bytes) -> str | None:
 def update_profile(
     organisation: Organisation, values: dict[str, Any], actor: User | None, now: datetime
 ) -> list[str]:
+    input_rules.clean_text_fields(values, ("name",), ("description",))
     changed = {
         name: (getattr(organisation, name), values[name])
         for name in PROFILE_FIELDS
@@ -102,6 +103,7 @@ def remove_logo(organisation: Organisation, actor: User | None, now: datetime) -
 
 
 def create_organisation(values: dict[str, Any], actor: User | None, now: datetime) -> Organisation:
+    input_rules.clean_text_fields(values, ("name",), ("description",))
     requested = (values.get("slug") or "").strip()
     slug = slugify(requested or values["name"], max_length=120)
     if not slug:

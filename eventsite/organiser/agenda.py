@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
+from eventsite import input_rules
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.events.models import AgendaSession, Event, SessionSpeaker, Speaker
@@ -41,9 +42,15 @@ def _log(event: Event, actor: User | None, now: datetime, **details: Any) -> Non
     )
 
 
+# Typed text mended as the forms do (input_rules.clean_typed_text), for the CLI and the API.
+SESSION_LINES, SESSION_TEXTS = ("title", "room"), ("description",)
+SPEAKER_LINES, SPEAKER_TEXTS = ("name", "affiliation", "honours"), ("bio",)
+
+
 def add_session(
     event: Event, values: dict[str, Any], actor: User | None, now: datetime
 ) -> AgendaSession:
+    input_rules.clean_text_fields(values, SESSION_LINES, SESSION_TEXTS)
     _check_inside(event, values["starts_at"], values["ends_at"])
     session = AgendaSession(
         event=event, created_at=now, updated_at=now, **{k: values[k] for k in SESSION_FIELDS}
@@ -57,6 +64,7 @@ def add_session(
 def update_session(
     session: AgendaSession, values: dict[str, Any], actor: User | None, now: datetime
 ) -> None:
+    input_rules.clean_text_fields(values, SESSION_LINES, SESSION_TEXTS)
     _check_inside(session.event, values["starts_at"], values["ends_at"])
     changed = {
         name: (getattr(session, name), values[name])
@@ -132,6 +140,8 @@ def add_speaker(
 ) -> Speaker:
     """Append an existing or a new speaker to the session's speakers."""
     if speaker is None:
+        if new_speaker:
+            input_rules.clean_text_fields(new_speaker, SPEAKER_LINES, SPEAKER_TEXTS)
         if not new_speaker or not new_speaker.get("name"):
             raise AgendaError(_("Pick a speaker or give a new speaker's name."), field="name")
         speaker = Speaker(**new_speaker)

@@ -167,6 +167,9 @@ MULTI_LINE_FIELDS = ("summary", "description")
 
 
 def check_event_text(values: dict[str, Any]) -> None:
+    """Mend pasted soft breaks and stray control characters in place
+    (input_rules.clean_text_fields), then refuse what is still not plain text."""
+    input_rules.clean_text_fields(values, SINGLE_LINE_FIELDS, MULTI_LINE_FIELDS)
     name = input_rules.first_not_single_line(values, SINGLE_LINE_FIELDS)
     if name is not None:
         raise EventError(str(input_rules.SINGLE_LINE_MESSAGE), field=name)
@@ -380,7 +383,9 @@ def duplicate_event(
 ) -> Event:
     """A draft copy starting at `starts_at`; the agenda, registration window and
     questions move by the same amount."""
-    check_event_text({"title": title})
+    checked = {"title": title}
+    check_event_text(checked)
+    title = checked["title"]
     delta = starts_at - event.starts_at
     copy = Event(
         organisation_id=event.organisation_id,

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from eventsite import links, templating
@@ -64,32 +65,53 @@ def _subject(template: str, registration: Registration) -> str:
     return _("Registration cancelled: %(title)s", title=title)
 
 
-def _calendar_attachment(registration: Registration, now: datetime) -> list[mail.Attachment]:
-    event = registration.event
-    data = _event_invitation(registration, current_app.config["BASE_URL"].rstrip("/"), now)
-    return [
-        mail.Attachment(
-            filename=f"{event.slug}.ics",
-            content_type="text/calendar; charset=utf-8; method=REQUEST",
-            data=data,
+def invitation_sequence(registration: Registration, *, cancel: bool = False) -> int:
+    """The SEQUENCE of an invitation sent to this registrant.
+
+    RFC 5546 2.1.4: each REQUEST or CANCEL of the same UID to a person must carry a higher
+    SEQUENCE than the last, or their calendar ignores it. The event's revision rises with
+    every change of the event; on top of it, each earlier registration of the same person
+    for the event adds 2 (its REQUEST's turn and its CANCEL's) and this registration's
+    own CANCEL adds 1. With k earlier registrations and the revision at r1 <= r2 <= r3 <= r4
+    over time: REQUEST r1+2k, updates r2+2k, CANCEL r3+2k+1, the next registration's REQUEST
+    r4+2k+2, always rising. Registrations are never deleted while their person exists.
+    """
+    return _sequence(registration.event, _earlier_registrations(registration), cancel=cancel)
+
+
+def _sequence(event: Event, earlier: int, *, cancel: bool = False) -> int:
+    return (event.revision or 0) + 2 * earlier + (1 if cancel else 0)
+
+
+def _earlier_registrations(registration: Registration) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                Registration.event_id == registration.event_id,
+                Registration.user_id == registration.user_id,
+                Registration.id < registration.id,
+            )
         )
-    ]
-
-
-def _event_invitation(registration: Registration, base_url: str, now: datetime) -> bytes:
-    """The registrant's METHOD:REQUEST calendar: the event with the registrant as its
-    ATTENDEE (RFC 5546 3.2.2), as in the update emails (notify_event_changed). Built for
-    each message, so a renamed organisation or topic is never stale: about 0.4 ms, the
-    description's plain text being stored on the event."""
-    attendee, variant = registrant_attendee(registration)
-    return builders.build_event_calendar(
-        registration.event,
-        method="REQUEST",
-        attendee=attendee,
-        variant=variant,
-        now=now,
-        base_url=base_url,
+        or 0
     )
+
+
+def _invitation(
+    registration: Registration, method: str, sequence: int, now: datetime
+) -> mail.Attachment:
+    """The registrant's METHOD:REQUEST / METHOD:CANCEL calendar, with them as its ATTENDEE
+    (RFC 5546 3.2.2). Built for each message, so a renamed organisation or topic is never
+    stale: about 0.4 ms, the description's plain text being stored on the event."""
+    event = registration.event
+    data = builders.build_registrant_invitation(
+        event,
+        method=method,
+        attendee=registrant_attendee(registration, declined=method == "CANCEL"),
+        sequence=sequence,
+        now=now,
+        base_url=current_app.config["BASE_URL"].rstrip("/"),
+    )
+    return mail.calendar_invitation(f"{event.slug}.ics", method, data)
 
 
 def notify_promoted(registration: Registration, now: datetime) -> None:
@@ -101,22 +123,52 @@ def notify(
     registration: Registration, template: str, now: datetime, *, rank: int | None = None
 ) -> None:
     """Queue the email; `rank` saves a query when the caller knows the waiting-list rank."""
-    event = registration.event
-    user = registration.user
-    holds_place = registration.status == RegistrationStatus.CONFIRMED
+    # Only a confirmed place is an invitation: someone waiting or awaiting approval gets
+    # their first REQUEST when they get the place (promoted, approved).
+    invited = registration.status == RegistrationStatus.CONFIRMED and template in (
+        "registration_confirmation",
+        "registration_promoted",
+        "registration_approved",
+    )
     attachments = (
-        _calendar_attachment(registration, now)
-        if holds_place
-        and template
-        in ("registration_confirmation", "registration_promoted", "registration_approved")
+        [_invitation(registration, "REQUEST", invitation_sequence(registration), now)]
+        if invited
         else []
     )
+    _queue(registration, template, now, attachments, rank=rank)
+
+
+def notify_cancelled(
+    registration: Registration, previous_status: RegistrationStatus, now: datetime
+) -> None:
+    """Tell someone their registration is cancelled (by them or an organiser). If it was
+    a confirmed place, they had a REQUEST: a METHOD:CANCEL for the same UID, with a higher
+    SEQUENCE, takes the event out of their calendar."""
+    attachments = (
+        [_invitation(registration, "CANCEL", invitation_sequence(registration, cancel=True), now)]
+        if previous_status == RegistrationStatus.CONFIRMED
+        else []
+    )
+    _queue(registration, "registration_cancelled", now, attachments)
+
+
+def _queue(
+    registration: Registration,
+    template: str,
+    now: datetime,
+    attachments: list[mail.Attachment],
+    *,
+    rank: int | None = None,
+) -> None:
+    event = registration.event
+    user = registration.user
     mail.queue_email(
         user.email,
         _subject(template, registration),
         template,
         category="registration",
         attachments=attachments,
+        has_invitation=bool(attachments),
         registration=registration,
         event=event,
         user=user,
@@ -134,24 +186,30 @@ def notify(
 # --- calendar updates: the event changed or was cancelled ---------------------------------
 
 
-def registrant_attendee(registration: Registration) -> tuple[builders.Attendee, builders.Variant]:
-    """How a registrant appears in every invitation sent to them (confirmation, update,
-    cancellation): their ATTENDEE line (RFC 5546 3.2.2: a REQUEST names its attendee)
-    ACCEPTED and the event CONFIRMED when they hold a place; TENTATIVE both while
-    waitlisted or awaiting approval."""
-    confirmed = registration.status == RegistrationStatus.CONFIRMED
-    attendee = builders.Attendee(
+def registrant_attendee(registration: Registration, *, declined: bool = False) -> builders.Attendee:
+    """How a registrant appears in the invitations sent to them: their ATTENDEE line
+    (RFC 5546 3.2.2: a REQUEST names its attendee), ACCEPTED while they hold a confirmed
+    place (the only people invited), DECLINED in the CANCEL of their own registration."""
+    return builders.Attendee(
         email=registration.user.email,
         name=registration.user.name,
-        partstat="ACCEPTED" if confirmed else "TENTATIVE",
+        partstat="DECLINED" if declined else "ACCEPTED",
     )
-    return attendee, builders.Variant(status="CONFIRMED" if confirmed else "TENTATIVE")
 
 
-def _recipients(event: Event) -> list[tuple[Registration, builders.Attendee, builders.Variant]]:
+def _recipients(event: Event) -> list[tuple[Registration, int]]:
+    """The active registrations, each with the number of earlier registrations of the same
+    person for the event (for the SEQUENCE: see invitation_sequence). A person's active
+    registration is their latest, so the earlier ones are all their others."""
+    r = Registration
+    per_person = dict(
+        db.session.execute(
+            select(r.user_id, func.count()).where(r.event_id == event.id).group_by(r.user_id)
+        ).all()
+    )
     stmt = queries.active_registrations_for_event(event).options(joinedload(Registration.user))
     return [
-        (registration, *registrant_attendee(registration))
+        (registration, per_person.get(registration.user_id, 1) - 1)
         for registration in db.session.scalars(stmt)
     ]
 
@@ -159,6 +217,9 @@ def _recipients(event: Event) -> list[tuple[Registration, builders.Attendee, bui
 def _queue_calendar_update(
     event: Event, now: datetime, *, method: str, template: str, subject: str
 ) -> int:
+    """Everyone active hears about the change; only confirmed places, the people who had
+    a REQUEST, get the calendar (iTIP STATUS is the event's, so a waiting person's mail
+    must not add the event to their calendar)."""
     base_url = current_app.config["BASE_URL"].rstrip("/")
     context = {
         "event": event,
@@ -168,21 +229,19 @@ def _queue_calendar_update(
         "location": builders.event_location(event),
     }
     count = 0
-    for registration, attendee, variant in _recipients(event):
-        data = builders.build_event_calendar(
-            event, method=method, attendee=attendee, variant=variant, now=now, base_url=base_url
-        )
-        attachment = mail.Attachment(
-            filename=f"{event.slug}.ics",
-            content_type=f"text/calendar; charset=utf-8; method={method}",
-            data=data,
+    for registration, earlier in _recipients(event):
+        attachments = (
+            [_invitation(registration, method, _sequence(event, earlier), now)]
+            if registration.status == RegistrationStatus.CONFIRMED
+            else []
         )
         mail.queue_email(
-            attendee.email,
+            registration.user.email,
             subject,
             template,
             category="calendar",
-            attachments=[attachment],
+            attachments=attachments,
+            has_invitation=bool(attachments),
             user=registration.user,
             registration=registration,
             **context,
@@ -192,9 +251,9 @@ def _queue_calendar_update(
 
 
 def notify_event_changed(event: Event, now: datetime) -> int:
-    """Email every active registrant the changed date, time or place with the event as
-    METHOD:REQUEST (same UID, the raised SEQUENCE), so calendars move their copy.
-    Returns the number of messages queued."""
+    """Email every active registrant the changed date, time or place; confirmed places
+    with the event as METHOD:REQUEST (same UID, the raised SEQUENCE), so calendars move
+    their copy. Returns the number of messages queued."""
     subject = _("Changed: %(title)s", title=event.title)
     return _queue_calendar_update(
         event, now, method="REQUEST", template="event_updated", subject=subject
@@ -202,9 +261,9 @@ def notify_event_changed(event: Event, now: datetime) -> int:
 
 
 def notify_event_cancelled(event: Event, now: datetime) -> int:
-    """Email every active registrant that the event is cancelled, with METHOD:CANCEL so
-    calendars remove it. Call after events.services.cancel_event (registrations stay
-    active until then, so they are the people to tell)."""
+    """Email every active registrant that the event is cancelled; confirmed places with
+    METHOD:CANCEL so calendars remove it. Call after events.services.cancel_event
+    (registrations stay active until then, so they are the people to tell)."""
     subject = _("Cancelled: %(title)s", title=event.title)
     return _queue_calendar_update(
         event, now, method="CANCEL", template="event_cancelled", subject=subject

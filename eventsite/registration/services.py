@@ -267,12 +267,13 @@ def cancel_registration(
 def _cancel(registration: Registration, now: datetime, *, notify: bool) -> list[Registration]:
     """Cancel an active registration; the caller holds the event lock."""
     held_place = registration.holds_place
+    previous_status = registration.status
     registration.status = RegistrationStatus.CANCELLED
     registration.cancelled_at = now
     registration.updated_at = now
     db.session.flush()
     if notify:
-        notifications.notify(registration, "registration_cancelled", now)
+        notifications.notify_cancelled(registration, previous_status, now)
     return promote_waiting_list(registration.event, now) if held_place else []
 
 

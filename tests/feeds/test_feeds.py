@@ -29,8 +29,9 @@ def test_google_and_outlook_links_carry_utc_times(app, make_event):
     )
     links = feed_links.calendar_links(event)
     assert links.download == f"http://localhost/events/{event.slug}.ics"
-    assert links.subscribe == f"webcal://localhost/events/{event.slug}.ics"
+    assert links.subscribe.url == f"http://localhost/events/{event.slug}/calendar.ics"
     google = _query(links.google)
+    assert google["ctz"] == "America/New_York"  # shown in the event's zone (#13 item 14)
     assert links.google.startswith("https://calendar.google.com/calendar/render?")
     assert google["action"] == "TEMPLATE"
     assert google["text"] == "Forum on water"
@@ -44,6 +45,26 @@ def test_google_and_outlook_links_carry_utc_times(app, make_event):
     assert outlook["enddt"] == "2027-11-07T17:00:00Z"
     assert outlook["body"] == google["details"]
     assert outlook["location"] == google["location"]
+    # Microsoft 365 (work or school accounts): the same link on its own host.
+    assert links.office365.startswith("https://outlook.office.com/calendar/0/deeplink/compose?")
+    assert _query(links.office365) == outlook
+
+
+def test_feed_links_subscribe_in_google_outlook_and_microsoft_365(app):
+    url = "https://events.example.org/calendar.ics?topic=climate&city=Z%C3%BCrich"
+    subscribe = feed_links.feed_links(url, "Climate: talks, forums; more")
+    assert (
+        subscribe.webcal
+        == "webcal://events.example.org/calendar.ics?topic=climate&city=Z%C3%BCrich"
+    )
+    assert subscribe.google.startswith("https://calendar.google.com/calendar/render?")
+    assert _query(subscribe.google) == {"cid": subscribe.webcal}
+    for link, host in (
+        (subscribe.outlook, "outlook.live.com"),
+        (subscribe.office365, "outlook.office.com"),
+    ):
+        assert link.startswith(f"https://{host}/calendar/0/addfromweb?")
+        assert _query(link) == {"url": url, "name": "Climate: talks, forums; more"}
 
 
 def test_links_of_an_all_day_event_use_dates(app, make_event):

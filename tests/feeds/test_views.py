@@ -9,6 +9,7 @@ from flask import g
 
 from eventsite.events import revision
 from eventsite.extensions import db
+from eventsite.feeds import tokens
 from eventsite.feeds.cache import FEED_CACHE
 from eventsite.models import EventKind, EventStatus, Organisation
 from eventsite.registration.models import RegistrationStatus
@@ -21,6 +22,13 @@ ICS = "text/calendar; charset=utf-8"
 
 def _uid(event) -> str:
     return f"event-{event.id}@localhost"
+
+
+def _feed_token(user) -> str:
+    """Make the person's feed address, as the account page's button does."""
+    token = tokens.regenerate_user_calendar_token(user)
+    db.session.commit()
+    return token
 
 
 def _switch_user(login, user) -> None:
@@ -180,7 +188,7 @@ def test_personal_and_organisation_feeds_answer_304_with_one_query(
     organisation.calendar_token = "organisation-secret"
     db.session.commit()
     for url, lookups in (
-        (f"/account/calendar/{ann.calendar_token}.ics", 1),  # + the token's user
+        (f"/account/calendar/{_feed_token(ann)}.ics", 1),  # + the token's user
         ("/organisations/feed/organisation-secret.ics", 1),  # + the token's organisation
     ):
         etag = client.get(url).headers["ETag"]
@@ -248,7 +256,7 @@ def test_personal_feed_follows_registration_states(
     make_registration(ann, pending, RegistrationStatus.PENDING)
     make_registration(ann, cancelled, RegistrationStatus.CANCELLED)
     make_registration(bob, other, RegistrationStatus.CONFIRMED)
-    response = client.get(f"/account/calendar/{ann.calendar_token}.ics")
+    response = client.get(f"/account/calendar/{_feed_token(ann)}.ics")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == ICS
     assert response.headers["Referrer-Policy"] == "no-referrer"
@@ -268,7 +276,7 @@ def test_personal_feed_changes_when_a_registration_does(
     ann = make_user()
     event = make_event()
     registration = make_registration(ann, event, RegistrationStatus.WAITLISTED)
-    url = f"/account/calendar/{ann.calendar_token}.ics"
+    url = f"/account/calendar/{_feed_token(ann)}.ics"
     first = client.get(url)
     registration.status = RegistrationStatus.CONFIRMED  # even without a new updated_at
     db.session.commit()
@@ -284,19 +292,29 @@ def test_unknown_personal_token_is_404(client):
 
 def test_regenerating_the_token_retires_the_old_url(client, make_user, login):
     ann = make_user()
-    old = ann.calendar_token
+    old = _feed_token(ann)
     login(ann)
     response = client.post("/account/calendar/regenerate")
-    assert response.status_code == 302
+    # The new address is shown on this one page, never stored.
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "private, no-store"
+    page = response.get_data(as_text=True)
+    new = re.search(r"http://localhost/account/calendar/([^.\"]+)\.ics", page).group(1)
+    assert new != old
     db.session.refresh(ann)
-    assert ann.calendar_token != old
+    assert new not in (ann.calendar_token_hash, old) and old not in ann.calendar_token_hash
+    assert "shown only now" in page
+    assert f"webcal://localhost/account/calendar/{new}.ics" in page
+    assert "https://calendar.google.com/calendar/render?cid=webcal://localhost/account/" in page
     assert client.get(f"/account/calendar/{old}.ics").status_code == 404
-    assert client.get(f"/account/calendar/{ann.calendar_token}.ics").status_code == 200
+    assert client.get(f"/account/calendar/{new}.ics").status_code == 200
+    # Nowhere else: the account page no longer has it.
+    assert new not in client.get("/account/").get_data(as_text=True)
 
 
 def test_regenerating_needs_csrf_and_login(csrf_enabled, client, make_user, login):
     ann = make_user()
-    old = ann.calendar_token
+    old = ann.calendar_token_hash
     # Anonymous: a post without a token is refused before anything else; with a valid
     # token it is sent to log in.
     assert client.post("/account/calendar/regenerate").status_code == 400
@@ -308,29 +326,25 @@ def test_regenerating_needs_csrf_and_login(csrf_enabled, client, make_user, logi
     _switch_user(login, ann)
     assert client.post("/account/calendar/regenerate").status_code == 400
     db.session.refresh(ann)
-    assert ann.calendar_token == old
+    assert ann.calendar_token_hash == old
     page = client.get("/account/calendar/").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     assert (
-        client.post("/account/calendar/regenerate", data={"csrf_token": token}).status_code == 302
+        client.post("/account/calendar/regenerate", data={"csrf_token": token}).status_code == 200
     )
     db.session.refresh(ann)
-    assert ann.calendar_token != old
+    assert ann.calendar_token_hash != old
 
 
-def test_account_page_shows_the_personal_feed(client, make_user, login):
+def test_account_page_offers_to_make_the_personal_feed(client, make_user, login):
+    """Only the token's hash is stored: the account page cannot show an address, it
+    offers to make one (shown once, on the next page)."""
     ann = make_user()
     login(ann)
     page = client.get("/account/").get_data(as_text=True)
-    url = f"http://localhost/account/calendar/{ann.calendar_token}.ics"
-    assert url in page
-    assert f"webcal://localhost/account/calendar/{ann.calendar_token}.ics" in page
-    assert "Google Calendar may take up to a day" in page
+    assert "/account/calendar/" not in page.replace('action="/account/calendar/regenerate"', "")
+    assert "shown once, when it is made" in page
     assert 'action="/account/calendar/regenerate"' in page
-    assert "data-copy-target" in page
-
-
-# --- organisers ------------------------------------------------------------------------------
 
 
 def test_organisation_export_is_for_members_only(client, make_event, make_user, make_member, login):
@@ -389,9 +403,33 @@ def test_event_page_has_add_to_calendar(client, make_event):
     page = client.get(f"/events/{event.slug}").get_data(as_text=True)
     assert "Add to calendar" in page
     assert f'href="/events/{event.slug}.ics"' in page
-    assert f"webcal://localhost/events/{event.slug}.ics" in page
     assert "dates=20270512T070000Z/20270512T153000Z" in page
     assert "startdt=2027-05-12T07:00:00Z" in page
+    assert "https://outlook.office.com/calendar/0/deeplink/compose?" in page
+    # "Subscribe (updates follow)" is the event's own named feed, not the download.
+    feed = f"/events/{event.slug}/calendar.ics"
+    assert f'href="webcal://localhost{feed}"' in page
+    assert f"https://calendar.google.com/calendar/render?cid=webcal://localhost{feed}" in page
+    assert f"https://outlook.live.com/calendar/0/addfromweb?url=http://localhost{feed}" in page
+
+
+def test_single_event_feed_is_a_named_calendar_that_refreshes(client, make_event):
+    event = make_event(title="Lab: Science, Tech; Open")
+    response = client.get(f"/events/{event.slug}/calendar.ics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == ICS
+    assert response.headers["Content-Disposition"].startswith("inline")
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    parsed = check_export(response.data)
+    assert parsed.uids() == [_uid(event)]
+    assert str(parsed.ical["X-WR-CALNAME"]) == event.title
+    assert str(parsed.ical["NAME"]) == event.title
+    assert "REFRESH-INTERVAL" in parsed.ical and "X-PUBLISHED-TTL" in parsed.ical
+    assert "METHOD" not in parsed.ical
+    # Its ETag is its own, not the download's (other bytes).
+    download = client.get(f"/events/{event.slug}.ics")
+    assert download.headers["ETag"] != response.headers["ETag"]
+    assert client.get("/events/no-such-event/calendar.ics").status_code == 404
 
 
 def test_listing_offers_subscribe_to_this_list(client, make_event, make_topic):
@@ -399,5 +437,33 @@ def test_listing_offers_subscribe_to_this_list(client, make_event, make_topic):
     page = client.get("/events/?topic=climate").get_data(as_text=True)
     assert "Subscribe to this list" in page
     assert "webcal://localhost/calendar.ics?topic=climate" in page
+    assert "cid=webcal://localhost/calendar.ics%3Ftopic%3Dclimate" in page
+    assert "/addfromweb?url=http://localhost/calendar.ics%3Ftopic%3Dclimate" in page
     topic_page = client.get("/topics/climate").get_data(as_text=True)
     assert "webcal://localhost/topics/climate.ics" in topic_page
+
+
+def test_secret_feeds_and_the_pages_showing_them_are_never_stored(
+    client, make_event, make_user, make_member, login
+):
+    """Issue #13 item 11: a secret address is a password; no cache on the way keeps it."""
+    event = make_event()
+    organisation = event.organisation
+    member = make_member(organisation)
+    login(member)
+    pages = [
+        client.get("/account/"),
+        client.get("/account/calendar/"),
+        client.get(f"/account/organisations/{organisation.slug}/calendar"),
+    ]
+    db.session.refresh(organisation)
+    feeds = [
+        client.get(f"/account/calendar/{_feed_token(member)}.ics"),
+        client.get(f"/organisations/feed/{organisation.calendar_token}.ics"),
+        client.get(f"/account/organisations/{organisation.slug}/events.ics"),
+    ]
+    for response in pages + feeds:
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "private, no-store"
+    public = client.get("/calendar.ics")
+    assert public.headers["Cache-Control"] == "public, max-age=300"

@@ -11,6 +11,7 @@ import pytest
 
 from eventsite.accounts import tokens
 from eventsite.extensions import db
+from eventsite.feeds import tokens as feed_tokens
 from eventsite.models import AnnouncementSubscriber, Registration, RegistrationStatus
 from eventsite.timeutil import utcnow
 
@@ -112,7 +113,8 @@ def _organisation_feed(site: Site) -> Prepared:
 
 
 def _personal_feed(site: Site) -> Prepared:
-    token = site.world.attendee.calendar_token
+    token = feed_tokens.regenerate_user_calendar_token(site.world.attendee)
+    db.session.commit()
     return Prepared("/account/calendar/{path}.ics", {"path": token})
 
 
@@ -174,6 +176,13 @@ QUERY_TARGETS = [
         page("/events/{path}.ics", path="{w.event.slug}"),
         {"sessions": fz.booleans()},
         path=SLUG,
+    ),
+    QueryTarget(
+        "feeds.event_feed",
+        page("/events/{path}/calendar.ics", path="{w.event.slug}"),
+        {},
+        path=SLUG,
+        budget=BRIEF,
     ),
     QueryTarget("feeds.organisation_private_feed", _organisation_feed, {}, path=SLUG, budget=BRIEF),
     QueryTarget("feeds.personal_feed", _personal_feed, {}, path=SLUG, budget=BRIEF),

@@ -12,6 +12,7 @@ from flask import g
 from eventsite import timeutil
 from eventsite.extensions import db
 from eventsite.feeds import links as feed_links
+from eventsite.feeds import tokens
 from eventsite.ical import builders, vtimezone
 from eventsite.registration.models import RegistrationStatus
 
@@ -42,13 +43,14 @@ def test_an_event_in_9998_is_served_by_every_feed_that_holds_it(
     make_registration(ann, near, RegistrationStatus.WAITLISTED)
     organisation = far.organisation
     organisation.calendar_token = "organisation-secret"
+    token = tokens.regenerate_user_calendar_token(ann)
     db.session.commit()
     login(make_member(organisation))
     urls = [
         "/calendar.ics",
         "/topics/climate.ics",
         f"/organisations/{organisation.slug}.ics",
-        f"/account/calendar/{ann.calendar_token}.ics",
+        f"/account/calendar/{token}.ics",
         f"/account/organisations/{organisation.slug}/events.ics",
         "/organisations/feed/organisation-secret.ics",
         "/events/far-future.ics",

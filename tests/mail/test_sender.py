@@ -3,6 +3,9 @@ server is down, refuses, or two workers race."""
 
 from __future__ import annotations
 
+import email
+import email.header
+import email.policy
 from collections import Counter
 from datetime import timedelta
 
@@ -14,7 +17,7 @@ from eventsite.mail import sender, services
 from eventsite.mail.models import OutboxMessage, OutboxStatus
 from eventsite.timeutil import utcnow
 
-from .conftest import received
+from .conftest import parse, received
 
 ICS = (
     b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//eventsite//test//EN\r\nMETHOD:REQUEST\r\n"
@@ -64,26 +67,73 @@ def test_queued_message_arrives_once_with_both_parts_and_headers(smtp_sink, app,
     assert len(handler.messages) == 1
 
 
-def test_calendar_attachment_keeps_its_method(smtp_sink, app, queue):
+def test_plain_attachment_keeps_its_type_and_name(smtp_sink, app, queue):
     _controller, handler = smtp_sink
-    queue(
-        attachments=[
-            services.Attachment("forum.ics", "text/calendar; charset=utf-8; method=REQUEST", ICS)
-        ]
-    )
+    queue(attachments=[services.Attachment("notes.txt", "text/plain; charset=utf-8", b"hi")])
 
     sender.deliver_due()
 
     [msg] = received(handler)
     assert msg.get_content_type() == "multipart/mixed"
     assert msg.get_body(preferencelist=("plain",)) is not None
-    assert msg.get_body(preferencelist=("html",)) is not None
     [part] = list(msg.iter_attachments())
-    assert part.get_content_type() == "text/calendar"
-    assert part.get_param("method") == "REQUEST"
-    assert part.get_content_charset() == "utf-8"
-    assert part.get_filename() == "forum.ics"
-    assert part.get_payload(decode=True) == ICS
+    assert part.get_content_type() == "text/plain"
+    assert part.get_filename() == "notes.txt"
+    assert part.get_payload(decode=True) == b"hi"
+
+
+@pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
+def test_invitation_is_laid_out_as_outlook_sends_it(smtp_sink, app, queue, method):
+    """MS-OXCMAIL: multipart/mixed > multipart/alternative (text/plain, text/html,
+    text/calendar; method=...; charset=UTF-8), then the .ics attached for download."""
+    _controller, handler = smtp_sink
+    queue(attachments=[services.calendar_invitation("forum.ics", method, ICS)])
+
+    sender.deliver_due()
+
+    [msg] = received(handler)
+    assert msg.get_content_type() == "multipart/mixed"
+    alternative, attachment = msg.get_payload()
+    assert alternative.get_content_type() == "multipart/alternative"
+    plain, html, calendar = alternative.get_payload()
+    assert (plain.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
+    assert calendar.get_content_type() == "text/calendar"
+    assert calendar.get_param("method") == method
+    assert calendar.get_content_charset() == "utf-8"
+    assert calendar.get_content_disposition() is None  # a body part, not a file
+    assert calendar.get_payload(decode=True) == ICS
+    assert attachment.get_content_type() == "application/ics"
+    assert attachment.get_content_disposition() == "attachment"
+    assert attachment.get_filename() == "forum.ics"
+    assert attachment.get_payload(decode=True) == ICS
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        # Each of these lost a space with Python 3.11's own folding.
+        "You are registered: Annual Science and Society Forum — 科学与社会论坛 🚀🌍",
+        "You are on the waiting list: Open Science Forum — 科学与社会论坛 🚀🌍",
+        "A place is yours: Forum on Science and Society 2026 — 科学与社会论坛 🚀🌍",
+        "Changed: Forum",
+    ],
+)
+def test_non_ascii_subject_keeps_its_spaces_on_the_wire(smtp_sink, app, queue, subject):
+    _controller, handler = smtp_sink
+    queue(subject=subject)
+
+    sender.deliver_due()
+
+    [envelope] = handler.messages
+    head = envelope.content.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii()
+    assert all(len(line) <= 78 for line in head.split(b"\r\n"))
+    raw_subject = email.message_from_bytes(envelope.content, policy=email.policy.compat32)[
+        "Subject"
+    ]
+    # Two independent decoders: the modern parser and the RFC 2047 decoder of old.
+    assert str(parse(envelope)["Subject"]) == subject
+    assert str(email.header.make_header(email.header.decode_header(raw_subject))) == subject
 
 
 def test_header_injection_in_subject_and_reply_to_name_adds_no_header(smtp_sink, app, queue):

@@ -407,7 +407,7 @@ def test_ten_thousand_registrants_stream_without_building_a_list(client, as_memb
     event = as_member.event
     users = [
         {"email": f"bulk{n}@example.org", "name": f"Bulk {n}", "password_hash": "x",
-         "session_token": f"s{n}", "calendar_token": f"c{n}"}
+         "session_token": f"s{n}", "calendar_token_hash": f"c{n}"}
         for n in range(10_000)
     ]  # fmt: skip
     db.session.execute(insert(User), users)

@@ -9,12 +9,14 @@ from datetime import timedelta
 from eventsite.events import revision
 from eventsite.events import services as events_services
 from eventsite.extensions import db
+from eventsite.feeds import tokens
 from eventsite.mail.sender import deliver_due
 from eventsite.registration import notifications
 from eventsite.registration import services as registration_services
 from eventsite.registration.models import RegistrationStatus
 
 from ..ical.ics_check import assert_times_match, check_export
+from ..mail.invitations import calendar_part, invitation
 from .conftest import NOW
 
 
@@ -22,12 +24,6 @@ def _messages(handler):
     return [
         email.message_from_bytes(m.content, policy=email.policy.default) for m in handler.messages
     ]
-
-
-def _calendar_part(message):
-    parts = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
-    assert len(parts) == 1
-    return parts[0]
 
 
 def test_moving_an_event_emails_registrants_an_updated_invitation(
@@ -52,23 +48,27 @@ def test_moving_an_event_emails_registrants_an_updated_invitation(
 
     messages = {str(m["To"]): m for m in _messages(handler)}
     assert set(messages) == {ann.email, bob.email}
-    for user, partstat in ((ann, "ACCEPTED"), (bob, "TENTATIVE")):
+    for user in (ann, bob):
         message = messages[user.email]
         assert str(message["Subject"]) == "Changed: Water forum"
         body = message.get_body(preferencelist=("plain",)).get_content()
         assert "Palais des Nations" in body and f"/events/{event.slug}" in body
-        part = _calendar_part(message)
-        assert part.get_param("method") == "REQUEST"
-        assert part.get_filename() == f"{event.slug}.ics"
-        parsed = check_export(part.get_payload(decode=True))
-        assert parsed.ical["METHOD"] == "REQUEST"
-        assert parsed.uids() == [feed_uid]  # the same UID as in the feed
-        vevent = parsed.ical_events()[feed_uid]
-        assert vevent.decoded("SEQUENCE") == 1
-        assert vevent["ATTENDEE"] == f"mailto:{user.email}"
-        assert vevent["ATTENDEE"].params["PARTSTAT"] == partstat
-        assert "Palais des Nations" in str(vevent["LOCATION"])
-        assert_times_match(parsed, feed_uid, event)
+    # The waiting person hears of the change but gets no invitation (item 6 of #13): a
+    # REQUEST would put an event they have no place at into their calendar.
+    assert calendar_part(messages[bob.email]) is None
+    assert "calendar file" not in messages[bob.email].get_body(("plain",)).get_content()
+    message = messages[ann.email]
+    parsed = check_export(invitation(message, "REQUEST"))
+    assert message.get_payload()[1].get_filename() == f"{event.slug}.ics"
+    assert parsed.ical["METHOD"] == "REQUEST"
+    assert parsed.uids() == [feed_uid]  # the same UID as in the feed
+    vevent = parsed.ical_events()[feed_uid]
+    assert vevent.decoded("SEQUENCE") == 1
+    assert vevent["ATTENDEE"] == f"mailto:{ann.email}"
+    assert vevent["ATTENDEE"].params["PARTSTAT"] == "ACCEPTED"
+    assert vevent["STATUS"] == "CONFIRMED"
+    assert "Palais des Nations" in str(vevent["LOCATION"])
+    assert_times_match(parsed, feed_uid, event)
 
 
 def test_cancelling_an_event_emails_method_cancel(
@@ -85,9 +85,7 @@ def test_cancelling_an_event_emails_method_cancel(
     [message] = _messages(handler)
     assert str(message["Subject"]) == "Cancelled: Water forum"
     assert "The venue flooded." in message.get_body(preferencelist=("plain",)).get_content()
-    part = _calendar_part(message)
-    assert part.get_param("method") == "CANCEL"
-    parsed = check_export(part.get_payload(decode=True))
+    parsed = check_export(invitation(message, "CANCEL"))
     assert parsed.ical["METHOD"] == "CANCEL"
     vevent = parsed.ical_events()[f"event-{event.id}@localhost"]
     assert vevent["STATUS"] == "CANCELLED"
@@ -105,17 +103,17 @@ def test_confirmation_attachment_has_the_same_uid_as_the_feed(
     db.session.commit()
     deliver_due()
     [message] = _messages(handler)
-    parsed = check_export(_calendar_part(message).get_payload(decode=True))
+    parsed = check_export(invitation(message, "REQUEST"))
     assert parsed.ical["METHOD"] == "REQUEST"
-    feed = check_export(client.get(f"/account/calendar/{ann.calendar_token}.ics").data)
+    token = tokens.regenerate_user_calendar_token(ann)
+    db.session.commit()
+    feed = check_export(client.get(f"/account/calendar/{token}.ics").data)
     download = check_export(client.get(f"/events/{event.slug}.ics").data)
     assert parsed.uids() == feed.uids() == download.uids() == [f"event-{event.id}@localhost"]
 
 
 def _invitation(message):
-    part = _calendar_part(message)
-    assert part.get_param("method") == "REQUEST"
-    parsed = check_export(part.get_payload(decode=True))  # times == the database's, in UTC
+    parsed = check_export(invitation(message, "REQUEST"))  # times == the database's, in UTC
     assert parsed.vcal.method.value == "REQUEST"
     [vevent] = parsed.vobject_events().values()
     return vevent
@@ -154,11 +152,10 @@ def test_approval_and_promotion_invitations_are_accepted(
     registration_services.cancel_registration(holder, NOW)
     db.session.commit()
     deliver_due()
-    invitations = {
-        str(m["To"]): _invitation(m)
-        for m in _messages(handler)
-        if any(p.get_content_type() == "text/calendar" for p in m.iter_attachments())
-    }
+    messages = {str(m["To"]): m for m in _messages(handler)}
+    # The holder's own cancellation takes the event out of their calendar.
+    assert calendar_part(messages.pop(holder.user.email)).get_param("method") == "CANCEL"
+    invitations = {to: _invitation(m) for to, m in messages.items() if calendar_part(m)}
     assert set(invitations) == {pending.user.email, waiting.user.email}
     for registration in (pending, waiting):
         vevent = invitations[registration.user.email]
