@@ -9,8 +9,8 @@ from wtforms import DateField, HiddenField, SearchField, SelectField
 from wtforms.validators import Optional
 
 from eventsite import forms_common
+from eventsite.events.listing import MAX_QUERY_LENGTH, ListingFilters, Period
 from eventsite.events.models import EventFormat, EventKind, Topic
-from eventsite.events.services import MAX_QUERY_LENGTH, ListingFilters, Period
 from eventsite.templating import FORMAT_LABELS, KIND_LABELS, country_name
 
 

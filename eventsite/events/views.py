@@ -10,7 +10,8 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from eventsite import page_cache
-from eventsite.events import forms, services, structured_data
+from eventsite.events import forms, queries, services, structured_data
+from eventsite.events import listing as listings  # the view below is called `listing`
 from eventsite.events.models import Organisation, Topic
 from eventsite.timeutil import utcnow
 
@@ -25,7 +26,7 @@ bp = Blueprint("events", __name__)
 @page_cache.cacheable
 def home() -> str:
     # One EXISTS per request: the page turns into the listing the moment an event is public.
-    if not services.has_public_events():
+    if not listings.has_public_events():
         return render_template("events/coming_soon.html")
     return _render_listing("events.home")
 
@@ -39,21 +40,21 @@ def listing() -> str:
 @bp.get("/topics/<slug>")
 @page_cache.cacheable
 def topic(slug: str) -> str:
-    topic = services.get_topic_or_404(slug)
+    topic = queries.get_topic_or_404(slug)
     return _render_listing("events.topic", topic=topic)
 
 
 @bp.get("/organisations/<slug>")
 @page_cache.cacheable
 def organisation(slug: str) -> str:
-    organisation = services.get_organisation_or_404(slug)
+    organisation = queries.get_organisation_or_404(slug)
     return _render_listing("events.organisation", organisation=organisation)
 
 
 @bp.get("/events/<slug>")
 @page_cache.cacheable
 def detail(slug: str) -> str:
-    event = services.get_public_event_or_404(slug)
+    event = queries.get_public_event_or_404(slug)
     now = utcnow()
     url = url_for("events.detail", slug=event.slug, _external=True)
     organisation_url = url_for("events.organisation", slug=event.organisation.slug, _external=True)
@@ -61,8 +62,8 @@ def detail(slug: str) -> str:
         "events/detail.html",
         event=event,
         now=now,
-        agenda=services.agenda_by_day(event),
-        speakers=services.event_speakers(event),
+        agenda=queries.agenda_by_day(event),
+        speakers=queries.event_speakers(event),
         registration_state=services.registration_state(event, now),
         json_ld=structured_data.event_schema(event, url=url, organisation_url=organisation_url),
         open_graph=structured_data.open_graph(
@@ -77,9 +78,9 @@ def _render_listing(
     endpoint: str, *, topic: Topic | None = None, organisation: Organisation | None = None
 ) -> str:
     args = request.args
-    filters, messages = services.parse_listing_filters(args)
-    period, period_messages = services.parse_period(args.get("when"))
-    number, page_messages = services.parse_page(args.get("page"))
+    filters, messages = listings.parse_listing_filters(args)
+    period, period_messages = listings.parse_period(args.get("when"))
+    number, page_messages = listings.parse_page(args.get("page"))
     messages += period_messages + page_messages
 
     # On a topic's or organisation's own page that choice is the path, not a filter.
@@ -96,8 +97,8 @@ def _render_listing(
     if organisation is not None:
         filter_args.pop("organisation", None)
 
-    stmt = services.list_public_events(filters, period=period, now=utcnow())
-    page = services.paginate_events(
+    stmt = listings.list_public_events(filters, period=period, now=utcnow())
+    page = listings.paginate_events(
         stmt, number, current_app.config["EVENTS_PER_PAGE"], narrowed=not filters.is_empty
     )
     if page.is_past_end:
@@ -111,7 +112,7 @@ def _render_listing(
 
     # The home page's form and tabs lead to the listing's own address.
     link_endpoint = "events.listing" if endpoint == "events.home" else endpoint
-    period_args = {"when": services.Period.PAST.value} if period == services.Period.PAST else {}
+    period_args = {"when": listings.Period.PAST.value} if period == listings.Period.PAST else {}
 
     def link(**extra: Any) -> str:
         return url_for(link_endpoint, **path_args, **filter_args, **period_args, **extra)
@@ -119,8 +120,8 @@ def _render_listing(
     form = forms.ListingFilterForm.for_filters(
         filters,
         period=period,
-        topics=services.all_topics() if topic is None else [],
-        countries=services.public_countries(),
+        topics=listings.all_topics() if topic is None else [],
+        countries=listings.public_countries(),
         with_topic=topic is None,
     )
     return render_template(
@@ -139,7 +140,7 @@ def _render_listing(
         clear_url=url_for(link_endpoint, **path_args, **period_args),
         upcoming_url=url_for(link_endpoint, **path_args, **filter_args),
         past_url=url_for(
-            link_endpoint, **path_args, **filter_args, when=services.Period.PAST.value
+            link_endpoint, **path_args, **filter_args, when=listings.Period.PAST.value
         ),
         feed_url=_feed_url(topic, organisation, filter_args),
     )

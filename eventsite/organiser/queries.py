@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import selectinload
 
 from eventsite.accounts.models import Membership, User
-from eventsite.events import services as event_services
+from eventsite.events import listing
 from eventsite.events.models import Event, EventStatus, Organisation
 from eventsite.extensions import db
 from eventsite.registration.models import Question, Registration
@@ -30,7 +30,7 @@ def page_number(args: Mapping[str, str]) -> int:
     """`?page=` of a workspace table, read as the public listing reads it: 1 up to
     MAX_PAGE, 1 when unusable. db.paginate's own reading takes any integer, and a large
     one overflows the database's OFFSET (a 500 on both backends)."""
-    number, _messages = event_services.parse_page(args.get("page"))
+    number, _messages = listing.parse_page(args.get("page"))
     return number
 
 

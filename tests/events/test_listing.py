@@ -1,0 +1,244 @@
+"""The public listing's read queries: parsing the filters, filtering, searching, paging."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from eventsite.events import listing, services
+from eventsite.events.models import (
+    EventFormat,
+    EventKind,
+    EventStatus,
+)
+from eventsite.extensions import db
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # as in tests/conftest.py
+
+
+def listed(filters: listing.ListingFilters, period=listing.Period.UPCOMING, now=NOW):
+    stmt = listing.list_public_events(filters, period=period, now=now)
+    return [event.slug for event in db.session.scalars(stmt)]
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def test_parse_listing_filters_reads_every_filter(make_topic, make_organisation) -> None:
+    make_topic("Climate", "climate")
+    make_organisation(slug="wsf")
+    filters, messages = listing.parse_listing_filters(
+        {
+            "topic": "climate",
+            "organisation": "wsf",
+            "kind": "forum",
+            "format": "online",
+            "country": "ch",
+            "from": "2027-01-01",
+            "to": "2027-02-01",
+            "q": "  vaccines   and  trust ",
+        }
+    )
+    assert messages == []
+    assert filters == listing.ListingFilters(
+        topic="climate",
+        organisation="wsf",
+        kind=EventKind.FORUM,
+        format=EventFormat.ONLINE,
+        country="CH",
+        q="vaccines and trust",
+        date_from=date(2027, 1, 1),
+        date_to=date(2027, 2, 1),
+    )
+    assert filters.query_args() == {
+        "topic": "climate",
+        "organisation": "wsf",
+        "kind": "forum",
+        "format": "online",
+        "country": "CH",
+        "from": "2027-01-01",
+        "to": "2027-02-01",
+        "q": "vaccines and trust",
+    }
+    again, _ = listing.parse_listing_filters(filters.query_args())
+    assert again == filters
+
+
+@pytest.mark.parametrize(
+    ("args", "expected_message"),
+    [
+        ({"topic": "no-such-topic"}, "Unknown topic 'no-such-topic' was ignored."),
+        ({"organisation": "nobody"}, "Unknown organisation 'nobody' was ignored."),
+        ({"kind": "party"}, "Unknown kind of event 'party' was ignored."),
+        ({"format": "telepathy"}, "Unknown format 'telepathy' was ignored."),
+        ({"country": "XX"}, "Unknown country 'XX' was ignored."),
+        ({"country": "Switzerland"}, "Unknown country 'SWITZERLAND' was ignored."),
+        ({"from": "2027-13-01"}, "The 'from' date '2027-13-01' was ignored"),
+        ({"to": "yesterday"}, "The 'to' date 'yesterday' was ignored"),
+        ({"from": "9999-12-31"}, "The 'from' date '9999-12-31' was ignored"),
+        ({"from": "2027-03-01", "to": "2027-02-01"}, "The 'from' date was after the 'to' date"),
+    ],
+)
+def test_parse_listing_filters_ignores_unusable_values_and_says_so(
+    app, args, expected_message
+) -> None:
+    filters, messages = listing.parse_listing_filters(args)
+    assert filters == listing.ListingFilters()
+    assert len(messages) == 1
+    assert messages[0].startswith(expected_message)
+
+
+def test_parse_listing_filters_cleans_the_search_text(app) -> None:
+    filters, messages = listing.parse_listing_filters({"q": "a\x00b " + "x" * 5000})
+    assert filters.q is not None
+    assert "\x00" not in filters.q
+    assert len(filters.q) <= listing.MAX_QUERY_LENGTH
+    assert messages == ["The search text was shortened to 200 characters."]
+    assert listing.parse_listing_filters({"q": "   "})[0].q is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "number", "has_message"),
+    [
+        (None, 1, False),
+        ("", 1, False),
+        ("3", 3, False),
+        ("0", 1, True),
+        ("-2", 1, True),
+        ("abc", 1, True),
+        ("1.5", 1, True),
+        ("٣", 1, True),  # a non-ASCII digit
+        ("9" * 40, listing.MAX_PAGE, False),
+    ],
+)
+def test_parse_page(app, raw, number, has_message) -> None:
+    parsed, messages = listing.parse_page(raw)
+    assert parsed == number
+    assert bool(messages) is has_message
+
+
+def test_parse_period(app) -> None:
+    assert listing.parse_period(None) == (listing.Period.UPCOMING, [])
+    assert listing.parse_period("past") == (listing.Period.PAST, [])
+    period, messages = listing.parse_period("tomorrow")
+    assert period == listing.Period.UPCOMING
+    assert messages == ["Unknown period 'tomorrow' was ignored."]
+
+
+# --- filtering -------------------------------------------------------------------------------
+
+
+def test_each_filter_narrows_and_they_combine(make_event, make_topic, make_organisation) -> None:
+    climate, health = make_topic("Climate", "climate"), make_topic("Health", "health")
+    wsf = make_organisation(slug="wsf")
+    day = NOW + timedelta(days=40)
+    make_event(slug="a", topics=[climate], kind=EventKind.FORUM, country="CH", starts_at=day)
+    make_event(
+        slug="b",
+        topics=[climate, health],
+        kind=EventKind.CONFERENCE,
+        format=EventFormat.ONLINE,
+        country=None,
+        organisation=wsf,
+        starts_at=day + timedelta(days=10),
+    )
+    make_event(
+        slug="c",
+        topics=[health],
+        kind=EventKind.FORUM,
+        country="KE",
+        organisation=wsf,
+        starts_at=day + timedelta(days=20),
+    )
+    F = listing.ListingFilters
+
+    assert sorted(listed(F(topic="climate"))) == ["a", "b"]
+    assert sorted(listed(F(kind=EventKind.FORUM))) == ["a", "c"]
+    assert listed(F(format=EventFormat.ONLINE)) == ["b"]
+    assert listed(F(country="KE")) == ["c"]
+    assert sorted(listed(F(organisation="wsf"))) == ["b", "c"]
+    assert listed(F(topic="climate", kind=EventKind.FORUM)) == ["a"]
+    assert listed(F(topic="health", organisation="wsf", kind=EventKind.FORUM)) == ["c"]
+    assert listed(F(topic="climate", country="KE")) == []
+    # Date range: any overlap with the days given.
+    assert listed(F(date_from=day.date(), date_to=day.date())) == ["a"]
+    assert listed(F(date_from=(day + timedelta(days=5)).date())) == ["b", "c"]
+    assert listed(F(date_to=(day + timedelta(days=10)).date())) == ["a", "b"]
+
+
+def test_search_matches_title_summary_description_and_speakers(
+    make_event, make_session, make_speaker
+) -> None:
+    make_event(slug="t", title="Vaccines for Everyone")
+    make_event(slug="s", summary="About green hydrogen")
+    make_event(slug="d", description="We discuss **connectivity** in rural areas.")
+    spoken = make_event(slug="p")
+    make_session(spoken, speakers=[make_speaker("Grace Hopper-Okafor")])
+    F = listing.ListingFilters
+
+    assert listed(F(q="VACCINES")) == ["t"]
+    assert listed(F(q="hydrogen")) == ["s"]
+    assert listed(F(q="connectivity rural")) == ["d"]  # every word must match
+    assert listed(F(q="connectivity cities")) == []
+    assert listed(F(q="okafor")) == ["p"]
+
+
+def test_search_treats_like_wildcards_literally(make_event) -> None:
+    make_event(slug="percent", title="100% renewable")
+    make_event(slug="under", title="snake_case naming")
+    make_event(slug="plain", title="Nothing special")
+    F = listing.ListingFilters
+
+    assert listed(F(q="%")) == ["percent"]
+    assert listed(F(q="_")) == ["under"]
+    assert listed(F(q="e_c")) == ["under"]
+    assert listed(F(q="\\")) == []
+    assert listed(F(q="'; drop table events; --")) == []
+    assert listed(F(q="🌍")) == []
+
+
+def test_listing_hides_drafts_and_orders_upcoming_and_past(make_event) -> None:
+    make_event(slug="later", starts_at=NOW + timedelta(days=20))
+    make_event(slug="sooner", starts_at=NOW + timedelta(days=2))
+    make_event(slug="draft", status=EventStatus.DRAFT, starts_at=NOW + timedelta(days=1))
+    make_event(slug="cancelled", status=EventStatus.CANCELLED, starts_at=NOW + timedelta(days=5))
+    make_event(slug="long-ago", starts_at=NOW - timedelta(days=300))
+    make_event(slug="recently", starts_at=NOW - timedelta(days=3))
+    # Started but not ended: still upcoming (you can still go).
+    make_event(slug="running", starts_at=NOW - timedelta(hours=2))
+
+    assert listed(listing.ListingFilters()) == ["running", "sooner", "cancelled", "later"]
+    assert listed(listing.ListingFilters(), period=listing.Period.PAST) == [
+        "recently",
+        "long-ago",
+    ]
+
+
+def test_has_public_events_ignores_drafts(make_event) -> None:
+    assert listing.has_public_events() is False
+    event = make_event(status=EventStatus.DRAFT, published_at=None)
+    assert listing.has_public_events() is False
+    services.publish_event(event, NOW)
+    db.session.commit()
+    assert listing.has_public_events() is True
+
+
+def test_paginate_counts_and_stops_past_the_end(make_event) -> None:
+    for _ in range(5):
+        make_event()
+    stmt = listing.list_public_events(listing.ListingFilters(), period="upcoming", now=NOW)
+    page = listing.paginate_events(stmt, 2, 2)
+    assert (page.total, page.pages, len(page.items)) == (5, 3, 2)
+    assert page.has_previous and page.has_next
+    beyond = listing.paginate_events(stmt, listing.MAX_PAGE, 2)
+    assert beyond.items == [] and beyond.is_past_end
+    assert listing.Page([], 500, 10, 20).window() == [1, None, 8, 9, 10, 11, 12, None, 25]
+
+
+def test_public_countries_only_those_with_public_events(make_event) -> None:
+    make_event(country="CH")
+    make_event(country="KE")
+    make_event(country="BR", status=EventStatus.DRAFT)
+    make_event(country=None, format=EventFormat.ONLINE)
+    assert sorted(listing.public_countries()) == ["CH", "KE"]
