@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm.attributes import flag_modified
 
 from eventsite import signals
 from eventsite.events.models import TIME_PLACE_FIELDS, Event, EventStatus
@@ -58,7 +59,10 @@ def note_change(event: Event, changed: frozenset[str], now: datetime) -> bool:
     registrants get the update. Returns whether the revision went up."""
     if not raise_revision_if_shown(event, changed):
         return False
-    event.updated_at = now  # the calendar's DTSTAMP and LAST-MODIFIED follow the revision
+    # The calendar's DTSTAMP and LAST-MODIFIED follow the revision. Flagged: when the save
+    # already set it to `now`, the column's onupdate would otherwise put in the clock time.
+    event.updated_at = now
+    flag_modified(event, "updated_at")
     db.session.flush()
     signals.event_changed.send(event, changes=calendar_changes(changed), now=now)
     return True
