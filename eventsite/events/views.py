@@ -77,11 +77,11 @@ def detail(slug: str) -> str:
 def _render_listing(
     endpoint: str, *, topic: Topic | None = None, organisation: Organisation | None = None
 ) -> str:
-    args = request.args
-    filters, messages = listings.parse_listing_filters(args)
-    period, period_messages = listings.parse_period(args.get("when"))
-    number, page_messages = listings.parse_page(args.get("page"))
-    messages += period_messages + page_messages
+    form = forms.ListingFilterForm(formdata=request.args)
+    form.validate()
+    filters, messages = listings.known_filters(form.filters())
+    messages = form.messages() + messages
+    period = form.period()
 
     # On a topic's or organisation's own page that choice is the path, not a filter.
     path_args: dict[str, str] = {}
@@ -99,7 +99,10 @@ def _render_listing(
 
     stmt = listings.list_public_events(filters, period=period, now=utcnow())
     page = listings.paginate_events(
-        stmt, number, current_app.config["EVENTS_PER_PAGE"], narrowed=not filters.is_empty
+        stmt,
+        form.page_number(),
+        current_app.config["EVENTS_PER_PAGE"],
+        narrowed=not filters.is_empty,
     )
     if page.is_past_end:
         messages.append(
@@ -117,9 +120,8 @@ def _render_listing(
     def link(**extra: Any) -> str:
         return url_for(link_endpoint, **path_args, **filter_args, **period_args, **extra)
 
-    form = forms.ListingFilterForm.for_filters(
+    form.show(
         filters,
-        period=period,
         topics=listings.all_topics() if topic is None else [],
         countries=listings.public_countries(),
         with_topic=topic is None,

@@ -9,10 +9,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, null, select
+from werkzeug.datastructures import MultiDict
 
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
-from eventsite.events import listing
+from eventsite.events import forms, listing
 from eventsite.events.models import Event, Organisation, Topic, event_topics
 from eventsite.extensions import db
 from eventsite.ical import builders
@@ -46,7 +47,10 @@ def parse_feed_filters(
         )
     merged = {key: args[key] for key in args if not (fixed and key in fixed)}
     merged.update(fixed or {})
-    filters, messages = listing.parse_listing_filters(merged)
+    form = forms.ListingFilterForm(formdata=MultiDict(merged))
+    form.validate()
+    filters, messages = listing.known_filters(form.filters())
+    messages = form.messages() + messages
     if messages:
         raise FeedError(" ".join(messages))
     return filters

@@ -1,12 +1,13 @@
-"""The public listing's read queries: parsing the filters, filtering, searching, paging."""
+"""The public listing: its query string read by the filter form, filtering, searching, paging."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
-from eventsite.events import listing, services
+from eventsite.events import forms, listing, services
 from eventsite.events.models import (
     EventFormat,
     EventKind,
@@ -25,10 +26,24 @@ def listed(filters: listing.ListingFilters, period=listing.Period.UPCOMING, now=
 # --- parsing ---------------------------------------------------------------------------------
 
 
-def test_parse_listing_filters_reads_every_filter(make_topic, make_organisation) -> None:
+def parse(args: dict[str, str]) -> tuple[listing.ListingFilters, list[str]]:
+    """As the listing and the feeds read their query string."""
+    form = forms.ListingFilterForm(formdata=MultiDict(args))
+    form.validate()
+    filters, messages = listing.known_filters(form.filters())
+    return filters, form.messages() + messages
+
+
+def parsed_form(args: dict[str, str]) -> forms.ListingFilterForm:
+    form = forms.ListingFilterForm(formdata=MultiDict(args))
+    form.validate()
+    return form
+
+
+def test_the_filter_form_reads_every_filter(make_topic, make_organisation) -> None:
     make_topic("Climate", "climate")
     make_organisation(slug="wsf")
-    filters, messages = listing.parse_listing_filters(
+    filters, messages = parse(
         {
             "topic": "climate",
             "organisation": "wsf",
@@ -61,7 +76,7 @@ def test_parse_listing_filters_reads_every_filter(make_topic, make_organisation)
         "to": "2027-02-01",
         "q": "vaccines and trust",
     }
-    again, _ = listing.parse_listing_filters(filters.query_args())
+    again, _ = parse(filters.query_args())
     assert again == filters
 
 
@@ -80,22 +95,20 @@ def test_parse_listing_filters_reads_every_filter(make_topic, make_organisation)
         ({"from": "2027-03-01", "to": "2027-02-01"}, "The 'from' date was after the 'to' date"),
     ],
 )
-def test_parse_listing_filters_ignores_unusable_values_and_says_so(
-    app, args, expected_message
-) -> None:
-    filters, messages = listing.parse_listing_filters(args)
+def test_the_filter_form_ignores_unusable_values_and_says_so(app, args, expected_message) -> None:
+    filters, messages = parse(args)
     assert filters == listing.ListingFilters()
     assert len(messages) == 1
     assert messages[0].startswith(expected_message)
 
 
-def test_parse_listing_filters_cleans_the_search_text(app) -> None:
-    filters, messages = listing.parse_listing_filters({"q": "a\x00b " + "x" * 5000})
+def test_the_filter_form_cleans_the_search_text(app) -> None:
+    filters, messages = parse({"q": "a\x00b " + "x" * 5000})
     assert filters.q is not None
     assert "\x00" not in filters.q
     assert len(filters.q) <= listing.MAX_QUERY_LENGTH
     assert messages == ["The search text was shortened to 200 characters."]
-    assert listing.parse_listing_filters({"q": "   "})[0].q is None
+    assert parse({"q": "   "})[0].q is None
 
 
 @pytest.mark.parametrize(
@@ -108,22 +121,27 @@ def test_parse_listing_filters_cleans_the_search_text(app) -> None:
         ("-2", 1, True),
         ("abc", 1, True),
         ("1.5", 1, True),
+        ("1_000", 1, True),
         ("٣", 1, True),  # a non-ASCII digit
         ("9" * 40, listing.MAX_PAGE, False),
+        ("9" * 5000, 1, True),  # past what int() reads
     ],
 )
-def test_parse_page(app, raw, number, has_message) -> None:
-    parsed, messages = listing.parse_page(raw)
-    assert parsed == number
-    assert bool(messages) is has_message
+def test_the_page_number(app, raw, number, has_message) -> None:
+    form = parsed_form({} if raw is None else {"page": raw})
+    assert form.page_number() == number
+    assert bool(form.messages()) is has_message
+    if has_message:
+        [message] = form.messages()
+        assert message.startswith(f"Page number '{raw[:10]}") and message.endswith("ignored.")
 
 
-def test_parse_period(app) -> None:
-    assert listing.parse_period(None) == (listing.Period.UPCOMING, [])
-    assert listing.parse_period("past") == (listing.Period.PAST, [])
-    period, messages = listing.parse_period("tomorrow")
-    assert period == listing.Period.UPCOMING
-    assert messages == ["Unknown period 'tomorrow' was ignored."]
+def test_the_period(app) -> None:
+    assert parsed_form({}).period() == listing.Period.UPCOMING
+    assert parsed_form({"when": "PAST"}).period() == listing.Period.PAST
+    form = parsed_form({"when": "tomorrow"})
+    assert form.period() == listing.Period.UPCOMING
+    assert form.messages() == ["Unknown period 'tomorrow' was ignored."]
 
 
 # --- filtering -------------------------------------------------------------------------------
