@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Field, IntegerField, SearchField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
-from eventsite import forms_common
+from eventsite import forms_common, input_rules
 from eventsite.events.listing import (
     MAX_PAGE,
     MAX_QUERY_LENGTH,
@@ -72,20 +72,6 @@ class _PageNumber:
             raise ValidationError()
 
 
-class _ShortenedTo:
-    """Cut an over-long search to `limit` characters: the search still runs, and says so."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-
-    def __call__(self, _form: Any, field: Field) -> None:
-        if field.data and len(field.data) > self.limit:
-            field.data = field.data[: self.limit].rstrip()
-            raise ValidationError(
-                _l("The search text was shortened to %(count)d characters.", count=self.limit)
-            )
-
-
 class PageForm(forms_common.Form):
     """`?page=` of a paged list: 1 up to MAX_PAGE, 1 when unusable. (db.paginate's own
     reading takes any integer, and a huge one overflows the database's OFFSET.)"""
@@ -115,7 +101,14 @@ class ListingFilterForm(PageForm):
     q = SearchField(
         _l("Search"),
         filters=[_squash],
-        validators=[Optional(), _ShortenedTo(MAX_QUERY_LENGTH)],
+        validators=[
+            # Cuts the text at the limit: the search still runs, and says so.
+            forms_common.MaxLength(
+                MAX_QUERY_LENGTH, _l("The search text was shortened to %(max)d characters.")
+            ),
+            Optional(),
+            forms_common.SingleLine(),
+        ],
         render_kw={"maxlength": MAX_QUERY_LENGTH, "placeholder": _l("Title, speaker, subject…")},
     )
     topic = SelectField(
@@ -125,7 +118,8 @@ class ListingFilterForm(PageForm):
         validators=[forms_common.MaxLength(MAX_SLUG_LENGTH)],
     )
     organisation = StringField(
-        filters=[_clean], validators=[forms_common.MaxLength(MAX_SLUG_LENGTH)]
+        filters=[_clean],
+        validators=[forms_common.MaxLength(MAX_SLUG_LENGTH), forms_common.SingleLine()],
     )
     kind = SelectField(
         _l("Kind"),
@@ -177,7 +171,10 @@ class ListingFilterForm(PageForm):
             if not field.errors:
                 continue
             if field is self.q:
+                # A shortened search runs; one with control characters does not.
                 self._messages.extend(str(error) for error in field.errors)
+                if not input_rules.is_single_line(field.data):
+                    field.data = None
                 continue
             self._messages.append(self._ignored_message(field))
             field.data, field.raw_data = None, []
