@@ -16,7 +16,6 @@ from eventsite import create_app, page_cache
 from eventsite.events import services as event_services
 from eventsite.events.models import EventStatus
 from eventsite.extensions import db
-from eventsite.organiser import services as organiser_services
 from eventsite.page_cache import hooks, keys, store
 from eventsite.registration import services as registration_services
 from eventsite.security_headers import CONTENT_SECURITY_POLICY
@@ -255,7 +254,7 @@ def test_editing_an_event_makes_the_next_get_a_miss(app, client, make_event, clo
     client.get("/events/")
     assert client.get("/events/").headers["X-Page-Cache"] == "hit"
 
-    organiser_services.update_event(event, {"title": "Deep Sea Forum"}, actor=None, now=utcnow())
+    event_services.update_event(event, {"title": "Deep Sea Forum"}, now=utcnow())
     db.session.commit()
 
     response = client.get("/events/")
@@ -675,7 +674,7 @@ def test_editing_an_event_changes_the_etag(app, client, make_event, clock):
     paths = ["/events/", f"/events/{event.slug}"]
     before = {path: client.get(path).headers["ETag"] for path in paths}
 
-    organiser_services.update_event(event, {"title": "Deep Sea Forum"}, actor=None, now=utcnow())
+    event_services.update_event(event, {"title": "Deep Sea Forum"}, now=utcnow())
     db.session.commit()
 
     for path in paths:

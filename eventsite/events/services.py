@@ -1,449 +1,206 @@
-"""Rules and read queries of the public pages: listing filters, publishing, search text."""
+"""Rules for changing events: create, edit, publish, cancel, duplicate, delete a draft.
+
+Each takes typed arguments (with `now`), raises a DomainError subclass when a rule says no,
+flushes and never commits. What the packages above must hear of goes out as a signal
+(eventsite/signals.py): registrants' emails, the announcement, the registration questions.
+"""
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
+from typing import Any
 
-from babel import Locale
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, column, exists, func, select, table
-from sqlalchemy.orm import defer, joinedload, selectinload
-from werkzeug.exceptions import NotFound
+from slugify import slugify
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from eventsite import timeutil
-from eventsite.announcements import services as announcements
+from eventsite import signals
 from eventsite.errors import DomainError
-from eventsite.events import search_text
+from eventsite.events import revision, rules, search_text
 from eventsite.events.models import (
+    TIME_PLACE_FIELDS,
     AgendaSession,
     Event,
-    EventFormat,
-    EventKind,
     EventStatus,
-    Organisation,
     SessionSpeaker,
-    Speaker,
     Topic,
-    event_topics,
 )
 from eventsite.extensions import db
+from eventsite.organisations.models import Organisation
 
-PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
-MAX_QUERY_LENGTH = 200
-MAX_SEARCH_TERMS = 8
-MAX_SLUG_LENGTH = 120
-MAX_PAGE = 999_999_999
-# Dates outside this range are typos, and near year 9999 date arithmetic overflows.
-MIN_YEAR, MAX_YEAR = 1900, 2200
-_COUNTRY_CODES = frozenset(
-    code for code in Locale.parse("en").territories if len(code) == 2 and code.isalpha()
+EDITABLE_FIELDS = (
+    "title",
+    "slug",
+    "kind",
+    "summary",
+    "description",
+    *TIME_PLACE_FIELDS,
+    "capacity",
+    "registration_opens_at",
+    "registration_closes_at",
+    "edit_deadline_at",
+    "has_waiting_list",
+    "requires_approval",
 )
+SLUG_MAX = 120
 
 
-class EventStateError(DomainError):
+class EventStateError(rules.EventError):
     """The event is not in a state that allows the action."""
 
 
-class Period(StrEnum):
-    UPCOMING = "upcoming"
-    PAST = "past"
+def refresh_search_text(event: Event) -> None:
+    """Recompute the lower-cased text the listing's free-text search looks in: title,
+    summary, description, session titles and speaker names. (Every flush already does
+    this for the events it touches; see events/search_text.py.)"""
+    search_text.refresh(event)
 
 
-# --- listing filters -------------------------------------------------------------------------
+# --- slugs --------------------------------------------------------------------------------
+
+
+def _slug_taken(slug: str, exclude_id: int | None) -> bool:
+    stmt = select(Event.id).where(Event.slug == slug)
+    if exclude_id is not None:
+        stmt = stmt.where(Event.id != exclude_id)
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def unique_slug(text: str, exclude_id: int | None = None) -> str:
+    """A free slug from a title: "world-forum", else "world-forum-2", "-3", ..."""
+    base = slugify(text, max_length=SLUG_MAX - 6, word_boundary=True) or "event"
+    candidate, n = base, 2
+    while _slug_taken(candidate, exclude_id):
+        candidate = f"{base}-{n}"
+        n += 1
+    return candidate
+
+
+def _chosen_slug(value: str, exclude_id: int | None) -> str:
+    slug = slugify(value, max_length=SLUG_MAX)
+    if not slug:
+        raise rules.EventError(_("Use letters or digits in the address."), field="slug")
+    if _slug_taken(slug, exclude_id):
+        raise rules.EventError(
+            _("Another event already uses the address “%(slug)s”; choose another.", slug=slug),
+            field="slug",
+        )
+    return slug
+
+
+def _flush_event() -> None:
+    """Flush, turning the unique-slug constraint (another request won the race) into words."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as err:
+        if "slug" in str(err.orig).lower():
+            raise rules.EventError(
+                _("Another event already uses this address; choose another."), field="slug"
+            ) from err
+        raise
+
+
+# --- create and edit --------------------------------------------------------------------
+
+
+def create_event(
+    organisation: Organisation,
+    values: dict[str, Any],
+    now: datetime,
+    topics: list[Topic] | None = None,
+) -> Event:
+    """A new draft event of the organisation."""
+    rules.check_event_values(values)
+    fields = {name: values[name] for name in EDITABLE_FIELDS if name in values}
+    requested = fields.pop("slug", None)
+    slug = _chosen_slug(requested, None) if requested else unique_slug(fields["title"])
+    event = Event(
+        organisation=organisation,
+        slug=slug,
+        status=EventStatus.DRAFT,
+        revision=0,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    event.topics = list(topics or [])
+    db.session.add(event)
+    refresh_search_text(event)
+    _flush_event()
+    return event
 
 
 @dataclass(frozen=True)
-class ListingFilters:
-    topic: str | None = None  # topic slug
-    organisation: str | None = None  # organisation slug
-    kind: EventKind | None = None
-    format: EventFormat | None = None
-    country: str | None = None  # ISO 3166-1 alpha-2, upper case
-    q: str | None = None  # free text
-    date_from: date | None = None
-    date_to: date | None = None
+class EventUpdate:
+    """What one save changed: each changed field's (old, new) values, and whether the
+    calendar revision went up (then registrants were told)."""
 
-    def query_args(self) -> dict[str, str]:
-        """The filters as URL query arguments (for links, paging and feeds)."""
-        args: dict[str, str] = {}
-        if self.topic:
-            args["topic"] = self.topic
-        if self.organisation:
-            args["organisation"] = self.organisation
-        if self.kind:
-            args["kind"] = self.kind.value
-        if self.format:
-            args["format"] = self.format.value
-        if self.country:
-            args["country"] = self.country
-        if self.date_from:
-            args["from"] = self.date_from.isoformat()
-        if self.date_to:
-            args["to"] = self.date_to.isoformat()
-        if self.q:
-            args["q"] = self.q
-        return args
+    changes: dict[str, tuple[Any, Any]]
+    revision_raised: bool = False
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.query_args()
+    def __bool__(self) -> bool:
+        return bool(self.changes)
 
 
-def _clean(value: object) -> str:
-    """A query argument as text without NUL bytes (PostgreSQL refuses them) or edge spaces."""
-    if not isinstance(value, str):
-        return ""
-    return value.replace("\x00", "").strip()
+def update_event(
+    event: Event,
+    changes: dict[str, Any],
+    now: datetime,
+    topics: list[Topic] | None = None,
+) -> EventUpdate:
+    """Apply the changes; returns what really changed.
 
-
-def _shorten(value: str, limit: int = 40) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-def _parse_date(value: str) -> date | None:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return None
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if MIN_YEAR <= parsed.year <= MAX_YEAR else None
-
-
-def _slug_exists(model: type[Topic] | type[Organisation], slug: str) -> bool:
-    if len(slug) > MAX_SLUG_LENGTH:
-        return False
-    return db.session.scalar(select(exists().where(model.slug == slug))) or False
-
-
-def parse_listing_filters(args: Mapping[str, str]) -> tuple[ListingFilters, list[str]]:
-    """Read the listing's query arguments. Never raises: a value that cannot be used is
-    dropped and a sentence saying so is returned with the filters."""
-    messages: list[str] = []
-    values: dict[str, object] = {}
-
-    topic = _clean(args.get("topic"))
-    if topic:
-        if _slug_exists(Topic, topic):
-            values["topic"] = topic
-        else:
-            messages.append(_("Unknown topic '%(value)s' was ignored.", value=_shorten(topic)))
-
-    organisation = _clean(args.get("organisation"))
-    if organisation:
-        if _slug_exists(Organisation, organisation):
-            values["organisation"] = organisation
-        else:
-            messages.append(
-                _("Unknown organisation '%(value)s' was ignored.", value=_shorten(organisation))
-            )
-
-    kind = _clean(args.get("kind"))
-    if kind:
-        try:
-            values["kind"] = EventKind(kind.lower())
-        except ValueError:
-            messages.append(
-                _("Unknown kind of event '%(value)s' was ignored.", value=_shorten(kind))
-            )
-
-    fmt = _clean(args.get("format"))
-    if fmt:
-        try:
-            values["format"] = EventFormat(fmt.lower().replace("-", "_"))
-        except ValueError:
-            messages.append(_("Unknown format '%(value)s' was ignored.", value=_shorten(fmt)))
-
-    country = _clean(args.get("country")).upper()
-    if country:
-        if country in _COUNTRY_CODES:
-            values["country"] = country
-        else:
-            messages.append(_("Unknown country '%(value)s' was ignored.", value=_shorten(country)))
-
-    for key, attr, label in (("from", "date_from", _("from")), ("to", "date_to", _("to"))):
-        raw = _clean(args.get(key))
-        if not raw:
-            continue
-        parsed = _parse_date(raw)
-        if parsed is None:
-            messages.append(
-                _(
-                    "The '%(label)s' date '%(value)s' was ignored; use the form YYYY-MM-DD.",
-                    label=label,
-                    value=_shorten(raw),
-                )
+    When the save changes what calendars show of a published event, its revision goes up
+    once and `signals.event_changed` tells registrants (events/revision.py).
+    """
+    changes = {name: value for name, value in changes.items() if name in EDITABLE_FIELDS}
+    if "slug" in changes:
+        wanted = changes["slug"]
+        if not wanted:
+            changes.pop("slug")  # an empty box keeps the address
+        elif slugify(wanted, max_length=SLUG_MAX) == event.slug:
+            changes.pop("slug")
+        elif event.status != EventStatus.DRAFT or event.published_at is not None:
+            raise rules.EventError(
+                _("The address of a published event cannot change: links to it are out there."),
+                field="slug",
             )
         else:
-            values[attr] = parsed
-    date_from, date_to = values.get("date_from"), values.get("date_to")
-    if isinstance(date_from, date) and isinstance(date_to, date) and date_from > date_to:
-        del values["date_from"], values["date_to"]
-        messages.append(_("The 'from' date was after the 'to' date; both were ignored."))
-
-    q = " ".join(_clean(args.get("q")).split())
-    if len(q) > MAX_QUERY_LENGTH:
-        q = q[:MAX_QUERY_LENGTH].rstrip()
-        messages.append(
-            _("The search text was shortened to %(count)d characters.", count=MAX_QUERY_LENGTH)
-        )
-    if q:
-        values["q"] = q
-
-    return ListingFilters(**values), messages  # type: ignore[arg-type]
-
-
-def parse_period(value: object) -> tuple[Period, list[str]]:
-    raw = _clean(value)
-    if not raw:
-        return Period.UPCOMING, []
-    try:
-        return Period(raw.lower()), []
-    except ValueError:
-        return Period.UPCOMING, [_("Unknown period '%(value)s' was ignored.", value=_shorten(raw))]
-
-
-def parse_page(value: object) -> tuple[int, list[str]]:
-    """A page number from the query string: 1 when absent or unusable (with a message)."""
-    raw = _clean(value)
-    if not raw:
-        return 1, []
-    if raw.isascii() and raw.isdigit() and int(raw) >= 1:
-        return min(int(raw), MAX_PAGE), []
-    return 1, [_("Page number '%(value)s' was ignored.", value=_shorten(raw))]
+            changes["slug"] = _chosen_slug(wanted, event.id)
+    diff = {
+        name: (getattr(event, name), value)
+        for name, value in changes.items()
+        if getattr(event, name) != value
+    }
+    if topics is not None:
+        old_ids = sorted(t.id for t in event.topics)
+        new_ids = sorted(t.id for t in topics)
+        if old_ids != new_ids:
+            diff["topics"] = (
+                [t.slug for t in event.topics],
+                [t.slug for t in sorted(topics, key=lambda t: t.name)],
+            )
+    if not diff:
+        return EventUpdate({})
+    merged = {name: getattr(event, name) for name in EDITABLE_FIELDS} | changes
+    rules.check_event_values(merged)
+    if "starts_at" in diff or "ends_at" in diff:
+        rules.check_sessions_inside(event, merged["starts_at"], merged["ends_at"])
+    for name in diff:
+        if name != "topics":
+            setattr(event, name, changes[name])
+    if topics is not None and "topics" in diff:
+        event.topics = list(topics)
+    event.updated_at = now
+    refresh_search_text(event)
+    _flush_event()
+    return EventUpdate(diff, revision.note_change(event, frozenset(diff), now))
 
 
-def _like_pattern(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-# The trigram index finds a word only through a run of at least 3 characters.
-MIN_INDEXED_LENGTH = 3
-
-
-def _search_condition(term: str, dialect: str) -> ColumnElement[bool]:
-    """`term` appears in the event's search text, as a plain substring.
-
-    On PostgreSQL the LIKE uses the GIN trigram index as it is. On SQLite the FTS5 trigram
-    table (case-sensitive: both sides are lower-cased already) answers a phrase query with
-    the events holding the word as a substring, straight from the index: no wildcards to
-    escape, no second look at the text. It needs 3 characters; shorter words use the LIKE."""
-    if dialect != "sqlite" or len(term) < MIN_INDEXED_LENGTH or "\x00" in term:
-        return Event.search_text.like(_like_pattern(term), escape="\\")
-    phrase = '"{}"'.format(term.replace('"', '""'))
-    fts = table("events_fts", column("rowid"), column("events_fts"))
-    return Event.id.in_(select(fts.c.rowid).where(fts.c.events_fts.op("MATCH")(phrase)))
-
-
-def search_terms(q: str | None) -> list[str]:
-    return (q or "").lower().split()[:MAX_SEARCH_TERMS]
-
-
-def apply_listing_filters(stmt: Select, filters: ListingFilters) -> Select:
-    """Narrow a select over Event by every filter that is set (they combine with AND)."""
-    # IN (a list the database builds once) rather than a correlated EXISTS per event.
-    if filters.topic:
-        tagged = (
-            select(event_topics.c.event_id)
-            .join(Topic, Topic.id == event_topics.c.topic_id)
-            .where(Topic.slug == filters.topic)
-        )
-        stmt = stmt.where(Event.id.in_(tagged))
-    if filters.organisation:
-        organisation_id = select(Organisation.id).where(Organisation.slug == filters.organisation)
-        stmt = stmt.where(Event.organisation_id == organisation_id.scalar_subquery())
-    if filters.kind:
-        stmt = stmt.where(Event.kind == filters.kind)
-    if filters.format:
-        stmt = stmt.where(Event.format == filters.format)
-    if filters.country:
-        stmt = stmt.where(Event.country == filters.country)
-    # Days are the site's (UTC) days; an event is in range when any part of it overlaps.
-    if filters.date_from:
-        stmt = stmt.where(Event.ends_at > datetime.combine(filters.date_from, time.min, UTC))
-    if filters.date_to:
-        day_after = datetime.combine(filters.date_to + timedelta(days=1), time.min, UTC)
-        stmt = stmt.where(Event.starts_at < day_after)
-    dialect = db.session.get_bind().dialect.name
-    for term in search_terms(filters.q):
-        stmt = stmt.where(_search_condition(term, dialect))
-    return stmt
-
-
-# --- read queries ----------------------------------------------------------------------------
-
-
-def public_events() -> Select:
-    return select(Event).where(Event.status.in_(PUBLIC_STATUSES))
-
-
-def has_public_events() -> bool:
-    """One cheap EXISTS: does the site have anything to list yet?"""
-    return bool(db.session.scalar(select(exists().where(Event.status.in_(PUBLIC_STATUSES)))))
-
-
-def list_public_events(filters: ListingFilters, *, period: Period, now: datetime) -> Select:
-    """Upcoming (not yet ended) events soonest first, or past ones most recently ended first."""
-    stmt = apply_listing_filters(public_events(), filters)
-    if period == Period.PAST:
-        return stmt.where(Event.ends_at <= now).order_by(Event.ends_at.desc(), Event.id.desc())
-    return stmt.where(Event.ends_at > now).order_by(Event.starts_at, Event.id)
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Event]
-    total: int
-    number: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def is_past_end(self) -> bool:
-        return self.total > 0 and self.number > self.pages
-
-    @property
-    def has_previous(self) -> bool:
-        return 1 < self.number <= self.pages
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
-
-    def window(self, size: int = 2) -> list[int | None]:
-        """Page numbers to link to, with None where numbers are left out."""
-        wanted = {1, self.pages, *range(self.number - size, self.number + size + 1)}
-        numbers = sorted(n for n in wanted if 1 <= n <= self.pages)
-        shown: list[int | None] = []
-        for n in numbers:
-            if shown and n - (shown[-1] or 0) > 1:
-                shown.append(None)
-            shown.append(n)
-        return shown
-
-
-def paginate_events(stmt: Select, number: int, per_page: int, *, narrowed: bool = True) -> Page:
-    """The page's ids and the total, then those events with organisation and topics: a
-    fixed number of queries whatever the page shows.
-
-    The ids come with the total alongside. `narrowed` (some filter is set): a window
-    count, one pass over the matches (a text search reads every candidate's text once,
-    not twice). Not narrowed, the matches are most events: a COUNT subquery on the
-    covering index, and a sort that keeps only the top rows, cost a fraction of the
-    window count, which sorts them all. Only a page past the end needs a separate COUNT."""
-    offset = (number - 1) * per_page
-    if narrowed:
-        total_column = func.count().over()
-    else:
-        count = stmt.with_only_columns(func.count(Event.id)).order_by(None)
-        total_column = count.scalar_subquery().correlate(None)  # computed once, not per row
-    rows = db.session.execute(
-        stmt.with_only_columns(Event.id, total_column).limit(per_page).offset(offset)
-    ).all()
-    ids = [row[0] for row in rows]
-    total = rows[0][1] if rows else None
-    if total is None:
-        total = db.session.scalar(stmt.with_only_columns(func.count(Event.id)).order_by(None))
-    if not ids:
-        return Page([], total or 0, number, per_page)
-    events = db.session.scalars(
-        select(Event)
-        .where(Event.id.in_(ids))
-        .options(
-            # The cards show neither: they are the widest columns of the table.
-            defer(Event.description),
-            defer(Event.search_text),
-            joinedload(Event.organisation),
-            selectinload(Event.topics),
-        )
-    ).all()
-    position = {event_id: index for index, event_id in enumerate(ids)}
-    ordered = sorted(events, key=lambda event: position[event.id])
-    return Page(ordered, total or 0, number, per_page)
-
-
-def all_topics() -> list[Topic]:
-    return list(db.session.scalars(select(Topic).order_by(Topic.name, Topic.id)))
-
-
-def public_countries() -> list[str]:
-    """Country codes that have at least one public event."""
-    stmt = (
-        select(Event.country)
-        .where(Event.status.in_(PUBLIC_STATUSES), Event.country.is_not(None), Event.country != "")
-        .distinct()
-    )
-    return [code for code in db.session.scalars(stmt) if code]
-
-
-def usable_slug(slug: str) -> bool:
-    """Whether a slug from an address can be looked up at all: PostgreSQL refuses NUL in
-    a query, so such a slug is a 404 without one."""
-    return bool(slug) and len(slug) <= MAX_SLUG_LENGTH and "\x00" not in slug
-
-
-def get_public_event_or_404(slug: str) -> Event:
-    """A published or cancelled event with everything its page shows, in a fixed number of
-    queries; drafts and unknown slugs are 404."""
-    if not usable_slug(slug):
-        raise NotFound()
-    stmt = (
-        public_events()
-        .where(Event.slug == slug)
-        .options(
-            joinedload(Event.organisation),
-            selectinload(Event.topics),
-            selectinload(Event.sessions)
-            .selectinload(AgendaSession.speaker_links)
-            .joinedload(SessionSpeaker.speaker),
-        )
-    )
-    return db.first_or_404(stmt)
-
-
-def get_topic_or_404(slug: str) -> Topic:
-    if not usable_slug(slug):
-        raise NotFound()
-    return db.first_or_404(select(Topic).where(Topic.slug == slug))
-
-
-def get_organisation_or_404(slug: str) -> Organisation:
-    if not usable_slug(slug):
-        raise NotFound()
-    return db.first_or_404(select(Organisation).where(Organisation.slug == slug))
-
-
-# --- the event page's pieces (pure) ----------------------------------------------------------
-
-
-def agenda_by_day(event: Event) -> list[tuple[date, list[AgendaSession]]]:
-    """Sessions grouped by their day in the event's own zone, in time order."""
-    days: dict[date, list[AgendaSession]] = {}
-    for session in sorted(event.sessions, key=lambda s: (s.starts_at, s.id or 0)):
-        day = timeutil.to_local(session.starts_at, event.timezone).date()
-        days.setdefault(day, []).append(session)
-    return list(days.items())
-
-
-def event_speakers(event: Event) -> list[Speaker]:
-    """Everyone speaking at the event, once each, in order of first appearance."""
-    seen: dict[int, Speaker] = {}
-    for session in event.sessions:
-        for speaker in session.speakers:
-            seen.setdefault(speaker.id, speaker)
-    return list(seen.values())
-
-
-# --- state changes ---------------------------------------------------------------------------
+# --- lifecycle ----------------------------------------------------------------------------
 
 
 def publish_event(event: Event, now: datetime) -> None:
@@ -454,26 +211,117 @@ def publish_event(event: Event, now: datetime) -> None:
     event.published_at = now
     refresh_search_text(event)
     db.session.flush()
-    announcements.announce_first_publication(now)
+    signals.event_published.send(event, now=now)
 
 
 def cancel_event(event: Event, reason: str, now: datetime) -> None:
-    """Published -> cancelled. The event stays public, marked cancelled, with the reason;
-    the revision goes up so calendars replace their copy."""
+    """Published -> cancelled. The event stays public, marked cancelled, with the reason
+    (required: attendees read it); the revision goes up so calendars replace their copy,
+    and `signals.event_cancelled` tells registrants."""
     if event.status == EventStatus.CANCELLED:
         raise EventStateError(_("This event is already cancelled."))
     if event.status != EventStatus.PUBLISHED:
         raise EventStateError(_("Only a published event can be cancelled; delete a draft instead."))
     if event.has_ended(now):
         raise EventStateError(_("This event has already ended and cannot be cancelled."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise rules.EventError(
+            _("Say why the event is cancelled; attendees will read it."), field="reason"
+        )
     event.status = EventStatus.CANCELLED
-    event.cancellation_reason = (reason or "").strip()
+    event.cancellation_reason = reason
     event.revision = (event.revision or 0) + 1
+    event.updated_at = now
+    db.session.flush()
+    signals.event_cancelled.send(event, now=now)
+
+
+def draft_deletion_refusal(event: Event) -> str | None:
+    """Why the event cannot be deleted, or None when it can: only a draft, and only while
+    no package above refuses (registration: nobody registered for it). A published event
+    is cancelled instead, so its registrants are told."""
+    if event.status != EventStatus.DRAFT or event.published_at is not None:
+        return _("Only a draft can be deleted; a published event can be cancelled instead.")
+    try:
+        signals.event_deleting.send(event)
+    except DomainError as err:
+        return str(err)
+    return None
+
+
+def delete_draft(event: Event) -> None:
+    """Delete a draft with its agenda and questions (the database cascades)."""
+    refusal = draft_deletion_refusal(event)
+    if refusal is not None:
+        raise EventStateError(refusal)
+    db.session.delete(event)
     db.session.flush()
 
 
-def refresh_search_text(event: Event) -> None:
-    """Recompute the lower-cased text the listing's free-text search looks in: title,
-    summary, description, session titles and speaker names. (Every flush already does
-    this for the events it touches; see events/search_text.py.)"""
-    search_text.refresh(event)
+COPIED_FIELDS = (
+    "kind",
+    "summary",
+    "description",
+    "timezone",
+    "is_all_day",
+    "venue_name",
+    "venue_address",
+    "city",
+    "country",
+    "latitude",
+    "longitude",
+    "format",
+    "online_url",
+    "capacity",
+    "has_waiting_list",
+    "requires_approval",
+)
+
+
+def _shift(value: datetime | None, delta: timedelta) -> datetime | None:
+    return value + delta if value is not None else None
+
+
+def duplicate_event(event: Event, title: str, starts_at: datetime, now: datetime) -> Event:
+    """A draft copy starting at `starts_at`; the agenda and registration window move by
+    the same amount (and, through `signals.event_duplicated`, the questions)."""
+    checked = {"title": title}
+    rules.check_event_text(checked)
+    title = checked["title"]
+    delta = starts_at - event.starts_at
+    copy = Event(
+        organisation_id=event.organisation_id,
+        title=title.strip() or event.title,
+        slug=unique_slug(title.strip() or event.title),
+        starts_at=starts_at,
+        ends_at=event.ends_at + delta,
+        status=EventStatus.DRAFT,
+        revision=0,
+        registration_opens_at=_shift(event.registration_opens_at, delta),
+        registration_closes_at=_shift(event.registration_closes_at, delta),
+        edit_deadline_at=_shift(event.edit_deadline_at, delta),
+        created_at=now,
+        updated_at=now,
+        **{name: getattr(event, name) for name in COPIED_FIELDS},
+    )
+    copy.topics = list(event.topics)
+    for session in event.sessions:
+        new_session = AgendaSession(
+            title=session.title,
+            starts_at=session.starts_at + delta,
+            ends_at=session.ends_at + delta,
+            room=session.room,
+            description=session.description,
+        )
+        for link in session.speaker_links:
+            new_session.speaker_links.append(
+                SessionSpeaker(speaker_id=link.speaker_id, position=link.position)
+            )
+        copy.sessions.append(new_session)
+    db.session.add(copy)
+    refresh_search_text(copy)
+    _flush_event()
+    signals.event_duplicated.send(event, copy=copy, now=now)
+    db.session.flush()
+    return copy

@@ -7,7 +7,7 @@ from typing import Any
 
 from eventsite import markup, timeutil
 from eventsite.events.models import Event, EventFormat
-from eventsite.events.services import event_speakers
+from eventsite.events.queries import event_speakers
 
 SCHEMA = "https://schema.org/"
 ATTENDANCE_MODES = {

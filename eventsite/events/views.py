@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from eventsite import page_cache
-from eventsite.events import forms, labels, services, structured_data
+from eventsite.events import forms, labels, queries, structured_data
+from eventsite.events import listing as listings  # the view below is called `listing`
 from eventsite.events.models import Topic
 from eventsite.organisations.models import Organisation
 from eventsite.timeutil import utcnow
@@ -28,7 +29,7 @@ bp.add_app_template_global(labels.card_facts, "card_facts")
 @page_cache.cacheable
 def home() -> str:
     # One EXISTS per request: the page turns into the listing the moment an event is public.
-    if not services.has_public_events():
+    if not listings.has_public_events():
         return render_template("events/coming_soon.html")
     return _render_listing("events.home")
 
@@ -42,28 +43,28 @@ def listing() -> str:
 @bp.get("/topics/<slug>")
 @page_cache.cacheable
 def topic(slug: str) -> str:
-    topic = services.get_topic_or_404(slug)
+    topic = queries.get_topic_or_404(slug)
     return _render_listing("events.topic", topic=topic)
 
 
 @bp.get("/organisations/<slug>")
 @page_cache.cacheable
 def organisation(slug: str) -> str:
-    organisation = services.get_organisation_or_404(slug)
+    organisation = queries.get_organisation_or_404(slug)
     return _render_listing("events.organisation", organisation=organisation)
 
 
 @bp.get("/events/<slug>")
 @page_cache.cacheable
 def detail(slug: str) -> str:
-    event = services.get_public_event_or_404(slug)
+    event = queries.get_public_event_or_404(slug)
     url = url_for("events.detail", slug=event.slug, _external=True)
     organisation_url = url_for("events.organisation", slug=event.organisation.slug, _external=True)
     return render_template(
         "events/detail.html",
         event=event,
-        agenda=services.agenda_by_day(event),
-        speakers=services.event_speakers(event),
+        agenda=queries.agenda_by_day(event),
+        speakers=queries.event_speakers(event),
         json_ld=structured_data.event_schema(event, url=url, organisation_url=organisation_url),
         open_graph=structured_data.open_graph(
             event, url=url, site_name=current_app.config["SITE_NAME"]
@@ -76,11 +77,11 @@ def detail(slug: str) -> str:
 def _render_listing(
     endpoint: str, *, topic: Topic | None = None, organisation: Organisation | None = None
 ) -> str:
-    args = request.args
-    filters, messages = services.parse_listing_filters(args)
-    period, period_messages = services.parse_period(args.get("when"))
-    number, page_messages = services.parse_page(args.get("page"))
-    messages += period_messages + page_messages
+    form = forms.ListingFilterForm(formdata=request.args)
+    form.validate()
+    filters, messages = listings.known_filters(form.filters())
+    messages = form.messages() + messages
+    period = form.period()
 
     # On a topic's or organisation's own page that choice is the path, not a filter.
     path_args: dict[str, str] = {}
@@ -96,9 +97,12 @@ def _render_listing(
     if organisation is not None:
         filter_args.pop("organisation", None)
 
-    stmt = services.list_public_events(filters, period=period, now=utcnow())
-    page = services.paginate_events(
-        stmt, number, current_app.config["EVENTS_PER_PAGE"], narrowed=not filters.is_empty
+    stmt = listings.list_public_events(filters, period=period, now=utcnow())
+    page = listings.paginate_events(
+        stmt,
+        form.page_number(),
+        current_app.config["EVENTS_PER_PAGE"],
+        narrowed=not filters.is_empty,
     )
     if page.is_past_end:
         messages.append(
@@ -111,16 +115,15 @@ def _render_listing(
 
     # The home page's form and tabs lead to the listing's own address.
     link_endpoint = "events.listing" if endpoint == "events.home" else endpoint
-    period_args = {"when": services.Period.PAST.value} if period == services.Period.PAST else {}
+    period_args = {"when": listings.Period.PAST.value} if period == listings.Period.PAST else {}
 
     def link(**extra: Any) -> str:
         return url_for(link_endpoint, **path_args, **filter_args, **period_args, **extra)
 
-    form = forms.ListingFilterForm.for_filters(
+    form.show(
         filters,
-        period=period,
-        topics=services.all_topics() if topic is None else [],
-        countries=services.public_countries(),
+        topics=listings.all_topics() if topic is None else [],
+        countries=listings.public_countries(),
         with_topic=topic is None,
     )
     return render_template(
@@ -139,7 +142,7 @@ def _render_listing(
         clear_url=url_for(link_endpoint, **path_args, **period_args),
         upcoming_url=url_for(link_endpoint, **path_args, **filter_args),
         past_url=url_for(
-            link_endpoint, **path_args, **filter_args, when=services.Period.PAST.value
+            link_endpoint, **path_args, **filter_args, when=listings.Period.PAST.value
         ),
         feed_url=_feed_url(topic, organisation, filter_args),
     )

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from eventsite.accounts.models import User
-from eventsite.events import services as events_services
+from eventsite.events import listing
 from eventsite.events.models import EventStatus, Topic
 from eventsite.extensions import db
 from eventsite.feeds import queries
@@ -23,7 +23,7 @@ def _site_name() -> str:
     return str(current_app.config["SITE_NAME"])
 
 
-def feed_name(filters: events_services.ListingFilters) -> str:
+def feed_name(filters: listing.ListingFilters) -> str:
     """ "eventsite: Climate · Conference · Switzerland" for the filters in use."""
     labels: list[str] = []
     if filters.topic:
@@ -51,7 +51,7 @@ def feed_name(filters: events_services.ListingFilters) -> str:
     return f"{_site_name()}: {' · '.join(labels)}"
 
 
-def build_public_feed(filters: events_services.ListingFilters, now: datetime) -> bytes:
+def build_public_feed(filters: listing.ListingFilters, now: datetime) -> bytes:
     events = queries.load_events(queries.feed_events(filters, now))
     return builders.build_feed(events, name=feed_name(filters))
 

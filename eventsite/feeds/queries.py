@@ -9,10 +9,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, null, select
+from werkzeug.datastructures import MultiDict
 
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
-from eventsite.events import services as events_services
+from eventsite.events import forms, listing
 from eventsite.events.models import Event, Topic, event_topics
 from eventsite.extensions import db
 from eventsite.ical import builders
@@ -33,7 +34,7 @@ class FeedError(DomainError):
 
 def parse_feed_filters(
     args: Mapping[str, str], *, fixed: Mapping[str, str] | None = None
-) -> events_services.ListingFilters:
+) -> listing.ListingFilters:
     """The listing's filters from a feed URL; unlike the listing page, a value that cannot
     be used is an error (a subscription must not silently show something else)."""
     unknown = sorted(key for key in args if key not in FEED_ARGS)
@@ -47,7 +48,10 @@ def parse_feed_filters(
         )
     merged = {key: args[key] for key in args if not (fixed and key in fixed)}
     merged.update(fixed or {})
-    filters, messages = events_services.parse_listing_filters(merged)
+    form = forms.ListingFilterForm(formdata=MultiDict(merged))
+    form.validate()
+    filters, messages = listing.known_filters(form.filters())
+    messages = form.messages() + messages
     if messages:
         raise FeedError(" ".join(messages))
     return filters
@@ -58,11 +62,11 @@ def window_day(now: datetime) -> datetime:
     return datetime.combine(now.astimezone(UTC).date(), time.min, UTC)
 
 
-def feed_events(filters: events_services.ListingFilters, now: datetime) -> Select:
+def feed_events(filters: listing.ListingFilters, now: datetime) -> Select:
     """Published and cancelled events matching the filters that end after 90 days before
     today (UTC): the same events all day long, so the catalogue version and the date
     decide the feed."""
-    stmt = events_services.apply_listing_filters(events_services.public_events(), filters)
+    stmt = listing.apply_listing_filters(listing.public_events(), filters)
     cutoff = window_day(now) - FEED_WINDOW
     return stmt.where(Event.ends_at > cutoff).order_by(Event.starts_at, Event.id)
 
@@ -84,7 +88,7 @@ def personal_events(user: User) -> Select:
         .where(
             Registration.user_id == user.id,
             Registration.status.in_(ACTIVE_STATUSES),
-            Event.status.in_(events_services.PUBLIC_STATUSES),
+            Event.status.in_(listing.PUBLIC_STATUSES),
         )
         .order_by(Event.starts_at, Event.id)
     )

@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 
 from eventsite import catalogue
 from eventsite.accounts.models import User
-from eventsite.events import services as events_services
+from eventsite.events import listing
 from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.feeds.queries import window_day
@@ -67,7 +67,7 @@ def _version(
     return FeedVersion(etag=digest, last_modified=last_modified.astimezone(UTC))
 
 
-def public_feed_version(filters: events_services.ListingFilters, now: datetime) -> FeedVersion:
+def public_feed_version(filters: listing.ListingFilters, now: datetime) -> FeedVersion:
     """One primary-key lookup: the feed is a function of the catalogue version, the
     filters and the day (its window moves at UTC midnight). Last-Modified is the later of
     the catalogue's last change and that midnight."""

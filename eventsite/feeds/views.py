@@ -21,7 +21,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from eventsite import links
-from eventsite.events import services as events_services
+from eventsite.events import queries as events_queries
 from eventsite.extensions import db
 from eventsite.feeds import access, build, forms, queries, tokens, versions
 from eventsite.feeds import links as feed_links
@@ -117,7 +117,7 @@ def _bad_request(err: queries.FeedError) -> Response:
 
 @bp.get("/events/<slug>.ics")
 def event_ics(slug: str) -> Response:
-    event = events_services.get_public_event_or_404(slug)
+    event = events_queries.get_public_event_or_404(slug)
     with_sessions = request.args.get("sessions") in ("1", "true", "yes")
     version = versions.event_version(event, with_sessions)
     return _calendar_response(
@@ -134,7 +134,7 @@ def event_feed(slug: str) -> Response:
     """The event as a subscription ("Subscribe (updates follow)"): a named calendar with a
     refresh interval, so Apple and Google show it under the event's name and follow its
     changes (the download is a one-off copy with neither)."""
-    event = events_services.get_public_event_or_404(slug)
+    event = events_queries.get_public_event_or_404(slug)
     version = versions.event_feed_version(event)
     return _calendar_response(
         version,
@@ -167,13 +167,13 @@ def feed() -> Response:
 
 @bp.get("/topics/<slug>.ics")
 def topic_feed(slug: str) -> Response:
-    topic = events_services.get_topic_or_404(slug)
+    topic = events_queries.get_topic_or_404(slug)
     return _public_feed(f"{topic.slug}.ics", fixed={"topic": topic.slug})
 
 
 @bp.get("/organisations/<slug>.ics")
 def organisation_feed(slug: str) -> Response:
-    organisation = events_services.get_organisation_or_404(slug)
+    organisation = events_queries.get_organisation_or_404(slug)
     return _public_feed(f"{organisation.slug}.ics", fixed={"organisation": organisation.slug})
 
 
@@ -228,7 +228,7 @@ def regenerate_personal_token() -> tuple[str, int, dict[str, str]]:
 
 
 def _member_organisation_or_403(slug: str) -> Organisation:
-    if not events_services.usable_slug(slug):
+    if not events_queries.usable_slug(slug):
         abort(404)
     organisation = db.first_or_404(select(Organisation).where(Organisation.slug == slug))
     if not access.is_member(current_user, organisation):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,9 +12,10 @@ from werkzeug.wrappers import Response
 
 from eventsite import errors
 from eventsite.errors import DomainError
+from eventsite.events import agenda
 from eventsite.events.models import AgendaSession, Event, Speaker
 from eventsite.extensions import db
-from eventsite.organiser import access, agenda, forms
+from eventsite.organiser import access, audit, forms
 from eventsite.organiser.blueprint import bp
 from eventsite.organiser.event_views import Page
 from eventsite.timeutil import utcnow
@@ -23,6 +27,17 @@ def _direction() -> int | None:
 
 def _agenda_url(event: Event) -> str:
     return url_for("organiser.agenda", event_id=event.id)
+
+
+def _log(event: Event, now: datetime, **details: Any) -> None:
+    audit.record(
+        "agenda",
+        organisation_id=event.organisation_id,
+        event_id=event.id,
+        actor=current_user,
+        now=now,
+        **details,
+    )
 
 
 def _speaker_form() -> forms.SpeakerForm:
@@ -41,11 +56,13 @@ def agenda_page(event_id: int) -> Page:
     if request.method == "GET" and not form.starts_local.data:
         form.starts_local.data = forms.to_local_input(event.starts_at, event.timezone)
     if form.validate_on_submit():
+        now = utcnow()
         try:
-            session = agenda.add_session(event, form.values(event.timezone), current_user, utcnow())
+            session = agenda.add_session(event, form.values(event.timezone), now)
         except DomainError as err:
             errors.attach_to_form(form, err)
         else:
+            _log(event, now, added=session.title)
             db.session.commit()
             flash(_("Session “%(title)s” added.", title=session.title), "success")
             return redirect(_agenda_url(event))
@@ -66,11 +83,14 @@ def edit_session(event_id: int, session_id: int) -> Page:
         form.room.data = session.room
         form.description.data = session.description
     if form.validate_on_submit():
+        now = utcnow()
         try:
-            agenda.update_session(session, form.values(event.timezone), current_user, utcnow())
+            changed = agenda.update_session(session, form.values(event.timezone), now)
         except DomainError as err:
             errors.attach_to_form(form, err)
         else:
+            if changed:
+                _log(event, now, session=session.title, changes=audit.changes_detail(changed))
             db.session.commit()
             flash(_("Session saved."), "success")
             return redirect(_agenda_url(event))
@@ -97,11 +117,13 @@ def move_session(event_id: int, session_id: int) -> Response:
     session = access.load_session(event, session_id)
     direction = _direction()
     if forms.ActionForm().validate_on_submit() and direction is not None:
+        now = utcnow()
         try:
-            agenda.move_session(session, direction, current_user, utcnow())
+            agenda.move_session(session, direction, now)
         except DomainError as err:
             flash(str(err), "error")
         else:
+            _log(event, now, moved=session.title, direction="up" if direction < 0 else "down")
             db.session.commit()
     else:
         flash(_("Say whether to move the session up or down."), "error")
@@ -113,7 +135,9 @@ def remove_session(event_id: int, session_id: int) -> Response:
     event = access.load_event(event_id)
     session = access.load_session(event, session_id)
     if forms.ActionForm().validate_on_submit():
-        agenda.remove_session(session, current_user, utcnow())
+        now, title = utcnow(), session.title
+        agenda.remove_session(session, now)
+        _log(event, now, removed=title)
         db.session.commit()
         flash(_("Session removed."), "success")
     return redirect(_agenda_url(event))
@@ -128,17 +152,18 @@ def add_speaker(event_id: int, session_id: int) -> Page:
         existing = None
         if speaker_form.speaker_id.data:
             existing = db.get_or_404(Speaker, speaker_form.speaker_id.data)
+        now = utcnow()
         try:
             speaker = agenda.add_speaker(
                 session,
-                current_user,
-                utcnow(),
+                now,
                 speaker=existing,
                 new_speaker=None if existing else speaker_form.new_speaker_values(),
             )
         except DomainError as err:
             errors.attach_to_form(speaker_form, err)
         else:
+            _log(event, now, session=session.title, speaker_added=speaker.name)
             db.session.commit()
             flash(_("%(name)s added.", name=speaker.name), "success")
             return redirect(
@@ -160,11 +185,13 @@ def move_speaker(event_id: int, session_id: int, speaker_id: int) -> Response:
     access.load_speaker_link(session, speaker_id)
     direction = _direction()
     if forms.ActionForm().validate_on_submit() and direction is not None:
+        now = utcnow()
         try:
-            agenda.move_speaker(session, speaker_id, direction, current_user, utcnow())
+            agenda.move_speaker(session, speaker_id, direction, now)
         except DomainError as err:
             flash(str(err), "error")
         else:
+            _log(event, now, session=session.title, speakers_reordered=True)
             db.session.commit()
     else:
         flash(_("Say whether to move the speaker up or down."), "error")
@@ -177,7 +204,9 @@ def remove_speaker(event_id: int, session_id: int, speaker_id: int) -> Response:
     session = access.load_session(event, session_id)
     access.load_speaker_link(session, speaker_id)
     if forms.ActionForm().validate_on_submit():
-        agenda.remove_speaker(session, speaker_id, current_user, utcnow())
+        now = utcnow()
+        speaker = agenda.remove_speaker(session, speaker_id, now)
+        _log(event, now, session=session.title, speaker_removed=speaker.name)
         db.session.commit()
         flash(_("Speaker removed from the session."), "success")
     return redirect(url_for("organiser.edit_session", event_id=event.id, session_id=session.id))

@@ -11,9 +11,10 @@ from werkzeug.wrappers import Response
 
 from eventsite import errors, markup, timeutil
 from eventsite.errors import DomainError
+from eventsite.events import services
 from eventsite.events.models import Topic
 from eventsite.extensions import db
-from eventsite.organiser import access, audit, forms, queries, services
+from eventsite.organiser import access, audit, forms, queries
 from eventsite.organiser.blueprint import bp
 from eventsite.timeutil import utcnow
 
@@ -68,17 +69,22 @@ def new_event(organisation_id: int) -> Page:
     if form.preview.data:
         preview = markup.render_markdown(form.description.data)
     elif form.validate_on_submit():
+        now = utcnow()
         try:
             event = services.create_event(
-                organisation,
-                form.values(),
-                current_user,
-                utcnow(),
-                topics=_selected_topics(form, topics),
+                organisation, form.values(), now, topics=_selected_topics(form, topics)
             )
         except DomainError as err:
             errors.attach_to_form(form, err)
         else:
+            audit.record(
+                "create",
+                organisation_id=organisation.id,
+                event_id=event.id,
+                actor=current_user,
+                now=now,
+                title=event.title,
+            )
             db.session.commit()
             flash(_("The draft “%(title)s” is saved.", title=event.title), "success")
             return redirect(url_for("organiser.event", event_id=event.id))
@@ -121,19 +127,26 @@ def edit_event(event_id: int) -> Page:
     if form.preview.data:
         preview = markup.render_markdown(form.description.data)
     elif form.validate_on_submit():
+        now = utcnow()
         try:
-            changed = services.update_event(
-                event,
-                form.values(),
-                current_user,
-                utcnow(),
-                topics=_selected_topics(form, topics),
+            update = services.update_event(
+                event, form.values(), now, topics=_selected_topics(form, topics)
             )
         except DomainError as err:
             errors.attach_to_form(form, err)
         else:
+            if update:
+                audit.record(
+                    "edit",
+                    organisation_id=event.organisation_id,
+                    event_id=event.id,
+                    actor=current_user,
+                    now=now,
+                    changes=audit.changes_detail(update.changes),
+                    revision=event.revision if update.revision_raised else None,
+                )
             db.session.commit()
-            if changed:
+            if update:
                 flash(_("Saved."), "success")
             else:
                 flash(_("Nothing changed."), "info")
@@ -152,11 +165,19 @@ def publish_event(event_id: int) -> Page:
     event = access.load_event(event_id)
     form = forms.ActionForm()
     if form.validate_on_submit():
+        now = utcnow()
         try:
-            services.publish(event, current_user, utcnow())
+            services.publish_event(event, now)
         except DomainError as err:
             flash(str(err), "error")
         else:
+            audit.record(
+                "publish",
+                organisation_id=event.organisation_id,
+                event_id=event.id,
+                actor=current_user,
+                now=now,
+            )
             db.session.commit()
             flash(_("“%(title)s” is published.", title=event.title), "success")
     return redirect(url_for("organiser.event", event_id=event.id))
@@ -167,11 +188,20 @@ def cancel_event(event_id: int) -> Page:
     event = access.load_event(event_id)
     form = forms.CancelEventForm()
     if form.validate_on_submit():
+        now = utcnow()
         try:
-            services.cancel(event, form.reason.data, current_user, utcnow())
+            services.cancel_event(event, form.reason.data, now)
         except DomainError as err:
             errors.attach_to_form(form, err)
         else:
+            audit.record(
+                "cancel",
+                organisation_id=event.organisation_id,
+                event_id=event.id,
+                actor=current_user,
+                now=now,
+                reason=event.cancellation_reason,
+            )
             db.session.commit()
             flash(
                 _("“%(title)s” is cancelled; registrants are told.", title=event.title), "success"
@@ -190,17 +220,34 @@ def duplicate_event(event_id: int) -> Page:
         form.title.data = event.title
         form.starts_local.data = forms.to_local_input(event.starts_at, event.timezone)
     if form.validate_on_submit():
+        now = utcnow()
         try:
             copy = services.duplicate_event(
                 event,
                 form.title.data,
                 timeutil.local_to_utc(form.starts_local.data, event.timezone),
-                current_user,
-                utcnow(),
+                now,
             )
         except DomainError as err:
             errors.attach_to_form(form, err)
         else:
+            audit.record(
+                "create",
+                organisation_id=copy.organisation_id,
+                event_id=copy.id,
+                actor=current_user,
+                now=now,
+                title=copy.title,
+                duplicated_from=event.slug,
+            )
+            audit.record(
+                "duplicate",
+                organisation_id=event.organisation_id,
+                event_id=event.id,
+                actor=current_user,
+                now=now,
+                copy=copy.slug,
+            )
             db.session.commit()
             flash(_("The copy “%(title)s” is a draft.", title=copy.title), "success")
             return redirect(url_for("organiser.event", event_id=copy.id))
@@ -217,12 +264,21 @@ def delete_event(event_id: int) -> Page:
     event = access.load_event(event_id)
     form = forms.DeleteDraftForm()
     if form.validate_on_submit():
-        organisation_id, title = event.organisation_id, event.title
+        organisation_id, title, slug = event.organisation_id, event.title, event.slug
         try:
-            services.delete_draft(event, current_user, utcnow())
+            services.delete_draft(event)
         except DomainError as err:
             flash(str(err), "error")
             return redirect(url_for("organiser.event", event_id=event.id))
+        # The entry stays with the organisation, naming the draft.
+        audit.record(
+            "delete_draft",
+            organisation_id=organisation_id,
+            actor=current_user,
+            now=utcnow(),
+            title=title,
+            slug=slug,
+        )
         db.session.commit()
         flash(_("The draft “%(title)s” is deleted.", title=title), "success")
         return redirect(url_for("organiser.organisation", organisation_id=organisation_id))

@@ -31,7 +31,7 @@ from wtforms.validators import (
 )
 
 from eventsite import forms_common, timeutil
-from eventsite.events import services as event_services
+from eventsite.events import rules as event_rules
 from eventsite.events.labels import FORMAT_LABELS, KIND_LABELS
 from eventsite.events.models import MAX_CAPACITY, Event, EventFormat, EventKind
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
@@ -48,14 +48,12 @@ class WithinYears:
 
     def __call__(self, form: forms_common.Form, field: DateTimeLocalField) -> None:
         value = field.data
-        if value is not None and not (
-            event_services.MIN_YEAR <= value.year <= event_services.MAX_YEAR
-        ):
+        if value is not None and not (event_rules.MIN_YEAR <= value.year <= event_rules.MAX_YEAR):
             raise ValidationError(
                 _l(
                     "Give a date between the years %(first)d and %(last)d.",
-                    first=event_services.MIN_YEAR,
-                    last=event_services.MAX_YEAR,
+                    first=event_rules.MIN_YEAR,
+                    last=event_rules.MAX_YEAR,
                 )
             )
 

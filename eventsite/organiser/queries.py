@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
 
 from eventsite.accounts.models import User
-from eventsite.events import services as event_services
+from eventsite.events import forms
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
 from eventsite.organisations.models import Membership, Organisation
@@ -27,12 +27,13 @@ def organisations_for(user: User) -> Select[tuple[Organisation]]:
     return stmt
 
 
-def page_number(args: Mapping[str, str]) -> int:
+def page_number(args: MultiDict[str, str]) -> int:
     """`?page=` of a workspace table, read as the public listing reads it: 1 up to
     MAX_PAGE, 1 when unusable. db.paginate's own reading takes any integer, and a large
     one overflows the database's OFFSET (a 500 on both backends)."""
-    number, _messages = event_services.parse_page(args.get("page"))
-    return number
+    form = forms.PageForm(formdata=args)
+    form.validate()
+    return form.page_number()
 
 
 LIST_FILTERS = ("all", "draft", "published", "cancelled", "past")

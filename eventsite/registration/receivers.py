@@ -1,6 +1,7 @@
 """What registration does when a package below it sends a signal: an account going away
 cancels its registrations; an organisation people are registered with keeps a member; the
-personal-data export lists the registrations."""
+personal-data export lists the registrations; registrants hear of an event's changes; a
+duplicated event gets the same questions; a draft people registered for stays."""
 
 from __future__ import annotations
 
@@ -8,17 +9,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload
 
 from eventsite import signals
 from eventsite.accounts.models import User
+from eventsite.errors import DomainError
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
 from eventsite.registration import answers as registration_answers
-from eventsite.registration import services
+from eventsite.registration import notifications, questions, services
 from eventsite.registration.models import ACTIVE_STATUSES, Registration
 from eventsite.timeutil import iso_or_none
+
+
+class DraftHasRegistrations(DomainError):
+    """People registered for the draft, so it cannot be deleted."""
 
 
 @signals.account_deleting.connect
@@ -77,3 +84,27 @@ def registrations_of(user: User) -> tuple[str, list[dict[str, Any]]]:
         }
         for row in rows
     ]
+
+
+@signals.event_changed.connect
+def email_registrants_the_change(sender: Event, *, now: datetime, **_extra: object) -> None:
+    notifications.notify_event_changed(sender, now)
+
+
+@signals.event_cancelled.connect
+def email_registrants_the_cancellation(sender: Event, *, now: datetime, **_extra: object) -> None:
+    notifications.notify_event_cancelled(sender, now)
+
+
+@signals.event_duplicated.connect
+def copy_questions(sender: Event, *, copy: Event, now: datetime, **_extra: object) -> None:
+    """The copy asks what the original asks now (its active questions, in order)."""
+    questions.copy_questions(sender, copy, now)
+
+
+@signals.event_deleting.connect
+def keep_drafts_with_registrations(sender: Event, **_extra: object) -> None:
+    if db.session.scalar(select(exists().where(Registration.event_id == sender.id))):
+        raise DraftHasRegistrations(
+            _("People have registered for this draft, so it cannot be deleted.")
+        )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from eventsite import database, page_cache
 from eventsite.accounts.models import User
-from eventsite.events import services as events_services
+from eventsite.events import queries as events_queries
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
 from eventsite.registration import answers, forms, notifications, queries, rules, services
@@ -26,7 +26,7 @@ bp = Blueprint("registration", __name__)
 
 
 def _published_event_or_404(slug: str) -> Event:
-    if not events_services.usable_slug(slug):
+    if not events_queries.usable_slug(slug):
         abort(404)
     event = db.session.scalar(select(Event).where(Event.slug == slug))
     if event is None or event.status != EventStatus.PUBLISHED:

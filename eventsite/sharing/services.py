@@ -13,7 +13,7 @@ from werkzeug.exceptions import NotFound
 from eventsite.accounts.models import User
 from eventsite.accounts.services import normalise_email
 from eventsite.errors import DomainError
-from eventsite.events import services as events_services
+from eventsite.events import queries as events_queries
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
 from eventsite.links import external_url
@@ -28,7 +28,7 @@ class ShareError(DomainError):
 
 
 def get_shareable_event_or_404(slug: str) -> Event:
-    if not events_services.usable_slug(slug):
+    if not events_queries.usable_slug(slug):
         raise NotFound()
     event = db.session.scalar(
         select(Event).where(Event.slug == slug, Event.status.in_(SHAREABLE_STATUSES))

@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select, text
 
-from eventsite.events import services
+from eventsite.events import listing
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # as in tests/conftest.py
-F = services.ListingFilters
+F = listing.ListingFilters
 
 
-def listed(filters: services.ListingFilters) -> list[str]:
-    stmt = services.list_public_events(filters, period=services.Period.UPCOMING, now=NOW)
+def listed(filters: listing.ListingFilters) -> list[str]:
+    stmt = listing.list_public_events(filters, period=listing.Period.UPCOMING, now=NOW)
     return [event.slug for event in db.session.scalars(stmt)]
 
 
@@ -65,7 +65,7 @@ def test_search_finds_what_a_plain_substring_scan_finds(make_event) -> None:
 
 
 def _plan(q: str) -> str:
-    stmt = services.apply_listing_filters(select(Event.id), F(q=q))
+    stmt = listing.apply_listing_filters(select(Event.id), F(q=q))
     dialect = db.session.get_bind().dialect
     sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     if dialect.name == "sqlite":

@@ -1,251 +1,149 @@
-"""Rules and read queries of the public pages: filters, search text, publishing, cancelling."""
+"""Rules for changing events: create, edit, publish, cancel, duplicate, delete a draft; the
+search text; the registration state."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from eventsite.events import services
+from eventsite.events import rules, services
 from eventsite.events.models import (
     AgendaSession,
     Event,
-    EventFormat,
-    EventKind,
     EventStatus,
     SessionSpeaker,
 )
 from eventsite.extensions import db
+from eventsite.registration.models import Question, QuestionKind, RegistrationStatus
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # as in tests/conftest.py
 
 
-def listed(filters: services.ListingFilters, period=services.Period.UPCOMING, now=NOW):
-    stmt = services.list_public_events(filters, period=period, now=now)
-    return [event.slug for event in db.session.scalars(stmt)]
+# --- create and edit -----------------------------------------------------------------------
 
 
-# --- parsing ---------------------------------------------------------------------------------
+def _values(**overrides):
+    return {
+        "title": "World Forum",
+        "starts_at": NOW + timedelta(days=10),
+        "ends_at": NOW + timedelta(days=11),
+    } | overrides
 
 
-def test_parse_listing_filters_reads_every_filter(make_topic, make_organisation) -> None:
-    make_topic("Climate", "climate")
-    make_organisation(slug="wsf")
-    filters, messages = services.parse_listing_filters(
-        {
-            "topic": "climate",
-            "organisation": "wsf",
-            "kind": "forum",
-            "format": "online",
-            "country": "ch",
-            "from": "2027-01-01",
-            "to": "2027-02-01",
-            "q": "  vaccines   and  trust ",
-        }
+def test_create_event_makes_a_draft_with_a_free_slug(make_organisation, make_event) -> None:
+    organisation = make_organisation()
+    make_event(slug="world-forum")
+    event = services.create_event(organisation, _values(), NOW)
+    assert (event.slug, event.status, event.revision) == ("world-forum-2", "draft", 0)
+    assert event.created_at == event.updated_at == NOW
+    with pytest.raises(rules.EventError) as err:
+        services.create_event(organisation, _values(slug="world-forum"), NOW)
+    assert err.value.field == "slug"
+    assert "already uses" in str(err.value)
+
+
+def test_the_database_refuses_a_duplicate_slug(make_event) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    event = make_event()
+    copy = Event(
+        organisation_id=event.organisation_id,
+        title="Copy",
+        slug=event.slug,
+        starts_at=NOW,
+        ends_at=NOW + timedelta(hours=1),
     )
-    assert messages == []
-    assert filters == services.ListingFilters(
-        topic="climate",
-        organisation="wsf",
-        kind=EventKind.FORUM,
-        format=EventFormat.ONLINE,
-        country="CH",
-        q="vaccines and trust",
-        date_from=date(2027, 1, 1),
-        date_to=date(2027, 2, 1),
-    )
-    assert filters.query_args() == {
-        "topic": "climate",
-        "organisation": "wsf",
-        "kind": "forum",
-        "format": "online",
-        "country": "CH",
-        "from": "2027-01-01",
-        "to": "2027-02-01",
-        "q": "vaccines and trust",
-    }
-    again, _ = services.parse_listing_filters(filters.query_args())
-    assert again == filters
+    db.session.add(copy)
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
 
 
-@pytest.mark.parametrize(
-    ("args", "expected_message"),
-    [
-        ({"topic": "no-such-topic"}, "Unknown topic 'no-such-topic' was ignored."),
-        ({"organisation": "nobody"}, "Unknown organisation 'nobody' was ignored."),
-        ({"kind": "party"}, "Unknown kind of event 'party' was ignored."),
-        ({"format": "telepathy"}, "Unknown format 'telepathy' was ignored."),
-        ({"country": "XX"}, "Unknown country 'XX' was ignored."),
-        ({"country": "Switzerland"}, "Unknown country 'SWITZERLAND' was ignored."),
-        ({"from": "2027-13-01"}, "The 'from' date '2027-13-01' was ignored"),
-        ({"to": "yesterday"}, "The 'to' date 'yesterday' was ignored"),
-        ({"from": "9999-12-31"}, "The 'from' date '9999-12-31' was ignored"),
-        ({"from": "2027-03-01", "to": "2027-02-01"}, "The 'from' date was after the 'to' date"),
-    ],
-)
-def test_parse_listing_filters_ignores_unusable_values_and_says_so(
-    app, args, expected_message
-) -> None:
-    filters, messages = services.parse_listing_filters(args)
-    assert filters == services.ListingFilters()
-    assert len(messages) == 1
-    assert messages[0].startswith(expected_message)
+def test_the_address_of_a_published_event_cannot_change(make_event) -> None:
+    with pytest.raises(rules.EventError) as err:
+        services.update_event(make_event(), {"slug": "new-address"}, NOW)
+    assert err.value.field == "slug"
+    draft = make_event(status=EventStatus.DRAFT, published_at=None)
+    services.update_event(draft, {"slug": "Better Address"}, NOW)
+    assert draft.slug == "better-address"
 
 
-def test_parse_listing_filters_cleans_the_search_text(app) -> None:
-    filters, messages = services.parse_listing_filters({"q": "a\x00b " + "x" * 5000})
-    assert filters.q is not None
-    assert "\x00" not in filters.q
-    assert len(filters.q) <= services.MAX_QUERY_LENGTH
-    assert messages == ["The search text was shortened to 200 characters."]
-    assert services.parse_listing_filters({"q": "   "})[0].q is None
+def test_update_event_returns_what_changed(make_event) -> None:
+    event = make_event(title="Old title", capacity=10)
+    update = services.update_event(event, {"title": "New title", "capacity": 10}, NOW)
+    assert update.changes == {"title": ("Old title", "New title")}
+    assert update.revision_raised and event.revision == 1
+    assert event.updated_at == NOW
+    assert not services.update_event(event, {"title": "New title"}, NOW)
 
 
-@pytest.mark.parametrize(
-    ("raw", "number", "has_message"),
-    [
-        (None, 1, False),
-        ("", 1, False),
-        ("3", 3, False),
-        ("0", 1, True),
-        ("-2", 1, True),
-        ("abc", 1, True),
-        ("1.5", 1, True),
-        ("٣", 1, True),  # a non-ASCII digit
-        ("9" * 40, services.MAX_PAGE, False),
-    ],
-)
-def test_parse_page(app, raw, number, has_message) -> None:
-    parsed, messages = services.parse_page(raw)
-    assert parsed == number
-    assert bool(messages) is has_message
+def test_moving_a_draft_does_not_raise_the_revision(make_event) -> None:
+    draft = make_event(status=EventStatus.DRAFT, published_at=None)
+    one_day = timedelta(days=1)
+    changes = {"starts_at": draft.starts_at + one_day, "ends_at": draft.ends_at + one_day}
+    assert not services.update_event(draft, changes, NOW).revision_raised
+    assert draft.revision == 0
 
 
-def test_parse_period(app) -> None:
-    assert services.parse_period(None) == (services.Period.UPCOMING, [])
-    assert services.parse_period("past") == (services.Period.PAST, [])
-    period, messages = services.parse_period("tomorrow")
-    assert period == services.Period.UPCOMING
-    assert messages == ["Unknown period 'tomorrow' was ignored."]
+def test_the_event_cannot_shrink_around_its_sessions(make_event, make_session) -> None:
+    event = make_event()
+    session = make_session(event, title="Opening")
+    with pytest.raises(rules.EventError) as err:
+        services.update_event(event, {"ends_at": session.starts_at - timedelta(minutes=1)}, NOW)
+    assert "Opening" in str(err.value)
 
 
-# --- filtering -------------------------------------------------------------------------------
+def test_registration_must_close_before_the_event_ends(make_event) -> None:
+    event = make_event()
+    with pytest.raises(rules.EventError) as err:
+        services.update_event(
+            event, {"registration_closes_at": event.ends_at + timedelta(hours=1)}, NOW
+        )
+    assert err.value.field == "registration_closes_at"
 
 
-def test_each_filter_narrows_and_they_combine(make_event, make_topic, make_organisation) -> None:
-    climate, health = make_topic("Climate", "climate"), make_topic("Health", "health")
-    wsf = make_organisation(slug="wsf")
-    day = NOW + timedelta(days=40)
-    make_event(slug="a", topics=[climate], kind=EventKind.FORUM, country="CH", starts_at=day)
-    make_event(
-        slug="b",
-        topics=[climate, health],
-        kind=EventKind.CONFERENCE,
-        format=EventFormat.ONLINE,
-        country=None,
-        organisation=wsf,
-        starts_at=day + timedelta(days=10),
-    )
-    make_event(
-        slug="c",
-        topics=[health],
-        kind=EventKind.FORUM,
-        country="KE",
-        organisation=wsf,
-        starts_at=day + timedelta(days=20),
-    )
-    F = services.ListingFilters
-
-    assert sorted(listed(F(topic="climate"))) == ["a", "b"]
-    assert sorted(listed(F(kind=EventKind.FORUM))) == ["a", "c"]
-    assert listed(F(format=EventFormat.ONLINE)) == ["b"]
-    assert listed(F(country="KE")) == ["c"]
-    assert sorted(listed(F(organisation="wsf"))) == ["b", "c"]
-    assert listed(F(topic="climate", kind=EventKind.FORUM)) == ["a"]
-    assert listed(F(topic="health", organisation="wsf", kind=EventKind.FORUM)) == ["c"]
-    assert listed(F(topic="climate", country="KE")) == []
-    # Date range: any overlap with the days given.
-    assert listed(F(date_from=day.date(), date_to=day.date())) == ["a"]
-    assert listed(F(date_from=(day + timedelta(days=5)).date())) == ["b", "c"]
-    assert listed(F(date_to=(day + timedelta(days=10)).date())) == ["a", "b"]
+# --- duplicate and delete -------------------------------------------------------------------
 
 
-def test_search_matches_title_summary_description_and_speakers(
+def test_duplicate_event_moves_the_agenda_and_copies_active_questions(
     make_event, make_session, make_speaker
 ) -> None:
-    make_event(slug="t", title="Vaccines for Everyone")
-    make_event(slug="s", summary="About green hydrogen")
-    make_event(slug="d", description="We discuss **connectivity** in rural areas.")
-    spoken = make_event(slug="p")
-    make_session(spoken, speakers=[make_speaker("Grace Hopper-Okafor")])
-    F = services.ListingFilters
-
-    assert listed(F(q="VACCINES")) == ["t"]
-    assert listed(F(q="hydrogen")) == ["s"]
-    assert listed(F(q="connectivity rural")) == ["d"]  # every word must match
-    assert listed(F(q="connectivity cities")) == []
-    assert listed(F(q="okafor")) == ["p"]
-
-
-def test_search_treats_like_wildcards_literally(make_event) -> None:
-    make_event(slug="percent", title="100% renewable")
-    make_event(slug="under", title="snake_case naming")
-    make_event(slug="plain", title="Nothing special")
-    F = services.ListingFilters
-
-    assert listed(F(q="%")) == ["percent"]
-    assert listed(F(q="_")) == ["under"]
-    assert listed(F(q="e_c")) == ["under"]
-    assert listed(F(q="\\")) == []
-    assert listed(F(q="'; drop table events; --")) == []
-    assert listed(F(q="🌍")) == []
-
-
-def test_listing_hides_drafts_and_orders_upcoming_and_past(make_event) -> None:
-    make_event(slug="later", starts_at=NOW + timedelta(days=20))
-    make_event(slug="sooner", starts_at=NOW + timedelta(days=2))
-    make_event(slug="draft", status=EventStatus.DRAFT, starts_at=NOW + timedelta(days=1))
-    make_event(slug="cancelled", status=EventStatus.CANCELLED, starts_at=NOW + timedelta(days=5))
-    make_event(slug="long-ago", starts_at=NOW - timedelta(days=300))
-    make_event(slug="recently", starts_at=NOW - timedelta(days=3))
-    # Started but not ended: still upcoming (you can still go).
-    make_event(slug="running", starts_at=NOW - timedelta(hours=2))
-
-    assert listed(services.ListingFilters()) == ["running", "sooner", "cancelled", "later"]
-    assert listed(services.ListingFilters(), period=services.Period.PAST) == [
-        "recently",
-        "long-ago",
-    ]
-
-
-def test_has_public_events_ignores_drafts(make_event) -> None:
-    assert services.has_public_events() is False
-    event = make_event(status=EventStatus.DRAFT, published_at=None)
-    assert services.has_public_events() is False
-    services.publish_event(event, NOW)
+    event = make_event()
+    make_session(event, speakers=[make_speaker("Ada")], title="Keynote")
+    db.session.add_all(
+        [
+            Question(event=event, label="Affiliation", kind=QuestionKind.SHORT_TEXT),
+            Question(event=event, label="Gone", kind=QuestionKind.SHORT_TEXT, is_active=False),
+        ]
+    )
     db.session.commit()
-    assert services.has_public_events() is True
+    year = timedelta(days=365)
+    copy = services.duplicate_event(event, "Next year", event.starts_at + year, NOW)
+    db.session.commit()
+    assert (copy.slug, copy.status, copy.revision) == ("next-year", "draft", 0)
+    [session] = copy.sessions
+    assert session.starts_at == event.sessions[0].starts_at + year
+    assert [s.name for s in session.speakers] == ["Ada"]
+    labels = db.session.scalars(select(Question.label).where(Question.event_id == copy.id))
+    assert list(labels) == ["Affiliation"]
 
 
-def test_paginate_counts_and_stops_past_the_end(make_event) -> None:
-    for _ in range(5):
-        make_event()
-    stmt = services.list_public_events(services.ListingFilters(), period="upcoming", now=NOW)
-    page = services.paginate_events(stmt, 2, 2)
-    assert (page.total, page.pages, len(page.items)) == (5, 3, 2)
-    assert page.has_previous and page.has_next
-    beyond = services.paginate_events(stmt, services.MAX_PAGE, 2)
-    assert beyond.items == [] and beyond.is_past_end
-    assert services.Page([], 500, 10, 20).window() == [1, None, 8, 9, 10, 11, 12, None, 25]
-
-
-def test_public_countries_only_those_with_public_events(make_event) -> None:
-    make_event(country="CH")
-    make_event(country="KE")
-    make_event(country="BR", status=EventStatus.DRAFT)
-    make_event(country=None, format=EventFormat.ONLINE)
-    assert sorted(services.public_countries()) == ["CH", "KE"]
+def test_a_draft_people_registered_for_is_not_deleted(
+    make_event, make_user, make_registration
+) -> None:
+    draft = make_event(status=EventStatus.DRAFT, published_at=None)
+    make_registration(make_user(), draft, RegistrationStatus.CONFIRMED)
+    assert "registered" in services.draft_deletion_refusal(draft)
+    with pytest.raises(services.EventStateError, match="registered"):
+        services.delete_draft(draft)
+    assert "cancelled instead" in services.draft_deletion_refusal(make_event())
+    empty = make_event(status=EventStatus.DRAFT, published_at=None)
+    assert services.draft_deletion_refusal(empty) is None
+    services.delete_draft(empty)
+    db.session.commit()
+    assert db.session.get(Event, empty.id) is None
 
 
 # --- the search text stays current -----------------------------------------------------------
@@ -319,38 +217,17 @@ def test_cancel_event_keeps_it_public_and_bumps_the_revision(make_event) -> None
         services.cancel_event(event, "again", NOW)
 
 
+def test_cancel_event_needs_a_reason(make_event) -> None:
+    event = make_event()
+    with pytest.raises(rules.EventError, match="Say why") as err:
+        services.cancel_event(event, "   ", NOW)
+    assert err.value.field == "reason"
+    assert event.status == EventStatus.PUBLISHED
+
+
 def test_cancel_event_refuses_drafts_and_ended_events(make_event) -> None:
     with pytest.raises(services.EventStateError):
         services.cancel_event(make_event(status=EventStatus.DRAFT), "", NOW)
     ended = make_event(starts_at=NOW - timedelta(days=2))
     with pytest.raises(services.EventStateError, match="ended"):
         services.cancel_event(ended, "", NOW)
-
-
-# --- pieces of the event page ----------------------------------------------------------------
-
-
-def test_agenda_by_day_uses_the_events_zone(make_event, make_session) -> None:
-    start = datetime(2027, 5, 10, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
-    event = make_event(timezone="Asia/Shanghai", starts_at=start, ends_at=start + timedelta(days=2))
-    late = make_session(event, title="Late", starts_at=datetime(2027, 5, 10, 15, 30, tzinfo=UTC))
-    first = make_session(event, title="First", starts_at=start)
-    days = services.agenda_by_day(event)
-    # 15:30 UTC is 23:30 in Shanghai: same local day as the morning session.
-    assert days == [(date(2027, 5, 10), [first, late])]
-    after = make_session(event, title="Next", starts_at=datetime(2027, 5, 10, 16, 30, tzinfo=UTC))
-    db.session.refresh(event)
-    assert [day for day, _ in services.agenda_by_day(event)] == [
-        date(2027, 5, 10),
-        date(2027, 5, 11),
-    ]
-    assert services.agenda_by_day(event)[1][1] == [after]
-
-
-def test_event_speakers_once_each_in_order(make_event, make_session, make_speaker) -> None:
-    event = make_event()
-    a, b, c = make_speaker("A"), make_speaker("B"), make_speaker("C")
-    make_session(event, speakers=[b, a], starts_at=event.starts_at)
-    make_session(event, speakers=[a, c], starts_at=event.starts_at + timedelta(hours=2))
-    db.session.refresh(event)
-    assert [s.name for s in services.event_speakers(event)] == ["B", "A", "C"]

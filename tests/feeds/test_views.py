@@ -235,7 +235,7 @@ def test_moving_an_event_raises_sequence_everywhere(client, make_event):
     assert before.decoded("SEQUENCE") == 0
     event.starts_at += timedelta(days=1)
     event.ends_at += timedelta(days=1)
-    assert revision.bump_revision_if_moved(event) is True
+    assert revision.raise_revision_if_shown(event) is True
     db.session.commit()
     for url in ("/calendar.ics", f"/events/{event.slug}.ics"):
         parsed = check_export(client.get(url).data)

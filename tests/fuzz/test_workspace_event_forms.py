@@ -217,8 +217,18 @@ SPEAKER_FIELDS = {
     "bio": fz.text(),
     "submit": fz.buttons(),
 }
+# A published event's agenda is in calendars: a change raises the revision and queues the
+# registrants' update emails.
 AGENDA_WRITES = frozenset(
-    {"agenda_sessions", "session_speakers", "speakers", "events", AUDIT, CATALOGUE}
+    {
+        "agenda_sessions",
+        "session_speakers",
+        "speakers",
+        "events",
+        AUDIT,
+        CATALOGUE,
+        "outbox_messages",
+    }
 )
 DIRECTION = {"direction": fz.choices(("up", "down")), "submit": fz.buttons()}
 

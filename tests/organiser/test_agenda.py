@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from eventsite.extensions import db
-from eventsite.models import AgendaSession, Event, SessionSpeaker, Speaker
+from eventsite.models import AgendaSession, AuditEntry, Event, SessionSpeaker, Speaker
 
 
 def _local(event: Event, value) -> str:
@@ -83,6 +83,12 @@ def test_moving_a_session_up_swaps_the_time_slots(client, as_member, make_sessio
     )
     assert response.status_code == 302
     assert _titles(event.id) == ["Keynote", "Opening"]
+    # Calendars show the agenda: one save, one new revision, logged with the move.
+    assert db.session.get(Event, event.id).revision == 1
+    [entry] = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.event_id == event.id, AuditEntry.action == "agenda")
+    )
+    assert entry.details == {"moved": "Keynote", "direction": "up"}
     keynote = db.session.get(AgendaSession, second.id)
     opening = db.session.get(AgendaSession, first.id)
     assert keynote.starts_at == event.starts_at + timedelta(hours=1)

@@ -23,11 +23,8 @@ from eventsite.models import (
     Registration,
     RegistrationStatus,
 )
-from eventsite.organiser import services
 
 from ..ical.ics_check import check_export
-
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
 def _event(slug: str) -> Event:
@@ -125,73 +122,15 @@ def test_preview_renders_the_markdown_without_saving(client, as_member, event_fo
     assert _event("world-science-forum") is None
 
 
-def test_slugs_are_derived_unique_and_checked(app, world) -> None:
-    values = {
-        "title": world.event.title,
-        "starts_at": NOW + timedelta(days=10),
-        "ends_at": NOW + timedelta(days=11),
-    }
-    first = services.create_event(world.organisation, values, world.member, NOW)
-    assert first.slug == f"{world.event.slug}-2"
-    with pytest.raises(services.EventError) as err:
-        services.create_event(
-            world.organisation, values | {"slug": world.event.slug}, world.member, NOW
-        )
-    assert err.value.field == "slug"
-    assert "already uses" in str(err.value)
-
-
-def test_the_database_refuses_a_duplicate_slug(app, world) -> None:
-    from sqlalchemy.exc import IntegrityError
-
-    copy = Event(
-        organisation_id=world.organisation.id,
-        title="Copy",
-        slug=world.event.slug,
-        starts_at=NOW,
-        ends_at=NOW + timedelta(hours=1),
-    )
-    db.session.add(copy)
-    with pytest.raises(IntegrityError):
-        db.session.flush()
-    db.session.rollback()
-
-
 # --- editing -------------------------------------------------------------------------------
 
 
-def test_the_address_of_a_published_event_cannot_change(client, as_member, event_form) -> None:
+def test_the_address_of_a_published_event_is_read_only(client, as_member) -> None:
     event = as_member.event
     response = client.get(f"/manage/events/{event.id}/edit")
     assert "readonly" in response.get_data(as_text=True)
-    with pytest.raises(services.EventError):
-        services.update_event(event, {"slug": "new-address"}, as_member.member, NOW)
-    draft = as_member.draft
-    services.update_event(draft, {"slug": "Better Address"}, as_member.member, NOW)
-    assert draft.slug == "better-address"
-
-
-def test_editing_the_title_of_a_published_event_does_not_bump_the_revision(app, world) -> None:
-    changed = services.update_event(world.event, {"title": "New title"}, world.member, NOW)
-    assert changed == ["title"]
-    assert world.event.revision == 0
-    entry = _log(world.event)[-1]
-    assert entry.action == "edit"
-    assert entry.details["changes"]["title"]["new"] == "New title"
-
-
-def test_moving_a_draft_does_not_bump_the_revision(app, world) -> None:
-    draft = world.draft
-    services.update_event(
-        draft,
-        {
-            "starts_at": draft.starts_at + timedelta(days=1),
-            "ends_at": draft.ends_at + timedelta(days=1),
-        },
-        world.member,
-        NOW,
-    )
-    assert draft.revision == 0
+    response = client.get(f"/manage/events/{as_member.draft.id}/edit")
+    assert "readonly" not in response.get_data(as_text=True)
 
 
 def test_moving_a_published_event_bumps_its_revision_and_emails_registrants(
@@ -255,28 +194,6 @@ def _zone(name: str):
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
-
-
-def test_the_event_cannot_shrink_around_its_sessions(app, world) -> None:
-    with pytest.raises(services.EventError) as err:
-        services.update_event(
-            world.event,
-            {"ends_at": world.session.starts_at - timedelta(minutes=1)},
-            world.member,
-            NOW,
-        )
-    assert "Opening" in str(err.value)
-
-
-def test_registration_must_close_before_the_event_ends(app, world) -> None:
-    with pytest.raises(services.EventError) as err:
-        services.update_event(
-            world.event,
-            {"registration_closes_at": world.event.ends_at + timedelta(hours=1)},
-            world.member,
-            NOW,
-        )
-    assert err.value.field == "registration_closes_at"
 
 
 # --- lifecycle -----------------------------------------------------------------------------

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from eventsite.events import rules, services
 from eventsite.extensions import db
 from eventsite.models import Event
-from eventsite.organiser import services
 from eventsite.timeutil import utcnow
 
 MAX_CAPACITY = 1_000_000  # eventsite.events.models.MAX_CAPACITY
@@ -42,12 +42,12 @@ def _values(**overrides: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("value", [MAX_CAPACITY + 1, 2**31, 2**64, -1])
 def test_create_and_update_refuse_a_capacity_out_of_range(world, value) -> None:
     before = events()
-    with pytest.raises(services.EventError, match=CAPACITY) as refused:
-        services.create_event(world.organisation, _values(capacity=value), None, utcnow())
+    with pytest.raises(rules.EventError, match=CAPACITY) as refused:
+        services.create_event(world.organisation, _values(capacity=value), utcnow())
     assert refused.value.field == "capacity"
     db.session.rollback()
-    with pytest.raises(services.EventError, match=CAPACITY):
-        services.update_event(world.event, {"capacity": value}, None, utcnow())
+    with pytest.raises(rules.EventError, match=CAPACITY):
+        services.update_event(world.event, {"capacity": value}, utcnow())
     db.session.rollback()
     assert events() == before
 

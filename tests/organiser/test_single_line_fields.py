@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from eventsite.events import rules, services
 from eventsite.extensions import db
 from eventsite.models import (
     AgendaSession,
@@ -21,7 +22,6 @@ from eventsite.models import (
     Question,
     Speaker,
 )
-from eventsite.organiser import services
 from eventsite.timeutil import utcnow
 
 from ..ical.ics_check import check_export
@@ -249,18 +249,16 @@ def _values(**overrides: Any) -> dict[str, Any]:
 )
 def test_create_and_update_refuse_what_the_form_refuses(world, field, value, message) -> None:
     before = snapshot()
-    with pytest.raises(services.EventError, match=message) as refused:
-        services.create_event(world.organisation, _values(**{field: value}), None, utcnow())
+    with pytest.raises(rules.EventError, match=message) as refused:
+        services.create_event(world.organisation, _values(**{field: value}), utcnow())
     assert refused.value.field == field
     db.session.rollback()
-    with pytest.raises(services.EventError, match=message):
-        services.update_event(world.event, {field: value}, None, utcnow())
+    with pytest.raises(rules.EventError, match=message):
+        services.update_event(world.event, {field: value}, utcnow())
     db.session.rollback()
     assert snapshot() == before
 
 
 def test_a_copy_title_is_one_line_for_the_service_too(world) -> None:
-    with pytest.raises(services.EventError, match=ONE_LINE):
-        services.duplicate_event(
-            world.event, "Copy\r\nBcc: x", world.event.starts_at, None, utcnow()
-        )
+    with pytest.raises(rules.EventError, match=ONE_LINE):
+        services.duplicate_event(world.event, "Copy\r\nBcc: x", world.event.starts_at, utcnow())

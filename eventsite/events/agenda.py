@@ -1,4 +1,9 @@
-"""Workspace rules for an event's agenda: sessions, their order, and their speakers."""
+"""Rules for an event's agenda: sessions, their order, and their speakers.
+
+Every change that calendars show (a session's times, title, room, description, speakers;
+sessions added or removed) raises the event's revision once and tells its registrants
+(events/revision.py). Like the other services: `now` given, DomainError, flush, no commit.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,13 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from eventsite import input_rules
-from eventsite.accounts.models import User
 from eventsite.errors import DomainError
+from eventsite.events import revision, search_text
 from eventsite.events.models import AgendaSession, Event, SessionSpeaker, Speaker
 from eventsite.extensions import db
-from eventsite.organiser import audit, services
 
 SESSION_FIELDS = ("title", "starts_at", "ends_at", "room", "description")
+_AGENDA = frozenset({revision.AGENDA})
 
 
 class AgendaError(DomainError):
@@ -31,25 +36,12 @@ def _check_inside(event: Event, starts: datetime, ends: datetime) -> None:
         )
 
 
-def _log(event: Event, actor: User | None, now: datetime, **details: Any) -> None:
-    audit.record(
-        "agenda",
-        organisation_id=event.organisation_id,
-        event_id=event.id,
-        actor=actor,
-        now=now,
-        **details,
-    )
-
-
 # Typed text mended as the forms do (input_rules.clean_typed_text), for the CLI and the API.
 SESSION_LINES, SESSION_TEXTS = ("title", "room"), ("description",)
 SPEAKER_LINES, SPEAKER_TEXTS = ("name", "affiliation", "honours"), ("bio",)
 
 
-def add_session(
-    event: Event, values: dict[str, Any], actor: User | None, now: datetime
-) -> AgendaSession:
+def add_session(event: Event, values: dict[str, Any], now: datetime) -> AgendaSession:
     input_rules.clean_text_fields(values, SESSION_LINES, SESSION_TEXTS)
     _check_inside(event, values["starts_at"], values["ends_at"])
     session = AgendaSession(
@@ -57,13 +49,14 @@ def add_session(
     )
     db.session.add(session)
     db.session.flush()
-    _log(event, actor, now, added=session.title)
+    revision.note_change(event, _AGENDA, now)
     return session
 
 
 def update_session(
-    session: AgendaSession, values: dict[str, Any], actor: User | None, now: datetime
-) -> None:
+    session: AgendaSession, values: dict[str, Any], now: datetime
+) -> dict[str, tuple[Any, Any]]:
+    """Apply the values; returns each changed field's (old, new) values."""
     input_rules.clean_text_fields(values, SESSION_LINES, SESSION_TEXTS)
     _check_inside(session.event, values["starts_at"], values["ends_at"])
     changed = {
@@ -76,21 +69,20 @@ def update_session(
     if changed:
         session.updated_at = now
         db.session.flush()
-        _log(
-            session.event, actor, now, session=session.title, changes=audit.changes_detail(changed)
-        )
+        if set(changed) & revision.SESSION_CALENDAR_FIELDS:
+            revision.note_change(session.event, _AGENDA, now)
+    return changed
 
 
-def remove_session(session: AgendaSession, actor: User | None, now: datetime) -> None:
+def remove_session(session: AgendaSession, now: datetime) -> None:
     event = session.event
-    title = session.title
     event.sessions.remove(session)
     db.session.flush()
-    services.refresh_search_text(event)
-    _log(event, actor, now, removed=title)
+    search_text.refresh(event)
+    revision.note_change(event, _AGENDA, now)
 
 
-def move_session(session: AgendaSession, direction: int, actor: User | None, now: datetime) -> None:
+def move_session(session: AgendaSession, direction: int, now: datetime) -> None:
     """Swap the session with its neighbour in the agenda (up: -1, down: +1).
 
     The agenda is ordered by time, so moving a session swaps the two time slots: the
@@ -118,9 +110,10 @@ def move_session(session: AgendaSession, direction: int, actor: User | None, now
     first.starts_at, first.ends_at = first_start, first_start + first_length
     first.updated_at = second.updated_at = now
     db.session.flush()
+    # Two sessions moved: still one save, one new revision.
+    revision.note_change(event, _AGENDA, now)
     # The relationship is ordered by time; reload it so the page shows the new order.
     db.session.expire(event, ["sessions"])
-    _log(event, actor, now, moved=session.title, direction="up" if direction < 0 else "down")
 
 
 # --- speakers ---------------------------------------------------------------------------
@@ -132,7 +125,6 @@ def speaker_choices() -> Select[tuple[Speaker]]:
 
 def add_speaker(
     session: AgendaSession,
-    actor: User | None,
     now: datetime,
     *,
     speaker: Speaker | None = None,
@@ -153,9 +145,10 @@ def add_speaker(
         )
     position = max((link.position for link in session.speaker_links), default=-1) + 1
     session.speaker_links.append(SessionSpeaker(speaker=speaker, position=position))
+    session.updated_at = now
     db.session.flush()
-    services.refresh_search_text(session.event)
-    _log(session.event, actor, now, session=session.title, speaker_added=speaker.name)
+    search_text.refresh(session.event)
+    revision.note_change(session.event, _AGENDA, now)
     return speaker
 
 
@@ -166,27 +159,27 @@ def _renumber(session: AgendaSession, links: list[SessionSpeaker]) -> None:
     db.session.expire(session, ["speaker_links"])
 
 
-def move_speaker(
-    session: AgendaSession, speaker_id: int, direction: int, actor: User | None, now: datetime
-) -> None:
+def move_speaker(session: AgendaSession, speaker_id: int, direction: int, now: datetime) -> None:
     links = sorted(session.speaker_links, key=lambda link: (link.position, link.speaker_id))
     index = next(i for i, link in enumerate(links) if link.speaker_id == speaker_id)
     other = index + direction
     if direction not in (-1, 1) or not 0 <= other < len(links):
         raise AgendaError(_("This speaker cannot move further."))
     links[index], links[other] = links[other], links[index]
+    session.updated_at = now
     _renumber(session, links)
-    _log(session.event, actor, now, session=session.title, speakers_reordered=True)
+    revision.note_change(session.event, _AGENDA, now)
 
 
-def remove_speaker(
-    session: AgendaSession, speaker_id: int, actor: User | None, now: datetime
-) -> None:
+def remove_speaker(session: AgendaSession, speaker_id: int, now: datetime) -> Speaker:
+    """Take the speaker off the session (they stay: they may speak elsewhere)."""
     links = sorted(session.speaker_links, key=lambda link: (link.position, link.speaker_id))
     link = next(link for link in links if link.speaker_id == speaker_id)
-    name = link.speaker.name
+    speaker = link.speaker
     session.speaker_links.remove(link)
     links.remove(link)
+    session.updated_at = now
     _renumber(session, links)
-    services.refresh_search_text(session.event)
-    _log(session.event, actor, now, session=session.title, speaker_removed=name)
+    search_text.refresh(session.event)
+    revision.note_change(session.event, _AGENDA, now)
+    return speaker

@@ -1,0 +1,80 @@
+"""Read queries of the public event, topic and organisation pages, and the event page's
+pieces."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.exceptions import NotFound
+
+from eventsite import timeutil
+from eventsite.events.listing import MAX_SLUG_LENGTH, public_events
+from eventsite.events.models import (
+    AgendaSession,
+    Event,
+    Organisation,
+    SessionSpeaker,
+    Speaker,
+    Topic,
+)
+from eventsite.extensions import db
+
+
+def usable_slug(slug: str) -> bool:
+    """Whether a slug from an address can be looked up at all: PostgreSQL refuses NUL in
+    a query, so such a slug is a 404 without one."""
+    return bool(slug) and len(slug) <= MAX_SLUG_LENGTH and "\x00" not in slug
+
+
+def get_public_event_or_404(slug: str) -> Event:
+    """A published or cancelled event with everything its page shows, in a fixed number of
+    queries; drafts and unknown slugs are 404."""
+    if not usable_slug(slug):
+        raise NotFound()
+    stmt = (
+        public_events()
+        .where(Event.slug == slug)
+        .options(
+            joinedload(Event.organisation),
+            selectinload(Event.topics),
+            selectinload(Event.sessions)
+            .selectinload(AgendaSession.speaker_links)
+            .joinedload(SessionSpeaker.speaker),
+        )
+    )
+    return db.first_or_404(stmt)
+
+
+def get_topic_or_404(slug: str) -> Topic:
+    if not usable_slug(slug):
+        raise NotFound()
+    return db.first_or_404(select(Topic).where(Topic.slug == slug))
+
+
+def get_organisation_or_404(slug: str) -> Organisation:
+    if not usable_slug(slug):
+        raise NotFound()
+    return db.first_or_404(select(Organisation).where(Organisation.slug == slug))
+
+
+# --- the event page's pieces (pure) ----------------------------------------------------------
+
+
+def agenda_by_day(event: Event) -> list[tuple[date, list[AgendaSession]]]:
+    """Sessions grouped by their day in the event's own zone, in time order."""
+    days: dict[date, list[AgendaSession]] = {}
+    for session in sorted(event.sessions, key=lambda s: (s.starts_at, s.id or 0)):
+        day = timeutil.to_local(session.starts_at, event.timezone).date()
+        days.setdefault(day, []).append(session)
+    return list(days.items())
+
+
+def event_speakers(event: Event) -> list[Speaker]:
+    """Everyone speaking at the event, once each, in order of first appearance."""
+    seen: dict[int, Speaker] = {}
+    for session in event.sessions:
+        for speaker in session.speakers:
+            seen.setdefault(speaker.id, speaker)
+    return list(seen.values())
