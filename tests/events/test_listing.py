@@ -109,7 +109,11 @@ def test_the_filter_form_cleans_the_search_text(app) -> None:
     assert len(filters.q) <= listing.MAX_QUERY_LENGTH
     assert messages == ["The search text was shortened to 200 characters."]
     assert parse({"q": "   "})[0].q is None
+    # A pasted bell is mended away (forms_common); other control characters are refused.
     filters, messages = parse({"q": "bell \x07 rings"})
+    assert filters.q is not None and filters.q.split() == ["bell", "rings"]
+    assert messages == []
+    filters, messages = parse({"q": "bell \x01 rings"})
     assert filters.q is None
     assert messages == [
         "Please keep this on one line: no line breaks, tabs or invisible control characters."

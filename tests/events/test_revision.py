@@ -11,6 +11,7 @@ from eventsite.registration.models import RegistrationStatus
 
 from ..conftest import NOW
 from ..ical.ics_check import check_export
+from ..mail.invitations import calendar_part
 
 pytestmark = pytest.mark.usefixtures("smtp_sink")
 
@@ -55,7 +56,8 @@ def test_editing_the_title_raises_the_revision_once_and_emails_the_new_title(
     message = received.message
     assert str(message["Subject"]) == "Changed: Deep Sea Forum"
     assert "Deep Sea Forum" in message.get_body(preferencelist=("plain",)).get_content()
-    [part] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    part = calendar_part(message)
+    assert part is not None
     vevent = check_export(part.get_payload(decode=True)).ical_events()[
         f"event-{event.id}@localhost"
     ]

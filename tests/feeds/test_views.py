@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from flask import g
+from icalendar import vText
 
 from eventsite.events import revision
 from eventsite.extensions import db
@@ -422,8 +423,9 @@ def test_single_event_feed_is_a_named_calendar_that_refreshes(client, make_event
     assert response.headers["Cache-Control"] == "public, max-age=300"
     parsed = check_export(response.data)
     assert parsed.uids() == [_uid(event)]
-    assert str(parsed.ical["X-WR-CALNAME"]) == event.title
-    assert str(parsed.ical["NAME"]) == event.title
+    # Both are TEXT, so escaped (icalendar hands these properties back as written).
+    assert str(parsed.ical["X-WR-CALNAME"]) == r"Lab: Science\, Tech\; Open"
+    assert str(parsed.ical["NAME"]) == r"Lab: Science\, Tech\; Open"
     assert "REFRESH-INTERVAL" in parsed.ical and "X-PUBLISHED-TTL" in parsed.ical
     assert "METHOD" not in parsed.ical
     # Its ETag is its own, not the download's (other bytes).
