@@ -6,7 +6,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from flask import g
-from icalendar import vText
 
 from eventsite.events import revision
 from eventsite.extensions import db
