@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from eventsite.accounts.models import User
@@ -15,6 +16,9 @@ from eventsite.timeutil import utcnow
 
 def configure_login(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    # The message is translated when it is flashed, in the reader's language.
+    login_manager.localize_callback = str
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 

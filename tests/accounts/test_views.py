@@ -753,3 +753,9 @@ def test_a_log_in_older_than_the_remember_me_duration_opens_nothing(app, make_us
         with in_session.session_transaction() as session:
             session["_user_id"] = user_id
         assert in_session.get("/account/").status_code == expected, days
+
+
+def test_a_page_behind_log_in_says_why_in_the_sites_words(client) -> None:
+    response = client.get("/account/", follow_redirects=True)
+    assert response.status_code == 200
+    assert "Please log in to see this page." in response.get_data(as_text=True)
