@@ -212,12 +212,11 @@ def test_the_services_mend_pasted_text_too(world) -> None:
     event = services.create_event(
         world.organisation,
         _values(title=PASTED_TITLE, description=PASTED_TEXT, city="Gen\x08eva"),
-        None,
         utcnow(),
     )
     assert (event.title, event.city) == ("Forum on water [1mnow", "Geneva")
     assert event.description == "First line\nsecond line\r\nthird line"
-    copy = services.duplicate_event(event, "Copy\x0bof it\x07", event.starts_at, None, utcnow())
+    copy = services.duplicate_event(event, "Copy\x0bof it\x07", event.starts_at, utcnow())
     assert copy.title == "Copy of it"
 
 
