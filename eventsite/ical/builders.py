@@ -1,4 +1,4 @@
-"""iCalendar files from events: models in, RFC 5545 bytes out, written with `icalendar`.
+"""iCalendar files from events: models in, RFC 5545 bytes out, icalendar the reference.
 
 Pure: no database session, no request. The only looks outside the arguments are the app's
 config (the UID domain and the organiser address) when the caller does not pass `settings`,
@@ -6,11 +6,13 @@ and the translated phrases of the request's language (`current_words`). Events a
 attribute (an ORM `Event` or a `FeedEvent` row) and their status and format compared by
 their stored string values, so this package imports no domain package.
 
-Every VEVENT is an icalendar `Event` component and every byte is icalendar's own
-serialisation (`to_ical()`: CRLF, 75-octet folding, TEXT escaping); VTIMEZONEs come from
-vtimezone.py. A feed may hold ten thousand events, so each VEVENT's bytes are cached
-(keyed by everything it shows), and a calendar is its head, its VTIMEZONEs and those
-bytes joined, which is what `Calendar.to_ical()` writes for the same components.
+Every VEVENT is an icalendar `Event` component (`event_component`), written by icalendar
+(`to_ical()`: CRLF, folding, TEXT escaping) in downloads and invitations; VTIMEZONEs come
+from vtimezone.py. A feed may hold ten thousand events, too many for icalendar to write
+cold (see `feed_vevent`), so a feed's VEVENTs are written as strings by `feed_vevent`,
+byte for byte the component's `to_ical()` (a test holds them to it), and cached (keyed by
+everything they show); a calendar is its head, its VTIMEZONEs and those bytes joined,
+which is what `Calendar.to_ical()` writes for the same components.
 
 Text typed by people never reaches a file raw: control characters (which RFC 5545 TEXT
 forbids and which make strict parsers reject a whole feed) are removed or turned into
