@@ -40,6 +40,8 @@ def _clear_caches(*, vevents: bool) -> None:
         builders.VEVENT_CACHE.clear()
         lines.parameters.cache_clear()
         lines._zone_form.cache_clear()
+        builders._categories_line.cache_clear()
+        builders._organizer_line.cache_clear()
         vtimezone.vtimezone_bytes.cache_clear()
         builders._calendar_properties.cache_clear()
         builders.country_names.cache_clear()

@@ -293,3 +293,13 @@ def test_orm_and_feed_events_of_every_kind_are_icalendars_bytes(make_event, make
                         builders.feed_vevent(item, settings_, variant, words, private) == expected
                     )
     check_export(builders.build_feed(events, name="Every kind", private=True))
+
+
+@LEAN
+@given(value=TEXT)
+def test_the_cleaning_shortcut_for_clean_text_changes_nothing(value):
+    """clean_text and clean_line skip their patterns when the text has nothing to clean;
+    the result is the patterns' own."""
+    patterns = builders._CONTROLS.sub("", builders._BREAKS.sub("\n", value))
+    assert builders.clean_text(value) == patterns
+    assert builders.clean_line(value) == builders._SPACES.sub(" ", patterns).strip()
