@@ -14,8 +14,8 @@ from functools import lru_cache
 
 from icalendar import Parameters, vDDDTypes
 
-# icalendar folds when a line's next character would make it 75 octets, so every physical
-# line holds at most 74 (the continuation's leading space not counted).
+# icalendar folds when a segment's next character would make it 75 octets: a first line
+# holds at most 74 octets, a continuation 74 after its leading space.
 _MAX_OCTETS = 74
 
 
