@@ -33,11 +33,15 @@ def _clear_caches(*, vevents: bool) -> None:
     """Everything a fresh worker would not have: the built feed and, with `vevents`, the
     serialised VEVENTs and every memo the builders keep (zones, calendar heads)."""
     from eventsite.feeds.cache import FEED_CACHE
-    from eventsite.ical import builders, vtimezone
+    from eventsite.ical import builders, lines, vtimezone
 
     FEED_CACHE.clear()
     if vevents:
         builders.VEVENT_CACHE.clear()
+        lines.parameters.cache_clear()
+        lines._zone_form.cache_clear()
+        builders._categories_line.cache_clear()
+        builders._organizer_line.cache_clear()
         vtimezone.vtimezone_bytes.cache_clear()
         builders._calendar_properties.cache_clear()
         builders.country_names.cache_clear()
