@@ -150,7 +150,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     MAIL_DELIVER_AFTER_REQUEST = False
-    PAGE_CACHE_ENABLED = False  # tests of the cache turn it on
+    PAGE_CACHE_ENABLED = True  # as production runs; a test that needs it off says so
     SECRET_KEY = "testing-secret-key-not-for-production"
 
 
