@@ -33,18 +33,18 @@ def _clear_caches(*, vevents: bool) -> None:
     """Everything a fresh worker would not have: the built feed and, with `vevents`, the
     serialised VEVENTs and every memo the builders keep (zones, calendar heads)."""
     from eventsite.feeds.cache import FEED_CACHE
-    from eventsite.ical import builders, lines, vtimezone
+    from eventsite.ical import builders, content, lines, vevent, vtimezone
 
     FEED_CACHE.clear()
     if vevents:
         builders.VEVENT_CACHE.clear()
         lines.parameters.cache_clear()
         lines._zone_form.cache_clear()
-        builders._categories_line.cache_clear()
-        builders._organizer_line.cache_clear()
+        vevent._categories_line.cache_clear()
+        vevent._organizer_line.cache_clear()
         vtimezone.vtimezone_bytes.cache_clear()
         builders._calendar_properties.cache_clear()
-        builders.country_names.cache_clear()
+        content.country_names.cache_clear()
 
 
 def _timed(runs: int, action: Callable[[], object]) -> Stats:
@@ -98,7 +98,7 @@ def floor_feed(events: list, base_url: str, domain: str, sender: str) -> bytes:
     """Plain string formatting of the same VEVENTs (no VTIMEZONE, times in UTC): what
     writing the bytes costs without a library, the lower bound for the real build. It
     reads the same rows as the build (FeedEvents with the stored plain-text description)."""
-    from eventsite.ical.builders import current_words, event_location
+    from eventsite.ical.content import current_words, event_location
 
     words = current_words()
 
@@ -142,7 +142,7 @@ def run(ctx: BenchContext) -> list[Row]:
     from eventsite.events.models import Event
     from eventsite.extensions import db
     from eventsite.feeds import build, queries
-    from eventsite.ical import builders
+    from eventsite.ical import content
     from eventsite.timeutil import utcnow
 
     ctx.data()
@@ -247,7 +247,7 @@ def run(ctx: BenchContext) -> list[Row]:
 
     # The floor: load the same events and write them with f-strings, in this same run.
     with app.app_context():
-        settings = builders.current_settings()
+        settings = content.current_settings()
 
         def floor() -> bytes:
             events = queries.load_events(stmt)

@@ -214,17 +214,17 @@ def test_slugify_is_linear() -> None:
     assert finishes_within(BOUND_SECONDS, functools.partial(slugify, max_length=120), "a-" * SIZE)
 
 
-# --- ical/builders.py: _BREAKS, _CONTROLS, _SPACES (text cleaned for calendar files) ---------
+# --- ical/content.py: _BREAKS, _CONTROLS, _SPACES (text cleaned for calendar files) ----------
 # Safe: one character class each (or CRLF, a fixed pair, before it), _SPACES one class
 # repeated once; nothing nested or overlapping, and the values are stored fields.
 
 
 def test_calendar_text_cleaning_is_linear() -> None:
-    from eventsite.ical import builders
+    from eventsite.ical import content
 
     for text in ("\r\n\x0b\t \x07" * (SIZE // 6), "\r" * SIZE, "\t\n" * (SIZE // 2)):
-        assert finishes_within(BOUND_SECONDS, builders.clean_line, text)
-        assert finishes_within(BOUND_SECONDS, builders.clean_cn, text)
+        assert finishes_within(BOUND_SECONDS, content.clean_line, text)
+        assert finishes_within(BOUND_SECONDS, content.clean_cn, text)
 
 
 # --- the list above is complete ------------------------------------------------------------
@@ -245,11 +245,11 @@ LISTED = {
     ("eventsite/sharing/forms.py", "if field.data and _LINK_PATTERN.search(field.data):"),
     ("eventsite/input_rules.py", "return not value or _NOT_ONE_LINE.search(value) is None"),
     ("eventsite/input_rules.py", "return not value or _NOT_PLAIN.search(value) is None"),
-    ("eventsite/ical/builders.py", "_BREAKS = re.compile("),
-    ("eventsite/ical/builders.py", "_CONTROLS = re.compile("),
-    ("eventsite/ical/builders.py", "_SPACES = re.compile("),
-    ("eventsite/ical/builders.py", 'return _CONTROLS.sub("", _BREAKS.sub("\\n", value))'),
-    ("eventsite/ical/builders.py", 'return _SPACES.sub(" ", clean_text(value)).strip()'),
+    ("eventsite/ical/content.py", "_BREAKS = re.compile("),
+    ("eventsite/ical/content.py", "_CONTROLS = re.compile("),
+    ("eventsite/ical/content.py", "_SPACES = re.compile("),
+    ("eventsite/ical/content.py", 'return _CONTROLS.sub("", _BREAKS.sub("\\n", value))'),
+    ("eventsite/ical/content.py", 'return _SPACES.sub(" ", clean_text(value)).strip()'),
 }
 _USES = re.compile(
     r"\bre\.(?:compile|match|fullmatch|search|sub|subn|split|findall|finditer)\(|Regexp\("

@@ -14,7 +14,7 @@ from eventsite import signals
 from eventsite.events.models import TIME_PLACE_FIELDS, Event, EventStatus
 from eventsite.extensions import db
 
-# What the event's VEVENT shows (ical/builders.py): times, place, title, summary,
+# What the event's VEVENT shows (ical/content.py): times, place, title, summary,
 # description, topics (CATEGORIES) and status. Capacity, the registration window, the
 # address (slug: fixed once published) and the approval settings are not.
 EVENT_CALENDAR_FIELDS = frozenset(

@@ -14,7 +14,7 @@ from eventsite.events import listing
 from eventsite.events.models import EventStatus, Topic
 from eventsite.extensions import db
 from eventsite.feeds import queries
-from eventsite.ical import builders
+from eventsite.ical import builders, content
 from eventsite.organisations.models import Organisation
 from eventsite.registration.models import Registration, RegistrationStatus
 
@@ -39,7 +39,7 @@ def feed_name(filters: listing.ListingFilters) -> str:
     if filters.format:
         labels.append(filters.format.value.replace("_", " ").capitalize())
     if filters.country:
-        labels.append(builders.country_names().get(filters.country, filters.country))
+        labels.append(content.country_names().get(filters.country, filters.country))
     if filters.q:
         labels.append(f"“{filters.q}”")
     if filters.date_from or filters.date_to:
@@ -58,12 +58,12 @@ def build_public_feed(filters: listing.ListingFilters, now: datetime) -> bytes:
 
 def build_personal_feed(user: User) -> bytes:
     rows = queries.load_feed_rows(queries.personal_events(user), Registration.status)
-    events: list[builders.FeedEvent] = []
-    variants: dict[int, builders.Variant] = {}
+    events: list[content.FeedEvent] = []
+    variants: dict[int, content.Variant] = {}
     for event, status in rows:
         events.append(event)
         confirmed = status == RegistrationStatus.CONFIRMED
-        variants[event.id] = builders.Variant(
+        variants[event.id] = content.Variant(
             status="CONFIRMED" if confirmed else "TENTATIVE", show_online_url=confirmed
         )
     return builders.build_feed(
@@ -71,8 +71,8 @@ def build_personal_feed(user: User) -> bytes:
     )
 
 
-def draft_variant() -> builders.Variant:
-    return builders.Variant(
+def draft_variant() -> content.Variant:
+    return content.Variant(
         status="TENTATIVE", summary_prefix=_("[Draft]") + " ", show_online_url=True
     )
 
@@ -80,7 +80,7 @@ def draft_variant() -> builders.Variant:
 def build_organisation_export(organisation: Organisation) -> bytes:
     events = queries.load_events(queries.organisation_events(organisation))
     drafts = draft_variant()
-    members = builders.Variant(show_online_url=True)
+    members = content.Variant(show_online_url=True)
     variants = {e.id: drafts if e.status == EventStatus.DRAFT else members for e in events}
     return builders.build_feed(
         events,

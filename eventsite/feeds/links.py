@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from eventsite import links as site_links
 from eventsite.events.models import Event
-from eventsite.ical import builders
+from eventsite.ical import content
 from eventsite.markup import markdown_to_text
 from eventsite.organisations.models import Organisation
 
@@ -95,13 +95,13 @@ def calendar_links(event: Event) -> CalendarLinks:
     zone (`ctz`), so the event shows in it."""
     download = site_links.external_url("feeds.event_ics", slug=event.slug)
     feed = site_links.external_url("feeds.event_feed", slug=event.slug)
-    page = builders.event_url(event, current_app.config["BASE_URL"])
+    page = content.event_url(event, current_app.config["BASE_URL"])
     title = event.title if not event.is_cancelled else f"{_('Cancelled:')} {event.title}"
     details = _details(event, page)
-    location = builders.event_location(event)
+    location = content.event_location(event)
     # All-day events as dates (exclusive end), as in the .ics; past 31 December 9999
     # they cannot be, and like the .ics keep their instants in UTC.
-    days = builders.all_day_dates(event) if event.is_all_day else None
+    days = content.all_day_dates(event) if event.is_all_day else None
     if days is not None:
         first, end = days
         google_dates = "/".join(day.isoformat().replace("-", "") for day in days)

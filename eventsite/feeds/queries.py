@@ -16,7 +16,7 @@ from eventsite.errors import DomainError
 from eventsite.events import forms, listing
 from eventsite.events.models import Event, Topic, event_topics
 from eventsite.extensions import db
-from eventsite.ical import builders
+from eventsite.ical import content
 from eventsite.markup import markdown_to_text
 from eventsite.organisations.models import Organisation
 from eventsite.registration.models import ACTIVE_STATUSES, Registration
@@ -95,7 +95,7 @@ def personal_events(user: User) -> Select:
 
 
 def _feed_columns() -> list[Any]:
-    columns: list[Any] = [getattr(Event, name) for name in builders.EVENT_COLUMNS]
+    columns: list[Any] = [getattr(Event, name) for name in content.EVENT_COLUMNS]
     columns += [
         Event.description_text,
         # Rows written around the ORM (bulk loads, before the column existed) may lack the
@@ -106,7 +106,7 @@ def _feed_columns() -> list[Any]:
     return columns
 
 
-def load_feed_rows(stmt: Select, *extra: Any) -> list[tuple[builders.FeedEvent, ...]]:
+def load_feed_rows(stmt: Select, *extra: Any) -> list[tuple[content.FeedEvent, ...]]:
     """(FeedEvent, *extra) for each event a select over Event matches, in its order: one
     query for the events' columns and organisation names, one for their topics."""
     columns = _feed_columns()
@@ -127,8 +127,8 @@ def load_feed_rows(stmt: Select, *extra: Any) -> list[tuple[builders.FeedEvent, 
     )
     for event_id, topic_name in topic_rows:
         topics.setdefault(event_id, []).append(topic_name)
-    width = len(builders.EVENT_COLUMNS)
-    make = builders.FeedEvent._make
+    width = len(content.EVENT_COLUMNS)
+    make = content.FeedEvent._make
     result = []
     for row in rows:
         text, markdown, organisation_name = row[width : width + 3]
@@ -140,6 +140,6 @@ def load_feed_rows(stmt: Select, *extra: Any) -> list[tuple[builders.FeedEvent, 
     return result
 
 
-def load_events(stmt: Select) -> list[builders.FeedEvent]:
+def load_events(stmt: Select) -> list[content.FeedEvent]:
     """The events of a select over Event, as the feed builder reads them."""
     return [row[0] for row in load_feed_rows(stmt)]

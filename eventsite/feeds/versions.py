@@ -22,7 +22,7 @@ from eventsite.events import listing
 from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.feeds.queries import window_day
-from eventsite.ical import builders
+from eventsite.ical import content
 from eventsite.organisations.models import Organisation
 from eventsite.registration.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 
@@ -51,7 +51,7 @@ def _version(
     if last_modified is None:
         stamps = [v for v in values if isinstance(v, datetime)]
         last_modified = max(stamps) if stamps else EMPTY_FEED_MODIFIED
-    settings = builders.current_settings()
+    settings = content.current_settings()
     material = repr(
         (
             BUILD_GENERATION,

@@ -1,6 +1,6 @@
 """Content lines (RFC 5545 3.1) written the way icalendar 7 writes them: TEXT escaping,
 folding, DATE/DATE-TIME values and parameters, for the feeds' hand-written VEVENTs
-(builders.feed_vevent; why they exist is said there).
+(vevent.feed_vevent; why they exist is said there).
 
 Each function is the same bytes as one step of icalendar's `to_ical()`, and
 tests/ical/test_lean_vevents.py holds them to it; parameters, whose quoting rules are

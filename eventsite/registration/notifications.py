@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from eventsite import links, templating
 from eventsite.events.models import Event
 from eventsite.extensions import db
-from eventsite.ical import builders
+from eventsite.ical import builders, content
 from eventsite.mail import services as mail
 from eventsite.registration import answers, queries
 from eventsite.registration.models import Registration, RegistrationStatus
@@ -186,11 +186,11 @@ def _queue(
 # --- calendar updates: the event changed or was cancelled ---------------------------------
 
 
-def registrant_attendee(registration: Registration, *, declined: bool = False) -> builders.Attendee:
+def registrant_attendee(registration: Registration, *, declined: bool = False) -> content.Attendee:
     """How a registrant appears in the invitations sent to them: their ATTENDEE line
     (RFC 5546 3.2.2: a REQUEST names its attendee), ACCEPTED while they hold a confirmed
     place (the only people invited), DECLINED in the CANCEL of their own registration."""
-    return builders.Attendee(
+    return content.Attendee(
         email=registration.user.email,
         name=registration.user.name,
         partstat="DECLINED" if declined else "ACCEPTED",
@@ -223,10 +223,10 @@ def _queue_calendar_update(
     base_url = current_app.config["BASE_URL"].rstrip("/")
     context = {
         "event": event,
-        "event_url": builders.event_url(event, base_url),
+        "event_url": content.event_url(event, base_url),
         "dates": templating.event_dates(event),
         "times": templating.event_times(event),
-        "location": builders.event_location(event),
+        "location": content.event_location(event),
     }
     count = 0
     for registration, earlier in _recipients(event):

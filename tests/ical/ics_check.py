@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from eventsite import timeutil
 from eventsite.extensions import db
-from eventsite.ical import builders
+from eventsite.ical import content
 from eventsite.models import AgendaSession, Event
 
 _UID = re.compile(r"(event|session)-([0-9]+)@(.+)")
@@ -262,7 +262,7 @@ def check_export(raw: bytes, *, empty: bool = False) -> Parsed:
     uids = parsed.uids()
     assert uids or empty, "no VEVENT in the file"
     assert len(uids) == len(set(uids)), f"repeated UID in {uids}"
-    domain = builders.current_settings().uid_domain
+    domain = content.current_settings().uid_domain
     for uid in uids:
         match = _UID.fullmatch(uid)
         assert match is not None and match[3] == domain, f"unexpected UID {uid!r}"

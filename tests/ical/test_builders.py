@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from eventsite import timeutil
 from eventsite.extensions import db
-from eventsite.ical import builders, vtimezone
+from eventsite.ical import builders, content, vevent, vtimezone
 from eventsite.models import EventFormat, EventStatus
 
 from .ics_check import assert_times_match, check_export, instants
@@ -172,8 +172,8 @@ def test_geo_is_a_plain_decimal_never_an_exponent(make_event):
         assert parsed.vobject_events()[uid].geo.value == text
         geo = parsed.ical_events()[uid]["GEO"]
         assert abs(geo.latitude - lat) < 1e-6 and abs(geo.longitude - lon) < 1e-6
-    assert builders.geo_float(-0.0) == "0"
-    assert builders.geo_float(1e-05) == "0.00001"
+    assert content.geo_float(-0.0) == "0"
+    assert content.geo_float(1e-05) == "0.00001"
 
 
 def test_online_event_location_and_private_link(make_event):
@@ -219,7 +219,7 @@ def test_sessions_are_related_to_their_event(make_event, make_session, make_spea
 
 def test_request_and_cancel_carry_method_organizer_and_attendee(make_event):
     event = make_event(revision=2)
-    attendee = builders.Attendee(email="ann@example.org", name="Ann Example")
+    attendee = content.Attendee(email="ann@example.org", name="Ann Example")
     now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
     request = check_export(_event_ics(event, method="REQUEST", attendee=attendee, now=now))
     assert request.ical["METHOD"] == "REQUEST"
@@ -259,7 +259,7 @@ def test_feed_has_name_and_refresh_hints(app, make_event):
 def test_uid_domain_comes_from_configuration(app, make_event):
     app.config["ICAL_UID_DOMAIN"] = "events.example.org"
     event = make_event()
-    assert builders.event_uid(event) == f"event-{event.id}@events.example.org"
+    assert content.event_uid(event) == f"event-{event.id}@events.example.org"
     parsed = check_export(_event_ics(event))
     assert parsed.uids() == [f"event-{event.id}@events.example.org"]
 
@@ -279,9 +279,9 @@ def test_vevent_cache_follows_every_change(make_event, make_topic):
 
 def _variants():
     return [
-        builders.PUBLIC,
-        builders.Variant(status="TENTATIVE", summary_prefix="[Draft] ", show_online_url=True),
-        builders.Variant(status="CONFIRMED", show_online_url=True),
+        content.PUBLIC,
+        content.Variant(status="TENTATIVE", summary_prefix="[Draft] ", show_online_url=True),
+        content.Variant(status="CONFIRMED", show_online_url=True),
     ]
 
 
@@ -330,8 +330,8 @@ def test_feed_vevents_are_the_icalendar_components_bytes(make_event, make_topic)
         ),
         make_event(latitude=0.00001, longitude=-0.00005),  # GEO without exponents
     ]
-    settings = builders.current_settings()
-    words = builders.current_words()
+    settings = content.current_settings()
+    words = content.current_words()
     for variant in _variants():
         for private in (False, True):
             feed = builders.build_feed(
@@ -339,13 +339,13 @@ def test_feed_vevents_are_the_icalendar_components_bytes(make_event, make_topic)
             )
             check_export(feed)
             for event in events:
-                component = builders.event_component(
+                component = vevent.event_component(
                     event, settings, variant=variant, words=words, private=private
                 )
                 assert component.to_ical() in feed
 
 
 def test_builders_compare_the_stored_values_of_status_and_format():
-    # builders.py imports no domain package: it names the values it acts on.
-    assert (builders.CANCELLED, builders.DRAFT) == (EventStatus.CANCELLED, EventStatus.DRAFT)
-    assert (builders.ONLINE, builders.HYBRID) == (EventFormat.ONLINE, EventFormat.HYBRID)
+    # content.py imports no domain package: it names the values it acts on.
+    assert (content.CANCELLED, content.DRAFT) == (EventStatus.CANCELLED, EventStatus.DRAFT)
+    assert (content.ONLINE, content.HYBRID) == (EventFormat.ONLINE, EventFormat.HYBRID)

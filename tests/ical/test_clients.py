@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from eventsite import timeutil
 from eventsite.extensions import db
-from eventsite.ical import builders, vtimezone
+from eventsite.ical import builders, content, vtimezone
 from eventsite.models import Event, EventFormat, EventStatus
 
 from .ics_check import check_export, parse_calendar
@@ -142,7 +142,7 @@ def test_control_characters_in_stored_text_never_reach_a_file(make_event, make_t
 
 
 def test_nul_never_reaches_a_file(make_event):
-    event = builders.FeedEvent.from_event(make_event())._replace(
+    event = content.FeedEvent.from_event(make_event())._replace(
         title="Nul\x00title", summary="Nul\x00summary", venue_name="Nul\x00hall"
     )
     raw = builders.build_feed([event], name="Nul\x00feed")
@@ -203,7 +203,7 @@ def test_join_links_are_in_private_outputs_only(make_event):
         online_url="https://meet.example.org/secret",
     )
     uid = f"event-{event.id}@localhost"
-    shown = {event.id: builders.Variant(show_online_url=True)}
+    shown = {event.id: content.Variant(show_online_url=True)}
     public = [
         builders.build_event_calendar(event),
         builders.build_event_calendar(event, variant=shown[event.id]),

@@ -13,7 +13,7 @@ from eventsite import timeutil
 from eventsite.extensions import db
 from eventsite.feeds import links as feed_links
 from eventsite.feeds import tokens
-from eventsite.ical import builders, vtimezone
+from eventsite.ical import builders, content, vevent, vtimezone
 from eventsite.registration.models import RegistrationStatus
 
 from .ics_check import check_export
@@ -73,7 +73,7 @@ def test_an_event_in_9998_is_served_by_every_feed_that_holds_it(
 
 def test_the_builders_take_the_far_event_without_a_request(make_event, make_user):
     far = _far_event(make_event)
-    attendee = builders.Attendee(email="ann@example.org", name="Ann", partstat="ACCEPTED")
+    attendee = content.Attendee(email="ann@example.org", name="Ann", partstat="ACCEPTED")
     now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
     check_export(builders.build_feed([far], name="far"))
     for method in (None, "REQUEST", "CANCEL"):
@@ -182,12 +182,12 @@ def test_edge_events_are_the_same_bytes_in_feeds_and_single_files(make_event):
             ends_at=datetime(1, 1, 1, 8, 0, tzinfo=UTC),
         ),
     ]
-    settings = builders.current_settings()
-    words = builders.current_words()
+    settings = content.current_settings()
+    words = content.current_words()
     feed = builders.build_feed(events, name="edges")
     check_export(feed)
     for event in events:
-        component = builders.event_component(event, settings, words=words).to_ical()
+        component = vevent.event_component(event, settings, words=words).to_ical()
         assert component in feed
         assert component in builders.build_event_calendar(event)
 

@@ -1,4 +1,4 @@
-"""icalendar stays the reference: the feeds' lean VEVENT writer (builders.feed_vevent,
+"""icalendar stays the reference: the feeds' lean VEVENT writer (vevent.feed_vevent,
 lines.py) must write exactly the bytes of `event_component(...).to_ical()`, for every
 kind of event, text and way it appears."""
 
@@ -13,7 +13,7 @@ from icalendar import vText
 from icalendar.parser import Contentline
 
 from eventsite import timeutil
-from eventsite.ical import builders, lines
+from eventsite.ical import builders, content, lines, vevent
 from eventsite.models import EventFormat, EventStatus
 
 from .ics_check import check_export
@@ -112,12 +112,12 @@ def times(draw: st.DrawFn) -> tuple[str, bool, datetime, datetime]:
 
 
 @st.composite
-def feed_events(draw: st.DrawFn) -> builders.FeedEvent:
+def feed_events(draw: st.DrawFn) -> content.FeedEvent:
     zone, is_all_day, starts_at, ends_at = draw(times())
     stamps = st.datetimes(
         min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
     )
-    return builders.FeedEvent(
+    return content.FeedEvent(
         id=draw(st.integers(1, 10**9)),
         slug=draw(st.text(CHARACTERS, min_size=1, max_size=80)),
         title=draw(TEXT),
@@ -156,20 +156,20 @@ def feed_events(draw: st.DrawFn) -> builders.FeedEvent:
 VARIANTS = st.one_of(
     st.sampled_from(
         [
-            builders.PUBLIC,
-            builders.Variant(status="TENTATIVE", summary_prefix="[Draft] ", show_online_url=True),
-            builders.Variant(status="CONFIRMED", show_online_url=True),
-            builders.Variant(show_online_url=True),
+            content.PUBLIC,
+            content.Variant(status="TENTATIVE", summary_prefix="[Draft] ", show_online_url=True),
+            content.Variant(status="CONFIRMED", show_online_url=True),
+            content.Variant(show_online_url=True),
         ]
     ),
     st.builds(
-        builders.Variant,
+        content.Variant,
         status=st.sampled_from([None, "CONFIRMED", "TENTATIVE"]),
         summary_prefix=TEXT,
         show_online_url=st.booleans(),
     ),
 )
-ENGLISH = builders.Words(
+ENGLISH = content.Words(
     online="Online",
     and_online="and online",
     cancelled_prefix="Cancelled:",
@@ -182,7 +182,7 @@ ENGLISH = builders.Words(
 WORDS = st.one_of(
     st.just(ENGLISH),
     st.builds(
-        builders.Words,
+        content.Words,
         online=TEXT,
         and_online=TEXT,
         cancelled_prefix=TEXT,
@@ -193,8 +193,8 @@ WORDS = st.one_of(
 )
 SETTINGS = st.sampled_from(
     [
-        builders.CalendarSettings("http://localhost", "localhost", "no-reply@eventsite.test"),
-        builders.CalendarSettings(
+        content.CalendarSettings("http://localhost", "localhost", "no-reply@eventsite.test"),
+        content.CalendarSettings(
             "https://events.example.org/sub",
             "events." + "long-subdomain-" * 5 + "example.org",
             "calendar-organiser@" + "very-long-domain-" * 4 + "example.org",
@@ -204,7 +204,7 @@ SETTINGS = st.sampled_from(
 
 
 def _library(event, settings_, variant, words, private) -> bytes:
-    return builders.event_component(
+    return vevent.event_component(
         event, settings_, variant=variant, words=words, private=private
     ).to_ical()
 
@@ -214,7 +214,7 @@ def _library(event, settings_, variant, words, private) -> bytes:
     event=feed_events(), variant=VARIANTS, words=WORDS, settings_=SETTINGS, private=st.booleans()
 )
 def test_lean_vevent_is_icalendars_bytes(event, variant, words, settings_, private):
-    lean = builders.feed_vevent(event, settings_, variant, words, private)
+    lean = vevent.feed_vevent(event, settings_, variant, words, private)
     assert lean == _library(event, settings_, variant, words, private)
 
 
@@ -277,21 +277,19 @@ def test_orm_and_feed_events_of_every_kind_are_icalendars_bytes(make_event, make
         make_event(status=EventStatus.CANCELLED, cancellation_reason="Storm; sorry.", country=None),
         make_event(status=EventStatus.DRAFT, description="", summary="", latitude=0.0),
     ]
-    settings_ = builders.current_settings()
-    words = builders.current_words()
+    settings_ = content.current_settings()
+    words = content.current_words()
     variants = [
-        builders.PUBLIC,
-        builders.Variant(status="TENTATIVE", summary_prefix="[Draft] ", show_online_url=True),
-        builders.Variant(status="CONFIRMED", show_online_url=True),
+        content.PUBLIC,
+        content.Variant(status="TENTATIVE", summary_prefix="[Draft] ", show_online_url=True),
+        content.Variant(status="CONFIRMED", show_online_url=True),
     ]
     for event in events:
-        for item in (event, builders.FeedEvent.from_event(event)):
+        for item in (event, content.FeedEvent.from_event(event)):
             for variant in variants:
                 for private in (False, True):
                     expected = _library(item, settings_, variant, words, private)
-                    assert (
-                        builders.feed_vevent(item, settings_, variant, words, private) == expected
-                    )
+                    assert vevent.feed_vevent(item, settings_, variant, words, private) == expected
     check_export(builders.build_feed(events, name="Every kind", private=True))
 
 
@@ -300,6 +298,6 @@ def test_orm_and_feed_events_of_every_kind_are_icalendars_bytes(make_event, make
 def test_the_cleaning_shortcut_for_clean_text_changes_nothing(value):
     """clean_text and clean_line skip their patterns when the text has nothing to clean;
     the result is the patterns' own."""
-    patterns = builders._CONTROLS.sub("", builders._BREAKS.sub("\n", value))
-    assert builders.clean_text(value) == patterns
-    assert builders.clean_line(value) == builders._SPACES.sub(" ", patterns).strip()
+    patterns = content._CONTROLS.sub("", content._BREAKS.sub("\n", value))
+    assert content.clean_text(value) == patterns
+    assert content.clean_line(value) == content._SPACES.sub(" ", patterns).strip()
