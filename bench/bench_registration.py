@@ -208,13 +208,13 @@ def _prepare(url: str, *, fresh: bool) -> tuple[Flask, str, list[str], str]:
             ],
         )
         db.session.commit()
-        tokens = list(
-            db.session.scalars(
-                select(User.session_token)
-                .where(User.email.like(f"bench-{stamp}-%"))
-                .order_by(User.id)
+        # What Flask-Login keeps in the session: the user's own get_id() (token.login-start).
+        tokens = [
+            user.get_id()
+            for user in db.session.scalars(
+                select(User).where(User.email.like(f"bench-{stamp}-%")).order_by(User.id)
             )
-        )
+        ]
         slug, field = event.slug, required.field_name
         db.session.remove()
     serializer = app.session_interface.get_signing_serializer(app)
