@@ -55,6 +55,17 @@ Connected in announcements/receivers.py: the "notify me" subscribers hear of the
 """,
 )
 
+event_publishing = _signals.signal(
+    "event-publishing",
+    doc="""A draft is about to be published (events.services.publish_event). Receivers
+change nothing: they raise a `DomainError` saying why the event cannot be public yet.
+
+sender: the draft Event. Keyword: `now` (aware UTC datetime).
+Connected in registration/receivers.py: a registration form nobody could submit (a
+required choice question without choices) keeps the event a draft.
+""",
+)
+
 event_changed = _signals.signal(
     "event-changed",
     doc="""What calendars show of a published event changed, and its revision

@@ -204,9 +204,12 @@ def update_event(
 
 
 def publish_event(event: Event, now: datetime) -> None:
-    """Draft -> published: from now on the event is listed and its slug is stable."""
+    """Draft -> published: from now on the event is listed and its slug is stable. A
+    receiver of `signals.event_publishing` may refuse (registration: a form nobody could
+    submit) by raising a `DomainError`; then nothing changes."""
     if event.status != EventStatus.DRAFT:
         raise EventStateError(_("Only a draft can be published; this event is already public."))
+    signals.event_publishing.send(event, now=now)
     event.status = EventStatus.PUBLISHED
     event.published_at = now
     refresh_search_text(event)

@@ -33,7 +33,7 @@ class QuestionForm(forms_common.Form):
     options = TextAreaField(
         _l("Choices"),
         [MaxLength(10_000), Optional(), PlainText()],
-        description=_l("For single and multiple choice: one choice per line."),
+        description=_l("For single and multiple choice: at least two choices, one per line."),
     )
     submit = SubmitField(_l("Save question"))
 

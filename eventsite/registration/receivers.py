@@ -1,7 +1,8 @@
 """What registration does when a package below it sends a signal: an account going away
 cancels its registrations; an organisation people are registered with keeps a member; the
 personal-data export lists the registrations; registrants hear of an event's changes; a
-duplicated event gets the same questions; a draft people registered for stays."""
+duplicated event gets the same questions; a draft people registered for stays; a draft whose
+registration form nobody could submit is not published."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload
 
@@ -19,13 +21,17 @@ from eventsite.errors import DomainError
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
 from eventsite.registration import answers as registration_answers
-from eventsite.registration import notifications, questions, services
+from eventsite.registration import notifications, queries, questions, rules, services
 from eventsite.registration.models import ACTIVE_STATUSES, Registration
 from eventsite.timeutil import iso_or_none
 
 
 class DraftHasRegistrations(DomainError):
     """People registered for the draft, so it cannot be deleted."""
+
+
+class UnanswerableForm(DomainError):
+    """The registration form has a required question nobody could answer."""
 
 
 @signals.account_deleting.connect
@@ -107,4 +113,20 @@ def keep_drafts_with_registrations(sender: Event, **_extra: object) -> None:
     if db.session.scalar(select(exists().where(Registration.event_id == sender.id))):
         raise DraftHasRegistrations(
             _("People have registered for this draft, so it cannot be deleted.")
+        )
+
+
+@signals.event_publishing.connect
+def refuse_unanswerable_form(sender: Event, **_extra: object) -> None:
+    unanswerable = rules.unanswerable_questions(queries.questions_for_event(sender))
+    if unanswerable:
+        raise UnanswerableForm(
+            ngettext(
+                "Nobody could register: the required question %(labels)s has no choices. "
+                "Give it choices or remove it, then publish.",
+                "Nobody could register: the required questions %(labels)s have no choices. "
+                "Give them choices or remove them, then publish.",
+                len(unanswerable),
+                labels=", ".join(f"“{question.label}”" for question in unanswerable),
+            )
         )

@@ -8,6 +8,7 @@ every module of the package can raise it without importing the services.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -19,7 +20,12 @@ from eventsite import templating
 from eventsite.errors import DomainError
 from eventsite.events.models import Event, EventStatus
 from eventsite.registration import queries
-from eventsite.registration.models import Registration, RegistrationStatus
+from eventsite.registration.models import (
+    CHOICE_KINDS,
+    Question,
+    Registration,
+    RegistrationStatus,
+)
 
 FEW_PLACES_LEFT = 10
 
@@ -34,6 +40,20 @@ def local_moment(value: datetime, tz_name: str) -> str:
         f"{templating.local_date(value, tz_name, 'long')}, "
         f"{templating.local_time(value, tz_name)} {templating.zone_label(value, tz_name)}"
     )
+
+
+# --- the questions of the form -----------------------------------------------------------------
+
+
+def unanswerable_questions(questions: Iterable[Question]) -> list[Question]:
+    """The required questions nobody could answer, in the order given: a single or
+    multiple choice without a single choice to pick. The form cannot be submitted while
+    one is on it, so the event is not published."""
+    return [
+        question
+        for question in questions
+        if question.is_required and question.kind in CHOICE_KINDS and not question.options
+    ]
 
 
 # --- the registration window -------------------------------------------------------------------

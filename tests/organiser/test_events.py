@@ -211,6 +211,36 @@ def test_publishing_a_draft_from_the_workspace(client, as_member) -> None:
     assert "Only a draft can be published" in response.get_data(as_text=True)
 
 
+def test_publishing_refuses_a_form_nobody_could_submit_and_says_why(client, as_member) -> None:
+    draft = as_member.draft
+    db.session.add(
+        Question(
+            event=draft,
+            label="Workshop track",
+            kind=QuestionKind.SINGLE_CHOICE,
+            is_required=True,
+            options=[],
+            position=0,
+        )
+    )
+    db.session.commit()
+    before = len(_log(draft))
+    response = client.post(f"/manage/events/{draft.id}/publish", follow_redirects=True)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Nobody could register: the required question “Workshop track” has no choices." in html
+    assert "is published." not in html
+    db.session.expire_all()
+    stored = db.session.get(Event, draft.id)
+    assert stored.status == "draft" and stored.published_at is None
+    assert len(_log(draft)) == before
+
+
+def test_the_question_form_says_a_choice_question_needs_two_choices(client, as_member) -> None:
+    html = client.get(f"/manage/events/{as_member.draft.id}/questions").get_data(as_text=True)
+    assert "at least two choices, one per line." in html
+
+
 def test_cancelling_asks_for_a_reason_and_tells_registrants(
     smtp_sink, app, client, world, login
 ) -> None:
