@@ -224,6 +224,28 @@ def test_draft_and_unknown_event_pages_are_not_cached(app, client, make_event, c
     assert len(cache(app)) == 0
 
 
+def test_a_members_draft_preview_is_never_cached(
+    app, client, make_event, make_member, login, clock
+):
+    draft = make_event(title="Secret Summit", status=EventStatus.DRAFT, published_at=None)
+    login(make_member(draft.organisation))
+    for _ in range(2):
+        preview = client.get(f"/events/{draft.slug}")
+        assert preview.status_code == 200
+        assert "Secret Summit" in preview.get_data(as_text=True)
+        assert "X-Page-Cache" not in preview.headers
+        assert preview.headers["Cache-Control"] == "private, no-store"
+    assert len(cache(app)) == 0
+
+    # Anonymous visitors, with or without a cookie (fast path and Flask), still find nothing.
+    for anonymous in (app.test_client(), app.test_client()):
+        for _ in range(2):
+            response = anonymous.get(f"/events/{draft.slug}")
+            assert response.status_code == 404
+            assert "Secret Summit" not in response.get_data(as_text=True)
+    assert len(cache(app)) == 0
+
+
 def test_another_host_gets_its_own_event_page(app, client, make_event, clock):
     # Absolute links are built from the request's host: one host's page is not another's.
     event = make_event()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
@@ -14,6 +14,7 @@ from eventsite.events.listing import MAX_SLUG_LENGTH, public_events
 from eventsite.events.models import (
     AgendaSession,
     Event,
+    EventStatus,
     Organisation,
     SessionSpeaker,
     Speaker,
@@ -31,18 +32,24 @@ def usable_slug(slug: str) -> bool:
 def get_public_event_or_404(slug: str) -> Event:
     """A published or cancelled event with everything its page shows, in a fixed number of
     queries; drafts and unknown slugs are 404."""
+    return _event_page_or_404(public_events(), slug)
+
+
+def get_draft_or_404(slug: str) -> Event:
+    """A draft with everything its page shows (the preview for its organisation's
+    members); public events and unknown slugs are 404."""
+    return _event_page_or_404(select(Event).where(Event.status == EventStatus.DRAFT), slug)
+
+
+def _event_page_or_404(events: Select, slug: str) -> Event:
     if not usable_slug(slug):
         raise NotFound()
-    stmt = (
-        public_events()
-        .where(Event.slug == slug)
-        .options(
-            joinedload(Event.organisation),
-            selectinload(Event.topics),
-            selectinload(Event.sessions)
-            .selectinload(AgendaSession.speaker_links)
-            .joinedload(SessionSpeaker.speaker),
-        )
+    stmt = events.where(Event.slug == slug).options(
+        joinedload(Event.organisation),
+        selectinload(Event.topics),
+        selectinload(Event.sessions)
+        .selectinload(AgendaSession.speaker_links)
+        .joinedload(SessionSpeaker.speaker),
     )
     return db.first_or_404(stmt)
 

@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_login import AnonymousUserMixin
 
 from eventsite import input_rules
+from eventsite.accounts.models import User
 from eventsite.errors import DomainError
-from eventsite.events.models import MAX_CAPACITY, Event, EventFormat
+from eventsite.events.models import MAX_CAPACITY, Event, EventFormat, EventStatus
 
 # Dates outside this range are typos, and near year 9999 date arithmetic overflows.
 MIN_YEAR, MAX_YEAR = 1900, 2200
@@ -100,3 +102,14 @@ def check_sessions_inside(event: Event, starts: datetime, ends: datetime) -> Non
             ),
             field="starts_at",
         )
+
+
+def may_preview(user: User | AnonymousUserMixin, event: Event) -> bool:
+    """A draft's page is shown, as a preview, to the members of its organisation (and to
+    admins) who are logged in; to everyone else it does not exist."""
+    return (
+        event.status == EventStatus.DRAFT
+        and user.is_authenticated
+        and isinstance(user, User)
+        and user.is_member_of(event.organisation_id)
+    )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, make_response, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import NotFound
 
 from eventsite import page_cache
-from eventsite.events import forms, labels, queries, structured_data
+from eventsite.events import forms, labels, queries, rules, structured_data
 from eventsite.events import listing as listings  # the view below is called `listing`
 from eventsite.events.models import Topic
 from eventsite.organisations.models import Organisation
@@ -56,22 +58,40 @@ def organisation(slug: str) -> str:
 
 @bp.get("/events/<slug>")
 @page_cache.cacheable
-def detail(slug: str) -> str:
-    event = queries.get_public_event_or_404(slug)
+def detail(slug: str) -> Response:
+    # Logged-in requests never reach the page cache (nor are stored in it), so a member's
+    # preview of a draft is only ever theirs.
+    try:
+        event = queries.get_public_event_or_404(slug)
+        is_preview = False
+    except NotFound:
+        if not current_user.is_authenticated:
+            raise
+        event = queries.get_draft_or_404(slug)
+        if not rules.may_preview(current_user, event):
+            raise
+        is_preview = True
     url = url_for("events.detail", slug=event.slug, _external=True)
     organisation_url = url_for("events.organisation", slug=event.organisation.slug, _external=True)
-    return render_template(
-        "events/detail.html",
-        event=event,
-        agenda=queries.agenda_by_day(event),
-        speakers=queries.event_speakers(event),
-        json_ld=structured_data.event_schema(event, url=url, organisation_url=organisation_url),
-        open_graph=structured_data.open_graph(
-            event, url=url, site_name=current_app.config["SITE_NAME"]
-        ),
-        description=structured_data.event_description(event, 200),
-        canonical_url=url,
+    response = make_response(
+        render_template(
+            "events/detail.html",
+            event=event,
+            is_preview=is_preview,
+            agenda=queries.agenda_by_day(event),
+            speakers=queries.event_speakers(event),
+            json_ld=structured_data.event_schema(event, url=url, organisation_url=organisation_url),
+            open_graph=structured_data.open_graph(
+                event, url=url, site_name=current_app.config["SITE_NAME"]
+            ),
+            description=structured_data.event_description(event, 200),
+            canonical_url=url,
+        )
     )
+    if is_preview:
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
 
 
 def _render_listing(
