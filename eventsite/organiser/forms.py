@@ -164,6 +164,7 @@ class EventForm(forms_common.Form):
         *args: Any,
         topic_choices: list[tuple[int, str]] | None = None,
         kept_timezone: str | None = None,
+        kept_country: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -175,7 +176,7 @@ class EventForm(forms_common.Form):
         self.timezone.choices = [SelectChoice(name, name) for name in names]
         self.country.choices = [
             SelectChoice("", "—"),
-            *(SelectChoice(c, n) for c, n in country_choices()),
+            *(SelectChoice(c, n) for c, n in country_choices(kept_country)),
         ]
         self.topics.choices = [SelectChoice(v, label) for v, label in topic_choices or []]
 
@@ -200,7 +201,7 @@ class EventForm(forms_common.Form):
             edit_deadline_local=to_local_input(event.edit_deadline_at, tz),
             topics=[t.id for t in event.topics],
         )
-        return cls(data=data, kept_timezone=tz, **kwargs)
+        return cls(data=data, kept_timezone=tz, kept_country=event.country, **kwargs)
 
     def event_bounds(self) -> tuple[datetime, datetime]:
         tz = self.timezone.data
