@@ -29,9 +29,7 @@ def test_countries_sort_by_collation_so_cote_divoire_comes_before_croatia(client
     assert names.index("Åland Islands") < names.index("Albania")
 
 
-def test_a_stored_legacy_country_code_still_displays(
-    client, login, make_user, make_event
-) -> None:
+def test_a_stored_legacy_country_code_still_displays(client, login, make_user, make_event) -> None:
     event = make_event(format=EventFormat.IN_PERSON, city="Brussels", country="EU")
     page = client.get(f"/events/{event.slug}").get_data(as_text=True)
     assert "Brussels, European Union" in page

@@ -310,6 +310,29 @@ def test_the_tabs_filter_drafts_published_cancelled_and_past(client, as_member, 
     assert world.event.title in html and past.title not in html
 
 
+def test_the_workspace_lists_upcoming_events_first_then_past_ones(
+    client, as_member, make_event
+) -> None:
+    world = as_member
+    now = datetime.now(UTC)
+    for title, days in (
+        ("Last year's meeting", -365),
+        ("Next month's school", 30),
+        ("Last month's workshop", -30),
+        ("Next week's seminar", 7),
+    ):
+        make_event(organisation=world.organisation, title=title, starts_at=now + timedelta(days))
+    html = client.get("/manage/").get_data(as_text=True)
+    order = [
+        "Next week's seminar",
+        "Next month's school",
+        "Last month's workshop",
+        "Last year's meeting",
+    ]
+    positions = [html.index(title.replace("'", "&#39;")) for title in order]
+    assert positions == sorted(positions)
+
+
 def test_admins_see_every_organisations_events(client, world, login) -> None:
     login(world.admin)
     html = client.get("/manage/").get_data(as_text=True)
