@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import pyuca
 from babel import Locale
 from babel.dates import (
     format_date,
@@ -60,13 +62,38 @@ def country_name(code: str | None) -> str:
     return _locale().territories.get(code.upper(), code.upper())
 
 
-def country_choices() -> list[tuple[str, str]]:
-    """ISO 3166-1 alpha-2 codes with their names in the current language, by name."""
-    territories = _locale().territories
-    pairs = [
-        (code, name) for code, name in territories.items() if len(code) == 2 and code.isalpha()
-    ]
-    return sorted(pairs, key=lambda pair: pair[1])
+# CLDR names codes that are not places anyone lives in: pseudo-locales (XA, XB), the
+# unknown region (ZZ), groupings (EU, EZ, UN, QO) and ISO's exceptionally reserved
+# sub-territories (AC, CP, CQ, DG, EA, IC, TA), which belong to a country on the list.
+# Kosovo (XK) is not in ISO 3166-1 but is the code people and CLDR use: it stays.
+_NOT_COUNTRIES = frozenset(
+    {"XA", "XB", "ZZ", "EU", "EZ", "UN", "QO", "AC", "CP", "CQ", "DG", "EA", "IC", "TA"}
+)
+
+# Babel has no collator; pyuca is the Unicode Collation Algorithm with the root (DUCET)
+# order, so "Côte d'Ivoire" sorts before "Croatia" and "Åland" among the As.
+_COLLATOR = pyuca.Collator()
+
+COUNTRY_CODES = frozenset(
+    code
+    for code in Locale.parse("en").territories
+    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+)
+
+
+def sort_by_name(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(code, name) pairs in the order a reader looks them up: by name, collated."""
+    return sorted(pairs, key=lambda pair: _COLLATOR.sort_key(pair[1]))
+
+
+def country_choices(kept: str | None = None) -> list[tuple[str, str]]:
+    """Real countries and territories (two-letter codes) named in the reader's language,
+    by name. A stored code no longer on the list (kept) stays a choice, so editing a
+    record never silently drops it."""
+    codes = set(COUNTRY_CODES)
+    if kept:
+        codes.add(kept.upper())
+    return sort_by_name((code, country_name(code)) for code in codes)
 
 
 def zone_label(value: datetime, tz_name: str) -> str:

@@ -21,8 +21,8 @@ def _country_field() -> SelectField:
     return SelectField(_l("Country"), validators=[Optional()], validate_choice=True)
 
 
-def _fill_countries(field: SelectField) -> None:
-    field.choices = [("", "—"), *country_choices()]
+def _fill_countries(field: SelectField, kept: str | None = None) -> None:
+    field.choices = [("", "—"), *country_choices(kept)]
 
 
 class SignupForm(forms_common.Form):
@@ -84,9 +84,9 @@ class ProfileForm(forms_common.Form):
     )
     country = _country_field()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, kept_country: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _fill_countries(self.country)
+        _fill_countries(self.country, kept_country)
 
 
 class ChangeEmailForm(forms_common.Form):

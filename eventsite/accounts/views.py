@@ -240,7 +240,7 @@ def confirm_email_change(token: str) -> Any:
 def _account_forms(**overrides: Any) -> dict[str, Any]:
     user: User = current_user
     forms_ = {
-        "profile_form": forms.ProfileForm(prefix="profile", obj=user),
+        "profile_form": forms.ProfileForm(prefix="profile", obj=user, kept_country=user.country),
         "email_form": forms.ChangeEmailForm(prefix="email"),
         "password_form": forms.ChangePasswordForm(prefix="password"),
         "delete_form": forms.DeleteAccountForm(prefix="delete"),
@@ -267,7 +267,7 @@ def account() -> Any:
 @bp.post("/account/profile")
 @login_required
 def update_profile() -> Any:
-    form = forms.ProfileForm(prefix="profile")
+    form = forms.ProfileForm(prefix="profile", kept_country=current_user.country)
     if form.validate_on_submit():
         profile.update_profile(
             current_user,

@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from babel import Locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Field, IntegerField, SearchField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
-from eventsite import forms_common, input_rules
+from eventsite import forms_common, input_rules, templating
 from eventsite.events.labels import FORMAT_LABELS, KIND_LABELS
 from eventsite.events.listing import (
     MAX_PAGE,
@@ -23,11 +22,6 @@ from eventsite.events.listing import (
 )
 from eventsite.events.models import EventFormat, EventKind, Topic
 from eventsite.events.rules import MAX_YEAR, MIN_YEAR
-from eventsite.templating import country_name
-
-COUNTRY_CODES = frozenset(
-    code for code in Locale.parse("en").territories if len(code) == 2 and code.isalpha()
-)
 
 
 def _clean(value: Any) -> Any:
@@ -139,7 +133,7 @@ class ListingFilterForm(PageForm):
         _l("Country"),
         validate_choice=False,
         filters=[lambda v: _clean(v).upper() if v else v],
-        validators=[_OneOf(COUNTRY_CODES)],
+        validators=[_OneOf(templating.COUNTRY_CODES)],
     )
     date_from = DateField(_l("From"), name="from", validators=[Optional(), _YearInRange()])
     date_to = DateField(_l("To"), name="to", validators=[Optional(), _YearInRange()])
@@ -239,7 +233,7 @@ class ListingFilterForm(PageForm):
             (fmt.value, FORMAT_LABELS[fmt]) for fmt in EventFormat
         ]
         codes = set(countries) | ({filters.country} if filters.country else set())
-        named = sorted(((code, country_name(code)) for code in codes), key=lambda c: c[1])
+        named = templating.sort_by_name((code, templating.country_name(code)) for code in codes)
         self.country.choices = [("", _l("All countries")), *named]
         if not with_topic:
             del self.topic

@@ -118,7 +118,9 @@ def edit_event(event_id: int) -> Page:
     topics = _topics()
     choices = [(t.id, t.name) for t in topics]
     if request.method == "POST":
-        form = forms.EventForm(topic_choices=choices, kept_timezone=event.timezone)
+        form = forms.EventForm(
+            topic_choices=choices, kept_timezone=event.timezone, kept_country=event.country
+        )
     else:
         form = forms.EventForm.for_event(event, topic_choices=choices)
     if event.published_at is not None:

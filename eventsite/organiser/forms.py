@@ -14,7 +14,6 @@ from wtforms import (
     FloatField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -35,6 +34,7 @@ from eventsite.events import rules as event_rules
 from eventsite.events.labels import FORMAT_LABELS, KIND_LABELS
 from eventsite.events.models import MAX_CAPACITY, Event, EventFormat, EventKind
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
+from eventsite.registration.forms import CheckboxListField
 from eventsite.templating import country_choices
 
 # Date-only input is accepted too ("2027-05-12"), e.g. for all-day events.
@@ -91,11 +91,11 @@ def _blank_to_none(value: str | None) -> str | None:
 class EventForm(forms_common.Form):
     title = StringField(_l("Title"), [MaxLength(200), DataRequired(), SingleLine()])
     slug = StringField(
-        _l("Address"),
+        _l("Web address"),
         [MaxLength(120), Optional(), SingleLine()],
         description=_l(
-            "The last part of the event's web address. Left empty, it is made from the title. "
-            "It cannot change once the event is published."
+            "The end of the event's web address, after …/events/. Left empty, it is made "
+            "from the title. It cannot change once the event is published."
         ),
     )
     kind = SelectField(
@@ -119,7 +119,7 @@ class EventForm(forms_common.Form):
         required=True,
         description=_l("For an all-day event, the last day (times are ignored)."),
     )
-    topics = SelectMultipleField(_l("Topics"), coerce=int, validators=[Optional()])
+    topics = CheckboxListField(_l("Topics"), coerce=int, validators=[Optional()])
     venue_name = StringField(_l("Venue"), [MaxLength(200), Optional(), SingleLine()])
     venue_address = StringField(
         _l("Address of the venue"), [MaxLength(300), Optional(), SingleLine()]
@@ -164,6 +164,7 @@ class EventForm(forms_common.Form):
         *args: Any,
         topic_choices: list[tuple[int, str]] | None = None,
         kept_timezone: str | None = None,
+        kept_country: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -175,7 +176,7 @@ class EventForm(forms_common.Form):
         self.timezone.choices = [SelectChoice(name, name) for name in names]
         self.country.choices = [
             SelectChoice("", "—"),
-            *(SelectChoice(c, n) for c, n in country_choices()),
+            *(SelectChoice(c, n) for c, n in country_choices(kept_country)),
         ]
         self.topics.choices = [SelectChoice(v, label) for v, label in topic_choices or []]
 
@@ -200,7 +201,7 @@ class EventForm(forms_common.Form):
             edit_deadline_local=to_local_input(event.edit_deadline_at, tz),
             topics=[t.id for t in event.topics],
         )
-        return cls(data=data, kept_timezone=tz, **kwargs)
+        return cls(data=data, kept_timezone=tz, kept_country=event.country, **kwargs)
 
     def event_bounds(self) -> tuple[datetime, datetime]:
         tz = self.timezone.data

@@ -74,7 +74,15 @@ def workspace_events(
         stmt = stmt.where(condition)
     if status == "past":
         return stmt.order_by(Event.ends_at.desc(), Event.id.desc())
-    return stmt.order_by(Event.starts_at, Event.id)
+    # What is coming is what an organiser works on: upcoming events first, soonest first,
+    # then the ones that are over, the most recent first.
+    is_over = Event.ends_at <= now
+    return stmt.order_by(
+        case((is_over, 1), else_=0),
+        case((is_over, None), else_=Event.starts_at),
+        Event.ends_at.desc(),
+        Event.id,
+    )
 
 
 def workspace_tab_counts(

@@ -66,6 +66,26 @@ def test_organiser_creates_a_draft_with_times_in_the_events_zone(
     assert entry.action == "create" and entry.actor_id == as_member.member.id
 
 
+def test_the_event_form_offers_topics_as_checkboxes_and_names_the_web_address(
+    client, as_member, make_topic, make_event
+) -> None:
+    climate = make_topic("Climate")
+    health = make_topic("Health")
+    url = f"/manage/organisations/{as_member.organisation.id}/events/new"
+    html = client.get(url).get_data(as_text=True)
+    assert "<select multiple" not in html and 'name="topics"' in html
+    for topic in (climate, health):
+        assert f'name="topics" type="checkbox" value="{topic.id}">' in html
+        assert f">{topic.name}</label>" in html
+    assert '<label for="slug">Web address</label>' in html
+    assert '<span class="url-prefix" id="slug-prefix">http://localhost/events/</span>' in html
+
+    event = make_event(organisation=as_member.organisation, topics=[health])
+    html = client.get(f"/manage/events/{event.id}/edit").get_data(as_text=True)
+    assert f'checked id="topics-1" name="topics" type="checkbox" value="{health.id}">' in html
+    assert f'name="topics" type="checkbox" value="{climate.id}">' in html
+
+
 def test_all_day_events_run_from_the_first_midnight_to_after_the_last_day(
     client, as_member, event_form
 ) -> None:
@@ -338,6 +358,29 @@ def test_the_tabs_filter_drafts_published_cancelled_and_past(client, as_member, 
     assert past.title in html and world.event.title not in html
     html = client.get("/manage/?status=published").get_data(as_text=True)
     assert world.event.title in html and past.title not in html
+
+
+def test_the_workspace_lists_upcoming_events_first_then_past_ones(
+    client, as_member, make_event
+) -> None:
+    world = as_member
+    now = datetime.now(UTC)
+    for title, days in (
+        ("Last year's meeting", -365),
+        ("Next month's school", 30),
+        ("Last month's workshop", -30),
+        ("Next week's seminar", 7),
+    ):
+        make_event(organisation=world.organisation, title=title, starts_at=now + timedelta(days))
+    html = client.get("/manage/").get_data(as_text=True)
+    order = [
+        "Next week's seminar",
+        "Next month's school",
+        "Last month's workshop",
+        "Last year's meeting",
+    ]
+    positions = [html.index(title.replace("'", "&#39;")) for title in order]
+    assert positions == sorted(positions)
 
 
 def test_admins_see_every_organisations_events(client, world, login) -> None:
