@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -232,7 +233,7 @@ DECISIONS: dict[Action, tuple[Decision, str, LazyString]] = {
         _l("Promoted; they are told."),
     ),
     Action.CANCEL: (
-        registration_services.cancel_registration,
+        functools.partial(registration_services.cancel_registration, by_organiser=True),
         "cancel_registration",
         _l("Registration cancelled."),
     ),

@@ -62,6 +62,8 @@ def _subject(template: str, registration: Registration) -> str:
         return _("Your registration is confirmed: %(title)s", title=title)
     if template == "registration_rejected":
         return _("Your registration was not accepted: %(title)s", title=title)
+    if template == "registration_cancelled_by_organiser":
+        return _("The organisers cancelled your registration: %(title)s", title=title)
     return _("Registration cancelled: %(title)s", title=title)
 
 
@@ -139,17 +141,22 @@ def notify(
 
 
 def notify_cancelled(
-    registration: Registration, previous_status: RegistrationStatus, now: datetime
+    registration: Registration,
+    previous_status: RegistrationStatus,
+    now: datetime,
+    *,
+    by_organiser: bool = False,
 ) -> None:
-    """Tell someone their registration is cancelled (by them or an organiser). If it was
-    a confirmed place, they had a REQUEST: a METHOD:CANCEL for the same UID, with a higher
-    SEQUENCE, takes the event out of their calendar."""
+    """Tell someone their registration is cancelled, in the words for who did it (they, or
+    an organiser). If it was a confirmed place, they had a REQUEST: a METHOD:CANCEL for the
+    same UID, with a higher SEQUENCE, takes the event out of their calendar."""
     attachments = (
         [_invitation(registration, "CANCEL", invitation_sequence(registration, cancel=True), now)]
         if previous_status == RegistrationStatus.CONFIRMED
         else []
     )
-    _queue(registration, "registration_cancelled", now, attachments)
+    template = "registration_cancelled_by_organiser" if by_organiser else "registration_cancelled"
+    _queue(registration, template, now, attachments)
 
 
 def _queue(

@@ -256,15 +256,18 @@ def promote_registration(registration: Registration, now: datetime) -> Registrat
 
 
 def cancel_registration(
-    registration: Registration, now: datetime, *, notify: bool = True
+    registration: Registration, now: datetime, *, notify: bool = True, by_organiser: bool = False
 ) -> list[Registration]:
-    """Cancel (the person, or an organiser on their behalf); a freed place goes to the first
-    person waiting, in the same transaction. Returns the registrations promoted."""
+    """Cancel (the person, or an organiser: `by_organiser`, which changes the email's
+    words); a freed place goes to the first person waiting, in the same transaction.
+    Returns the registrations promoted."""
     _locked(registration, rules.Action.CANCEL)
-    return _cancel(registration, now, notify=notify)
+    return _cancel(registration, now, notify=notify, by_organiser=by_organiser)
 
 
-def _cancel(registration: Registration, now: datetime, *, notify: bool) -> list[Registration]:
+def _cancel(
+    registration: Registration, now: datetime, *, notify: bool, by_organiser: bool = False
+) -> list[Registration]:
     """Cancel an active registration; the caller holds the event lock."""
     held_place = registration.holds_place
     previous_status = registration.status
@@ -273,7 +276,9 @@ def _cancel(registration: Registration, now: datetime, *, notify: bool) -> list[
     registration.updated_at = now
     db.session.flush()
     if notify:
-        notifications.notify_cancelled(registration, previous_status, now)
+        notifications.notify_cancelled(
+            registration, previous_status, now, by_organiser=by_organiser
+        )
     return promote_waiting_list(registration.event, now) if held_place else []
 
 

@@ -76,6 +76,7 @@ def test_every_step_sends_the_right_itip_message_with_a_rising_sequence(
     db.session.commit()
     uid = f"event-{event.id}@localhost"
     sequences: list[int] = []
+    texts: list[str] = []  # the plain-text body of each step's message
 
     def one_invitation(method: str, subject_start: str):
         """The single message this step sent to ann, its calendar checked and parsed."""
@@ -83,6 +84,7 @@ def test_every_step_sends_the_right_itip_message_with_a_rising_sequence(
         assert received.rcpt_tos == [ann.email]
         message = received.message
         assert str(message["Subject"]).startswith(subject_start)
+        texts.append(message.get_body(preferencelist=("plain",)).get_content())
         parsed = check_export(invitation(message, method))  # icalendar + vobject, times
         assert parsed.ical["METHOD"] == method
         assert parsed.uids() == [uid]
@@ -140,6 +142,7 @@ def test_every_step_sends_the_right_itip_message_with_a_rising_sequence(
     response = client.post(f"/registrations/{registration.public_id}/cancel", data={})
     assert response.status_code == 302
     _parsed, vevent = one_invitation("CANCEL", "Registration cancelled:")
+    assert "Thank you for letting the organisers know." in texts[-1]
     assert vevent["ATTENDEE"].params["PARTSTAT"] == "DECLINED"
 
     # 5. She registers again: a new REQUEST that supersedes the CANCEL.
@@ -151,7 +154,9 @@ def test_every_step_sends_the_right_itip_message_with_a_rising_sequence(
     registration = _active_registration(event, ann)
     response = client.post(f"/manage/events/{event.id}/registrants/{registration.id}/cancel")
     assert response.status_code == 302
-    one_invitation("CANCEL", "Registration cancelled:")
+    one_invitation("CANCEL", "The organisers cancelled your registration:")
+    assert "The organisers have cancelled your registration." in texts[-1]
+    assert "Thank you for letting the organisers know" not in texts[-1]
 
     # 7. She registers a third time, then the event is cancelled: the event's CANCEL.
     register()
