@@ -12,6 +12,7 @@ from wtforms import DateField, Field, IntegerField, SearchField, SelectField, St
 from wtforms.validators import Optional, ValidationError
 
 from eventsite import forms_common, input_rules, templating
+from eventsite.events import listing
 from eventsite.events.labels import FORMAT_LABELS, KIND_LABELS
 from eventsite.events.listing import (
     MAX_PAGE,
@@ -32,10 +33,6 @@ def _clean(value: Any) -> Any:
 def _squash(value: Any) -> Any:
     """Search text on one line, single spaces."""
     return " ".join(value.replace("\x00", "").split()) if isinstance(value, str) else value
-
-
-def _shorten(value: str, limit: int = 40) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 class _OneOf:
@@ -187,11 +184,11 @@ class ListingFilterForm(PageForm):
             return _(
                 "The '%(label)s' date '%(value)s' was ignored; use the form YYYY-MM-DD.",
                 label=_("from") if field is self.date_from else _("to"),
-                value=_shorten(raw),
+                value=listing.shorten(raw),
             )
         if field is self.country:
             raw = raw.upper()
-        return str(self._IGNORED[field.short_name]) % {"value": _shorten(raw)}
+        return str(self._IGNORED[field.short_name]) % {"value": listing.shorten(raw)}
 
     def messages(self) -> list[str]:
         """One sentence per ignored or changed value (after `validate()`)."""

@@ -84,17 +84,18 @@ def known_filters(filters: ListingFilters) -> tuple[ListingFilters, list[str]]:
     for each one dropped (the form checked their shape, this asks the database)."""
     messages: list[str] = []
     if filters.topic and not _slug_exists(Topic, filters.topic):
-        messages.append(_("Unknown topic '%(value)s' was ignored.", value=_shorten(filters.topic)))
+        messages.append(_("Unknown topic '%(value)s' was ignored.", value=shorten(filters.topic)))
         filters = dataclasses.replace(filters, topic=None)
     if filters.organisation and not _slug_exists(Organisation, filters.organisation):
         messages.append(
-            _("Unknown organisation '%(value)s' was ignored.", value=_shorten(filters.organisation))
+            _("Unknown organisation '%(value)s' was ignored.", value=shorten(filters.organisation))
         )
         filters = dataclasses.replace(filters, organisation=None)
     return filters, messages
 
 
-def _shorten(value: str, limit: int = 40) -> str:
+def shorten(value: str, limit: int = 40) -> str:
+    """A value quoted back in a message, cut to `limit` characters."""
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 

@@ -262,20 +262,12 @@ def delete_draft(event: Event) -> None:
     db.session.flush()
 
 
+# What a copy keeps of the original: the same place, zone and format (only the dates move).
 COPIED_FIELDS = (
     "kind",
     "summary",
     "description",
-    "timezone",
-    "is_all_day",
-    "venue_name",
-    "venue_address",
-    "city",
-    "country",
-    "latitude",
-    "longitude",
-    "format",
-    "online_url",
+    *(name for name in TIME_PLACE_FIELDS if name not in ("starts_at", "ends_at")),
     "capacity",
     "has_waiting_list",
     "requires_approval",
