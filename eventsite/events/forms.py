@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Field, IntegerField, SearchField, SelectField, StringField
@@ -234,3 +235,19 @@ class ListingFilterForm(PageForm):
         self.country.choices = [("", _l("All countries")), *named]
         if not with_topic:
             del self.topic
+
+    def summary(self) -> list[str]:
+        """The filters in use, in words, for the collapsed "Filter" control on a phone
+        (after `show()`): the search text, the chosen labels, the dates."""
+        words = [f"“{listing.shorten(self.q.data)}”"] if self.q.data else []
+        chosen = [self.kind, self.format, self.country]
+        if "topic" in self:
+            chosen.insert(0, self.topic)
+        for field in chosen:
+            if field.data:
+                words.append(str(dict(field.choices).get(field.data, field.data)))
+        if self.date_from.data:
+            words.append(_("from %(date)s", date=format_date(self.date_from.data)))
+        if self.date_to.data:
+            words.append(_("to %(date)s", date=format_date(self.date_to.data)))
+        return words

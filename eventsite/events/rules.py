@@ -17,6 +17,9 @@ from eventsite.events.models import MAX_CAPACITY, Event, EventFormat, EventStatu
 # Dates outside this range are typos, and near year 9999 date arithmetic overflows.
 MIN_YEAR, MAX_YEAR = 1900, 2200
 
+# Addresses under /events/ that are pages of their own, never an event's slug.
+RESERVED_SLUGS = frozenset({"calendar"})
+
 DATE_FIELDS = (
     "starts_at",
     "ends_at",

@@ -62,6 +62,8 @@ def refresh_search_text(event: Event) -> None:
 
 
 def _slug_taken(slug: str, exclude_id: int | None) -> bool:
+    if slug in rules.RESERVED_SLUGS:
+        return True
     stmt = select(Event.id).where(Event.slug == slug)
     if exclude_id is not None:
         stmt = stmt.where(Event.id != exclude_id)

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, make_response, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
-from eventsite import page_cache
-from eventsite.events import forms, labels, queries, rules, structured_data
+from eventsite import catalogue, links, page_cache
+from eventsite.events import discovery, forms, labels, month, queries, rules, structured_data
 from eventsite.events import listing as listings  # the view below is called `listing`
 from eventsite.events.models import Topic
+from eventsite.extensions import db
 from eventsite.organisations.models import Organisation
 from eventsite.timeutil import utcnow
 
@@ -21,6 +33,7 @@ bp = Blueprint("events", __name__)
 # Every template may show an event card or its kind, not only this blueprint's.
 bp.add_app_template_filter(labels.kind_label, "kind_label")
 bp.add_app_template_global(labels.card_facts, "card_facts")
+bp.add_app_template_filter(month.month_heading, "month_heading")
 
 # Pages marked @page_cache.cacheable are the same for every anonymous visitor while the
 # catalogue (and, on the event page, its places left) stays the same: they are served from
@@ -165,6 +178,7 @@ def _render_listing(
             link_endpoint, **path_args, **filter_args, when=listings.Period.PAST.value
         ),
         feed_url=_feed_url(topic, organisation, filter_args),
+        calendar_url=url_for("events.calendar", **filters.query_args()),
     )
 
 
@@ -177,3 +191,155 @@ def _feed_url(
     if organisation is not None:
         return url_for("feeds.organisation_feed", slug=organisation.slug, **filter_args)
     return url_for("feeds.feed", **filter_args)
+
+
+# --- the month view --------------------------------------------------------------------------
+
+
+@bp.get("/events/calendar")
+@page_cache.cacheable
+def calendar() -> tuple[str, int]:
+    """The listing's events as a month grid (an agenda list on a phone), with the same
+    filters. A month the calendar cannot show is a 400 that says why, over this month."""
+    form = forms.ListingFilterForm(formdata=request.args)
+    form.validate()
+    filters, messages = listings.known_filters(form.filters())
+    messages = form.messages() + messages
+    today = utcnow().date()
+    status = 200
+    try:
+        first = month.parse_month(request.args.get("month"), today)
+    except month.BadMonth as err:
+        messages.insert(0, str(err))
+        first, status = today.replace(day=1), 400
+    events, is_cut = month.events_in_month(filters, first)
+    if is_cut:
+        messages.append(
+            _(
+                "This month has more than %(count)d events: only the first %(count)d are "
+                "shown. Filter to see the others.",
+                count=month.MAX_EVENTS,
+            )
+        )
+    filter_args = filters.query_args()
+    form.show(filters, topics=listings.all_topics(), countries=listings.public_countries())
+    return render_template(
+        "events/calendar.html",
+        month_start=first,
+        weeks=month.weeks(first, events),
+        weekdays=month.weekday_names(),
+        event_count=len(events),
+        today=today,
+        form=form,
+        messages=messages,
+        has_filters=bool(filter_args),
+        month_arg=month.month_arg(first),
+        form_action=url_for("events.calendar"),
+        clear_url=url_for("events.calendar", month=month.month_arg(first)),
+        previous_url=url_for(
+            "events.calendar", **filter_args, month=month.month_arg(month.previous_month(first))
+        ),
+        next_url=url_for(
+            "events.calendar", **filter_args, month=month.month_arg(month.next_month(first))
+        ),
+        this_month_url=url_for("events.calendar", **filter_args),
+        listing_url=url_for("events.listing", **filter_args),
+    ), status
+
+
+# --- feed readers, search engines and phones -------------------------------------------------
+
+
+@bp.get("/events/feed.atom")
+@page_cache.cacheable
+def atom_feed() -> Response:
+    """Newly announced and changed events, latest change first (Atom, RFC 4287)."""
+    events = discovery.feed_events()
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+    stamp = catalogue.current(db.session)
+    body = render_template(
+        "events/feed.xml",
+        events=events,
+        entry_id=lambda event: discovery.entry_id(event, host),
+        feed_id=f"tag:{host},2026:events",
+        updated=max((event.updated_at for event in events), default=stamp.changed_at),
+        self_url=links.external_url("events.atom_feed"),
+        listing_url=links.external_url("events.listing"),
+        event_url=lambda event: links.external_url("events.detail", slug=event.slug),
+        summary=lambda event: event.summary or structured_data.event_description(event, 300),
+    )
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.get("/sitemap.xml")
+@page_cache.cacheable
+def sitemap() -> Response:
+    """Every public page, with the catalogue's last change (an event's own, for its page)."""
+    changed_at = catalogue.current(db.session).changed_at
+    pages = discovery.sitemap_pages()
+    body = render_template(
+        "events/sitemap.xml",
+        pages=pages,
+        changed_at=changed_at,
+        url=links.external_url,
+    )
+    return Response(body, mimetype="application/xml")
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    disallowed = discovery.secret_paths(current_app.url_map, extra=["/manage/", "/account/"])
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in disallowed)]
+    lines.append(f"Sitemap: {links.external_url('events.sitemap')}")
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> Response:
+    """What a phone needs to pin the site to its home screen."""
+    icon = "icons/{}".format
+    response = jsonify(
+        {
+            "name": current_app.config["SITE_NAME"],
+            "short_name": current_app.config["SITE_NAME"],
+            "description": current_app.config["SITE_TAGLINE"],
+            "start_url": url_for("events.home"),
+            "scope": "/",
+            "display": "standalone",
+            "background_color": "#ffffff",
+            "theme_color": "#0b5cad",
+            "icons": [
+                {
+                    "src": url_for("static", filename=icon("icon.svg")),
+                    "type": "image/svg+xml",
+                    "sizes": "any",
+                },
+                {
+                    "src": url_for("static", filename=icon("icon-192.png")),
+                    "type": "image/png",
+                    "sizes": "192x192",
+                },
+                {
+                    "src": url_for("static", filename=icon("icon-512.png")),
+                    "type": "image/png",
+                    "sizes": "512x512",
+                },
+                {
+                    "src": url_for("static", filename=icon("icon-maskable-512.png")),
+                    "type": "image/png",
+                    "sizes": "512x512",
+                    "purpose": "maskable",
+                },
+            ],
+        }
+    )
+    response.mimetype = "application/manifest+json"
+    return response
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page's <link rel=icon> says."""
+    static = current_app.static_folder
+    assert static is not None
+    return send_from_directory(static, "icons/favicon.ico", mimetype="image/vnd.microsoft.icon")

@@ -129,6 +129,8 @@ class Registration(db.Model):
         ),
         # Counting places and ranking the waiting list.
         Index("ix_registrations_event_id_status_created_at", "event_id", "status", "created_at"),
+        # The listing's page-cache stamp: the latest change to any registration.
+        Index("ix_registrations_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -35,17 +35,42 @@ class PlaceCounts:
 
 
 def count_places(event: Event) -> PlaceCounts:
+    return count_places_by_event([event])[event.id]
+
+
+def count_places_by_event(events: Iterable[Event]) -> dict[int, PlaceCounts]:
+    """`count_places` for many events in one grouped query (the listing's cards): {event
+    id: counts}, an event without active registrations included."""
+    ids = [event.id for event in events]
+    if not ids:
+        return {}
     rows = db.session.execute(
-        select(Registration.status, func.count())
-        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
-        .group_by(Registration.status)
+        select(Registration.event_id, Registration.status, func.count())
+        .where(Registration.event_id.in_(ids), Registration.status.in_(ACTIVE_STATUSES))
+        .group_by(Registration.event_id, Registration.status)
     ).all()
-    by_status = {str(status): n for status, n in rows}
-    return PlaceCounts(
-        confirmed=by_status.get(RegistrationStatus.CONFIRMED, 0),
-        pending=by_status.get(RegistrationStatus.PENDING, 0),
-        waitlisted=by_status.get(RegistrationStatus.WAITLISTED, 0),
-    )
+    by_event: dict[int, dict[str, int]] = {event_id: {} for event_id in ids}
+    for event_id, status, n in rows:
+        by_event[event_id][str(status)] = n
+    return {
+        event_id: PlaceCounts(
+            confirmed=counts.get(RegistrationStatus.CONFIRMED, 0),
+            pending=counts.get(RegistrationStatus.PENDING, 0),
+            waitlisted=counts.get(RegistrationStatus.WAITLISTED, 0),
+        )
+        for event_id, counts in by_event.items()
+    }
+
+
+def listing_stamp() -> list[Any]:
+    """What the listing's cards read of the registrations, for the page cache's key of the
+    pages that show cards: the newest registration and the latest change to any (every
+    service that changes a registration sets `updated_at`). Two index lookups."""
+    registrations = Registration.__table__
+    return [
+        select(func.max(registrations.c.id)).scalar_subquery(),
+        select(func.max(registrations.c.updated_at)).scalar_subquery(),
+    ]
 
 
 def event_page_stamp() -> list[Any]:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from flask_babel import format_number, ngettext
+from babel.dates import format_skeleton
+from flask_babel import format_number, get_locale, ngettext
 from flask_babel import gettext as _
 
-from eventsite import templating
+from eventsite import templating, timeutil
 from eventsite.errors import DomainError
 from eventsite.events.models import Event, EventStatus
 from eventsite.registration import queries
@@ -136,6 +137,40 @@ def registration_state(
     else:
         message = ngettext("%(count)s place", "%(count)s places", left, count=format_number(left))
     return RegistrationState(True, message, requires_approval=approval)
+
+
+@dataclass(frozen=True)
+class CardState:
+    """What a listing card says about registering, in a few words ("6 places left")."""
+
+    label: str
+    tone: str  # "open", "few", "waiting", "full", "soon", "closed": the badge's colour
+
+
+def card_state(event: Event, now: datetime, counts: queries.PlaceCounts) -> CardState | None:
+    """The words of a listing card: the event page's rules (the window, then the places)
+    and counts, said short. None where the card says enough already (cancelled, ended)."""
+    current = window(event, now)
+    if current.state in (WindowState.CANCELLED, WindowState.ENDED, WindowState.NOT_PUBLISHED):
+        return None
+    if current.state == WindowState.NOT_YET_OPEN:
+        assert event.registration_opens_at is not None  # the window says it is set
+        day = timeutil.to_local(event.registration_opens_at, event.timezone).date()
+        when = format_skeleton("dMMMM", day, locale=get_locale())
+        return CardState(_("Opens %(day)s", day=when), "soon")
+    if current.state == WindowState.CLOSED:
+        return CardState(_("Registration closed"), "closed")
+    left = queries.places_left(event, counts)
+    if left is None:
+        return CardState(_("Registration open"), "open")
+    if left == 0:
+        if event.has_waiting_list:
+            return CardState(_("Waiting list"), "waiting")
+        return CardState(_("Full"), "full")
+    message = ngettext(
+        "%(count)s place left", "%(count)s places left", left, count=format_number(left)
+    )
+    return CardState(message, "few" if left < FEW_PLACES_LEFT else "open")
 
 
 # --- what may happen to a registration ---------------------------------------------------------

@@ -66,6 +66,28 @@ def _event_page_shows_places_left(state: BlueprintSetupState) -> None:
 
 bp.record_once(_event_page_shows_places_left)
 
+# The pages that list event cards (the listing and its topic and organisation versions).
+LISTING_ENDPOINTS = ("events.home", "events.listing", "events.topic", "events.organisation")
+
+
+def _cards_show_places_left(state: BlueprintSetupState) -> None:
+    # Each card says "6 places left" or "Full": a cached listing holds while no
+    # registration is added or changed.
+    for endpoint in LISTING_ENDPOINTS:
+        page_cache.add_stamp(state.app, endpoint, queries.listing_stamp)
+
+
+bp.record_once(_cards_show_places_left)
+
+
+@bp.app_template_global()
+def card_registration(events: list[Event]) -> dict[int, rules.CardState | None]:
+    """What each listing card says about registering, by event id: the event page's rules
+    and counts, read for the whole page in one grouped query."""
+    now = utcnow()
+    counts = queries.count_places_by_event(events)
+    return {event.id: rules.card_state(event, now, counts[event.id]) for event in events}
+
 
 @bp.app_template_global()
 def registration_box(event: Event) -> dict[str, Any]:
