@@ -1,0 +1,121 @@
+"""What a listing card says about registering: the event page's rules and counts, in a few
+words, for the whole page in one grouped query, and fresh from the page cache."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+from eventsite.extensions import db
+from eventsite.models import EventStatus
+from eventsite.registration import services
+from eventsite.registration.models import RegistrationStatus
+from eventsite.timeutil import utcnow
+
+
+def card_states(client, path: str = "/events/") -> dict[str, str]:
+    """{event title: the card's registration words} for every card of the page."""
+    page = client.get(path)
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    states = {}
+    for card in re.findall(r'<article class="event-card.*?</article>', body, flags=re.S):
+        title = re.search(r'class="event-card-title"><a href="[^"]+">([^<]+)</a>', card)
+        badge = re.search(r'class="badge badge-places badge-(\w+)">([^<]+)<', card)
+        assert title
+        states[html.unescape(title.group(1))] = html.unescape(badge.group(2)) if badge else ""
+    return states
+
+
+def box_words(client, event) -> str:
+    page = client.get(f"/events/{event.slug}").get_data(as_text=True)
+    match = re.search(r'<section class="side-card registration-box".*?</section>', page, re.S)
+    assert match
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", match.group(0)).split()))
+
+
+def test_cards_say_places_left_waiting_list_full_opens_and_closed(
+    client, make_event, make_user, make_registration
+) -> None:
+    few = make_event(title="Few places", capacity=8)
+    for _ in range(2):
+        make_registration(make_user(), few)
+    make_registration(make_user(), few, status=RegistrationStatus.PENDING)  # takes a place
+    make_registration(make_user(), few, status=RegistrationStatus.CANCELLED)  # does not
+    waiting = make_event(title="Waiting", capacity=1, has_waiting_list=True)
+    make_registration(make_user(), waiting)
+    full = make_event(title="Full up", capacity=1)
+    make_registration(make_user(), full)
+    make_event(
+        title="Later",
+        starts_at=datetime(2031, 5, 1, 7, 0, tzinfo=UTC),
+        registration_opens_at=datetime(2031, 3, 2, 23, 30, tzinfo=UTC),  # 2 March in UTC
+        timezone="Europe/Zurich",
+    )
+    make_event(title="Closed", registration_closes_at=utcnow() - timedelta(hours=1))
+    make_event(title="Many", capacity=500)
+    make_event(title="No limit", capacity=None)
+    make_event(title="Called off", status=EventStatus.CANCELLED)
+
+    assert card_states(client) == {
+        "Few places": "5 places left",
+        "Waiting": "Waiting list",
+        "Full up": "Full",
+        "Later": "Opens March 3",  # 3 March in the event's zone, in English
+        "Closed": "Registration closed",
+        "Many": "500 places left",
+        "No limit": "Registration open",
+        "Called off": "",  # the card says Cancelled already
+    }
+    assert "Only 5 places left" in box_words(client, few)  # the same count on the event page
+
+
+def test_one_place_left_is_singular(client, make_event, make_user, make_registration) -> None:
+    event = make_event(title="Almost", capacity=2)
+    make_registration(make_user(), event)
+    assert card_states(client) == {"Almost": "1 place left"}
+
+
+def test_a_cached_listing_follows_registrations_and_cancellations(
+    client, make_event, make_user
+) -> None:
+    event = make_event(title="Small", capacity=2)
+    assert card_states(client) == {"Small": "2 places left"}
+    assert client.get("/events/").headers["Cache-Control"].startswith("public")
+
+    first = services.register_attendee(make_user(), event, {}, utcnow())
+    services.register_attendee(make_user(), event, {}, utcnow())
+    db.session.commit()
+    assert card_states(client) == {"Small": "Full"}
+    assert card_states(client, "/") == {"Small": "Full"}
+
+    services.cancel_registration(first, utcnow())
+    db.session.commit()
+    assert card_states(client) == {"Small": "1 place left"}
+    assert card_states(client, f"/organisations/{event.organisation.slug}") == {
+        "Small": "1 place left"
+    }
+
+
+def test_cards_cost_one_query_for_the_whole_page(
+    client, make_event, make_user, make_registration, count_queries
+) -> None:
+    def add(n: int) -> None:
+        for _ in range(n):
+            event = make_event(capacity=10)
+            make_registration(make_user(), event)
+            make_registration(make_user(), event, status=RegistrationStatus.PENDING)
+
+    add(2)
+    db.session.expire_all()
+    with count_queries() as few:
+        client.get("/events/")
+    add(13)
+    db.session.expire_all()
+    with count_queries() as many:
+        body = client.get("/events/").get_data(as_text=True)
+    assert body.count("8 places left") == 15
+    assert many.count == few.count, many.statements
+    grouped = [s for s in many.statements if "GROUP BY registrations.event_id" in s]
+    assert len(grouped) == 1
