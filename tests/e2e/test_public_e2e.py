@@ -167,3 +167,137 @@ def test_screenshots_of_the_demo(
     phone.goto(f"{live_server}/events/{FLAGSHIP.slug}")
     expect(phone.get_by_role("heading", level=1)).to_be_visible()
     phone.screenshot(path=screenshots / "event-phone.png")
+
+
+# --- phone first (issue #14) -----------------------------------------------------------------
+
+SMALL_PHONE = {"width": 375, "height": 667}
+
+
+@pytest.fixture
+def small_phone(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(
+        viewport=SMALL_PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-GB"
+    )
+    yield context.new_page()
+    context.close()
+
+
+def in_first_screen(page: Page, selector: str) -> bool:
+    """Whether the element's top edge is inside the first screen, without scrolling."""
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, selector
+    return box["y"] >= 0 and box["y"] + min(box["height"], 44) <= SMALL_PHONE["height"]
+
+
+def test_phone_sees_an_event_card_first_and_folded_filters(
+    small_phone: Page, live_server: str, demo_data, screenshots: Path
+) -> None:
+    page = small_phone
+    page.goto(live_server + "/events/")
+    filters = page.locator("details.filters-panel")
+    expect(filters.locator("summary")).to_have_text(re.compile("Filter"))
+    expect(page.get_by_label("Topic", exact=True)).to_be_hidden()
+    assert in_first_screen(page, ".event-card-title a")
+    expect(page.locator(".event-card .badge-places").first).to_be_visible()
+    page.screenshot(path=screenshots / "listing-phone.png")
+
+    # One tap opens the filters; the chosen ones are named on the closed control.
+    filters.locator("summary").click()
+    page.get_by_label("Format", exact=True).select_option(label="Online")
+    page.get_by_role("button", name="Show events").click()
+    expect(page).to_have_url(re.compile(r"[?&]format=online(&|$)"))
+    expect(page.locator(".filters-in-use")).to_have_text("Online")
+
+
+def test_phone_sees_the_register_button_first_on_an_event_page(
+    small_phone: Page, live_server: str, demo_data, screenshots: Path
+) -> None:
+    page = small_phone
+    page.goto(f"{live_server}/events/{FLAGSHIP.slug}")
+    register = page.locator(".registration-box .button")
+    expect(register).to_be_visible()
+    page.screenshot(path=screenshots / "event-phone-first-screen.png")
+    assert in_first_screen(page, ".registration-box .button")
+    # Calendar and sharing come before the description and the agenda.
+    order = page.evaluate(
+        """() => ['.add-to-calendar', '.share-box', '#about-heading', '#agenda-heading']
+            .map((s) => document.querySelector(s).getBoundingClientRect().top)"""
+    )
+    assert order == sorted(order), order
+    # The agenda is folded by day: the days are there, their sessions one tap away.
+    days = page.locator("details.agenda-day-group")
+    expect(days).to_have_count(FLAGSHIP.days)
+    first_session = FLAGSHIP.sessions[0].title
+    expect(page.get_by_role("heading", name=first_session, exact=True)).to_be_hidden()
+    days.first.locator("summary").click()
+    expect(page.get_by_role("heading", name=first_session, exact=True)).to_be_visible()
+
+
+def test_tap_targets_are_at_least_44_px(small_phone: Page, live_server: str, demo_data) -> None:
+    page = small_phone
+    page.goto(f"{live_server}/events/{FLAGSHIP.slug}")
+    small = page.evaluate(
+        """() => [...document.querySelectorAll(
+                '.registration-box .button, .calendar-links a, .share-box a, .share-box button,'
+                + ' .agenda-day-group > summary')]
+            .filter((e) => e.offsetParent !== null)
+            .map((e) => [e.textContent.trim().slice(0, 30), e.getBoundingClientRect().height])
+            .filter(([, h]) => h < 44)"""
+    )
+    assert small == []
+    page.goto(live_server + "/events/")
+    height = page.locator("details.filters-panel > summary").bounding_box()["height"]
+    assert height >= 44
+
+
+def test_desktop_shows_filters_and_agenda_open(desktop: Page, live_server: str, demo_data) -> None:
+    desktop.goto(live_server + "/events/")
+    expect(desktop.get_by_label("Topic", exact=True)).to_be_visible()
+    expect(desktop.locator("details.filters-panel > summary")).to_be_hidden()
+    desktop.goto(f"{live_server}/events/{FLAGSHIP.slug}")
+    title = FLAGSHIP.sessions[-1].title
+    expect(desktop.get_by_role("heading", name=title, exact=True)).to_be_visible()
+
+
+def test_month_view_is_a_grid_on_desktop_and_an_agenda_on_a_phone(
+    desktop: Page, small_phone: Page, live_server: str, demo_data, screenshots: Path
+) -> None:
+    when = utcnow() + timedelta(days=FLAGSHIP.day)
+    path = f"/events/calendar?month={when:%Y-%m}"
+    desktop.goto(live_server + path)
+    grid = desktop.locator(".month-grid")
+    columns = desktop.evaluate(
+        "getComputedStyle(document.querySelector('.month-grid'))"
+        ".gridTemplateColumns.split(' ').length"
+    )
+    assert columns == 7
+    link = grid.get_by_role("link", name=FLAGSHIP.title, exact=True).first
+    expect(link).to_be_visible()
+    # Keyboard: the month links and every event are reachable with Tab.
+    desktop.locator(".month-nav a[rel=next]").focus()
+    for _ in range(60):
+        desktop.keyboard.press("Tab")
+        if desktop.evaluate("document.activeElement.textContent.trim()") == FLAGSHIP.title:
+            break
+    else:
+        pytest.fail("the event's link is not reachable with Tab")
+    desktop.screenshot(path=screenshots / "month.png", full_page=True)
+
+    small_phone.goto(live_server + path)
+    expect(small_phone.locator(".month-day.is-empty").first).to_be_hidden()
+    expect(small_phone.get_by_role("link", name=FLAGSHIP.title, exact=True).first).to_be_visible()
+    assert small_phone.evaluate(NO_HORIZONTAL_SCROLL)
+    small_phone.screenshot(path=screenshots / "month-phone.png")
+
+
+def test_browser_finds_the_icons(page: Page, live_server: str, demo_data) -> None:
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.goto(live_server + "/")
+    icon = page.evaluate("fetch('/favicon.ico').then((r) => r.status)")
+    assert icon == 200
+    manifest = page.evaluate("fetch('/manifest.webmanifest').then((r) => r.json())")
+    for entry in manifest["icons"]:
+        assert page.evaluate(f"fetch('{entry['src']}').then((r) => r.status)") == 200
+    assert failed == []
