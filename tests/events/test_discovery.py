@@ -189,3 +189,21 @@ def test_robots_txt_points_at_the_sitemap_and_keeps_out_workspace_and_tokens(cli
     assert "/organisations/feed/" in disallowed  # an organisation's secret calendar
     assert "/account/calendar/" in disallowed or "/account/" in disallowed
     assert "/" not in disallowed and "/events/" not in disallowed
+
+
+def test_feed_sitemap_and_month_view_come_from_the_page_cache_as_they_are(
+    client, make_event
+) -> None:
+    make_event()
+    for path, mimetype in (
+        ("/events/feed.atom", "application/atom+xml"),
+        ("/sitemap.xml", "application/xml"),
+        ("/events/calendar?month=2027-01", "text/html"),
+    ):
+        first = client.get(path)
+        again = client.get(path)
+        assert again.status_code == first.status_code == 200
+        assert again.data == first.data
+        assert again.mimetype == first.mimetype == mimetype
+        assert again.headers["Cache-Control"].startswith("public")
+        assert client.get(path, headers={"If-None-Match": again.headers["ETag"]}).status_code == 304
