@@ -301,3 +301,24 @@ def test_browser_finds_the_icons(page: Page, live_server: str, demo_data) -> Non
     for entry in manifest["icons"]:
         assert page.evaluate(f"fetch('{entry['src']}').then((r) => r.status)") == 200
     assert failed == []
+
+
+def test_share_button_uses_the_phones_share_sheet_where_there_is_one(
+    small_phone: Page, live_server: str, demo_data
+) -> None:
+    page = small_phone
+    url = f"{live_server}/events/{FLAGSHIP.slug}"
+    page.goto(url)
+    if not page.evaluate("'share' in navigator"):
+        # Without the Web Share API the button stays hidden; the other ways remain.
+        expect(page.get_by_role("button", name="Share…")).to_be_hidden()
+        expect(page.get_by_role("link", name="Email it from your own mail program")).to_be_visible()
+    # A browser that has one (stood in for here): the button hands over title and address.
+    page.add_init_script(
+        "navigator.share = (data) => { window.shared = data; return Promise.resolve(); };"
+    )
+    page.goto(url)
+    page.get_by_role("button", name="Share…").click()
+    shared = page.evaluate("window.shared")
+    assert shared["url"] == url
+    assert shared["title"] == FLAGSHIP.title

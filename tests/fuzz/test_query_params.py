@@ -161,6 +161,16 @@ QUERY_TARGETS = [
     QueryTarget(
         "events.detail", page("/events/{path}", path="{w.event.slug}"), path=SLUG, budget=BRIEF
     ),
+    QueryTarget(
+        "events.calendar",
+        page("/events/calendar"),
+        LISTING_PARAMS | {"month": fz.choices(("2027-01", "1900-01", "2200-12"))},
+    ),
+    QueryTarget("events.atom_feed", page("/events/feed.atom"), {}, budget=BRIEF),
+    QueryTarget("events.sitemap", page("/sitemap.xml"), {}, budget=BRIEF),
+    QueryTarget("events.robots", page("/robots.txt"), {}, budget=BRIEF),
+    QueryTarget("events.manifest", page("/manifest.webmanifest"), {}, budget=BRIEF),
+    QueryTarget("events.favicon", page("/favicon.ico"), {}, budget=BRIEF),
     QueryTarget("feeds.feed", page("/calendar.ics"), FEED_PARAMS),
     QueryTarget(
         "feeds.topic_feed", page("/topics/{path}.ics", path="{topic.slug}"), FEED_PARAMS, path=SLUG
