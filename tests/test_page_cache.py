@@ -793,9 +793,19 @@ def test_pages_declare_themselves_cacheable_next_to_their_views(app):
         "events.topic",
         "events.organisation",
         "events.detail",
+        "events.calendar",
+        "events.atom_feed",
+        "events.sitemap",
     }
-    # The registration package adds the places left to the event page's key.
-    assert list(rules.by_endpoint) == ["events.detail"]
+    # The registration package adds the places left to the event page's key, and to the
+    # pages that list event cards.
+    assert list(rules.by_endpoint) == [
+        "events.detail",
+        "events.home",
+        "events.listing",
+        "events.topic",
+        "events.organisation",
+    ]
 
 
 def test_a_stamp_for_a_page_that_is_not_cacheable_is_refused_at_start_up(app):

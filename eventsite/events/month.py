@@ -3,7 +3,6 @@ month under the listing's filters, and the weeks of the grid."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -19,7 +18,6 @@ from eventsite.events.models import Event
 from eventsite.events.rules import MAX_YEAR, MIN_YEAR
 from eventsite.extensions import db
 
-MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
 # A month's page lists at most this many events (and says so when there are more).
 MAX_EVENTS = 300
 
@@ -33,15 +31,16 @@ def parse_month(value: str | None, today: date) -> date:
     there is none; BadMonth with a sentence for anything else."""
     if value is None or value == "":
         return today.replace(day=1)
-    match = MONTH_PATTERN.fullmatch(value.strip())
-    if match is None:
+    year_text, dash, month_text = value.strip().partition("-")
+    digits = year_text + month_text
+    if not (dash and len(year_text) == 4 and len(month_text) == 2 and _ascii_digits(digits)):
         raise BadMonth(
             _(
                 "“%(value)s” is not a month: use the form YYYY-MM, e.g. 2027-01.",
                 value=shorten(value),
             )
         )
-    year, month = int(match.group(1)), int(match.group(2))
+    year, month = int(year_text), int(month_text)
     if not 1 <= month <= 12:
         raise BadMonth(_("There is no month %(month)d: months go from 01 to 12.", month=month))
     if not MIN_YEAR <= year <= MAX_YEAR:
@@ -53,6 +52,10 @@ def parse_month(value: str | None, today: date) -> date:
             )
         )
     return date(year, month, 1)
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def next_month(first: date) -> date:

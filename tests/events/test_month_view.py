@@ -146,3 +146,9 @@ def test_weeks_start_on_the_locales_first_day(app) -> None:
     assert all(len(week) == 7 for week in weeks)
     assert weeks[0][0].day <= date(2027, 2, 1) <= weeks[0][-1].day
     assert [d.day for d in weeks[0]] == sorted(d.day for d in weeks[0])
+
+
+@pytest.mark.parametrize("value", ["２０２７-０１", "٢٠٢٧-٠١", "2027-01-01", "-2027-01", "2027--1"])
+def test_only_plain_digits_make_a_month(value: str) -> None:
+    with pytest.raises(month.BadMonth):
+        month.parse_month(value, date(2026, 12, 3))

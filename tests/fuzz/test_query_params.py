@@ -331,7 +331,14 @@ def test_pages_reading_no_parameter_survive_hostile_queries(site: Site) -> None:
     run_all(site, [target for target in QUERY_TARGETS if not target.params], run_query_target)
 
 
-CACHED = {"events.home", "events.listing", "events.topic", "events.organisation", "events.detail"}
+CACHED = {
+    "events.home",
+    "events.listing",
+    "events.topic",
+    "events.organisation",
+    "events.detail",
+    "events.calendar",
+}
 
 
 @pytest.fixture
