@@ -22,6 +22,7 @@ def pages(data: harness.GeneratedData) -> list[tuple[str, str]]:
         ("listing, first page", "/events/"),
         ("listing, filtered", f"/events/?topic={topic}&format=hybrid"),
         ("listing, text search", f"/events/?q={data.search_word}"),
+        ("listing, search by country", f"/events/?q={data.search_place}"),
         ("listing, page 50", "/events/?page=50"),
         ("event page", f"/events/{data.event_slugs[0]}"),
     ]

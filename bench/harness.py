@@ -210,6 +210,7 @@ class GeneratedData:
     topic_slugs: list[str]
     event_slugs: list[str]  # a sample of upcoming published events with agendas
     search_word: str = RARE_WORD
+    search_place: str = "kenya"  # a country's name: about one event in ten is there
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -235,6 +236,7 @@ def generate_events(
         Topic,
         event_topics,
     )
+    from eventsite.events.search_text import country_names
 
     started = time.perf_counter()
     rnd = random.Random(seed)
@@ -275,6 +277,7 @@ def generate_events(
     span_days = 3 * 365
     for n in range(1, count + 1):
         tz, country, city, lat, lon = rnd.choice(ZONES)
+        organisation = rnd.choice(organisations)
         fmt = rnd.choice(FORMATS)
         kind = rnd.choice(KINDS)
         subject = rnd.choice(SUBJECTS)
@@ -349,10 +352,16 @@ def generate_events(
                 "registration_closes_at": starts_at - timedelta(days=1),
                 "has_waiting_list": rnd.random() < 0.3,
                 "requires_approval": rnd.random() < 0.1,
-                "organisation_id": rnd.randint(1, len(organisations)),
-                # The same recipe as services.refresh_search_text.
+                "organisation_id": organisation["id"],
+                # The same recipe as events.search_text.build.
                 "search_text": " ".join(
-                    [title, summary, description, *session_titles, *names]
+                    [title, summary, description, organisation["name"]]
+                    + (
+                        [f"{city} Congress Centre", city, *country_names(country)]
+                        if in_person
+                        else []
+                    )
+                    + [*session_titles, *names]
                 ).lower(),
                 "revision": 0,
                 "published_at": now - timedelta(days=90),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -12,10 +12,10 @@ import pyuca
 from babel import Locale
 from babel.dates import (
     format_date,
-    format_datetime,
     format_interval,
     format_skeleton,
     format_time,
+    get_datetime_format,
 )
 from flask import Flask, current_app
 from flask_babel import get_locale
@@ -138,21 +138,51 @@ def utc_iso(value: datetime | None) -> str:
 
 
 def local_datetime(value: datetime | None, tz_name: str, fmt: str = "medium") -> str:
+    """A moment in the given zone with the zone said: "14 Mar 2027, 09:00 CET" (medium),
+    "14/03/2027, 09:00 CET" (short), "14 March 2027 at 09:00 CET" (long). `fmt` is the
+    date's length; the time is always hours and minutes, as the locale writes them."""
     if value is None:
         return ""
-    return format_datetime(value, fmt, tzinfo=timeutil.zone(tz_name), locale=_locale())
+    locale = _locale()
+    day = format_date(timeutil.to_local(value, tz_name).date(), fmt, locale=locale)
+    clock = format_time(value, "short", tzinfo=timeutil.zone(tz_name), locale=locale)
+    pattern = str(get_datetime_format(fmt, locale=locale)).replace("'", "")
+    moment = pattern.replace("{0}", clock).replace("{1}", day)
+    return f"{moment} {zone_label(value, tz_name)}"
 
 
 def local_date(value: datetime | None, tz_name: str, fmt: str = "medium") -> str:
+    """The day of a moment in the given zone ("14 Mar 2027")."""
     if value is None:
         return ""
     return format_date(timeutil.to_local(value, tz_name).date(), fmt, locale=_locale())
 
 
 def local_time(value: datetime | None, tz_name: str, fmt: str = "short") -> str:
+    """The wall-clock time alone ("09:00"): for ranges, which say their zone once after
+    the end (`zone_label`)."""
     if value is None:
         return ""
     return format_time(value, fmt, tzinfo=timeutil.zone(tz_name), locale=_locale())
+
+
+def local_time_range(start: datetime, end: datetime, tz_name: str) -> str:
+    """ "Sat 27 Mar 2027, 09:00 – 10:30 CET": a session's day, hours and zone."""
+    locale = _locale()
+    day = format_skeleton("yMMMEd", timeutil.to_local(start, tz_name), locale=locale)
+    return f"{day}, {local_time(start, tz_name)} – {local_time(end, tz_name)} " + zone_label(
+        start, tz_name
+    )
+
+
+def short_day(day: date) -> str:
+    """ "14 Mar": a day on a chart's axis."""
+    return format_skeleton("MMMd", day, locale=_locale())
+
+
+def medium_day(day: date) -> str:
+    """ "14 Mar 2027": a calendar day (already in the event's zone)."""
+    return format_date(day, "medium", locale=_locale())
 
 
 def day_heading(day: Any) -> str:
@@ -245,6 +275,8 @@ def register_template_helpers(app: Flask) -> None:
         local_datetime=local_datetime,
         local_date=local_date,
         local_time=local_time,
+        short_day=short_day,
+        medium_day=medium_day,
         zone_label=zone_label,
         day_heading=day_heading,
         utc_offset=utc_offset,
@@ -257,6 +289,7 @@ def register_template_helpers(app: Flask) -> None:
         event_dates=event_dates,
         event_times=event_times,
         event_schedule=event_schedule,
+        local_time_range=local_time_range,
         map_url=map_url,
         country_choices=country_choices,
         get_locale=get_locale,

@@ -110,8 +110,9 @@ def _rows_at_0006(conn) -> None:
             " starts_at, ends_at, timezone, is_all_day, venue_name, venue_address, city, format,"
             " status, cancellation_reason, has_waiting_list, requires_approval,"
             " organisation_id, search_text, revision, created_at, updated_at) VALUES"
-            " ('e', 'E', 'forum', '', '', '', '2027-01-01 09:00:00', '2027-01-01 17:00:00',"
-            " 'UTC', false, '', '', '', 'online', 'published', '', false, false, 1,"
+            " ('e', 'Findable forum', 'forum', '', '', '', '2027-01-01 09:00:00',"
+            " '2027-01-01 17:00:00', 'UTC', false, '', '', '', 'online', 'published', '',"
+            " false, false, 1,"
             f" 'findable forum', 0, {stamp}, {stamp})"
         )
     )
@@ -340,4 +341,56 @@ def test_personal_feed_tokens_are_hashed_and_old_addresses_keep_working(
         with db.engine.begin() as conn:
             rows = conn.execute(text("SELECT calendar_token FROM users")).scalars().all()
             assert len(set(rows)) == 3 and not {"c1", "c2"} & set(rows)
+        db.engine.dispose()
+
+
+def test_upgrade_rebuilds_search_text_with_place_and_organisation(
+    empty_database_url: str,
+) -> None:
+    """0014 writes each event's organisation, venue, city and country names into its search
+    text, exactly as the flush listener (events.search_text.build) does from then on, and
+    the index finds the event by them."""
+    from eventsite.events import listing, search_text
+    from eventsite.events.models import Event
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="0006")
+        stamp = "'2026-01-01 00:00:00'"
+        with db.engine.begin() as conn:
+            _rows_at_0006(conn)
+            conn.execute(
+                text(
+                    "UPDATE events SET venue_name = 'Lakeside Pavilion', city = 'Nairobi',"
+                    " country = 'KE', status = 'published', ends_at = '2999-01-01 17:00:00'"
+                )
+            )
+            conn.execute(text("UPDATE organisations SET name = 'Soil Alliance'"))
+            conn.execute(
+                text(
+                    "INSERT INTO speakers (name, affiliation, honours, bio)"
+                    " VALUES ('Wangari Maathai', '', '', '')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO agenda_sessions (event_id, title, starts_at, ends_at, room,"
+                    " description, created_at, updated_at) VALUES (1, 'Keynote',"
+                    f" '2027-01-01 09:00:00', '2027-01-01 10:00:00', '', '', {stamp}, {stamp})"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO session_speakers (session_id, speaker_id, position)"
+                    " VALUES (1, 1, 0)"
+                )
+            )
+        upgrade()
+        event = db.session.get(Event, 1)
+        assert event.search_text == search_text.build(event)
+        assert "kenya" in event.search_text and "soil alliance" in event.search_text
+        for q in ("kenya", "lakeside", "soil alliance", "maathai keynote"):
+            stmt = listing.apply_listing_filters(db.select(Event.id), listing.ListingFilters(q=q))
+            assert db.session.scalars(stmt).all() == [1], q
+        db.session.remove()
         db.engine.dispose()

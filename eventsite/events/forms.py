@@ -102,7 +102,10 @@ class ListingFilterForm(PageForm):
             Optional(),
             forms_common.SingleLine(),
         ],
-        render_kw={"maxlength": MAX_QUERY_LENGTH, "placeholder": _l("Title, speaker, subject…")},
+        render_kw={
+            "maxlength": MAX_QUERY_LENGTH,
+            "placeholder": _l("Title, speaker, place, organiser…"),
+        },
     )
     topic = SelectField(
         _l("Topic"),

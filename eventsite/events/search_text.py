@@ -1,11 +1,18 @@
 """The lower-cased text the listing's free-text search looks in, and the plain-text
-description calendars show, both kept current on every flush."""
+description calendars show, both kept current on every flush.
+
+The search text holds what and who (title, summary, description, sessions, speakers, the
+organisation's name) and where (venue, city, and the country's name in each of
+COUNTRY_NAME_LOCALES, so "Kenya", "Kenia" and "KE"-coded events meet): one indexed column,
+so every word of a search is one index lookup (migrations 0004 and 0014)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from itertools import chain
 
+from babel import Locale
 from sqlalchemy import bindparam, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
@@ -13,15 +20,52 @@ from sqlalchemy.orm import Session
 
 from eventsite.events.models import AgendaSession, Event, SessionSpeaker, Speaker
 from eventsite.markup import markdown_to_text
+from eventsite.organisations.models import Organisation
 
-EVENT_FIELDS = ("title", "summary", "description", "sessions")
+EVENT_FIELDS = (
+    "title",
+    "summary",
+    "description",
+    "sessions",
+    "venue_name",
+    "city",
+    "country",
+    "organisation",
+    "organisation_id",
+)
 SESSION_FIELDS = ("title", "speaker_links", "event")
+
+# The languages a country is found by: English (the site's) and the languages its readers
+# most often write in. A reader's locale added to the site belongs here too, followed by
+# a rebuild of the stored text (as migration 0014 does).
+COUNTRY_NAME_LOCALES = ("en", "fr", "de", "es", "it", "pt", "nl", "sw")
+
+
+def country_names(code: str | None) -> list[str]:
+    """The country's names in COUNTRY_NAME_LOCALES, each once ("Kenya", "Kenia"…)."""
+    return list(_country_names(code.upper())) if code else []
+
+
+@lru_cache(maxsize=512)
+def _country_names(code: str) -> tuple[str, ...]:
+    names = (Locale.parse(locale).territories.get(code) for locale in COUNTRY_NAME_LOCALES)
+    return tuple(dict.fromkeys(name for name in names if name))
 
 
 def build(event: Event, excluded: frozenset[int] | set[int] = frozenset()) -> str:
-    """Title, summary, description, session titles and speaker names, lower-cased.
-    `excluded` holds the id() of objects being deleted in this flush (left out)."""
-    parts = [event.title or "", event.summary or "", event.description or ""]
+    """Title, summary, description, session titles and speaker names, the organisation's
+    name, venue, city and the country's names, lower-cased. `excluded` holds the id() of
+    objects being deleted in this flush (left out)."""
+    organisation = event.organisation
+    parts = [
+        event.title or "",
+        event.summary or "",
+        event.description or "",
+        organisation.name if organisation is not None else "",
+        event.venue_name or "",
+        event.city or "",
+        *country_names(event.country),
+    ]
     for session in event.sessions:
         if id(session) in excluded:
             continue
@@ -100,6 +144,10 @@ def _events_touched(
         elif isinstance(obj, SessionSpeaker):
             if obj.session is not None:
                 touch(obj.session.event)
+        elif isinstance(obj, Organisation) and id(obj) not in added and _changed(obj, ("name",)):
+            # A renamed organisation: its events are found by the new name only.
+            for event in session.scalars(select(Event).where(Event.organisation_id == obj.id)):
+                touch(event)
         elif isinstance(obj, Speaker) and id(obj) not in added and _changed(obj, ("name",)):
             stmt = (
                 select(Event)
@@ -113,9 +161,9 @@ def _events_touched(
 
 
 def _keep_current(session: Session, _flush_context: object, _instances: object) -> None:
-    """Every flush that changes an event's text, sessions or speakers refreshes its
-    search_text (and a changed description its description_text), whichever code
-    (organiser pages, demo data, CLI) made the change."""
+    """Every flush that changes an event's text, place, sessions, speakers or its
+    organisation's name refreshes its search_text (and a changed description its
+    description_text), whichever code (organiser pages, demo data, CLI) made the change."""
     # session.new/dirty/deleted build a fresh set on every access: take them once.
     new, dirty, deleted = list(session.new), list(session.dirty), list(session.deleted)
     if not (new or dirty or deleted):

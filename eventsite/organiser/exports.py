@@ -1,6 +1,7 @@
 """Registrants as CSV or XLSX, streamed row by row: one column per question (removed
 questions included), no cell that a spreadsheet would run as a formula, and no character
-that XLSX (XML) cannot hold."""
+that XLSX (XML) cannot hold. Times are in the event's zone, named in their column's header;
+the XLSX file holds typed cells (numbers, dates, booleans) under a frozen, filterable header."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from typing import Any
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
 from sqlalchemy import Row, func, select
 
+from eventsite import timeutil
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
@@ -24,7 +28,7 @@ from eventsite.organiser import registrants
 from eventsite.registration import answers as registration_answers
 from eventsite.registration import notifications as registration_notifications
 from eventsite.registration import queries as registration_queries
-from eventsite.registration.models import Question, Registration
+from eventsite.registration.models import Question, QuestionKind, Registration
 
 # Cells starting with these are formulas (or DDE) to Excel, LibreOffice and Sheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -34,6 +38,8 @@ UNSTORABLE_RE = re.compile(ILLEGAL_CHARACTERS_RE.pattern + r"|[\ud800-\udfff\uff
 REPLACEMENT = "\ufffd"
 BATCH = 500
 CHUNK = 64 * 1024
+# How the XLSX file shows its (naive, event-zone) date-time cells.
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 
 def neutralise(value: Any) -> Any:
@@ -52,11 +58,10 @@ def cell(value: Any) -> Any:
     return neutralise(value)
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else ""
-
-
-def header(questions: list[Question]) -> list[str]:
+def header(event: Event, questions: list[Question]) -> list[str]:
+    """The column titles; the time columns name the event's zone ("Registered at
+    (Europe/Zurich)"), the zone their cells are in."""
+    zone = event.timezone
     fixed = [
         _("Registration"),
         _("Name"),
@@ -64,8 +69,8 @@ def header(questions: list[Question]) -> list[str]:
         _("Affiliation"),
         _("Country"),
         _("Status"),
-        _("Registered at"),
-        _("Checked in at"),
+        _("Registered at (%(zone)s)", zone=zone),
+        _("Checked in at (%(zone)s)", zone=zone),
     ]
     labels = [
         q.label if q.is_active else _("%(label)s (removed)", label=q.label) for q in questions
@@ -73,23 +78,60 @@ def header(questions: list[Question]) -> list[str]:
     return [cell(v) for v in fixed + labels]
 
 
-def row(registration: Row[Any], questions: list[Question]) -> list[Any]:
-    """One registration (a row of EXPORT_COLUMNS) as cells."""
+def _local(value: datetime | None, tz_name: str) -> datetime | None:
+    """The moment as a naive wall-clock time in the event's zone (spreadsheets have no
+    zones: the header names it)."""
+    if value is None:
+        return None
+    return timeutil.to_local(value, tz_name).replace(tzinfo=None)
+
+
+def _typed_answer(answer: Any) -> Any:
+    """An answer as a typed value: a number, a boolean for a checkbox, else its words."""
+    if not answer:
+        return None
+    value = answer.get("value")
+    kind = answer.get("kind")
+    if kind == QuestionKind.CHECKBOX:
+        return bool(value)
+    if kind == QuestionKind.NUMBER and isinstance(value, int | float):
+        return value
+    return registration_answers.format_answer(answer)
+
+
+def typed_row(registration: Row[Any], event: Event, questions: list[Question]) -> list[Any]:
+    """One registration (a row of EXPORT_COLUMNS) as typed values: the id and number
+    answers as numbers, the times as naive datetimes in the event's zone, checkboxes as
+    booleans, None for nothing; text made storable and inert."""
     answers = registration.answers or {}
-    cells: list[Any] = [
+    values: list[Any] = [
         registration.id,
         registration.name,
         registration.email,
         registration.affiliation,
         registration.country or "",
         registration_notifications.status_label(registration.status),
-        _when(registration.created_at),
-        _when(registration.checked_in_at),
+        _local(registration.created_at, event.timezone),
+        _local(registration.checked_in_at, event.timezone),
     ]
-    for question in questions:
-        answer = answers.get(str(question.id))
-        cells.append(registration_answers.format_answer(answer) if answer else "")
-    return [cell(value) for value in cells]
+    values.extend(_typed_answer(answers.get(str(question.id))) for question in questions)
+    return [cell(value) for value in values]
+
+
+def _text(value: Any) -> Any:
+    """A typed value as the CSV writes it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return value
+
+
+def row(registration: Row[Any], event: Event, questions: list[Question]) -> list[Any]:
+    """One registration as CSV cells: the typed values written as text."""
+    return [_text(value) for value in typed_row(registration, event, questions)]
 
 
 EXPORT_COLUMNS = (
@@ -127,9 +169,9 @@ def csv_chunks(event: Event, status: str = "all") -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(header(questions))
+    writer.writerow(header(event, questions))
     for n, registration in enumerate(iter_registrations(event, status), start=1):
-        writer.writerow(row(registration, questions))
+        writer.writerow(row(registration, event, questions))
         if n % 100 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -137,15 +179,34 @@ def csv_chunks(event: Event, status: str = "all") -> Iterator[str]:
     yield buffer.getvalue()
 
 
+def _xlsx_cells(sheet: Any, values: list[Any]) -> list[Any]:
+    """Date-time values as cells with a date-time number format; the rest as they are."""
+    cells = []
+    for value in values:
+        if isinstance(value, datetime):
+            value = WriteOnlyCell(sheet, value=value)
+            value.number_format = DATETIME_FORMAT
+        cells.append(value)
+    return cells
+
+
 def xlsx_chunks(event: Event, status: str = "all") -> Iterator[bytes]:
     """An XLSX workbook written in openpyxl's write-only mode (rows go to disk as they
-    come), then read back in chunks."""
+    come), then read back in chunks. The header row stays in view (frozen) and carries
+    an autofilter over the whole table."""
     questions = registration_queries.questions_for_event(event, include_removed=True)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_("Registrants")[:31])
-    sheet.append(header(questions))
+    titles = header(event, questions)
+    # Both are written around the rows (views before, the filter after): set the pane now,
+    # the filter's range once the last row is known.
+    sheet.freeze_panes = "A2"
+    sheet.append(titles)
+    rows = 1
     for registration in iter_registrations(event, status):
-        sheet.append(row(registration, questions))
+        sheet.append(_xlsx_cells(sheet, typed_row(registration, event, questions)))
+        rows += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(titles))}{rows}"
     with tempfile.TemporaryFile() as spool:
         workbook.save(spool)
         spool.seek(0)

@@ -395,12 +395,15 @@ def email_registrants(event_id: int) -> Page:
 def statistics(event_id: int) -> Page:
     event = access.load_event(event_id)
     days = stats.registrations_per_day(event)
+    counts = queries.registration_counts([event.id]).get(event.id, {})
     return render_template(
         "organiser/statistics.html",
         event=event,
         days=days,
         chart=stats.chart(days),
-        counts=queries.registration_counts([event.id]).get(event.id, {}),
+        counts=counts,
+        capacity=stats.capacity(event, counts),
+        breakdowns=stats.answer_breakdowns(event),
         countries=stats.by_country(event),
         status_labels=registrant_forms.STATUS_LABELS,
     )

@@ -1,18 +1,29 @@
-"""An event's registration statistics, and the geometry of a small server-drawn SVG chart."""
+"""An event's registration statistics (places against capacity, answers per choice), and
+the geometry of a small server-drawn SVG chart."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from eventsite import timeutil
+from eventsite import templating, timeutil
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
-from eventsite.registration.models import Registration
+from eventsite.registration import queries as registration_queries
+from eventsite.registration.models import (
+    ACTIVE_STATUSES,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationStatus,
+)
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 44, 44, 16, 36
@@ -128,3 +139,114 @@ def by_country(event: Event) -> list[tuple[str | None, int]]:
         .order_by(func.count().desc(), User.country)
     )
     return [(country, int(n)) for country, n in rows]
+
+
+# --- capacity --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The event's places: how many people hold one (confirmed, awaiting approval), wait
+    for one, and how many are still free; `capacity` and `free` are None for no limit."""
+
+    capacity: int | None
+    confirmed: int
+    pending: int
+    waitlisted: int
+    free: int | None
+
+
+def capacity(event: Event, counts: Mapping[str, int]) -> Capacity:
+    """The capacity line from the counts per status the page already has (no query)."""
+    places = registration_queries.PlaceCounts(
+        confirmed=counts.get(RegistrationStatus.CONFIRMED, 0),
+        pending=counts.get(RegistrationStatus.PENDING, 0),
+        waitlisted=counts.get(RegistrationStatus.WAITLISTED, 0),
+    )
+    return Capacity(
+        capacity=event.capacity,
+        confirmed=places.confirmed,
+        pending=places.pending,
+        waitlisted=places.waitlisted,
+        free=registration_queries.places_left(event, places),
+    )
+
+
+# --- answers per choice ------------------------------------------------------------------------
+
+# The questions whose answers are worth counting: a few known values each.
+COUNTED_KINDS = (
+    QuestionKind.SINGLE_CHOICE,
+    QuestionKind.MULTIPLE_CHOICE,
+    QuestionKind.CHECKBOX,
+    QuestionKind.COUNTRY,
+)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One question's answers among the active registrations: (answer, count) rows in the
+    question's order (choices as listed, then older choices; countries most first), and
+    how many gave no answer."""
+
+    question: Question
+    rows: list[tuple[str, int]]
+    unanswered: int
+
+
+def _values(answer: Any) -> list[Any]:
+    """The chosen values of one stored answer (a list for multiple choice)."""
+    value = answer.get("value") if isinstance(answer, dict) else None
+    if isinstance(value, list):
+        return [v for v in value if v not in (None, "")]
+    if value is None or value == "":
+        return []
+    return [value]
+
+
+def _rows(question: Question, counted: Counter[Any]) -> list[tuple[str, int]]:
+    if question.kind == QuestionKind.CHECKBOX:
+        return [(_("Yes"), counted.get(True, 0)), (_("No"), counted.get(False, 0))]
+    if question.kind == QuestionKind.COUNTRY:
+        by_count = sorted(counted.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        return [(templating.country_name(str(code)), n) for code, n in by_count]
+    listed = [(option, counted.get(option, 0)) for option in question.options]
+    # Choices answered before the organiser renamed or removed them stay counted.
+    older = sorted((str(value), n) for value, n in counted.items() if value not in question.options)
+    return listed + older
+
+
+def answer_breakdowns(event: Event) -> list[Breakdown]:
+    """Counts per option of the event's choice, checkbox and country questions among the
+    active registrations (confirmed, awaiting approval, waiting list): two queries, the
+    questions and the answers, whatever the number of questions or registrations."""
+    questions = [
+        question
+        for question in registration_queries.questions_for_event(event)
+        if question.kind in COUNTED_KINDS
+    ]
+    if not questions:
+        return []
+    counters: dict[str, Counter[Any]] = {str(q.id): Counter() for q in questions}
+    answered: Counter[str] = Counter()
+    active = 0
+    rows = db.session.scalars(
+        select(Registration.answers)
+        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
+        .execution_options(yield_per=500)
+    )
+    for answers in rows:
+        active += 1
+        for key, counter in counters.items():
+            values = _values((answers or {}).get(key))
+            if values:
+                answered[key] += 1
+                counter.update(values)
+    return [
+        Breakdown(
+            question=question,
+            rows=_rows(question, counters[str(question.id)]),
+            unanswered=active - answered[str(question.id)],
+        )
+        for question in questions
+    ]

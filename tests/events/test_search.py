@@ -186,3 +186,87 @@ def test_short_words_fall_back_to_a_plain_scan(make_event, q: str) -> None:
     make_event(slug="x", title="AI a_ %% 🌍", summary="", description="")
     make_event(slug="y", title="nothing here", summary="", description="")
     assert listed(F(q=q)) == ["x"]
+
+
+# --- where and who ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def places(make_event, make_organisation) -> dict[str, Event]:
+    water = make_organisation(name="Alpine Water Council", slug="alpine-water")
+    return {
+        "nairobi": make_event(
+            slug="nairobi", title="Soil health", summary="", description="",
+            venue_name="Lakeside Pavilion", city="Nairobi", country="KE",
+            timezone="Africa/Nairobi",
+        ),
+        "geneva": make_event(
+            slug="geneva", title="Glaciers", summary="", description="",
+            venue_name="Palais des Nations", city="Geneva", country="CH", organisation=water,
+        ),
+        "online": make_event(
+            slug="online", title="Data", summary="", description="",
+            venue_name="", city="", country=None, format="online",
+        ),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        ("Kenya", ["nairobi"]),  # the country's English name, from the code KE
+        ("Kenia", ["nairobi"]),  # …and in other languages (German, Spanish)
+        ("Suisse", ["geneva"]),  # Switzerland in French
+        ("Geneva", ["geneva"]),  # the city
+        ("Lakeside", ["nairobi"]),  # the venue
+        ("palais nations", ["geneva"]),
+        ("alpine water", ["geneva"]),  # the organisation
+        ("Nairobi soil", ["nairobi"]),  # a place and a subject together
+        ("Kenya glaciers", []),
+    ],
+)
+def test_search_finds_events_by_place_venue_and_organisation(
+    client, places, q: str, found: list[str]
+) -> None:
+    assert listed(F(q=q)) == found
+    html = client.get("/events/", query_string={"q": q}).get_data(as_text=True)
+    for slug, event in places.items():
+        assert (f'href="/events/{event.slug}"' in html) == (slug in found), (q, slug)
+
+
+def test_a_search_by_place_uses_the_trigram_index(places, backend: str) -> None:
+    index = "INDEX 0:M" if backend == "sqlite" else "ix_events_search_text_trgm"
+    for q in ("kenya", "lakeside", "alpine water"):
+        assert index in _plan(q), q
+    db.session.rollback()
+
+
+def test_renamed_organisations_and_moved_events_are_found_where_they_are_now(
+    client, login, places, make_user, backend: str
+) -> None:
+    from eventsite.organisations.models import JoinedVia, Membership
+
+    geneva = places["geneva"]
+    member = make_user(name="Member")
+    db.session.add(
+        Membership(user=member, organisation=geneva.organisation, joined_via=JoinedVia.INVITATION)
+    )
+    db.session.commit()
+    login(member)
+    # Renamed on the workspace's organisation page (organisations.services.update_profile).
+    response = client.post(
+        f"/manage/organisations/{geneva.organisation.id}",
+        data={"name": "Glacier Trust", "description": "", "website": ""},
+    )
+    assert response.status_code == 302
+    assert listed(F(q="glacier trust")) == ["geneva"]
+    assert listed(F(q="alpine")) == []
+
+    # The event moves: found by its new place only.
+    nairobi = db.session.get(Event, places["nairobi"].id)
+    nairobi.city, nairobi.country, nairobi.venue_name = "Accra", "GH", "Harbour Hall"
+    db.session.commit()
+    assert listed(F(q="ghana")) == ["nairobi"]
+    assert listed(F(q="harbour accra")) == ["nairobi"]
+    assert listed(F(q="kenya")) == listed(F(q="lakeside")) == []
+    _fts_is_consistent(backend)

@@ -154,9 +154,14 @@ def stored_search_text(event: Event) -> str:
     return db.session.scalar(select(Event.search_text).where(Event.id == event.id))
 
 
-def test_search_text_follows_every_change(make_event, make_session, make_speaker) -> None:
-    event = make_event(title="Open Science", summary="Trust", description="Cooperation")
-    assert stored_search_text(event) == "open science trust cooperation"
+def test_search_text_follows_every_change(
+    make_event, make_session, make_speaker, make_organisation
+) -> None:
+    event = make_event(
+        title="Open Science", summary="Trust", description="Cooperation",
+        organisation=make_organisation(name="Guild"), venue_name="", city="", country=None,
+    )  # fmt: skip
+    assert stored_search_text(event) == "open science trust cooperation guild"
 
     ada = make_speaker("Ada Lovelace")
     session = make_session(event, speakers=[ada], title="Keynote")
@@ -181,15 +186,20 @@ def test_search_text_follows_every_change(make_event, make_session, make_speaker
 
     db.session.delete(db.session.get(AgendaSession, session.id))
     db.session.commit()
-    assert stored_search_text(event) == "closed science trust cooperation"
+    assert stored_search_text(event) == "closed science trust cooperation guild"
 
 
-def test_refresh_search_text_by_hand(make_event, make_session, make_speaker) -> None:
-    event = make_event(title="A", summary="B", description="C")
+def test_refresh_search_text_by_hand(
+    make_event, make_session, make_speaker, make_organisation
+) -> None:
+    event = make_event(
+        title="A", summary="B", description="C", organisation=make_organisation(name="Guild"),
+        venue_name="Hall", city="Nairobi", country="KE",
+    )  # fmt: skip
     make_session(event, speakers=[make_speaker("Marie Curie")], title="Radium")
     event.search_text = ""
     services.refresh_search_text(event)
-    assert event.search_text == "a b c radium marie curie"
+    assert event.search_text == "a b c guild hall nairobi kenya kenia quênia radium marie curie"
 
 
 # --- state changes ---------------------------------------------------------------------------

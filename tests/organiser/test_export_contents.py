@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -206,7 +206,8 @@ def test_answers_stay_readable_after_their_question_is_edited(
     rows, _types = _xlsx(client, event)
     assert rows[0][FIRST_QUESTION:] == labels
     by_email = _by_email(rows)
-    assert by_email[early.email][FIRST_QUESTION:] == early_cells
+    # The XLSX types what it can: the ticked box a boolean, the number a number.
+    assert by_email[early.email][FIRST_QUESTION:] == ["Vegetarian", "Opening, Closing", True, 2]
     assert by_email[late.email][FIRST_QUESTION:] == late_cells
 
     # The person who answered sees the wording they answered.
@@ -244,3 +245,73 @@ def test_a_removed_question_keeps_its_column_and_answers(client, as_member, make
     rows, _types = _xlsx(client, event)
     assert rows[0][FIRST_QUESTION] == "Affiliation (removed)"
     assert _by_email(rows)[person.email][FIRST_QUESTION] == "CERN"
+
+
+# --- typed cells, zones in the headers, a frozen and filterable header ------------------------
+
+
+def test_xlsx_cells_are_typed_with_a_frozen_filterable_header(client, as_member, make_user) -> None:
+    event = as_member.event  # Europe/Zurich
+    question = as_member.question
+    guests = Question(event=event, label="Guests", kind=QuestionKind.NUMBER, position=1)
+    photos = Question(event=event, label="Photos", kind=QuestionKind.CHECKBOX, position=2)
+    db.session.add_all([guests, photos])
+    db.session.flush()
+
+    def answers(affiliation: str, n: int | float, ticked: bool) -> dict:
+        return {
+            str(q.id): {"label": q.label, "kind": str(q.kind), "position": q.position, "value": v}
+            for q, v in ((question, affiliation), (guests, n), (photos, ticked))
+        }
+
+    winter = datetime(2027, 1, 15, 8, 30, tzinfo=UTC)  # 09:30 CET
+    summer = datetime(2027, 7, 1, 8, 30, tzinfo=UTC)  # 10:30 CEST
+    ada = make_user(name="Ada", email="ada@example.org")
+    bob = make_user(name="Bob", email="bob@example.org")
+    db.session.add_all(
+        [
+            Registration(event=event, user=ada, status=RegistrationStatus.CONFIRMED,
+                         answers=answers("CERN", 2, True), created_at=winter,
+                         checked_in_at=summer),
+            Registration(event=event, user=bob, status=RegistrationStatus.CONFIRMED,
+                         answers=answers("EPFL", 1.5, False), created_at=summer),
+        ]
+    )  # fmt: skip
+    db.session.commit()
+
+    response = client.get(f"/manage/events/{event.id}/registrants.xlsx")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.get_data()))
+    sheet = workbook.worksheets[0]
+    titles = [c.value for c in sheet[1]]
+    assert titles[6:8] == [
+        "Registered at (Europe/Zurich)",
+        "Checked in at (Europe/Zurich)",
+    ]
+    assert titles[FIRST_QUESTION:] == ["Affiliation", "Guests", "Photos"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:K{sheet.max_row}"
+    assert sheet.max_row == 4  # the header, the world's pending registration and these two
+
+    by_email = {row[EMAIL].value: row for row in sheet.iter_rows(min_row=2)}
+    ada_row, bob_row = by_email["ada@example.org"], by_email["bob@example.org"]
+    assert isinstance(ada_row[0].value, int) and ada_row[0].data_type == "n"
+    # Wall-clock times in the event's zone, naive, shown as dates by their number format.
+    assert ada_row[6].value == datetime(2027, 1, 15, 9, 30)
+    assert ada_row[6].is_date and ada_row[6].number_format == exports.DATETIME_FORMAT
+    assert ada_row[7].value == datetime(2027, 7, 1, 10, 30) and ada_row[7].is_date
+    assert bob_row[6].value == datetime(2027, 7, 1, 10, 30)
+    assert bob_row[7].value is None
+    assert [c.value for c in ada_row[FIRST_QUESTION:]] == ["CERN", 2, True]
+    assert [c.value for c in bob_row[FIRST_QUESTION:]] == ["EPFL", 1.5, False]
+    assert ada_row[FIRST_QUESTION + 1].data_type == "n"
+    assert ada_row[FIRST_QUESTION + 2].data_type == "b"
+    workbook.close()
+
+    # The CSV holds the same moments and answers, as text, with the same headers.
+    rows = _csv(client, event)
+    assert rows[0][6:8] == titles[6:8]
+    csv_ada = _by_email(rows)["ada@example.org"]
+    assert csv_ada[6:8] == ["2027-01-15 09:30:00", "2027-07-01 10:30:00"]
+    assert csv_ada[FIRST_QUESTION:] == ["CERN", "2", "Yes"]
+    assert _by_email(rows)["bob@example.org"][FIRST_QUESTION:] == ["EPFL", "1.5", "No"]

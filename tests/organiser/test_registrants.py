@@ -514,3 +514,78 @@ def test_statistics_draw_registrations_over_time_by_status_and_country(
     assert "Kenya</th><td>2" in html
     assert "France</th><td>1" in html
     assert "Confirmed</th><td>3" in html
+
+
+def _question(event, label: str, kind: QuestionKind, position: int, options=()) -> Question:
+    question = Question(
+        event=event, label=label, kind=kind, position=position, options=list(options)
+    )
+    db.session.add(question)
+    db.session.commit()
+    return question
+
+
+def _answers(*pairs) -> dict:
+    answers: dict = {}
+    for question, value in pairs:
+        answers |= _answer(question, value)
+    return answers
+
+
+def test_statistics_show_capacity_and_answers_per_choice_without_n_plus_one(
+    client, as_member, make_user, count_queries
+) -> None:
+    event = as_member.event  # capacity 100; the world's attendee is awaiting approval
+    diet = _question(event, "Dietary needs", QuestionKind.SINGLE_CHOICE, 1,
+                     ["Vegetarian", "Vegan", "None"])  # fmt: skip
+    days = _question(event, "Days", QuestionKind.MULTIPLE_CHOICE, 2, ["Monday", "Tuesday"])
+    photos = _question(event, "Photos are fine", QuestionKind.CHECKBOX, 3)
+    origin = _question(event, "Travelling from", QuestionKind.COUNTRY, 4)
+    _question(event, "Comments", QuestionKind.LONG_TEXT, 5)  # not counted
+
+    given = [
+        ("confirmed", "Vegetarian", ["Monday", "Tuesday"], True, "KE"),
+        ("confirmed", "Vegetarian", ["Monday"], False, "KE"),
+        ("waitlisted", "Vegan", ["Tuesday"], True, "CH"),
+        ("cancelled", "Vegan", ["Monday"], True, "FR"),  # left: not counted
+        ("confirmed", "Pescatarian", [], True, "KE"),  # a choice since renamed
+    ]
+    for status, meal, chosen, ticked, country in given:
+        answers = _answers((diet, meal), (days, chosen), (photos, ticked), (origin, country))
+        _register(event, make_user(), status, answers=answers)
+
+    url = f"/manage/events/{event.id}/statistics"
+    db.session.expire_all()
+    with count_queries() as few:
+        html = client.get(url).get_data(as_text=True)
+    # More registrations and questions answered cost no more queries.
+    for _n in range(5):
+        answers = _answers((diet, "Vegan"), (days, ["Monday"]), (photos, False), (origin, "FR"))
+        _register(event, make_user(), "confirmed", answers=answers)
+    _question(event, "Shirt size", QuestionKind.SINGLE_CHOICE, 6, ["S", "M"])
+    db.session.expire_all()
+    with count_queries() as more:
+        client.get(url)
+    assert more.count == few.count, "\n".join(more.statements)
+
+    assert "3 confirmed, 1 awaiting approval, 1 on the waiting list; 96 of 100 places free." in html
+    row = r'<tr(?: class="muted")?><th scope="row">([^<]+)</th><td>(\d+)</td>'
+    table = r'<h3 id="answers-q\d+">([^<]+)</h3>(.*?)</table>'
+    tables = {label: dict(re.findall(row, body)) for label, body in re.findall(table, html, re.S)}
+    assert list(tables) == ["Dietary needs", "Days", "Photos are fine", "Travelling from"]
+    # Four active registrations with answers and the attendee without any.
+    assert tables["Dietary needs"] == {
+        "Vegetarian": "2", "Vegan": "1", "None": "0", "Pescatarian": "1", "No answer": "1"
+    }  # fmt: skip
+    assert tables["Days"] == {"Monday": "2", "Tuesday": "2", "No answer": "2"}
+    assert tables["Photos are fine"] == {"Yes": "3", "No": "1", "No answer": "1"}
+    assert tables["Travelling from"] == {"Kenya": "3", "Switzerland": "1", "No answer": "1"}
+
+
+def test_statistics_say_no_limit_without_a_capacity(client, as_member) -> None:
+    event = as_member.event
+    event.capacity = None
+    db.session.commit()
+    html = client.get(f"/manage/events/{event.id}/statistics").get_data(as_text=True)
+    assert "No limit: 0 confirmed, 1 awaiting approval, 0 on the waiting list." in html
+    assert 'id="answers-title"' not in html  # no question to count
