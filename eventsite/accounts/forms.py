@@ -59,7 +59,7 @@ class LoginLinkRequestForm(forms_common.Form):
     """ "Email me a log-in link", on the log-in page beside the password form (prefix
     "link")."""
 
-    email = EmailField(_l("Email address"), validators=forms_common.email_validators())
+    email = EmailField(_l("Send the link to"), validators=forms_common.email_validators())
 
 
 class LoginLinkForm(forms_common.Form):
