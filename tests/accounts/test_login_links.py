@@ -16,6 +16,8 @@ from eventsite.extensions import db
 from eventsite.models import EventStatus, OutboxMessage, User
 from eventsite.timeutil import utcnow
 
+from ..servers import at_once, request
+
 pytestmark = pytest.mark.usefixtures("smtp_sink")
 
 ASK = "/login/link"
@@ -374,3 +376,23 @@ def test_the_log_in_page_names_only_published_events(client, make_event, next_pa
         response = client.get(path, query_string={"next": next_path} if next_path else {})
         assert response.status_code == 200
         assert heading(response.get_data(as_text=True)) in ("Log in", "Create your account")
+
+
+# --- under real concurrency ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_one_link_followed_many_times_at_once_logs_in_once(make_user, gunicorn) -> None:
+    user = make_user(email="grace@example.org")
+    fingerprint = tokens.login_fingerprint(user.email, user.session_token, user.last_login_at)
+    token = tokens.make_token(tokens.LOGIN_LINK, {"uid": user.id, "fp": fingerprint}, utcnow())
+    server = gunicorn(workers=2, threads=4)
+
+    path = f"/login/link/{token}"
+    first = request(server.url, "GET", path)
+    assert first.status == 200, (re.findall(r"<p>(.*?)</p>", first.body)[:1], server.log_text())
+    answers = at_once([lambda: request(server.url, "POST", path, b"", {}, 120)] * 8)
+
+    assert [a for a in answers if isinstance(a, Exception)] == []
+    statuses = sorted(answer.status for answer in answers)
+    assert statuses == [302] + [400] * 7, server.log_text()
