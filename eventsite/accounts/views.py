@@ -1,15 +1,13 @@
-"""HTTP views of the accounts package: sign-up, log-in/out, links from emails, the account page."""
+"""HTTP views of the accounts package: sign-up, log-in/out, links from emails. The account
+page is in `account_views`; importing it here registers its routes."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
@@ -22,8 +20,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from eventsite import database, errors
+from eventsite import errors
 from eventsite.accounts import (
+    account_views,  # noqa: F401  registers the account page's routes
     destinations,
     forms,
     login_brake,
@@ -32,12 +31,10 @@ from eventsite.accounts import (
     services,
     tokens,
 )
-from eventsite.accounts.models import User
+from eventsite.accounts.blueprint import bp
 from eventsite.errors import DomainError
 from eventsite.extensions import db, limiter
 from eventsite.timeutil import utcnow
-
-bp = Blueprint("accounts", __name__)
 
 
 def rate_limit(config_key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -345,138 +342,3 @@ def confirm_email_change(token: str) -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.account"))
     return _to_login(email=user.email)
-
-
-# --- the account page --------------------------------------------------------------------------
-
-
-def _account_forms(**overrides: Any) -> dict[str, Any]:
-    user: User = current_user
-    forms_ = {
-        "profile_form": forms.ProfileForm(prefix="profile", obj=user, kept_country=user.country),
-        "email_form": forms.ChangeEmailForm(prefix="email"),
-        "password_form": forms.ChangePasswordForm(prefix="password"),
-        "delete_form": forms.DeleteAccountForm(prefix="delete"),
-    }
-    forms_.update(overrides)
-    return forms_
-
-
-NO_STORE = {"Cache-Control": "private, no-store"}
-
-
-def _account_page(status: int = 200, **overrides: Any) -> tuple[str, int, dict[str, str]]:
-    # The account's own data, and the place where secret addresses are made: no cache, no
-    # back/forward cache, no proxy may keep a copy.
-    return render_template("accounts/account.html", **_account_forms(**overrides)), status, NO_STORE
-
-
-@bp.get("/account/")
-@login_required
-def account() -> Any:
-    return _account_page()
-
-
-@bp.post("/account/profile")
-@login_required
-def update_profile() -> Any:
-    form = forms.ProfileForm(prefix="profile", kept_country=current_user.country)
-    if form.validate_on_submit():
-        profile.update_profile(
-            current_user,
-            name=form.name.data,
-            affiliation=form.affiliation.data or "",
-            country=form.country.data or None,
-        )
-        db.session.commit()
-        flash(_("Your profile is saved."), "success")
-        return redirect(url_for("accounts.account"))
-    return _account_page(422, profile_form=form)
-
-
-@bp.post("/account/email")
-@login_required
-def change_email() -> Any:
-    form = forms.ChangeEmailForm(prefix="email")
-    if form.validate_on_submit():
-        try:
-            address = profile.request_email_change(
-                current_user,
-                new_email=form.new_email.data,
-                password=form.password.data,
-                now=utcnow(),
-            )
-        except services.AccountError as err:
-            errors.attach_to_form(form, err)
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "We have sent a link to %(email)s. Your address changes when you follow it.",
-                    email=address,
-                ),
-                "info",
-            )
-            return redirect(url_for("accounts.account"))
-    return _account_page(422, email_form=form)
-
-
-@bp.post("/account/password")
-@login_required
-def change_password() -> Any:
-    form = forms.ChangePasswordForm(prefix="password")
-    if form.validate_on_submit():
-        user: User = current_user._get_current_object()
-        try:
-            profile.change_password(
-                user,
-                current=form.current_password.data,
-                new=form.new_password.data,
-                now=utcnow(),
-            )
-        except services.AccountError as err:
-            errors.attach_to_form(form, err)
-        else:
-            db.session.commit()
-            # Every other session died with the old token; keep this one, and renew its
-            # remember-me cookie when it had one.
-            cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-            login_user(user, remember=cookie_name in request.cookies)
-            flash(_("Your password is changed. Other devices have been logged out."), "success")
-            return redirect(url_for("accounts.account"))
-    return _account_page(422, password_form=form)
-
-
-@bp.get("/account/data.json")
-@login_required
-def download_data() -> Response:
-    data = profile.export_user_data(current_user)
-    return Response(
-        json.dumps(data, indent=2, ensure_ascii=False),
-        mimetype="application/json",
-        headers={"Content-Disposition": 'attachment; filename="my-eventsite-data.json"'},
-    )
-
-
-@bp.post("/account/delete")
-@login_required
-def delete_account() -> Any:
-    form = forms.DeleteAccountForm(prefix="delete")
-    if form.validate_on_submit():
-        # Cancelling the account's registrations promotes waiting lists: count under the lock.
-        database.lock_for_write()
-        user: User = current_user._get_current_object()
-        try:
-            profile.delete_account(user, password=form.password.data, now=utcnow())
-        except DomainError as err:  # the password, or a package that refuses (signals)
-            db.session.rollback()  # let go of the write lock before rendering
-            if err.field:
-                errors.attach_to_form(form, err)
-            else:  # a rule about the whole account: said in the delete section itself
-                form.form_errors.append(str(err))
-        else:
-            db.session.commit()
-            logout_user()
-            flash(_("Your account is deleted. Thank you for having been with us."), "info")
-            return redirect(url_for("events.home"))
-    return _account_page(422, delete_form=form)
