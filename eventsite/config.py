@@ -106,6 +106,7 @@ class Config:
     ACCOUNT_VERIFY_MAX_AGE = 3 * 24 * 3600
     EMAIL_CHANGE_MAX_AGE = 24 * 3600
     PASSWORD_RESET_MAX_AGE = 3600
+    LOGIN_LINK_MAX_AGE = 15 * 60  # an emailed log-in link works once, for this long
     LOGIN_FAILURE_LIMIT = 5
     LOGIN_FAILURE_WINDOW_MINUTES = 15
     LOGIN_BLOCK_MINUTES = 5
@@ -116,6 +117,8 @@ class Config:
     RATELIMIT_LOGIN = "10/minute;50/hour"
     RATELIMIT_SIGNUP = "5/minute;20/hour"
     RATELIMIT_PASSWORD_RESET = "5/minute;20/hour"
+    RATELIMIT_LOGIN_LINK = "5/minute;20/hour"
+    RATELIMIT_LOGIN_LINK_ADDRESS = "5/hour;10/day"  # per address asked for, account or not
     RATELIMIT_RESEND_VERIFICATION = "3/minute;10/hour"
     RATELIMIT_SHARE = "5/minute;20/hour"
     RATELIMIT_SHARE_ACCOUNT = "10/hour;30/day"  # per logged-in account

@@ -30,6 +30,13 @@ personal_data_requested = _signals.signal("personal-data-requested")
 """Someone downloads everything we hold about them (sender: the `User`). Each receiver
 returns `(section, data)`: the name of its section in the export and JSON-ready data."""
 
+login_destination = _signals.signal("login-destination")
+"""Someone is asked to log in or sign up on their way to a page of this site (sender: the
+page's endpoint, e.g. "registration.register"; keyword `view_args`, the values its URL
+gives). A receiver that knows the page returns an `accounts.destinations.Destination`
+naming it ("Log in to register for Open Science Forum"), else None. Receivers only read.
+Connected in registration/receivers.py: an event's page and its registration form."""
+
 # --- organisations ---------------------------------------------------------------------------
 
 organisation_changed = _signals.signal("organisation-changed")

@@ -55,6 +55,20 @@ class LoginForm(forms_common.Form):
     remember = BooleanField(_l("Keep me logged in on this device"))
 
 
+class LoginLinkRequestForm(forms_common.Form):
+    """ "Email me a log-in link", on the log-in page beside the password form (prefix
+    "link")."""
+
+    email = EmailField(_l("Send the link to"), validators=forms_common.email_validators())
+
+
+class LoginLinkForm(forms_common.Form):
+    """The button that follows a log-in link (a GET only shows it: mail scanners that
+    open links must not spend them)."""
+
+    remember = BooleanField(_l("Keep me logged in on this device"))
+
+
 class ForgotPasswordForm(forms_common.Form):
     email = EmailField(_l("Email address"), validators=forms_common.email_validators())
 

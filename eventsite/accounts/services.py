@@ -133,11 +133,13 @@ def sign_up(
     country: str | None = None,
     next_path: str | None = None,
 ) -> User | None:
-    """Create the account and queue its verification email.
+    """Create the account, logged in from now, and queue its verification email.
 
     When the address already has an account, nothing is created and its owner gets a
-    friendly note instead; the caller answers exactly as for a new account, so the sign-up
-    form cannot be used to learn who has an account. Returns the new user or None.
+    friendly note instead (the same work, the same one message), and None is returned.
+    The caller logs a new account in and sends the other person to log in: that answer
+    differs, the price of being logged in at sign-up; RATELIMIT_SIGNUP bounds how many
+    addresses anyone can try that way.
 
     `next_path` (a path on this site, checked by the caller) is where the links in the
     email lead back to once the address is confirmed, e.g. the registration form.
@@ -169,6 +171,7 @@ def sign_up(
             reset_url=external_url("accounts.forgot_password"),
         )
         return None
+    user.last_login_at = now
     send_verification_email(user, now, next_path=next_path)
     return user
 

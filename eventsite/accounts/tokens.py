@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
@@ -68,3 +68,17 @@ def read_token(salt: str, token: str, now: datetime, max_age: int | None) -> dic
 def password_fingerprint(password_hash: str) -> str:
     """A short digest of the current hash: a reset link dies once the password changes."""
     return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:20]
+
+
+# --- log-in links ----------------------------------------------------------------------------
+
+LOGIN_LINK = "account-login-link"
+
+
+def login_fingerprint(email: str, session_token: str, last_login_at: datetime | None) -> str:
+    """A short digest of what a log-in changes: a log-in link dies once used (the log-in
+    moves `last_login_at`), when the account logs out everywhere (a new session token) and
+    when its address changes."""
+    last = last_login_at.astimezone(UTC).isoformat() if last_login_at is not None else ""
+    message = f"{email}\0{session_token}\0{last}"
+    return hashlib.sha256(message.encode("utf-8")).hexdigest()[:20]

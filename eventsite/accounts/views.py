@@ -1,34 +1,40 @@
-"""HTTP views of the accounts package: sign-up, log-in/out, links from emails, the account page."""
+"""HTTP views of the accounts package: sign-up, log-in/out, links from emails. The account
+page is in `account_views`; importing it here registers its routes."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from eventsite import database, errors
-from eventsite.accounts import forms, profile, services, tokens
-from eventsite.accounts.models import User
+from eventsite import errors
+from eventsite.accounts import (
+    account_views,  # noqa: F401  registers the account page's routes
+    destinations,
+    forms,
+    login_brake,
+    login_links,
+    profile,
+    services,
+    tokens,
+)
+from eventsite.accounts.blueprint import bp
 from eventsite.errors import DomainError
 from eventsite.extensions import db, limiter
 from eventsite.timeutil import utcnow
-
-bp = Blueprint("accounts", __name__)
 
 
 def rate_limit(config_key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -58,8 +64,40 @@ def _status(form: Any) -> int:
     return 422 if form.errors else 200
 
 
-def _link_problem(err: tokens.TokenError) -> tuple[str, int]:
-    return render_template("accounts/link_problem.html", message=str(err)), 400
+def _link_problem(err: DomainError) -> tuple[str, int]:
+    next_path = safe_next_path(request.args.get("next"))
+    return render_template("accounts/link_problem.html", message=str(err), next_path=next_path), 400
+
+
+# The address to fill in on the log-in page, kept in the session: in the URL it would end
+# up in logs and in the browser's history.
+PREFILL_EMAIL = "login_email"
+
+
+def _to_login(next_path: str | None = None, email: str | None = None) -> BaseResponse:
+    """To the log-in page, with the address filled in when we know it."""
+    if email:
+        session[PREFILL_EMAIL] = email
+    return redirect(url_for("accounts.login", next=next_path))
+
+
+def _login_page(
+    form: forms.LoginForm, link_form: forms.LoginLinkRequestForm, status: int
+) -> tuple[str, int]:
+    next_path = safe_next_path(request.args.get("next"))
+    return render_template(
+        "accounts/login.html",
+        form=form,
+        link_form=link_form,
+        next_path=next_path,
+        destination=destinations.describe(next_path),
+    ), status
+
+
+def _asked_address_key() -> str:
+    """The rate limit's key for the address a log-in link is asked for (keyed like the
+    log-in brake, so the limiter's store does not list addresses either)."""
+    return "login-link:" + login_brake.address_key(request.form.get("link-email", ""))
 
 
 # --- sign up, log in, log out ----------------------------------------------------------------
@@ -72,33 +110,42 @@ def signup() -> Any:
         return redirect(_next_or(url_for("accounts.account")))
     form = forms.SignupForm()
     if form.validate_on_submit():
+        next_path = safe_next_path(request.args.get("next"))
         try:
-            services.sign_up(
+            user = services.sign_up(
                 name=form.name.data,
                 email=form.email.data,
                 password=form.password.data,
                 affiliation=form.affiliation.data or "",
                 country=form.country.data or None,
                 now=utcnow(),
-                next_path=safe_next_path(request.args.get("next")),
+                next_path=next_path,
             )
         except services.AccountError as err:
             errors.attach_to_form(form, err)
         else:
             db.session.commit()
-            # The same answer whether or not the address already had an account.
+            address = form.email.data.strip()
+            if user is None:  # the address has an account: its owner got a note
+                flash(_("We have sent a message to %(email)s.", email=address), "info")
+                return _to_login(next_path, address)
+            login_user(user)
             flash(
                 _(
-                    "We have sent a message to %(email)s. Follow the link in it to confirm "
-                    "your address; meanwhile you can log in.",
-                    email=form.email.data.strip(),
+                    "Welcome, you are logged in. We have sent a message to %(email)s: follow "
+                    "the link in it to confirm your address.",
+                    email=address,
                 ),
                 "success",
             )
-            return redirect(
-                url_for("accounts.login", next=safe_next_path(request.args.get("next")))
-            )
-    return render_template("accounts/signup.html", form=form), _status(form)
+            return redirect(next_path or url_for("accounts.account"))
+    next_path = safe_next_path(request.args.get("next"))
+    return render_template(
+        "accounts/signup.html",
+        form=form,
+        next_path=next_path,
+        destination=destinations.describe(next_path),
+    ), _status(form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -107,18 +154,81 @@ def login() -> Any:
     if current_user.is_authenticated:
         return redirect(_next_or(url_for("accounts.account")))
     form = forms.LoginForm()
+    link_form = forms.LoginLinkRequestForm(prefix="link")
+    if not form.is_submitted():
+        prefill = session.pop(PREFILL_EMAIL, None)
+        if isinstance(prefill, str):
+            form.email.data = link_form.email.data = prefill
     if form.validate_on_submit():
         try:
             user = services.authenticate(form.email.data, form.password.data, now=utcnow())
         except services.LoginError as err:
             db.session.commit()  # keep the failed attempt on the account's record
             form.form_errors.append(str(err))
-            return render_template("accounts/login.html", form=form), 422
+            return _login_page(form, link_form, 422)
         db.session.commit()
         login_user(user, remember=bool(form.remember.data))
         flash(_("You are logged in."), "success")
         return redirect(_next_or(url_for("events.home")))
-    return render_template("accounts/login.html", form=form), _status(form)
+    return _login_page(form, link_form, _status(form))
+
+
+@bp.post("/login/link")
+@rate_limit("RATELIMIT_LOGIN_LINK")
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN_LINK_ADDRESS"],
+    methods=["POST"],
+    key_func=_asked_address_key,
+)
+def request_login_link() -> Any:
+    if current_user.is_authenticated:
+        return redirect(_next_or(url_for("accounts.account")))
+    link_form = forms.LoginLinkRequestForm(prefix="link")
+    if link_form.validate_on_submit():
+        try:
+            # Only the address's shape: saying it is malformed tells nothing about accounts.
+            address = services.normalise_email(link_form.email.data)
+        except services.AccountError as err:
+            errors.attach_to_form(link_form, err)
+        else:
+            next_path = safe_next_path(request.args.get("next"))
+            login_links.request_login_link(address, utcnow(), next_path=next_path)
+            db.session.commit()
+            # Never say whether the address has an account.
+            flash(
+                _(
+                    "If an account uses %(email)s, we have sent it a link to log in. The "
+                    "link works once, for %(minutes)d minutes.",
+                    email=address,
+                    minutes=current_app.config["LOGIN_LINK_MAX_AGE"] // 60,
+                ),
+                "info",
+            )
+            return _to_login(next_path, address)
+    return _login_page(forms.LoginForm(formdata=None), link_form, 422)
+
+
+@bp.route("/login/link/<token>", methods=["GET", "POST"])
+@rate_limit("RATELIMIT_LOGIN")
+def login_with_link(token: str) -> Any:
+    # Opening the link only shows a button: mail scanners that open every link in a
+    # message must not spend it (or log in) before the person does.
+    try:
+        user = login_links.user_for_login_link(token, now=utcnow())
+    except tokens.TokenError as err:
+        return _link_problem(err)
+    form = forms.LoginLinkForm()
+    if form.validate_on_submit():
+        try:
+            user = login_links.log_in_with_link(token, now=utcnow())
+        except tokens.TokenError as err:  # spent by a request that ran at the same time
+            db.session.rollback()
+            return _link_problem(err)
+        db.session.commit()
+        login_user(user, remember=bool(form.remember.data))
+        flash(_("You are logged in."), "success")
+        return redirect(_next_or(url_for("events.home")))
+    return render_template("accounts/login_link.html", form=form, user=user), _status(form)
 
 
 @bp.post("/logout")
@@ -142,7 +252,7 @@ def logout() -> BaseResponse:
 @bp.get("/account/verify/<token>")
 def verify_email(token: str) -> Any:
     try:
-        services.verify_email(token, now=utcnow())
+        user = services.verify_email(token, now=utcnow())
     except tokens.TokenError as err:
         return _link_problem(err)
     db.session.commit()
@@ -151,7 +261,7 @@ def verify_email(token: str) -> Any:
     next_path = safe_next_path(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(next_path or url_for("accounts.account"))
-    return redirect(url_for("accounts.login", next=next_path))
+    return _to_login(next_path, user.email)
 
 
 @bp.post("/account/verify/resend")
@@ -194,7 +304,7 @@ def forgot_password() -> Any:
                 ),
                 "info",
             )
-            return redirect(url_for("accounts.login"))
+            return _to_login(email=address)
     return render_template("accounts/forgot_password.html", form=form), _status(form)
 
 
@@ -216,7 +326,7 @@ def reset_password(token: str) -> Any:
             if current_user.is_authenticated:
                 logout_user()
             flash(_("Your password is changed. Log in with it now."), "success")
-            return redirect(url_for("accounts.login"))
+            return _to_login(email=user.email)
     return render_template("accounts/reset_password.html", form=form, user=user), _status(form)
 
 
@@ -226,144 +336,9 @@ def confirm_email_change(token: str) -> Any:
         user = profile.confirm_email_change(token, now=utcnow())
     except DomainError as err:
         db.session.rollback()
-        return render_template("accounts/link_problem.html", message=str(err)), 400
+        return _link_problem(err)
     db.session.commit()
     flash(_("Your email address is now %(email)s.", email=user.email), "success")
     if current_user.is_authenticated:
         return redirect(url_for("accounts.account"))
-    return redirect(url_for("accounts.login"))
-
-
-# --- the account page --------------------------------------------------------------------------
-
-
-def _account_forms(**overrides: Any) -> dict[str, Any]:
-    user: User = current_user
-    forms_ = {
-        "profile_form": forms.ProfileForm(prefix="profile", obj=user, kept_country=user.country),
-        "email_form": forms.ChangeEmailForm(prefix="email"),
-        "password_form": forms.ChangePasswordForm(prefix="password"),
-        "delete_form": forms.DeleteAccountForm(prefix="delete"),
-    }
-    forms_.update(overrides)
-    return forms_
-
-
-NO_STORE = {"Cache-Control": "private, no-store"}
-
-
-def _account_page(status: int = 200, **overrides: Any) -> tuple[str, int, dict[str, str]]:
-    # The account's own data, and the place where secret addresses are made: no cache, no
-    # back/forward cache, no proxy may keep a copy.
-    return render_template("accounts/account.html", **_account_forms(**overrides)), status, NO_STORE
-
-
-@bp.get("/account/")
-@login_required
-def account() -> Any:
-    return _account_page()
-
-
-@bp.post("/account/profile")
-@login_required
-def update_profile() -> Any:
-    form = forms.ProfileForm(prefix="profile", kept_country=current_user.country)
-    if form.validate_on_submit():
-        profile.update_profile(
-            current_user,
-            name=form.name.data,
-            affiliation=form.affiliation.data or "",
-            country=form.country.data or None,
-        )
-        db.session.commit()
-        flash(_("Your profile is saved."), "success")
-        return redirect(url_for("accounts.account"))
-    return _account_page(422, profile_form=form)
-
-
-@bp.post("/account/email")
-@login_required
-def change_email() -> Any:
-    form = forms.ChangeEmailForm(prefix="email")
-    if form.validate_on_submit():
-        try:
-            address = profile.request_email_change(
-                current_user,
-                new_email=form.new_email.data,
-                password=form.password.data,
-                now=utcnow(),
-            )
-        except services.AccountError as err:
-            errors.attach_to_form(form, err)
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "We have sent a link to %(email)s. Your address changes when you follow it.",
-                    email=address,
-                ),
-                "info",
-            )
-            return redirect(url_for("accounts.account"))
-    return _account_page(422, email_form=form)
-
-
-@bp.post("/account/password")
-@login_required
-def change_password() -> Any:
-    form = forms.ChangePasswordForm(prefix="password")
-    if form.validate_on_submit():
-        user: User = current_user._get_current_object()
-        try:
-            profile.change_password(
-                user,
-                current=form.current_password.data,
-                new=form.new_password.data,
-                now=utcnow(),
-            )
-        except services.AccountError as err:
-            errors.attach_to_form(form, err)
-        else:
-            db.session.commit()
-            # Every other session died with the old token; keep this one, and renew its
-            # remember-me cookie when it had one.
-            cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-            login_user(user, remember=cookie_name in request.cookies)
-            flash(_("Your password is changed. Other devices have been logged out."), "success")
-            return redirect(url_for("accounts.account"))
-    return _account_page(422, password_form=form)
-
-
-@bp.get("/account/data.json")
-@login_required
-def download_data() -> Response:
-    data = profile.export_user_data(current_user)
-    return Response(
-        json.dumps(data, indent=2, ensure_ascii=False),
-        mimetype="application/json",
-        headers={"Content-Disposition": 'attachment; filename="my-eventsite-data.json"'},
-    )
-
-
-@bp.post("/account/delete")
-@login_required
-def delete_account() -> Any:
-    form = forms.DeleteAccountForm(prefix="delete")
-    if form.validate_on_submit():
-        # Cancelling the account's registrations promotes waiting lists: count under the lock.
-        database.lock_for_write()
-        user: User = current_user._get_current_object()
-        try:
-            profile.delete_account(user, password=form.password.data, now=utcnow())
-        except DomainError as err:  # the password, or a package that refuses (signals)
-            db.session.rollback()  # let go of the write lock before rendering
-            if err.field:
-                errors.attach_to_form(form, err)
-            else:  # a rule about the whole account: said in the delete section itself
-                form.form_errors.append(str(err))
-        else:
-            db.session.commit()
-            logout_user()
-            flash(_("Your account is deleted. Thank you for having been with us."), "info")
-            return redirect(url_for("events.home"))
-    return _account_page(422, delete_form=form)
+    return _to_login(email=user.email)

@@ -2,7 +2,8 @@
 cancels its registrations; an organisation people are registered with keeps a member; the
 personal-data export lists the registrations; registrants hear of an event's changes; a
 duplicated event gets the same questions; a draft people registered for stays; a draft whose
-registration form nobody could submit is not published."""
+registration form nobody could submit is not published; the log-in page names the event
+the person is on their way to."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload
 
 from eventsite import signals
+from eventsite.accounts.destinations import Destination
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
+from eventsite.events import queries as events_queries
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
 from eventsite.registration import answers as registration_answers
@@ -130,3 +133,28 @@ def refuse_unanswerable_form(sender: Event, **_extra: object) -> None:
                 labels=", ".join(f"“{question.label}”" for question in unanswerable),
             )
         )
+
+
+@signals.login_destination.connect
+def name_the_event(endpoint: str, *, view_args: dict[str, Any]) -> Destination | None:
+    """On the way to a published event's page or its registration form, the log-in and
+    sign-up pages name the event (drafts and cancelled events stay unnamed)."""
+    if endpoint not in ("registration.register", "events.detail"):
+        return None
+    slug = view_args.get("slug")
+    if not isinstance(slug, str) or not events_queries.usable_slug(slug):
+        return None
+    title = db.session.scalar(
+        select(Event.title).where(Event.slug == slug, Event.status == EventStatus.PUBLISHED)
+    )
+    if title is None:
+        return None
+    if endpoint == "registration.register":
+        return Destination(
+            login_heading=_("Log in to register for %(event)s", event=title),
+            signup_heading=_("Create your account to register for %(event)s", event=title),
+        )
+    return Destination(
+        login_heading=_("Log in to continue to %(event)s", event=title),
+        signup_heading=_("Create your account to continue to %(event)s", event=title),
+    )

@@ -94,6 +94,17 @@ def _login(site: Site) -> Prepared:
     )
 
 
+def _ask_login_link(site: Site) -> Prepared:
+    return Prepared("/login/link", {"link-email": site.world.attendee.email})
+
+
+def _login_link(site: Site) -> Prepared:
+    user = site.fresh_user()
+    fingerprint = tokens.login_fingerprint(user.email, user.session_token, user.last_login_at)
+    token = tokens.make_token(tokens.LOGIN_LINK, {"uid": user.id, "fp": fingerprint}, utcnow())
+    return Prepared(f"/login/link/{token}", {"remember": "y"})
+
+
 def _forgot(site: Site) -> Prepared:
     return Prepared("/password/forgot", {"email": site.world.attendee.email})
 
@@ -142,6 +153,18 @@ ACCOUNT_TARGETS = [
         {"email": fz.emails(), "password": fz.text(), "remember": fz.booleans()},
         writes=frozenset({"users", "login_failures"}),  # a success clears the address's count
         refusal_writes=frozenset({"login_failures"}),  # a failure is counted per address
+    ),
+    FormTarget(
+        "accounts.request_login_link",
+        _ask_login_link,
+        {"link-email": fz.emails()},
+        writes=frozenset({"outbox_messages"}),
+    ),
+    FormTarget(
+        "accounts.login_with_link",
+        _login_link,
+        {"remember": fz.booleans()},
+        writes=frozenset({"users", "login_failures"}),  # spends the link, lifts the brake
     ),
     # Logging out replaces the account's session token: every copy of the cookie ends.
     FormTarget("accounts.logout", _as_user("/logout"), writes=frozenset({"users"}), budget=0.3),

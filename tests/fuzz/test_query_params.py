@@ -88,6 +88,13 @@ def _reset(site: Site) -> Prepared:
     return Prepared("/password/reset/{path}", {"path": token})
 
 
+def _login_link(site: Site) -> Prepared:
+    user = site.fresh_user()
+    fingerprint = tokens.login_fingerprint(user.email, user.session_token, user.last_login_at)
+    token = tokens.make_token(tokens.LOGIN_LINK, {"uid": user.id, "fp": fingerprint}, utcnow())
+    return Prepared("/login/link/{path}", {"path": token})
+
+
 def _announcement(salt: str, url: str) -> Callable[[Site], Prepared]:
     def prepare(site: Site) -> Prepared:
         address = f"reader-{site.next()}@example.org"
@@ -222,6 +229,8 @@ QUERY_TARGETS = [
         budget=BRIEF,
         writes=frozenset({"users"}),
     ),
+    # Opening a log-in link only shows its button: nothing is written.
+    QueryTarget("accounts.login_with_link", _login_link, NEXT, path=SLUG, budget=BRIEF),
     QueryTarget("accounts.forgot_password", page("/password/forgot"), {}, budget=BRIEF),
     QueryTarget("accounts.reset_password", _reset, {}, path=SLUG, budget=BRIEF),
     QueryTarget("accounts.account", page("/account/", "attendee"), {}, budget=BRIEF),
