@@ -27,6 +27,7 @@ SESSION_CALENDAR_FIELDS = frozenset({"title", "starts_at", "ends_at", "room", "d
 AGENDA = "agenda"
 # A change to any of these moves the event in time or place: registrants are always told.
 TIME_PLACE_CHANGES = frozenset({*TIME_PLACE_FIELDS, AGENDA})
+TIME_CHANGES = frozenset({"starts_at", "ends_at", "timezone", "is_all_day", AGENDA})
 
 
 def calendar_changes(changed: Iterable[str]) -> frozenset[str]:
@@ -75,7 +76,5 @@ def note_change(
     event.updated_at = now
     flag_modified(event, "updated_at")
     db.session.flush()
-    signals.event_changed.send(
-        event, changes=calendar_changes(changed), now=now, notify=notify
-    )
+    signals.event_changed.send(event, changes=calendar_changes(changed), now=now, notify=notify)
     return True

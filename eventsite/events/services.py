@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from slugify import slugify
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from eventsite import signals
@@ -103,6 +103,24 @@ def _flush_event() -> None:
         raise
 
 
+# --- time zones --------------------------------------------------------------------------
+
+
+def recent_timezones(organisation_id: int, limit: int = 5) -> list[str]:
+    """The zones of the organisation's events, the most recently created event's first
+    (the event form offers them first, and a new event starts in the first)."""
+    latest = func.max(Event.created_at)
+    return list(
+        db.session.scalars(
+            select(Event.timezone)
+            .where(Event.organisation_id == organisation_id)
+            .group_by(Event.timezone)
+            .order_by(latest.desc(), Event.timezone)
+            .limit(limit)
+        )
+    )
+
+
 # --- create and edit --------------------------------------------------------------------
 
 
@@ -158,6 +176,14 @@ class PlannedUpdate:
     @property
     def is_time_or_place(self) -> bool:
         return bool(self.changed & revision.TIME_PLACE_CHANGES)
+
+    @property
+    def is_time(self) -> bool:
+        return bool(self.changed & revision.TIME_CHANGES)
+
+    @property
+    def is_place(self) -> bool:
+        return bool(self.changed & (revision.TIME_PLACE_CHANGES - revision.TIME_CHANGES))
 
 
 class NotifyRefused(rules.EventError):

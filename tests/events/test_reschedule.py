@@ -48,9 +48,7 @@ def test_without_the_option_a_move_that_strands_sessions_is_refused(forum) -> No
 
 def test_the_agenda_moves_by_the_same_shift(forum) -> None:
     revision_before = forum.revision
-    update = services.update_event(
-        forum, _moved(forum, timedelta(hours=1)), NOW, move_agenda=True
-    )
+    update = services.update_event(forum, _moved(forum, timedelta(hours=1)), NOW, move_agenda=True)
     db.session.commit()
     assert update.revision_raised and forum.revision == revision_before + 1
     assert revision.AGENDA in update.changes

@@ -183,6 +183,7 @@ def test_moving_a_published_event_bumps_its_revision_and_emails_registrants(
             capacity="100",
             has_waiting_list="y",
             requires_approval="y",
+            emails_confirmed="1",  # "Saving will email 1 registered person" confirmed
         ),
     )
     assert response.status_code == 302, response.get_data(as_text=True)
