@@ -122,7 +122,7 @@ def check_sessions_inside(
             "agenda with the event” to move them by the same shift, or move them first.",
             titles=titles,
         )
-    raise EventError(message, field="starts_at")
+    raise EventError(message, field="starts_at" if moved is not None else "move_agenda")
 
 
 def may_preview(user: User | AnonymousUserMixin, event: Event) -> bool:

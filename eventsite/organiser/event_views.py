@@ -189,6 +189,7 @@ def edit_event(event_id: int) -> Page:
     if event.published_at is not None:
         form.slug.render_kw = {"readonly": True}
     preview = notice = None
+    refused = False
     if form.preview.data:
         preview = markup.render_markdown(form.description.data)
     elif form.validate_on_submit():
@@ -211,6 +212,7 @@ def edit_event(event_id: int) -> Page:
                 )
         except DomainError as err:
             errors.attach_to_form(form, err)
+            refused = True
         else:
             if update is not None:
                 if update:
@@ -236,7 +238,7 @@ def edit_event(event_id: int) -> Page:
         event=event,
         preview=preview,
         notice=notice,
-    ), 422 if form.errors else 200
+    ), 422 if form.errors or refused else 200
 
 
 @bp.post("/events/<int:event_id>/publish")

@@ -41,6 +41,7 @@ def test_without_the_option_a_move_that_strands_sessions_is_refused(forum) -> No
     with pytest.raises(rules.EventError) as err:
         services.update_event(forum, _moved(forum, timedelta(hours=1)), NOW)
     assert "Move the agenda with the event" in str(err.value)
+    assert err.value.field == "move_agenda"
     assert "Panel" in str(err.value) or "Opening" in str(err.value)
     db.session.rollback()
     assert _local(forum.starts_at) == "2027-03-27 09:00"
