@@ -168,6 +168,7 @@ def _email_notice(
     count = notifications.change_recipient_count(event)
     if count == 0 or (form.emails_confirmed.data or "").strip() == str(count):
         return None
+    form.emails_confirmed.data = str(count)  # confirming posts the form back with it
     return EmailNotice(count, plan)
 
 

@@ -14,6 +14,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     FloatField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -174,9 +175,9 @@ class EventForm(forms_common.Form):
         _l("Don't notify registrants"),
         description=_l("Only for changes that are not to the time or place."),
     )
-    # Posted by the confirmation step's button: the number of people the organiser was
-    # told the save would email (events are saved only when it is still that number).
-    emails_confirmed = StringField(validators=[MaxLength(12), Optional()])
+    # Carried by the confirmation step: the number of people the organiser was told the
+    # save would email (the save goes ahead only while it is still that number).
+    emails_confirmed = HiddenField(validators=[MaxLength(12), Optional()])
     preview = SubmitField(_l("Preview"))
     submit = SubmitField(_l("Save"))
 
