@@ -79,7 +79,8 @@ event_changed = _signals.signal(
 (the calendar SEQUENCE) went up once for this save (events.revision).
 
 sender: the Event, flushed. Keywords: `changes` (frozenset of the changed names: Event
-columns, or "agenda" for its sessions), `now` (aware UTC datetime).
+columns, or "agenda" for its sessions), `now` (aware UTC datetime), `notify` (False when
+the organiser chose not to email registrants: never for a change of time or place).
 Connected in registration/receivers.py: registrants get the "Changed:" update email.
 """,
 )

@@ -10,12 +10,14 @@ from urllib.parse import urlencode, urlsplit
 
 import pyuca
 from babel import Locale
+from babel.core import get_global
 from babel.dates import (
     format_date,
     format_interval,
     format_skeleton,
     format_time,
     get_datetime_format,
+    get_timezone_location,
 )
 from flask import Flask, current_app
 from flask_babel import get_locale
@@ -128,6 +130,40 @@ def zone_description(value: datetime, tz_name: str) -> str:
     if label == offset:
         return offset
     return f"{label}, {offset}"
+
+
+@lru_cache(maxsize=4096)
+def _zone_place(tz_name: str, locale_name: str) -> str:
+    """ "Zurich, Switzerland": the zone's city and country in the reader's language."""
+    locale = Locale.parse(locale_name)
+    city = get_timezone_location(tz_name, locale=locale, return_city=True)
+    territory = get_global("zone_territories").get(tz_name, "")
+    country = locale.territories.get(territory) if territory in COUNTRY_CODES else None
+    return f"{city}, {country}" if country else city
+
+
+def timezone_label(tz_name: str, now: datetime) -> str:
+    """ "Zurich, Switzerland (UTC+1)": city, country and the offset in force now."""
+    if tz_name == "UTC":
+        return _("UTC (Coordinated Universal Time)")
+    return f"{_zone_place(tz_name, str(_locale()))} ({utc_offset(now, tz_name)})"
+
+
+def timezone_choices(
+    now: datetime, first: Iterable[str] = (), kept: str | None = None
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The zones an organiser picks from (timeutil.timezone_names: canonical names only),
+    as (name, label) pairs in two groups: `first` (the organisation's own zones, most
+    recent first), then timeutil.COMMON_TIMEZONES; then every other zone by label. A stored
+    name no longer on the list (kept: a legacy alias) stays a choice, first."""
+    names = set(timeutil.timezone_names())
+    front = list(dict.fromkeys([*first, *timeutil.COMMON_TIMEZONES]))
+    if kept and kept not in names:
+        names.add(kept)
+        front.insert(0, kept)
+    front = [name for name in front if name in names]
+    rest = sort_by_name((name, timezone_label(name, now)) for name in names.difference(front))
+    return [(name, timezone_label(name, now)) for name in front], rest
 
 
 def utc_iso(value: datetime | None) -> str:

@@ -70,6 +70,29 @@ def timezone_names() -> tuple[str, ...]:
     return tuple(sorted((listed & available_timezones()) | {"UTC"}))
 
 
+# Zones many events are held in, offered after the organisation's own (canonical names).
+COMMON_TIMEZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Zurich",
+    "Africa/Nairobi",
+    "Africa/Lagos",
+    "Africa/Johannesburg",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+
+
 def is_valid_timezone(name: str) -> bool:
     try:
         ZoneInfo(name)

@@ -13,7 +13,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
-from eventsite import input_rules
+from eventsite import input_rules, timeutil
 from eventsite.errors import DomainError
 from eventsite.events import revision, search_text
 from eventsite.events.models import AgendaSession, Event, SessionSpeaker, Speaker
@@ -114,6 +114,45 @@ def move_session(session: AgendaSession, direction: int, now: datetime) -> None:
     revision.note_change(event, _AGENDA, now)
     # The relationship is ordered by time; reload it so the page shows the new order.
     db.session.expire(event, ["sessions"])
+
+
+def wall_clock_shift(
+    old_start: datetime, old_zone: str, new_start: datetime, new_zone: str
+) -> timedelta:
+    """How far the event's start moved on the wall clock (a day across a change to summer
+    time is one day, although 23 hours pass)."""
+    return _wall(new_start, new_zone) - _wall(old_start, old_zone)
+
+
+def _wall(value: datetime, zone: str) -> datetime:
+    return timeutil.to_local(value, zone).replace(tzinfo=None)
+
+
+def shifted_times(
+    event: Event, shift: timedelta, old_zone: str, new_zone: str
+) -> dict[AgendaSession, tuple[datetime, datetime]]:
+    """Every session's times moved by `shift` on the wall clock: a session at 10:00 in the
+    old zone is at 10:00 + shift in the new one, whatever daylight saving does between."""
+    return {
+        session: (
+            timeutil.local_to_utc(_wall(session.starts_at, old_zone) + shift, new_zone),
+            timeutil.local_to_utc(_wall(session.ends_at, old_zone) + shift, new_zone),
+        )
+        for session in event.sessions
+    }
+
+
+def move_sessions(times: dict[AgendaSession, tuple[datetime, datetime]], now: datetime) -> bool:
+    """Give the sessions these times (from shifted_times, checked by the caller against the
+    event's new dates). The caller notes the change once, with the event's own (the agenda
+    moves in the same save as the event). Returns whether any session moved."""
+    moved = False
+    for session, (starts, ends) in times.items():
+        if (session.starts_at, session.ends_at) != (starts, ends):
+            session.starts_at, session.ends_at = starts, ends
+            session.updated_at = now
+            moved = True
+    return moved
 
 
 # --- speakers ---------------------------------------------------------------------------

@@ -25,11 +25,20 @@ SESSION_CALENDAR_FIELDS = frozenset({"title", "starts_at", "ends_at", "room", "d
 # The name a change to the agenda (a session added, moved, edited, removed, or its speakers)
 # goes by among the event's changed fields.
 AGENDA = "agenda"
+# A change to any of these moves the event in time or place: registrants are always told.
+TIME_PLACE_CHANGES = frozenset({*TIME_PLACE_FIELDS, AGENDA})
+TIME_CHANGES = frozenset({"starts_at", "ends_at", "timezone", "is_all_day", AGENDA})
 
 
 def calendar_changes(changed: Iterable[str]) -> frozenset[str]:
     """The names among `changed` that calendars show."""
     return frozenset(changed) & (EVENT_CALENDAR_FIELDS | {AGENDA})
+
+
+def tells_registrants(event: Event, changed: Iterable[str]) -> bool:
+    """Whether saving these changes (Event columns, or AGENDA) would raise the revision,
+    so that registrants are emailed unless the organiser chose not to (see note_change)."""
+    return event.status == EventStatus.PUBLISHED and bool(calendar_changes(changed))
 
 
 def unflushed_changes(event: Event) -> frozenset[str]:
@@ -53,10 +62,13 @@ def raise_revision_if_shown(event: Event, changed: Iterable[str] | None = None) 
     return True
 
 
-def note_change(event: Event, changed: frozenset[str], now: datetime) -> bool:
+def note_change(
+    event: Event, changed: frozenset[str], now: datetime, *, notify: bool = True
+) -> bool:
     """After a save changed `changed` of the event (its columns, or AGENDA), flushed: raise
     the revision once if calendars show any of it, and send `signals.event_changed` so
-    registrants get the update. Returns whether the revision went up."""
+    registrants get the update (unless `notify` is false: the services allow that only
+    for changes outside TIME_PLACE_CHANGES). Returns whether the revision went up."""
     if not raise_revision_if_shown(event, changed):
         return False
     # The calendar's DTSTAMP and LAST-MODIFIED follow the revision. Flagged: when the save
@@ -64,5 +76,5 @@ def note_change(event: Event, changed: frozenset[str], now: datetime) -> bool:
     event.updated_at = now
     flag_modified(event, "updated_at")
     db.session.flush()
-    signals.event_changed.send(event, changes=calendar_changes(changed), now=now)
+    signals.event_changed.send(event, changes=calendar_changes(changed), now=now, notify=notify)
     return True

@@ -3,6 +3,7 @@ dates in order and in range, the online address when needed, text that fits one 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from flask_login import AnonymousUserMixin
 from eventsite import input_rules
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
-from eventsite.events.models import MAX_CAPACITY, Event, EventFormat, EventStatus
+from eventsite.events.models import MAX_CAPACITY, AgendaSession, Event, EventFormat, EventStatus
 
 # Dates outside this range are typos, and near year 9999 date arithmetic overflows.
 MIN_YEAR, MAX_YEAR = 1900, 2200
@@ -94,17 +95,37 @@ def check_event_text(values: dict[str, Any]) -> None:
         raise EventError(str(input_rules.PLAIN_TEXT_MESSAGE), field=name)
 
 
-def check_sessions_inside(event: Event, starts: datetime, ends: datetime) -> None:
-    """The event's new dates still hold every session of its agenda."""
-    outside = [s for s in event.sessions if s.starts_at < starts or s.ends_at > ends]
-    if outside:
-        raise EventError(
-            _(
-                "The agenda has sessions outside these dates (%(titles)s); move them first.",
-                titles=", ".join(s.title for s in outside[:3]),
-            ),
-            field="starts_at",
+def check_sessions_inside(
+    event: Event,
+    starts: datetime,
+    ends: datetime,
+    moved: Mapping[AgendaSession, tuple[datetime, datetime]] | None = None,
+) -> None:
+    """The event's new dates still hold every session of its agenda (at the `moved` times
+    of those that move, when the agenda moves with the event)."""
+    times = moved or {}
+    outside = [
+        session
+        for session in event.sessions
+        for s_starts, s_ends in [times.get(session, (session.starts_at, session.ends_at))]
+        if s_starts < starts or s_ends > ends
+    ]
+    if not outside:
+        return
+    titles = ", ".join(s.title for s in outside[:3])
+    if moved is not None:
+        message = _(
+            "Moved with the event, sessions of the agenda would fall outside its new dates "
+            "(%(titles)s); change their times first.",
+            titles=titles,
         )
+    else:
+        message = _(
+            "The agenda has sessions outside these dates (%(titles)s); tick “Move the "
+            "agenda with the event” to move them by the same shift, or move them first.",
+            titles=titles,
+        )
+    raise EventError(message, field="starts_at" if moved is not None else "move_agenda")
 
 
 def may_preview(user: User | AnonymousUserMixin, event: Event) -> bool:

@@ -13,12 +13,12 @@ from typing import Any
 
 from flask_babel import gettext as _
 from slugify import slugify
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from eventsite import signals
 from eventsite.errors import DomainError
-from eventsite.events import revision, rules, search_text
+from eventsite.events import agenda, revision, rules, search_text
 from eventsite.events.models import (
     TIME_PLACE_FIELDS,
     AgendaSession,
@@ -105,6 +105,24 @@ def _flush_event() -> None:
         raise
 
 
+# --- time zones --------------------------------------------------------------------------
+
+
+def recent_timezones(organisation_id: int, limit: int = 5) -> list[str]:
+    """The zones of the organisation's events, the most recently created event's first
+    (the event form offers them first, and a new event starts in the first)."""
+    latest = func.max(Event.created_at)
+    return list(
+        db.session.scalars(
+            select(Event.timezone)
+            .where(Event.organisation_id == organisation_id)
+            .group_by(Event.timezone)
+            .order_by(latest.desc(), Event.timezone)
+            .limit(limit)
+        )
+    )
+
+
 # --- create and edit --------------------------------------------------------------------
 
 
@@ -138,7 +156,8 @@ def create_event(
 @dataclass(frozen=True)
 class EventUpdate:
     """What one save changed: each changed field's (old, new) values, and whether the
-    calendar revision went up (then registrants were told)."""
+    calendar revision went up (then registrants were told, unless the organiser chose not
+    to tell them of a change that is not to the time or place)."""
 
     changes: dict[str, tuple[Any, Any]]
     revision_raised: bool = False
@@ -147,17 +166,36 @@ class EventUpdate:
         return bool(self.changes)
 
 
-def update_event(
-    event: Event,
-    changes: dict[str, Any],
-    now: datetime,
-    topics: list[Topic] | None = None,
-) -> EventUpdate:
-    """Apply the changes; returns what really changed.
+@dataclass(frozen=True)
+class PlannedUpdate:
+    """What a save would change, before it is made: the changed names (Event columns,
+    "topics", revision.AGENDA when the agenda moves along) and whether registrants would
+    be emailed about it."""
 
-    When the save changes what calendars show of a published event, its revision goes up
-    once and `signals.event_changed` tells registrants (events/revision.py).
-    """
+    changed: frozenset[str]
+    tells_registrants: bool
+
+    @property
+    def is_time_or_place(self) -> bool:
+        return bool(self.changed & revision.TIME_PLACE_CHANGES)
+
+    @property
+    def is_time(self) -> bool:
+        return bool(self.changed & revision.TIME_CHANGES)
+
+    @property
+    def is_place(self) -> bool:
+        return bool(self.changed & (revision.TIME_PLACE_CHANGES - revision.TIME_CHANGES))
+
+
+class NotifyRefused(rules.EventError):
+    """The organiser asked not to email registrants about a change of time or place."""
+
+
+def _event_diff(
+    event: Event, changes: dict[str, Any], topics: list[Topic] | None
+) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
+    """The editable changes (the slug normalised) and each changed field's (old, new)."""
     changes = {name: value for name, value in changes.items() if name in EDITABLE_FIELDS}
     if "slug" in changes:
         wanted = changes["slug"]
@@ -185,21 +223,92 @@ def update_event(
                 [t.slug for t in event.topics],
                 [t.slug for t in sorted(topics, key=lambda t: t.name)],
             )
+    return changes, diff
+
+
+def _agenda_times(
+    event: Event, merged: dict[str, Any], diff: dict[str, Any], move_agenda: bool
+) -> dict[AgendaSession, tuple[datetime, datetime]]:
+    """The sessions' new times when the agenda moves along with a new start (else none)."""
+    if not (move_agenda and event.sessions and ("starts_at" in diff or "timezone" in diff)):
+        return {}
+    shift = agenda.wall_clock_shift(
+        event.starts_at, event.timezone, merged["starts_at"], merged["timezone"]
+    )
+    times = agenda.shifted_times(event, shift, event.timezone, merged["timezone"])
+    return {s: t for s, t in times.items() if t != (s.starts_at, s.ends_at)}
+
+
+def plan_update(
+    event: Event,
+    changes: dict[str, Any],
+    topics: list[Topic] | None = None,
+    *,
+    move_agenda: bool = False,
+) -> PlannedUpdate:
+    """What update_event would change, without changing anything (for the organiser's
+    "this will email N people" confirmation)."""
+    changes, diff = _event_diff(event, changes, topics)
+    merged = {name: getattr(event, name) for name in EDITABLE_FIELDS} | changes
+    changed = set(diff)
+    if diff and _agenda_times(event, merged, diff, move_agenda):
+        changed.add(revision.AGENDA)
+    return PlannedUpdate(frozenset(changed), revision.tells_registrants(event, changed))
+
+
+def update_event(
+    event: Event,
+    changes: dict[str, Any],
+    now: datetime,
+    topics: list[Topic] | None = None,
+    *,
+    move_agenda: bool = False,
+    notify: bool = True,
+) -> EventUpdate:
+    """Apply the changes; returns what really changed.
+
+    With `move_agenda`, a new start moves every session by the same wall-clock shift in
+    the event's zone (a day later is the same local times, across daylight saving too), in
+    this save; without it, a session left outside the new dates refuses the change.
+    When the save changes what calendars show of a published event, its revision goes up
+    once and `signals.event_changed` tells registrants (events/revision.py); `notify=False`
+    keeps them from being emailed, which only a change outside the time and place may.
+    """
+    changes, diff = _event_diff(event, changes, topics)
     if not diff:
         return EventUpdate({})
     merged = {name: getattr(event, name) for name in EDITABLE_FIELDS} | changes
     rules.check_event_values(merged)
-    if "starts_at" in diff or "ends_at" in diff:
-        rules.check_sessions_inside(event, merged["starts_at"], merged["ends_at"])
+    session_times = _agenda_times(event, merged, diff, move_agenda)
+    if "starts_at" in diff or "ends_at" in diff or session_times:
+        rules.check_sessions_inside(
+            event,
+            merged["starts_at"],
+            merged["ends_at"],
+            moved=session_times if move_agenda else None,
+        )
+    changed = set(diff) | ({revision.AGENDA} if session_times else set())
+    if not notify and changed & revision.TIME_PLACE_CHANGES:
+        raise NotifyRefused(
+            _(
+                "Registrants are always told when the time or place changes; "
+                "untick “Don't notify registrants”."
+            ),
+            field="skip_notification",
+        )
     for name in diff:
         if name != "topics":
             setattr(event, name, changes[name])
     if topics is not None and "topics" in diff:
         event.topics = list(topics)
+    if session_times:
+        agenda.move_sessions(session_times, now)
+        diff[revision.AGENDA] = (None, len(session_times))
     event.updated_at = now
     refresh_search_text(event)
     _flush_event()
-    return EventUpdate(diff, revision.note_change(event, frozenset(diff), now))
+    raised = revision.note_change(event, frozenset(changed), now, notify=notify)
+    return EventUpdate(diff, raised)
 
 
 # --- lifecycle ----------------------------------------------------------------------------

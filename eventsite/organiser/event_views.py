@@ -3,8 +3,11 @@ deleting a draft."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -12,10 +15,11 @@ from werkzeug.wrappers import Response
 from eventsite import errors, markup, timeutil
 from eventsite.errors import DomainError
 from eventsite.events import services
-from eventsite.events.models import Topic
+from eventsite.events.models import Event, Topic
 from eventsite.extensions import db
 from eventsite.organiser import access, audit, forms, queries
 from eventsite.organiser.blueprint import bp
+from eventsite.registration import notifications
 from eventsite.timeutil import utcnow
 
 Page = str | Response | tuple[str, int]
@@ -64,7 +68,14 @@ def index() -> Page:
 def new_event(organisation_id: int) -> Page:
     organisation = access.load_organisation(organisation_id)
     topics = _topics()
-    form = forms.EventForm(topic_choices=[(t.id, t.name) for t in topics])
+    recent = services.recent_timezones(organisation.id)
+    form = forms.EventForm(topic_choices=[(t.id, t.name) for t in topics], first_timezones=recent)
+    if request.method == "GET":
+        if recent:
+            form.timezone.data = recent[0]
+        else:
+            # No zone of the organisation's yet: the browser's own if offered (JS), else UTC.
+            form.timezone.render_kw["data-prefer-browser"] = "true"
     preview = None
     if form.preview.data:
         preview = markup.render_markdown(form.description.data)
@@ -112,54 +123,123 @@ def event(event_id: int) -> Page:
     )
 
 
+@dataclass(frozen=True)
+class EmailNotice:
+    """The confirmation step before a save that emails registrants: how many, about what."""
+
+    count: int
+    plan: services.PlannedUpdate
+
+    @property
+    def message(self) -> str:
+        time, place = self.plan.is_time, self.plan.is_place
+        if time and place:
+            return ngettext(
+                "Saving will email %(num)d registered person about the new time and place.",
+                "Saving will email %(num)d registered people about the new time and place.",
+                self.count,
+            )
+        if time:
+            return ngettext(
+                "Saving will email %(num)d registered person about the new time.",
+                "Saving will email %(num)d registered people about the new time.",
+                self.count,
+            )
+        if place:
+            return ngettext(
+                "Saving will email %(num)d registered person about the new place.",
+                "Saving will email %(num)d registered people about the new place.",
+                self.count,
+            )
+        return ngettext(
+            "Saving will email %(num)d registered person about the changes.",
+            "Saving will email %(num)d registered people about the changes.",
+            self.count,
+        )
+
+
+def _email_notice(
+    event: Event, form: forms.EventForm, plan: services.PlannedUpdate
+) -> EmailNotice | None:
+    """The confirmation to show before saving, or None when the save may go ahead: it
+    emails nobody, or the organiser confirmed emailing this many people."""
+    if not plan.tells_registrants or form.skip_notification.data:
+        return None
+    count = notifications.change_recipient_count(event)
+    if count == 0 or (form.emails_confirmed.data or "").strip() == str(count):
+        return None
+    form.emails_confirmed.data = str(count)  # confirming posts the form back with it
+    return EmailNotice(count, plan)
+
+
 @bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
 def edit_event(event_id: int) -> Page:
     event = access.load_event(event_id)
     topics = _topics()
     choices = [(t.id, t.name) for t in topics]
+    recent = services.recent_timezones(event.organisation_id)
     if request.method == "POST":
         form = forms.EventForm(
-            topic_choices=choices, kept_timezone=event.timezone, kept_country=event.country
+            topic_choices=choices,
+            kept_timezone=event.timezone,
+            kept_country=event.country,
+            first_timezones=recent,
         )
     else:
-        form = forms.EventForm.for_event(event, topic_choices=choices)
+        form = forms.EventForm.for_event(event, topic_choices=choices, first_timezones=recent)
     if event.published_at is not None:
         form.slug.render_kw = {"readonly": True}
-    preview = None
+    preview = notice = None
+    refused = False
     if form.preview.data:
         preview = markup.render_markdown(form.description.data)
     elif form.validate_on_submit():
         now = utcnow()
+        values, chosen = form.values(), _selected_topics(form, topics)
+        move_agenda = bool(form.move_agenda.data)
         try:
-            update = services.update_event(
-                event, form.values(), now, topics=_selected_topics(form, topics)
+            notice = _email_notice(
+                event, form, services.plan_update(event, values, chosen, move_agenda=move_agenda)
             )
+            update = None
+            if notice is None:
+                update = services.update_event(
+                    event,
+                    values,
+                    now,
+                    topics=chosen,
+                    move_agenda=move_agenda,
+                    notify=not form.skip_notification.data,
+                )
         except DomainError as err:
             errors.attach_to_form(form, err)
+            refused = True
         else:
-            if update:
-                audit.record(
-                    "edit",
-                    organisation_id=event.organisation_id,
-                    event_id=event.id,
-                    actor=current_user,
-                    now=now,
-                    changes=audit.changes_detail(update.changes),
-                    revision=event.revision if update.revision_raised else None,
-                )
-            db.session.commit()
-            if update:
-                flash(_("Saved."), "success")
-            else:
-                flash(_("Nothing changed."), "info")
-            return redirect(url_for("organiser.event", event_id=event.id))
+            if update is not None:
+                if update:
+                    audit.record(
+                        "edit",
+                        organisation_id=event.organisation_id,
+                        event_id=event.id,
+                        actor=current_user,
+                        now=now,
+                        changes=audit.changes_detail(update.changes),
+                        revision=event.revision if update.revision_raised else None,
+                    )
+                db.session.commit()
+                if update:
+                    flash(_("Saved."), "success")
+                else:
+                    flash(_("Nothing changed."), "info")
+                return redirect(url_for("organiser.event", event_id=event.id))
     return render_template(
         "organiser/event_form.html",
         form=form,
         organisation=event.organisation,
         event=event,
         preview=preview,
-    ), 422 if form.errors else 200
+        notice=notice,
+    ), 422 if form.errors or refused else 200
 
 
 @bp.post("/events/<int:event_id>/publish")

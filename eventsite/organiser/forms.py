@@ -3,15 +3,18 @@ in the services."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
+from slugify import slugify
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
     FloatField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -33,9 +36,10 @@ from eventsite import forms_common, timeutil
 from eventsite.events import rules as event_rules
 from eventsite.events.labels import FORMAT_LABELS, KIND_LABELS
 from eventsite.events.models import MAX_CAPACITY, Event, EventFormat, EventKind
+from eventsite.events.services import SLUG_MAX
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
 from eventsite.registration.forms import CheckboxListField
-from eventsite.templating import country_choices
+from eventsite.templating import country_choices, timezone_choices
 
 # Date-only input is accepted too ("2027-05-12"), e.g. for all-day events.
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
@@ -111,7 +115,11 @@ class EventForm(forms_common.Form):
         [MaxLength(50_000), Optional(), PlainText()],
         description=_l("Markdown."),
     )
-    timezone = SelectField(_l("Time zone"), default="UTC")
+    timezone = SelectField(
+        _l("Time zone"),
+        default="UTC",
+        description=_l("The zone the event's times are in; common zones come first."),
+    )
     is_all_day = BooleanField(_l("All-day event"))
     starts_local = _local_field(_l("Starts"), required=True)
     ends_local = _local_field(
@@ -156,6 +164,20 @@ class EventForm(forms_common.Form):
     )
     has_waiting_list = BooleanField(_l("Keep a waiting list when full"))
     requires_approval = BooleanField(_l("Registrations need approval"))
+    move_agenda = BooleanField(
+        _l("Move the agenda with the event"),
+        description=_l(
+            "When the start changes, every session moves by the same shift and keeps its "
+            "local time."
+        ),
+    )
+    skip_notification = BooleanField(
+        _l("Don't notify registrants"),
+        description=_l("Only for changes that are not to the time or place."),
+    )
+    # Carried by the confirmation step: the number of people the organiser was told the
+    # save would email (the save goes ahead only while it is still that number).
+    emails_confirmed = HiddenField(validators=[MaxLength(12), Optional()])
     preview = SubmitField(_l("Preview"))
     submit = SubmitField(_l("Save"))
 
@@ -165,15 +187,23 @@ class EventForm(forms_common.Form):
         topic_choices: list[tuple[int, str]] | None = None,
         kept_timezone: str | None = None,
         kept_country: str | None = None,
+        first_timezones: Sequence[str] = (),
+        now: datetime | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        names = list(timeutil.timezone_names())
-        if kept_timezone and kept_timezone not in names:
-            # An event saved with a legacy alias (Asia/Calcutta) keeps it as a choice, so
-            # editing it never moves it to another zone; new events get canonical names.
-            names.insert(0, kept_timezone)
-        self.timezone.choices = [SelectChoice(name, name) for name in names]
+        # An event saved with a legacy alias (Asia/Calcutta) keeps it as a choice, so
+        # editing it never moves it to another zone; new events get canonical names.
+        common, others = timezone_choices(now or timeutil.utcnow(), first_timezones, kept_timezone)
+        self.timezone.choices = {
+            str(_l("Common time zones")): [SelectChoice(n, label) for n, label in common],
+            str(_l("All time zones")): [SelectChoice(n, label) for n, label in others],
+        }
+        # For event-form.js, which adds a filter above the list.
+        self.timezone.render_kw = {
+            "data-filter-label": str(_l("Filter the zone list")),
+            "data-filter-placeholder": str(_l("City or country")),
+        }
         self.country.choices = [
             SelectChoice("", "—"),
             *(SelectChoice(c, n) for c, n in country_choices(kept_country)),
@@ -200,8 +230,17 @@ class EventForm(forms_common.Form):
             registration_closes_local=to_local_input(event.registration_closes_at, tz),
             edit_deadline_local=to_local_input(event.edit_deadline_at, tz),
             topics=[t.id for t in event.topics],
+            move_agenda=bool(event.sessions),
         )
         return cls(data=data, kept_timezone=tz, kept_country=event.country, **kwargs)
+
+    def address_preview(self, event: Event | None) -> str:
+        """The end of the event's web address as the form stands: the published event's
+        own, else the typed address or the title made into one ("" when neither is given;
+        the saved address may get a number added when another event has it)."""
+        if event is not None and event.published_at is not None:
+            return event.slug
+        return slugify((self.slug.data or "").strip() or self.title.data or "", max_length=SLUG_MAX)
 
     def event_bounds(self) -> tuple[datetime, datetime]:
         tz = self.timezone.data

@@ -257,6 +257,13 @@ def _queue_calendar_update(
     return count
 
 
+def change_recipient_count(event: Event) -> int:
+    """How many people notify_event_changed would email (the organiser is told before
+    saving)."""
+    stmt = queries.active_registrations_for_event(event).order_by(None)
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
 def notify_event_changed(event: Event, now: datetime) -> int:
     """Email every active registrant the changed date, time or place; confirmed places
     with the event as METHOD:REQUEST (same UID, the raised SEQUENCE), so calendars move

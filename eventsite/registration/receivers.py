@@ -96,8 +96,11 @@ def registrations_of(user: User) -> tuple[str, list[dict[str, Any]]]:
 
 
 @signals.event_changed.connect
-def email_registrants_the_change(sender: Event, *, now: datetime, **_extra: object) -> None:
-    notifications.notify_event_changed(sender, now)
+def email_registrants_the_change(
+    sender: Event, *, now: datetime, notify: bool, **_extra: object
+) -> None:
+    if notify:
+        notifications.notify_event_changed(sender, now)
 
 
 @signals.event_cancelled.connect

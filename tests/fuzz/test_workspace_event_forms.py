@@ -70,6 +70,9 @@ EVENT_FIELDS = {
     "edit_deadline_local": fz.local_datetimes(),
     "has_waiting_list": fz.booleans(),
     "requires_approval": fz.booleans(),
+    "move_agenda": fz.booleans(),
+    "skip_notification": fz.booleans(),
+    "emails_confirmed": fz.numbers(),
     "preview": fz.buttons(),
     "submit": fz.buttons(),
 }

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from itertools import count
 from typing import Any
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from eventsite.extensions import db
 from eventsite.models import (
@@ -176,3 +178,54 @@ def event_form_data(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def event_form() -> Callable[..., dict[str, Any]]:
     return event_form_data
+
+
+class _FormFields(HTMLParser):
+    """The values a browser would submit from the page's first POST form."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+        self._text = ""
+        self._done = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if self._done:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit",):
+            if a.get("type") == "checkbox" and "checked" not in a:
+                return
+            self.values.append(
+                (a["name"], a.get("value", "y" if a.get("type") == "checkbox" else ""))
+            )
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.values.append((self._select, a.get("value", "")))
+        elif tag == "textarea":
+            self._textarea, self._text = a.get("name"), ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            # Browsers drop the newline right after <textarea>.
+            text = self._text[2:] if self._text.startswith("\r\n") else self._text
+            self.values.append((self._textarea, text.removeprefix("\n").replace("\n", "\r\n")))
+            self._textarea = None
+        elif tag == "form":
+            self._done = True
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self._text += data
+
+
+def submitted_event_form(html: str) -> MultiDict:
+    """What the browser posts back from the event form on the page, with "Save" pressed."""
+    parser = _FormFields()
+    parser.feed(html[html.index('<form method="post" class="event-form"') :])
+    return MultiDict([*parser.values, ("submit", "Save")])

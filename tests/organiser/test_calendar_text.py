@@ -53,7 +53,7 @@ def test_the_zone_picker_offers_canonical_names_and_keeps_an_events_legacy_one(
 ):
     url = f"/manage/organisations/{as_member.organisation.id}/events/new"
     page = client.get(url).get_data(as_text=True)
-    assert '<option value="Asia/Kolkata">' in page
+    assert '<option value="Asia/Kolkata">Kolkata, India (UTC+5:30)</option>' in page
     assert '<option value="America/Sao_Paulo">' in page
     for legacy in ("Asia/Calcutta", "Brazil/East", "US/Eastern"):
         assert f'value="{legacy}"' not in page
@@ -75,6 +75,7 @@ def test_the_zone_picker_offers_canonical_names_and_keeps_an_events_legacy_one(
         ends_local=(local + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
         registration_opens_local="",
         registration_closes_local="",
+        emails_confirmed="1",  # the world's one registrant hears of the change
     )
     response = client.post(edit, data=data)
     assert response.status_code == 302, response.get_data(as_text=True)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
 
 from eventsite.extensions import db
 from eventsite.mail.sender import deliver_due
@@ -25,6 +23,7 @@ from eventsite.models import (
 )
 
 from ..ical.ics_check import check_export
+from .conftest import submitted_event_form
 
 
 def _event(slug: str) -> Event:
@@ -183,6 +182,7 @@ def test_moving_a_published_event_bumps_its_revision_and_emails_registrants(
             capacity="100",
             has_waiting_list="y",
             requires_approval="y",
+            emails_confirmed="1",  # "Saving will email 1 registered person" confirmed
         ),
     )
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -403,56 +403,6 @@ def test_a_member_of_two_organisations_sees_both(client, world, login) -> None:
     assert world.event.title in html and world.other_event.title in html
 
 
-class _FormFields(HTMLParser):
-    """The values a browser would submit from the page's first POST form."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: list[tuple[str, str]] = []
-        self._select: str | None = None
-        self._textarea: str | None = None
-        self._text = ""
-        self._done = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if self._done:
-            return
-        if tag == "input" and a.get("name") and a.get("type") not in ("submit",):
-            if a.get("type") == "checkbox" and "checked" not in a:
-                return
-            self.values.append(
-                (a["name"], a.get("value", "y" if a.get("type") == "checkbox" else ""))
-            )
-        elif tag == "select":
-            self._select = a.get("name")
-        elif tag == "option" and self._select and "selected" in a:
-            self.values.append((self._select, a.get("value", "")))
-        elif tag == "textarea":
-            self._textarea, self._text = a.get("name"), ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select":
-            self._select = None
-        elif tag == "textarea" and self._textarea:
-            # Browsers drop the newline right after <textarea>.
-            text = self._text[2:] if self._text.startswith("\r\n") else self._text
-            self.values.append((self._textarea, text.removeprefix("\n").replace("\n", "\r\n")))
-            self._textarea = None
-        elif tag == "form":
-            self._done = True
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea:
-            self._text += data
-
-
-def _submitted(html: str) -> MultiDict:
-    parser = _FormFields()
-    parser.feed(html[html.index('<form method="post" class="event-form"') :])
-    return MultiDict([*parser.values, ("submit", "Save")])
-
-
 @pytest.mark.parametrize("all_day", [False, True])
 def test_saving_the_edit_form_unchanged_changes_nothing(
     client, as_member, make_topic, all_day
@@ -470,7 +420,7 @@ def test_saving_the_edit_form_unchanged_changes_nothing(
         as_member.session.ends_at = event.starts_at + timedelta(hours=1)
     db.session.commit()
     html = client.get(f"/manage/events/{event.id}/edit").get_data(as_text=True)
-    response = client.post(f"/manage/events/{event.id}/edit", data=_submitted(html))
+    response = client.post(f"/manage/events/{event.id}/edit", data=submitted_event_form(html))
     assert response.status_code == 302, response.get_data(as_text=True)
     db.session.expire_all()
     assert [e.details for e in _log(db.session.get(Event, event.id))] == []

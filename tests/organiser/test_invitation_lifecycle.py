@@ -119,6 +119,7 @@ def test_every_step_sends_the_right_itip_message_with_a_rising_sequence(
             event,
             starts_local=new_start.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
             ends_local=new_end.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+            emails_confirmed="1",  # Ann is told, and the organiser knew it
         ),
     )
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -130,7 +131,8 @@ def test_every_step_sends_the_right_itip_message_with_a_rising_sequence(
 
     # 3. The organiser renames it: calendars must show the new title (issue #13 item 10).
     response = client.post(
-        f"/manage/events/{event.id}/edit", data=_edit_form(event, title="Renamed forum")
+        f"/manage/events/{event.id}/edit",
+        data=_edit_form(event, title="Renamed forum", emails_confirmed="1"),
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     _parsed, vevent = one_invitation("REQUEST", "Changed:")

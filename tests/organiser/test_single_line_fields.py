@@ -177,6 +177,7 @@ def test_pasted_soft_breaks_and_control_characters_are_mended_everywhere(
             venue_name="Hall\x0bA",
             venue_address="Avenue\x07 1",
             city="Nair\x7fobi",
+            emails_confirmed="1",  # the one registrant hears of the new place
         ),
     )
     assert response.status_code == 302, response.get_data(as_text=True)
