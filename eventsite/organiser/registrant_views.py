@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -18,6 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -26,6 +26,7 @@ from eventsite import database
 from eventsite.errors import DomainError, attach_to_form
 from eventsite.events.models import Event
 from eventsite.extensions import db, limiter
+from eventsite.mail import mime
 from eventsite.organiser import (
     access,
     audit,
@@ -200,48 +201,51 @@ def registrants_page(event_id: int) -> Page:
         counts=queries.registration_counts([event.id]).get(event.id, {}),
         status_labels=registrant_forms.STATUS_LABELS,
         allowed_actions=registration_rules.allowed_actions,
-        action_form=forms.ActionForm(),
+        bulk_actions=registrant_forms.BULK_ACTIONS,
+        select_all=request.args.get("select") == "all",
     )
 
 
-def _back_to_table(event: Event, registration: Registration) -> Response:
+# The table's filters and page, carried through a confirmation page back to the table.
+TABLE_ARGS = ("status", "q", "sort", "page")
+
+
+def _table_args() -> dict[str, str]:
+    return {k: v[:100] for k in TABLE_ARGS if (v := request.values.get(k))}
+
+
+def _back_to_table(event: Event, registration: Registration | None = None) -> Response:
     """Back to the table as it was filtered, at the row that was acted on."""
-    args = {k: v for k in ("status", "q", "sort", "page") if (v := request.form.get(k))}
-    return redirect(
-        url_for("organiser.registrants", event_id=event.id, **args) + f"#r-{registration.id}"
-    )
+    anchor = f"#r-{registration.id}" if registration is not None else ""
+    return redirect(url_for("organiser.registrants", event_id=event.id, **_table_args()) + anchor)
 
 
 Decision = Callable[[Registration, datetime], Any]
 
-# Each action of a registrants row: the registration service that takes it (and refuses
-# what rules.allowed_actions does not allow), its name in the audit log, what is flashed.
+# Each action of a registrants row that acts at once: the registration service that takes
+# it (and refuses what rules.allowed_actions does not allow), its name in the audit log,
+# what is flashed. Cancelling and rejecting ask first (CONFIRMED_DECISIONS).
 DECISIONS: dict[Action, tuple[Decision, str, LazyString]] = {
     Action.APPROVE: (
         registration_services.approve_registration,
         "approve",
         _l("Approved; they are told."),
     ),
-    Action.REJECT: (
-        registration_services.reject_registration,
-        "reject",
-        _l("Rejected; they are told."),
-    ),
     Action.PROMOTE: (
         registration_services.promote_registration,
         "promote",
         _l("Promoted; they are told."),
-    ),
-    Action.CANCEL: (
-        functools.partial(registration_services.cancel_registration, by_organiser=True),
-        "cancel_registration",
-        _l("Registration cancelled."),
     ),
     Action.CHECK_IN: (registration_services.check_in, "check_in", _l("Checked in.")),
     Action.UNDO_CHECK_IN: (
         registration_services.undo_check_in,
         "check_in_undo",
         _l("Check-in undone."),
+    ),
+    Action.RESTORE: (
+        registration_services.restore_registration,
+        "restore_registration",
+        _l("Registration restored; they are told their place is back."),
     ),
 }
 
@@ -271,19 +275,9 @@ def approve_registration(event_id: int, registration_id: int) -> Response:
     return _decide(event_id, registration_id, Action.APPROVE)
 
 
-@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/reject")
-def reject_registration(event_id: int, registration_id: int) -> Response:
-    return _decide(event_id, registration_id, Action.REJECT)
-
-
 @bp.post("/events/<int:event_id>/registrants/<int:registration_id>/promote")
 def promote_registration(event_id: int, registration_id: int) -> Response:
     return _decide(event_id, registration_id, Action.PROMOTE)
-
-
-@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/cancel")
-def cancel_registration(event_id: int, registration_id: int) -> Response:
-    return _decide(event_id, registration_id, Action.CANCEL)
 
 
 @bp.post("/events/<int:event_id>/registrants/<int:registration_id>/check-in")
@@ -294,6 +288,215 @@ def check_in(event_id: int, registration_id: int) -> Response:
 @bp.post("/events/<int:event_id>/registrants/<int:registration_id>/check-in/undo")
 def undo_check_in(event_id: int, registration_id: int) -> Response:
     return _decide(event_id, registration_id, Action.UNDO_CHECK_IN)
+
+
+@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/restore")
+def restore_registration(event_id: int, registration_id: int) -> Response:
+    return _decide(event_id, registration_id, Action.RESTORE)
+
+
+# --- cancelling and rejecting: confirmed first, with a reason for the person ---------------
+
+
+def _cancel_by_organiser(registration: Registration, now: datetime, reason: str) -> Any:
+    return registration_services.cancel_registration(
+        registration, now, by_organiser=True, reason=reason
+    )
+
+
+def _reject(registration: Registration, now: datetime, reason: str) -> Any:
+    return registration_services.reject_registration(registration, now, reason=reason)
+
+
+ReasonedDecision = Callable[[Registration, datetime, str], Any]
+
+# The destructive actions: the service, the audit log's name, what is flashed.
+CONFIRMED_DECISIONS: dict[Action, tuple[ReasonedDecision, str, LazyString]] = {
+    Action.CANCEL: (
+        _cancel_by_organiser,
+        "cancel_registration",
+        _l(
+            "Registration cancelled; they are told. “Undo cancellation” on its row gives "
+            "the place back while it is free."
+        ),
+    ),
+    Action.REJECT: (_reject, "reject", _l("Rejected; they are told.")),
+}
+
+
+def _reason(form: registrant_forms.DecisionForm | registrant_forms.BulkActionForm) -> str:
+    return forms.plain_text(form.reason.data).strip()
+
+
+def _decide_confirmed(event_id: int, registration_id: int, action: Action) -> Page:
+    """GET: the confirmation page (who, what follows, a reason). POST acts only when its
+    Confirm button was pressed; anything else shows the page again."""
+    decide, log_as, done = CONFIRMED_DECISIONS[action]
+    event = access.load_event(event_id)
+    registration = access.load_registration(event, registration_id)
+    form = registrant_forms.DecisionForm()
+    if form.validate_on_submit() and form.confirm.data:
+        database.lock_for_write()  # SQLite: see _decide
+        now = utcnow()
+        reason = _reason(form)
+        try:
+            decide(registration, now, reason)
+        except DomainError as err:
+            db.session.rollback()
+            flash(str(err), "error")
+        else:
+            _log(
+                event,
+                log_as,
+                now,
+                registration=registration.id,
+                email=registration.user.email,
+                reason=reason,
+            )
+            db.session.commit()
+            flash(str(done), "success")
+        return _back_to_table(event, registration)
+    return render_template(
+        "organiser/registrant_decision.html",
+        event=event,
+        registration=registration,
+        action=action,
+        allowed=registration_rules.can(action, registration),
+        status_labels=registrant_forms.STATUS_LABELS,
+        form=form,
+        table_args=_table_args(),
+    ), 422 if form.errors else 200
+
+
+@bp.route(
+    "/events/<int:event_id>/registrants/<int:registration_id>/reject", methods=["GET", "POST"]
+)
+def reject_registration(event_id: int, registration_id: int) -> Page:
+    return _decide_confirmed(event_id, registration_id, Action.REJECT)
+
+
+@bp.route(
+    "/events/<int:event_id>/registrants/<int:registration_id>/cancel", methods=["GET", "POST"]
+)
+def cancel_registration(event_id: int, registration_id: int) -> Page:
+    return _decide_confirmed(event_id, registration_id, Action.CANCEL)
+
+
+# --- bulk actions on the people ticked on the table ----------------------------------------
+
+
+# What a bulk action does to each registration: the same service as the row's button.
+def _approve(registration: Registration, now: datetime, _reason: str) -> Any:
+    return registration_services.approve_registration(registration, now)
+
+
+def _check_in(registration: Registration, now: datetime, _reason: str) -> Any:
+    return registration_services.check_in(registration, now)
+
+
+BULK: dict[str, tuple[Action, ReasonedDecision, str]] = {
+    "approve": (Action.APPROVE, _approve, "approve"),
+    "check_in": (Action.CHECK_IN, _check_in, "check_in"),
+    "cancel": (Action.CANCEL, _cancel_by_organiser, "cancel_registration"),
+}
+
+
+def _bulk_done(action: str, n: int) -> str:
+    if action == "approve":
+        return ngettext("%(num)d approved", "%(num)d approved", n)
+    if action == "check_in":
+        return ngettext("%(num)d checked in", "%(num)d checked in", n)
+    return ngettext("%(num)d cancelled", "%(num)d cancelled", n)
+
+
+def _bulk_report(action: str, done: int, skipped: dict[str, int]) -> str:
+    """ "3 approved, 1 skipped: Only a registration awaiting approval can be approved…" """
+    report = _bulk_done(action, done)
+    if skipped:
+        reasons = "; ".join(
+            reason if n == 1 else _("%(reason)s (%(num)d people)", reason=reason, num=n)
+            for reason, n in skipped.items()
+        )
+        report = _(
+            "%(done)s, %(skipped)s: %(reasons)s",
+            done=report,
+            skipped=ngettext("%(num)d skipped", "%(num)d skipped", sum(skipped.values())),
+            reasons=reasons,
+        )
+    return report + "."
+
+
+@bp.post("/events/<int:event_id>/registrants/bulk")
+def bulk_registrants(event_id: int) -> Page:
+    """The people ticked on the table and one action: a confirmation page naming them,
+    then each goes through the row's service; those it refuses are skipped and said."""
+    event = access.load_event(event_id)
+    form = registrant_forms.BulkActionForm()
+    chosen: list[Registration] = []
+    if form.validate_on_submit():
+        if form.action.data == "email":
+            return redirect(
+                url_for("organiser.email_registrants", event_id=event.id, ids=form.ids.data),
+                303,
+            )
+        chosen = registrants.selected(event, form.ids.data)
+        if not chosen:
+            form.ids.errors.append(_("None of the selected people is registered for this event."))
+        elif form.confirm.data:
+            return _bulk_apply(event, form, chosen)
+    action = BULK.get(form.action.data or "")
+    allowed = {r.id: action is not None and registration_rules.can(action[0], r) for r in chosen}
+    return render_template(
+        "organiser/registrants_bulk.html",
+        event=event,
+        form=form,
+        chosen=chosen,
+        allowed=allowed,
+        acting=[r for r in chosen if allowed[r.id]],
+        action_label=registrant_forms.BULK_ACTIONS.get(form.action.data or "", ""),
+        status_labels=registrant_forms.STATUS_LABELS,
+        table_args=_table_args(),
+    ), 422 if form.errors else 200
+
+
+def _bulk_apply(
+    event: Event, form: registrant_forms.BulkActionForm, chosen: list[Registration]
+) -> Response:
+    action, decide, log_as = BULK[form.action.data]
+    database.lock_for_write()  # SQLite: see _decide
+    now = utcnow()
+    reason = _reason(form) if action == Action.CANCEL else ""
+    done: list[int] = []
+    skipped: dict[str, int] = {}
+    for registration in chosen:
+        try:
+            decide(registration, now, reason)
+        except DomainError as err:
+            skipped[str(err)] = skipped.get(str(err), 0) + 1
+            continue
+        done.append(registration.id)
+        details = {"reason": reason} if action == Action.CANCEL else {}
+        _log(
+            event,
+            log_as,
+            now,
+            registration=registration.id,
+            email=registration.user.email,
+            bulk=True,
+            **details,
+        )
+    _log(
+        event,
+        "bulk_action",
+        now,
+        action=form.action.data,
+        registrations=done,
+        skipped=sum(skipped.values()),
+        reason=reason,
+    )
+    db.session.commit()
+    flash(_bulk_report(form.action.data, len(done), skipped), "success" if done else "error")
+    return _back_to_table(event)
 
 
 # --- exports --------------------------------------------------------------------------------
@@ -351,7 +554,7 @@ def _per_account() -> str:
 
 
 def _is_send() -> bool:
-    return request.method == "POST" and "send" in request.form
+    return request.method == "POST" and "confirm" in request.form
 
 
 @bp.route("/events/<int:event_id>/email", methods=["GET", "POST"])
@@ -362,29 +565,48 @@ def _is_send() -> bool:
     deduct_when=lambda response: response.status_code in (302, 303),
 )
 def email_registrants(event_id: int) -> Page:
+    """Write, preview (the message exactly as sent, built by registrants.compose_message),
+    confirm ("Send to 37 people?"), send. People ticked on the table arrive as ?ids=."""
     event = access.load_event(event_id)
     form = registrant_forms.EmailRegistrantsForm()
+    if request.method == "GET" and "ids" in request.args:  # from the table's bulk action
+        form.ids.process_formdata(request.args.getlist("ids"))
+        form.status.data = registrants.SELECTED
     # Counted before the form is validated: only a status the table knows reaches the query.
-    status = form.status.data if form.status.data in registrants.STATUS_FILTERS else "confirmed"
-    count = registrants.recipient_count(event, status)
+    status = form.status.data
+    if status not in (*registrants.STATUS_FILTERS, registrants.SELECTED):
+        status = "confirmed"
+    ids = form.ids.data if not form.ids.invalid else []
+    count = registrants.recipient_count(event, status, ids)
     preview = None
     if form.validate_on_submit():
-        if form.send.data:
+        subject = form.subject.data.strip()
+        body = forms.plain_text(form.body.data)
+        url = registration_notifications.event_url(event)
+        if form.confirm.data:
             sent = registrants.email_registrants(
-                event,
-                form.status.data,
-                form.subject.data.strip(),
-                forms.plain_text(form.body.data),
-                current_user,
-                utcnow(),
-                event_url=registration_notifications.event_url(event),
-            )
+                event, status, subject, body, current_user, utcnow(),
+                event_url=url, registration_ids=ids,
+            )  # fmt: skip
             db.session.commit()
             flash(_("%(n)d messages are on their way.", n=sent), "success")
             return redirect(url_for("organiser.email_registrants", event_id=event.id))
-        preview = {"subject": form.subject.data.strip(), "body": form.body.data}
+        addressee = registrants.first_recipient(event, status, ids) or current_user
+        message = registrants.compose_message(event, addressee, subject, body, event_url=url)
+        preview = {
+            "message": message,
+            "from": str(
+                mime.from_header(current_app.config["MAIL_DEFAULT_SENDER"], message.from_name)
+            ),
+            "to": addressee,
+        }
     return render_template(
-        "organiser/email.html", event=event, form=form, count=count, preview=preview
+        "organiser/email.html",
+        event=event,
+        form=form,
+        count=count,
+        preview=preview,
+        confirming=preview is not None and bool(form.send.data),
     ), 422 if form.errors else 200
 
 
