@@ -489,7 +489,7 @@ def _bulk_apply(
         event,
         "bulk_action",
         now,
-        action=form.action.data,
+        applied=form.action.data,
         registrations=done,
         skipped=sum(skipped.values()),
         reason=reason,
