@@ -22,17 +22,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("registrations") as batch:
-        batch.add_column(
-            sa.Column(
-                "cancelled_by_organiser",
-                sa.Boolean(),
-                nullable=False,
-                server_default=sa.false(),
-            )
-        )
-    with op.batch_alter_table("outbox_messages") as batch:
-        batch.add_column(sa.Column("from_name", sa.String(length=200), nullable=True))
+    # Plain ALTER TABLE ADD COLUMN, also on SQLite: a batch rebuild would drop the tables'
+    # AUTOINCREMENT (migration 0008).
+    op.add_column(
+        "registrations",
+        sa.Column(
+            "cancelled_by_organiser", sa.Boolean(), nullable=False, server_default=sa.false()
+        ),
+    )
+    op.add_column("outbox_messages", sa.Column("from_name", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:

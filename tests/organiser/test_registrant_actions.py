@@ -16,7 +16,15 @@ from sqlalchemy import select
 
 from eventsite.extensions import db
 from eventsite.mail.sender import deliver_due
-from eventsite.models import AuditEntry, Registration, RegistrationStatus
+from eventsite.models import (
+    AuditEntry,
+    Event,
+    EventStatus,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationStatus,
+)
 from eventsite.registration import services as registration_services
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -423,3 +431,31 @@ def test_the_preview_is_the_message_received_byte_for_byte(
         assert _as_composed(_plain(message)) == text.replace("Ada Lovelace", name)
         html_part = message.get_body(("html",)).get_content()
         assert _as_composed(html_part) == html_body.replace("Ada Lovelace", name)
+
+
+# --- questions that can always be answered ---------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["single_choice", "multiple_choice"])
+@pytest.mark.parametrize("options", ["", "\r\n  \r\n", "Only one"])
+def test_the_question_form_refuses_a_choice_question_without_two_choices(
+    client, as_member, kind, options
+) -> None:
+    url = f"/manage/events/{as_member.event.id}/questions"
+    response = client.post(url, data={"label": "Pick one", "kind": kind, "options": options})
+    assert response.status_code == 422
+    assert "Give at least two choices, one per line." in response.get_data(as_text=True)
+    assert db.session.scalar(select(Question).where(Question.label == "Pick one")) is None
+
+
+def test_publishing_an_unanswerable_form_is_refused_saying_why(client, as_member) -> None:
+    draft = as_member.draft
+    db.session.add(
+        Question(event=draft, label="Workshop", kind=QuestionKind.SINGLE_CHOICE, is_required=True)
+    )
+    db.session.commit()
+    response = client.post(f"/manage/events/{draft.id}/publish", follow_redirects=True)
+    text = html.unescape(response.get_data(as_text=True))
+    assert "“Workshop” has no choices" in text
+    db.session.expire_all()
+    assert db.session.get(Event, draft.id).status == EventStatus.DRAFT
