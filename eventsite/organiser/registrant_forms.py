@@ -76,6 +76,9 @@ class RegistrationIdsField(Field):
         self.data: list[int] = []
         self.invalid = False
 
+    def process_data(self, value: Any) -> None:
+        self.data = list(value or [])
+
     def process_formdata(self, valuelist: list[Any]) -> None:
         ids: dict[int, None] = {}  # ordered, without repeats
         for value in valuelist:
