@@ -74,7 +74,7 @@ def build_message(row: OutboxMessage, *, sender: str) -> EmailMessage:
     """
     msg = EmailMessage(policy=MESSAGE_POLICY)
     try:
-        msg["From"] = sender
+        msg["From"] = from_header(sender, row.from_name)
         msg["To"] = row.to_address
         if row.reply_to:
             msg["Reply-To"] = row.reply_to
@@ -115,6 +115,14 @@ def build_message(row: OutboxMessage, *, sender: str) -> EmailMessage:
     ) as err:
         raise MessageBuildError(f"cannot build the message: {err}") from err
     return msg
+
+
+def from_header(sender: str, from_name: str | None) -> str | headerregistry.Address:
+    """MAIL_DEFAULT_SENDER, under `from_name` when the message has one (an organisation
+    writing to its registrants): `"Science Org" <no-reply@example.org>`."""
+    if not from_name:
+        return sender
+    return headerregistry.Address(display_name=from_name, addr_spec=envelope_sender(sender))
 
 
 def check_address_header(value: str, *, single: bool) -> None:

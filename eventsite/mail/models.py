@@ -34,6 +34,9 @@ class OutboxMessage(db.Model):
     category: Mapped[str] = mapped_column(String(50), default="")
     to_address: Mapped[str] = mapped_column(String(254))
     reply_to: Mapped[str | None] = mapped_column(String(254))
+    # The From header's display name (e.g. the organisation writing to its registrants);
+    # the address is always MAIL_DEFAULT_SENDER's.
+    from_name: Mapped[str | None] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)

@@ -51,6 +51,35 @@ def _single_line(value: str) -> str:
     return " ".join(value.replace("\r", " ").replace("\n", " ").split())
 
 
+@dataclass(frozen=True)
+class RenderedEmail:
+    """A message as its recipient reads it: what `queue_email` stores and a preview shows."""
+
+    subject: str
+    text: str
+    html: str
+    from_name: str | None = None  # the From header's display name; None: the site's
+
+
+def render_email(
+    subject: str, template: str, *, from_name: str | None = None, **context: Any
+) -> RenderedEmail:
+    """Render `templates/email/<template>.txt` and `.html` with `context` plus `site_name`
+    and `base_url`. Nothing the user typed reaches a header except through `_single_line`."""
+    config = current_app.config
+    context = {
+        "site_name": config["SITE_NAME"],
+        "base_url": config["BASE_URL"].rstrip("/"),
+        **context,
+    }
+    return RenderedEmail(
+        subject=_single_line(subject)[:300],
+        text=render_template(f"email/{template}.txt", **context),
+        html=render_template(f"email/{template}.html", **context),
+        from_name=_single_line(from_name)[:200] if from_name else None,
+    )
+
+
 def queue_email(
     to: str,
     subject: str,
@@ -62,13 +91,31 @@ def queue_email(
     list_unsubscribe: str | None = None,
     **context: Any,
 ) -> OutboxMessage:
-    """Write one message to the outbox in the caller's transaction (flush, no commit).
+    """Render the message (`render_email`) and write it to the outbox (`queue_rendered`)."""
+    return queue_rendered(
+        to,
+        render_email(subject, template, **context),
+        category=category,
+        reply_to=reply_to,
+        attachments=attachments,
+        list_unsubscribe=list_unsubscribe,
+    )
 
-    `template` names `templates/email/<template>.txt` and `.html`; both get `context`
-    plus `site_name` and `base_url`. Nothing the user typed reaches a header except
-    through `_single_line`; `to` and `reply_to` must be addresses (ValueError otherwise).
-    `list_unsubscribe` is an address that unsubscribes with a bare POST (RFC 8058), for
-    mail sent to a list.
+
+def queue_rendered(
+    to: str,
+    message: RenderedEmail,
+    *,
+    category: str = "",
+    reply_to: str | None = None,
+    attachments: list[Attachment] | None = None,
+    list_unsubscribe: str | None = None,
+) -> OutboxMessage:
+    """Write one rendered message to the outbox in the caller's transaction (flush, no
+    commit).
+
+    `to` and `reply_to` must be addresses (ValueError otherwise). `list_unsubscribe` is an
+    address that unsubscribes with a bare POST (RFC 8058), for mail sent to a list.
     """
     to = to.strip()
     if any(ch in to for ch in ",;<>") or any(ch.isspace() for ch in to) or "@" not in to:
@@ -78,29 +125,25 @@ def queue_email(
     reply_to = _single_line(reply_to) if reply_to else config.get("MAIL_REPLY_TO")
     if reply_to:
         mime.check_address_header(reply_to, single=False)
-    context = {
-        "site_name": config["SITE_NAME"],
-        "base_url": config["BASE_URL"].rstrip("/"),
-        **context,
-    }
     domain = parseaddr(config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or "localhost"
-    message = OutboxMessage(
+    row = OutboxMessage(
         message_id=make_msgid(domain=domain),
         category=category,
         to_address=to,
         reply_to=reply_to,
-        subject=_single_line(subject)[:300],
-        body_text=render_template(f"email/{template}.txt", **context),
-        body_html=render_template(f"email/{template}.html", **context),
+        from_name=message.from_name,
+        subject=message.subject,
+        body_text=message.text,
+        body_html=message.html,
         attachments=[a.as_json() for a in attachments or []],
         list_unsubscribe=list_unsubscribe,
     )
-    db.session.add(message)
+    db.session.add(row)
     db.session.flush()
     # Development delivers it once the request has committed (`after_request`);
     # production leaves it to the worker.
-    db.session().info.setdefault(QUEUED_IDS, []).append(message.id)
-    return message
+    db.session().info.setdefault(QUEUED_IDS, []).append(row.id)
+    return row
 
 
 # --- operating the outbox ----------------------------------------------------------------------

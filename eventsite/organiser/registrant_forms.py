@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, Field, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, StopValidation, ValidationError
 
 from eventsite import forms_common
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
@@ -60,6 +62,79 @@ STATUS_LABELS = {
 }
 
 
+# At most this many people in one bulk action or one "selected" message: a page of the
+# registrants table is far fewer.
+MAX_SELECTED = 500
+
+
+class RegistrationIdsField(Field):
+    """The registrations picked on the table: every value sent under the field's name
+    (checkboxes, or hidden inputs carrying them on), as ids in the order sent."""
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.data: list[int] = []
+        self.invalid = False
+
+    def process_data(self, value: Any) -> None:
+        self.data = list(value or [])
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        ids: dict[int, None] = {}  # ordered, without repeats
+        for value in valuelist:
+            if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+                ids[int(value)] = None
+            else:
+                self.invalid = True
+        self.data = list(ids)
+
+    def pre_validate(self, form: Any) -> None:
+        if self.invalid:
+            raise StopValidation(_l("The selection is not a list of registrations."))
+        if len(self.data) > MAX_SELECTED:
+            raise StopValidation(_l("Select at most %(num)d people at once.", num=MAX_SELECTED))
+
+
+def reason_field() -> TextAreaField:
+    return TextAreaField(
+        _l("Reason (optional)"),
+        [MaxLength(1000), Optional(), PlainText()],
+        description=_l("Sent to the person in the email that tells them."),
+    )
+
+
+class DecisionForm(forms_common.Form):
+    """Confirming a cancellation or a rejection, with a reason for the person."""
+
+    reason = reason_field()
+    confirm = SubmitField(_l("Confirm"))
+
+
+BULK_ACTIONS = {
+    "approve": _l("Approve"),
+    "check_in": _l("Check in"),
+    "email": _l("Email them"),
+    "cancel": _l("Cancel their registrations"),
+}
+
+
+class BulkActionForm(forms_common.Form):
+    """One action for the registrations ticked on the table; it acts only once confirmed."""
+
+    action = SelectField(
+        _l("With the selected people"),
+        choices=[SelectChoice(key, label) for key, label in BULK_ACTIONS.items()],
+    )
+    ids = RegistrationIdsField(_l("People"))
+    reason = reason_field()
+    submit = SubmitField(_l("Continue"))
+    confirm = SubmitField(_l("Confirm"))
+
+    def validate_ids(self, field: RegistrationIdsField) -> None:
+        if not field.data:
+            raise ValidationError(_l("Select at least one person on the table first."))
+
+
 class EmailRegistrantsForm(forms_common.Form):
     status = SelectField(
         _l("Send to"),
@@ -68,9 +143,11 @@ class EmailRegistrantsForm(forms_common.Form):
                 "active", _l("Everyone registered (confirmed, waiting, awaiting approval)")
             ),
             *(SelectChoice(s.value, label) for s, label in STATUS_LABELS.items()),
+            SelectChoice("selected", _l("The people selected on the registrants table")),
         ],
         default="confirmed",
     )
+    ids = RegistrationIdsField(_l("Selected people"))
     subject = StringField(_l("Subject"), [MaxLength(200), DataRequired(), SingleLine()])
     body = TextAreaField(
         _l("Message"),
@@ -78,4 +155,9 @@ class EmailRegistrantsForm(forms_common.Form):
         description=_l("Plain text."),
     )
     preview = SubmitField(_l("Preview"))
-    send = SubmitField(_l("Send"))
+    send = SubmitField(_l("Send…"))
+    confirm = SubmitField(_l("Yes, send it"))
+
+    def validate_ids(self, field: RegistrationIdsField) -> None:
+        if self.status.data == "selected" and not field.data:
+            raise ValidationError(_l("Select people on the registrants table first."))

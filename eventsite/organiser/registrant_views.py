@@ -1,8 +1,8 @@
-"""Workspace views for registrations: questions, registrants, exports, emails, statistics."""
+"""Workspace views for registrations: questions, exports, emails, statistics (the
+registrants table and its actions: `registrant_table_views`)."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -17,15 +17,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from eventsite import database
 from eventsite.errors import DomainError, attach_to_form
 from eventsite.events.models import Event
 from eventsite.extensions import db, limiter
+from eventsite.mail import mime
 from eventsite.organiser import (
     access,
     audit,
@@ -41,10 +39,7 @@ from eventsite.organiser.event_views import Page
 from eventsite.registration import notifications as registration_notifications
 from eventsite.registration import queries as registration_queries
 from eventsite.registration import questions as registration_questions
-from eventsite.registration import rules as registration_rules
-from eventsite.registration import services as registration_services
-from eventsite.registration.models import Question, QuestionKind, Registration
-from eventsite.registration.rules import Action
+from eventsite.registration.models import Question, QuestionKind
 from eventsite.timeutil import utcnow
 
 # --- the form builder ---------------------------------------------------------------------
@@ -176,126 +171,6 @@ def restore_question(event_id: int, question_id: int) -> Response:
     )
 
 
-# --- the registrants table ------------------------------------------------------------------
-
-
-@bp.get("/events/<int:event_id>/registrants", endpoint="registrants")
-def registrants_page(event_id: int) -> Page:
-    event = access.load_event(event_id)
-    filters = registrants.RegistrantFilters.parse(request.args)
-    page = db.paginate(
-        registrants.registrants(event, filters),
-        page=queries.page_number(request.args),
-        per_page=current_app.config["ORGANISER_REGISTRANTS_PER_PAGE"],
-        error_out=False,
-    )
-    items = list(page.items)
-    return render_template(
-        "organiser/registrants.html",
-        event=event,
-        page=page,
-        registrations=items,
-        ranks=registration_queries.waitlist_ranks(items),
-        filters=filters,
-        counts=queries.registration_counts([event.id]).get(event.id, {}),
-        status_labels=registrant_forms.STATUS_LABELS,
-        allowed_actions=registration_rules.allowed_actions,
-        action_form=forms.ActionForm(),
-    )
-
-
-def _back_to_table(event: Event, registration: Registration) -> Response:
-    """Back to the table as it was filtered, at the row that was acted on."""
-    args = {k: v for k in ("status", "q", "sort", "page") if (v := request.form.get(k))}
-    return redirect(
-        url_for("organiser.registrants", event_id=event.id, **args) + f"#r-{registration.id}"
-    )
-
-
-Decision = Callable[[Registration, datetime], Any]
-
-# Each action of a registrants row: the registration service that takes it (and refuses
-# what rules.allowed_actions does not allow), its name in the audit log, what is flashed.
-DECISIONS: dict[Action, tuple[Decision, str, LazyString]] = {
-    Action.APPROVE: (
-        registration_services.approve_registration,
-        "approve",
-        _l("Approved; they are told."),
-    ),
-    Action.REJECT: (
-        registration_services.reject_registration,
-        "reject",
-        _l("Rejected; they are told."),
-    ),
-    Action.PROMOTE: (
-        registration_services.promote_registration,
-        "promote",
-        _l("Promoted; they are told."),
-    ),
-    Action.CANCEL: (
-        functools.partial(registration_services.cancel_registration, by_organiser=True),
-        "cancel_registration",
-        _l("Registration cancelled."),
-    ),
-    Action.CHECK_IN: (registration_services.check_in, "check_in", _l("Checked in.")),
-    Action.UNDO_CHECK_IN: (
-        registration_services.undo_check_in,
-        "check_in_undo",
-        _l("Check-in undone."),
-    ),
-}
-
-
-def _decide(event_id: int, registration_id: int, action: Action) -> Response:
-    decide, log_as, done = DECISIONS[action]
-    event = access.load_event(event_id)
-    registration = access.load_registration(event, registration_id)
-    if forms.ActionForm().validate_on_submit():
-        # SQLite: hold the write lock before the service counts places.
-        database.lock_for_write()
-        now = utcnow()
-        try:
-            decide(registration, now)
-        except DomainError as err:
-            db.session.rollback()
-            flash(str(err), "error")
-        else:
-            _log(event, log_as, now, registration=registration.id, email=registration.user.email)
-            db.session.commit()
-            flash(str(done), "success")
-    return _back_to_table(event, registration)
-
-
-@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/approve")
-def approve_registration(event_id: int, registration_id: int) -> Response:
-    return _decide(event_id, registration_id, Action.APPROVE)
-
-
-@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/reject")
-def reject_registration(event_id: int, registration_id: int) -> Response:
-    return _decide(event_id, registration_id, Action.REJECT)
-
-
-@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/promote")
-def promote_registration(event_id: int, registration_id: int) -> Response:
-    return _decide(event_id, registration_id, Action.PROMOTE)
-
-
-@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/cancel")
-def cancel_registration(event_id: int, registration_id: int) -> Response:
-    return _decide(event_id, registration_id, Action.CANCEL)
-
-
-@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/check-in")
-def check_in(event_id: int, registration_id: int) -> Response:
-    return _decide(event_id, registration_id, Action.CHECK_IN)
-
-
-@bp.post("/events/<int:event_id>/registrants/<int:registration_id>/check-in/undo")
-def undo_check_in(event_id: int, registration_id: int) -> Response:
-    return _decide(event_id, registration_id, Action.UNDO_CHECK_IN)
-
-
 # --- exports --------------------------------------------------------------------------------
 
 
@@ -351,7 +226,7 @@ def _per_account() -> str:
 
 
 def _is_send() -> bool:
-    return request.method == "POST" and "send" in request.form
+    return request.method == "POST" and "confirm" in request.form
 
 
 @bp.route("/events/<int:event_id>/email", methods=["GET", "POST"])
@@ -362,29 +237,48 @@ def _is_send() -> bool:
     deduct_when=lambda response: response.status_code in (302, 303),
 )
 def email_registrants(event_id: int) -> Page:
+    """Write, preview (the message exactly as sent, built by registrants.compose_message),
+    confirm ("Send to 37 people?"), send. People ticked on the table arrive as ?ids=."""
     event = access.load_event(event_id)
     form = registrant_forms.EmailRegistrantsForm()
+    if request.method == "GET" and "ids" in request.args:  # from the table's bulk action
+        form.ids.process_formdata(request.args.getlist("ids"))
+        form.status.data = registrants.SELECTED
     # Counted before the form is validated: only a status the table knows reaches the query.
-    status = form.status.data if form.status.data in registrants.STATUS_FILTERS else "confirmed"
-    count = registrants.recipient_count(event, status)
+    status = form.status.data
+    if status not in (*registrants.STATUS_FILTERS, registrants.SELECTED):
+        status = "confirmed"
+    ids = form.ids.data if not form.ids.invalid else []
+    count = registrants.recipient_count(event, status, ids)
     preview = None
     if form.validate_on_submit():
-        if form.send.data:
+        subject = form.subject.data.strip()
+        body = forms.plain_text(form.body.data)
+        url = registration_notifications.event_url(event)
+        if form.confirm.data:
             sent = registrants.email_registrants(
-                event,
-                form.status.data,
-                form.subject.data.strip(),
-                forms.plain_text(form.body.data),
-                current_user,
-                utcnow(),
-                event_url=registration_notifications.event_url(event),
-            )
+                event, status, subject, body, current_user, utcnow(),
+                event_url=url, registration_ids=ids,
+            )  # fmt: skip
             db.session.commit()
             flash(_("%(n)d messages are on their way.", n=sent), "success")
             return redirect(url_for("organiser.email_registrants", event_id=event.id))
-        preview = {"subject": form.subject.data.strip(), "body": form.body.data}
+        addressee = registrants.first_recipient(event, status, ids) or current_user
+        message = registrants.compose_message(event, addressee, subject, body, event_url=url)
+        preview = {
+            "message": message,
+            "from": str(
+                mime.from_header(current_app.config["MAIL_DEFAULT_SENDER"], message.from_name)
+            ),
+            "to": addressee,
+        }
     return render_template(
-        "organiser/email.html", event=event, form=form, count=count, preview=preview
+        "organiser/email.html",
+        event=event,
+        form=form,
+        count=count,
+        preview=preview,
+        confirming=preview is not None and bool(form.send.data),
     ), 422 if form.errors else 200
 
 

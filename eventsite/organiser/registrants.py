@@ -6,17 +6,19 @@ The rules about registrations and questions are the registration package's (`ser
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
-from eventsite.mail.services import queue_email
+from eventsite.mail import services as mail
 from eventsite.organiser import audit
 from eventsite.registration.models import (
     ACTIVE_STATUSES,
@@ -95,25 +97,67 @@ def registrants(event: Event, filters: RegistrantFilters) -> Select[tuple[Regist
     return stmt.order_by(*SORTS[filters.sort])
 
 
+def selected(event: Event, registration_ids: Sequence[int]) -> list[Registration]:
+    """The event's registrations among those ticked, with their people, in one query."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .join(Registration.user)
+            .options(contains_eager(Registration.user))
+            .where(Registration.event_id == event.id, Registration.id.in_(list(registration_ids)))
+            .order_by(func.lower(User.name), Registration.id)
+        )
+    )
+
+
 # --- messages to registrants ----------------------------------------------------------------
 
+# "Send to": a status of the table, or the people picked on it ("selected", with their ids).
+SELECTED = "selected"
 
-def recipients(event: Event, status: str) -> Select[tuple[User]]:
+
+def recipients(
+    event: Event, status: str, registration_ids: Sequence[int] = ()
+) -> Select[tuple[User]]:
     stmt = (
         select(User)
         .join(Registration, Registration.user_id == User.id)
         .where(Registration.event_id == event.id)
     )
-    condition = status_condition("active" if status == "active" else status)
-    if condition is not None:
-        stmt = stmt.where(condition)
+    if status == SELECTED:
+        stmt = stmt.where(Registration.id.in_(list(registration_ids)))
+    else:
+        condition = status_condition(status)
+        if condition is not None:
+            stmt = stmt.where(condition)
     return stmt.order_by(User.id).distinct()
 
 
-def recipient_count(event: Event, status: str) -> int:
-    return int(
-        db.session.scalar(select(func.count()).select_from(recipients(event, status).subquery()))
-        or 0
+def recipient_count(event: Event, status: str, registration_ids: Sequence[int] = ()) -> int:
+    stmt = recipients(event, status, registration_ids)
+    return int(db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
+def first_recipient(event: Event, status: str, registration_ids: Sequence[int] = ()) -> User | None:
+    """Whom the preview is addressed to: the first person who will receive the message."""
+    return db.session.scalars(recipients(event, status, registration_ids).limit(1)).first()
+
+
+def compose_message(
+    event: Event, user: User, subject: str, body: str, *, event_url: str
+) -> mail.RenderedEmail:
+    """The organiser's message to one registrant, exactly as it is sent (and previewed):
+    the event's name in the subject, the greeting, their text, the organisation's
+    signature and the site's footer, from the organisation's name."""
+    return mail.render_email(
+        _("%(subject)s — %(title)s", subject=subject, title=event.title),
+        "organiser_message",
+        from_name=event.organisation.name,
+        event=event,
+        user=user,
+        body=body,
+        sender_name=event.organisation.name,
+        event_url=event_url,
     )
 
 
@@ -124,22 +168,19 @@ def email_registrants(
     body: str,
     actor: User,
     now: datetime,
+    *,
     event_url: str,
+    registration_ids: Sequence[int] = (),
 ) -> int:
-    """Queue one plain-text message per registrant (through the outbox); returns how many."""
+    """Queue one message per registrant (through the outbox), each built by
+    `compose_message`; returns how many."""
     sent = 0
-    for user in db.session.scalars(recipients(event, status)):
-        queue_email(
+    for user in db.session.scalars(recipients(event, status, registration_ids)):
+        mail.queue_rendered(
             user.email,
-            subject,
-            "organiser_message",
+            compose_message(event, user, subject, body, event_url=event_url),
             category="organiser_message",
             reply_to=actor.email,
-            event=event,
-            user=user,
-            body=body,
-            sender_name=event.organisation.name,
-            event_url=event_url,
         )
         sent += 1
     audit.record(
@@ -149,6 +190,7 @@ def email_registrants(
         actor=actor,
         now=now,
         status=status,
+        registrations=list(registration_ids) if status == SELECTED else None,
         subject=subject,
         count=sent,
     )

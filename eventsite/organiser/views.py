@@ -1,7 +1,20 @@
 """The organiser workspace (/manage) with all its routes: one module per concept adds its
 routes to the blueprint in `organiser.blueprint`; importing them here registers them."""
 
-from eventsite.organiser import agenda_views, event_views, organisation_views, registrant_views
+from eventsite.organiser import (
+    agenda_views,
+    event_views,
+    organisation_views,
+    registrant_table_views,
+    registrant_views,
+)
 from eventsite.organiser.blueprint import bp
 
-__all__ = ["agenda_views", "bp", "event_views", "organisation_views", "registrant_views"]
+__all__ = [
+    "agenda_views",
+    "bp",
+    "event_views",
+    "organisation_views",
+    "registrant_table_views",
+    "registrant_views",
+]

@@ -144,6 +144,8 @@ class Registration(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An organiser cancelled it (not the person): only such a place may be given back.
+    cancelled_by_organiser: Mapped[bool] = mapped_column(Boolean, default=False)
     # When an organiser approved or rejected a pending registration.
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When a waitlisted registration got a place.

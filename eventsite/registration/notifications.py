@@ -62,6 +62,10 @@ def _subject(template: str, registration: Registration) -> str:
         return _("Your registration is confirmed: %(title)s", title=title)
     if template == "registration_rejected":
         return _("Your registration was not accepted: %(title)s", title=title)
+    if template == "registration_restored":
+        if status == RegistrationStatus.PENDING:
+            return _("Your registration is back, awaiting approval: %(title)s", title=title)
+        return _("Your place is back: %(title)s", title=title)
     if template == "registration_cancelled_by_organiser":
         return _("The organisers cancelled your registration: %(title)s", title=title)
     return _("Registration cancelled: %(title)s", title=title)
@@ -122,11 +126,19 @@ def notify_promoted(registration: Registration, now: datetime) -> None:
 
 
 def notify(
-    registration: Registration, template: str, now: datetime, *, rank: int | None = None
+    registration: Registration,
+    template: str,
+    now: datetime,
+    *,
+    rank: int | None = None,
+    reason: str = "",
 ) -> None:
-    """Queue the email; `rank` saves a query when the caller knows the waiting-list rank."""
+    """Queue the email; `rank` saves a query when the caller knows the waiting-list rank;
+    `reason` is an organiser's words to the person (a rejection)."""
     # Only a confirmed place is an invitation: someone waiting or awaiting approval gets
-    # their first REQUEST when they get the place (promoted, approved).
+    # their first REQUEST when they get the place (promoted, approved). A restored place
+    # gets none: its REQUEST would need a SEQUENCE above the CANCEL just sent, which
+    # invitation_sequence has no room for (the next registration's REQUEST takes it).
     invited = registration.status == RegistrationStatus.CONFIRMED and template in (
         "registration_confirmation",
         "registration_promoted",
@@ -137,7 +149,7 @@ def notify(
         if invited
         else []
     )
-    _queue(registration, template, now, attachments, rank=rank)
+    _queue(registration, template, now, attachments, rank=rank, reason=reason)
 
 
 def notify_cancelled(
@@ -146,17 +158,19 @@ def notify_cancelled(
     now: datetime,
     *,
     by_organiser: bool = False,
+    reason: str = "",
 ) -> None:
     """Tell someone their registration is cancelled, in the words for who did it (they, or
-    an organiser). If it was a confirmed place, they had a REQUEST: a METHOD:CANCEL for the
-    same UID, with a higher SEQUENCE, takes the event out of their calendar."""
+    an organiser, with the organiser's `reason` if they gave one). If it was a confirmed
+    place, they had a REQUEST: a METHOD:CANCEL for the same UID, with a higher SEQUENCE,
+    takes the event out of their calendar."""
     attachments = (
         [_invitation(registration, "CANCEL", invitation_sequence(registration, cancel=True), now)]
         if previous_status == RegistrationStatus.CONFIRMED
         else []
     )
     template = "registration_cancelled_by_organiser" if by_organiser else "registration_cancelled"
-    _queue(registration, template, now, attachments)
+    _queue(registration, template, now, attachments, reason=reason if by_organiser else "")
 
 
 def _queue(
@@ -166,6 +180,7 @@ def _queue(
     attachments: list[mail.Attachment],
     *,
     rank: int | None = None,
+    reason: str = "",
 ) -> None:
     event = registration.event
     user = registration.user
@@ -187,6 +202,7 @@ def _queue(
         event_url=event_url(event),
         dates=templating.event_dates(event),
         times=templating.event_times(event),
+        reason=reason,
     )
 
 

@@ -185,6 +185,7 @@ class Action(StrEnum):
     CHECK_IN = "check_in"
     UNDO_CHECK_IN = "undo_check_in"
     CANCEL = "cancel"
+    RESTORE = "restore"  # give back a place an organiser cancelled
 
 
 def allowed_actions(registration: Registration) -> frozenset[Action]:
@@ -201,7 +202,9 @@ def allowed_actions(registration: Registration) -> frozenset[Action]:
     if status == RegistrationStatus.CONFIRMED:
         door = Action.UNDO_CHECK_IN if registration.checked_in_at is not None else Action.CHECK_IN
         return frozenset({door, Action.CANCEL})
-    return frozenset()  # cancelled and rejected are final
+    if status == RegistrationStatus.CANCELLED and registration.cancelled_by_organiser:
+        return frozenset({Action.RESTORE})  # an organiser's mistake can be undone
+    return frozenset()  # otherwise cancelled and rejected are final
 
 
 def can(action: Action, registration: Registration) -> bool:
@@ -228,6 +231,8 @@ def _refusal(action: Action, registration: Registration) -> str:
         return _("Only confirmed registrations can be checked in.")
     if action == Action.UNDO_CHECK_IN:
         return _("This registration is not checked in.")
+    if action == Action.RESTORE:
+        return _("Only a registration the organisers cancelled can be restored.")
     return _("This registration is not active.")
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import joinedload
 
 from eventsite.accounts.models import User
 from eventsite.database import is_postgresql
-from eventsite.events.models import Event
+from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
 from eventsite.registration import answers as registration_answers  # `answers` is a parameter here
 from eventsite.registration import notifications, queries, rules
@@ -256,28 +256,39 @@ def promote_registration(registration: Registration, now: datetime) -> Registrat
 
 
 def cancel_registration(
-    registration: Registration, now: datetime, *, notify: bool = True, by_organiser: bool = False
+    registration: Registration,
+    now: datetime,
+    *,
+    notify: bool = True,
+    by_organiser: bool = False,
+    reason: str = "",
 ) -> list[Registration]:
     """Cancel (the person, or an organiser: `by_organiser`, which changes the email's
-    words); a freed place goes to the first person waiting, in the same transaction.
-    Returns the registrations promoted."""
+    words and adds the organiser's `reason`); a freed place goes to the first person
+    waiting, in the same transaction. Returns the registrations promoted."""
     _locked(registration, rules.Action.CANCEL)
-    return _cancel(registration, now, notify=notify, by_organiser=by_organiser)
+    return _cancel(registration, now, notify=notify, by_organiser=by_organiser, reason=reason)
 
 
 def _cancel(
-    registration: Registration, now: datetime, *, notify: bool, by_organiser: bool = False
+    registration: Registration,
+    now: datetime,
+    *,
+    notify: bool,
+    by_organiser: bool = False,
+    reason: str = "",
 ) -> list[Registration]:
     """Cancel an active registration; the caller holds the event lock."""
     held_place = registration.holds_place
     previous_status = registration.status
     registration.status = RegistrationStatus.CANCELLED
     registration.cancelled_at = now
+    registration.cancelled_by_organiser = by_organiser
     registration.updated_at = now
     db.session.flush()
     if notify:
         notifications.notify_cancelled(
-            registration, previous_status, now, by_organiser=by_organiser
+            registration, previous_status, now, by_organiser=by_organiser, reason=reason
         )
     return promote_waiting_list(registration.event, now) if held_place else []
 
@@ -309,15 +320,49 @@ def approve_registration(registration: Registration, now: datetime) -> Registrat
     return registration
 
 
-def reject_registration(registration: Registration, now: datetime) -> Registration:
-    """An organiser declines a pending registration; its place goes to the waiting list."""
+def reject_registration(
+    registration: Registration, now: datetime, *, reason: str = ""
+) -> Registration:
+    """An organiser declines a pending registration (the email gives their `reason`);
+    its place goes to the waiting list."""
     event = _locked(registration, rules.Action.REJECT)
     registration.status = RegistrationStatus.REJECTED
     registration.decided_at = now
     registration.updated_at = now
     db.session.flush()
-    notifications.notify(registration, "registration_rejected", now)
+    notifications.notify(registration, "registration_rejected", now, reason=reason)
     promote_waiting_list(event, now)
+    return registration
+
+
+def restore_registration(registration: Registration, now: datetime) -> Registration:
+    """Undo an organiser's cancellation while its place is still free: the person gets a
+    place again (awaiting approval if the event approves and they never were approved),
+    and is told. Refused when the place went to someone else, or the person has
+    registered again meanwhile."""
+    event = _locked(registration, rules.Action.RESTORE)
+    if event.status != EventStatus.PUBLISHED:
+        raise rules.RegistrationError(_("The event is not open: nobody can be given a place."))
+    outlook = _outlook(event, registration.user)
+    if outlook.existing_id is not None:
+        raise rules.RegistrationError(
+            _("This person has registered again: their new registration is the one to keep.")
+        )
+    left = queries.places_left(event, outlook.counts)
+    if left is not None and left <= 0:
+        raise rules.RegistrationError(
+            _(
+                "The place is no longer free: it went to someone else. "
+                "Raise the number of places first."
+            )
+        )
+    approved = registration.decided_at is not None or not event.requires_approval
+    registration.status = RegistrationStatus.CONFIRMED if approved else RegistrationStatus.PENDING
+    registration.cancelled_at = None
+    registration.cancelled_by_organiser = False
+    registration.updated_at = now
+    db.session.flush()
+    notifications.notify(registration, "registration_restored", now)
     return registration
 
 

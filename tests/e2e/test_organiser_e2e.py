@@ -138,3 +138,101 @@ def test_organiser_runs_an_event_from_draft_to_the_door(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Workspace").click()
     expect(page.get_by_role("link", name="Oceans Summit")).to_be_visible()
     page.screenshot(path=screenshots / "manage.png", full_page=True)
+
+
+def test_organiser_bulk_cancels_two_registrants_with_a_reason(
+    page: Page, live_server: str, make_organisation, make_user, make_event, screenshots: Path
+) -> None:
+    organisation = make_organisation(name="Reef Society", slug="reef-society")
+    organiser = make_user(email="reef-organiser@example.org", name="Rita Reef")
+    db.session.add(
+        Membership(
+            user_id=organiser.id, organisation_id=organisation.id, joined_via=JoinedVia.INVITATION
+        )
+    )
+    event = make_event(organisation=organisation, title="Coral Day", slug="coral-day", capacity=30)
+    people = {
+        name: make_user(email=f"{name.split()[0].lower()}@example.org", name=name)
+        for name in ("Ada Lovelace", "Grace Hopper", "Katherine Johnson")
+    }
+    registrations = {
+        name: Registration(event=event, user=user, status="confirmed", answers={})
+        for name, user in people.items()
+    }
+    db.session.add_all(registrations.values())
+    db.session.commit()
+    event_id = event.id
+
+    log_in(page, live_server, organiser.email)
+    page.goto(f"{live_server}/manage/events/{event_id}/registrants")
+    page.get_by_label("Tick Ada Lovelace").check()
+    page.get_by_label("Tick Grace Hopper").check()
+    page.get_by_label("With the people ticked below").select_option("cancel")
+    page.get_by_role("button", name="Continue…").click()
+
+    # One confirmation naming the number of people and listing them.
+    expect(
+        page.get_by_role("heading", name="Cancel the registrations of 2 people?")
+    ).to_be_visible()
+    people_list = page.locator(".bulk-people li")
+    expect(people_list).to_have_count(2)
+    expect(people_list.filter(has_text="Katherine Johnson")).to_have_count(0)
+    page.get_by_label("Reason (optional)").fill("The reef boat takes 20 people.")
+    page.screenshot(path=screenshots / "manage-bulk-cancel-confirm.png", full_page=True)
+    page.get_by_role("button", name="Yes, go ahead").click()
+
+    expect(page.get_by_text("2 cancelled.")).to_be_visible()
+    for name in ("Ada Lovelace", "Grace Hopper"):
+        row = page.locator("tr", has_text=name)
+        expect(row.get_by_role("cell", name="Cancelled")).to_be_visible()
+        expect(row.get_by_role("button", name="Undo cancellation")).to_be_visible()
+    expect(
+        page.locator("tr", has_text="Katherine Johnson").get_by_role("cell", name="Confirmed")
+    ).to_be_visible()
+
+    db.session.rollback()  # see what the server wrote
+    statuses = {
+        name: db.session.get(Registration, registration.id).status
+        for name, registration in registrations.items()
+    }
+    assert statuses == {
+        "Ada Lovelace": "cancelled",
+        "Grace Hopper": "cancelled",
+        "Katherine Johnson": "confirmed",
+    }
+
+
+def test_cancelling_one_registrant_asks_in_a_dialog(
+    page: Page, live_server: str, make_organisation, make_user, make_event, screenshots: Path
+) -> None:
+    organisation = make_organisation(name="Tide Society", slug="tide-society")
+    organiser = make_user(email="tide-organiser@example.org", name="Tom Tide")
+    db.session.add(
+        Membership(
+            user_id=organiser.id, organisation_id=organisation.id, joined_via=JoinedVia.INVITATION
+        )
+    )
+    event = make_event(organisation=organisation, title="Tide Talk", slug="tide-talk")
+    ada = make_user(email="ada-tide@example.org", name="Ada Lovelace")
+    registration = Registration(event=event, user=ada, status="confirmed", answers={})
+    db.session.add(registration)
+    db.session.commit()
+
+    log_in(page, live_server, organiser.email)
+    page.goto(f"{live_server}/manage/events/{event.id}/registrants")
+    page.locator("tr", has_text="Ada Lovelace").get_by_role("link", name="Cancel…").click()
+    dialog = page.get_by_role("dialog", name="Cancel the registration of Ada Lovelace?")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Reason (optional)")).to_be_focused()
+    page.screenshot(path=screenshots / "manage-cancel-dialog.png")
+    # Back closes it and nothing happened.
+    dialog.get_by_role("link", name="Back").click()
+    expect(dialog).to_have_count(0)
+    # Keyboard only: open it again, type the reason, confirm.
+    page.locator("tr", has_text="Ada Lovelace").get_by_role("link", name="Cancel…").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.type("You asked us by phone.")
+    page.get_by_role("button", name="Yes, cancel the registration").press("Enter")
+    expect(page.get_by_text("Registration cancelled; they are told.")).to_be_visible()
+    db.session.rollback()
+    assert db.session.get(Registration, registration.id).status == "cancelled"

@@ -42,6 +42,14 @@ REGISTRANTS = PAGING | {
     "status": fz.choices(("all", "active", "pending", "confirmed", "cancelled")),
     "q": fz.text(),
     "sort": fz.choices(("registered", "name", "-name", "status")),
+    "select": fz.choices(("all",)),
+}
+# A confirmation page carries the table's filters back to it.
+TABLE_STATE = {
+    "status": fz.choices(("all", "pending", "confirmed")),
+    "q": fz.text(),
+    "sort": fz.choices(("registered", "name")),
+    "page": fz.numbers(),
 }
 EXPORT = {"status": fz.choices(("all", "active", "confirmed"))}
 SLUG = fz.path_segments()
@@ -288,6 +296,24 @@ QUERY_TARGETS = [
     QueryTarget("organiser.index", page("/manage/", "member"), ORGANISER_INDEX),
     QueryTarget("organiser.registrants", _registrants, REGISTRANTS),
     QueryTarget(
+        "organiser.cancel_registration",
+        page(EVENT + "/registrants/{w.registration.id}/cancel", "member"),
+        TABLE_STATE,
+        budget=0.3,
+    ),
+    QueryTarget(
+        "organiser.reject_registration",
+        page(EVENT + "/registrants/{w.registration.id}/reject", "member"),
+        TABLE_STATE,
+        budget=0.3,
+    ),
+    QueryTarget(
+        "organiser.email_registrants",
+        page(EVENT + "/email", "member"),
+        {"ids": fz.numbers()},
+        budget=0.3,
+    ),
+    QueryTarget(
         "organiser.export_csv",
         page(EVENT + "/registrants.csv", "member"),
         EXPORT,
@@ -312,7 +338,6 @@ QUERY_TARGETS = [
             ("organiser.cancel_event", EVENT + "/cancel"),
             ("organiser.delete_event", "/manage/events/{w.draft.id}/delete"),
             ("organiser.duplicate_event", EVENT + "/duplicate"),
-            ("organiser.email_registrants", EVENT + "/email"),
             ("organiser.questions", EVENT + "/questions"),
             ("organiser.edit_question", EVENT + "/questions/{w.question.id}"),
             ("organiser.edit_session", EVENT + "/sessions/{w.session.id}"),

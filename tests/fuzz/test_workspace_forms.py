@@ -119,9 +119,14 @@ def _edited_question_whole(site: Site, outcome: Outcome) -> None:
 
 
 def _registration_action(
-    url: str, status: str = RegistrationStatus.PENDING, checked_in: bool = False
+    url: str,
+    status: str = RegistrationStatus.PENDING,
+    checked_in: bool = False,
+    by_organiser: bool = False,
+    extra: dict[str, str] | None = None,
 ):
-    """A fresh registration for every example; the form also carries the table's state."""
+    """A fresh registration for every example; the form also carries the table's state
+    (and `extra`: a confirmation page's reason and Confirm button)."""
 
     def prepare(site: Site) -> Prepared:
         registration = Registration(
@@ -130,12 +135,14 @@ def _registration_action(
             status=status,
             answers={},
             checked_in_at=utcnow() if checked_in else None,
+            cancelled_by_organiser=by_organiser,
         )
         db.session.add(registration)
         db.session.commit()
         return Prepared(
             url.format(event=site.world.event, registration=registration),
-            {"submit": "Go", "status": "pending", "q": "", "sort": "name", "page": "1"},
+            {"submit": "Go", "status": "pending", "q": "", "sort": "name", "page": "1"}
+            | (extra or {}),
             user=site.world.member,
         )
 
@@ -153,10 +160,45 @@ DECISION_WRITES = frozenset({"registrations", "outbox_messages", AUDIT})
 REGISTRANT_URL = "/manage/events/{event.id}/registrants/{registration.id}"
 
 
+CONFIRMED = {"reason": "Registered twice.", "confirm": "Yes"}
+CONFIRMATION = TABLE_STATE | {"reason": fz.text(), "confirm": fz.buttons()}
+
+
 def _email_registrants(site: Site) -> Prepared:
     return Prepared(
         f"/manage/events/{site.world.event.id}/email",
-        {"status": "active", "subject": "Practical details", "body": "Bring a pen.", "send": "S"},
+        {
+            "status": "active",
+            "subject": "Practical details",
+            "body": "Bring a pen.",
+            "confirm": "Yes",
+        },
+        user=site.world.member,
+    )
+
+
+def _bulk_action(site: Site) -> Prepared:
+    """A fresh pending registration ticked on the table, and the action confirmed."""
+    registration = Registration(
+        event=site.world.event,
+        user=site.fresh_user(),
+        status=RegistrationStatus.PENDING,
+        answers={},
+    )
+    db.session.add(registration)
+    db.session.commit()
+    return Prepared(
+        f"/manage/events/{site.world.event.id}/registrants/bulk",
+        {
+            "action": "approve",
+            "ids": str(registration.id),
+            "reason": "",
+            "confirm": "Yes",
+            "status": "pending",
+            "q": "",
+            "sort": "name",
+            "page": "1",
+        },
         user=site.world.member,
     )
 
@@ -208,12 +250,43 @@ REGISTRATION_TARGETS = [
         )
         for name, path, status, checked_in in (
             ("approve_registration", "approve", RegistrationStatus.PENDING, False),
-            ("reject_registration", "reject", RegistrationStatus.PENDING, False),
             ("promote_registration", "promote", RegistrationStatus.WAITLISTED, False),
-            ("cancel_registration", "cancel", RegistrationStatus.CONFIRMED, False),
             ("check_in", "check-in", RegistrationStatus.CONFIRMED, False),
             ("undo_check_in", "check-in/undo", RegistrationStatus.CONFIRMED, True),
         )
+    ),
+    *(
+        FormTarget(
+            f"organiser.{name}",
+            _registration_action(f"{REGISTRANT_URL}/{path}", status, extra=CONFIRMED),
+            CONFIRMATION,
+            writes=DECISION_WRITES,
+            budget=0.5,
+        )
+        for name, path, status in (
+            ("reject_registration", "reject", RegistrationStatus.PENDING),
+            ("cancel_registration", "cancel", RegistrationStatus.CONFIRMED),
+        )
+    ),
+    FormTarget(
+        "organiser.restore_registration",
+        _registration_action(
+            f"{REGISTRANT_URL}/restore", RegistrationStatus.CANCELLED, by_organiser=True
+        ),
+        TABLE_STATE,
+        writes=DECISION_WRITES,
+        budget=0.5,
+    ),
+    FormTarget(
+        "organiser.bulk_registrants",
+        _bulk_action,
+        CONFIRMATION
+        | {
+            "action": fz.choices(("approve", "check_in", "cancel", "email")),
+            "ids": fz.numbers(),
+        },
+        writes=DECISION_WRITES,
+        budget=0.5,
     ),
     FormTarget(
         "organiser.email_registrants",
@@ -222,8 +295,10 @@ REGISTRATION_TARGETS = [
             "status": fz.choices(("active", "confirmed", "pending", "cancelled")),
             "subject": fz.text(),
             "body": fz.text(),
+            "ids": fz.numbers(),
             "preview": fz.buttons(),
             "send": fz.buttons(),
+            "confirm": fz.buttons(),
         },
         writes=frozenset({"outbox_messages", AUDIT}),
     ),
@@ -411,6 +486,8 @@ KNOWN = {
     "organiser.promote_registration": TABLE_PAGE,
     "organiser.cancel_registration": TABLE_PAGE,
     "organiser.check_in": TABLE_PAGE,
+    "organiser.restore_registration": TABLE_PAGE,
+    "organiser.bulk_registrants": TABLE_PAGE,
     "organiser.new_organisation": (
         "new: CR/LF kept in the name, and its NUL in the invitation's subject; "
         f"new: {NUL} (name, website)"

@@ -154,7 +154,10 @@ def test_every_step_sends_the_right_itip_message_with_a_rising_sequence(
     # 6. The organiser cancels her registration: another CANCEL.
     login(organiser)
     registration = _active_registration(event, ann)
-    response = client.post(f"/manage/events/{event.id}/registrants/{registration.id}/cancel")
+    response = client.post(
+        f"/manage/events/{event.id}/registrants/{registration.id}/cancel",
+        data={"confirm": "Yes"},  # the confirmation page's button
+    )
     assert response.status_code == 302
     one_invitation("CANCEL", "The organisers cancelled your registration:")
     assert "The organisers have cancelled your registration." in texts[-1]

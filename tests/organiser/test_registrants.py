@@ -31,6 +31,7 @@ from eventsite.registration import rules
 from eventsite.registration import services as registration_services
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+CONFIRM = {"confirm": "Yes"}  # the Confirm button of a confirmation page
 
 
 def _status(registration_id: int) -> str:
@@ -173,7 +174,7 @@ def test_approving_and_rejecting_pending_registrations_emails_them(
     assert response.headers["Location"].endswith(f"status=pending#r-{world.registration.id}")
     assert _status(world.registration.id) == "confirmed"
     other = _register(world.event, make_user(), "pending")
-    assert client.post(f"{base}/{other.id}/reject").status_code == 302
+    assert client.post(f"{base}/{other.id}/reject", data=CONFIRM).status_code == 302
     assert _status(other.id) == "rejected"
     # Approving twice explains itself and changes nothing.
     response = client.post(f"{base}/{other.id}/approve", follow_redirects=True)
@@ -200,7 +201,7 @@ def test_promoting_from_the_waiting_list_needs_a_free_place(client, as_member, m
     assert "No place is free" in response.get_data(as_text=True)
     assert _status(waiting.id) == "waitlisted"
     # Cancelling someone on their behalf frees the place; the waiting list moves up.
-    assert client.post(f"{base}/{second.id}/cancel").status_code == 302
+    assert client.post(f"{base}/{second.id}/cancel", data=CONFIRM).status_code == 302
     assert _status(second.id) == "cancelled"
     assert _status(waiting.id) == "confirmed"
 
@@ -254,6 +255,7 @@ ENDPOINT_ACTIONS = {
     "check-in": rules.Action.CHECK_IN,
     "check-in/undo": rules.Action.UNDO_CHECK_IN,
     "cancel": rules.Action.CANCEL,
+    "restore": rules.Action.RESTORE,
 }
 SERVICES = {
     rules.Action.APPROVE: registration_services.approve_registration,
@@ -262,16 +264,18 @@ SERVICES = {
     rules.Action.CHECK_IN: registration_services.check_in,
     rules.Action.UNDO_CHECK_IN: registration_services.undo_check_in,
     rules.Action.CANCEL: registration_services.cancel_registration,
+    rules.Action.RESTORE: registration_services.restore_registration,
 }
 
 
 def _buttons(client, event, registration) -> set[rules.Action]:
-    """The actions of the buttons in the registration's row of the table."""
+    """The actions of the buttons in the registration's row of the table (a form that
+    acts, or a link to the confirmation page of a destructive action)."""
     page = client.get(f"/manage/events/{event.id}/registrants").get_data(as_text=True)
     row = re.search(rf'<tr id="r-{registration.id}">.*?</tr>', page, flags=re.S)
     assert row, "the registration has no row"
     prefix = f"/manage/events/{event.id}/registrants/{registration.id}/"
-    actions = re.findall(rf'action="{re.escape(prefix)}([a-z/-]+)"', row.group(0))
+    actions = re.findall(rf'(?:action|href)="{re.escape(prefix)}([a-z/-]+)', row.group(0))
     return {ENDPOINT_ACTIONS[a] for a in actions}
 
 
@@ -291,18 +295,23 @@ def _accepted(registration_id: int) -> set[rules.Action]:
 
 
 @pytest.mark.parametrize(
-    ("status", "checked_in"),
-    [(status, False) for status in RegistrationStatus]
-    + [(RegistrationStatus.CONFIRMED, True), (RegistrationStatus.CANCELLED, True)],
+    ("status", "checked_in", "by_organiser"),
+    [(status, False, False) for status in RegistrationStatus]
+    + [
+        (RegistrationStatus.CONFIRMED, True, False),
+        (RegistrationStatus.CANCELLED, True, False),
+        (RegistrationStatus.CANCELLED, False, True),
+    ],
 )
 def test_the_buttons_of_a_row_are_the_actions_the_services_accept(
-    client, as_member, make_user, status, checked_in
+    client, as_member, make_user, status, checked_in, by_organiser
 ) -> None:
     event = as_member.event
     event.capacity = None  # promoting needs a free place: that is counted, not a status rule
     db.session.commit()
     registration = _register(event, make_user(), status)
     registration.checked_in_at = NOW if checked_in else None
+    registration.cancelled_by_organiser = by_organiser
     db.session.commit()
 
     shown = _buttons(client, event, registration)
@@ -468,11 +477,15 @@ def test_emailing_registrants_with_preview_and_count(
     deliver_due()
     assert handler.messages == []  # a preview sends nothing
     response = client.post(url, data=data | {"send": "Send"})
+    assert "Send to 2 people?" in response.get_data(as_text=True)
+    deliver_due()
+    assert handler.messages == []  # asking for confirmation sends nothing
+    response = client.post(url, data=data | {"confirm": "Yes"})
     assert response.status_code == 302
     deliver_due()
     assert sorted(m.rcpt_tos[0] for m in handler.messages) == ["one@example.org", "two@example.org"]
     message = email.message_from_bytes(handler.messages[0].content, policy=email.policy.default)
-    assert message["Subject"] == "Room change"
+    assert message["Subject"] == f"Room change — {world.event.title}"
     assert message["Reply-To"] == world.member.email
     assert "We meet in <Room 2>." in message.get_body(("plain",)).get_content()
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "email_registrants"))
@@ -493,9 +506,11 @@ def test_emailing_registrants_is_rate_limited(make_world, client, login) -> None
     # Previews do not count.
     for _ in range(3):
         assert client.post(url, data=data | {"preview": "Preview"}).status_code == 200
-    assert client.post(url, data=data | {"send": "Send"}).status_code == 302
-    assert client.post(url, data=data | {"send": "Send"}).status_code == 302
-    assert client.post(url, data=data | {"send": "Send"}).status_code == 429
+    # Neither does the confirmation page.
+    assert client.post(url, data=data | {"send": "Send"}).status_code == 200
+    assert client.post(url, data=data | {"confirm": "Yes"}).status_code == 302
+    assert client.post(url, data=data | {"confirm": "Yes"}).status_code == 302
+    assert client.post(url, data=data | {"confirm": "Yes"}).status_code == 429
 
 
 # --- statistics ----------------------------------------------------------------------------

@@ -94,3 +94,18 @@ def test_copying_takes_the_active_questions_in_order(make_event, make_question) 
     db.session.commit()
     assert labels(target) == ["A", "B"]
     assert copies[0].options == ["x", "y"] and copies[0].created_at == NOW
+
+
+@pytest.mark.parametrize("kind", [QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE])
+def test_a_choice_question_without_any_choice_is_refused_added_or_edited(
+    make_event, make_question, kind
+) -> None:
+    event = make_event()
+    with pytest.raises(questions.QuestionError, match="at least two choices"):
+        questions.add_question(event, Values("Size", kind, options=()), NOW)
+    existing = make_question(event, label="Size", kind=kind, options=["S", "M"])
+    with pytest.raises(questions.QuestionError, match="at least two choices"):
+        questions.update_question(existing, Values("Size", kind, options=()))
+    db.session.rollback()
+    db.session.expire_all()
+    assert [q.options for q in queries.questions_for_event(event)] == [["S", "M"]]
