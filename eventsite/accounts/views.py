@@ -334,6 +334,31 @@ def change_password() -> Any:
     return _account_page(422, password_form=form)
 
 
+@bp.route("/account/password/first", methods=["GET", "POST"])
+@login_required
+def first_password() -> Any:
+    """An account made by registering in one step chooses its password (optional: the
+    log-in page's "forgot password" works as well, later)."""
+    user: User = current_user._get_current_object()
+    next_path = safe_next_path(request.args.get("next"))
+    if user.has_password:
+        return redirect(next_path or url_for("accounts.account"))
+    form = forms.FirstPasswordForm()
+    if form.validate_on_submit():
+        try:
+            profile.set_first_password(user, new=form.new_password.data, now=utcnow())
+        except services.AccountError as err:
+            errors.attach_to_form(form, err)
+        else:
+            db.session.commit()
+            login_user(user)  # the new session token ended the old session: stay logged in
+            flash(_("Your password is set. Log in with it next time."), "success")
+            return redirect(next_path or url_for("accounts.account"))
+    return render_template("accounts/first_password.html", form=form, next_path=next_path), _status(
+        form
+    )
+
+
 @bp.get("/account/data.json")
 @login_required
 def download_data() -> Response:

@@ -82,7 +82,7 @@ def row(registration: Row[Any], questions: list[Question]) -> list[Any]:
         registration.email,
         registration.affiliation,
         registration.country or "",
-        registration_notifications.status_label(registration.status),
+        _status_cell(registration),
         _when(registration.created_at),
         _when(registration.checked_in_at),
     ]
@@ -92,9 +92,22 @@ def row(registration: Row[Any], questions: list[Question]) -> list[Any]:
     return [cell(value) for value in cells]
 
 
+def _status_cell(registration: Row[Any]) -> str:
+    label = registration_notifications.status_label(registration.status)
+    note = registration_notifications.hold_note(
+        registration.status,
+        registration.hold_expires_at,
+        registration.is_hold_expired,
+        _when(registration.hold_expires_at),
+    )
+    return f"{label} ({note})" if note else label
+
+
 EXPORT_COLUMNS = (
     Registration.id,
     Registration.status,
+    Registration.hold_expires_at,
+    Registration.is_hold_expired,
     Registration.answers,
     Registration.created_at,
     Registration.checked_in_at,

@@ -200,6 +200,7 @@ def registrants_page(event_id: int) -> Page:
         counts=queries.registration_counts([event.id]).get(event.id, {}),
         status_labels=registrant_forms.STATUS_LABELS,
         allowed_actions=registration_rules.allowed_actions,
+        hold_note=registration_notifications.hold_note,
         action_form=forms.ActionForm(),
     )
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from eventsite.accounts.models import User
@@ -34,10 +35,16 @@ class PlaceCounts:
         return self.confirmed + self.pending
 
 
-def count_places(event: Event) -> PlaceCounts:
+def count_places(event: Event, now: datetime) -> PlaceCounts:
+    """The active registrations per status, holds that ran out by `now` left out (the
+    next write on the event, or the sweep, releases them)."""
     rows = db.session.execute(
         select(Registration.status, func.count())
-        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
+        .where(
+            Registration.event_id == event.id,
+            Registration.status.in_(ACTIVE_STATUSES),
+            or_(Registration.hold_expires_at.is_(None), Registration.hold_expires_at > now),
+        )
         .group_by(Registration.status)
     ).all()
     by_status = {str(status): n for status, n in rows}
@@ -52,15 +59,26 @@ def event_page_stamp() -> list[Any]:
     """What `count_places` reads, for the page cache's key of the event page: the event's
     registrations counted by active status, found by the page's `slug`. One scalar
     subquery each, read from the (event_id, status, created_at) index; any registration,
-    cancellation, approval or promotion changes one of them."""
+    cancellation, approval or promotion changes one of them. And the holds run out by
+    now (the database's clock), which `count_places` leaves out: the page changes the
+    moment one runs out, before anything releases it."""
     registrations = Registration.__table__
     events = Event.__table__
     event_id = select(events.c.id).where(events.c.slug == bindparam("slug")).scalar_subquery()
     return [
+        *(
+            select(func.count())
+            .where(registrations.c.event_id == event_id, registrations.c.status == status)
+            .scalar_subquery()
+            for status in ACTIVE_STATUSES
+        ),
         select(func.count())
-        .where(registrations.c.event_id == event_id, registrations.c.status == status)
-        .scalar_subquery()
-        for status in ACTIVE_STATUSES
+        .where(
+            registrations.c.event_id == event_id,
+            registrations.c.status.in_(ACTIVE_STATUSES),
+            registrations.c.hold_expires_at <= func.current_timestamp(),
+        )
+        .scalar_subquery(),
     ]
 
 
