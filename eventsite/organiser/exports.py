@@ -25,6 +25,7 @@ from eventsite.registration import answers as registration_answers
 from eventsite.registration import notifications as registration_notifications
 from eventsite.registration import queries as registration_queries
 from eventsite.registration.models import Question, Registration
+from eventsite.timeutil import utcnow
 
 # Cells starting with these are formulas (or DDE) to Excel, LibreOffice and Sheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -99,6 +100,7 @@ def _status_cell(registration: Row[Any]) -> str:
         registration.hold_expires_at,
         registration.is_hold_expired,
         _when(registration.hold_expires_at),
+        utcnow(),
     )
     return f"{label} ({note})" if note else label
 

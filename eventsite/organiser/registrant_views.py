@@ -201,6 +201,7 @@ def registrants_page(event_id: int) -> Page:
         status_labels=registrant_forms.STATUS_LABELS,
         allowed_actions=registration_rules.allowed_actions,
         hold_note=registration_notifications.hold_note,
+        now=utcnow(),
         action_form=forms.ActionForm(),
     )
 

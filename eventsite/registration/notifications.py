@@ -37,13 +37,15 @@ def status_label(status: str) -> str:
 
 
 def hold_note(
-    status: str, hold_expires_at: datetime | None, is_hold_expired: bool, when: str
+    status: str, hold_expires_at: datetime | None, is_hold_expired: bool, when: str, now: datetime
 ) -> str:
     """What the organiser's table and exports add to the status of a place held for an
-    email confirmation (`when`: the hold's end, written for the reader), or ""."""
-    if is_hold_expired:
+    email confirmation (`when`: the hold's end, written for the reader), or "". A hold that
+    ran out is said to have expired even before anything released it."""
+    active = RegistrationStatus(status) in ACTIVE_STATUSES
+    if is_hold_expired or (active and hold_expires_at is not None and hold_expires_at <= now):
         return _("expired, never confirmed")
-    if hold_expires_at is not None and RegistrationStatus(status) in ACTIVE_STATUSES:
+    if active and hold_expires_at is not None:
         return _("awaiting email confirmation (until %(when)s)", when=when)
     return ""
 

@@ -38,18 +38,18 @@ EVENTS_FTS_TRIGGERS = (
 
 
 def upgrade():
-    with op.batch_alter_table("registrations") as batch_op:
-        batch_op.add_column(
-            sa.Column("hold_expires_at", eventsite.timeutil.UTCDateTime(), nullable=True)
-        )
-        batch_op.add_column(
-            sa.Column(
-                "is_hold_expired", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
-        )
-        batch_op.create_index(
-            batch_op.f("ix_registrations_hold_expires_at"), ["hold_expires_at"], unique=False
-        )
+    # Plain ALTERs, also on SQLite: the registrations table keeps AUTOINCREMENT (0008).
+    op.add_column(
+        "registrations",
+        sa.Column("hold_expires_at", eventsite.timeutil.UTCDateTime(), nullable=True),
+    )
+    op.add_column(
+        "registrations",
+        sa.Column("is_hold_expired", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.create_index(
+        op.f("ix_registrations_hold_expires_at"), "registrations", ["hold_expires_at"]
+    )
     hours = sa.Column("confirmation_hold_hours", sa.Integer(), nullable=False, server_default="24")
     if op.get_bind().dialect.name != "sqlite":
         op.add_column("events", hours)
@@ -85,7 +85,6 @@ def downgrade():
             batch_op.drop_column("confirmation_hold_hours")
         for statement in EVENTS_FTS_TRIGGERS:
             op.execute(statement)
-    with op.batch_alter_table("registrations") as batch_op:
-        batch_op.drop_index(batch_op.f("ix_registrations_hold_expires_at"))
-        batch_op.drop_column("is_hold_expired")
-        batch_op.drop_column("hold_expires_at")
+    op.drop_index(op.f("ix_registrations_hold_expires_at"), table_name="registrations")
+    op.drop_column("registrations", "is_hold_expired")  # SQLite 3.35+: ALTER TABLE DROP COLUMN
+    op.drop_column("registrations", "hold_expires_at")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
