@@ -417,3 +417,34 @@ def test_a_full_event_creates_no_account(client, make_event, make_user, register
     assert response.status_code == 422
     assert "This event is full" in page_text(response)
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+# --- cost ----------------------------------------------------------------------------------------
+
+# The statements of a logged-in person's register POST before one-step registration existed
+# (measured on the commit before it): holds add none to it, and a visitor's costs little more.
+REGISTER_POST_STATEMENTS = 12
+
+
+def test_registering_costs_no_more_statements_than_before(
+    client, login, make_event, make_user, make_question, count_queries
+) -> None:
+    event = make_event(capacity=1, has_waiting_list=True)
+    question = make_question(event, label="Diet")
+    login(make_user())
+    with count_queries() as counter:
+        response = submit(client, event, {question.field_name: "Vegan"})
+    assert response.status_code == 302
+    assert counter.count <= REGISTER_POST_STATEMENTS, counter.statements
+
+
+def test_a_visitors_register_post_costs_a_few_statements_more(
+    client, make_event, make_question, count_queries
+) -> None:
+    """The address looked up, the account inserted; nothing per question or registrant."""
+    event = make_event(capacity=1, has_waiting_list=True)
+    question = make_question(event, label="Diet")
+    with count_queries() as counter:
+        response = submit(client, event, newcomer(**{question.field_name: "Vegan"}))
+    assert response.status_code == 200
+    assert counter.count <= REGISTER_POST_STATEMENTS + 2, counter.statements
