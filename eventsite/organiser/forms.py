@@ -167,7 +167,7 @@ class EventForm(forms_common.Form):
     confirmation_hold_hours = IntegerField(
         _l("Hold an unconfirmed place for (hours)"),
         [
-            InputRequired(_l("Say how many hours.")),
+            Optional(),  # left empty (or not sent): the event keeps its hours
             NumberRange(
                 min=MIN_HOLD_HOURS,
                 max=MAX_HOLD_HOURS,
@@ -307,8 +307,11 @@ class EventForm(forms_common.Form):
             "edit_deadline_at": _utc(self.edit_deadline_local.data, tz),
             "has_waiting_list": bool(self.has_waiting_list.data),
             "requires_approval": bool(self.requires_approval.data),
-            "confirmation_hold_hours": self.confirmation_hold_hours.data,
-        }
+        } | (
+            {}
+            if self.confirmation_hold_hours.data is None
+            else {"confirmation_hold_hours": self.confirmation_hold_hours.data}
+        )
 
 
 class CancelEventForm(forms_common.Form):
