@@ -410,6 +410,32 @@ def test_bad_person_fields_are_refused_with_a_message(
     assert mailbox() == []
 
 
+@pytest.mark.usefixtures("rate_limits_on")
+def test_visitors_registering_are_rate_limited_per_address_members_are_not(
+    client, app, make_event, make_user, login, mailbox
+) -> None:
+    event = make_event(capacity=50)
+    for n in range(2):
+        assert submit(client, event, newcomer(f"v{n}@example.org")).status_code == 200
+    response = submit(client, event, newcomer("v9@example.org"))
+    assert response.status_code == 429
+    assert "too many times" in page_text(response)
+    assert len(registrations(event)) == 2
+    member = app.test_client()
+    with member.session_transaction() as session:
+        session["_user_id"] = make_user().get_id()
+    assert member.post(f"/events/{event.slug}/register", data={}).status_code == 302
+
+
+@pytest.mark.usefixtures("csrf_enabled")
+def test_a_visitors_post_without_the_csrf_token_is_refused(client, make_event, mailbox) -> None:
+    event = make_event()
+    response = submit(client, event, newcomer())
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    assert mailbox() == []
+
+
 def test_a_full_event_creates_no_account(client, make_event, make_user, register) -> None:
     event = make_event(capacity=1)
     register(make_user(), event, now=utcnow())
