@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from eventsite.accounts import services as accounts
 from eventsite.accounts import tokens
@@ -125,7 +126,7 @@ def confirm_hold(token: str, now: datetime) -> Registration:
     # a registration that somehow kept its hold from living for ever.
     payload = tokens.read_token(tokens.REGISTRATION_HOLD, token, now, MAX_HOLD_HOURS * 3600)
     registration = db.session.scalar(
-        db.select(Registration).where(Registration.public_id == str(payload.get("r", "")))
+        select(Registration).where(Registration.public_id == str(payload.get("r", "")))
     )
     if (
         registration is None
