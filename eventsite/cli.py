@@ -152,12 +152,23 @@ def outbox_send(limit: int | None) -> None:
 @click.option("--once", is_flag=True, help="Run one round and stop.")
 @click.option("--max-loops", type=click.IntRange(min=1), help="Stop after this many rounds.")
 def outbox_work(interval: float, once: bool, max_loops: int | None) -> None:
-    """Deliver email until stopped (SIGTERM or Ctrl-C finish the current message first)."""
+    """Deliver email until stopped (SIGTERM or Ctrl-C finish the current message first).
+    Each round also releases the registrations' expired holds."""
     from eventsite.mail import sender, worker
+    from eventsite.registration import jobs
+    from eventsite.timeutil import utcnow
+
+    def release_holds() -> None:
+        released = jobs.release_expired_holds(utcnow())
+        if released:
+            click.echo(f"Released {released} expired hold(s).")
 
     try:
         rounds = worker.run_worker(
-            interval=interval, max_loops=1 if once else max_loops, echo=click.echo
+            interval=interval,
+            max_loops=1 if once else max_loops,
+            echo=click.echo,
+            jobs=[release_holds],
         )
     except sender.MailConfigError as err:
         raise click.ClickException(str(err)) from err
@@ -261,7 +272,9 @@ def _outbox_duration(seconds: int) -> str:
 
 # --- flask registrations -------------------------------------------------------------------
 
-registrations = AppGroup("registrations", help="Approve or reject registrations.")
+registrations = AppGroup(
+    "registrations", help="Approve or reject registrations; release expired holds."
+)
 
 
 def _decide_registration(registration_id: int, approve: bool) -> None:
@@ -305,6 +318,17 @@ def registrations_approve(registration_id: int) -> None:
 def registrations_reject(registration_id: int) -> None:
     """Decline a registration awaiting approval (the person is emailed)."""
     _decide_registration(registration_id, approve=False)
+
+
+@registrations.command("expire-holds")
+def registrations_expire_holds() -> None:
+    """Release the places held for an email confirmation that never came (the outbox
+    worker does this every round too); the waiting lists move up."""
+    from eventsite.registration import jobs
+    from eventsite.timeutil import utcnow
+
+    released = jobs.release_expired_holds(utcnow())
+    click.echo(f"Released {released} expired hold(s).")
 
 
 @registrations.command("list")

@@ -121,6 +121,7 @@ class Config:
     RATELIMIT_LOGIN_LINK_ADDRESS = "5/hour;10/day"  # per address asked for, account or not
     RATELIMIT_RESEND_VERIFICATION = "3/minute;10/hour"
     RATELIMIT_SHARE = "5/minute;20/hour"
+    RATELIMIT_REGISTER = "5/minute;20/hour"  # visitors registering without logging in
     RATELIMIT_SHARE_ACCOUNT = "10/hour;30/day"  # per logged-in account
     SHARE_MAX_PER_RECIPIENT_PER_DAY = 3  # checked in the database, across servers
     RATELIMIT_NOTIFY = "5/minute;20/hour"

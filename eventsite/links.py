@@ -8,10 +8,14 @@ from typing import Any
 from flask import current_app
 
 
+def path_for(endpoint: str, **values: Any) -> str:
+    """The path of `endpoint` on this site, built without a request."""
+    return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
 def external_url(endpoint: str, **values: Any) -> str:
     """`BASE_URL` + the path of `endpoint`."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return absolute(path)
+    return absolute(path_for(endpoint, **values))
 
 
 def absolute(path_or_url: str) -> str:

@@ -127,6 +127,22 @@ class ChangePasswordForm(forms_common.Form):
     )
 
 
+class FirstPasswordForm(forms_common.Form):
+    """A password for an account made without one (registered for an event in one step)."""
+
+    new_password = PasswordField(
+        _l("Choose a password"), validators=[MaxLength(PASSWORD_FIELD_MAX), DataRequired()]
+    )
+    confirm = PasswordField(
+        _l("The password again"),
+        validators=[
+            MaxLength(PASSWORD_FIELD_MAX),
+            DataRequired(),
+            EqualTo("new_password", message=_l("The passwords differ.")),
+        ],
+    )
+
+
 class DeleteAccountForm(forms_common.Form):
     password = PasswordField(
         _l("Current password"), validators=[MaxLength(PASSWORD_FIELD_MAX), DataRequired()]

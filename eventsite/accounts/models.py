@@ -29,6 +29,16 @@ def hash_calendar_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# What `password_hash` starts with for an account made without a password (a visitor who
+# registered for an event in one step): no hash has this form, so no password matches it.
+NO_PASSWORD_PREFIX = "!"
+
+
+def unusable_password_hash() -> str:
+    """Unique per account, so a password-reset link's fingerprint differs between them."""
+    return NO_PASSWORD_PREFIX + new_token()
+
+
 def unshown_calendar_token_hash() -> str:
     """A new account's feed secret, known to nobody: the person makes their address when
     they want one, and it is shown to them then, once."""
@@ -78,6 +88,11 @@ class User(UserMixin, db.Model):
     @property
     def is_verified(self) -> bool:
         return self.email_verified_at is not None
+
+    @property
+    def has_password(self) -> bool:
+        """False for an account made by registering in one step, until a password is set."""
+        return not self.password_hash.startswith(NO_PASSWORD_PREFIX)
 
     @property
     def is_organiser(self) -> bool:

@@ -47,6 +47,18 @@ def change_password(user: User, *, current: str, new: str, now: datetime) -> Non
     db.session.flush()
 
 
+def set_first_password(user: User, *, new: str, now: datetime) -> None:
+    """An account made without a password (registered in one step) chooses one. Only then:
+    changing a password asks for the current one (`change_password`)."""
+    if user.has_password:
+        raise AccountError(
+            _("Your account has a password already: change it on your account page.")
+        )
+    services.check_password_strength(new, email=user.email, field="new_password")
+    services.set_password(user, new, now)
+    db.session.flush()
+
+
 def request_email_change(user: User, *, new_email: str, password: str, now: datetime) -> str:
     """Email a confirmation link to the new address; nothing changes until it is followed."""
     _require_password(user, password, "password")

@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from eventsite import database, input_rules
 from eventsite.accounts import login_brake, tokens
 from eventsite.accounts.common_passwords import COMMON_PASSWORDS
-from eventsite.accounts.models import User, new_token
+from eventsite.accounts.models import User, new_token, unusable_password_hash
 from eventsite.errors import DomainError
 from eventsite.extensions import db
 from eventsite.links import external_url
@@ -123,6 +123,33 @@ def create_account(
     return user
 
 
+def create_account_without_password(
+    *, name: str, email: str, now: datetime, affiliation: str = "", country: str | None = None
+) -> User:
+    """An unverified account with no usable password, for a visitor who registered for an
+    event in one step: the link emailed to them confirms the address and logs them in; a
+    password is for later (password reset works). The caller checked the address is free
+    and, on SQLite, holds the write lock; a concurrent insert loses at the constraint."""
+    user = User(
+        email=normalise_email(email),
+        name=name.strip(),
+        password_hash=unusable_password_hash(),
+        affiliation=(affiliation or "").strip(),
+        country=(country or None),
+        created_at=now,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def mark_email_verified(user: User, now: datetime) -> None:
+    """A link we sent to the address was followed: the address works."""
+    if user.email_verified_at is None:
+        user.email_verified_at = now
+        db.session.flush()
+
+
 def sign_up(
     *,
     name: str,
@@ -196,9 +223,7 @@ def verify_email(token: str, now: datetime) -> User:
     user = db.session.get(User, payload.get("uid"))
     if user is None or user.email != payload.get("email"):
         raise tokens.TokenError(_("This link is not valid any more."))
-    if user.email_verified_at is None:
-        user.email_verified_at = now
-        db.session.flush()
+    mark_email_verified(user, now)
     return user
 
 
@@ -227,7 +252,7 @@ def authenticate(email: str, password: str, now: datetime) -> User:
             )
         )
     user = find_user_by_email(address)
-    if user is None:
+    if user is None or not user.has_password:
         check_password_hash(_dummy_hash(), password)  # the same work as for a real account
     elif check_password_hash(user.password_hash, password):
         login_brake.release(key)

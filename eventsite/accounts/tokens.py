@@ -17,6 +17,7 @@ VERIFY_EMAIL = "account-verify-email"
 CHANGE_EMAIL = "account-change-email"
 RESET_PASSWORD = "account-reset-password"
 ANNOUNCE_CONFIRM = "announce-confirm"
+REGISTRATION_HOLD = "registration-hold"
 ANNOUNCE_UNSUBSCRIBE = "announce-unsubscribe"
 
 

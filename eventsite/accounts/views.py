@@ -32,6 +32,7 @@ from eventsite.accounts import (
     tokens,
 )
 from eventsite.accounts.blueprint import bp
+from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.extensions import db, limiter
 from eventsite.timeutil import utcnow
@@ -342,3 +343,28 @@ def confirm_email_change(token: str) -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.account"))
     return _to_login(email=user.email)
+
+
+@bp.route("/account/password/first", methods=["GET", "POST"])
+@login_required
+def first_password() -> Any:
+    """An account made by registering in one step chooses its password (optional: the
+    log-in page's "forgot password" works as well, later)."""
+    user: User = current_user._get_current_object()
+    next_path = safe_next_path(request.args.get("next"))
+    if user.has_password:
+        return redirect(next_path or url_for("accounts.account"))
+    form = forms.FirstPasswordForm()
+    if form.validate_on_submit():
+        try:
+            profile.set_first_password(user, new=form.new_password.data, now=utcnow())
+        except services.AccountError as err:
+            errors.attach_to_form(form, err)
+        else:
+            db.session.commit()
+            login_user(user)  # the new session token ended the old session: stay logged in
+            flash(_("Your password is set. Log in with it next time."), "success")
+            return redirect(next_path or url_for("accounts.account"))
+    return render_template("accounts/first_password.html", form=form, next_path=next_path), _status(
+        form
+    )

@@ -324,15 +324,12 @@ def _attendees(spec: data.AttendeeSpec) -> list[User]:
 
 
 def _sample_answers(questions: list[Question], n: int, people: data.AttendeeSpec) -> dict[int, Any]:
-    """Attendee n's answers: their affiliation and country, and choices that vary."""
+    """Attendee n's answers: choices that vary (their affiliation and country are on their
+    profile, which the registration form shows)."""
     values: dict[int, Any] = {}
     for question in questions:
         kind = question.kind
-        if kind == QuestionKind.SHORT_TEXT:
-            values[question.id] = people.affiliations[n % len(people.affiliations)]
-        elif kind == QuestionKind.COUNTRY:
-            values[question.id] = people.countries[n % len(people.countries)]
-        elif kind == QuestionKind.SINGLE_CHOICE and question.options:
+        if kind == QuestionKind.SINGLE_CHOICE and question.options:
             values[question.id] = question.options[n % len(question.options)]
         elif kind == QuestionKind.MULTIPLE_CHOICE and question.options:
             values[question.id] = question.options[: 1 + n % len(question.options)]

@@ -68,6 +68,10 @@ TIME_PLACE_FIELDS = (
 # Places of one event: far above any real venue, far below what an INTEGER column holds
 # (a larger number typed in the workspace would otherwise fail inside the database driver).
 MAX_CAPACITY = 1_000_000
+# A place taken before the email address is confirmed is held this long (hours).
+DEFAULT_HOLD_HOURS = 24
+MIN_HOLD_HOURS = 1
+MAX_HOLD_HOURS = 168
 
 
 def _enum_values(enum: type[StrEnum]) -> str:
@@ -114,6 +118,10 @@ class Event(db.Model):
         CheckConstraint(f"format IN ({_enum_values(EventFormat)})", name="format_known"),
         CheckConstraint(f"status IN ({_enum_values(EventStatus)})", name="status_known"),
         CheckConstraint("revision >= 0", name="revision_not_negative"),
+        CheckConstraint(
+            f"confirmation_hold_hours BETWEEN {MIN_HOLD_HOURS} AND {MAX_HOLD_HOURS}",
+            name="confirmation_hold_hours_range",
+        ),
         # The listing: published events by start (upcoming) or end (past).
         Index("ix_events_status_starts_at", "status", "starts_at"),
         # Covering for the upcoming listing's page of ids (filter on ends_at, sort on
@@ -152,6 +160,8 @@ class Event(db.Model):
     edit_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     has_waiting_list: Mapped[bool] = mapped_column(Boolean, default=False)
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How long a place taken by someone who has yet to confirm their email address is held.
+    confirmation_hold_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_HOLD_HOURS)
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
     )

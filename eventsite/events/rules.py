@@ -13,7 +13,15 @@ from flask_login import AnonymousUserMixin
 from eventsite import input_rules
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
-from eventsite.events.models import MAX_CAPACITY, AgendaSession, Event, EventFormat, EventStatus
+from eventsite.events.models import (
+    MAX_CAPACITY,
+    MAX_HOLD_HOURS,
+    MIN_HOLD_HOURS,
+    AgendaSession,
+    Event,
+    EventFormat,
+    EventStatus,
+)
 
 # Dates outside this range are typos, and near year 9999 date arithmetic overflows.
 MIN_YEAR, MAX_YEAR = 1900, 2200
@@ -79,6 +87,16 @@ def check_event_values(values: dict[str, Any]) -> None:
         raise EventError(
             _("Give a number of places between 0 and %(max)d.", max=MAX_CAPACITY),
             field="capacity",
+        )
+    hours = values.get("confirmation_hold_hours")
+    if hours is not None and not (MIN_HOLD_HOURS <= hours <= MAX_HOLD_HOURS):
+        raise EventError(
+            _(
+                "Give a number of hours between %(min)d and %(max)d.",
+                min=MIN_HOLD_HOURS,
+                max=MAX_HOLD_HOURS,
+            ),
+            field="confirmation_hold_hours",
         )
     check_event_text(values)
 

@@ -43,6 +43,7 @@ EDITABLE_FIELDS = (
     "edit_deadline_at",
     "has_waiting_list",
     "requires_approval",
+    "confirmation_hold_hours",
 )
 SLUG_MAX = 120
 
@@ -382,6 +383,7 @@ COPIED_FIELDS = (
     "capacity",
     "has_waiting_list",
     "requires_approval",
+    "confirmation_hold_hours",
 )
 
 

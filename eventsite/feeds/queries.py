@@ -81,13 +81,15 @@ def organisation_events(organisation: Organisation) -> Select:
 
 
 def personal_events(user: User) -> Select:
-    """(Event, registration status) for the user's active registrations of public events."""
+    """(Event, registration status) for the user's active registrations of public events,
+    held places (awaiting the email address's confirmation) left out."""
     return (
         select(Event, Registration.status)
         .join(Registration, Registration.event_id == Event.id)
         .where(
             Registration.user_id == user.id,
             Registration.status.in_(ACTIVE_STATUSES),
+            Registration.hold_expires_at.is_(None),  # a held place is not in calendars yet
             Event.status.in_(listing.PUBLIC_STATUSES),
         )
         .order_by(Event.starts_at, Event.id)

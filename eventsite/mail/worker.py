@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 from flask import current_app
@@ -22,8 +22,13 @@ def run_worker(
     max_loops: int | None = None,
     echo: Callable[[str], None] = print,
     stop: threading.Event | None = None,
+    jobs: Sequence[Callable[[], None]] = (),
 ) -> int:
     """Deliver due mail in rounds of OUTBOX_BATCH_SIZE until SIGTERM/SIGINT (or `stop`).
+
+    `jobs` run before each round's delivery (the mail they queue goes out in it): periodic
+    work of the packages above this one, handed in by the command (`flask outbox work`),
+    since mail may not import them. A job that fails is logged like a failed round.
 
     A signal only sets a flag: the message being sent is finished and recorded, then the
     loop ends. A round that hits an error (database gone, say) is logged and tried again
@@ -44,6 +49,12 @@ def run_worker(
     try:
         while not stop.is_set():
             busy = False
+            for job in jobs:
+                try:
+                    job()
+                except Exception:
+                    log.exception("Worker job %s failed; trying again next round", job)
+                    db.session.rollback()
             try:
                 report = sender.deliver_due(limit=batch)
             except sender.MailConfigError:

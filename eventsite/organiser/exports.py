@@ -29,6 +29,7 @@ from eventsite.registration import answers as registration_answers
 from eventsite.registration import notifications as registration_notifications
 from eventsite.registration import queries as registration_queries
 from eventsite.registration.models import Question, QuestionKind, Registration
+from eventsite.timeutil import utcnow
 
 # Cells starting with these are formulas (or DDE) to Excel, LibreOffice and Sheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -110,7 +111,7 @@ def typed_row(registration: Row[Any], event: Event, questions: list[Question]) -
         registration.email,
         registration.affiliation,
         registration.country or "",
-        registration_notifications.status_label(registration.status),
+        _status_cell(registration, event),
         _local(registration.created_at, event.timezone),
         _local(registration.checked_in_at, event.timezone),
     ]
@@ -134,9 +135,23 @@ def row(registration: Row[Any], event: Event, questions: list[Question]) -> list
     return [_text(value) for value in typed_row(registration, event, questions)]
 
 
+def _status_cell(registration: Row[Any], event: Event) -> str:
+    label = registration_notifications.status_label(registration.status)
+    note = registration_notifications.hold_note(
+        registration.status,
+        registration.hold_expires_at,
+        registration.is_hold_expired,
+        _text(_local(registration.hold_expires_at, event.timezone)),
+        utcnow(),
+    )
+    return f"{label} ({note})" if note else label
+
+
 EXPORT_COLUMNS = (
     Registration.id,
     Registration.status,
+    Registration.hold_expires_at,
+    Registration.is_hold_expired,
     Registration.answers,
     Registration.created_at,
     Registration.checked_in_at,

@@ -35,7 +35,15 @@ from wtforms.validators import (
 from eventsite import forms_common, timeutil
 from eventsite.events import rules as event_rules
 from eventsite.events.labels import FORMAT_LABELS, KIND_LABELS
-from eventsite.events.models import MAX_CAPACITY, Event, EventFormat, EventKind
+from eventsite.events.models import (
+    DEFAULT_HOLD_HOURS,
+    MAX_CAPACITY,
+    MAX_HOLD_HOURS,
+    MIN_HOLD_HOURS,
+    Event,
+    EventFormat,
+    EventKind,
+)
 from eventsite.events.services import SLUG_MAX
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
 from eventsite.registration.forms import CheckboxListField
@@ -164,6 +172,26 @@ class EventForm(forms_common.Form):
     )
     has_waiting_list = BooleanField(_l("Keep a waiting list when full"))
     requires_approval = BooleanField(_l("Registrations need approval"))
+    confirmation_hold_hours = IntegerField(
+        _l("Hold an unconfirmed place for (hours)"),
+        [
+            Optional(),  # left empty (or not sent): the event keeps its hours
+            NumberRange(
+                min=MIN_HOLD_HOURS,
+                max=MAX_HOLD_HOURS,
+                message=_l(
+                    "Give a number of hours between %(min)d and %(max)d.",
+                    min=MIN_HOLD_HOURS,
+                    max=MAX_HOLD_HOURS,
+                ),
+            ),
+        ],
+        default=DEFAULT_HOLD_HOURS,
+        description=_l(
+            "Someone who registers without a confirmed email address gets a place at once; "
+            "it is released if they do not follow the emailed link within this time."
+        ),
+    )
     move_agenda = BooleanField(
         _l("Move the agenda with the event"),
         description=_l(
@@ -220,6 +248,7 @@ class EventForm(forms_common.Form):
                 "title", "slug", "kind", "summary", "description", "timezone", "is_all_day",
                 "venue_name", "venue_address", "city", "latitude", "longitude", "format",
                 "online_url", "capacity", "has_waiting_list", "requires_approval",
+                "confirmation_hold_hours",
             )
         }  # fmt: skip
         data.update(
@@ -317,7 +346,11 @@ class EventForm(forms_common.Form):
             "edit_deadline_at": _utc(self.edit_deadline_local.data, tz),
             "has_waiting_list": bool(self.has_waiting_list.data),
             "requires_approval": bool(self.requires_approval.data),
-        }
+        } | (
+            {}
+            if self.confirmation_hold_hours.data is None
+            else {"confirmation_hold_hours": self.confirmation_hold_hours.data}
+        )
 
 
 class CancelEventForm(forms_common.Form):

@@ -37,6 +37,7 @@ from eventsite.organiser import (
 )
 from eventsite.organiser.blueprint import bp
 from eventsite.organiser.event_views import Page
+from eventsite.registration import notifications as registration_notifications
 from eventsite.registration import queries as registration_queries
 from eventsite.registration import rules as registration_rules
 from eventsite.registration import services as registration_services
@@ -82,6 +83,8 @@ def registrants_page(event_id: int) -> Page:
         allowed_actions=registration_rules.allowed_actions,
         bulk_actions=registrant_forms.BULK_ACTIONS,
         select_all=request.args.get("select") == "all",
+        hold_note=registration_notifications.hold_note,
+        now=utcnow(),
     )
 
 

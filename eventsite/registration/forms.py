@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 import babel.numbers
@@ -15,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DecimalField,
+    EmailField,
     Field,
     RadioField,
     SelectField,
@@ -153,6 +155,22 @@ class RegistrationForm(forms_common.Form):
         return {q.id: self[q.field_name].data for q in self.questions}
 
 
+class PersonForm(forms_common.Form):
+    """Who registers: above the organiser's questions on the registration form. A visitor
+    without an account gives their email address too (`email` field added); a logged-in
+    person finds their profile's values, and may write changes back (`update_profile`)."""
+
+    name = StringField(_l("Name"), validators=[MaxLength(200), DataRequired(), SingleLine()])
+    affiliation = StringField(
+        _l("Affiliation (optional)"), validators=[MaxLength(300), Optional(), SingleLine()]
+    )
+    country = SelectField(
+        _l("Country (optional)"),
+        validators=[Optional()],
+        invalid_choice_message=_l("Please choose a country from the list."),
+    )
+
+
 class CancelRegistrationForm(forms_common.Form):
     """Only the CSRF token: cancelling is a POST from the confirmation page."""
 
@@ -227,17 +245,45 @@ def _field_for(question: Question) -> Field:
     )
 
 
+class Person(StrEnum):
+    """Which person block the registration form has."""
+
+    NONE = "none"  # editing answers: the person is the registration's
+    MEMBER = "member"  # logged in: the profile's values, "Also update my profile"
+    NEWCOMER = "newcomer"  # no account (or not logged in): the email address too
+
+
 def registration_form_for(
     questions: Sequence[Question],
     *,
+    person: Person = Person.NONE,
     data: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> RegistrationForm:
     """A form class made for this event's questions, and an instance of it.
 
-    `data` pre-fills the fields (editing answers); on POST the submitted data wins.
+    `data` pre-fills the fields (the profile, answers being edited); on POST the submitted
+    data wins, and a person field left out of the POST keeps its pre-filled value.
     """
     attrs: dict[str, Any] = {q.field_name: _field_for(q) for q in questions}
     attrs["questions"] = tuple(questions)
-    form_class = type("EventRegistrationForm", (RegistrationForm,), attrs)
-    return form_class(data=dict(data or {}), **kwargs)
+    bases: tuple[type, ...] = (RegistrationForm,)
+    if person != Person.NONE:
+        bases = (RegistrationForm, PersonForm)
+    if person == Person.NEWCOMER:
+        attrs["email"] = EmailField(
+            _l("Email address"),
+            validators=forms_common.email_validators(),
+            description=_l("We send you one link: it confirms your address and your place."),
+        )
+    if person == Person.MEMBER:
+        attrs["update_profile"] = BooleanField(_l("Also update my profile"))
+    form_class = type("EventRegistrationForm", bases, attrs)
+    form = form_class(data=dict(data or {}), **kwargs)
+    if person != Person.NONE:
+        kept = (data or {}).get("country")
+        form.country.choices = [
+            SelectChoice("", _("Choose a country…")),
+            *(SelectChoice(code, name) for code, name in templating.country_choices(kept)),
+        ]
+    return form

@@ -131,6 +131,8 @@ class Registration(db.Model):
         Index("ix_registrations_event_id_status_created_at", "event_id", "status", "created_at"),
         # The listing's page-cache stamp: the latest change to any registration.
         Index("ix_registrations_updated_at", "updated_at"),
+        # The holds to release: few rows ever carry one, so the sweep reads a small index.
+        Index("ix_registrations_hold_expires_at", "hold_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -151,6 +153,12 @@ class Registration(db.Model):
     # When a waitlisted registration got a place.
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while the place waits for the person to confirm their email address (a visitor
+    # who registered without an account, or with an unconfirmed one): until then no
+    # confirmation, ticket or calendar; past it the place is released (`is_hold_expired`).
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Cancelled because the hold ran out, never confirmed (not by the person or organiser).
+    is_hold_expired: Mapped[bool] = mapped_column(Boolean, default=False)
 
     event: Mapped[Event] = relationship()
     user: Mapped[User] = relationship()
@@ -165,3 +173,8 @@ class Registration(db.Model):
     @property
     def holds_place(self) -> bool:
         return self.status in PLACE_STATUSES
+
+    @property
+    def is_held(self) -> bool:
+        """Active, and waiting for the person to confirm their email address."""
+        return self.is_active and self.hold_expires_at is not None

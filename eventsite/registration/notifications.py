@@ -21,8 +21,8 @@ from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.ical import builders, content
 from eventsite.mail import services as mail
-from eventsite.registration import answers, queries
-from eventsite.registration.models import Registration, RegistrationStatus
+from eventsite.registration import answers, queries, rules
+from eventsite.registration.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 
 
 def status_label(status: str) -> str:
@@ -34,6 +34,20 @@ def status_label(status: str) -> str:
         RegistrationStatus.REJECTED: _("Not accepted"),
     }
     return labels.get(RegistrationStatus(status), str(status))
+
+
+def hold_note(
+    status: str, hold_expires_at: datetime | None, is_hold_expired: bool, when: str, now: datetime
+) -> str:
+    """What the organiser's table and exports add to the status of a place held for an
+    email confirmation (`when`: the hold's end, written for the reader), or "". A hold that
+    ran out is said to have expired even before anything released it."""
+    active = RegistrationStatus(status) in ACTIVE_STATUSES
+    if is_hold_expired or (active and hold_expires_at is not None and hold_expires_at <= now):
+        return _("expired, never confirmed")
+    if active and hold_expires_at is not None:
+        return _("awaiting email confirmation (until %(when)s)", when=when)
+    return ""
 
 
 def manage_url(registration: Registration) -> str:
@@ -204,6 +218,65 @@ def _queue(
         times=templating.event_times(event),
         reason=reason,
     )
+
+
+# --- a place held until the address is confirmed -------------------------------------------
+
+
+def notify_hold(registration: Registration, link: str, now: datetime, *, has_account: bool) -> None:
+    """The one link that confirms the address and the held place and logs the person in:
+    "confirm" for someone new, "continue" for an address that has an account."""
+    event = registration.event
+    title = event.title
+    subject = (
+        _("Continue your registration: %(title)s", title=title)
+        if has_account
+        else _("Confirm your email address to keep your place: %(title)s", title=title)
+    )
+    mail.queue_email(
+        registration.user.email,
+        subject,
+        "registration_hold",
+        category="registration",
+        has_account=has_account,
+        user=registration.user,
+        event=event,
+        status=str(registration.status),
+        link=link,
+        until=hold_deadline(registration),
+        event_url=event_url(event),
+        dates=templating.event_dates(event),
+        times=templating.event_times(event),
+    )
+
+
+def notify_already_registered(registration: Registration, now: datetime) -> None:
+    """Someone registered with the address of an account that has a registration for the
+    event already: its owner hears so (the page said nothing about it)."""
+    event = registration.event
+    mail.queue_email(
+        registration.user.email,
+        _("You are already registered: %(title)s", title=event.title),
+        "registration_already",
+        category="registration",
+        user=registration.user,
+        event=event,
+        status_label=status_label(registration.status),
+        login_url=links.external_url(
+            "accounts.login",
+            next=links.path_for("registration.detail", public_id=registration.public_id),
+        ),
+        event_url=event_url(event),
+        dates=templating.event_dates(event),
+        times=templating.event_times(event),
+    )
+
+
+def hold_deadline(registration: Registration) -> str:
+    """Until when the place is held, in the event's zone, in words."""
+    event = registration.event
+    moment = registration.hold_expires_at
+    return rules.local_moment(moment, event.timezone) if moment is not None else ""
 
 
 # --- calendar updates: the event changed or was cancelled ---------------------------------

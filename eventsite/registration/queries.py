@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from eventsite.accounts.models import User
@@ -34,11 +35,13 @@ class PlaceCounts:
         return self.confirmed + self.pending
 
 
-def count_places(event: Event) -> PlaceCounts:
-    return count_places_by_event([event])[event.id]
+def count_places(event: Event, now: datetime) -> PlaceCounts:
+    """The active registrations per status, holds that ran out by `now` left out (the
+    next write on the event, or the sweep, releases them)."""
+    return count_places_by_event([event], now)[event.id]
 
 
-def count_places_by_event(events: Iterable[Event]) -> dict[int, PlaceCounts]:
+def count_places_by_event(events: Iterable[Event], now: datetime) -> dict[int, PlaceCounts]:
     """`count_places` for many events in one grouped query (the listing's cards): {event
     id: counts}, an event without active registrations included."""
     ids = [event.id for event in events]
@@ -46,7 +49,11 @@ def count_places_by_event(events: Iterable[Event]) -> dict[int, PlaceCounts]:
         return {}
     rows = db.session.execute(
         select(Registration.event_id, Registration.status, func.count())
-        .where(Registration.event_id.in_(ids), Registration.status.in_(ACTIVE_STATUSES))
+        .where(
+            Registration.event_id.in_(ids),
+            Registration.status.in_(ACTIVE_STATUSES),
+            or_(Registration.hold_expires_at.is_(None), Registration.hold_expires_at > now),
+        )
         .group_by(Registration.event_id, Registration.status)
     ).all()
     by_event: dict[int, dict[str, int]] = {event_id: {} for event_id in ids}
@@ -64,12 +71,20 @@ def count_places_by_event(events: Iterable[Event]) -> dict[int, PlaceCounts]:
 
 def listing_stamp() -> list[Any]:
     """What the listing's cards read of the registrations, for the page cache's key of the
-    pages that show cards: the newest registration and the latest change to any (every
-    service that changes a registration sets `updated_at`). Two index lookups."""
+    pages that show cards: the newest registration, the latest change to any (every
+    service that changes a registration sets `updated_at`) and the holds run out."""
     registrations = Registration.__table__
     return [
         select(func.max(registrations.c.id)).scalar_subquery(),
         select(func.max(registrations.c.updated_at)).scalar_subquery(),
+        # Holds run out by now (the database's clock) free places before anything
+        # releases them: read from the small hold index.
+        select(func.count())
+        .where(
+            registrations.c.hold_expires_at <= func.current_timestamp(),
+            registrations.c.status.in_(ACTIVE_STATUSES),
+        )
+        .scalar_subquery(),
     ]
 
 
@@ -77,15 +92,26 @@ def event_page_stamp() -> list[Any]:
     """What `count_places` reads, for the page cache's key of the event page: the event's
     registrations counted by active status, found by the page's `slug`. One scalar
     subquery each, read from the (event_id, status, created_at) index; any registration,
-    cancellation, approval or promotion changes one of them."""
+    cancellation, approval or promotion changes one of them. And the holds run out by
+    now (the database's clock), which `count_places` leaves out: the page changes the
+    moment one runs out, before anything releases it."""
     registrations = Registration.__table__
     events = Event.__table__
     event_id = select(events.c.id).where(events.c.slug == bindparam("slug")).scalar_subquery()
     return [
+        *(
+            select(func.count())
+            .where(registrations.c.event_id == event_id, registrations.c.status == status)
+            .scalar_subquery()
+            for status in ACTIVE_STATUSES
+        ),
         select(func.count())
-        .where(registrations.c.event_id == event_id, registrations.c.status == status)
-        .scalar_subquery()
-        for status in ACTIVE_STATUSES
+        .where(
+            registrations.c.event_id == event_id,
+            registrations.c.status.in_(ACTIVE_STATUSES),
+            registrations.c.hold_expires_at <= func.current_timestamp(),
+        )
+        .scalar_subquery(),
     ]
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -47,8 +47,11 @@ from eventsite.registration.models import (
 # --- writing -----------------------------------------------------------------------------------
 
 
-def _lock_event(event: Event) -> None:
-    """Serialise writers of this event's places (PostgreSQL row lock; SQLite: see module)."""
+def _lock_event(event: Event, now: datetime, *, expire: bool = True) -> list[Registration]:
+    """Serialise writers of this event's places (PostgreSQL row lock; SQLite: see module),
+    then release the holds that ran out, so every write sees only the places really taken
+    (`expire` False: the caller's own aggregate looks for them, saving a query). Returns
+    the registrations released."""
     if is_postgresql():
         db.session.execute(
             select(Event)
@@ -56,6 +59,42 @@ def _lock_event(event: Event) -> None:
             .with_for_update()
             .execution_options(populate_existing=True)
         )
+    return _expire_holds(event, now) if expire else []
+
+
+def _expire_holds(event: Event, now: datetime) -> list[Registration]:
+    """Cancel the event's held registrations whose hold ran out (never confirmed); their
+    places go to the waiting list like a cancellation's. The caller holds the event lock.
+    No email: the person never confirmed the address it would go to."""
+    expired = list(
+        db.session.scalars(
+            select(Registration)
+            .where(
+                Registration.event_id == event.id,
+                Registration.status.in_(ACTIVE_STATUSES),
+                Registration.hold_expires_at <= now,
+            )
+            .order_by(Registration.id)
+        )
+    )
+    freed = any(r.holds_place for r in expired)
+    for registration in expired:
+        registration.status = RegistrationStatus.CANCELLED
+        registration.is_hold_expired = True
+        registration.cancelled_at = now
+        registration.updated_at = now
+    if expired:
+        db.session.flush()
+    if freed:
+        promote_waiting_list(event, now)
+    return expired
+
+
+def expire_holds_of_event(event: Event, now: datetime) -> list[Registration]:
+    """The periodic sweep's step for one event (`jobs`): lock it, which releases its holds
+    that ran out. Returns the registrations released. SQLite callers take
+    `lock_for_write()` first."""
+    return _lock_event(event, now)
 
 
 def _refresh(registration: Registration) -> None:
@@ -73,6 +112,7 @@ class _Outlook:
 
     counts: queries.PlaceCounts
     existing_id: int | None  # the person's active registration, if any
+    expired_holds: int  # active registrations whose hold ran out: to release first
 
 
 @functools.cache
@@ -95,14 +135,17 @@ def _outlook_statement() -> Select[Any]:
         func.count().filter(r.status == RegistrationStatus.PENDING),
         func.count().filter(r.status == RegistrationStatus.WAITLISTED),
         mine,
+        func.count().filter(r.hold_expires_at <= bindparam("now")),
     ).where(r.event_id == bindparam("event_id"), r.status.in_(ACTIVE_STATUSES))
 
 
-def _outlook(event: Event, user: User) -> _Outlook:
-    """Places taken per status and the person's active registration, in one query (the
-    event lock is held while it runs)."""
-    row = db.session.execute(_outlook_statement(), {"event_id": event.id, "user_id": user.id}).one()
-    return _Outlook(queries.PlaceCounts(row[0], row[1], row[2]), row[3])
+def _outlook(event: Event, user: User, now: datetime) -> _Outlook:
+    """Places taken per status, the person's active registration and the holds that ran
+    out, in one query (the event lock is held while it runs)."""
+    row = db.session.execute(
+        _outlook_statement(), {"event_id": event.id, "user_id": user.id, "now": now}
+    ).one()
+    return _Outlook(queries.PlaceCounts(row[0], row[1], row[2]), row[3], row[4])
 
 
 @functools.cache
@@ -134,8 +177,14 @@ def register_attendee(
     now: datetime,
     *,
     questions: Sequence[Question] | None = None,
+    hold: bool = False,
 ) -> Registration:
     """Register the person: a place while places remain, else the waiting list.
+
+    `hold`: the person has yet to confirm their email address (a visitor who registered
+    without an account, or with an unconfirmed one). The place is taken now, by the same
+    rules, and held until `confirmation_hold_hours` from now; nobody is emailed about it
+    here (the caller sends the link that confirms it: `holds`).
 
     An existing active registration is returned unchanged (a second submit shows it;
     its `created_at` tells it apart). `questions` saves reading them again when the
@@ -145,19 +194,22 @@ def register_attendee(
     registration for the event, so it is kept to a few statements: the lock, one
     aggregate, the INSERT and the confirmation email's row.
     """
-    if not user.is_verified:
+    if not user.is_verified and not hold:
         raise rules.RegistrationError(
             _("Please confirm your email address before registering: use the link we sent you.")
         )
-    _lock_event(event)
-    outlook = _outlook(event, user)
+    _lock_event(event, now, expire=False)
+    outlook = _outlook(event, user, now)
+    if outlook.expired_holds:
+        _expire_holds(event, now)
+        outlook = _outlook(event, user, now)
     if outlook.existing_id is not None:
         return db.session.get_one(Registration, outlook.existing_id)
     counts = outlook.counts
     if counts.waitlisted and (queries.places_left(event, counts) or 0) > 0:
         # Places freed without promotion (e.g. capacity raised): the queue goes first.
         promote_waiting_list(event, now)
-        outlook = _outlook(event, user)
+        outlook = _outlook(event, user, now)
         counts = outlook.counts
     state = rules.registration_state(event, now, counts)
     if not state.can_register:
@@ -176,6 +228,9 @@ def register_attendee(
             "answers": stored,
             "created_at": now,
             "updated_at": now,
+            "hold_expires_at": (
+                now + timedelta(hours=event.confirmation_hold_hours) if hold else None
+            ),
         }
     )
     if registration is None:
@@ -184,10 +239,35 @@ def register_attendee(
         if existing is None:
             raise RuntimeError("the registration conflicted with no active registration")
         return existing
+    if hold:
+        return registration
     # Under the lock nobody else joined the list since the aggregate, and this row took
     # the highest id of the event: everyone waiting is ahead of it, and will stay ahead.
     rank = counts.waitlisted + 1 if status == RegistrationStatus.WAITLISTED else None
     notifications.notify(registration, "registration_confirmation", now, rank=rank)
+    return registration
+
+
+def confirm_held_registration(registration: Registration, now: datetime) -> Registration:
+    """The person confirmed their email address: the held place is theirs for good, and
+    they get the email a registration sends (confirmation, waiting list or approval).
+    RegistrationError when the hold ran out, or was confirmed already."""
+    event = registration.event
+    _lock_event(event, now)
+    _refresh(registration)
+    if registration.is_hold_expired:
+        raise rules.RegistrationError(
+            _(
+                "We held this place until %(when)s; it has been released. You can register again.",
+                when=rules.local_moment(registration.hold_expires_at or now, event.timezone),
+            )
+        )
+    if not registration.is_held:
+        raise rules.RegistrationError(_("This registration is already confirmed."))
+    registration.hold_expires_at = None
+    registration.updated_at = now
+    db.session.flush()
+    notifications.notify(registration, "registration_confirmation", now)
     return registration
 
 
@@ -197,7 +277,7 @@ def promote_waiting_list(event: Event, now: datetime) -> list[Registration]:
     if not rules.window(event, now).is_open:
         return []
     promoted: list[Registration] = []
-    counts = queries.count_places(event)
+    counts = queries.count_places(event, now)
     free = queries.places_left(event, counts)
     if free is None:
         free = counts.waitlisted  # the limit was lifted: everyone gets in
@@ -220,18 +300,20 @@ def promote_waiting_list(event: Event, now: datetime) -> list[Registration]:
         promoted.append(registration)
     db.session.flush()
     for registration in promoted:
-        notifications.notify(registration, "registration_promoted", now)
+        # A held place keeps its hold: its person hears when they confirm the address.
+        if registration.hold_expires_at is None:
+            notifications.notify(registration, "registration_promoted", now)
     return promoted
 
 
 # --- an organiser's decisions (the transition table is rules.allowed_actions) -------------------
 
 
-def _locked(registration: Registration, action: rules.Action) -> Event:
+def _locked(registration: Registration, action: rules.Action, now: datetime) -> Event:
     """Lock the event, re-read the registration (another request may have changed it while
     this one waited) and check that the action is still allowed."""
     event = registration.event
-    _lock_event(event)
+    _lock_event(event, now)
     _refresh(registration)
     rules.require(action, registration)
     return event
@@ -241,8 +323,8 @@ def promote_registration(registration: Registration, now: datetime) -> Registrat
     """An organiser gives a waiting person a place now, out of turn or after registration
     closed, as long as a place is free (the capacity is never exceeded). The others keep
     their order."""
-    event = _locked(registration, rules.Action.PROMOTE)
-    free = queries.places_left(event, queries.count_places(event))
+    event = _locked(registration, rules.Action.PROMOTE, now)
+    free = queries.places_left(event, queries.count_places(event, now))
     if free is not None and free <= 0:
         raise rules.RegistrationError(
             _("No place is free. Raise the number of places first, or wait for a cancellation.")
@@ -266,7 +348,7 @@ def cancel_registration(
     """Cancel (the person, or an organiser: `by_organiser`, which changes the email's
     words and adds the organiser's `reason`); a freed place goes to the first person
     waiting, in the same transaction. Returns the registrations promoted."""
-    _locked(registration, rules.Action.CANCEL)
+    _locked(registration, rules.Action.CANCEL, now)
     return _cancel(registration, now, notify=notify, by_organiser=by_organiser, reason=reason)
 
 
@@ -303,7 +385,7 @@ def cancel_registrations_for_user(user: User, now: datetime) -> None:
         .order_by(Registration.id)
     ).all()
     for registration in active:
-        _lock_event(registration.event)
+        _lock_event(registration.event, now)
         _refresh(registration)
         if rules.can(rules.Action.CANCEL, registration):  # not cancelled meanwhile
             _cancel(registration, now, notify=False)
@@ -311,7 +393,7 @@ def cancel_registrations_for_user(user: User, now: datetime) -> None:
 
 def approve_registration(registration: Registration, now: datetime) -> Registration:
     """An organiser accepts a pending registration: it becomes confirmed."""
-    _locked(registration, rules.Action.APPROVE)
+    _locked(registration, rules.Action.APPROVE, now)
     registration.status = RegistrationStatus.CONFIRMED
     registration.decided_at = now
     registration.updated_at = now
@@ -325,7 +407,7 @@ def reject_registration(
 ) -> Registration:
     """An organiser declines a pending registration (the email gives their `reason`);
     its place goes to the waiting list."""
-    event = _locked(registration, rules.Action.REJECT)
+    event = _locked(registration, rules.Action.REJECT, now)
     registration.status = RegistrationStatus.REJECTED
     registration.decided_at = now
     registration.updated_at = now
@@ -340,10 +422,10 @@ def restore_registration(registration: Registration, now: datetime) -> Registrat
     place again (awaiting approval if the event approves and they never were approved),
     and is told. Refused when the place went to someone else, or the person has
     registered again meanwhile."""
-    event = _locked(registration, rules.Action.RESTORE)
+    event = _locked(registration, rules.Action.RESTORE, now)
     if event.status != EventStatus.PUBLISHED:
         raise rules.RegistrationError(_("The event is not open: nobody can be given a place."))
-    outlook = _outlook(event, registration.user)
+    outlook = _outlook(event, registration.user, now)
     if outlook.existing_id is not None:
         raise rules.RegistrationError(
             _("This person has registered again: their new registration is the one to keep.")

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
 from eventsite import database, page_cache
+from eventsite.accounts import profile as accounts_profile
 from eventsite.accounts.models import User
+from eventsite.errors import DomainError
 from eventsite.events import queries as events_queries
 from eventsite.events.models import Event, EventStatus
-from eventsite.extensions import db
-from eventsite.registration import answers, forms, notifications, queries, rules, services
-from eventsite.registration.models import Registration, RegistrationStatus
+from eventsite.extensions import db, limiter
+from eventsite.registration import answers, forms, holds, notifications, queries, rules, services
+from eventsite.registration.models import Question, Registration, RegistrationStatus
 from eventsite.timeutil import utcnow
 
 bp = Blueprint("registration", __name__)
@@ -85,14 +97,15 @@ def card_registration(events: list[Event]) -> dict[int, rules.CardState | None]:
     """What each listing card says about registering, by event id: the event page's rules
     and counts, read for the whole page in one grouped query."""
     now = utcnow()
-    counts = queries.count_places_by_event(events)
+    counts = queries.count_places_by_event(events, now)
     return {event.id: rules.card_state(event, now, counts[event.id]) for event in events}
 
 
 @bp.app_template_global()
 def registration_box(event: Event) -> dict[str, Any]:
     """What the event page's registration box shows."""
-    state = rules.registration_state(event, utcnow(), queries.count_places(event))
+    now = utcnow()
+    state = rules.registration_state(event, now, queries.count_places(event, now))
     mine = None
     rank = None
     if current_user.is_authenticated:
@@ -138,20 +151,30 @@ def my_registrations(user: User) -> dict[str, Any]:
 
 
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
-@login_required
+# Only a visitor's POST makes accounts and sends mail to any address: limited per IP.
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_REGISTER"],
+    methods=["POST"],
+    exempt_when=lambda: current_user.is_authenticated,
+)
 def register(slug: str) -> Any:
     if request.method == "POST":
         # On SQLite the places are counted under the write lock (a POST began with it; the
         # call says so here, before the event is read).
         database.lock_for_write()
     event = _published_event_or_404(slug)
-    if request.method == "GET":
-        existing = queries.get_active_registration(event, current_user)
+    user: User | None = current_user if current_user.is_authenticated else None
+    if user is not None and request.method == "GET":
+        existing = queries.get_active_registration(event, user)
         if existing is not None:
             return redirect(url_for("registration.detail", public_id=existing.public_id))
 
     questions = queries.questions_for_event(event)
-    form = forms.registration_form_for(questions)
+    if user is None:
+        form = forms.registration_form_for(questions, person=forms.Person.NEWCOMER)
+    else:
+        profile = {"name": user.name, "affiliation": user.affiliation, "country": user.country}
+        form = forms.registration_form_for(questions, person=forms.Person.MEMBER, data=profile)
     if request.method == "POST":
         if form.is_bot():
             # Refused quietly: a bot learns nothing from the answer.
@@ -159,31 +182,99 @@ def register(slug: str) -> Any:
             flash(_("Thank you."), "info")
             return redirect(_event_page(event))
         if form.validate_on_submit():
-            now = utcnow()
             try:
-                registration = services.register_attendee(
-                    current_user, event, form.answers(), now, questions=questions
-                )
-            except rules.RegistrationError as err:
+                return _register(event, user, form, questions)
+            except DomainError as err:
                 db.session.rollback()
                 if err.field and err.field in form:
                     form[err.field].errors = [*form[err.field].errors, str(err)]
                 else:
                     flash(str(err), "error")
-            else:
-                public_id = registration.public_id
-                if registration.created_at != now:
-                    message = _("You are already registered for this event.")
-                else:
-                    message = _confirmation_message(registration)
-                db.session.commit()
-                flash(message, "success")
-                return redirect(url_for("registration.detail", public_id=public_id))
         db.session.rollback()  # let go of the write lock before rendering
-    state = rules.registration_state(event, utcnow(), queries.count_places(event))
+    now = utcnow()
+    state = rules.registration_state(event, now, queries.count_places(event, now))
     return render_template(
-        "registration/form.html", event=event, form=form, state=state, user=current_user
+        "registration/form.html", event=event, form=form, state=state, user=user
     ), 422 if request.method == "POST" else 200
+
+
+def _register(
+    event: Event, user: User | None, form: forms.RegistrationForm, questions: list[Question]
+) -> Any:
+    """The valid form's submission: a DomainError says why not (the caller shows it)."""
+    now = utcnow()
+    if user is None:
+        address = form.email.data.strip()
+        person = holds.Person(
+            name=form.name.data.strip(),
+            email=address,
+            affiliation=(form.affiliation.data or "").strip(),
+            country=form.country.data or None,
+        )
+        holds.register_newcomer(person, event, form.answers(), now, questions=questions)
+        db.session.commit()
+        return _check_your_email(event, address, now)
+    if form.update_profile.data:
+        accounts_profile.update_profile(
+            user,
+            name=form.name.data,
+            affiliation=form.affiliation.data or "",
+            country=form.country.data or None,
+        )
+    if not user.is_verified:
+        registration = holds.hold_for_member(user, event, form.answers(), now, questions=questions)
+    else:
+        registration = services.register_attendee(
+            user, event, form.answers(), now, questions=questions
+        )
+    public_id = registration.public_id
+    if registration.created_at != now:
+        message = _("You are already registered for this event.")
+    elif registration.is_held:
+        db.session.commit()
+        return _check_your_email(event, user.email, now)
+    else:
+        message = _confirmation_message(registration)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("registration.detail", public_id=public_id))
+
+
+def _check_your_email(event: Event, address: str, now: datetime) -> str:
+    """The page after a held registration: the same whatever the address turned out to be."""
+    until = now + timedelta(hours=event.confirmation_hold_hours)
+    return render_template(
+        "registration/check_email.html",
+        event=event,
+        email=address,
+        until=rules.local_moment(until, event.timezone),
+    )
+
+
+@bp.get("/registrations/confirm/<token>")
+def confirm_hold(token: str) -> Any:
+    """The emailed link of a held place: confirms the address and the registration, logs
+    the person in and shows the registration (offering to choose a password)."""
+    database.lock_for_write()  # the place may have run out: releasing it promotes
+    try:
+        registration = holds.confirm_hold(token, utcnow())
+    except holds.HoldLinkUsedError as err:
+        db.session.rollback()
+        flash(str(err), "info")
+        page = url_for("registration.detail", public_id=err.registration.public_id)
+        if current_user.is_authenticated and current_user.id == err.registration.user_id:
+            return redirect(page)
+        return redirect(url_for("accounts.login", next=page))  # a used link logs nobody in
+    except DomainError as err:  # a broken link (TokenError), a hold that ran out
+        db.session.commit()  # keep what the lock released
+        return render_template("accounts/link_problem.html", message=str(err)), 400
+    user = registration.user
+    public_id = registration.public_id
+    message = _confirmation_message(registration)
+    db.session.commit()
+    login_user(user)
+    flash(_("Thank you: your email address is confirmed.") + " " + message, "success")
+    return redirect(url_for("registration.detail", public_id=public_id))
 
 
 def _confirmation_message(registration: Registration) -> str:
@@ -223,6 +314,7 @@ def detail(public_id: str) -> Any:
         rank=queries.waitlist_rank(registration),
         answers=answers.answer_rows(registration),
         status_label=notifications.status_label(registration.status),
+        hold_until=notifications.hold_deadline(registration),
         can_edit=services.can_edit_answers(registration, now),
         deadline=registration.event.effective_edit_deadline(),
     )

@@ -3,7 +3,7 @@ name, venue, city and the country's names (no schema change; the FTS5 triggers o
 the GIN trigram index on PostgreSQL of 0004 re-index each updated row)
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-03 16:00:00.000000
 
 """
@@ -16,7 +16,7 @@ from babel import Locale
 
 # revision identifiers, used by Alembic.
 revision = "0014"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ The listing's cards say how many places are left, so a cached listing is kept on
 no registration is added or changed: max(id) and max(updated_at), two index lookups.
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0015
 Create Date: 2026-12-03 16:00:00.000000
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0017"
-down_revision = "0011"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

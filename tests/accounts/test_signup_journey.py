@@ -38,27 +38,31 @@ def test_sign_up_from_the_event_page_leads_back_to_the_registration_form(
     event = make_event(title="Open Science Forum", capacity=20)
     form_path = f"/events/{event.slug}/register"
 
+    # The event page offers the one-step form (tests/registration/test_newcomer.py) and a
+    # log-in; the sign-up page still leads back to where it was opened from.
     event_page = client.get(f"/events/{event.slug}").get_data(as_text=True)
-    signup_path = href(event_page, "No account yet? Sign up")
-    assert parse_qs(urlsplit(signup_path).query)["next"] == [form_path]
+    assert parse_qs(urlsplit(href(event_page, "Already have an account? Log in")).query)[
+        "next"
+    ] == [form_path]
+    signup_path = f"/signup?next={form_path}"
     signup_page = client.get(signup_path)
     assert signup_page.status_code == 200
     assert '<form method="post" novalidate>' in signup_page.get_data(as_text=True)  # same URL
 
-    # Logged in at once: back at the form, which asks to confirm the address first.
+    # Logged in at once: back at the form, which would hold a place until it is confirmed.
     response = client.post(
         signup_path, data={"name": "Ada", "email": "ada@example.org", "password": PASSWORD}
     )
     assert location(response) == form_path
     form_page = client.get(form_path).get_data(as_text=True)
-    assert "Please confirm your email address first" in form_page
+    assert "Your email address is not confirmed yet" in form_page
 
     [message] = mailbox()
     verify_path = message.link("/account/verify/")
     assert location(client.get(verify_path)) == form_path  # the link leads back to the form
 
     form_page = client.get(form_path).get_data(as_text=True)
-    assert "Please confirm your email address first" not in form_page
+    assert "Your email address is not confirmed yet" not in form_page
     assert "Thank you: your email address is confirmed." in form_page
     registered = client.post(form_path, data={})
     assert urlsplit(registered.headers["Location"]).path.startswith("/registrations/")

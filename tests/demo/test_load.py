@@ -23,7 +23,7 @@ def test_demo_registrations_show_every_state(app) -> None:
 
     def state(slug: str) -> rules.RegistrationState:
         event = db.session.scalar(select(Event).where(Event.slug == slug))
-        return rules.registration_state(event, now, queries.count_places(event))
+        return rules.registration_state(event, now, queries.count_places(event, now))
 
     assert state(FORUM).message.endswith("places")  # plenty of places
     assert state("rural-broadband-workshop").message == "Only 6 places left"
@@ -34,12 +34,14 @@ def test_demo_registrations_show_every_state(app) -> None:
 
     forum = db.session.scalar(select(Event).where(Event.slug == FORUM))
     questions = queries.questions_for_event(forum)
-    assert {q.kind for q in questions} >= {
-        "short_text", "country", "single_choice", "multiple_choice", "checkbox"
+    assert {q.kind for q in questions} == {
+        "single_choice", "multiple_choice", "long_text", "checkbox"
     }  # fmt: skip
+    # The form's person block asks name, affiliation and country: no question repeats them.
+    assert not {"Affiliation", "Country of residence"} & {q.label for q in questions}
     sessions_question = next(q for q in questions if q.kind == "multiple_choice")
     assert sessions_question.options == [s.title for s in forum.sessions][:6]
-    assert db.session.scalar(select(func.count()).select_from(Question)) == 18
+    assert db.session.scalar(select(func.count()).select_from(Question)) == 10
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 181
     assert db.session.scalar(select(func.count()).select_from(User)) == 80
 

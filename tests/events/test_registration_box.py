@@ -38,7 +38,7 @@ def test_open_with_places(client, make_event) -> None:
     event = make_event(capacity=120)
     words = box(client, event)
     assert "Registration 120 places Register" in words
-    assert "You will be asked to log in. No account yet? Sign up" in words
+    assert "No account needed. Already have an account? Log in" in words
     assert register_link(client, event)
 
 

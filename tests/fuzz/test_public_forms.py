@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from eventsite.accounts import tokens
+from eventsite.accounts.models import unusable_password_hash
 from eventsite.extensions import db
 from eventsite.models import (
     AnnouncementSubscriber,
@@ -133,6 +134,15 @@ def _member_calendar(site: Site) -> Prepared:
     )
 
 
+def _first_password(site: Site) -> Prepared:
+    user = site.fresh_user(password_hash=unusable_password_hash())
+    return Prepared(
+        "/account/password/first",
+        {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+        user=user,
+    )
+
+
 ACCOUNT_TARGETS = [
     FormTarget(
         "accounts.signup",
@@ -168,6 +178,12 @@ ACCOUNT_TARGETS = [
     ),
     # Logging out replaces the account's session token: every copy of the cookie ends.
     FormTarget("accounts.logout", _as_user("/logout"), writes=frozenset({"users"}), budget=0.3),
+    FormTarget(
+        "accounts.first_password",
+        _first_password,
+        {"new_password": fz.text(), "confirm": fz.text()},
+        writes=frozenset({"users"}),
+    ),
     FormTarget(
         "accounts.forgot_password",
         _forgot,
@@ -284,6 +300,33 @@ def _register(site: Site) -> Prepared:
     )
 
 
+def _register_as_visitor(site: Site) -> Prepared:
+    """The one-step form of a visitor without an account."""
+    base, aliases = _answer_form(site)
+    base |= {"name": "Ada", "email": f"visitor-{site.next()}@example.org", "country": "KE"}
+    return Prepared(
+        f"/events/{site.world.event.slug}/register",
+        base,
+        objects={"last_registration": last_id(Registration), "last_user": last_id(User)},
+        aliases=aliases,
+    )
+
+
+def _visitor_registered_whole(site: Site, outcome: Outcome) -> None:
+    """A new account is unverified, has no password and one-line fields; its registration
+    is held; nothing else is made."""
+    users = rows_after(User, outcome.prepared.objects["last_user"])
+    assert len(users) <= 1
+    for user in users:
+        assert not user.is_verified and not user.has_password
+        assert_one_line(user.name, "the name")
+        assert_one_line(user.affiliation, "the affiliation")
+        assert user.country is None or (len(user.country) == 2 and user.country.isupper())
+    for registration in rows_after(Registration, outcome.prepared.objects["last_registration"]):
+        assert registration.hold_expires_at is not None
+        _answers_whole(registration, site)
+
+
 def _registration_of_fresh_user(site: Site, status: str = RegistrationStatus.CONFIRMED):
     user = site.fresh_user()
     registration = Registration(event=site.world.event, user=user, status=status, answers={})
@@ -342,9 +385,29 @@ REGISTRATION_TARGETS = [
     FormTarget(
         "registration.register",
         _register,
-        ANSWER_FIELDS,
-        writes=frozenset({"registrations", "outbox_messages"}),
+        ANSWER_FIELDS
+        | {
+            "name": fz.text(),
+            "affiliation": fz.text(),
+            "country": fz.choices(COUNTRIES),
+            "update_profile": fz.booleans(),
+        },
+        writes=frozenset({"users", "registrations", "outbox_messages"}),
         check=_registered_whole,
+    ),
+    FormTarget(
+        "registration.register",
+        _register_as_visitor,
+        ANSWER_FIELDS
+        | {
+            "name": fz.text(),
+            "email": fz.emails(),
+            "affiliation": fz.text(),
+            "country": fz.choices(COUNTRIES),
+            "update_profile": fz.booleans(),  # a member's: ignored here
+        },
+        writes=frozenset({"users", "registrations", "outbox_messages"}),
+        check=_visitor_registered_whole,
     ),
     FormTarget(
         "registration.edit",

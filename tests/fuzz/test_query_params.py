@@ -5,14 +5,17 @@ nothing (but where following an emailed link is the point)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from eventsite.accounts import tokens
+from eventsite.accounts.models import unusable_password_hash
 from eventsite.extensions import db
 from eventsite.feeds import tokens as feed_tokens
 from eventsite.models import AnnouncementSubscriber, Registration, RegistrationStatus
+from eventsite.registration import holds
 from eventsite.timeutil import utcnow
 
 from . import strategies as fz
@@ -101,6 +104,27 @@ def _login_link(site: Site) -> Prepared:
     fingerprint = tokens.login_fingerprint(user.email, user.session_token, user.last_login_at)
     token = tokens.make_token(tokens.LOGIN_LINK, {"uid": user.id, "fp": fingerprint}, utcnow())
     return Prepared("/login/link/{path}", {"path": token})
+
+
+def _held_registration_link(site: Site) -> Prepared:
+    user = site.fresh_user(email_verified_at=None, password_hash=unusable_password_hash())
+    registration = Registration(
+        event=site.world.event,
+        user=user,
+        status=RegistrationStatus.CONFIRMED,
+        answers={},
+        hold_expires_at=utcnow() + timedelta(hours=24),
+    )
+    db.session.add(registration)
+    db.session.commit()
+    return Prepared(
+        "/registrations/confirm/{path}", {"path": holds.hold_token(registration, utcnow())}
+    )
+
+
+def _without_password(site: Site) -> Prepared:
+    user = site.fresh_user(password_hash=unusable_password_hash())
+    return Prepared("/account/password/first", user=user)
 
 
 def _announcement(salt: str, url: str) -> Callable[[Site], Prepared]:
@@ -218,6 +242,15 @@ QUERY_TARGETS = [
         path=SLUG,
         budget=BRIEF,
     ),
+    QueryTarget(
+        "registration.confirm_hold",
+        _held_registration_link,
+        {},
+        path=SLUG,
+        writes=frozenset({"users", "registrations", "outbox_messages"}),
+        budget=BRIEF,
+    ),
+    QueryTarget("accounts.first_password", _without_password, NEXT),
     QueryTarget(
         "sharing.share",
         page("/events/{path}/share", path="{w.event.slug}"),

@@ -73,6 +73,7 @@ EVENT_FIELDS = {
     "move_agenda": fz.booleans(),
     "skip_notification": fz.booleans(),
     "emails_confirmed": fz.numbers(),
+    "confirmation_hold_hours": fz.numbers(),
     "preview": fz.buttons(),
     "submit": fz.buttons(),
 }
@@ -85,6 +86,7 @@ def _event_whole(event: Event) -> None:
     assert event.title == event.title.strip() and event.title
     assert event.starts_at < event.ends_at
     assert event.capacity is None or 0 <= event.capacity < 2**31
+    assert 1 <= event.confirmation_hold_hours <= 168
     if event.registration_opens_at and event.registration_closes_at:
         assert event.registration_opens_at < event.registration_closes_at
 

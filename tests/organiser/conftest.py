@@ -169,6 +169,7 @@ def event_form_data(**overrides: Any) -> dict[str, Any]:
         "registration_opens_local": "2027-01-01T09:00",
         "registration_closes_local": "2027-05-10T23:59",
         "edit_deadline_local": "",
+        "confirmation_hold_hours": "24",
         "submit": "Save",
     }
     data.update(overrides)

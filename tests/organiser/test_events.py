@@ -57,6 +57,7 @@ def test_organiser_creates_a_draft_with_times_in_the_events_zone(
     assert event.starts_at == datetime(2027, 5, 12, 6, 0, tzinfo=UTC)
     assert event.ends_at == datetime(2027, 5, 14, 14, 0, tzinfo=UTC)
     assert event.registration_closes_at == datetime(2027, 5, 10, 20, 59, tzinfo=UTC)
+    assert event.confirmation_hold_hours == 24
     assert event.country == "KE" and event.capacity == 300
     assert event.latitude == pytest.approx(-1.2886)
     assert [t.slug for t in event.topics] == ["climate"]
@@ -116,6 +117,8 @@ def test_all_day_events_run_from_the_first_midnight_to_after_the_last_day(
         ({"format": "online", "online_url": ""}, "Online and hybrid events need the online"),
         ({"timezone": "Mars/Olympus"}, "Not a valid choice"),
         ({"capacity": "-5"}, "Give a number of places between 0 and 1000000."),
+        ({"confirmation_hold_hours": "0"}, "Give a number of hours between 1 and 168."),
+        ({"confirmation_hold_hours": "169"}, "Give a number of hours between 1 and 168."),
         ({"starts_local": "tomorrow"}, "Not a valid datetime value"),
     ],
 )

@@ -190,3 +190,81 @@ def test_racing_registrations_are_each_emailed_their_final_waiting_list_number(
     assert len(final) == people - capacity
     assert sorted(emailed.values()) == list(range(1, people - capacity + 1))  # no two alike
     assert emailed == final
+
+
+def place_holders_are_the_first_in_line(event_id: int, capacity: int) -> list[Registration]:
+    """First come, first served, with holds: the active registrations holding a place are
+    exactly the first `capacity` active ones in the list's order (id), and every other one
+    waits. Returns the active registrations in that order."""
+    db.session.expire_all()
+    active = list(
+        db.session.scalars(
+            select(Registration)
+            .where(
+                Registration.event_id == event_id,
+                Registration.status.in_(["confirmed", "pending", "waitlisted"]),
+            )
+            .order_by(Registration.id)
+        )
+    )
+    statuses = [r.status for r in active]
+    assert statuses == ["confirmed"] * min(capacity, len(active)) + ["waitlisted"] * max(
+        len(active) - capacity, 0
+    )
+    return active
+
+
+def test_racing_newcomers_and_members_fill_exactly_the_capacity_and_holds_expire_in_order(
+    app, make_event, make_user, gunicorn
+) -> None:
+    """Half the racers have no account (the one-step form, their places held), half are
+    logged in. Then every newcomer's hold runs out while a second wave races: the first
+    request to take the event's lock releases them, and the places go down the waiting
+    list in order, never above the capacity."""
+    capacity, members, newcomers = 20, 30, 30
+    event = future_event(make_event, capacity=capacity, has_waiting_list=True)
+    cookies = [session_cookie(app, make_user()) for _ in range(members + 10)]
+    event_id, path = event.id, f"/events/{event.slug}/register"
+    server = gunicorn(workers=4, threads=4)
+
+    def newcomer(i: int) -> Answer:
+        data = {"name": f"Newcomer {i}", "email": f"newcomer{i}@example.org"}
+        return request(server.url, "POST", path, urlencode(data).encode(), {}, 120)
+
+    jobs = [(lambda c=c: post(server.url, path, c, {})) for c in cookies[:members]]
+    jobs += [(lambda i=i: newcomer(i)) for i in range(newcomers)]
+    results = at_once(jobs)
+
+    assert [r if isinstance(r, Exception) else r.status for r in results] == (
+        [302] * members + [200] * newcomers
+    ), server.log_text()
+    assert all("We are holding your place until" in r.body for r in results[members:])
+    active = place_holders_are_the_first_in_line(event_id, capacity)
+    assert len(active) == members + newcomers
+    held = [r for r in active if r.hold_expires_at is not None]
+    assert len(held) == newcomers
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(User).where(User.email_verified_at.is_(None))
+        )
+        == newcomers
+    )
+
+    # Every hold runs out; a second wave (ten members, ten newcomers) races the release.
+    for registration in held:
+        registration.hold_expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    db.session.remove()
+    second = [(lambda c=c: post(server.url, path, c, {})) for c in cookies[members:]]
+    second += [(lambda i=i: newcomer(i)) for i in range(newcomers, newcomers + 10)]
+    results = at_once(second)
+
+    assert [r if isinstance(r, Exception) else r.status for r in results] == (
+        [302] * 10 + [200] * 10
+    ), server.log_text()
+    final = counts(event_id)
+    assert final["cancelled"] == newcomers  # every expired hold, and nothing else
+    active = place_holders_are_the_first_in_line(event_id, capacity)
+    assert len(active) == members + 20
+    # The first members in line (by id) have the places: nobody jumped the queue.
+    assert all(r.hold_expires_at is None for r in active[:capacity])

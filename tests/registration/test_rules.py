@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
 def state_message(event, now=NOW, counts=None) -> str:
-    return rules.registration_state(event, now, counts or queries.count_places(event)).message
+    return rules.registration_state(event, now, counts or queries.count_places(event, now)).message
 
 
 def test_state_shows_places_and_register_button(make_event) -> None:

@@ -77,7 +77,7 @@ def test_unlimited_event_confirms_everyone(make_event, make_user, register) -> N
     assert {r.status for r in regs} == {RegistrationStatus.CONFIRMED}
 
 
-def test_unverified_account_cannot_register(make_event, make_user, register) -> None:
+def test_unverified_account_cannot_register_without_a_hold(make_event, make_user, register) -> None:
     event = make_event(capacity=10)
     with pytest.raises(rules.RegistrationError, match="confirm your email"):
         register(make_user(email_verified_at=None), event)

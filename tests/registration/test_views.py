@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -90,13 +90,17 @@ def valid_form(made) -> dict[str, object]:
 # --- getting to the form -----------------------------------------------------------------------
 
 
-def test_anonymous_visitor_is_sent_to_log_in_and_back(client, make_event) -> None:
-    event = make_event()
+def test_anonymous_visitor_gets_the_one_step_form_with_a_log_in_link(client, questions) -> None:
+    event, made = questions
     response = client.get(f"/events/{event.slug}/register")
-    assert response.status_code == 302
-    location = urlsplit(response.headers["Location"])
-    assert location.path == "/login"
-    assert parse_qs(location.query)["next"] == [f"/events/{event.slug}/register"]
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    for name in ("name", "email", "affiliation", "country"):
+        assert f'name="{name}"' in page
+    assert page.index('name="email"') < page.index(made["affiliation"].field_name)
+    assert 'name="update_profile"' not in page  # no profile to update
+    assert "Already have an account?" in page
+    assert f'href="/login?next=/events/{event.slug}/register"' in page
 
 
 def test_unknown_or_draft_event_is_404(client, login, make_user, make_event) -> None:
@@ -114,8 +118,13 @@ def test_form_shows_account_details_every_question_and_a_honeypot(
     response = client.get(f"/events/{event.slug}/register")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "Ada Lovelace" in page and "ada@example.org" in page
-    assert 'name="name"' not in page  # read-only, not an input
+    assert 'name="name"' in page and 'value="Ada Lovelace"' in page  # from the profile
+    assert "ada@example.org" in page and 'name="email"' not in page  # the account's
+    assert "Also update my profile" in page
+    assert (
+        'name="update_profile"' in page
+        and "checked" not in page.split('name="update_profile"')[1][:40]
+    )
     for question in made.values():
         assert question.label in page
         assert f'name="{question.field_name}"' in page
@@ -240,15 +249,24 @@ def test_double_submit_shows_the_existing_registration(client, login, make_user,
     assert again.headers["Location"] == first.headers["Location"]
 
 
-def test_unverified_account_is_told_to_confirm_first(client, login, make_user, make_event) -> None:
-    event = make_event(capacity=5)
-    login(make_user(email_verified_at=None))
+def test_unverified_account_gets_a_held_place_and_the_link(
+    client, login, make_user, make_event
+) -> None:
+    event = make_event(capacity=5, confirmation_hold_hours=24)
+    user = make_user(email_verified_at=None)
+    login(user)
     page = client.get(f"/events/{event.slug}/register").get_data(as_text=True)
-    assert "Please confirm your email address first" in page
+    assert "Please confirm your email address first" not in page
+    assert "we hold your place and email you a link" in page
     response = client.post(f"/events/{event.slug}/register", data={})
-    assert response.status_code == 422
-    assert "confirm your email address" in response.get_data(as_text=True)
-    assert count_registrations(event) == 0
+    assert response.status_code == 200
+    assert "Check your email" in response.get_data(as_text=True)
+    registration = db.session.scalar(select(Registration))
+    assert registration.status == RegistrationStatus.CONFIRMED
+    assert registration.hold_expires_at == registration.created_at + timedelta(hours=24)
+    (message,) = db.session.scalars(select(OutboxMessage)).all()
+    assert message.to_address == user.email
+    assert "/registrations/confirm/" in message.body_text
 
 
 def test_full_event_without_waiting_list_says_so(
@@ -299,7 +317,7 @@ def test_event_page_box_shows_register_and_places(client, make_event) -> None:
     assert "registration-box" in page
     assert "120 places" in page
     assert f'href="/events/{event.slug}/register"' in page
-    assert "You will be asked to log in." in page
+    assert "No account needed." in page
 
 
 def test_event_page_box_shows_a_few_places_left_and_own_registration(

@@ -39,7 +39,7 @@ def test_an_event_that_started_an_hour_ago_still_takes_registrations_everywhere(
     assert event.registration_closes_at is None and event.ends_at > now
 
     assert rules.window(event, now).is_open
-    assert rules.registration_state(event, now, queries.count_places(event)).can_register
+    assert rules.registration_state(event, now, queries.count_places(event, now)).can_register
 
     words = box_words(client, event)
     assert "50 places Register" in words
