@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional, StopValidation, ValidationError
 
 from eventsite import forms_common
+from eventsite.database import INTEGER_MAX
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
 from eventsite.registration.models import QuestionKind, RegistrationStatus
 
@@ -82,7 +83,13 @@ class RegistrationIdsField(Field):
     def process_formdata(self, valuelist: list[Any]) -> None:
         ids: dict[int, None] = {}  # ordered, without repeats
         for value in valuelist:
-            if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+            if (
+                isinstance(value, str)
+                and value.isascii()
+                and value.isdigit()
+                and len(value) <= 10
+                and 0 < int(value) <= INTEGER_MAX
+            ):
                 ids[int(value)] = None
             else:
                 self.invalid = True

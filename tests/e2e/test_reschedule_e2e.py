@@ -66,8 +66,8 @@ def test_organiser_moves_an_event_and_its_agenda_a_day_later(
 
     page.get_by_role("link", name="Agenda").click()
     agenda = page.locator("main")
-    expect(agenda).to_contain_text("28/03/2027, 09:00 – 10:00")
-    expect(agenda).to_contain_text("28/03/2027, 16:00 – 17:00")
+    expect(agenda).to_contain_text("Sun, 28 Mar 2027, 09:00 – 10:00 CEST")
+    expect(agenda).to_contain_text("Sun, 28 Mar 2027, 16:00 – 17:00 CEST")
     db.session.rollback()  # end the test's transaction: read what the server committed
     moved = db.session.get(Event, event.id)
     # A day on the wall clock, 23 hours in UTC (summer time began).
