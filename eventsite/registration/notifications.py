@@ -150,13 +150,18 @@ def notify(
     """Queue the email; `rank` saves a query when the caller knows the waiting-list rank;
     `reason` is an organiser's words to the person (a rejection)."""
     # Only a confirmed place is an invitation: someone waiting or awaiting approval gets
-    # their first REQUEST when they get the place (promoted, approved). A restored place
-    # gets none: its REQUEST would need a SEQUENCE above the CANCEL just sent, which
-    # invitation_sequence has no room for (the next registration's REQUEST takes it).
-    invited = registration.status == RegistrationStatus.CONFIRMED and template in (
-        "registration_confirmation",
-        "registration_promoted",
-        "registration_approved",
+    # their first REQUEST when they get the place (promoted, approved). A restored place is
+    # a registration of its own, so its REQUEST rises above the CANCEL sent before it.
+    invited = (
+        registration.status == RegistrationStatus.CONFIRMED
+        and not registration.is_held
+        and template
+        in (
+            "registration_confirmation",
+            "registration_promoted",
+            "registration_approved",
+            "registration_restored",
+        )
     )
     attachments = (
         [_invitation(registration, "REQUEST", invitation_sequence(registration), now)]

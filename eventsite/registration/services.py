@@ -420,8 +420,13 @@ def reject_registration(
 def restore_registration(registration: Registration, now: datetime) -> Registration:
     """Undo an organiser's cancellation while its place is still free: the person gets a
     place again (awaiting approval if the event approves and they never were approved),
-    and is told. Refused when the place went to someone else, or the person has
-    registered again meanwhile."""
+    and is told, with a calendar invitation when the place is confirmed. Refused when the
+    place went to someone else, or the person has registered again meanwhile.
+
+    The place comes back as a new registration (same answers, same registration time,
+    the cancelled one stays in the history and can no longer be restored): a calendar
+    already holds the CANCEL sent for the old one, and only a registration of its own has
+    room for a REQUEST above it (`notifications.invitation_sequence`). Returns it."""
     event = _locked(registration, rules.Action.RESTORE, now)
     if event.status != EventStatus.PUBLISHED:
         raise rules.RegistrationError(_("The event is not open: nobody can be given a place."))
@@ -439,13 +444,22 @@ def restore_registration(registration: Registration, now: datetime) -> Registrat
             )
         )
     approved = registration.decided_at is not None or not event.requires_approval
-    registration.status = RegistrationStatus.CONFIRMED if approved else RegistrationStatus.PENDING
-    registration.cancelled_at = None
-    registration.cancelled_by_organiser = False
+    registration.cancelled_by_organiser = False  # its undo is spent
     registration.updated_at = now
+    restored = Registration(
+        event=event,
+        user=registration.user,
+        status=RegistrationStatus.CONFIRMED if approved else RegistrationStatus.PENDING,
+        answers=dict(registration.answers),
+        created_at=registration.created_at,
+        updated_at=now,
+        decided_at=registration.decided_at,
+        hold_expires_at=registration.hold_expires_at,
+    )
+    db.session.add(restored)
     db.session.flush()
-    notifications.notify(registration, "registration_restored", now)
-    return registration
+    notifications.notify(restored, "registration_restored", now)
+    return restored
 
 
 def check_in(registration: Registration, now: datetime) -> Registration:

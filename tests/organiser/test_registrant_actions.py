@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from icalendar import Calendar
 from sqlalchemy import select
 
 from eventsite.extensions import db
@@ -26,6 +27,7 @@ from eventsite.models import (
     RegistrationStatus,
 )
 from eventsite.registration import services as registration_services
+from tests.mail.invitations import invitation
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 CONFIRM = {"confirm": "Yes"}
@@ -203,20 +205,41 @@ def test_undo_gives_the_place_back_and_tells_the_person(smtp_sink, client, as_me
     registration.decided_at = NOW
     db.session.commit()
     base = f"/manage/events/{event.id}/registrants/{registration.id}"
+    handler.messages.clear()
     client.post(f"{base}/cancel", data=CONFIRM)
     page = client.get(f"/manage/events/{event.id}/registrants").get_data(as_text=True)
     assert f'action="{base}/restore"' in page and "Undo cancellation" in page
-    handler.messages.clear()
     deliver_due()
+    [cancelled_message] = _messages(handler)
+    cancel = Calendar.from_ical(invitation(cancelled_message, "CANCEL"))
     handler.messages.clear()
     response = client.post(f"{base}/restore", follow_redirects=True)
     assert "Registration restored" in response.get_data(as_text=True)
-    restored = _reload(registration.id)
+    # The place comes back as a registration of its own, with the same answers and time;
+    # the cancelled one stays in the history and cannot be restored twice.
+    old = _reload(registration.id)
+    assert old.status == RegistrationStatus.CANCELLED and not old.cancelled_by_organiser
+    [restored] = db.session.scalars(
+        select(Registration).where(
+            Registration.event_id == event.id,
+            Registration.user_id == registration.user_id,
+            Registration.id != registration.id,
+        )
+    )
     assert restored.status == RegistrationStatus.CONFIRMED  # approved before: no new approval
-    assert restored.cancelled_at is None and not restored.cancelled_by_organiser
+    assert restored.answers == old.answers and restored.created_at == old.created_at
+    page = client.get(f"/manage/events/{event.id}/registrants").get_data(as_text=True)
+    assert f'action="{base}/restore"' not in page
     [message] = _messages(handler)
     assert message["Subject"].startswith("Your place is back")
     assert "your place is back" in _plain(message)
+    assert restored.public_id in _plain(message)  # the link to the place it is now
+    # Back in the calendar: a REQUEST for the same event, above the CANCEL it received.
+    request = Calendar.from_ical(invitation(message, "REQUEST"))
+    [cancelled_event] = cancel.walk("VEVENT")
+    [requested_event] = request.walk("VEVENT")
+    assert requested_event["UID"] == cancelled_event["UID"]
+    assert requested_event["SEQUENCE"] > cancelled_event["SEQUENCE"]
     assert [e.details["registration"] for e in _audit(event, "restore_registration")] == [
         registration.id
     ]
