@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from eventsite import errors
@@ -27,17 +23,6 @@ def _direction() -> int | None:
 
 def _agenda_url(event: Event) -> str:
     return url_for("organiser.agenda", event_id=event.id)
-
-
-def _log(event: Event, now: datetime, **details: Any) -> None:
-    audit.record(
-        "agenda",
-        organisation_id=event.organisation_id,
-        event_id=event.id,
-        actor=current_user,
-        now=now,
-        **details,
-    )
 
 
 def _speaker_form() -> forms.SpeakerForm:
@@ -62,7 +47,7 @@ def agenda_page(event_id: int) -> Page:
         except DomainError as err:
             errors.attach_to_form(form, err)
         else:
-            _log(event, now, added=session.title)
+            audit.record_for_event(event, "agenda", now, added=session.title)
             db.session.commit()
             flash(_("Session “%(title)s” added.", title=session.title), "success")
             return redirect(_agenda_url(event))
@@ -90,7 +75,13 @@ def edit_session(event_id: int, session_id: int) -> Page:
             errors.attach_to_form(form, err)
         else:
             if changed:
-                _log(event, now, session=session.title, changes=audit.changes_detail(changed))
+                audit.record_for_event(
+                    event,
+                    "agenda",
+                    now,
+                    session=session.title,
+                    changes=audit.changes_detail(changed),
+                )
             db.session.commit()
             flash(_("Session saved."), "success")
             return redirect(_agenda_url(event))
@@ -123,7 +114,13 @@ def move_session(event_id: int, session_id: int) -> Response:
         except DomainError as err:
             flash(str(err), "error")
         else:
-            _log(event, now, moved=session.title, direction="up" if direction < 0 else "down")
+            audit.record_for_event(
+                event,
+                "agenda",
+                now,
+                moved=session.title,
+                direction="up" if direction < 0 else "down",
+            )
             db.session.commit()
     else:
         flash(_("Say whether to move the session up or down."), "error")
@@ -137,7 +134,7 @@ def remove_session(event_id: int, session_id: int) -> Response:
     if forms.ActionForm().validate_on_submit():
         now, title = utcnow(), session.title
         agenda.remove_session(session, now)
-        _log(event, now, removed=title)
+        audit.record_for_event(event, "agenda", now, removed=title)
         db.session.commit()
         flash(_("Session removed."), "success")
     return redirect(_agenda_url(event))
@@ -163,7 +160,9 @@ def add_speaker(event_id: int, session_id: int) -> Page:
         except DomainError as err:
             errors.attach_to_form(speaker_form, err)
         else:
-            _log(event, now, session=session.title, speaker_added=speaker.name)
+            audit.record_for_event(
+                event, "agenda", now, session=session.title, speaker_added=speaker.name
+            )
             db.session.commit()
             flash(_("%(name)s added.", name=speaker.name), "success")
             return redirect(
@@ -191,7 +190,9 @@ def move_speaker(event_id: int, session_id: int, speaker_id: int) -> Response:
         except DomainError as err:
             flash(str(err), "error")
         else:
-            _log(event, now, session=session.title, speakers_reordered=True)
+            audit.record_for_event(
+                event, "agenda", now, session=session.title, speakers_reordered=True
+            )
             db.session.commit()
     else:
         flash(_("Say whether to move the speaker up or down."), "error")
@@ -206,7 +207,9 @@ def remove_speaker(event_id: int, session_id: int, speaker_id: int) -> Response:
     if forms.ActionForm().validate_on_submit():
         now = utcnow()
         speaker = agenda.remove_speaker(session, speaker_id, now)
-        _log(event, now, session=session.title, speaker_removed=speaker.name)
+        audit.record_for_event(
+            event, "agenda", now, session=session.title, speaker_removed=speaker.name
+        )
         db.session.commit()
         flash(_("Speaker removed from the session."), "success")
     return redirect(url_for("organiser.edit_session", event_id=event.id, session_id=session.id))

@@ -6,11 +6,13 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from flask_login import current_user
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from eventsite import signals
 from eventsite.accounts.models import User
+from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.organisations.models import Organisation
 from eventsite.organiser.models import AuditEntry
@@ -50,6 +52,18 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_for_event(event: Event, action: str, now: datetime, **details: Any) -> AuditEntry:
+    """An entry in the event's history, by the member making the request."""
+    return record(
+        action,
+        organisation_id=event.organisation_id,
+        event_id=event.id,
+        actor=current_user,
+        now=now,
+        **details,
+    )
 
 
 @signals.organisation_changed.connect

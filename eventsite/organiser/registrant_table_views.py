@@ -20,7 +20,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from eventsite import database
@@ -44,18 +43,6 @@ from eventsite.registration import services as registration_services
 from eventsite.registration.models import Registration
 from eventsite.registration.rules import Action
 from eventsite.timeutil import utcnow
-
-
-def _log(event: Event, action: str, now: datetime, **details: Any) -> None:
-    audit.record(
-        action,
-        organisation_id=event.organisation_id,
-        event_id=event.id,
-        actor=current_user,
-        now=now,
-        **details,
-    )
-
 
 # --- the registrants table ------------------------------------------------------------------
 
@@ -146,7 +133,9 @@ def _decide(event_id: int, registration_id: int, action: Action) -> Response:
             db.session.rollback()
             flash(str(err), "error")
         else:
-            _log(event, log_as, now, registration=registration.id, email=registration.user.email)
+            audit.record_for_event(
+                event, log_as, now, registration=registration.id, email=registration.user.email
+            )
             db.session.commit()
             flash(str(done), "success")
     return _back_to_table(event, registration)
@@ -227,7 +216,7 @@ def _decide_confirmed(event_id: int, registration_id: int, action: Action) -> Pa
             db.session.rollback()
             flash(str(err), "error")
         else:
-            _log(
+            audit.record_for_event(
                 event,
                 log_as,
                 now,
@@ -358,7 +347,7 @@ def _bulk_apply(
             continue
         done.append(registration.id)
         details = {"reason": reason} if action == Action.CANCEL else {}
-        _log(
+        audit.record_for_event(
             event,
             log_as,
             now,
@@ -367,7 +356,7 @@ def _bulk_apply(
             bulk=True,
             **details,
         )
-    _log(
+    audit.record_for_event(
         event,
         "bulk_action",
         now,

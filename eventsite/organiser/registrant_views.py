@@ -4,8 +4,6 @@ registrants table and its actions: `registrant_table_views`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
 
 from flask import (
     current_app,
@@ -21,7 +19,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from eventsite.errors import DomainError, attach_to_form
-from eventsite.events.models import Event
 from eventsite.extensions import db, limiter
 from eventsite.mail import mime
 from eventsite.organiser import (
@@ -43,17 +40,6 @@ from eventsite.registration.models import Question, QuestionKind
 from eventsite.timeutil import utcnow
 
 # --- the form builder ---------------------------------------------------------------------
-
-
-def _log(event: Event, action: str, now: datetime, **details: Any) -> None:
-    audit.record(
-        action,
-        organisation_id=event.organisation_id,
-        event_id=event.id,
-        actor=current_user,
-        now=now,
-        **details,
-    )
 
 
 def _question_values(form: registrant_forms.QuestionForm) -> registration_questions.QuestionValues:
@@ -78,7 +64,9 @@ def questions(event_id: int) -> Page:
             db.session.rollback()
             attach_to_form(form, err)
         else:
-            _log(event, "question_add", now, question=question.label, kind=question.kind)
+            audit.record_for_event(
+                event, "question_add", now, question=question.label, kind=question.kind
+            )
             db.session.commit()
             flash(_("Question “%(label)s” added.", label=question.label), "success")
             return redirect(url_for("organiser.questions", event_id=event.id))
@@ -108,7 +96,7 @@ def edit_question(event_id: int, question_id: int) -> Page:
             attach_to_form(form, err)
         else:
             if changed:
-                _log(
+                audit.record_for_event(
                     event,
                     "question_edit",
                     utcnow(),
@@ -137,7 +125,7 @@ def _question_action(
             flash(str(err), "error")
         else:
             if changed:
-                _log(event, log_as, utcnow(), question=question.label)
+                audit.record_for_event(event, log_as, utcnow(), question=question.label)
             db.session.commit()
     return redirect(url_for("organiser.questions", event_id=event.id))
 
