@@ -214,6 +214,21 @@ def _register(
         holds.register_newcomer(person, event, form.answers(), now, questions=questions)
         db.session.commit()
         return _check_your_email(event, address, now)
+    changed = (
+        form.name.data.strip(),
+        (form.affiliation.data or "").strip(),
+        form.country.data or None,
+    ) != (user.name, user.affiliation or "", user.country)
+    if changed and not form.update_profile.data:
+        # The organisers read the person's details from the profile: changes that would
+        # not be kept are refused rather than dropped.
+        raise DomainError(
+            _(
+                "You changed your details: tick “Also update my profile” to keep them "
+                "(the organisers see your profile), or put them back."
+            ),
+            field="update_profile",
+        )
     if form.update_profile.data:
         accounts_profile.update_profile(
             user,

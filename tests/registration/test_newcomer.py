@@ -376,13 +376,25 @@ def test_the_form_is_prefilled_from_the_profile_and_can_update_it(
     assert (user.name, user.affiliation, user.country) == ("Ada L.", "EPFL", "FR")
 
 
-def test_without_the_box_the_profile_stays(client, login, make_event, make_user) -> None:
+def test_changes_without_the_box_are_refused_not_dropped(
+    client, login, make_event, make_user
+) -> None:
     event = make_event()
     user = make_user(name="Ada", affiliation="CERN", country="CH")
     login(user)
-    submit(client, event, {"name": "Someone else", "affiliation": "EPFL", "country": "FR"})
+    response = submit(
+        client, event, {"name": "Someone else", "affiliation": "EPFL", "country": "FR"}
+    )
+    assert response.status_code == 422
+    text = page_text(response)
+    assert "tick “Also update my profile” to keep them" in text
+    assert 'value="Someone else"' in text  # what they typed is kept on the page
     db.session.refresh(user)
     assert (user.name, user.affiliation, user.country) == ("Ada", "CERN", "CH")
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+    # Unchanged details need no box.
+    response = submit(client, event, {"name": "Ada", "affiliation": "CERN", "country": "CH"})
+    assert response.status_code == 302
 
 
 # --- bad input -----------------------------------------------------------------------------------
