@@ -500,15 +500,6 @@ ANNOUNCEMENT_TARGETS = [
 
 PUBLIC_TARGETS = ACCOUNT_TARGETS + REGISTRATION_TARGETS + ANNOUNCEMENT_TARGETS
 
-ENCODED_WORD = "known: an RFC 2047 encoded-word address (=?utf-8?q?x?=@example.org) gives a 500"
-# Waiting for their fixes (the lead removes a mark once its fix is merged).
-KNOWN = {
-    "accounts.signup": ENCODED_WORD,
-    "accounts.change_email": ENCODED_WORD,
-    "announcements.subscribe": ENCODED_WORD,
-    "sharing.share": f"{ENCODED_WORD}; long names and notes hang _LINK_PATTERN (capped above)",
-}
-
 
 @pytest.mark.parametrize("target", PUBLIC_TARGETS)
 def test_public_form_survives_hostile_input(site: Site, target: FormTarget) -> None:

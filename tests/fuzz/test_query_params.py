@@ -381,9 +381,6 @@ QUERY_TARGETS = [
     ),
 ]
 
-# Waiting for its fix (the lead removes the mark once it is merged).
-KNOWN = {"organiser.registrants": "known: a huge ?page= gives a 500"}
-
 
 READING = [target for target in QUERY_TARGETS if target.params]
 

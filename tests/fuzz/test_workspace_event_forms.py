@@ -380,24 +380,6 @@ AGENDA_TARGETS = [
 
 EVENT_FORM_TARGETS = EVENT_TARGETS + AGENDA_TARGETS
 
-TITLES = "known: CR/LF accepted in titles"
-NUL = "NUL in a text field gives a 500 on PostgreSQL"
-EVENT_BUGS = (
-    f"{TITLES}; known: capacity 2**31 / 2**64 gives a 500; "
-    f"new: CR/LF kept in venue, address and city; new: {NUL}"
-)
-SESSION_BUGS = f"{TITLES}; new: CR/LF kept in the room; new: {NUL}"
-# Waiting for their fixes (the lead removes a mark once its fix is merged).
-KNOWN = {
-    "organiser.new_event": EVENT_BUGS,
-    "organiser.edit_event": EVENT_BUGS,
-    "organiser.duplicate_event": f"{TITLES}; new: {NUL}",
-    "organiser.cancel_event": f"new: {NUL} (the reason)",
-    "organiser.agenda": SESSION_BUGS,
-    "organiser.edit_session": SESSION_BUGS,
-    "organiser.add_speaker": f"new: CR/LF kept in the speaker's name; new: {NUL}",
-}
-
 
 @pytest.mark.parametrize("target", EVENT_FORM_TARGETS)
 def test_event_form_survives_hostile_input(site: Site, target: FormTarget) -> None:

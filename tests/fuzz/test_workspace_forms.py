@@ -37,7 +37,6 @@ pytestmark = pytest.mark.fuzz
 
 AUDIT = "audit_entries"
 CATALOGUE = "catalogue_versions"
-NUL = "NUL in a text field gives a 500 on PostgreSQL"
 
 
 # --- the registration form, registrants, emails ----------------------------------------------
@@ -474,29 +473,6 @@ ORGANISATION_TARGETS = [
 ]
 
 WORKSPACE_TARGETS = EVENT_FORM_TARGETS + REGISTRATION_TARGETS + ORGANISATION_TARGETS
-
-TABLE_PAGE = (
-    "known: a huge ?page= on the registrants table gives a 500 (the action redirects "
-    "back to the table with the page it was posted from)"
-)
-# Waiting for their fixes (the lead removes a mark once its fix is merged).
-KNOWN = {
-    "organiser.approve_registration": TABLE_PAGE,
-    "organiser.reject_registration": TABLE_PAGE,
-    "organiser.promote_registration": TABLE_PAGE,
-    "organiser.cancel_registration": TABLE_PAGE,
-    "organiser.check_in": TABLE_PAGE,
-    "organiser.restore_registration": TABLE_PAGE,
-    "organiser.bulk_registrants": TABLE_PAGE,
-    "organiser.new_organisation": (
-        "new: CR/LF kept in the name, and its NUL in the invitation's subject; "
-        f"new: {NUL} (name, website)"
-    ),
-    "organiser.organisation": f"new: CR/LF kept in the name; new: {NUL} (name, website)",
-    "organiser.add_member": (
-        "known: an RFC 2047 encoded-word address (=?utf-8?q?x?=@example.org) gives a 500"
-    ),
-}
 
 
 @pytest.mark.parametrize("target", REGISTRATION_TARGETS + ORGANISATION_TARGETS)
