@@ -88,12 +88,10 @@ def new_event(organisation_id: int) -> Page:
         except DomainError as err:
             errors.attach_to_form(form, err)
         else:
-            audit.record(
+            audit.record_for_event(
+                event,
                 "create",
-                organisation_id=organisation.id,
-                event_id=event.id,
-                actor=current_user,
-                now=now,
+                now,
                 title=event.title,
             )
             db.session.commit()
@@ -217,12 +215,10 @@ def edit_event(event_id: int) -> Page:
         else:
             if update is not None:
                 if update:
-                    audit.record(
+                    audit.record_for_event(
+                        event,
                         "edit",
-                        organisation_id=event.organisation_id,
-                        event_id=event.id,
-                        actor=current_user,
-                        now=now,
+                        now,
                         changes=audit.changes_detail(update.changes),
                         revision=event.revision if update.revision_raised else None,
                     )
@@ -253,12 +249,10 @@ def publish_event(event_id: int) -> Page:
         except DomainError as err:
             flash(str(err), "error")
         else:
-            audit.record(
+            audit.record_for_event(
+                event,
                 "publish",
-                organisation_id=event.organisation_id,
-                event_id=event.id,
-                actor=current_user,
-                now=now,
+                now,
             )
             db.session.commit()
             flash(_("“%(title)s” is published.", title=event.title), "success")
@@ -276,12 +270,10 @@ def cancel_event(event_id: int) -> Page:
         except DomainError as err:
             errors.attach_to_form(form, err)
         else:
-            audit.record(
+            audit.record_for_event(
+                event,
                 "cancel",
-                organisation_id=event.organisation_id,
-                event_id=event.id,
-                actor=current_user,
-                now=now,
+                now,
                 reason=event.cancellation_reason,
             )
             db.session.commit()
@@ -313,21 +305,17 @@ def duplicate_event(event_id: int) -> Page:
         except DomainError as err:
             errors.attach_to_form(form, err)
         else:
-            audit.record(
+            audit.record_for_event(
+                copy,
                 "create",
-                organisation_id=copy.organisation_id,
-                event_id=copy.id,
-                actor=current_user,
-                now=now,
+                now,
                 title=copy.title,
                 duplicated_from=event.slug,
             )
-            audit.record(
+            audit.record_for_event(
+                event,
                 "duplicate",
-                organisation_id=event.organisation_id,
-                event_id=event.id,
-                actor=current_user,
-                now=now,
+                now,
                 copy=copy.slug,
             )
             db.session.commit()

@@ -167,12 +167,10 @@ def _export(event_id: int, kind: str) -> Response:
     status = request.args.get("status", "all")
     if status not in registrants.STATUS_FILTERS:
         status = "all"
-    audit.record(
+    audit.record_for_event(
+        event,
         "export",
-        organisation_id=event.organisation_id,
-        event_id=event.id,
-        actor=current_user,
-        now=utcnow(),
+        utcnow(),
         format=kind,
         status=status,
         rows=exports.count(event, status),
