@@ -71,6 +71,15 @@ def new_public_id() -> str:
     return value
 
 
+# The ticket code people read out at the door: no 0/O, 1/I/L look-alikes.
+TICKET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TICKET_CODE_LENGTH = 8  # 31**8 ≈ 8.5 × 10**11 codes
+
+
+def new_ticket_code() -> str:
+    return "".join(secrets.choice(TICKET_ALPHABET) for _ in range(TICKET_CODE_LENGTH))
+
+
 class Question(db.Model):
     """One question of an event's registration form.
 
@@ -133,6 +142,8 @@ class Registration(db.Model):
         Index("ix_registrations_updated_at", "updated_at"),
         # The holds to release: few rows ever carry one, so the sweep reads a small index.
         Index("ix_registrations_hold_expires_at", "hold_expires_at"),
+        # A ticket code names one registration (a unique index: SQLite can add one in place).
+        Index("uq_registrations_ticket_code", "ticket_code", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -153,6 +164,16 @@ class Registration(db.Model):
     # When a waitlisted registration got a place.
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who checked the person in (door staff); kept when that account is deleted.
+    checked_in_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # The ticket's short code (`registration.tickets`). Every row has one (the default, and
+    # migration 0018 filled the older rows); the column is not declared NOT NULL only because
+    # SQLite cannot add that without rebuilding the table.
+    ticket_code: Mapped[str] = mapped_column(
+        String(TICKET_CODE_LENGTH), nullable=True, default=new_ticket_code
+    )
     # Set while the place waits for the person to confirm their email address (a visitor
     # who registered without an account, or with an unconfirmed one): until then no
     # confirmation, ticket or calendar; past it the place is released (`is_hold_expired`).
@@ -161,7 +182,8 @@ class Registration(db.Model):
     is_hold_expired: Mapped[bool] = mapped_column(Boolean, default=False)
 
     event: Mapped[Event] = relationship()
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    checked_in_by: Mapped[User | None] = relationship(foreign_keys=[checked_in_by_id])
 
     def __repr__(self) -> str:
         return f"<Registration {self.id} {self.status} event={self.event_id} user={self.user_id}>"

@@ -1,0 +1,126 @@
+"""Tickets: the short code a person reads out at the door and the signed value in its QR code.
+
+Every registration carries a random `ticket_code` (`models.new_ticket_code`: eight characters
+without look-alikes, shown as "ABCD-2345"). The QR code holds that code signed with the site's
+secret (itsdangerous), so a value nobody issued is refused before any lookup and nothing about
+the person can be read from it. A ticket is valid only while its registration is confirmed
+(not held for an email confirmation) and the event is not cancelled; `read_ticket` says
+in words why any other ticket does not let its holder in.
+"""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, Signer
+from markupsafe import Markup
+from sqlalchemy import select
+
+from eventsite.events.models import Event, EventStatus
+from eventsite.extensions import db
+from eventsite.registration.models import (
+    TICKET_ALPHABET,
+    TICKET_CODE_LENGTH,
+    Registration,
+    RegistrationStatus,
+)
+from eventsite.registration.rules import RegistrationError
+
+_SALT = "eventsite.ticket"
+
+
+class TicketError(RegistrationError):
+    """A ticket that does not let its holder in, with the reason in words."""
+
+
+def _signer() -> Signer:
+    return Signer(current_app.secret_key, salt=_SALT)
+
+
+def display_code(registration: Registration) -> str:
+    """ "ABCD-2345": the code as printed and read out."""
+    code = registration.ticket_code
+    half = TICKET_CODE_LENGTH // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def normalise_code(text: str) -> str | None:
+    """What someone typed ("abcd 2345", "ABCD-2345") as a stored code, or None when it
+    cannot be one (wrong length, a character the codes never use)."""
+    code = "".join(ch for ch in text.upper() if ch.isalnum())
+    if len(code) != TICKET_CODE_LENGTH or any(ch not in TICKET_ALPHABET for ch in code):
+        return None
+    return code
+
+
+def ticket_value(registration: Registration) -> str:
+    """The QR code's content: the ticket code and its signature, nothing about the person."""
+    return _signer().sign(registration.ticket_code).decode()
+
+
+def has_valid_ticket(registration: Registration) -> bool:
+    """Confirmed, not waiting for the email address to be confirmed, event not cancelled."""
+    return (
+        registration.status == RegistrationStatus.CONFIRMED
+        and registration.hold_expires_at is None
+        and registration.event.status != EventStatus.CANCELLED
+    )
+
+
+def invalid_reason(registration: Registration) -> str | None:
+    """Why this registration's ticket lets nobody in, or None when it is valid."""
+    if registration.event.status == EventStatus.CANCELLED:
+        return _("This event was cancelled.")
+    if registration.status == RegistrationStatus.CANCELLED:
+        return _("This registration was cancelled.")
+    if registration.status == RegistrationStatus.REJECTED:
+        return _("This registration was declined.")
+    if registration.status == RegistrationStatus.WAITLISTED:
+        return _("This person is on the waiting list and has no place.")
+    if registration.status == RegistrationStatus.PENDING:
+        return _("This registration still awaits the organiser's approval.")
+    if registration.hold_expires_at is not None:
+        return _("This person has not confirmed their email address yet.")
+    return None
+
+
+def _registration_with_code(code: str) -> Registration | None:
+    return db.session.scalar(select(Registration).where(Registration.ticket_code == code))
+
+
+def find_ticket(event: Event, text: str) -> Registration:
+    """The registration a scanned QR value or a typed code names, for this event's door.
+
+    Raises `TicketError` for a value nobody issued (forged or altered), a code of another
+    event, and a registration whose ticket is not valid (cancelled, waitlisted…)."""
+    text = text.strip()
+    try:
+        code = _signer().unsign(text).decode() if "." in text else normalise_code(text)
+    except BadSignature:
+        code = None
+    registration = _registration_with_code(code) if code else None
+    if registration is None:
+        raise TicketError(_("This is not a ticket of this site."))
+    if registration.event_id != event.id:
+        raise TicketError(_("This ticket is for another event."))
+    reason = invalid_reason(registration)
+    if reason is not None:
+        raise TicketError(reason)
+    return registration
+
+
+def qr_svg(registration: Registration, *, scale: int = 4) -> Markup:
+    """The ticket's QR code as inline SVG, with a text alternative."""
+    qr = segno.make_qr(ticket_value(registration), error="m")
+    svg = qr.svg_inline(scale=scale, title=_("Ticket %(code)s", code=display_code(registration)))
+    return Markup(svg)  # segno writes the SVG; the title is XML-escaped by segno
+
+
+def qr_png(registration: Registration, *, scale: int = 6) -> bytes:
+    """The ticket's QR code as PNG bytes (inline in emails)."""
+    buffer = io.BytesIO()
+    segno.make_qr(ticket_value(registration), error="m").save(buffer, kind="png", scale=scale)
+    return buffer.getvalue()
