@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -118,6 +119,25 @@ class Gunicorn:
         return {pid for pid, m, p, _status in lines if (m, p) == (method, path)}
 
 
+def site_environment(
+    database_url: str, secret_key: str, settings: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a process of the site (an app server, a worker), set up like the
+    tests' own app (no CSRF, rate limits, page cache or sending mail after the request);
+    `settings` are EVENTSITE_<name> overrides, for turning on what a test is about."""
+    return {
+        **os.environ,
+        "EVENTSITE_ENV": "development",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secret_key,
+        "EVENTSITE_WTF_CSRF_ENABLED": "false",
+        "EVENTSITE_RATELIMIT_ENABLED": "false",
+        "EVENTSITE_PAGE_CACHE_ENABLED": "false",
+        "EVENTSITE_MAIL_DELIVER_AFTER_REQUEST": "false",
+        **{f"EVENTSITE_{name}": value for name, value in (settings or {}).items()},
+    }
+
+
 def start_gunicorn(
     database_url: str,
     secret_key: str,
@@ -128,22 +148,11 @@ def start_gunicorn(
     settings: Mapping[str, str] | None = None,
 ) -> Gunicorn:
     """`wsgi:app` under gunicorn on a free port, returned once /healthz answers and every
-    worker has had time to boot. It is set up like the tests' own app (no CSRF, rate
-    limits, page cache or sending mail after the request); `settings` are EVENTSITE_<name>
-    overrides, for turning on what a test is about."""
+    worker has had time to boot, in `site_environment` (its BASE_URL: that port)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "EVENTSITE_ENV": "development",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": secret_key,
-        "EVENTSITE_WTF_CSRF_ENABLED": "false",
-        "EVENTSITE_RATELIMIT_ENABLED": "false",
-        "EVENTSITE_PAGE_CACHE_ENABLED": "false",
-        "EVENTSITE_MAIL_DELIVER_AFTER_REQUEST": "false",
-        "EVENTSITE_BASE_URL": f"http://{HOST}:{port}",
-        **{f"EVENTSITE_{name}": value for name, value in (settings or {}).items()},
-    }
+    env = site_environment(
+        database_url, secret_key, {"BASE_URL": f"http://{HOST}:{port}", **(settings or {})}
+    )
     name = f"gunicorn-{port}"
     log, access_log = log_dir / f"{name}.log", log_dir / f"{name}-access.log"
     command = [
@@ -194,3 +203,51 @@ def stop_gunicorn(server: Gunicorn) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(server.process.pid, signal.SIGKILL)  # master and workers
     server.process.wait()
+
+
+@dataclass
+class OutboxWorker:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text()
+
+    def sent(self) -> int:
+        """The messages this worker reports having sent ("Outbox: sent 3, ...")."""
+        return sum(int(n) for n in re.findall(r"^Outbox: sent (\d+)", self.log_text(), re.M))
+
+
+def start_outbox_worker(
+    database_url: str,
+    secret_key: str,
+    log_dir: Path,
+    *,
+    interval: float = 0.1,
+    settings: Mapping[str, str] | None = None,
+) -> OutboxWorker:
+    """`flask outbox work` as production runs it beside the app servers, in
+    `site_environment`; it starts delivering as soon as it has booted."""
+    log = log_dir / f"outbox-worker-{len(list(log_dir.glob('outbox-worker-*.log')))}.log"
+    command = [
+        sys.executable, "-m", "flask", "--app", "wsgi", "outbox", "work",
+        "--interval", str(interval),
+    ]  # fmt: skip
+    env = {**site_environment(database_url, secret_key, settings), "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return OutboxWorker(process, log)
+
+
+def stop_outbox_worker(worker: OutboxWorker) -> None:
+    """SIGTERM, as a service manager stops it (the message being sent is finished first),
+    then the whole process group if it has not stopped within 20 s."""
+    if worker.process.poll() is None:
+        worker.process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.process.wait(timeout=20)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.process.pid, signal.SIGKILL)
+    worker.process.wait()
