@@ -6,7 +6,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed
 JS_CHECK := tests/ical/js
 
-.PHONY: install run demo test screenshots lint format bench clean
+.PHONY: install run demo test servers screenshots lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,15 @@ format: install
 test: install lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$status
+
+# Several servers, really run: two gunicorn app servers and two outbox workers on one
+# PostgreSQL and one Redis, and the scenario across them (tests/test_several_servers.py),
+# printing its figures. `make test` runs it too. The defaults are .ci/run's private servers.
+servers: install
+	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-postgresql+psycopg://eventsite:eventsite@127.0.0.1:5433/eventsite_test}" \
+	TEST_REDIS_URL="$${TEST_REDIS_URL:-redis://127.0.0.1:6380/0}" \
+	  $(BIN)/python -m pytest -q -rs tests/test_several_servers.py -k postgresql $(PYTEST_ARGS); \
+	  status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$status
 
 # The browser tests save their screenshots in build/screenshots/; this refreshes the README's.
 screenshots: install

@@ -9,8 +9,11 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, literal
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -45,6 +48,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class database_time_ago(FunctionElement[datetime]):
+    """The database's clock `seconds` ago, in SQL: a moment every server reading it agrees
+    on, whatever its own clock says."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(literal(int(seconds)))
+
+
+@compiles(database_time_ago)
+def _time_ago_postgresql(element: database_time_ago, compiler: SQLCompiler, **kw: object) -> str:
+    return f"(CURRENT_TIMESTAMP - make_interval(secs => {compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(database_time_ago, "sqlite")
+def _time_ago_sqlite(element: database_time_ago, compiler: SQLCompiler, **kw: object) -> str:
+    # The text SQLite stores UTCDateTime as ("YYYY-MM-DD HH:MM:SS.ffffff") compares in order.
+    seconds = compiler.process(element.clauses, **kw)
+    return f"datetime('now', '-' || {seconds} || ' seconds')"
 
 
 def _zone_table() -> str:

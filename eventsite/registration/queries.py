@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from eventsite import timeutil
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
@@ -69,14 +70,36 @@ def count_places_by_event(events: Iterable[Event], now: datetime) -> dict[int, P
     }
 
 
+# Longer than a change can take from its `now` (the request's clock, which `updated_at`
+# gets) to its commit, plus how far two servers' clocks may be apart: no request outlives
+# gunicorn's --timeout (30 s).
+RECENT_CHANGE_SECONDS = 120
+
+
 def listing_stamp() -> list[Any]:
     """What the listing's cards read of the registrations, for the page cache's key of the
     pages that show cards: the newest registration, the latest change to any (every
-    service that changes a registration sets `updated_at`) and the holds run out."""
+    service that changes a registration sets `updated_at`), the recent changes, and the
+    holds run out.
+
+    The latest change alone misses a change committed behind a later one: `updated_at` is
+    the request's clock, read before it waited for its event's lock, on a server whose
+    clock may be behind another's. So the registrations changed in the last
+    RECENT_CHANGE_SECONDS (the database's clock) are counted and summed, each as its id
+    weighted by its status: a late commit brings a row into them or changes the status of
+    one in them, and the sum with it."""
     registrations = Registration.__table__
+    weight = case(
+        {status.value: n for n, status in enumerate(RegistrationStatus, start=1)},
+        value=registrations.c.status,
+        else_=0,
+    )
+    recent = registrations.c.updated_at >= timeutil.database_time_ago(RECENT_CHANGE_SECONDS)
     return [
         select(func.max(registrations.c.id)).scalar_subquery(),
         select(func.max(registrations.c.updated_at)).scalar_subquery(),
+        select(func.count()).where(recent).scalar_subquery(),
+        select(func.sum(registrations.c.id * weight)).where(recent).scalar_subquery(),
         # Holds run out by now (the database's clock) free places before anything
         # releases them: read from the small hold index.
         select(func.count())

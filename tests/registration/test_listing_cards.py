@@ -98,6 +98,28 @@ def test_a_cached_listing_follows_registrations_and_cancellations(
     }
 
 
+def test_a_cached_listing_follows_a_change_committed_behind_a_later_one(
+    client, make_event, make_user
+) -> None:
+    """A change is stamped with its request's clock, which may be behind the last stamp
+    when it commits: a request that waited for a lock, or a server whose clock is a little
+    behind another's. The listing cached meanwhile still gives way to it."""
+    small = make_event(title="Small", capacity=2)
+    other = make_event(title="Other", capacity=5)
+    began = utcnow()
+    first = services.register_attendee(make_user(), small, {}, began - timedelta(seconds=5))
+    db.session.commit()
+    # Another server registers someone for another event, and commits first.
+    services.register_attendee(make_user(), other, {}, began + timedelta(seconds=1))
+    db.session.commit()
+    assert card_states(client) == {"Small": "1 place left", "Other": "4 places left"}
+
+    services.cancel_registration(first, began)  # its request began before that commit
+    db.session.commit()
+    assert card_states(client) == {"Small": "2 places left", "Other": "4 places left"}
+    assert card_states(client, "/") == {"Small": "2 places left", "Other": "4 places left"}
+
+
 def test_cards_cost_one_query_for_the_whole_page(
     client, make_event, make_user, make_registration, count_queries
 ) -> None:
