@@ -1,5 +1,6 @@
 """The site under gunicorn for the tests that need real processes (concurrency, rate limits
-across workers, request limits), and plain HTTP to reach it, one request or many at once.
+across workers, request limits), and plain HTTP to reach it, one request or many at once;
+`flask outbox work` beside it, for the production topology (test_several_servers.py).
 
 The `gunicorn` fixture in conftest.py starts servers with `start_gunicorn` and stops them
 with `stop_gunicorn` when the test ends."""

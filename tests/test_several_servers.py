@@ -27,6 +27,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -34,7 +36,7 @@ from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from eventsite.extensions import db
 from eventsite.mail.models import OutboxMessage, OutboxStatus
@@ -222,6 +224,42 @@ def assert_every_page_shows(site: Site, slug: str, page: str, card: str) -> list
     return outcomes
 
 
+def listing_cards(site: Site, title: str) -> set[str]:
+    """What the card of the event called `title` says about registering, in every anonymous
+    answer of both servers' listing (several from each, so both workers answer)."""
+    said = set()
+    for _ in range(4):
+        for server in site.servers:
+            body = server.request("GET", "/events/").body
+            for card in re.findall(r'<article class="event-card.*?</article>', body, re.S):
+                if f">{title}</a>" in card:
+                    said |= set(re.findall(r'class="badge badge-places[^"]*">([^<]+)<', card))
+    return said
+
+
+@contextmanager
+def event_locked(event_id: int) -> Iterator[None]:
+    """Hold the event's row lock, as a request changing its places does, until the end."""
+    with db.engine.connect() as connection, connection.begin():
+        connection.execute(select(Event.id).where(Event.id == event_id).with_for_update())
+        yield
+
+
+def wait_for_a_lock_waiter(timeout: float = 30) -> None:
+    """Until some request of the servers is waiting for a lock in the database."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.engine.connect() as connection:
+            if connection.execute(waiting).scalar():
+                return
+        time.sleep(0.05)
+    pytest.fail("no request came to wait for the event's lock")
+
+
 def statuses(event_id: int) -> dict[str, int]:
     db.session.expire_all()
     rows = db.session.execute(
@@ -252,10 +290,17 @@ def test_two_app_servers_and_two_workers_work_as_one_site(
     )
     for _ in range(TAKEN):
         make_registration(make_user(), event)
-    users = [make_user() for _ in range(1 + RACERS)]
+    small = make_event(title="Small Workshop", starts_at=starts, capacity=10)
+    leaving = make_registration(make_user(), small)
+    for _ in range(2):
+        make_registration(make_user(), small)
+    other = make_event(title="Other Meeting", starts_at=starts, capacity=50)
+    users = [leaving.user, *(make_user() for _ in range(2 + RACERS))]
     cookies = {user.email: session_cookie(app, user) for user in users}
-    first, *racers = cookies  # their addresses
+    small_leaver, latecomer, first, *racers = cookies  # their addresses
     event_id, slug, title = event.id, event.slug, event.title
+    small_id, small_cancel = small.id, f"/registrations/{leaving.public_id}/cancel"
+    other_register = f"/events/{other.slug}/register"
     register = f"/events/{slug}/register"
     site = several_servers()
     a, b = site.servers
@@ -267,6 +312,17 @@ def test_two_app_servers_and_two_workers_work_as_one_site(
     assert "hit" in cached  # the pages really were served from the caches
     assert post(b, register, cookies[first]).status == 302
     assert_every_page_shows(site, slug, f"{left - 1} places", f"{left - 1} places left")
+
+    # (e) A cancellation on A waits for its event's lock while a registration for another
+    # event commits on B: it commits last, its `updated_at` older. The listings both servers
+    # cached in between give way to it all the same.
+    with ThreadPoolExecutor(1) as pool, event_locked(small_id):
+        cancelling = pool.submit(post, a, small_cancel, cookies[small_leaver])
+        wait_for_a_lock_waiter()
+        assert post(b, other_register, cookies[latecomer]).status == 302
+        assert listing_cards(site, "Small Workshop") == {"7 places left"}
+    assert cancelling.result(timeout=60).status == 302
+    assert listing_cards(site, "Small Workshop") == {"8 places left"}
 
     # (a) 40 people race for the last 25 places, every other one on server B.
     jobs = [
@@ -309,7 +365,13 @@ def test_two_app_servers_and_two_workers_work_as_one_site(
     for envelope in handler.messages:
         for rcpt in envelope.rcpt_tos:
             subjects[rcpt, str(message(envelope)["Subject"])] += 1
-    expected = Counter({(first, SUBJECTS["confirmed"] + title): 1})
+    expected = Counter(
+        {
+            (first, SUBJECTS["confirmed"] + title): 1,
+            (small_leaver, SUBJECTS["cancelled"] + "Small Workshop"): 1,
+            (latecomer, SUBJECTS["confirmed"] + "Other Meeting"): 1,
+        }
+    )
     for mail_to, r in got.items():
         kind = (
             "waitlisted"
@@ -322,6 +384,9 @@ def test_two_app_servers_and_two_workers_work_as_one_site(
     assert subjects == expected
     per_worker = [worker.sent() for worker in site.workers]
     assert sum(per_worker) == len(handler.messages)
+    # Both workers were up and sharing the work (each claims one message at a time).
+    assert all(w.process.poll() is None for w in site.workers)
+    assert all(per_worker), [w.log_text() for w in site.workers]
 
     # (d) The log-in limit counts tries on both servers together.
     tries = [
