@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import DateTime, literal
+from sqlalchemy import DateTime, literal_column
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -58,7 +58,9 @@ class database_time_ago(FunctionElement[datetime]):
     inherit_cache = True
 
     def __init__(self, seconds: int) -> None:
-        super().__init__(literal(int(seconds)))
+        # Written into the SQL, not bound: a prepared statement's generic plan then still
+        # knows the range is short and reads it from the index.
+        super().__init__(literal_column(str(int(seconds))))
 
 
 @compiles(database_time_ago)
