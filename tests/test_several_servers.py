@@ -23,6 +23,7 @@ import email
 import email.policy
 import os
 import re
+import statistics
 import time
 import uuid
 from collections import Counter
@@ -397,12 +398,15 @@ def test_two_app_servers_and_two_workers_work_as_one_site(
     ]  # fmt: skip
     answers = at_once(tries)
     assert Counter(r.status for r in answers) == {422: LOGIN_LIMIT, 429: LOGIN_LIMIT}
+    refused = next(r for r in answers if r.status == 429)
+    assert "You have tried this too many times" in refused.body  # the site's own page
 
     with capsys.disabled():
         print(
             f"\nSeveral servers (2 gunicorn servers x 2 workers, 2 outbox workers, PostgreSQL,"
             f" Redis): {RACERS} registrations racing for the last {left - 1} places in"
-            f" {seconds:.2f} s = {RACERS / seconds:.1f} registrations/s; exact capacity"
+            f" {seconds:.2f} s = {RACERS / seconds:.1f} registrations/s (median answer"
+            f" {statistics.median(r.seconds for r in results) * 1000:.0f} ms); exact capacity"
             f" {CAPACITY}/{CAPACITY}, waiting list {RACERS - (left - 1)}, 0 errors;"
             f" {len(handler.messages)} emails, each delivered once (workers sent"
             f" {' + '.join(map(str, per_worker))}); log-in limit {LOGIN_LIMIT}/minute:"
