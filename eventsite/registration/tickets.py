@@ -11,6 +11,7 @@ in words why any other ticket does not let its holder in.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import segno
 from flask import current_app
@@ -19,8 +20,10 @@ from itsdangerous import BadSignature, Signer
 from markupsafe import Markup
 from sqlalchemy import select
 
+from eventsite import links
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
+from eventsite.mail import services as mail
 from eventsite.registration.models import (
     TICKET_ALPHABET,
     TICKET_CODE_LENGTH,
@@ -112,15 +115,53 @@ def find_ticket(event: Event, text: str) -> Registration:
     return registration
 
 
-def qr_svg(registration: Registration, *, scale: int = 4) -> Markup:
-    """The ticket's QR code as inline SVG, with a text alternative."""
-    qr = segno.make_qr(ticket_value(registration), error="m")
-    svg = qr.svg_inline(scale=scale, title=_("Ticket %(code)s", code=display_code(registration)))
+def qr_svg(registration: Registration, *, scale: int = 6) -> Markup:
+    """The ticket's QR code as inline SVG, with a text alternative. At the default scale a
+    version-3 code is 222 px with its quiet zone: a phone reads it from arm's length."""
+    svg = _qr(registration).svg_inline(
+        scale=scale, title=_("Ticket %(code)s", code=display_code(registration))
+    )
     return Markup(svg)  # segno writes the SVG; the title is XML-escaped by segno
 
 
 def qr_png(registration: Registration, *, scale: int = 6) -> bytes:
     """The ticket's QR code as PNG bytes (inline in emails)."""
     buffer = io.BytesIO()
-    segno.make_qr(ticket_value(registration), error="m").save(buffer, kind="png", scale=scale)
+    _qr(registration).save(buffer, kind="png", scale=scale)
     return buffer.getvalue()
+
+
+def _qr(registration: Registration) -> segno.QRCode:
+    return segno.make_qr(ticket_value(registration), error="m")
+
+
+def print_url(registration: Registration) -> str:
+    """Absolute address of the printable ticket, built without a request."""
+    return links.external_url("registration.ticket", public_id=registration.public_id)
+
+
+@dataclass(frozen=True)
+class EmailTicket:
+    """What `templates/email/_ticket.html`/`.txt` show as `ticket`, and the inline QR image
+    the message must carry among its attachments (`image`)."""
+
+    code: str
+    url: str
+    image: mail.Attachment
+    size: int  # the PNG's width and height in pixels
+
+    @property
+    def cid(self) -> str:
+        return self.image.content_id or ""
+
+
+def email_ticket(registration: Registration, *, scale: int = 6) -> EmailTicket | None:
+    """The ticket for an email to its holder, or None when the registration has no valid
+    ticket (waiting, awaiting approval or email confirmation, cancelled)."""
+    if not has_valid_ticket(registration):
+        return None
+    code = display_code(registration)
+    png = qr_png(registration, scale=scale)
+    image = mail.inline_image(f"ticket-{code}.png", "image/png", png)
+    size = _qr(registration).symbol_size(scale=scale)[0]
+    return EmailTicket(code=code, url=print_url(registration), image=image, size=size)
