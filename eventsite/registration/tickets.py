@@ -116,12 +116,14 @@ def find_ticket(event: Event, text: str) -> Registration:
 
 
 def qr_svg(registration: Registration, *, scale: int = 6) -> Markup:
-    """The ticket's QR code as inline SVG, with a text alternative. At the default scale a
-    version-3 code is 222 px with its quiet zone: a phone reads it from arm's length."""
-    svg = _qr(registration).svg_inline(
-        scale=scale, title=_("Ticket %(code)s", code=display_code(registration))
-    )
-    return Markup(svg)  # segno writes the SVG; the title is XML-escaped by segno
+    """The ticket's QR code as inline SVG: an image named by its title, drawn `scale` px
+    per module (version 3 with its quiet zone: 222 px, which a phone reads from arm's
+    length), with a viewBox so a style sheet can scale it (smaller screens, paper)."""
+    qr = _qr(registration)
+    title = _("Ticket %(code)s", code=display_code(registration))
+    svg = qr.svg_inline(scale=scale, omitsize=True, title=title)  # segno XML-escapes the title
+    size = qr.symbol_size(scale=scale)[0]
+    return Markup(svg.replace("<svg ", f'<svg width="{size}" height="{size}" role="img" ', 1))
 
 
 def qr_png(registration: Registration, *, scale: int = 6) -> bytes:
