@@ -4,14 +4,20 @@ Every registration carries a random `ticket_code` (`models.new_ticket_code`: eig
 without look-alikes, shown as "ABCD-2345"). The QR code holds that code signed with the site's
 secret (itsdangerous), so a value nobody issued is refused before any lookup and nothing about
 the person can be read from it. A ticket is valid only while its registration is confirmed
-(not held for an email confirmation) and the event is not cancelled; `read_ticket` says
-in words why any other ticket does not let its holder in.
+(not held for an email confirmation) and the event is not cancelled; `invalid_reason` says
+in words why any other ticket does not let its holder in, and `find_ticket` reads a ticket
+at the door.
+
+Where a ticket is shown: the registration page and its printable page (`qr_svg`), and the
+emails that give someone a place (`email_ticket`: the QR code as an inline PNG, shown by
+`templates/email/_ticket.html`).
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 
 import segno
 from flask import current_app
@@ -134,7 +140,15 @@ def qr_png(registration: Registration, *, scale: int = 6) -> bytes:
 
 
 def _qr(registration: Registration) -> segno.QRCode:
-    return segno.make_qr(ticket_value(registration), error="m")
+    return _qr_of(ticket_value(registration))
+
+
+@lru_cache(maxsize=1024)
+def _qr_of(value: str) -> segno.QRCode:
+    # segno tries the eight masks in pure Python and keeps the most readable: most of a
+    # QR code's cost (measured: about 3x its PNG encoding). A value's code never changes,
+    # so a page shown again, and an email's PNG and its size, reuse it.
+    return segno.make_qr(value, error="m")
 
 
 def print_url(registration: Registration) -> str:
