@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from email import errors as email_errors
 from email import header as legacy_header
 from email import headerregistry
@@ -48,8 +47,6 @@ MESSAGE_POLICY = default_policy.clone(header_factory=_header_registry())
 LONG_HEADER_POLICY = MESSAGE_POLICY.clone(max_line_length=998)
 # The invitation inside multipart/alternative, as Outlook/Exchange send it (MS-OXCMAIL).
 CALENDAR_METHODS = ("REQUEST", "CANCEL")
-# RFC 2392's content-id as an addr-spec, the way make_msgid writes it: no spaces, no brackets.
-CONTENT_ID = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
 
 
 class MessageBuildError(ValueError):
@@ -178,9 +175,18 @@ def _attach(msg: EmailMessage, item: dict[str, Any]) -> None:
     )
 
 
+def _is_content_id(value: str) -> bool:
+    """RFC 2392's content-id as make_msgid writes it: one printable ASCII word with an @,
+    without the angle brackets the header adds."""
+    local, at, domain = value.partition("@")
+    return bool(local and at and domain) and all(
+        ch.isascii() and ch.isprintable() and ch not in ' <>()[]\\,;:"' for ch in value
+    )
+
+
 def _add_related(html: EmailMessage, item: dict[str, Any]) -> None:
     content_id = str(item["content_id"])
-    if not CONTENT_ID.fullmatch(content_id):
+    if not _is_content_id(content_id):
         raise MessageBuildError(f"bad content id: {content_id!r}")
     content_type = _content_type(item)
     if content_type.maintype != "image":
