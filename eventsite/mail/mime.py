@@ -69,6 +69,11 @@ def build_message(row: OutboxMessage, *, sender: str) -> EmailMessage:
     Gmail and Apple Mail show a meeting and apply updates and cancellations to it; and
     the same calendar again as an `application/ics` attachment to download.
 
+    An inline image (an attachment stored with a `content_id`, shown by the HTML as
+    `cid:...`) turns the HTML alternative into a `multipart/related` of the HTML and the
+    image (`Content-ID`, `Content-Disposition: inline`; RFC 2387, RFC 2392), so clients
+    show it in the text, not as a file. A message without HTML leaves such images out.
+
     The default policy refuses CR and LF in every header value, so nothing stored in the
     row (a subject, a reply-to, a filename) can start a header of its own.
     """
@@ -92,13 +97,18 @@ def build_message(row: OutboxMessage, *, sender: str) -> EmailMessage:
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         # Quoted-printable keeps the source readable and survives long lines.
         msg.set_content(row.body_text, cte="quoted-printable")
+        inline = [item for item in row.attachments or [] if item.get("content_id")]
         if row.body_html:
             msg.add_alternative(row.body_html, subtype="html", cte="quoted-printable")
+            html = msg.get_payload()[-1]
+            for item in inline:
+                _add_related(html, item)
         for item in row.attachments or []:
             if item.get("calendar_method"):
                 _add_calendar_alternative(msg, item)
         for item in row.attachments or []:
-            _attach(msg, item)
+            if not item.get("content_id"):
+                _attach(msg, item)
         _check_addresses(msg)
         if row.list_unsubscribe:
             # The address is one long word: under the 78-column policy it would be folded
@@ -144,12 +154,17 @@ def _check_addresses(msg: EmailMessage) -> None:
         check_address_header(str(msg["Reply-To"]), single=False)
 
 
-def _attach(msg: EmailMessage, item: dict[str, Any]) -> None:
-    # Parsing the stored type keeps every parameter: a calendar invitation needs its
-    # `method=REQUEST` on the part, or mail clients show a plain file.
+def _content_type(item: dict[str, Any]) -> Any:
     content_type = default_policy.header_factory("Content-Type", item["content_type"])
     if content_type.defects:
         raise MessageBuildError(f"bad attachment content type: {item['content_type']!r}")
+    return content_type
+
+
+def _attach(msg: EmailMessage, item: dict[str, Any]) -> None:
+    # Parsing the stored type keeps every parameter: a calendar invitation needs its
+    # `method=REQUEST` on the part, or mail clients show a plain file.
+    content_type = _content_type(item)
     data = base64.b64decode(item["data"], validate=True)
     msg.add_attachment(
         data,
@@ -157,6 +172,32 @@ def _attach(msg: EmailMessage, item: dict[str, Any]) -> None:
         subtype=content_type.subtype,
         filename=safe_filename(item["filename"]),
         params=dict(content_type.params),
+    )
+
+
+def _is_content_id(value: str) -> bool:
+    """RFC 2392's content-id as make_msgid writes it: one printable ASCII word with an @,
+    without the angle brackets the header adds."""
+    local, at, domain = value.partition("@")
+    return bool(local and at and domain) and all(
+        ch.isascii() and ch.isprintable() and ch not in ' <>()[]\\,;:"' for ch in value
+    )
+
+
+def _add_related(html: EmailMessage, item: dict[str, Any]) -> None:
+    content_id = str(item["content_id"])
+    if not _is_content_id(content_id):
+        raise MessageBuildError(f"bad content id: {content_id!r}")
+    content_type = _content_type(item)
+    if content_type.maintype != "image":
+        raise MessageBuildError(f"inline parts are images: {item['content_type']!r}")
+    html.add_related(
+        base64.b64decode(item["data"], validate=True),
+        maintype=content_type.maintype,
+        subtype=content_type.subtype,
+        cid=f"<{content_id}>",
+        disposition="inline",
+        filename=safe_filename(item["filename"]),
     )
 
 

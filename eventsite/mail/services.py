@@ -28,6 +28,8 @@ class Attachment:
     # "REQUEST" / "CANCEL": an iTIP invitation, also sent as the message's text/calendar
     # alternative (mime.build_message).
     calendar_method: str | None = None
+    # An image the HTML part shows as <img src="cid:...">, sent beside it (mime.build_message).
+    content_id: str | None = None
 
     def as_json(self) -> dict[str, str]:
         item = {
@@ -37,6 +39,8 @@ class Attachment:
         }
         if self.calendar_method:
             item["calendar_method"] = self.calendar_method
+        if self.content_id:
+            item["content_id"] = self.content_id
         return item
 
 
@@ -44,6 +48,15 @@ def calendar_invitation(filename: str, method: str, data: bytes) -> Attachment:
     """An iTIP calendar (RFC 5546) sent as Outlook sends one: the text/calendar part of
     the message's alternatives, and a copy attached as `application/ics` for download."""
     return Attachment(filename, "application/ics", data, calendar_method=method)
+
+
+def inline_image(filename: str, content_type: str, data: bytes) -> Attachment:
+    """An image shown inside the HTML part: `<img src="cid:{{ attachment.content_id }}">`.
+    Its Content-ID is unique (RFC 2392) and stored with the row, so every delivery attempt
+    carries the same one."""
+    domain = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2]
+    content_id = make_msgid(idstring="img", domain=domain or "localhost").strip("<>")
+    return Attachment(filename, content_type, data, content_id=content_id)
 
 
 def _single_line(value: str) -> str:

@@ -21,7 +21,7 @@ from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.ical import builders, content
 from eventsite.mail import services as mail
-from eventsite.registration import answers, queries, rules
+from eventsite.registration import answers, queries, rules, tickets
 from eventsite.registration.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 
 
@@ -139,6 +139,15 @@ def notify_promoted(registration: Registration, now: datetime) -> None:
     notify(registration, "registration_promoted", now)
 
 
+# The messages that tell someone the place is theirs (when it is confirmed).
+PLACE_TEMPLATES = (
+    "registration_confirmation",
+    "registration_promoted",
+    "registration_approved",
+    "registration_restored",
+)
+
+
 def notify(
     registration: Registration,
     template: str,
@@ -152,23 +161,20 @@ def notify(
     # Only a confirmed place is an invitation: someone waiting or awaiting approval gets
     # their first REQUEST when they get the place (promoted, approved). A restored place is
     # a registration of its own, so its REQUEST rises above the CANCEL sent before it.
+    # The same messages carry the ticket, once it is valid (a held place gets it when the
+    # address is confirmed: that sends the confirmation).
     invited = (
         registration.status == RegistrationStatus.CONFIRMED
         and not registration.is_held
-        and template
-        in (
-            "registration_confirmation",
-            "registration_promoted",
-            "registration_approved",
-            "registration_restored",
-        )
+        and template in PLACE_TEMPLATES
     )
     attachments = (
         [_invitation(registration, "REQUEST", invitation_sequence(registration), now)]
         if invited
         else []
     )
-    _queue(registration, template, now, attachments, rank=rank, reason=reason)
+    ticket = tickets.email_ticket(registration) if template in PLACE_TEMPLATES else None
+    _queue(registration, template, now, attachments, rank=rank, reason=reason, ticket=ticket)
 
 
 def notify_cancelled(
@@ -200,6 +206,7 @@ def _queue(
     *,
     rank: int | None = None,
     reason: str = "",
+    ticket: tickets.EmailTicket | None = None,
 ) -> None:
     event = registration.event
     user = registration.user
@@ -208,8 +215,9 @@ def _queue(
         _subject(template, registration),
         template,
         category="registration",
-        attachments=attachments,
+        attachments=[*attachments, ticket.image] if ticket else attachments,
         has_invitation=bool(attachments),
+        ticket=ticket,
         registration=registration,
         event=event,
         user=user,

@@ -4,13 +4,20 @@ Every registration carries a random `ticket_code` (`models.new_ticket_code`: eig
 without look-alikes, shown as "ABCD-2345"). The QR code holds that code signed with the site's
 secret (itsdangerous), so a value nobody issued is refused before any lookup and nothing about
 the person can be read from it. A ticket is valid only while its registration is confirmed
-(not held for an email confirmation) and the event is not cancelled; `read_ticket` says
-in words why any other ticket does not let its holder in.
+(not held for an email confirmation) and the event is not cancelled; `invalid_reason` says
+in words why any other ticket does not let its holder in, and `find_ticket` reads a ticket
+at the door.
+
+Where a ticket is shown: the registration page and its printable page (`qr_svg`), and the
+emails that give someone a place (`email_ticket`: the QR code as an inline PNG, shown by
+`templates/email/_ticket.html`).
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
+from functools import lru_cache
 
 import segno
 from flask import current_app
@@ -19,8 +26,10 @@ from itsdangerous import BadSignature, Signer
 from markupsafe import Markup
 from sqlalchemy import select
 
+from eventsite import links
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
+from eventsite.mail import services as mail
 from eventsite.registration.models import (
     TICKET_ALPHABET,
     TICKET_CODE_LENGTH,
@@ -112,15 +121,63 @@ def find_ticket(event: Event, text: str) -> Registration:
     return registration
 
 
-def qr_svg(registration: Registration, *, scale: int = 4) -> Markup:
-    """The ticket's QR code as inline SVG, with a text alternative."""
-    qr = segno.make_qr(ticket_value(registration), error="m")
-    svg = qr.svg_inline(scale=scale, title=_("Ticket %(code)s", code=display_code(registration)))
-    return Markup(svg)  # segno writes the SVG; the title is XML-escaped by segno
+def qr_svg(registration: Registration, *, scale: int = 6) -> Markup:
+    """The ticket's QR code as inline SVG: an image named by its title, drawn `scale` px
+    per module (version 3 with its quiet zone: 222 px, which a phone reads from arm's
+    length), with a viewBox so a style sheet can scale it (smaller screens, paper)."""
+    qr = _qr(registration)
+    title = _("Ticket %(code)s", code=display_code(registration))
+    svg = qr.svg_inline(scale=scale, omitsize=True, title=title)  # segno XML-escapes the title
+    size = qr.symbol_size(scale=scale)[0]
+    return Markup(svg.replace("<svg ", f'<svg width="{size}" height="{size}" role="img" ', 1))
 
 
 def qr_png(registration: Registration, *, scale: int = 6) -> bytes:
     """The ticket's QR code as PNG bytes (inline in emails)."""
     buffer = io.BytesIO()
-    segno.make_qr(ticket_value(registration), error="m").save(buffer, kind="png", scale=scale)
+    _qr(registration).save(buffer, kind="png", scale=scale)
     return buffer.getvalue()
+
+
+def _qr(registration: Registration) -> segno.QRCode:
+    return _qr_of(ticket_value(registration))
+
+
+@lru_cache(maxsize=1024)
+def _qr_of(value: str) -> segno.QRCode:
+    # segno tries the eight masks in pure Python and keeps the most readable: most of a
+    # QR code's cost (measured: about 3x its PNG encoding). A value's code never changes,
+    # so a page shown again, and an email's PNG and its size, reuse it.
+    return segno.make_qr(value, error="m")
+
+
+def print_url(registration: Registration) -> str:
+    """Absolute address of the printable ticket, built without a request."""
+    return links.external_url("registration.ticket", public_id=registration.public_id)
+
+
+@dataclass(frozen=True)
+class EmailTicket:
+    """What `templates/email/_ticket.html`/`.txt` show as `ticket`, and the inline QR image
+    the message must carry among its attachments (`image`)."""
+
+    code: str
+    url: str
+    image: mail.Attachment
+    size: int  # the PNG's width and height in pixels
+
+    @property
+    def cid(self) -> str:
+        return self.image.content_id or ""
+
+
+def email_ticket(registration: Registration, *, scale: int = 6) -> EmailTicket | None:
+    """The ticket for an email to its holder, or None when the registration has no valid
+    ticket (waiting, awaiting approval or email confirmation, cancelled)."""
+    if not has_valid_ticket(registration):
+        return None
+    code = display_code(registration)
+    png = qr_png(registration, scale=scale)
+    image = mail.inline_image(f"ticket-{code}.png", "image/png", png)
+    size = _qr(registration).symbol_size(scale=scale)[0]
+    return EmailTicket(code=code, url=print_url(registration), image=image, size=size)

@@ -27,7 +27,16 @@ from eventsite.errors import DomainError
 from eventsite.events import queries as events_queries
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db, limiter
-from eventsite.registration import answers, forms, holds, notifications, queries, rules, services
+from eventsite.registration import (
+    answers,
+    forms,
+    holds,
+    notifications,
+    queries,
+    rules,
+    services,
+    tickets,
+)
 from eventsite.registration.models import Question, Registration, RegistrationStatus
 from eventsite.timeutil import utcnow
 
@@ -145,6 +154,18 @@ def my_registrations(user: User) -> dict[str, Any]:
         ]
 
     return {"upcoming": rows(upcoming), "past": rows(past), "count": len(registrations)}
+
+
+@bp.app_template_global()
+def ticket_qr(registration: Registration) -> Any:
+    """The ticket's QR code as inline SVG (a page's ticket block)."""
+    return tickets.qr_svg(registration)
+
+
+@bp.app_template_global()
+def ticket_code(registration: Registration) -> str:
+    """ "ABCD-2345": the code as a person reads it out."""
+    return tickets.display_code(registration)
 
 
 # --- registering -------------------------------------------------------------------------------
@@ -332,7 +353,23 @@ def detail(public_id: str) -> Any:
         hold_until=notifications.hold_deadline(registration),
         can_edit=services.can_edit_answers(registration, now),
         deadline=registration.event.effective_edit_deadline(),
+        ticket_problem=tickets.invalid_reason(registration),
     )
+
+
+@bp.get("/registrations/<public_id>/ticket")
+@login_required
+def ticket(public_id: str) -> Any:
+    """The ticket on its own page, laid out to print on one sheet. Seen by the same people
+    as the registration; a registration without a valid ticket says why, with a 404."""
+    registration = _registration_or_404(public_id)
+    problem = tickets.invalid_reason(registration)
+    return render_template(
+        "registration/ticket.html",
+        registration=registration,
+        event=registration.event,
+        ticket_problem=problem,
+    ), 404 if problem else 200
 
 
 @bp.route("/registrations/<public_id>/edit", methods=["GET", "POST"])

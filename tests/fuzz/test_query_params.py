@@ -325,6 +325,9 @@ QUERY_TARGETS = [
     QueryTarget(
         "registration.cancel", _own_registration("/registrations/{id}/cancel"), {}, budget=BRIEF
     ),
+    QueryTarget(
+        "registration.ticket", _own_registration("/registrations/{id}/ticket"), {}, budget=BRIEF
+    ),
     # The workspace.
     QueryTarget("organiser.index", page("/manage/", "member"), ORGANISER_INDEX),
     QueryTarget("organiser.registrants", _registrants, REGISTRANTS),
