@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -200,3 +201,28 @@ class Registration(db.Model):
     def is_held(self) -> bool:
         """Active, and waiting for the person to confirm their email address."""
         return self.is_active and self.hold_expires_at is not None
+
+
+class ReminderKind(StrEnum):
+    BEFORE_EVENT = "before_event"  # reminder_hours before the event starts
+
+
+class SentReminder(db.Model):
+    """A reminder claimed for one registration: the unique key (registration, kind, the
+    event start it was for) is the claim, written in the transaction that queues the email,
+    so any number of workers send each reminder once; an event moved to a new start is a
+    new key (registration/jobs.py)."""
+
+    __tablename__ = "sent_reminders"
+    __table_args__ = (
+        UniqueConstraint("registration_id", "kind", "starts_at"),
+        CheckConstraint(f"kind IN ({_in_list(tuple(ReminderKind))})", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE")
+    )
+    kind: Mapped[ReminderKind] = mapped_column(String(20))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
