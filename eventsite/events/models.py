@@ -72,9 +72,8 @@ MAX_CAPACITY = 1_000_000
 DEFAULT_HOLD_HOURS = 24
 MIN_HOLD_HOURS = 1
 MAX_HOLD_HOURS = 168
-# Registrants are reminded this long before the start (hours); an event may have none.
+# Registrants are reminded this long before the start (hours); 0: no reminder.
 DEFAULT_REMINDER_HOURS = 24
-MIN_REMINDER_HOURS = 1
 MAX_REMINDER_HOURS = 336
 
 
@@ -127,9 +126,7 @@ class Event(db.Model):
             name="confirmation_hold_hours_range",
         ),
         CheckConstraint(
-            "reminder_hours IS NULL OR reminder_hours "
-            f"BETWEEN {MIN_REMINDER_HOURS} AND {MAX_REMINDER_HOURS}",
-            name="reminder_hours_range",
+            f"reminder_hours BETWEEN 0 AND {MAX_REMINDER_HOURS}", name="reminder_hours_range"
         ),
         # The listing: published events by start (upcoming) or end (past).
         Index("ix_events_status_starts_at", "status", "starts_at"),
@@ -171,8 +168,8 @@ class Event(db.Model):
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     # How long a place taken by someone who has yet to confirm their email address is held.
     confirmation_hold_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_HOLD_HOURS)
-    # Confirmed registrants get a reminder this many hours before the start; None: none.
-    reminder_hours: Mapped[int | None] = mapped_column(Integer, default=DEFAULT_REMINDER_HOURS)
+    # Confirmed registrants get a reminder this many hours before the start; 0: none.
+    reminder_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_REMINDER_HOURS)
     # A cancelled event's page points to the event that replaces it (a copy on a new date).
     rescheduled_as_id: Mapped[int | None] = mapped_column(
         ForeignKey("events.id", ondelete="SET NULL")

@@ -44,6 +44,7 @@ EDITABLE_FIELDS = (
     "has_waiting_list",
     "requires_approval",
     "confirmation_hold_hours",
+    "reminder_hours",
 )
 SLUG_MAX = 120
 
@@ -384,6 +385,7 @@ COPIED_FIELDS = (
     "has_waiting_list",
     "requires_approval",
     "confirmation_hold_hours",
+    "reminder_hours",
 )
 
 

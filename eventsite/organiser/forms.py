@@ -37,8 +37,10 @@ from eventsite.events import rules as event_rules
 from eventsite.events.labels import FORMAT_LABELS, KIND_LABELS
 from eventsite.events.models import (
     DEFAULT_HOLD_HOURS,
+    DEFAULT_REMINDER_HOURS,
     MAX_CAPACITY,
     MAX_HOLD_HOURS,
+    MAX_REMINDER_HOURS,
     MIN_HOLD_HOURS,
     Event,
     EventFormat,
@@ -192,6 +194,25 @@ class EventForm(forms_common.Form):
             "it is released if they do not follow the emailed link within this time."
         ),
     )
+    reminder_hours = IntegerField(
+        _l("Remind registrants before the start (hours)"),
+        [
+            Optional(),  # empty or 0: no reminder (not sent at all: unchanged)
+            NumberRange(
+                min=0,
+                max=MAX_REMINDER_HOURS,
+                message=_l(
+                    "Give a number of hours up to %(max)d, or 0 for no reminder.",
+                    max=MAX_REMINDER_HOURS,
+                ),
+            ),
+        ],
+        default=DEFAULT_REMINDER_HOURS,
+        description=_l(
+            "Confirmed registrants get an email with the event's details this long before "
+            "it starts. Leave empty (or 0) to send no reminder."
+        ),
+    )
     move_agenda = BooleanField(
         _l("Move the agenda with the event"),
         description=_l(
@@ -248,7 +269,7 @@ class EventForm(forms_common.Form):
                 "title", "slug", "kind", "summary", "description", "timezone", "is_all_day",
                 "venue_name", "venue_address", "city", "latitude", "longitude", "format",
                 "online_url", "capacity", "has_waiting_list", "requires_approval",
-                "confirmation_hold_hours",
+                "confirmation_hold_hours", "reminder_hours",
             )
         }  # fmt: skip
         data.update(
@@ -322,34 +343,43 @@ class EventForm(forms_common.Form):
         """The event's columns as the services take them (times in UTC)."""
         tz = self.timezone.data
         starts, ends = self.event_bounds()
-        return {
-            "title": self.title.data.strip(),
-            "slug": (self.slug.data or "").strip(),
-            "kind": EventKind(self.kind.data),
-            "summary": plain_text(self.summary.data).strip(),
-            "description": plain_text(self.description.data),
-            "timezone": tz,
-            "is_all_day": bool(self.is_all_day.data),
-            "starts_at": starts,
-            "ends_at": ends,
-            "venue_name": (self.venue_name.data or "").strip(),
-            "venue_address": (self.venue_address.data or "").strip(),
-            "city": (self.city.data or "").strip(),
-            "country": _blank_to_none(self.country.data),
-            "latitude": self.latitude.data,
-            "longitude": self.longitude.data,
-            "format": EventFormat(self.format.data),
-            "online_url": _blank_to_none(self.online_url.data),
-            "capacity": self.capacity.data,
-            "registration_opens_at": _utc(self.registration_opens_local.data, tz),
-            "registration_closes_at": _utc(self.registration_closes_local.data, tz),
-            "edit_deadline_at": _utc(self.edit_deadline_local.data, tz),
-            "has_waiting_list": bool(self.has_waiting_list.data),
-            "requires_approval": bool(self.requires_approval.data),
-        } | (
-            {}
-            if self.confirmation_hold_hours.data is None
-            else {"confirmation_hold_hours": self.confirmation_hold_hours.data}
+        return (
+            {
+                "title": self.title.data.strip(),
+                "slug": (self.slug.data or "").strip(),
+                "kind": EventKind(self.kind.data),
+                "summary": plain_text(self.summary.data).strip(),
+                "description": plain_text(self.description.data),
+                "timezone": tz,
+                "is_all_day": bool(self.is_all_day.data),
+                "starts_at": starts,
+                "ends_at": ends,
+                "venue_name": (self.venue_name.data or "").strip(),
+                "venue_address": (self.venue_address.data or "").strip(),
+                "city": (self.city.data or "").strip(),
+                "country": _blank_to_none(self.country.data),
+                "latitude": self.latitude.data,
+                "longitude": self.longitude.data,
+                "format": EventFormat(self.format.data),
+                "online_url": _blank_to_none(self.online_url.data),
+                "capacity": self.capacity.data,
+                "registration_opens_at": _utc(self.registration_opens_local.data, tz),
+                "registration_closes_at": _utc(self.registration_closes_local.data, tz),
+                "edit_deadline_at": _utc(self.edit_deadline_local.data, tz),
+                "has_waiting_list": bool(self.has_waiting_list.data),
+                "requires_approval": bool(self.requires_approval.data),
+            }
+            | (
+                {}
+                if self.confirmation_hold_hours.data is None
+                else {"confirmation_hold_hours": self.confirmation_hold_hours.data}
+            )
+            | (
+                # Not sent: the event keeps its reminder; sent empty: no reminder.
+                {"reminder_hours": self.reminder_hours.data or 0}
+                if self.reminder_hours.raw_data
+                else {}
+            )
         )
 
 

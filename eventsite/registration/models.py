@@ -220,9 +220,7 @@ class SentReminder(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(
-        ForeignKey("registrations.id", ondelete="CASCADE")
-    )
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"))
     kind: Mapped[ReminderKind] = mapped_column(String(20))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -252,3 +252,18 @@ def require(action: Action, registration: Registration) -> None:
     """RegistrationError with a sentence saying why, unless the table allows the action."""
     if not can(action, registration):
         raise RegistrationError(_refusal(action, registration))
+
+
+def join_link(registration: Registration) -> str | None:
+    """The event's online link for this registrant, or None: it is for confirmed places
+    only (not one held for an email confirmation, waiting, pending or cancelled), and a
+    cancelled event has none. Public pages and feeds never show it."""
+    event = registration.event
+    if (
+        registration.status != RegistrationStatus.CONFIRMED
+        or registration.is_held
+        or event.status == EventStatus.CANCELLED
+        or not event.online_url
+    ):
+        return None
+    return event.online_url

@@ -332,6 +332,7 @@ def detail(public_id: str) -> Any:
         hold_until=notifications.hold_deadline(registration),
         can_edit=services.can_edit_answers(registration, now),
         deadline=registration.event.effective_edit_deadline(),
+        join_url=rules.join_link(registration),
     )
 
 

@@ -19,8 +19,8 @@ down_revision = "0018"
 branch_labels = None
 depends_on = None
 
-# eventsite.events.models' MIN_REMINDER_HOURS and MAX_REMINDER_HOURS when written.
-REMINDER_RANGE = "reminder_hours IS NULL OR reminder_hours BETWEEN 1 AND 336"
+# eventsite.events.models' MAX_REMINDER_HOURS when written (0: no reminder).
+REMINDER_RANGE = "reminder_hours BETWEEN 0 AND 336"
 
 # As in 0012: the SQLite rebuild of events (a CHECK constraint and a foreign key with ON
 # DELETE cannot be added otherwise) keeps AUTOINCREMENT and re-creates the search triggers.
@@ -39,7 +39,7 @@ EVENTS_FTS_TRIGGERS = (
 
 def _event_columns() -> list[sa.Column]:
     return [
-        sa.Column("reminder_hours", sa.Integer(), nullable=True, server_default="24"),
+        sa.Column("reminder_hours", sa.Integer(), nullable=False, server_default="24"),
         sa.Column(
             "rescheduled_as_id",
             sa.Integer(),
