@@ -410,6 +410,10 @@ class DuplicateEventForm(forms_common.Form):
         required=True,
         description=_l("In the event's time zone; the agenda moves with it."),
     )
+    rescheduled = BooleanField(
+        _l("The copy is this cancelled event's new date"),
+        description=_l("Once the copy is published, the cancelled event's page links to it."),
+    )
     submit = SubmitField(_l("Create the copy"))
 
 
