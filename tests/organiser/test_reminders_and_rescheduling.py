@@ -6,7 +6,6 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from sqlalchemy import select
 
 from eventsite.events import services
