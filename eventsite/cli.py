@@ -153,10 +153,11 @@ def outbox_send(limit: int | None) -> None:
 @click.option("--max-loops", type=click.IntRange(min=1), help="Stop after this many rounds.")
 def outbox_work(interval: float, once: bool, max_loops: int | None) -> None:
     """Deliver email until stopped (SIGTERM or Ctrl-C finish the current message first).
-    Each round also releases the registrations' expired holds and queues the reminders
-    that are due (any number of workers may run at once: nothing is sent twice)."""
+    Each round also releases the registrations' expired holds and queues the reminders and
+    "registration is open" alerts that are due (any number of workers may run at once:
+    nothing is sent twice)."""
     from eventsite.mail import sender, worker
-    from eventsite.registration import jobs
+    from eventsite.registration import alerts, jobs
     from eventsite.timeutil import utcnow
 
     def release_holds() -> None:
@@ -169,12 +170,17 @@ def outbox_work(interval: float, once: bool, max_loops: int | None) -> None:
         if queued:
             click.echo(f"Queued {queued} reminder(s).")
 
+    def send_opening_alerts() -> None:
+        queued = alerts.send_opening_alerts(utcnow())
+        if queued:
+            click.echo(f"Queued {queued} registration-opens alert(s).")
+
     try:
         rounds = worker.run_worker(
             interval=interval,
             max_loops=1 if once else max_loops,
             echo=click.echo,
-            jobs=[release_holds, send_reminders],
+            jobs=[release_holds, send_reminders, send_opening_alerts],
         )
     except sender.MailConfigError as err:
         raise click.ClickException(str(err)) from err
@@ -340,14 +346,16 @@ def registrations_expire_holds() -> None:
 
 @registrations.command("send-reminders")
 def registrations_send_reminders() -> None:
-    """Queue the reminders that are due (the outbox worker does this every round too; for
-    cron, run it with `flask outbox send`). Safe to run alongside workers: each reminder
-    is claimed once."""
-    from eventsite.registration import jobs
+    """Queue the reminders and the "registration is open" alerts that are due (the outbox
+    worker does this every round too; for cron, follow it with `flask outbox send`). Safe
+    to run alongside workers: each message is claimed once."""
+    from eventsite.registration import alerts, jobs
     from eventsite.timeutil import utcnow
 
-    queued = jobs.send_reminders(utcnow())
-    click.echo(f"Queued {queued} reminder(s).")
+    now = utcnow()
+    queued = jobs.send_reminders(now)
+    opened = alerts.send_opening_alerts(now)
+    click.echo(f"Queued {queued} reminder(s) and {opened} registration-opens alert(s).")
 
 
 @registrations.command("list")

@@ -224,3 +224,28 @@ class SentReminder(db.Model):
     kind: Mapped[ReminderKind] = mapped_column(String(20))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OpeningAlert(db.Model):
+    """Someone who asked to be told when an event's registration opens: a logged-in person
+    at once, a visitor once they followed the link emailed to the address (double opt-in).
+    `sent_at` is the claim: the job sets it in the transaction that queues the email, only
+    where it is still empty, so any number of workers send each alert once."""
+
+    __tablename__ = "registration_alerts"
+    __table_args__ = (UniqueConstraint("event_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    # Lower-cased, so the unique key ignores case.
+    email: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None

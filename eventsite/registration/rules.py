@@ -106,6 +106,7 @@ def window(event: Event, now: datetime) -> Window:
 class RegistrationState:
     can_register: bool  # show the button
     message: str  # why not, or how many places are left
+    opens_later: bool = False  # not open yet: "tell me when registration opens"
     joins_waiting_list: bool = False
     requires_approval: bool = False
 
@@ -121,7 +122,11 @@ def registration_state(
     the event page and the registration form show for it."""
     current = window(event, now)
     if not current.is_open:
-        return RegistrationState(can_register=False, message=current.reason)
+        return RegistrationState(
+            can_register=False,
+            message=current.reason,
+            opens_later=current.state == WindowState.NOT_YET_OPEN,
+        )
     approval = bool(event.requires_approval)
     left = queries.places_left(event, counts)
     if left is None:

@@ -1,6 +1,6 @@
 """reminders: each event's reminder_hours and the reminders sent (sent_reminders, one row
-per registration, kind and event start: the claim), and a cancelled event's
-rescheduled_as_id
+per registration, kind and event start: the claim), the "registration opens" alerts
+(registration_alerts), and a cancelled event's rescheduled_as_id
 
 Revision ID: 0021
 Revises: 0018
@@ -75,6 +75,33 @@ def upgrade():
         ),
         sqlite_autoincrement=True,
     )
+    op.create_table(
+        "registration_alerts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", eventsite.timeutil.UTCDateTime(), nullable=False),
+        sa.Column("confirmed_at", eventsite.timeutil.UTCDateTime(), nullable=True),
+        sa.Column("sent_at", eventsite.timeutil.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name=op.f("fk_registration_alerts_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_registration_alerts_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registration_alerts")),
+        sa.UniqueConstraint(
+            "event_id", "email", name=op.f("uq_registration_alerts_event_id_email")
+        ),
+        sqlite_autoincrement=True,
+    )
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
         for column in _event_columns():
@@ -110,4 +137,5 @@ def downgrade():
             batch_op.drop_column("reminder_hours")
         for statement in EVENTS_FTS_TRIGGERS:
             op.execute(statement)
+    op.drop_table("registration_alerts")
     op.drop_table("sent_reminders")
