@@ -343,44 +343,38 @@ class EventForm(forms_common.Form):
         """The event's columns as the services take them (times in UTC)."""
         tz = self.timezone.data
         starts, ends = self.event_bounds()
-        return (
-            {
-                "title": self.title.data.strip(),
-                "slug": (self.slug.data or "").strip(),
-                "kind": EventKind(self.kind.data),
-                "summary": plain_text(self.summary.data).strip(),
-                "description": plain_text(self.description.data),
-                "timezone": tz,
-                "is_all_day": bool(self.is_all_day.data),
-                "starts_at": starts,
-                "ends_at": ends,
-                "venue_name": (self.venue_name.data or "").strip(),
-                "venue_address": (self.venue_address.data or "").strip(),
-                "city": (self.city.data or "").strip(),
-                "country": _blank_to_none(self.country.data),
-                "latitude": self.latitude.data,
-                "longitude": self.longitude.data,
-                "format": EventFormat(self.format.data),
-                "online_url": _blank_to_none(self.online_url.data),
-                "capacity": self.capacity.data,
-                "registration_opens_at": _utc(self.registration_opens_local.data, tz),
-                "registration_closes_at": _utc(self.registration_closes_local.data, tz),
-                "edit_deadline_at": _utc(self.edit_deadline_local.data, tz),
-                "has_waiting_list": bool(self.has_waiting_list.data),
-                "requires_approval": bool(self.requires_approval.data),
-            }
-            | (
-                {}
-                if self.confirmation_hold_hours.data is None
-                else {"confirmation_hold_hours": self.confirmation_hold_hours.data}
-            )
-            | (
-                # Not sent: the event keeps its reminder; sent empty: no reminder.
-                {"reminder_hours": self.reminder_hours.data or 0}
-                if self.reminder_hours.raw_data
-                else {}
-            )
+        values = {
+            "title": self.title.data.strip(),
+            "slug": (self.slug.data or "").strip(),
+            "kind": EventKind(self.kind.data),
+            "summary": plain_text(self.summary.data).strip(),
+            "description": plain_text(self.description.data),
+            "timezone": tz,
+            "is_all_day": bool(self.is_all_day.data),
+            "starts_at": starts,
+            "ends_at": ends,
+            "venue_name": (self.venue_name.data or "").strip(),
+            "venue_address": (self.venue_address.data or "").strip(),
+            "city": (self.city.data or "").strip(),
+            "country": _blank_to_none(self.country.data),
+            "latitude": self.latitude.data,
+            "longitude": self.longitude.data,
+            "format": EventFormat(self.format.data),
+            "online_url": _blank_to_none(self.online_url.data),
+            "capacity": self.capacity.data,
+            "registration_opens_at": _utc(self.registration_opens_local.data, tz),
+            "registration_closes_at": _utc(self.registration_closes_local.data, tz),
+            "edit_deadline_at": _utc(self.edit_deadline_local.data, tz),
+            "has_waiting_list": bool(self.has_waiting_list.data),
+            "requires_approval": bool(self.requires_approval.data),
+        } | (
+            {}
+            if self.confirmation_hold_hours.data is None
+            else {"confirmation_hold_hours": self.confirmation_hold_hours.data}
         )
+        if self.reminder_hours.raw_data:  # not sent: the event keeps its reminder
+            values["reminder_hours"] = self.reminder_hours.data or 0  # empty: none
+        return values
 
 
 class CancelEventForm(forms_common.Form):
