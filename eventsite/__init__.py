@@ -76,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     from eventsite.feeds.views import bp as feeds_bp
     from eventsite.health import bp as health_bp
     from eventsite.organiser.views import bp as organiser_bp
+    from eventsite.registration import alert_views  # noqa: F401 (adds its routes to the bp)
     from eventsite.registration.views import bp as registration_bp
     from eventsite.sharing.views import bp as sharing_bp
 

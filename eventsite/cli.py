@@ -153,9 +153,11 @@ def outbox_send(limit: int | None) -> None:
 @click.option("--max-loops", type=click.IntRange(min=1), help="Stop after this many rounds.")
 def outbox_work(interval: float, once: bool, max_loops: int | None) -> None:
     """Deliver email until stopped (SIGTERM or Ctrl-C finish the current message first).
-    Each round also releases the registrations' expired holds."""
+    Each round also releases the registrations' expired holds and queues the reminders and
+    "registration is open" alerts that are due (any number of workers may run at once:
+    nothing is sent twice)."""
     from eventsite.mail import sender, worker
-    from eventsite.registration import jobs
+    from eventsite.registration import alerts, jobs
     from eventsite.timeutil import utcnow
 
     def release_holds() -> None:
@@ -163,12 +165,22 @@ def outbox_work(interval: float, once: bool, max_loops: int | None) -> None:
         if released:
             click.echo(f"Released {released} expired hold(s).")
 
+    def send_reminders() -> None:
+        queued = jobs.send_reminders(utcnow())
+        if queued:
+            click.echo(f"Queued {queued} reminder(s).")
+
+    def send_opening_alerts() -> None:
+        queued = alerts.send_opening_alerts(utcnow())
+        if queued:
+            click.echo(f"Queued {queued} registration-opens alert(s).")
+
     try:
         rounds = worker.run_worker(
             interval=interval,
             max_loops=1 if once else max_loops,
             echo=click.echo,
-            jobs=[release_holds],
+            jobs=[release_holds, send_reminders, send_opening_alerts],
         )
     except sender.MailConfigError as err:
         raise click.ClickException(str(err)) from err
@@ -273,7 +285,8 @@ def _outbox_duration(seconds: int) -> str:
 # --- flask registrations -------------------------------------------------------------------
 
 registrations = AppGroup(
-    "registrations", help="Approve or reject registrations; release expired holds."
+    "registrations",
+    help="Approve or reject registrations; release expired holds; send reminders.",
 )
 
 
@@ -329,6 +342,20 @@ def registrations_expire_holds() -> None:
 
     released = jobs.release_expired_holds(utcnow())
     click.echo(f"Released {released} expired hold(s).")
+
+
+@registrations.command("send-reminders")
+def registrations_send_reminders() -> None:
+    """Queue the reminders and the "registration is open" alerts that are due (the outbox
+    worker does this every round too; for cron, follow it with `flask outbox send`). Safe
+    to run alongside workers: each message is claimed once."""
+    from eventsite.registration import alerts, jobs
+    from eventsite.timeutil import utcnow
+
+    now = utcnow()
+    queued = jobs.send_reminders(now)
+    opened = alerts.send_opening_alerts(now)
+    click.echo(f"Queued {queued} reminder(s) and {opened} registration-opens alert(s).")
 
 
 @registrations.command("list")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.dml import Insert
 from werkzeug.routing import IntegerConverter, Map
 
 from eventsite.extensions import db
@@ -107,3 +109,11 @@ def lock_for_write() -> None:
 
 def is_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+def insert_or_skip(table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING on either backend: a claim by unique key that any
+    number of workers can race for (on PostgreSQL the loser waits for the winner's commit,
+    then skips the row; on SQLite the write lock puts them in turn)."""
+    dialect = postgresql if is_postgresql() else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()

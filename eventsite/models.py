@@ -22,7 +22,14 @@ from eventsite.organisations.models import (
     OrganisationInvitation,
 )
 from eventsite.organiser.models import AuditEntry
-from eventsite.registration.models import Question, QuestionKind, Registration, RegistrationStatus
+from eventsite.registration.models import (
+    OpeningAlert,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationStatus,
+    SentReminder,
+)
 from eventsite.sharing.models import EventShare
 
 __all__ = [
@@ -39,6 +46,7 @@ __all__ = [
     "JoinedVia",
     "LoginFailure",
     "Membership",
+    "OpeningAlert",
     "Organisation",
     "OrganisationInvitation",
     "OutboxMessage",
@@ -47,6 +55,7 @@ __all__ = [
     "QuestionKind",
     "Registration",
     "RegistrationStatus",
+    "SentReminder",
     "SessionSpeaker",
     "Speaker",
     "Topic",

@@ -72,6 +72,9 @@ MAX_CAPACITY = 1_000_000
 DEFAULT_HOLD_HOURS = 24
 MIN_HOLD_HOURS = 1
 MAX_HOLD_HOURS = 168
+# Registrants are reminded this long before the start (hours); 0: no reminder.
+DEFAULT_REMINDER_HOURS = 24
+MAX_REMINDER_HOURS = 336
 
 
 def _enum_values(enum: type[StrEnum]) -> str:
@@ -122,6 +125,9 @@ class Event(db.Model):
             f"confirmation_hold_hours BETWEEN {MIN_HOLD_HOURS} AND {MAX_HOLD_HOURS}",
             name="confirmation_hold_hours_range",
         ),
+        CheckConstraint(
+            f"reminder_hours BETWEEN 0 AND {MAX_REMINDER_HOURS}", name="reminder_hours_range"
+        ),
         # The listing: published events by start (upcoming) or end (past).
         Index("ix_events_status_starts_at", "status", "starts_at"),
         # Covering for the upcoming listing's page of ids (filter on ends_at, sort on
@@ -162,6 +168,12 @@ class Event(db.Model):
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     # How long a place taken by someone who has yet to confirm their email address is held.
     confirmation_hold_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_HOLD_HOURS)
+    # Confirmed registrants get a reminder this many hours before the start; 0: none.
+    reminder_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_REMINDER_HOURS)
+    # A cancelled event's page points to the event that replaces it (a copy on a new date).
+    rescheduled_as_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL")
+    )
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
     )
@@ -176,6 +188,7 @@ class Event(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="events")
+    rescheduled_as: Mapped[Event | None] = relationship(remote_side=[id])
     topics: Mapped[list[Topic]] = relationship(secondary=event_topics, order_by="Topic.name")
     sessions: Mapped[list[AgendaSession]] = relationship(
         back_populates="event",

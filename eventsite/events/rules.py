@@ -16,6 +16,7 @@ from eventsite.errors import DomainError
 from eventsite.events.models import (
     MAX_CAPACITY,
     MAX_HOLD_HOURS,
+    MAX_REMINDER_HOURS,
     MIN_HOLD_HOURS,
     AgendaSession,
     Event,
@@ -97,6 +98,15 @@ def check_event_values(values: dict[str, Any]) -> None:
                 max=MAX_HOLD_HOURS,
             ),
             field="confirmation_hold_hours",
+        )
+    reminder = values.get("reminder_hours")
+    if reminder is not None and not (0 <= reminder <= MAX_REMINDER_HOURS):
+        raise EventError(
+            _(
+                "Give a number of hours up to %(max)d, or 0 for no reminder.",
+                max=MAX_REMINDER_HOURS,
+            ),
+            field="reminder_hours",
         )
     check_event_text(values)
 

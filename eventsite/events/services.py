@@ -44,6 +44,7 @@ EDITABLE_FIELDS = (
     "has_waiting_list",
     "requires_approval",
     "confirmation_hold_hours",
+    "reminder_hours",
 )
 SLUG_MAX = 120
 
@@ -384,6 +385,7 @@ COPIED_FIELDS = (
     "has_waiting_list",
     "requires_approval",
     "confirmation_hold_hours",
+    "reminder_hours",
 )
 
 
@@ -391,9 +393,17 @@ def _shift(value: datetime | None, delta: timedelta) -> datetime | None:
     return value + delta if value is not None else None
 
 
-def duplicate_event(event: Event, title: str, starts_at: datetime, now: datetime) -> Event:
+def duplicate_event(
+    event: Event, title: str, starts_at: datetime, now: datetime, *, rescheduled: bool = False
+) -> Event:
     """A draft copy starting at `starts_at`; the agenda and registration window move by
-    the same amount (and, through `signals.event_duplicated`, the questions)."""
+    the same amount (and, through `signals.event_duplicated`, the questions). `rescheduled`
+    (a cancelled event only): the copy is its new date, and the cancelled event's page
+    points to it once it is published."""
+    if rescheduled and not event.is_cancelled:
+        raise EventStateError(
+            _("Only a cancelled event can point to a rescheduled copy."), field="rescheduled"
+        )
     checked = {"title": title}
     rules.check_event_text(checked)
     title = checked["title"]
@@ -431,5 +441,7 @@ def duplicate_event(event: Event, title: str, starts_at: datetime, now: datetime
     refresh_search_text(copy)
     _flush_event()
     signals.event_duplicated.send(event, copy=copy, now=now)
+    if rescheduled:
+        event.rescheduled_as = copy
     db.session.flush()
     return copy

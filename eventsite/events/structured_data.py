@@ -75,7 +75,8 @@ def event_schema(event: Event, *, url: str, organisation_url: str) -> dict[str, 
             "url": event.organisation.website or organisation_url,
         },
     }
-    virtual = {"@type": "VirtualLocation", "url": event.online_url or url}
+    # The join link is for registrants only: the public page stands for the online place.
+    virtual = {"@type": "VirtualLocation", "url": url}
     if event.format == EventFormat.ONLINE:
         data["location"] = virtual
     elif event.format == EventFormat.HYBRID:

@@ -301,6 +301,7 @@ def duplicate_event(event_id: int) -> Page:
                 form.title.data,
                 timeutil.local_to_utc(form.starts_local.data, event.timezone),
                 now,
+                rescheduled=bool(form.rescheduled.data) and event.is_cancelled,
             )
         except DomainError as err:
             errors.attach_to_form(form, err)

@@ -37,8 +37,10 @@ from eventsite.events import rules as event_rules
 from eventsite.events.labels import FORMAT_LABELS, KIND_LABELS
 from eventsite.events.models import (
     DEFAULT_HOLD_HOURS,
+    DEFAULT_REMINDER_HOURS,
     MAX_CAPACITY,
     MAX_HOLD_HOURS,
+    MAX_REMINDER_HOURS,
     MIN_HOLD_HOURS,
     Event,
     EventFormat,
@@ -192,6 +194,25 @@ class EventForm(forms_common.Form):
             "it is released if they do not follow the emailed link within this time."
         ),
     )
+    reminder_hours = IntegerField(
+        _l("Remind registrants before the start (hours)"),
+        [
+            Optional(),  # empty or 0: no reminder (not sent at all: unchanged)
+            NumberRange(
+                min=0,
+                max=MAX_REMINDER_HOURS,
+                message=_l(
+                    "Give a number of hours up to %(max)d, or 0 for no reminder.",
+                    max=MAX_REMINDER_HOURS,
+                ),
+            ),
+        ],
+        default=DEFAULT_REMINDER_HOURS,
+        description=_l(
+            "Confirmed registrants get an email with the event's details this long before "
+            "it starts. Leave empty (or 0) to send no reminder."
+        ),
+    )
     move_agenda = BooleanField(
         _l("Move the agenda with the event"),
         description=_l(
@@ -248,7 +269,7 @@ class EventForm(forms_common.Form):
                 "title", "slug", "kind", "summary", "description", "timezone", "is_all_day",
                 "venue_name", "venue_address", "city", "latitude", "longitude", "format",
                 "online_url", "capacity", "has_waiting_list", "requires_approval",
-                "confirmation_hold_hours",
+                "confirmation_hold_hours", "reminder_hours",
             )
         }  # fmt: skip
         data.update(
@@ -322,7 +343,7 @@ class EventForm(forms_common.Form):
         """The event's columns as the services take them (times in UTC)."""
         tz = self.timezone.data
         starts, ends = self.event_bounds()
-        return {
+        values = {
             "title": self.title.data.strip(),
             "slug": (self.slug.data or "").strip(),
             "kind": EventKind(self.kind.data),
@@ -351,6 +372,9 @@ class EventForm(forms_common.Form):
             if self.confirmation_hold_hours.data is None
             else {"confirmation_hold_hours": self.confirmation_hold_hours.data}
         )
+        if self.reminder_hours.raw_data:  # not sent: the event keeps its reminder
+            values["reminder_hours"] = self.reminder_hours.data or 0  # empty: none
+        return values
 
 
 class CancelEventForm(forms_common.Form):
@@ -379,6 +403,10 @@ class DuplicateEventForm(forms_common.Form):
         _l("The copy starts"),
         required=True,
         description=_l("In the event's time zone; the agenda moves with it."),
+    )
+    rescheduled = BooleanField(
+        _l("The copy is this cancelled event's new date"),
+        description=_l("Once the copy is published, the cancelled event's page links to it."),
     )
     submit = SubmitField(_l("Create the copy"))
 

@@ -287,3 +287,14 @@ def registration_form_for(
             *(SelectChoice(code, name) for code, name in templating.country_choices(kept)),
         ]
     return form
+
+
+class AlertForm(forms_common.Form):
+    """ "Tell me when registration opens": a visitor gives an address (confirmed by an
+    emailed link); a logged-in person only presses the button (the field is not shown)."""
+
+    email = EmailField(_l("Your email address"), validators=forms_common.email_validators())
+
+
+class LinkActionForm(forms_common.Form):
+    """The one button behind an emailed link (confirm, unsubscribe): the CSRF token only."""

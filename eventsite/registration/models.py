@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -200,3 +201,51 @@ class Registration(db.Model):
     def is_held(self) -> bool:
         """Active, and waiting for the person to confirm their email address."""
         return self.is_active and self.hold_expires_at is not None
+
+
+class ReminderKind(StrEnum):
+    BEFORE_EVENT = "before_event"  # reminder_hours before the event starts
+
+
+class SentReminder(db.Model):
+    """A reminder claimed for one registration: the unique key (registration, kind, the
+    event start it was for) is the claim, written in the transaction that queues the email,
+    so any number of workers send each reminder once; an event moved to a new start is a
+    new key (registration/jobs.py)."""
+
+    __tablename__ = "sent_reminders"
+    __table_args__ = (
+        UniqueConstraint("registration_id", "kind", "starts_at"),
+        CheckConstraint(f"kind IN ({_in_list(tuple(ReminderKind))})", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"))
+    kind: Mapped[ReminderKind] = mapped_column(String(20))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OpeningAlert(db.Model):
+    """Someone who asked to be told when an event's registration opens: a logged-in person
+    at once, a visitor once they followed the link emailed to the address (double opt-in).
+    `sent_at` is the claim: the job sets it in the transaction that queues the email, only
+    where it is still empty, so any number of workers send each alert once."""
+
+    __tablename__ = "registration_alerts"
+    __table_args__ = (UniqueConstraint("event_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    # Lower-cased, so the unique key ignores case.
+    email: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None

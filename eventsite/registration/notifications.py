@@ -60,7 +60,8 @@ def event_url(event: Event) -> str:
 
 
 def _subject(template: str, registration: Registration) -> str:
-    title = registration.event.title
+    event = registration.event
+    title = event.title
     status = registration.status
     if template == "registration_confirmation":
         if status == RegistrationStatus.WAITLISTED:
@@ -80,6 +81,8 @@ def _subject(template: str, registration: Registration) -> str:
         if status == RegistrationStatus.PENDING:
             return _("Your registration is back, awaiting approval: %(title)s", title=title)
         return _("Your place is back: %(title)s", title=title)
+    if template == "registration_reminder":
+        return _("Reminder: %(title)s, %(dates)s", title=title, dates=templating.event_dates(event))
     if template == "registration_cancelled_by_organiser":
         return _("The organisers cancelled your registration: %(title)s", title=title)
     return _("Registration cancelled: %(title)s", title=title)
@@ -146,6 +149,14 @@ PLACE_TEMPLATES = (
     "registration_approved",
     "registration_restored",
 )
+
+
+def notify_reminder(registration: Registration, now: datetime) -> None:
+    """The reminder before the event (registration/jobs.py claims it first): the dates, the
+    place or join link, the calendar invitation again and the registration page."""
+    attachments = [_invitation(registration, "REQUEST", invitation_sequence(registration), now)]
+    ticket = tickets.email_ticket(registration)
+    _queue(registration, "registration_reminder", now, attachments, ticket=ticket)
 
 
 def notify(
@@ -229,6 +240,7 @@ def _queue(
         event_url=event_url(event),
         dates=templating.event_dates(event),
         times=templating.event_times(event),
+        join_url=rules.join_link(registration),
         reason=reason,
     )
 
@@ -324,11 +336,18 @@ def _recipients(event: Event) -> list[tuple[Registration, int]]:
 
 
 def _queue_calendar_update(
-    event: Event, now: datetime, *, method: str, template: str, subject: str
+    event: Event,
+    now: datetime,
+    *,
+    method: str,
+    template: str,
+    subject: str,
+    link_changed: bool = False,
 ) -> int:
     """Everyone active hears about the change; only confirmed places, the people who had
     a REQUEST, get the calendar (iTIP STATUS is the event's, so a waiting person's mail
-    must not add the event to their calendar)."""
+    must not add the event to their calendar) and the online link (`link_changed`: the
+    organiser changed it)."""
     base_url = current_app.config["BASE_URL"].rstrip("/")
     context = {
         "event": event,
@@ -336,6 +355,7 @@ def _queue_calendar_update(
         "dates": templating.event_dates(event),
         "times": templating.event_times(event),
         "location": content.event_location(event),
+        "link_changed": link_changed,
     }
     count = 0
     for registration, earlier in _recipients(event):
@@ -353,6 +373,7 @@ def _queue_calendar_update(
             has_invitation=bool(attachments),
             user=registration.user,
             registration=registration,
+            join_url=rules.join_link(registration),
             **context,
         )
         count += 1
@@ -366,13 +387,19 @@ def change_recipient_count(event: Event) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
-def notify_event_changed(event: Event, now: datetime) -> int:
+def notify_event_changed(event: Event, now: datetime, changes: frozenset[str] = frozenset()) -> int:
     """Email every active registrant the changed date, time or place; confirmed places
     with the event as METHOD:REQUEST (same UID, the raised SEQUENCE), so calendars move
-    their copy. Returns the number of messages queued."""
+    their copy, and the online link (said to be new when `changes` holds online_url).
+    Returns the number of messages queued."""
     subject = _("Changed: %(title)s", title=event.title)
     return _queue_calendar_update(
-        event, now, method="REQUEST", template="event_updated", subject=subject
+        event,
+        now,
+        method="REQUEST",
+        template="event_updated",
+        subject=subject,
+        link_changed="online_url" in changes,
     )
 
 

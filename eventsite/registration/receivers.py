@@ -97,10 +97,10 @@ def registrations_of(user: User) -> tuple[str, list[dict[str, Any]]]:
 
 @signals.event_changed.connect
 def email_registrants_the_change(
-    sender: Event, *, now: datetime, notify: bool, **_extra: object
+    sender: Event, *, now: datetime, notify: bool, changes: frozenset[str], **_extra: object
 ) -> None:
     if notify:
-        notifications.notify_event_changed(sender, now)
+        notifications.notify_event_changed(sender, now, changes)
 
 
 @signals.event_cancelled.connect

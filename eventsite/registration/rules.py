@@ -106,6 +106,7 @@ def window(event: Event, now: datetime) -> Window:
 class RegistrationState:
     can_register: bool  # show the button
     message: str  # why not, or how many places are left
+    opens_later: bool = False  # not open yet: "tell me when registration opens"
     joins_waiting_list: bool = False
     requires_approval: bool = False
 
@@ -121,7 +122,11 @@ def registration_state(
     the event page and the registration form show for it."""
     current = window(event, now)
     if not current.is_open:
-        return RegistrationState(can_register=False, message=current.reason)
+        return RegistrationState(
+            can_register=False,
+            message=current.reason,
+            opens_later=current.state == WindowState.NOT_YET_OPEN,
+        )
     approval = bool(event.requires_approval)
     left = queries.places_left(event, counts)
     if left is None:
@@ -252,3 +257,18 @@ def require(action: Action, registration: Registration) -> None:
     """RegistrationError with a sentence saying why, unless the table allows the action."""
     if not can(action, registration):
         raise RegistrationError(_refusal(action, registration))
+
+
+def join_link(registration: Registration) -> str | None:
+    """The event's online link for this registrant, or None: it is for confirmed places
+    only (not one held for an email confirmation, waiting, pending or cancelled), and a
+    cancelled event has none. Public pages and feeds never show it."""
+    event = registration.event
+    if (
+        registration.status != RegistrationStatus.CONFIRMED
+        or registration.is_held
+        or event.status == EventStatus.CANCELLED
+        or not event.online_url
+    ):
+        return None
+    return event.online_url

@@ -354,6 +354,7 @@ def detail(public_id: str) -> Any:
         can_edit=services.can_edit_answers(registration, now),
         deadline=registration.event.effective_edit_deadline(),
         ticket_problem=tickets.invalid_reason(registration),
+        join_url=rules.join_link(registration),
     )
 
 

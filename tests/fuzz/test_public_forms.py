@@ -3,6 +3,7 @@ is stored whole."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from eventsite.accounts.models import unusable_password_hash
 from eventsite.extensions import db
 from eventsite.models import (
     AnnouncementSubscriber,
+    Event,
     EventShare,
     OutboxMessage,
     QuestionKind,
@@ -20,6 +22,8 @@ from eventsite.models import (
     RegistrationStatus,
     User,
 )
+from eventsite.registration import alerts
+from eventsite.registration.models import OpeningAlert
 from eventsite.timeutil import utcnow
 
 from ..conftest import PASSWORD
@@ -498,7 +502,73 @@ ANNOUNCEMENT_TARGETS = [
     ),
 ]
 
-PUBLIC_TARGETS = ACCOUNT_TARGETS + REGISTRATION_TARGETS + ANNOUNCEMENT_TARGETS
+
+# --- "tell me when registration opens" ----------------------------------------------------------
+
+
+def _opens_later(site: Site) -> Event:
+    event = db.session.scalar(select(Event).where(Event.slug == "fuzz-opens-later"))
+    if event is None:
+        now = utcnow()
+        event = site.make_event(
+            slug="fuzz-opens-later",
+            starts_at=now + timedelta(days=40),
+            ends_at=now + timedelta(days=40, hours=8),
+            registration_opens_at=now + timedelta(days=10),
+        )
+    return event
+
+
+def _alert(site: Site) -> Prepared:
+    n = site.next()
+    return Prepared(
+        f"/events/{_opens_later(site).slug}/alert",
+        {"email": f"alert-{n}@example.org"},
+        user=site.world.attendee if n % 2 else None,
+    )
+
+
+def _alert_link(site: Site, salt: str, url: str) -> Prepared:
+    event = _opens_later(site)
+    address = f"alert-{site.next()}@example.org"
+    db.session.add(OpeningAlert(event_id=event.id, email=address, created_at=utcnow()))
+    db.session.commit()
+    token = tokens.make_token(salt, {"event": event.id, "email": address}, utcnow())
+    return Prepared(url.format(token=token))
+
+
+ALERT_TARGETS = [
+    FormTarget(
+        "registration.alert",
+        _alert,
+        {"email": fz.emails()},
+        writes=frozenset({"registration_alerts", "outbox_messages"}),
+    ),
+    FormTarget(
+        "registration.alert_confirm",
+        lambda site: _alert_link(site, alerts.CONFIRM, "/alerts/confirm/{token}"),
+        writes=frozenset({"registration_alerts"}),
+        budget=0.3,
+    ),
+    FormTarget(
+        "registration.alert_unsubscribe",
+        lambda site: _alert_link(site, alerts.UNSUBSCRIBE, "/alerts/unsubscribe/{token}"),
+        writes=frozenset({"registration_alerts"}),
+        budget=0.3,
+    ),
+    FormTarget(
+        "registration.alert_unsubscribe_one_click",
+        lambda site: _with_base(
+            lambda s: _alert_link(s, alerts.UNSUBSCRIBE, "/alerts/unsubscribe/{token}/one-click"),
+            {"List-Unsubscribe": "One-Click"},
+        )(site),
+        {"List-Unsubscribe": fz.choices(("One-Click",))},
+        writes=frozenset({"registration_alerts"}),
+        budget=0.5,
+    ),
+]
+
+PUBLIC_TARGETS = ACCOUNT_TARGETS + REGISTRATION_TARGETS + ANNOUNCEMENT_TARGETS + ALERT_TARGETS
 
 
 @pytest.mark.parametrize("target", PUBLIC_TARGETS)

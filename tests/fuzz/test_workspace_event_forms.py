@@ -74,6 +74,7 @@ EVENT_FIELDS = {
     "skip_notification": fz.booleans(),
     "emails_confirmed": fz.numbers(),
     "confirmation_hold_hours": fz.numbers(),
+    "reminder_hours": fz.numbers(),
     "preview": fz.buttons(),
     "submit": fz.buttons(),
 }
@@ -87,6 +88,7 @@ def _event_whole(event: Event) -> None:
     assert event.starts_at < event.ends_at
     assert event.capacity is None or 0 <= event.capacity < 2**31
     assert 1 <= event.confirmation_hold_hours <= 168
+    assert 0 <= event.reminder_hours <= 336
     if event.registration_opens_at and event.registration_closes_at:
         assert event.registration_opens_at < event.registration_closes_at
 
@@ -196,7 +198,12 @@ EVENT_TARGETS = [
     FormTarget(
         "organiser.duplicate_event",
         _duplicate,
-        {"title": fz.text(), "starts_local": fz.local_datetimes(), "submit": fz.buttons()},
+        {
+            "title": fz.text(),
+            "starts_local": fz.local_datetimes(),
+            "rescheduled": fz.booleans(),
+            "submit": fz.buttons(),
+        },
         writes=EVENT_WRITES | {"agenda_sessions", "session_speakers", "registration_questions"},
         check=_duplicate_whole,
     ),
