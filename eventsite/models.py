@@ -22,7 +22,13 @@ from eventsite.organisations.models import (
     OrganisationInvitation,
 )
 from eventsite.organiser.models import AuditEntry
-from eventsite.registration.models import Question, QuestionKind, Registration, RegistrationStatus
+from eventsite.registration.models import (
+    CheckInDuplicate,
+    Question,
+    QuestionKind,
+    Registration,
+    RegistrationStatus,
+)
 from eventsite.sharing.models import EventShare
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "AnnouncementSubscriber",
     "AuditEntry",
     "CatalogueVersion",
+    "CheckInDuplicate",
     "Event",
     "EventFormat",
     "EventKind",
