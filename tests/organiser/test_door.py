@@ -242,7 +242,7 @@ def test_malformed_syncs_are_refused_with_a_message(client, door, body) -> None:
 def test_the_door_list_holds_no_email_and_no_answers(
     client, door, count_queries, make_user, make_registration
 ) -> None:
-    _world, event, ada, _bo, gone = door
+    _world, event, ada, _bo, _gone = door
     ada.answers = {"1": {"label": "Diet", "kind": "short_text", "value": "vegan secret"}}
     db.session.commit()
     with count_queries() as counter:
