@@ -77,9 +77,8 @@
     var waiting = queue().length;
     if (navigator.onLine && !waiting) { offlineNode.hidden = true; return; }
     offlineNode.hidden = false;
-    offlineNode.textContent = navigator.onLine
-      ? fill(data.textOffline, { count: waiting }).replace(/^[^—]*— /, "")
-      : waiting ? fill(data.textOffline, { count: waiting }) : data.textOfflineNone;
+    var text = waiting === 1 ? data.textOfflineOne : fill(data.textOffline, { count: waiting });
+    offlineNode.textContent = waiting ? text : data.textOfflineNone;
   }
 
   // --- the list and its entries ----------------------------------------------------------
@@ -282,6 +281,7 @@
     replaceCard(entry);
     say(fill(data.textCheckedIn, { name: entry.name }));
     showOffline();
+    localCount();
     return true;
   }
 
@@ -298,6 +298,7 @@
     replaceCard(entry);
     say(fill(data.textUndone, { name: entry.name }));
     showOffline();
+    localCount();
     return true;
   }
 
