@@ -8,6 +8,7 @@ same endpoints as JSON (`Accept: application/json`).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ from eventsite.registration import services as registration_services
 from eventsite.registration.models import Registration
 from eventsite.timeutil import utcnow
 
+# A registration's public id (`models.new_public_id`): anything else names nobody.
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SEARCH_LIMIT = 20  # cards on the page: a door search names one person, rarely more
 MAX_QUERY = 300  # a signed QR value is about 40 characters; a name search far less
 
@@ -106,8 +109,8 @@ def door_page(event_id: int) -> Page:
 
 
 def _registration(event: Event) -> Registration | None:
-    public_id = (request.form.get("registration") or "")[:64]
-    if not public_id:
+    public_id = request.form.get("registration") or ""
+    if not PUBLIC_ID.fullmatch(public_id):
         return None
     return db.session.scalar(
         select(Registration).where(
@@ -236,15 +239,17 @@ def _sync_items(body: Any) -> tuple[str, list[door.OfflineCheckIn]] | None:
         if not isinstance(item, dict):
             return None
         public_id, at = item.get("id"), item.get("at")
-        if not isinstance(public_id, str) or not isinstance(at, str) or len(public_id) > 64:
+        if not isinstance(public_id, str) or not PUBLIC_ID.fullmatch(public_id):
+            return None
+        if not isinstance(at, str):
             return None
         try:
             moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
-        except ValueError:
+            if moment.tzinfo is None:
+                return None
+            items.append(door.OfflineCheckIn(public_id, moment.astimezone(UTC)))
+        except (ValueError, OverflowError):  # not a time; a year 1 or 9999 off the clock
             return None
-        if moment.tzinfo is None:
-            return None
-        items.append(door.OfflineCheckIn(public_id, moment.astimezone(UTC)))
     return device.replace("\x00", "").strip()[:40], items
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -29,6 +29,9 @@ from eventsite.timeutil import iso_or_none
 # The most check-ins one sync may carry (a device offline through a whole morning at a
 # big event's door stays well below).
 MAX_SYNC_ITEMS = 2000
+# The longest a device's offline check-in may be back in time (a clock set to 1970 would
+# otherwise make its check-in the first forever).
+MAX_OFFLINE = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,8 @@ def apply_offline_check_ins(
 ) -> list[SyncResult]:
     """Apply what a device checked in offline. The earliest check-in of a person is the one
     kept; a later one is recorded as a duplicate (and reported) whichever device made it.
-    A device's clock ahead of the server's counts as now. Sending the same check-in again
+    A device's clock ahead of the server's counts as now; one further back than
+    `MAX_OFFLINE`, as that long ago. Sending the same check-in again
     (a sync whose answer was lost) changes nothing.
 
     Locks the registrations (PostgreSQL; SQLite requests that write hold the write lock)."""
@@ -182,7 +186,7 @@ def apply_offline_check_ins(
                 )
             )
             continue
-        at = min(item.at, now)
+        at = max(min(item.at, now), now - MAX_OFFLINE)
         outcome, message = _apply_one(registration, previous[registration.id], at, by, device)
         db.session.flush()
         duplicates = previous[registration.id] = duplicates_of([registration]).get(

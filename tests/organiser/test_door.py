@@ -227,6 +227,8 @@ def test_door_requests_by_non_members_are_refused(client, door, login, who) -> N
         {"device": "D", "items": [{"id": "x", "at": "yesterday"}]},
         {"device": "D", "items": [{"id": "x", "at": "2027-01-01T09:00:00"}]},  # no zone
         {"device": "D", "items": [{"id": ["x"], "at": "2027-01-01T09:00:00Z"}]},
+        {"device": "D", "items": [{"id": "x\x00", "at": "2027-01-01T09:00:00Z"}]},
+        {"device": "D", "items": [{"id": "x", "at": "0001-01-01T00:00:00+14:00"}]},
     ],
 )
 def test_malformed_syncs_are_refused_with_a_message(client, door, body) -> None:
