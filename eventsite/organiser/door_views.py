@@ -26,6 +26,7 @@ from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from eventsite import timeutil
@@ -70,7 +71,8 @@ def _search(event: Event, q: str) -> tuple[list[Registration], str | None]:
         if "." in q:
             return [], refusal  # a QR value, not a name
     stmt = registrants.registrants(event, registrants.RegistrantFilters(q=q, sort="name"))
-    found = list(db.session.scalars(stmt.limit(SEARCH_LIMIT)).unique())
+    stmt = stmt.options(joinedload(Registration.checked_in_by)).limit(SEARCH_LIMIT)
+    found = list(db.session.scalars(stmt).unique())
     return found, (refusal if not found else None)
 
 

@@ -79,6 +79,27 @@ def test_without_javascript_find_by_name_check_in_and_undo(client, door) -> None
     assert "0 of 2 checked in" in _page(client, event)
 
 
+def test_a_search_finding_many_checked_in_people_takes_the_same_queries(
+    client, door, count_queries, make_user, make_registration
+) -> None:
+    _world, event, ada, _bo, _gone = door
+
+    def search() -> int:
+        with count_queries() as counter:
+            assert client.get(_url(event), query_string={"q": "lab"}).status_code == 200
+        return counter.count
+
+    services.check_in(ada, utcnow(), by=make_user(name="Staff 0"))
+    db.session.commit()
+    few = search()
+    for i in range(1, 6):
+        person = make_registration(make_user(affiliation=f"Lab {i}"), event)
+        services.check_in(person, utcnow(), by=make_user(name=f"Staff {i}"))
+        db.session.add(CheckInDuplicate(registration=person, checked_in_at=utcnow()))
+    db.session.commit()
+    assert search() == few
+
+
 @pytest.mark.parametrize("typed", ["email", "code", "dashed", "qr"])
 def test_find_by_email_by_typed_code_and_by_qr_value(client, door, typed) -> None:
     _world, event, ada, _bo, _gone = door
