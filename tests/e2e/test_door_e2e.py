@@ -279,3 +279,56 @@ def test_the_camera_reads_a_ticket_with_the_vendored_decoder(
     finally:
         browser.close()
     assert _reload_registrations(event_id)[0].checked_in_by_id == staff[0].id
+
+
+def test_a_removed_member_cannot_sync_and_the_device_forgets_the_list(
+    device, live_server: str, door_event
+) -> None:
+    event, staff, _people = door_event
+    event_id, key = event.id, f"eventsite-door-list-{event.id}"
+    page = device(staff[1].email)
+    _open_door(page, live_server, event_id)
+    page.context.set_offline(True)
+    _find(page, "Ada")
+    page.locator(".door-card").get_by_role("button", name="Check in").click()
+    expect(page.locator("#door-offline")).to_have_text("Offline — 1 check-in waiting")
+
+    # Meanwhile Bea is removed from the organisation.
+    db.session.rollback()
+    db.session.execute(Membership.__table__.delete().where(Membership.user_id == staff[1].id))
+    db.session.commit()
+
+    page.context.set_offline(False)
+    expect(page.locator("#door-message")).to_have_text(
+        "You no longer have access; stored list deleted."
+    )
+    assert page.evaluate(f"localStorage.getItem('{key}')") is None
+    assert all(r.checked_in_at is None for r in _reload_registrations(event_id))
+
+
+def test_the_stored_list_goes_when_the_event_has_ended_and_on_log_out(
+    device, live_server: str, door_event
+) -> None:
+    event, staff, _people = door_event
+    event_id, key = event.id, f"eventsite-door-list-{event.id}"
+    page = device(staff[0].email)
+    _open_door(page, live_server, event_id)
+    # The event's end, as stored with the list, has passed (as if days went by offline).
+    page.context.set_offline(True)
+    page.evaluate(
+        f"""() => {{
+            const list = JSON.parse(localStorage.getItem('{key}'));
+            list.event.ends_at = '2000-01-01T00:00:00+00:00';
+            localStorage.setItem('{key}', JSON.stringify(list));
+        }}"""
+    )
+    page.reload()
+    expect(page.get_by_role("heading", name="Door")).to_be_visible()
+    assert page.evaluate(f"localStorage.getItem('{key}')") is None
+
+    page.context.set_offline(False)
+    _open_door(page, live_server, event_id)
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
+    assert page.evaluate(f"localStorage.getItem('{key}')") is None
+    assert page.evaluate("async () => (await caches.keys()).length") == 0
