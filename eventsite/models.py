@@ -23,6 +23,7 @@ from eventsite.organisations.models import (
 )
 from eventsite.organiser.models import AuditEntry
 from eventsite.registration.models import (
+    CheckInDuplicate,
     OpeningAlert,
     Question,
     QuestionKind,
@@ -38,6 +39,7 @@ __all__ = [
     "AnnouncementSubscriber",
     "AuditEntry",
     "CatalogueVersion",
+    "CheckInDuplicate",
     "Event",
     "EventFormat",
     "EventKind",

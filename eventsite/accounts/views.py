@@ -244,7 +244,10 @@ def logout() -> BaseResponse:
         _("You are logged out. So is every other device that was logged in to your account."),
         "info",
     )
-    return redirect(url_for("events.home"))
+    response = redirect(url_for("events.home"))
+    # Door mode's stored list of registrants and its offline page go with the log-out.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 # --- links from emails ---------------------------------------------------------------------------

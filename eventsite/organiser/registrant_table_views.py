@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from eventsite import database
@@ -91,6 +92,11 @@ def _back_to_table(event: Event, registration: Registration | None = None) -> Re
 
 Decision = Callable[[Registration, datetime], Any]
 
+
+def _check_in_by_me(registration: Registration, now: datetime) -> Any:
+    return registration_services.check_in(registration, now, by=current_user)
+
+
 # Each action of a registrants row that acts at once: the registration service that takes
 # it (and refuses what rules.allowed_actions does not allow), its name in the audit log,
 # what is flashed. Cancelling and rejecting ask first (CONFIRMED_DECISIONS).
@@ -105,7 +111,7 @@ DECISIONS: dict[Action, tuple[Decision, str, LazyString]] = {
         "promote",
         _l("Promoted; they are told."),
     ),
-    Action.CHECK_IN: (registration_services.check_in, "check_in", _l("Checked in.")),
+    Action.CHECK_IN: (_check_in_by_me, "check_in", _l("Checked in.")),
     Action.UNDO_CHECK_IN: (
         registration_services.undo_check_in,
         "check_in_undo",
@@ -262,7 +268,7 @@ def _approve(registration: Registration, now: datetime, _reason: str) -> Any:
 
 
 def _check_in(registration: Registration, now: datetime, _reason: str) -> Any:
-    return registration_services.check_in(registration, now)
+    return _check_in_by_me(registration, now)
 
 
 BULK: dict[str, tuple[Action, ReasonedDecision, str]] = {

@@ -249,3 +249,30 @@ class OpeningAlert(db.Model):
     @property
     def is_confirmed(self) -> bool:
         return self.confirmed_at is not None
+
+
+class CheckInDuplicate(db.Model):
+    """A second check-in of a person who was already in, made on a door device that was
+    offline at the time and synced later: the first check-in stays on the registration,
+    this one is kept so that both devices can show the person was checked in twice."""
+
+    __tablename__ = "check_in_duplicates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE"), index=True
+    )
+    # The device's own clock when the door staff pressed Check in.
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked_in_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # The door device's name for itself (door.js), so staff can tell the two devices apart.
+    device: Mapped[str] = mapped_column(String(40), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    registration: Mapped[Registration] = relationship()
+    checked_in_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<CheckInDuplicate {self.id} registration={self.registration_id}>"

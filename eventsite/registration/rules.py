@@ -35,6 +35,21 @@ class RegistrationError(DomainError):
     """A registration rule said no."""
 
 
+class AlreadyCheckedInError(RegistrationError):
+    """A second check-in of one person: says when (event's zone) and by whom the first was."""
+
+    def __init__(self, registration: Registration) -> None:
+        self.registration = registration
+        at = registration.checked_in_at
+        when = templating.local_time(at, registration.event.timezone) if at else ""
+        by = registration.checked_in_by
+        if by is not None:
+            message = _("Already checked in at %(time)s by %(name)s.", time=when, name=by.name)
+        else:
+            message = _("Already checked in at %(time)s.", time=when)
+        super().__init__(message)
+
+
 def local_moment(value: datetime, tz_name: str) -> str:
     """ "10 December 2026, 09:00 CET": a moment in the event's own zone, in words."""
     return (

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, func, select, text
+from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -35,7 +35,7 @@ from eventsite.database import is_postgresql
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
 from eventsite.registration import answers as registration_answers  # `answers` is a parameter here
-from eventsite.registration import notifications, queries, rules
+from eventsite.registration import notifications, queries, rules, tickets
 from eventsite.registration.models import (
     _ACTIVE_SQL,
     ACTIVE_STATUSES,
@@ -462,19 +462,54 @@ def restore_registration(registration: Registration, now: datetime) -> Registrat
     return restored
 
 
-def check_in(registration: Registration, now: datetime) -> Registration:
-    """The person has arrived. Places do not change: no event lock."""
-    rules.require(rules.Action.CHECK_IN, registration)
-    registration.checked_in_at = now
-    registration.updated_at = now
-    db.session.flush()
-    return registration
+def check_in(registration: Registration, now: datetime, *, by: User | None = None) -> Registration:
+    """The person has arrived (`by`: the door staff). Places do not change: no event lock.
+
+    One conditional UPDATE (only while not checked in and the ticket is valid), so two
+    door devices checking the same person in at once make one check-in: the second finds
+    no row to change and is told when and by whom the first was made."""
+    if registration.checked_in_at is None:
+        reason = tickets.invalid_reason(registration)
+        if reason is not None:
+            raise rules.RegistrationError(reason)
+        changed = db.session.execute(
+            update(Registration)
+            .where(
+                Registration.id == registration.id,
+                Registration.checked_in_at.is_(None),
+                Registration.status == RegistrationStatus.CONFIRMED,
+                Registration.hold_expires_at.is_(None),
+            )
+            .values(checked_in_at=now, checked_in_by_id=by.id if by else None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.refresh(registration)
+        if changed:
+            return registration
+    if registration.checked_in_at is None:  # changed meanwhile: cancelled, say
+        raise rules.RegistrationError(
+            tickets.invalid_reason(registration) or _("This registration cannot be checked in.")
+        )
+    raise rules.AlreadyCheckedInError(registration)
 
 
-def undo_check_in(registration: Registration, now: datetime) -> Registration:
-    """A check-in made by mistake is taken back."""
+# How long door staff may take back their own check-in ("undo" on the door page); the
+# registrants table may undo any check-in.
+DOOR_UNDO_WINDOW = timedelta(minutes=2)
+
+
+def undo_check_in(
+    registration: Registration, now: datetime, *, within: timedelta | None = None
+) -> Registration:
+    """A check-in made by mistake is taken back; with `within`, only one that recent."""
     rules.require(rules.Action.UNDO_CHECK_IN, registration)
+    checked_in_at = registration.checked_in_at
+    if within is not None and checked_in_at is not None and now - checked_in_at > within:
+        raise rules.RegistrationError(
+            _("This check-in is too old to undo here; the registrants table can undo it.")
+        )
     registration.checked_in_at = None
+    registration.checked_in_by_id = None
     registration.updated_at = now
     db.session.flush()
     return registration

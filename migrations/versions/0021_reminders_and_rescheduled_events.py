@@ -3,7 +3,7 @@ per registration, kind and event start: the claim), the "registration opens" ale
 (registration_alerts), and a cancelled event's rescheduled_as_id
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-03 19:30:00.000000
 
 """
@@ -15,7 +15,7 @@ import eventsite.timeutil
 
 # revision identifiers, used by Alembic.
 revision = "0021"
-down_revision = "0018"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

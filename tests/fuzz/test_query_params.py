@@ -180,6 +180,12 @@ def _registrants(site: Site) -> Prepared:
     return Prepared(f"/manage/events/{site.world.event.id}/registrants", user=site.world.member)
 
 
+def _registrants_at_the_door(site: Site) -> Prepared:
+    """Door mode's search, with people to find (by name, email or ticket code)."""
+    _registrants(site)
+    return Prepared(f"/manage/events/{site.world.event.id}/door", user=site.world.member)
+
+
 EVENT = "/manage/events/{w.event.id}"
 ORGANISATION = "/manage/organisations/{w.organisation.id}"
 BRIEF = 0.2  # pages that read no parameter: a few examples of unread parameters
@@ -361,6 +367,15 @@ QUERY_TARGETS = [
         EXPORT,
         writes=frozenset({"audit_entries"}),
         budget=0.5,
+    ),
+    QueryTarget("organiser.door_page", _registrants_at_the_door, {"q": fz.text()}),
+    *(
+        QueryTarget(endpoint, page(url, "member"), {}, budget=BRIEF)
+        for endpoint, url in (
+            ("organiser.door_count", EVENT + "/door/count"),
+            ("organiser.door_list", EVENT + "/door/list"),
+            ("organiser.door_service_worker", EVENT + "/door-sw.js"),
+        )
     ),
     QueryTarget("organiser.accept_invitation", _invitation_page, {}, path=SLUG, budget=BRIEF),
     QueryTarget("organiser.organisation_logo", page(ORGANISATION + "/logo"), {}, budget=BRIEF),

@@ -202,8 +202,55 @@ def _bulk_action(site: Site) -> Prepared:
     )
 
 
+def _door_action(tail: str, checked_in: bool = False):
+    """A fresh confirmed registration named by the door's form (or a scanned value)."""
+
+    def prepare(site: Site) -> Prepared:
+        registration = Registration(
+            event=site.world.event,
+            user=site.fresh_user(),
+            status=RegistrationStatus.CONFIRMED,
+            answers={},
+            checked_in_at=utcnow() if checked_in else None,
+        )
+        db.session.add(registration)
+        db.session.commit()
+        return Prepared(
+            f"/manage/events/{site.world.event.id}/door/{tail}",
+            {"registration": registration.public_id, "q": "", "value": registration.ticket_code},
+            user=site.world.member,
+        )
+
+    return prepare
+
+
+DOOR_FIELDS = {"registration": fz.text(), "q": fz.text(), "value": fz.text()}
+DOOR_WRITES = frozenset({"registrations", "check_in_duplicates", AUDIT})
+
 QUESTION_URL = "/manage/events/{event.id}/questions/{question.id}"
 REGISTRATION_TARGETS = [
+    FormTarget(
+        "organiser.door_check_in",
+        _door_action("check-in"),
+        DOOR_FIELDS,
+        writes=DOOR_WRITES,
+        budget=0.5,
+    ),
+    FormTarget(
+        "organiser.door_undo",
+        _door_action("undo", checked_in=True),
+        DOOR_FIELDS,
+        writes=DOOR_WRITES,
+        budget=0.5,
+    ),
+    FormTarget("organiser.door_scan", _door_action("scan"), DOOR_FIELDS, budget=0.5),
+    FormTarget(
+        "organiser.door_sync",
+        _door_action("sync"),
+        DOOR_FIELDS | {"device": fz.text(), "items": fz.text()},
+        writes=DOOR_WRITES,
+        budget=0.3,
+    ),
     FormTarget(
         "organiser.questions",
         _add_question,
