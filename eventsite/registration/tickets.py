@@ -11,6 +11,7 @@ in words why any other ticket does not let its holder in.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import segno
 from flask import current_app
@@ -18,6 +19,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, Signer
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
@@ -68,6 +70,28 @@ def has_valid_ticket(registration: Registration) -> bool:
         and registration.hold_expires_at is None
         and registration.event.status != EventStatus.CANCELLED
     )
+
+
+def with_valid_tickets(
+    event: Event, registration_ids: Sequence[int] | None = None
+) -> list[Registration]:
+    """The event's registrations whose ticket is valid (`has_valid_ticket`, in SQL), with
+    their people, in one query; only those among `registration_ids` when it is given."""
+    if event.status == EventStatus.CANCELLED:
+        return []
+    stmt = (
+        select(Registration)
+        .join(Registration.user)
+        .options(contains_eager(Registration.user))
+        .where(
+            Registration.event_id == event.id,
+            Registration.status == RegistrationStatus.CONFIRMED,
+            Registration.hold_expires_at.is_(None),
+        )
+    )
+    if registration_ids is not None:
+        stmt = stmt.where(Registration.id.in_(list(registration_ids)))
+    return list(db.session.scalars(stmt))
 
 
 def invalid_reason(registration: Registration) -> str | None:
