@@ -31,7 +31,7 @@ def _badge(registration: Registration) -> badges.Badge:
     )
 
 
-@bp.route("/events/<int:event_id>/badges", methods=["GET", "POST"])
+@bp.route("/events/<int:event_id>/badges", methods=["GET", "POST"], endpoint="badges")
 def badges_page(event_id: int) -> Page:
     """GET: the sheet to print on and who gets a badge. POST: the PDF, one badge for each
     confirmed registrant (of those ticked, when people were ticked), sorted by name."""
