@@ -217,20 +217,19 @@ class _Writer:
         self.pdf.cell(width, size * LEADING * PT, text, align="C")
 
     def qr(self, x: float, y: float, size: float, value: str) -> None:
-        """The QR code as a black-and-white image, QR_PIXELS device pixels a module, so
-        that viewers and printers that smooth scaled images keep its edges sharp."""
-        # segno's automatic mask tries all eight (about 10 ms a code: most of the time
-        # of 1,000 badges); any mask reads the same, so badges use one. An image costs a
-        # tenth of drawing each run of modules as a rectangle (2 ms a code). `make bench`.
+        """The QR code as a grey-scale image of QR_PIXELS pixels a module, so that viewers
+        and printers that smooth scaled images keep its edges sharp."""
+        # segno's automatic mask tries all eight (about 10 ms a code, most of the time of
+        # 1,000 badges); any mask reads the same, so badges use one. An image costs less
+        # than drawing each run of modules as a rectangle (2 ms a code), and an 8-bit one
+        # less than fpdf2's transcoding of a 1-bit one. Figures: `make bench` (badges).
         matrix = segno.make_qr(value, error="m", mask=QR_MASK).matrix
         n = len(matrix)
         modules = Image.frombytes(
             "L", (n, n), bytes(0 if dark else 255 for row in matrix for dark in row)
         )
-        image = modules.resize((n * QR_PIXELS, n * QR_PIXELS), Image.Resampling.NEAREST).convert(
-            "1"
-        )
-        self.pdf.image(image, x, y, size, size)
+        side = n * QR_PIXELS
+        self.pdf.image(modules.resize((side, side), Image.Resampling.NEAREST), x, y, size, size)
 
     def badge(self, x: float, y: float, w: float, h: float, event_title: str, badge: Badge):
         pdf = self.pdf
