@@ -39,7 +39,7 @@ def badges_page(event_id: int) -> Page:
     form = registrant_forms.BadgesForm()
     if request.method == "GET" and "ids" in request.args:  # from the table's bulk action
         form.ids.process_formdata(request.args.getlist("ids"))
-    ids = form.ids.data if form.ids.data and not form.ids.invalid else None
+    ids = form.ids.data or None  # a selection that is not one is refused on POST
     people = tickets.with_valid_tickets(event, ids)
     if form.validate_on_submit():
         if people:

@@ -241,3 +241,15 @@ def test_the_badges_take_the_same_queries_for_five_or_fifty_people(
     for n in range(45):
         make_registration(make_user(name=f"Late {n}"), as_member.event)
     assert statements() == few
+
+
+def test_a_selection_that_is_not_one_is_refused(client, as_member, people):
+    confirmed, _others = people
+    page = client.get(_url(as_member.event) + f"?ids={confirmed[0].id}&ids=x")
+    assert page.status_code == 200
+    assert "1 badge for the people ticked" in page.get_data(as_text=True)
+    response = client.post(
+        _url(as_member.event), data={"layout": "a4-2x4", "ids": [confirmed[0].id, "x"]}
+    )
+    assert response.status_code == 422
+    assert "The selection is not a list of registrations." in response.get_data(as_text=True)
