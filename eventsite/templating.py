@@ -83,9 +83,15 @@ COUNTRY_CODES = frozenset(
 )
 
 
+def collation_key(text: str) -> tuple[int, ...]:
+    """The sort key of a name in the order a reader looks names up (the UCA's root order:
+    "Émile" among the Es, "Åsa" among the As)."""
+    return _COLLATOR.sort_key(text)
+
+
 def sort_by_name(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """(code, name) pairs in the order a reader looks them up: by name, collated."""
-    return sorted(pairs, key=lambda pair: _COLLATOR.sort_key(pair[1]))
+    return sorted(pairs, key=lambda pair: collation_key(pair[1]))
 
 
 def country_choices(kept: str | None = None) -> list[tuple[str, str]]:

@@ -227,6 +227,17 @@ def test_calendar_text_cleaning_is_linear() -> None:
         assert finishes_within(BOUND_SECONDS, content.clean_cn, text)
 
 
+# --- organiser/badges.py: _SIMPLE (which badge text needs no shaping engine) ---------------
+# Safe: one character class repeated once, nothing nested; the values are stored names.
+
+
+def test_badge_text_check_is_linear() -> None:
+    from eventsite.organiser import badges
+
+    for text in ("a" * SIZE + "ل", "王" * SIZE, "ل" * SIZE):
+        assert finishes_within(BOUND_SECONDS, badges._needs_shaping, text)
+
+
 # --- the list above is complete ------------------------------------------------------------
 
 # (file, how the line starts) for each pattern and each use of one.
@@ -250,6 +261,8 @@ LISTED = {
     ("eventsite/ical/content.py", "_SPACES = re.compile("),
     ("eventsite/ical/content.py", 'return _CONTROLS.sub("", _BREAKS.sub("\\n", value))'),
     ("eventsite/ical/content.py", 'return _SPACES.sub(" ", clean_text(value)).strip()'),
+    ("eventsite/organiser/badges.py", "_SIMPLE = re.compile("),
+    ("eventsite/organiser/badges.py", "return _SIMPLE.fullmatch(text) is None"),
 }
 _USES = re.compile(
     r"\bre\.(?:compile|match|fullmatch|search|sub|subn|split|findall|finditer)\(|Regexp\("

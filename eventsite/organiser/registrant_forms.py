@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Optional, StopValidation, Validatio
 from eventsite import forms_common
 from eventsite.database import INTEGER_MAX
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
+from eventsite.organiser import badges
 from eventsite.registration.models import QuestionKind, RegistrationStatus
 
 QUESTION_KIND_LABELS = {
@@ -121,6 +122,7 @@ BULK_ACTIONS = {
     "approve": _l("Approve"),
     "check_in": _l("Check in"),
     "email": _l("Email them"),
+    "badges": _l("Print their name badges (PDF)"),
     "cancel": _l("Cancel their registrations"),
 }
 
@@ -168,3 +170,20 @@ class EmailRegistrantsForm(forms_common.Form):
     def validate_ids(self, field: RegistrationIdsField) -> None:
         if self.status.data == "selected" and not field.data:
             raise ValidationError(_l("Select people on the registrants table first."))
+
+
+class BadgesForm(forms_common.Form):
+    """Name badges: the sheet layout, for everyone confirmed or the people ticked."""
+
+    layout = SelectField(
+        _l("Sheet"),
+        choices=[SelectChoice(key, layout.label) for key, layout in badges.LAYOUTS.items()],
+        default=badges.DEFAULT_LAYOUT,
+        validate_choice=False,  # validate_layout says it in words
+    )
+    ids = RegistrationIdsField(_l("Selected people"))
+    submit = SubmitField(_l("Download the badges (PDF)"))
+
+    def validate_layout(self, field: SelectField) -> None:
+        if field.data not in badges.LAYOUTS:
+            raise ValidationError(_l("Choose one of the sheets on the list."))

@@ -311,11 +311,9 @@ def bulk_registrants(event_id: int) -> Page:
     form = registrant_forms.BulkActionForm()
     chosen: list[Registration] = []
     if form.validate_on_submit():
-        if form.action.data == "email":
-            return redirect(
-                url_for("organiser.email_registrants", event_id=event.id, ids=form.ids.data),
-                303,
-            )
+        if form.action.data in ("email", "badges"):
+            page = "email_registrants" if form.action.data == "email" else "badges"
+            return redirect(url_for(f"organiser.{page}", event_id=event.id, ids=form.ids.data), 303)
         chosen = registrants.selected(event, form.ids.data)
         if not chosen:
             form.ids.errors.append(_("None of the selected people is registered for this event."))

@@ -3,6 +3,7 @@ routes to the blueprint in `organiser.blueprint`; importing them here registers 
 
 from eventsite.organiser import (
     agenda_views,
+    badge_views,
     door_views,
     event_views,
     organisation_views,
@@ -13,6 +14,7 @@ from eventsite.organiser.blueprint import bp
 
 __all__ = [
     "agenda_views",
+    "badge_views",
     "bp",
     "door_views",
     "event_views",

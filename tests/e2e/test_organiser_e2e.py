@@ -236,3 +236,39 @@ def test_cancelling_one_registrant_asks_in_a_dialog(
     expect(page.get_by_text("Registration cancelled; they are told.")).to_be_visible()
     db.session.rollback()
     assert db.session.get(Registration, registration.id).status == "cancelled"
+
+
+def test_organiser_prints_badges_of_the_people_ticked_on_a_phone(
+    page: Page, live_server: str, make_organisation, make_user, make_event, screenshots: Path
+) -> None:
+    organisation = make_organisation(name="Badge Society", slug="badge-society")
+    organiser = make_user(email="badge-organiser@example.org", name="Bea Badge")
+    db.session.add(
+        Membership(
+            user_id=organiser.id, organisation_id=organisation.id, joined_via=JoinedVia.INVITATION
+        )
+    )
+    event = make_event(organisation=organisation, title="Badge Day", slug="badge-day")
+    for name in ("王小明", "ليلى حسن", "Ada Lovelace"):
+        user = make_user(email=f"{len(name)}-{abs(hash(name))}@example.org", name=name)
+        db.session.add(Registration(event=event, user=user, status="confirmed", answers={}))
+    db.session.commit()
+    event_id = event.id
+
+    page.set_viewport_size({"width": 320, "height": 640})
+    log_in(page, live_server, organiser.email)
+    page.goto(f"{live_server}/manage/events/{event_id}/registrants")
+    page.get_by_label("Tick 王小明").check()
+    page.get_by_label("Tick ليلى حسن").check()
+    page.get_by_label("With the people ticked below").select_option("badges")
+    page.get_by_role("button", name="Continue…").click()
+
+    expect(page.get_by_role("heading", name="Name badges")).to_be_visible()
+    expect(page.get_by_text("2 badges for the people ticked")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.get_by_label("Sheet").select_option("a4-3x3")
+    page.screenshot(path=screenshots / "manage-badges.png", full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the badges (PDF)").press("Enter")
+    assert download.value.suggested_filename == "badge-day-badges-a4-3x3.pdf"
+    assert download.value.path().read_bytes().startswith(b"%PDF")

@@ -356,6 +356,9 @@ QUERY_TARGETS = [
         budget=0.3,
     ),
     QueryTarget(
+        "organiser.badges", page(EVENT + "/badges", "member"), {"ids": fz.numbers()}, budget=0.3
+    ),
+    QueryTarget(
         "organiser.export_csv",
         page(EVENT + "/registrants.csv", "member"),
         EXPORT,

@@ -176,6 +176,23 @@ def _email_registrants(site: Site) -> Prepared:
     )
 
 
+def _badges(site: Site) -> Prepared:
+    """A confirmed registrant, so the valid example downloads a PDF."""
+    registration = Registration(
+        event=site.world.event,
+        user=site.fresh_user(),
+        status=RegistrationStatus.CONFIRMED,
+        answers={},
+    )
+    db.session.add(registration)
+    db.session.commit()
+    return Prepared(
+        f"/manage/events/{site.world.event.id}/badges",
+        {"layout": "a4-2x4", "ids": str(registration.id), "submit": "Download"},
+        user=site.world.member,
+    )
+
+
 def _bulk_action(site: Site) -> Prepared:
     """A fresh pending registration ticked on the table, and the action confirmed."""
     registration = Registration(
@@ -328,7 +345,7 @@ REGISTRATION_TARGETS = [
         _bulk_action,
         CONFIRMATION
         | {
-            "action": fz.choices(("approve", "check_in", "cancel", "email")),
+            "action": fz.choices(("approve", "check_in", "cancel", "email", "badges")),
             "ids": fz.numbers(),
         },
         writes=DECISION_WRITES,
@@ -347,6 +364,17 @@ REGISTRATION_TARGETS = [
             "confirm": fz.buttons(),
         },
         writes=frozenset({"outbox_messages", AUDIT}),
+    ),
+    FormTarget(
+        "organiser.badges",
+        _badges,
+        {
+            "layout": fz.choices(("a4-2x4", "a4-3x3", "letter-2x4", "letter-2x3")),
+            "ids": fz.numbers(),
+            "submit": fz.buttons(),
+        },
+        writes=frozenset({AUDIT}),  # who printed whose badges, and when
+        budget=0.3,
     ),
 ]
 

@@ -91,7 +91,12 @@ def login_as(client, world, role: str) -> None:
 def test_the_walk_covers_the_workspace(app: Flask) -> None:
     endpoints = {endpoint for endpoint, _rule, _method in organiser_routes(app)}
     # A sanity check that introspection finds the main routes.
-    assert {"organiser.index", "organiser.edit_event", "organiser.agenda"} <= endpoints
+    assert {
+        "organiser.index",
+        "organiser.edit_event",
+        "organiser.agenda",
+        "organiser.badges",
+    } <= endpoints
     assert len(endpoints) >= 15
 
 
