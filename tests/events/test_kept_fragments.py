@@ -1,0 +1,148 @@
+"""What the listing keeps between renders while the catalogue stays the same (its cards'
+HTML, the filter form's choices): every change shows on the next request, with the page
+cache off as for someone logged in."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pytest
+
+from eventsite import catalogue
+from eventsite.events import cards, listing
+from eventsite.extensions import db
+from eventsite.models import EventStatus
+from eventsite.registration.models import RegistrationStatus
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    return {**app_config, "PAGE_CACHE_ENABLED": False}
+
+
+@pytest.fixture(autouse=True)
+def _nothing_kept_from_other_tests() -> None:
+    # Each test's database starts again at an empty catalogue; the stamp's time tells them
+    # apart, but a test that measures queries should not depend on that.
+    cards._cards.clear()
+    listing._choices.clear()
+
+
+def cards_of(client, path: str = "/events/") -> list[str]:
+    response = client.get(path)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    return re.findall(r'<article class="event-card.*?</article>', body, flags=re.S)
+
+
+def text(fragment: str) -> str:
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", fragment).split()))
+
+
+def test_a_kept_card_is_the_card_a_render_gives(client, make_event, make_registration, make_user):
+    event = make_event(title="Same either way", capacity=5)
+    make_registration(make_user(), event)
+    first = client.get("/events/").get_data(as_text=True)  # renders and keeps
+    again = client.get("/events/").get_data(as_text=True)  # from what was kept
+    assert first == again
+    assert "4 places left" in again
+
+
+def test_an_edited_event_shows_on_the_next_listing(client, make_event) -> None:
+    event = make_event(title="Before the edit", city="Geneva")
+    assert "Before the edit" in text(cards_of(client)[0])
+    event.title = "After the edit"
+    event.city = "Nairobi"
+    db.session.commit()
+    (card,) = cards_of(client)
+    assert "After the edit" in text(card) and "Nairobi" in text(card)
+    assert "Before the edit" not in text(card)
+
+
+def test_a_renamed_organisation_or_topic_shows_on_the_next_listing(
+    client, make_event, make_organisation, make_topic
+) -> None:
+    organisation = make_organisation(name="Old Institute")
+    topic = make_topic("Old topic", "old-topic")
+    make_event(organisation=organisation, topics=[topic])
+    assert "Old Institute" in text(cards_of(client)[0])
+    organisation.name = "New Institute"
+    topic.name = "New topic"
+    db.session.commit()
+    (card,) = cards_of(client)
+    assert "New Institute" in text(card) and "New topic" in text(card)
+
+
+def test_a_cancelled_event_shows_on_the_next_listing(client, make_event) -> None:
+    event = make_event(title="Going ahead", capacity=10)
+    assert "10 places left" in text(cards_of(client)[0])
+    event.status = EventStatus.CANCELLED
+    db.session.commit()
+    (card,) = cards_of(client)
+    assert "Cancelled" in text(card)
+    assert "places left" not in text(card)
+
+
+def test_registrations_show_on_a_kept_card(
+    client, make_event, make_user, make_registration, count_queries
+) -> None:
+    event = make_event(title="Filling up", capacity=3, has_waiting_list=True)
+    assert "3 places left" in text(cards_of(client)[0])
+    make_registration(make_user(), event)
+    make_registration(make_user(), event, status=RegistrationStatus.PENDING)
+    stamp = catalogue.current(db.session)
+    assert "1 place left" in text(cards_of(client)[0])
+    assert catalogue.current(db.session) == stamp  # registrations do not move the catalogue
+    make_registration(make_user(), event)
+    assert "Waiting list" in text(cards_of(client)[0])
+
+
+def test_a_new_topic_or_country_shows_in_the_filters_on_the_next_listing(
+    client, make_event, make_topic
+) -> None:
+    make_event(country="CH")
+    page = client.get("/events/").get_data(as_text=True)
+    assert 'value="brand-new"' not in page and 'value="KE"' not in page
+    make_topic("Brand new", "brand-new")
+    make_event(country="KE", city="Nairobi")
+    page = client.get("/events/").get_data(as_text=True)
+    assert '<option value="brand-new">Brand new</option>' in page
+    assert '<option value="KE">Kenya</option>' in page
+
+
+def test_a_country_filter_without_events_stays_a_choice(client, make_event) -> None:
+    make_event(country="CH")
+    client.get("/events/")  # the choices are kept
+    page = client.get("/events/?country=JP").get_data(as_text=True)
+    assert '<option value="JP" selected>Japan</option>' in page
+    assert '<option value="JP"' not in client.get("/events/").get_data(as_text=True)
+
+
+def test_the_second_listing_skips_the_filter_queries(client, make_event, count_queries) -> None:
+    make_event()
+    with count_queries() as cold:
+        client.get("/events/")
+    with count_queries() as warm:
+        client.get("/events/")
+    assert warm.count == cold.count - 2, warm.statements
+    assert not any("DISTINCT events.country" in s for s in warm.statements)
+
+
+def test_a_memo_computes_once_per_stamp() -> None:
+    memo: catalogue.VersionedMemo[int] = catalogue.VersionedMemo(max_entries=2)
+    calls: list[str] = []
+
+    def compute(value: int) -> Any:
+        return lambda: calls.append(str(value)) or value
+
+    first = catalogue.Stamp(1, catalogue.EMPTY)
+    assert memo.get(first, "a", compute(1)) == 1
+    assert memo.get(first, "a", compute(99)) == 1
+    second = catalogue.Stamp(2, catalogue.EMPTY)
+    assert memo.get(second, "a", compute(2)) == 2
+    # A catalogue that starts again at version 1 (an emptied table) is another stamp.
+    later = catalogue.Stamp(1, catalogue.EMPTY.replace(year=2030))
+    assert memo.get(later, "a", compute(3)) == 3
+    assert calls == ["1", "2", "3"]
