@@ -1,16 +1,17 @@
-"""What the listing keeps between renders while the catalogue stays the same (its cards'
-HTML, the filter form's choices): every change shows on the next request, with the page
-cache off as for someone logged in."""
+"""What pages keep between renders while the catalogue stays the same (the listing's cards
+and filter choices, the event page's agenda and speakers): every change shows on the next
+request, with the page cache off as for someone logged in."""
 
 from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from eventsite import catalogue
+from eventsite import catalogue, fragments
 from eventsite.events import cards, listing
 from eventsite.extensions import db
 from eventsite.models import EventStatus
@@ -28,6 +29,7 @@ def _nothing_kept_from_other_tests() -> None:
     # apart, but a test that measures queries should not depend on that.
     cards._cards.clear()
     listing._choices.clear()
+    fragments.clear()
 
 
 def cards_of(client, path: str = "/events/") -> list[str]:
@@ -146,3 +148,63 @@ def test_a_memo_computes_once_per_stamp() -> None:
     later = catalogue.Stamp(1, catalogue.EMPTY.replace(year=2030))
     assert memo.get(later, "a", compute(3)) == 3
     assert calls == ["1", "2", "3"]
+
+
+def programme(client, event) -> str:
+    response = client.get(f"/events/{event.slug}")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    agenda = re.search(r'<section class="agenda".*?</section>', body, flags=re.S)
+    speakers = re.search(r'<section class="speakers".*?</section>', body, flags=re.S)
+    return text((agenda.group(0) if agenda else "") + (speakers.group(0) if speakers else ""))
+
+
+def test_a_kept_agenda_is_the_agenda_a_render_gives(
+    client, make_event, make_session, make_speaker
+) -> None:
+    event = make_event()
+    make_session(event, [make_speaker("Ada Example", affiliation="CERN")], title="Opening")
+    first = client.get(f"/events/{event.slug}").get_data(as_text=True)
+    fragments.clear()
+    again = client.get(f"/events/{event.slug}").get_data(as_text=True)
+    assert first == again
+    assert client.get(f"/events/{event.slug}").get_data(as_text=True) == first
+
+
+def test_an_edited_agenda_or_speaker_shows_on_the_next_event_page(
+    client, make_event, make_session, make_speaker
+) -> None:
+    event = make_event()
+    speaker = make_speaker("Ada Example")
+    session = make_session(event, [speaker], title="Opening plenary", room="Room 1")
+    assert "Opening plenary" in programme(client, event)
+    session.title = "Closing plenary"
+    session.room = "Room 9"
+    db.session.commit()
+    words = programme(client, event)
+    assert "Closing plenary" in words and "Room 9" in words
+    assert "Opening plenary" not in words
+    speaker.name = "Grace Example"
+    db.session.commit()
+    words = programme(client, event)
+    assert "Grace Example" in words and "Ada Example" not in words
+    make_session(event, title="Added later", starts_at=event.starts_at + timedelta(hours=3))
+    assert "Added later" in programme(client, event)
+
+
+def test_each_event_keeps_its_own_agenda(client, make_event, make_session) -> None:
+    one, other = make_event(), make_event()
+    make_session(one, title="Only at the first")
+    make_session(other, title="Only at the second")
+    assert "Only at the first" in programme(client, one)
+    assert "Only at the second" in programme(client, other)
+    assert "Only at the first" not in programme(client, other)
+
+
+def test_an_edited_description_shows_on_the_next_event_page(client, make_event) -> None:
+    event = make_event(description="Before **the edit**.")
+    assert "<strong>the edit</strong>" in client.get(f"/events/{event.slug}").get_data(True)
+    event.description = "After *the edit*."
+    db.session.commit()
+    page = client.get(f"/events/{event.slug}").get_data(as_text=True)
+    assert "<em>the edit</em>" in page and "Before" not in page

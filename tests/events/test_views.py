@@ -605,4 +605,6 @@ def test_event_page_runs_the_same_queries_for_1_or_10_sessions(
         response = client.get("/events/large")
     assert page_text(response).count("large speaker") >= 30
     assert large.count == small.count, large.statements
-    assert small.count <= 6
+    # With the catalogue's stamp, which says whether the agenda kept from an earlier render
+    # still holds (fragments.py).
+    assert small.count <= 7
