@@ -151,6 +151,10 @@ class VersionedMemo(Generic[T]):
         self._values: dict[Hashable, T] = {}
         self._lock = threading.Lock()
 
+    def peek(self, stamp: Stamp, key: Hashable) -> T | None:
+        """The value kept for `key` under this stamp, or None."""
+        return self._values.get(key) if stamp == self._stamp else None
+
     def get(self, stamp: Stamp, key: Hashable, compute: Callable[[], T]) -> T:
         if stamp == self._stamp:
             try:

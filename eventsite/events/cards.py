@@ -12,7 +12,7 @@ were ~45 % of a rendered listing's time (the macro, `card_facts`' Babel dates an
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask_babel import get_locale
@@ -62,6 +62,17 @@ class _Kept:
 _cards: catalogue.VersionedMemo[_Kept] = catalogue.VersionedMemo(max_entries=4096)
 
 
+def _key(event_id: int, heading: str) -> tuple[int, str, str]:
+    return (event_id, heading, str(get_locale()))
+
+
+def kept_ids(event_ids: Iterable[int], heading: str = "h3") -> set[int]:
+    """The events whose card is kept (for this catalogue and language): the listing need
+    not load their organisation and topics."""
+    stamp = catalogue.request_stamp()
+    return {i for i in event_ids if _cards.peek(stamp, _key(i, heading)) is not None}
+
+
 def cached_card(
     macro: Callable[..., str],
     event: Event,
@@ -70,7 +81,8 @@ def cached_card(
     heading: str = "h3",
 ) -> Markup:
     """`macro(event, labels, heading=..., registration=...)` (macros/events.html's
-    `event_card`), from this process's copy while the catalogue version holds."""
+    `event_card`), from this process's copy while the catalogue version holds. `labels`
+    are the page's translated words, the same for every page in one language."""
 
     def render() -> _Kept:
         return _Kept(
@@ -78,5 +90,4 @@ def cached_card(
             macro(event, labels, heading=heading, registration=_SLOT),
         )
 
-    key = (event.id, heading, str(get_locale()), tuple(labels.values()))
-    return _cards.get(catalogue.request_stamp(), key, render).fill(registration)
+    return _cards.get(catalogue.request_stamp(), _key(event.id, heading), render).fill(registration)

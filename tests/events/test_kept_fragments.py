@@ -122,14 +122,36 @@ def test_a_country_filter_without_events_stays_a_choice(client, make_event) -> N
     assert '<option value="JP"' not in client.get("/events/").get_data(as_text=True)
 
 
-def test_the_second_listing_skips_the_filter_queries(client, make_event, count_queries) -> None:
-    make_event()
+def test_the_second_listing_skips_the_filter_and_topic_queries(
+    client, make_event, make_topic, count_queries
+) -> None:
+    make_event(topics=[make_topic()])
     with count_queries() as cold:
         client.get("/events/")
     with count_queries() as warm:
         client.get("/events/")
-    assert warm.count == cold.count - 2, warm.statements
+    # The filter form's topics and countries, and the kept cards' topics.
+    assert warm.count == cold.count - 3, warm.statements
     assert not any("DISTINCT events.country" in s for s in warm.statements)
+    assert not any("event_topics" in s for s in warm.statements)
+
+
+def test_a_page_with_kept_and_new_cards_loads_the_new_ones_whole(
+    client, make_event, make_topic, make_organisation, count_queries
+) -> None:
+    make_event(title="On both pages", topics=[make_topic("Soil", "soil")])
+    make_event(
+        title="Only in the listing",
+        topics=[make_topic("Sea", "sea")],
+        organisation=make_organisation(name="Ocean Institute"),
+    )
+    client.get("/topics/soil")  # keeps the first card only
+    db.session.expire_all()
+    with count_queries() as mixed:
+        page = client.get("/events/").get_data(as_text=True)
+    assert 'href="/topics/soil"' in page and 'href="/topics/sea"' in page
+    assert "Ocean Institute" in page
+    assert sum("FROM events" in s and "events.id IN" in s for s in mixed.statements) >= 2
 
 
 def test_a_memo_computes_once_per_stamp() -> None:
