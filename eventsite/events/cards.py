@@ -40,17 +40,16 @@ _SLOT = _Slot()
 
 
 class _Kept:
-    """A card's HTML without registration words, and with them as text between slots."""
+    """A card's HTML with the words as text between slots, and without them (rendered the
+    first time a card without words is asked for: cancelled and ended events)."""
 
     __slots__ = ("parts", "without")
 
-    def __init__(self, without: str, with_slots: str) -> None:
-        self.without = Markup(without)
+    def __init__(self, with_slots: str) -> None:
         self.parts = _SLOT_PATTERN.split(with_slots)  # text, name, text, name, ..., text
+        self.without: Markup | None = None
 
     def fill(self, words: Any) -> Markup:
-        if words is None:
-            return self.without
         return Markup(
             "".join(
                 part if i % 2 == 0 else str(escape(getattr(words, part)))
@@ -59,7 +58,7 @@ class _Kept:
         )
 
 
-_cards: catalogue.VersionedMemo[_Kept] = catalogue.VersionedMemo(max_entries=4096)
+_cards: catalogue.VersionedMemo[_Kept] = catalogue.VersionedMemo(max_entries=2048)
 
 
 def _key(event_id: int, heading: str) -> tuple[int, str, str]:
@@ -85,9 +84,11 @@ def cached_card(
     are the page's translated words, the same for every page in one language."""
 
     def render() -> _Kept:
-        return _Kept(
-            macro(event, labels, heading=heading, registration=None),
-            macro(event, labels, heading=heading, registration=_SLOT),
-        )
+        return _Kept(macro(event, labels, heading=heading, registration=_SLOT))
 
-    return _cards.get(catalogue.request_stamp(), _key(event.id, heading), render).fill(registration)
+    kept = _cards.get(catalogue.request_stamp(), _key(event.id, heading), render)
+    if registration is not None:
+        return kept.fill(registration)
+    if kept.without is None:
+        kept.without = Markup(macro(event, labels, heading=heading, registration=None))
+    return kept.without
