@@ -430,12 +430,13 @@ def measure_in_process(
     warmup: int = 20,
     expect: int = 200,
     max_seconds: float = 30.0,
+    headers: dict[str, str] | None = None,
 ) -> Stats:
     """Time `requests` GETs through the WSGI app with Flask's test client, one at a time
-    (fewer when `max_seconds` runs out first)."""
-    client = app.test_client()
+    (fewer when `max_seconds` runs out first). `headers`: sent with each (a Cookie)."""
+    client = app.test_client(use_cookies=False)
     for _ in range(warmup):
-        response = client.get(path)
+        response = client.get(path, headers=headers)
         if response.status_code != expect:
             raise RuntimeError(f"GET {path} answered {response.status_code}, not {expect}")
     latencies: list[float] = []
@@ -446,25 +447,32 @@ def measure_in_process(
         if time.perf_counter() > deadline:
             break
         t0 = time.perf_counter()
-        response = client.get(path)
+        response = client.get(path, headers=headers)
         latencies.append(time.perf_counter() - t0)
         if response.status_code != expect:
             errors += 1
     return Stats(latencies, time.perf_counter() - started, errors)
 
 
-def profile_in_process(app: Flask, path: str, *, requests: int = 100, top: int = 30) -> str:
+def profile_in_process(
+    app: Flask,
+    path: str,
+    *,
+    requests: int = 100,
+    top: int = 30,
+    headers: dict[str, str] | None = None,
+) -> str:
     """cProfile over `requests` GETs: where a slow page spends its time."""
     import cProfile
     import io
     import pstats
 
-    client = app.test_client()
-    client.get(path)
+    client = app.test_client(use_cookies=False)
+    client.get(path, headers=headers)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(requests):
-        client.get(path)
+        client.get(path, headers=headers)
     profiler.disable()
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
@@ -565,14 +573,16 @@ def http_load(
     max_seconds: float = 30.0,
     warmup: int = 20,
     expect: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Stats:
     """Send `requests` GETs from `concurrency` threads, each on its own keep-alive
     connection (http.client reopens it when the server closes), cycling through `paths`;
-    stop early after `max_seconds`."""
+    stop early after `max_seconds`. `headers`: sent with each (a Cookie)."""
+    headers = headers or {}
     path_list = [paths] if isinstance(paths, str) else list(paths)
     warm = http.client.HTTPConnection(host, port, timeout=30)
     for i in range(warmup):
-        warm.request("GET", path_list[i % len(path_list)])
+        warm.request("GET", path_list[i % len(path_list)], headers=headers)
         warm.getresponse().read()
     warm.close()
 
@@ -594,7 +604,7 @@ def http_load(
                     break
                 t0 = time.perf_counter()
                 try:
-                    conn.request("GET", path_list[n % len(path_list)])
+                    conn.request("GET", path_list[n % len(path_list)], headers=headers)
                     response = conn.getresponse()
                     response.read()
                     if response.status != expect:
@@ -674,8 +684,11 @@ class BenchContext:
             log(f"  done in {self._data.seconds:.1f}s: {self._data.counts}")
         return self._data
 
-    def gunicorn(self, app_spec: str = "wsgi:app", **options: Any) -> Gunicorn:
-        return Gunicorn(app_spec, env=self.env, **options)
+    def gunicorn(
+        self, app_spec: str = "wsgi:app", *, env: dict[str, str] | None = None, **options: Any
+    ) -> Gunicorn:
+        """Gunicorn with the site's settings, and `env` on top."""
+        return Gunicorn(app_spec, env={**self.env, **(env or {})}, **options)
 
     def close(self) -> None:
         if self._app is not None:

@@ -10,7 +10,15 @@ from flask import Flask
 from flask.logging import default_handler
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from eventsite import config, database, errors, page_cache, security_headers, templating
+from eventsite import (
+    config,
+    database,
+    errors,
+    fragments,
+    page_cache,
+    security_headers,
+    templating,
+)
 from eventsite.extensions import babel, csrf, db, limiter, login_manager, migrate
 from eventsite.mail import after_request as mail_delivery
 
@@ -31,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     security_headers.register_security_headers(app)
     templating.register_template_helpers(app)
+    app.jinja_env.add_extension(fragments.KeptFragments)  # {% kept %}
     mail_delivery.register_after_request_delivery(app)
     register_cli(app)
     register_proxy_fix(app)  # outermost: what runs inside sees the client's scheme and host

@@ -15,11 +15,13 @@ it need not).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from flask import g
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -40,6 +42,7 @@ from eventsite.extensions import db
 from eventsite.timeutil import UTCDateTime, utcnow
 
 CATALOGUE_ROW_ID = 1
+T = TypeVar("T")
 # The stamp of a database where nothing has been written since the table was created.
 EMPTY = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -122,6 +125,54 @@ def current(session: Session) -> Stamp:
     """The catalogue's version: one primary-key lookup, never from the identity map."""
     row = session.execute(stamp_query()).first()
     return to_stamp(*row) if row is not None else to_stamp(None, None)
+
+
+def request_stamp() -> Stamp:
+    """The catalogue's stamp as this request sees it: read once per request (one
+    primary-key lookup), then remembered in `flask.g`."""
+    stamp = g.get("catalogue_stamp")
+    if stamp is None:
+        stamp = g.catalogue_stamp = current(db.session)
+    return stamp
+
+
+class VersionedMemo(Generic[T]):
+    """Values worked out from the catalogue (a card's HTML, the filter form's choices), kept
+    in this process while the catalogue's stamp stays the same: another stamp drops them
+    all. The stamp is read from the database on every request (`request_stamp`), so
+    several processes and servers stay as fresh as the page cache. Everything a value
+    shows must move the catalogue version (see `track`), exactly as for the page cache.
+    The stamp holds the time of the last change with the version, so a catalogue that
+    starts again from an empty table never meets the values of an earlier one."""
+
+    def __init__(self, max_entries: int = 2048) -> None:
+        self.max_entries = max_entries
+        self._stamp: Stamp | None = None
+        self._values: dict[Hashable, T] = {}
+        self._lock = threading.Lock()
+
+    def peek(self, stamp: Stamp, key: Hashable) -> T | None:
+        """The value kept for `key` under this stamp, or None."""
+        return self._values.get(key) if stamp == self._stamp else None
+
+    def get(self, stamp: Stamp, key: Hashable, compute: Callable[[], T]) -> T:
+        if stamp == self._stamp:
+            try:
+                return self._values[key]
+            except KeyError:
+                pass
+        value = compute()
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp, self._values = stamp, {}
+            if len(self._values) >= self.max_entries:
+                self._values = {}
+            self._values[key] = value
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._stamp, self._values = None, {}
 
 
 def bump(connection: Connection, now: datetime | None = None) -> None:

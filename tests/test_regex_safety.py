@@ -238,6 +238,16 @@ def test_badge_text_check_is_linear() -> None:
         assert finishes_within(BOUND_SECONDS, badges._needs_shaping, text)
 
 
+# --- events/cards.py: \x1e(\w+)\x1e (a kept card's HTML, made of organisers' text) ---------
+
+
+def test_card_slots_split_in_linear_time() -> None:
+    from eventsite.events import cards
+
+    for text in ("\x1e" + "a" * SIZE, "\x1ea" * (SIZE // 2), "a\x1e" * (SIZE // 2)):
+        assert finishes_within(BOUND_SECONDS, cards._SLOT_PATTERN.split, text)
+
+
 # --- the list above is complete ------------------------------------------------------------
 
 # (file, how the line starts) for each pattern and each use of one.
@@ -263,6 +273,8 @@ LISTED = {
     ("eventsite/ical/content.py", 'return _SPACES.sub(" ", clean_text(value)).strip()'),
     ("eventsite/organiser/badges.py", "_SIMPLE = re.compile("),
     ("eventsite/organiser/badges.py", "return _SIMPLE.fullmatch(text) is None"),
+    ("eventsite/events/cards.py", "_SLOT_PATTERN = re.compile("),
+    ("eventsite/events/cards.py", "self.parts = _SLOT_PATTERN.split(with_slots)"),
 }
 _USES = re.compile(
     r"\bre\.(?:compile|match|fullmatch|search|sub|subn|split|findall|finditer)\(|Regexp\("

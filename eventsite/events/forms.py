@@ -22,7 +22,7 @@ from eventsite.events.listing import (
     ListingFilters,
     Period,
 )
-from eventsite.events.models import EventFormat, EventKind, Topic
+from eventsite.events.models import EventFormat, EventKind
 from eventsite.events.rules import MAX_YEAR, MIN_YEAR
 
 
@@ -218,24 +218,23 @@ class ListingFilterForm(PageForm):
         self,
         filters: ListingFilters,
         *,
-        topics: Sequence[Topic],
-        countries: Sequence[str],
+        topics: Sequence[tuple[str, str]],
+        countries: Sequence[tuple[str, str]],
         with_topic: bool = True,
     ) -> None:
-        """Fill the choices to render, showing the filters the page really uses."""
+        """Fill the choices to render, showing the filters the page really uses: `topics`
+        and `countries` are (value, name) pairs (listing.topic_choices, country_choices)."""
         self.topic.data = filters.topic or ""
         if self.when.data != Period.PAST:
             self.when.data = ""
-        self.topic.choices = [("", _l("All topics"))] + [(t.slug, t.name) for t in topics]
+        self.topic.choices = [("", _l("All topics")), *topics]
         self.kind.choices = [("", _l("All kinds"))] + [
             (kind.value, KIND_LABELS[kind]) for kind in EventKind
         ]
         self.format.choices = [("", _l("All formats"))] + [
             (fmt.value, FORMAT_LABELS[fmt]) for fmt in EventFormat
         ]
-        codes = set(countries) | ({filters.country} if filters.country else set())
-        named = templating.sort_by_name((code, templating.country_name(code)) for code in codes)
-        self.country.choices = [("", _l("All countries")), *named]
+        self.country.choices = [("", _l("All countries")), *countries]
         if not with_topic:
             del self.topic
 

@@ -22,7 +22,16 @@ from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
 from eventsite import catalogue, links, page_cache
-from eventsite.events import discovery, forms, labels, month, queries, rules, structured_data
+from eventsite.events import (
+    cards,
+    discovery,
+    forms,
+    labels,
+    month,
+    queries,
+    rules,
+    structured_data,
+)
 from eventsite.events import listing as listings  # the view below is called `listing`
 from eventsite.events.models import Topic
 from eventsite.extensions import db
@@ -33,6 +42,7 @@ bp = Blueprint("events", __name__)
 # Every template may show an event card or its kind, not only this blueprint's.
 bp.add_app_template_filter(labels.kind_label, "kind_label")
 bp.add_app_template_global(labels.card_facts, "card_facts")
+bp.add_app_template_global(cards.cached_card, "cached_card")
 bp.add_app_template_filter(month.month_heading, "month_heading")
 
 # Pages marked @page_cache.cacheable are the same for every anonymous visitor while the
@@ -155,8 +165,8 @@ def _render_listing(
 
     form.show(
         filters,
-        topics=listings.all_topics() if topic is None else [],
-        countries=listings.public_countries(),
+        topics=listings.topic_choices() if topic is None else [],
+        countries=listings.country_choices(filters.country),
         with_topic=topic is None,
     )
     return render_template(
@@ -222,7 +232,11 @@ def calendar() -> tuple[str, int]:
             )
         )
     filter_args = filters.query_args()
-    form.show(filters, topics=listings.all_topics(), countries=listings.public_countries())
+    form.show(
+        filters,
+        topics=listings.topic_choices(),
+        countries=listings.country_choices(filters.country),
+    )
     return render_template(
         "events/calendar.html",
         month_start=first,

@@ -1,0 +1,43 @@
+"""`{% kept key, ... %}…{% endkept %}`: a piece of a template rendered once per key and
+language while the catalogue stays the same (the event page's agenda and speakers).
+
+Shared infrastructure, like the page cache: what a kept piece shows must move the catalogue
+version (`catalogue.track`), and anything else it shows (the clock, the visitor, a
+registration count) must stay outside it. After the pattern of Jinja's documented
+fragment-cache extension; the values live in a `catalogue.VersionedMemo` per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask_babel import get_locale
+from jinja2 import nodes
+from jinja2.ext import Extension
+from jinja2.parser import Parser
+
+from eventsite import catalogue
+
+_kept: catalogue.VersionedMemo[str] = catalogue.VersionedMemo(max_entries=1024)
+
+
+class KeptFragments(Extension):
+    tags = {"kept"}
+
+    def parse(self, parser: Parser) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        parts = [parser.parse_expression()]
+        while parser.stream.skip_if("comma"):
+            parts.append(parser.parse_expression())
+        body = parser.parse_statements(("name:endkept",), drop_needle=True)
+        call = self.call_method("_render", [nodes.List(parts)])
+        return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    def _render(self, parts: list[Any], caller: Callable[[], str]) -> str:
+        key = (self.environment, *parts, str(get_locale()))
+        return _kept.get(catalogue.request_stamp(), key, caller)
+
+
+def clear() -> None:
+    _kept.clear()

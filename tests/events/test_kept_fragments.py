@@ -1,0 +1,232 @@
+"""What pages keep between renders while the catalogue stays the same (the listing's cards
+and filter choices, the event page's agenda and speakers): every change shows on the next
+request, with the page cache off as for someone logged in."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from eventsite import catalogue, fragments
+from eventsite.events import cards, listing
+from eventsite.extensions import db
+from eventsite.models import EventStatus
+from eventsite.registration.models import RegistrationStatus
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    return {**app_config, "PAGE_CACHE_ENABLED": False}
+
+
+@pytest.fixture(autouse=True)
+def _nothing_kept_from_other_tests() -> None:
+    # Each test's database starts again at an empty catalogue; the stamp's time tells them
+    # apart, but a test that measures queries should not depend on that.
+    cards._cards.clear()
+    listing._choices.clear()
+    fragments.clear()
+
+
+def cards_of(client, path: str = "/events/") -> list[str]:
+    response = client.get(path)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    return re.findall(r'<article class="event-card.*?</article>', body, flags=re.S)
+
+
+def text(fragment: str) -> str:
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", fragment).split()))
+
+
+def test_a_kept_card_is_the_card_a_render_gives(client, make_event, make_registration, make_user):
+    event = make_event(title="Same either way", capacity=5)
+    make_registration(make_user(), event)
+    first = client.get("/events/").get_data(as_text=True)  # renders and keeps
+    again = client.get("/events/").get_data(as_text=True)  # from what was kept
+    assert first == again
+    assert "4 places left" in again
+
+
+def test_an_edited_event_shows_on_the_next_listing(client, make_event) -> None:
+    event = make_event(title="Before the edit", city="Geneva")
+    assert "Before the edit" in text(cards_of(client)[0])
+    event.title = "After the edit"
+    event.city = "Nairobi"
+    db.session.commit()
+    (card,) = cards_of(client)
+    assert "After the edit" in text(card) and "Nairobi" in text(card)
+    assert "Before the edit" not in text(card)
+
+
+def test_a_renamed_organisation_or_topic_shows_on_the_next_listing(
+    client, make_event, make_organisation, make_topic
+) -> None:
+    organisation = make_organisation(name="Old Institute")
+    topic = make_topic("Old topic", "old-topic")
+    make_event(organisation=organisation, topics=[topic])
+    assert "Old Institute" in text(cards_of(client)[0])
+    organisation.name = "New Institute"
+    topic.name = "New topic"
+    db.session.commit()
+    (card,) = cards_of(client)
+    assert "New Institute" in text(card) and "New topic" in text(card)
+
+
+def test_a_cancelled_event_shows_on_the_next_listing(client, make_event) -> None:
+    event = make_event(title="Going ahead", capacity=10)
+    assert "10 places left" in text(cards_of(client)[0])
+    event.status = EventStatus.CANCELLED
+    db.session.commit()
+    (card,) = cards_of(client)
+    assert "Cancelled" in text(card)
+    assert "places left" not in text(card)
+
+
+def test_registrations_show_on_a_kept_card(
+    client, make_event, make_user, make_registration, count_queries
+) -> None:
+    event = make_event(title="Filling up", capacity=3, has_waiting_list=True)
+    assert "3 places left" in text(cards_of(client)[0])
+    make_registration(make_user(), event)
+    make_registration(make_user(), event, status=RegistrationStatus.PENDING)
+    stamp = catalogue.current(db.session)
+    assert "1 place left" in text(cards_of(client)[0])
+    assert catalogue.current(db.session) == stamp  # registrations do not move the catalogue
+    make_registration(make_user(), event)
+    assert "Waiting list" in text(cards_of(client)[0])
+
+
+def test_a_new_topic_or_country_shows_in_the_filters_on_the_next_listing(
+    client, make_event, make_topic
+) -> None:
+    make_event(country="CH")
+    page = client.get("/events/").get_data(as_text=True)
+    assert 'value="brand-new"' not in page and 'value="KE"' not in page
+    make_topic("Brand new", "brand-new")
+    make_event(country="KE", city="Nairobi")
+    page = client.get("/events/").get_data(as_text=True)
+    assert '<option value="brand-new">Brand new</option>' in page
+    assert '<option value="KE">Kenya</option>' in page
+
+
+def test_a_country_filter_without_events_stays_a_choice(client, make_event) -> None:
+    make_event(country="CH")
+    client.get("/events/")  # the choices are kept
+    page = client.get("/events/?country=JP").get_data(as_text=True)
+    assert '<option value="JP" selected>Japan</option>' in page
+    assert '<option value="JP"' not in client.get("/events/").get_data(as_text=True)
+
+
+def test_the_second_listing_skips_the_filter_and_topic_queries(
+    client, make_event, make_topic, count_queries
+) -> None:
+    make_event(topics=[make_topic()])
+    with count_queries() as cold:
+        client.get("/events/")
+    with count_queries() as warm:
+        client.get("/events/")
+    # The filter form's topics and countries, and the kept cards' topics.
+    assert warm.count == cold.count - 3, warm.statements
+    assert not any("DISTINCT events.country" in s for s in warm.statements)
+    assert not any("event_topics" in s for s in warm.statements)
+
+
+def test_a_page_with_kept_and_new_cards_loads_the_new_ones_whole(
+    client, make_event, make_topic, make_organisation, count_queries
+) -> None:
+    make_event(title="On both pages", topics=[make_topic("Soil", "soil")])
+    make_event(
+        title="Only in the listing",
+        topics=[make_topic("Sea", "sea")],
+        organisation=make_organisation(name="Ocean Institute"),
+    )
+    client.get("/topics/soil")  # keeps the first card only
+    db.session.expire_all()
+    with count_queries() as mixed:
+        page = client.get("/events/").get_data(as_text=True)
+    assert 'href="/topics/soil"' in page and 'href="/topics/sea"' in page
+    assert "Ocean Institute" in page
+    assert sum("FROM events" in s and "events.id IN" in s for s in mixed.statements) >= 2
+
+
+def test_a_memo_computes_once_per_stamp() -> None:
+    memo: catalogue.VersionedMemo[int] = catalogue.VersionedMemo(max_entries=2)
+    calls: list[str] = []
+
+    def compute(value: int) -> Any:
+        return lambda: calls.append(str(value)) or value
+
+    first = catalogue.Stamp(1, catalogue.EMPTY)
+    assert memo.get(first, "a", compute(1)) == 1
+    assert memo.get(first, "a", compute(99)) == 1
+    second = catalogue.Stamp(2, catalogue.EMPTY)
+    assert memo.get(second, "a", compute(2)) == 2
+    # A catalogue that starts again at version 1 (an emptied table) is another stamp.
+    later = catalogue.Stamp(1, catalogue.EMPTY.replace(year=2030))
+    assert memo.get(later, "a", compute(3)) == 3
+    assert calls == ["1", "2", "3"]
+
+
+def programme(client, event) -> str:
+    response = client.get(f"/events/{event.slug}")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    agenda = re.search(r'<section class="agenda".*?</section>', body, flags=re.S)
+    speakers = re.search(r'<section class="speakers".*?</section>', body, flags=re.S)
+    return text((agenda.group(0) if agenda else "") + (speakers.group(0) if speakers else ""))
+
+
+def test_a_kept_agenda_is_the_agenda_a_render_gives(
+    client, make_event, make_session, make_speaker
+) -> None:
+    event = make_event()
+    make_session(event, [make_speaker("Ada Example", affiliation="CERN")], title="Opening")
+    first = client.get(f"/events/{event.slug}").get_data(as_text=True)
+    fragments.clear()
+    again = client.get(f"/events/{event.slug}").get_data(as_text=True)
+    assert first == again
+    assert client.get(f"/events/{event.slug}").get_data(as_text=True) == first
+
+
+def test_an_edited_agenda_or_speaker_shows_on_the_next_event_page(
+    client, make_event, make_session, make_speaker
+) -> None:
+    event = make_event()
+    speaker = make_speaker("Ada Example")
+    session = make_session(event, [speaker], title="Opening plenary", room="Room 1")
+    assert "Opening plenary" in programme(client, event)
+    session.title = "Closing plenary"
+    session.room = "Room 9"
+    db.session.commit()
+    words = programme(client, event)
+    assert "Closing plenary" in words and "Room 9" in words
+    assert "Opening plenary" not in words
+    speaker.name = "Grace Example"
+    db.session.commit()
+    words = programme(client, event)
+    assert "Grace Example" in words and "Ada Example" not in words
+    make_session(event, title="Added later", starts_at=event.starts_at + timedelta(hours=3))
+    assert "Added later" in programme(client, event)
+
+
+def test_each_event_keeps_its_own_agenda(client, make_event, make_session) -> None:
+    one, other = make_event(), make_event()
+    make_session(one, title="Only at the first")
+    make_session(other, title="Only at the second")
+    assert "Only at the first" in programme(client, one)
+    assert "Only at the second" in programme(client, other)
+    assert "Only at the first" not in programme(client, other)
+
+
+def test_an_edited_description_shows_on_the_next_event_page(client, make_event) -> None:
+    event = make_event(description="Before **the edit**.")
+    assert "<strong>the edit</strong>" in client.get(f"/events/{event.slug}").get_data(True)
+    event.description = "After *the edit*."
+    db.session.commit()
+    page = client.get(f"/events/{event.slug}").get_data(as_text=True)
+    assert "<em>the edit</em>" in page and "Before" not in page
