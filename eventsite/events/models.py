@@ -176,14 +176,14 @@ class Event(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    # Shown at the top of the event page, on its card and in link previews; loaded with the
-    # event (one join, so a listing asks nothing per card).
+    # Shown at the top of the event page, on its card and in link previews (listings load
+    # it with the events: events/listing.py).
     cover_image_id: Mapped[int | None] = mapped_column(
         ForeignKey("images.id", ondelete="SET NULL"), index=True
     )
 
     organisation: Mapped[Organisation] = relationship(back_populates="events")
-    cover_image: Mapped[Image | None] = relationship(lazy="joined")
+    cover_image: Mapped[Image | None] = relationship()
     topics: Mapped[list[Topic]] = relationship(secondary=event_topics, order_by="Topic.name")
     sessions: Mapped[list[AgendaSession]] = relationship(
         back_populates="event",
@@ -230,7 +230,7 @@ class Speaker(db.Model):
         ForeignKey("images.id", ondelete="SET NULL"), index=True
     )
 
-    photo_image: Mapped[Image | None] = relationship(lazy="joined")
+    photo_image: Mapped[Image | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<Speaker {self.name}>"

@@ -368,6 +368,11 @@ def set_cover_alt(event: Event, alt: str) -> None:
         image_services.set_alt(event.cover_image, alt, field="cover_alt")
 
 
+def set_speaker_photo_alt(speaker: Speaker, alt: str) -> None:
+    if speaker.photo_image is not None:
+        image_services.set_alt(speaker.photo_image, alt, field="photo_alt")
+
+
 def remove_cover(event: Event) -> None:
     old = event.cover_image
     event.cover_image = None

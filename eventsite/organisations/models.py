@@ -31,7 +31,7 @@ class Organisation(db.Model):
     website: Mapped[str | None] = mapped_column(String(500))
     # Secret token of the organisation's private calendar feed (drafts included).
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # Logo uploaded in the workspace; loaded with the organisation (one join, no N+1).
+    # Logo uploaded in the workspace (pages that list organisations load it eagerly).
     logo_image_id: Mapped[int | None] = mapped_column(
         ForeignKey("images.id", ondelete="SET NULL"), index=True
     )
@@ -39,7 +39,7 @@ class Organisation(db.Model):
 
     # Events sit above organisations: named by string, resolved once every model is loaded.
     events: Mapped[list[Event]] = relationship("Event", back_populates="organisation")
-    logo_image: Mapped[Image | None] = relationship(lazy="joined")
+    logo_image: Mapped[Image | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<Organisation {self.slug}>"

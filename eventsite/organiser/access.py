@@ -20,7 +20,7 @@ from eventsite.organisations.models import Organisation
 from eventsite.registration.models import Question, Registration
 
 # Endpoints reachable without being an organiser (they check what they need themselves).
-OPEN_TO_ANYONE = {"organiser.organisation_logo"}
+OPEN_TO_ANYONE: set[str] = set()
 OPEN_TO_LOGGED_IN = {"organiser.accept_invitation"}
 
 

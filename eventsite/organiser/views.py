@@ -5,6 +5,7 @@ from eventsite.organiser import (
     agenda_views,
     event_views,
     organisation_views,
+    picture_views,
     registrant_table_views,
     registrant_views,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "bp",
     "event_views",
     "organisation_views",
+    "picture_views",
     "registrant_table_views",
     "registrant_views",
 ]
