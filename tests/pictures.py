@@ -11,7 +11,8 @@ def drawing(width: int = 640, height: int = 400, colour: str = "teal", mode: str
     image = Image.new(mode, (width, height), "white")
     draw = ImageDraw.Draw(image)
     draw.rectangle((width // 8, height // 8, width // 2, height // 2), fill=colour)
-    draw.ellipse((width // 2, height // 3, width - 10, height - 10), fill="orange")
+    if width > 20 and height > 20:
+        draw.ellipse((width // 2, height // 3, width - 10, height - 10), fill="orange")
     return image
 
 
