@@ -249,7 +249,8 @@ def paginate_events(stmt: Select, number: int, per_page: int, *, narrowed: bool 
             # The cards show neither: they are the widest columns of the table.
             defer(Event.description),
             defer(Event.search_text),
-            joinedload(Event.organisation),
+            joinedload(Event.organisation).joinedload(Organisation.logo_image),
+            joinedload(Event.cover_image),
             selectinload(Event.topics),
         )
     ).all()
