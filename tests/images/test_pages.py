@@ -165,3 +165,12 @@ def test_the_listing_asks_nothing_more_per_card_with_pictures(
     assert len(imgs(parsed(response))) == 15
     assert many.count == few.count, many.statements
     assert few.count <= 8
+
+
+def test_the_share_page_shows_the_cover(app, client, make_event, cover) -> None:
+    event = make_event(slug="shared")
+    event.cover_image = cover("Shapes")
+    db.session.commit()
+    response = client.get("/events/shared/share")
+    assert response.status_code == 200
+    assert [i["alt"] for i in imgs(parsed(response))] == ["Shapes"]
