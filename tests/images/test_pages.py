@@ -3,7 +3,9 @@ previews and schema.org, without a query per card."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -174,3 +176,38 @@ def test_the_share_page_shows_the_cover(app, client, make_event, cover) -> None:
     response = client.get("/events/shared/share")
     assert response.status_code == 200
     assert [i["alt"] for i in imgs(parsed(response))] == ["Shapes"]
+
+
+def test_a_member_gives_a_speaker_a_photo_and_removes_it(
+    app, client, make_event, make_session, make_speaker, make_member, login
+) -> None:
+    event = make_event(slug="panel")
+    speaker = make_speaker("Grace Example")
+    session = make_session(event, speakers=[speaker])
+    login(make_member(event.organisation))
+    url = f"/manage/events/{event.id}/sessions/{session.id}/speakers/{speaker.id}/photo"
+    assert "Add photo" in client.get(f"/manage/events/{event.id}/sessions/{session.id}").text
+    response = client.post(
+        url,
+        data={"photo": (io.BytesIO(pictures.jpeg(600, 800)), "me.jpg"), "photo_alt": ""},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "Describe the picture" in response.text
+    response = client.post(
+        url,
+        data={"photo": (io.BytesIO(pictures.jpeg(600, 800)), "me.jpg"), "photo_alt": "Grace"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    photo = db.session.get(type(speaker), speaker.id).photo_image
+    assert photo.alt == "Grace" and (photo.width, photo.height) == (600, 800)
+    page = parsed(client.get("/events/panel"))
+    assert "Grace" in [i["alt"] for i in imgs(page)]
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).text)
+    response = client.post(url + "/remove", data={"csrf_token": csrf.group(1) if csrf else ""})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(speaker), speaker.id).photo_image is None
+    assert client.get(f"/images/{photo.largest['jpeg']}").status_code == 404
