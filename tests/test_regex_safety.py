@@ -227,6 +227,18 @@ def test_calendar_text_cleaning_is_linear() -> None:
         assert finishes_within(BOUND_SECONDS, content.clean_cn, text)
 
 
+# --- picture names from addresses (/images/<name>) ------------------------------------------
+
+
+def test_the_picture_name_pattern_is_linear() -> None:
+    """No repetition over a repetition: a fixed count of hex digits, then one extension."""
+    from eventsite.images import storage
+
+    for text in ("a" * SIZE, "0" * SIZE + ".jpg", "0" * 64 + "." + "j" * SIZE):
+        assert finishes_within(BOUND_SECONDS, storage.is_valid_name, text)
+        assert not storage.is_valid_name(text)
+
+
 # --- the list above is complete ------------------------------------------------------------
 
 # (file, how the line starts) for each pattern and each use of one.
@@ -250,6 +262,8 @@ LISTED = {
     ("eventsite/ical/content.py", "_SPACES = re.compile("),
     ("eventsite/ical/content.py", 'return _CONTROLS.sub("", _BREAKS.sub("\\n", value))'),
     ("eventsite/ical/content.py", 'return _SPACES.sub(" ", clean_text(value)).strip()'),
+    ("eventsite/images/storage.py", "NAME = re.compile("),
+    ("eventsite/images/storage.py", "return NAME.fullmatch(name) is not None"),
 }
 _USES = re.compile(
     r"\bre\.(?:compile|match|fullmatch|search|sub|subn|split|findall|finditer)\(|Regexp\("
