@@ -84,6 +84,8 @@ def register_blueprints(app: Flask) -> None:
     from eventsite.events.views import bp as events_bp
     from eventsite.feeds.views import bp as feeds_bp
     from eventsite.health import bp as health_bp
+    from eventsite.images import storage as image_storage
+    from eventsite.images.views import bp as images_bp
     from eventsite.organiser.views import bp as organiser_bp
     from eventsite.registration import alert_views  # noqa: F401 (adds its routes to the bp)
     from eventsite.registration.views import bp as registration_bp
@@ -98,8 +100,10 @@ def register_blueprints(app: Flask) -> None:
         organiser_bp,
         sharing_bp,
         announcements_bp,
+        images_bp,
     ):
         app.register_blueprint(blueprint)
+    image_storage.init_app(app)
 
 
 def register_page_cache(app: Flask) -> None:

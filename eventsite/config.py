@@ -47,11 +47,16 @@ class Config:
     # Request bodies. Anything larger is refused (413, the site's error page) before it is
     # read, so no form, pattern or parser ever sees it. The largest form is an event's
     # description (50,000 characters: at most 600 kB in UTF-8, percent-encoded). The
-    # workspace's logo upload raises the cap for that one page only (organiser/).
+    # workspace's picture uploads raise the cap for those pages only (organiser/).
     MAX_CONTENT_LENGTH = 1024 * 1024
     # multipart/form-data: the largest text part held in memory, and the number of parts.
     MAX_FORM_MEMORY_SIZE = 256 * 1024
     MAX_FORM_PARTS = 1000
+    # Pictures (images/): where their files are kept (unset: instance/images/; a folder; or
+    # s3://bucket?endpoint=https://host&region=name for an S3-compatible store shared by
+    # several servers), and the largest upload the pages that take one accept.
+    IMAGE_STORAGE: str | None = None
+    IMAGE_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
     # Per-process cache of public pages for anonymous visitors (page_cache/), and how
     # long a shared cache (proxy, CDN) may answer with its copy of them without asking
     PAGE_CACHE_ENABLED = True
@@ -127,7 +132,6 @@ class Config:
     RATELIMIT_NOTIFY = "5/minute;20/hour"
     ANNOUNCE_CONFIRM_MAX_AGE = 7 * 24 * 3600
     # Organiser workspace
-    ORGANISER_LOGO_MAX_BYTES = 1_000_000
     ORGANISER_INVITATION_MAX_AGE = 14 * 24 * 3600  # seconds an invitation link stays valid
     ORGANISER_REGISTRANTS_PER_PAGE = 50
     RATELIMIT_ORGANISER_EMAIL = "5/hour;20/day"  # emails to registrants, per account

@@ -14,6 +14,7 @@ from eventsite.events.models import (
     Topic,
     event_topics,
 )
+from eventsite.images.models import Image
 from eventsite.mail.models import OutboxMessage, OutboxStatus
 from eventsite.organisations.models import (
     JoinedVia,
@@ -45,6 +46,7 @@ __all__ = [
     "EventKind",
     "EventShare",
     "EventStatus",
+    "Image",
     "JoinedVia",
     "LoginFailure",
     "Membership",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
 
-# Everything the pages use comes from the site itself: one stylesheet, a few scripts, the
-# organisations' logos. No inline script or style attribute anywhere (JSON-LD is a data
-# block, which CSP does not run).
+# Everything the pages use comes from the site itself: one stylesheet, a few scripts, and
+# the pictures, always served by its own /images/ route (even from an S3 store). No inline
+# script or style attribute anywhere (JSON-LD is a data block, which CSP does not run).
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",

@@ -177,6 +177,7 @@ def app_config(database_url: str, tmp_path) -> dict[str, Any]:
         "MAIL_DEFAULT_SENDER": "eventsite <no-reply@eventsite.test>",
         "SITE_NAME": "eventsite",
         "PASSWORD_HASH_METHOD": PASSWORD_HASH_METHOD,
+        "IMAGE_STORAGE": str(tmp_path / "images"),
     }
 
 

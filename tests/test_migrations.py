@@ -394,3 +394,51 @@ def test_upgrade_rebuilds_search_text_with_place_and_organisation(
             assert db.session.scalars(stmt).all() == [1], q
         db.session.remove()
         db.engine.dispose()
+
+
+def test_upgrade_moves_stored_logos_onto_the_image_store(empty_database_url: str, tmp_path) -> None:
+    """Logos kept in organisations.logo_data (0006-0018) go through the same checks and
+    cleaning as an upload; one that is not a picture is dropped. Downgrading puts each
+    back as its largest JPEG."""
+    from .pictures import jpeg_with_gps, opened
+
+    store = tmp_path / "images"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "IMAGE_STORAGE": str(store)})
+    with app.app_context():
+        upgrade(revision="0018")
+        insert = text(
+            "INSERT INTO organisations (id, name, slug, description, created_at, logo_data,"
+            " logo_content_type) VALUES (:id, :name, :slug, '', '2026-01-01 00:00:00', :data,"
+            " :type)"
+        )
+        with db.engine.begin() as conn:
+            conn.execute(
+                insert,
+                {"id": 1, "name": "Leaf", "slug": "leaf", "data": jpeg_with_gps(900, 300),
+                 "type": "image/jpeg"},
+            )  # fmt: skip
+            conn.execute(
+                insert,
+                {"id": 2, "name": "Fake", "slug": "fake", "data": b"\x89PNG\r\n\x1a\n<html>",
+                 "type": "image/png"},
+            )  # fmt: skip
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, logo_image_id FROM organisations ORDER BY id")
+            ).all()
+            assert rows[1] == (2, None)
+            image = conn.execute(
+                text("SELECT alt, width, height FROM images WHERE id = :id"), {"id": rows[0][1]}
+            ).one()
+        assert tuple(image) == ("Leaf", 900, 300)
+        files = sorted(p.name for p in store.iterdir())
+        assert len(files) == 6  # 400, 800 and 900 wide, in WebP and JPEG
+        assert not any(opened((store / name).read_bytes()).getexif() for name in files)
+        downgrade(revision="0018")
+        with db.engine.connect() as conn:
+            data, kind = conn.execute(
+                text("SELECT logo_data, logo_content_type FROM organisations WHERE id = 1")
+            ).one()
+        assert kind == "image/jpeg" and opened(bytes(data)).size == (900, 300)
+        db.engine.dispose()

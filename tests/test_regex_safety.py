@@ -248,6 +248,18 @@ def test_card_slots_split_in_linear_time() -> None:
         assert finishes_within(BOUND_SECONDS, cards._SLOT_PATTERN.split, text)
 
 
+# --- picture names from addresses (/images/<name>) ------------------------------------------
+
+
+def test_the_picture_name_pattern_is_linear() -> None:
+    """No repetition over a repetition: a fixed count of hex digits, then one extension."""
+    from eventsite.images import storage
+
+    for text in ("a" * SIZE, "0" * SIZE + ".jpg", "0" * 64 + "." + "j" * SIZE):
+        assert finishes_within(BOUND_SECONDS, storage.is_valid_name, text)
+        assert not storage.is_valid_name(text)
+
+
 # --- the list above is complete ------------------------------------------------------------
 
 # (file, how the line starts) for each pattern and each use of one.
@@ -275,6 +287,8 @@ LISTED = {
     ("eventsite/organiser/badges.py", "return _SIMPLE.fullmatch(text) is None"),
     ("eventsite/events/cards.py", "_SLOT_PATTERN = re.compile("),
     ("eventsite/events/cards.py", "self.parts = _SLOT_PATTERN.split(with_slots)"),
+    ("eventsite/images/storage.py", "NAME = re.compile("),
+    ("eventsite/images/storage.py", "return NAME.fullmatch(name) is not None"),
 }
 _USES = re.compile(
     r"\bre\.(?:compile|match|fullmatch|search|sub|subn|split|findall|finditer)\(|Regexp\("

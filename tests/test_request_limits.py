@@ -1,6 +1,6 @@
 """Request bodies have a ceiling on every page (MAX_CONTENT_LENGTH, 1 MiB) and multipart
 forms a ceiling per text part: anything larger gets the site's own "Too large" page (413)
-before the body is read, and nothing is written. Only the workspace's logo upload is
+before the body is read, and nothing is written. Only the workspace's picture uploads are
 allowed more."""
 
 from __future__ import annotations

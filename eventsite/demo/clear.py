@@ -22,6 +22,8 @@ from eventsite.events.models import (
     event_topics,
 )
 from eventsite.extensions import db
+from eventsite.images import services as images
+from eventsite.images.models import Image
 from eventsite.organisations.models import Organisation
 from eventsite.registration.models import Registration
 
@@ -80,10 +82,12 @@ def clear_programme() -> int:
         o.id for o in loaded if isinstance(o, AgendaSession) and o.event_id in event_ids
     }
     for obj in loaded:
-        if (isinstance(obj, AgendaSession) and obj.id in gone_sessions) or (
+        gone = (isinstance(obj, AgendaSession) and obj.id in gone_sessions) or (
             isinstance(obj, SessionSpeaker) and obj.session_id in gone_sessions
-        ):
+        )
+        if gone and obj in session:  # expunging a session takes its speaker links along
             session.expunge(obj)
+    pictures = _picture_ids(event_ids, demo)
     fetch = {"synchronize_session": "fetch"}
     removed = session.execute(
         delete(Event).where(Event.id.in_(event_ids)), execution_options=fetch
@@ -109,4 +113,32 @@ def clear_programme() -> int:
         ),
         execution_options=fetch,
     ).rowcount
+    _discard_unused_pictures(pictures)
     return removed
+
+
+def _picture_ids(event_ids: set[int], demo: data.Demo) -> set[int]:
+    """The pictures of what clear_programme() may delete."""
+    return {
+        image_id
+        for stmt in (
+            select(Event.cover_image_id).where(Event.id.in_(event_ids)),
+            select(Organisation.logo_image_id).where(
+                Organisation.slug.in_(demo.organisation_slugs)
+            ),
+            select(Speaker.photo_image_id).where(Speaker.name.in_(demo.speaker_names)),
+        )
+        for image_id in db.session.scalars(stmt)
+        if image_id is not None
+    }
+
+
+def _discard_unused_pictures(candidates: set[int]) -> None:
+    """Each picture has one owner: those whose owner was deleted go, with their files."""
+    if not candidates:
+        return
+    used = set()
+    for column in (Event.cover_image_id, Organisation.logo_image_id, Speaker.photo_image_id):
+        used |= set(db.session.scalars(select(column).where(column.in_(candidates))))
+    for image in db.session.scalars(select(Image).where(Image.id.in_(candidates - used))):
+        images.discard_image(image)

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from eventsite import timeutil
 from eventsite.accounts import services as accounts
 from eventsite.accounts.models import User
-from eventsite.demo import data
+from eventsite.demo import data, pictures
 from eventsite.events import services as events
 from eventsite.events.models import (
     AgendaSession,
@@ -30,6 +31,7 @@ from eventsite.events.models import (
     Topic,
 )
 from eventsite.extensions import db
+from eventsite.images import services as images
 from eventsite.organisations.models import Organisation
 from eventsite.registration import answers, queries
 from eventsite.registration.models import (
@@ -89,6 +91,9 @@ def load_programme(now: datetime) -> DemoSummary:
         if values["slug"] not in organisations:
             organisation = Organisation(**values)
             session.add(organisation)
+            organisation.logo_image = images.create_image(
+                pictures.logo(values["slug"]), values["name"], now
+            )
             organisations[values["slug"]] = organisation
             summary.organisations += 1
 
@@ -106,6 +111,7 @@ def load_programme(now: datetime) -> DemoSummary:
         session.scalars(select(Event.slug).where(Event.slug.in_(demo.event_slugs)))
     )
     speakers: dict[str, Speaker] = {}
+    new_speakers: list[Speaker] = []  # their pictures are made once every event is added
     by_name = {s.name: s for s in session.scalars(
         select(Speaker).where(Speaker.name.in_(demo.speaker_names)).order_by(Speaker.id)
     )}  # fmt: skip
@@ -124,6 +130,7 @@ def load_programme(now: datetime) -> DemoSummary:
                     bio=spec.bio,
                 )
                 session.add(speaker)
+                new_speakers.append(speaker)
                 summary.speakers += 1
             speakers[key] = speaker
         return speakers[key]
@@ -132,12 +139,24 @@ def load_programme(now: datetime) -> DemoSummary:
         if spec.slug in existing_events:
             summary.skipped_events.append(spec.slug)
             continue
+        cover = images.create_image(
+            pictures.cover(spec.slug),
+            _("Abstract pattern of coloured shapes for %(title)s", title=spec.title),
+            now,
+        )
         event = _build_event(spec, now, organisations, topics, speaker_for)
         session.add(event)
+        event.cover_image = cover
         summary.events += 1
         summary.sessions += len(event.sessions)
         events.refresh_search_text(event)
 
+    for speaker in new_speakers:
+        speaker.photo_image = images.create_image(
+            pictures.photo(speaker.name),
+            _("Abstract placeholder picture for %(name)s", name=speaker.name),
+            now,
+        )
     session.flush()
     return summary
 

@@ -12,7 +12,7 @@ were ~45 % of a rendered listing's time (the macro, `card_facts`' Babel dates an
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask_babel import get_locale
@@ -61,15 +61,20 @@ class _Kept:
 _cards: catalogue.VersionedMemo[_Kept] = catalogue.VersionedMemo(max_entries=2048)
 
 
-def _key(event_id: int, heading: str) -> tuple[int, str, str]:
-    return (event_id, heading, str(get_locale()))
+def _key(event_id: int, heading: str, eager_image: bool) -> tuple[int, str, str, bool]:
+    return (event_id, heading, str(get_locale()), eager_image)
 
 
-def kept_ids(event_ids: Iterable[int], heading: str = "h3") -> set[int]:
-    """The events whose card is kept (for this catalogue and language): the listing need
-    not load their organisation and topics."""
+def kept_ids(event_ids: Sequence[int], heading: str = "h3") -> set[int]:
+    """The events whose card is kept (for this catalogue and language), in page order (the
+    first card loads its cover at once, the others lazily): the listing need not load their
+    organisation, pictures and topics."""
     stamp = catalogue.request_stamp()
-    return {i for i in event_ids if _cards.peek(stamp, _key(i, heading)) is not None}
+    return {
+        event_id
+        for position, event_id in enumerate(event_ids)
+        if _cards.peek(stamp, _key(event_id, heading, position == 0)) is not None
+    }
 
 
 def cached_card(
@@ -78,17 +83,23 @@ def cached_card(
     labels: Mapping[str, str],
     registration: Any = None,
     heading: str = "h3",
+    eager_image: bool = False,
 ) -> Markup:
-    """`macro(event, labels, heading=..., registration=...)` (macros/events.html's
-    `event_card`), from this process's copy while the catalogue version holds. `labels`
+    """`macro(event, labels, heading=..., registration=..., eager_image=...)`
+    (macros/events.html's `event_card`; the first card of a page loads its cover at once),
+    from this process's copy while the catalogue version holds. `labels`
     are the page's translated words, the same for every page in one language."""
 
     def render() -> _Kept:
-        return _Kept(macro(event, labels, heading=heading, registration=_SLOT))
+        return _Kept(
+            macro(event, labels, heading=heading, registration=_SLOT, eager_image=eager_image)
+        )
 
-    kept = _cards.get(catalogue.request_stamp(), _key(event.id, heading), render)
+    kept = _cards.get(catalogue.request_stamp(), _key(event.id, heading, eager_image), render)
     if registration is not None:
         return kept.fill(registration)
     if kept.without is None:
-        kept.without = Markup(macro(event, labels, heading=heading, registration=None))
+        kept.without = Markup(
+            macro(event, labels, heading=heading, registration=None, eager_image=eager_image)
+        )
     return kept.without

@@ -248,7 +248,7 @@ def paginate_events(stmt: Select, number: int, per_page: int, *, narrowed: bool 
     # The cards show neither description nor search text: the widest columns of the table.
     columns = (defer(Event.description), defer(Event.search_text))
     # A card kept from an earlier render needs only what registration's words read (the
-    # event's own columns): its organisation and topics are loaded for the others only
+    # event's own columns): its organisation, pictures and topics are loaded for the others only
     # (bench, 10,000 events: the topics' selectin load was ~12 % of a rendered listing).
     kept = cards.kept_ids(ids)
     events: list[Event] = []
@@ -259,7 +259,12 @@ def paginate_events(stmt: Select, number: int, per_page: int, *, narrowed: bool 
         events += db.session.scalars(
             select(Event)
             .where(Event.id.in_(fresh))
-            .options(*columns, joinedload(Event.organisation), selectinload(Event.topics))
+            .options(
+                *columns,
+                joinedload(Event.organisation).joinedload(Organisation.logo_image),
+                joinedload(Event.cover_image),
+                selectinload(Event.topics),
+            )
         )
     position = {event_id: index for index, event_id in enumerate(ids)}
     ordered = sorted(events, key=lambda event: position[event.id])

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsite import catalogue
 from eventsite.extensions import db
+from eventsite.images.models import Image
 from eventsite.organisations.models import Organisation
 from eventsite.timeutil import UTCDateTime, utcnow
 
@@ -187,8 +188,15 @@ class Event(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # Shown at the top of the event page, on its card and in link previews (listings load
+    # it with the events: events/listing.py).
+    cover_image_id: Mapped[int | None] = mapped_column(
+        ForeignKey("images.id", ondelete="SET NULL"), index=True
+    )
+
     organisation: Mapped[Organisation] = relationship(back_populates="events")
     rescheduled_as: Mapped[Event | None] = relationship(remote_side=[id])
+    cover_image: Mapped[Image | None] = relationship()
     topics: Mapped[list[Topic]] = relationship(secondary=event_topics, order_by="Topic.name")
     sessions: Mapped[list[AgendaSession]] = relationship(
         back_populates="event",
@@ -231,6 +239,11 @@ class Speaker(db.Model):
     country: Mapped[str | None] = mapped_column(String(2))
     honours: Mapped[str] = mapped_column(String(300), default="")
     bio: Mapped[str] = mapped_column(Text, default="")
+    photo_image_id: Mapped[int | None] = mapped_column(
+        ForeignKey("images.id", ondelete="SET NULL"), index=True
+    )
+
+    photo_image: Mapped[Image | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<Speaker {self.name}>"

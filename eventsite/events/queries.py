@@ -45,11 +45,13 @@ def _event_page_or_404(events: Select, slug: str) -> Event:
     if not usable_slug(slug):
         raise NotFound()
     stmt = events.where(Event.slug == slug).options(
-        joinedload(Event.organisation),
+        joinedload(Event.organisation).joinedload(Organisation.logo_image),
+        joinedload(Event.cover_image),
         selectinload(Event.topics),
         selectinload(Event.sessions)
         .selectinload(AgendaSession.speaker_links)
-        .joinedload(SessionSpeaker.speaker),
+        .joinedload(SessionSpeaker.speaker)
+        .joinedload(Speaker.photo_image),
     )
     return db.first_or_404(stmt)
 
@@ -63,7 +65,11 @@ def get_topic_or_404(slug: str) -> Topic:
 def get_organisation_or_404(slug: str) -> Organisation:
     if not usable_slug(slug):
         raise NotFound()
-    return db.first_or_404(select(Organisation).where(Organisation.slug == slug))
+    return db.first_or_404(
+        select(Organisation)
+        .where(Organisation.slug == slug)
+        .options(joinedload(Organisation.logo_image))
+    )
 
 
 # --- the event page's pieces (pure) ----------------------------------------------------------

@@ -25,9 +25,11 @@ from eventsite.events.models import (
     Event,
     EventStatus,
     SessionSpeaker,
+    Speaker,
     Topic,
 )
 from eventsite.extensions import db
+from eventsite.images import services as image_services
 from eventsite.organisations.models import Organisation
 
 EDITABLE_FIELDS = (
@@ -353,6 +355,47 @@ def cancel_event(event: Event, reason: str, now: datetime) -> None:
     signals.event_cancelled.send(event, now=now)
 
 
+def set_cover(event: Event, data: bytes, alt: str, now: datetime) -> None:
+    """A new cover picture; the old one's files go once nothing uses them."""
+    image = image_services.create_image(data, alt, now, field="cover", alt_field="cover_alt")
+    old = event.cover_image
+    event.cover_image = image
+    db.session.flush()
+    image_services.discard_image(old)
+
+
+def set_cover_alt(event: Event, alt: str) -> None:
+    if event.cover_image is not None:
+        image_services.set_alt(event.cover_image, alt, field="cover_alt")
+
+
+def set_speaker_photo_alt(speaker: Speaker, alt: str) -> None:
+    if speaker.photo_image is not None:
+        image_services.set_alt(speaker.photo_image, alt, field="photo_alt")
+
+
+def remove_cover(event: Event) -> None:
+    old = event.cover_image
+    event.cover_image = None
+    db.session.flush()
+    image_services.discard_image(old)
+
+
+def set_speaker_photo(speaker: Speaker, data: bytes, alt: str, now: datetime) -> None:
+    image = image_services.create_image(data, alt, now, field="photo", alt_field="photo_alt")
+    old = speaker.photo_image
+    speaker.photo_image = image
+    db.session.flush()
+    image_services.discard_image(old)
+
+
+def remove_speaker_photo(speaker: Speaker) -> None:
+    old = speaker.photo_image
+    speaker.photo_image = None
+    db.session.flush()
+    image_services.discard_image(old)
+
+
 def draft_deletion_refusal(event: Event) -> str | None:
     """Why the event cannot be deleted, or None when it can: only a draft, and only while
     no package above refuses (registration: nobody registered for it). A published event
@@ -371,8 +414,10 @@ def delete_draft(event: Event) -> None:
     refusal = draft_deletion_refusal(event)
     if refusal is not None:
         raise EventStateError(refusal)
+    cover = event.cover_image
     db.session.delete(event)
     db.session.flush()
+    image_services.discard_image(cover)
 
 
 # What a copy keeps of the original: the same place, zone and format (only the dates move).
@@ -424,6 +469,7 @@ def duplicate_event(
         **{name: getattr(event, name) for name in COPIED_FIELDS},
     )
     copy.topics = list(event.topics)
+    copy.cover_image = image_services.copy_image(event.cover_image)
     for session in event.sessions:
         new_session = AgendaSession(
             title=session.title,

@@ -55,8 +55,11 @@ def _place(event: Event) -> dict[str, Any]:
     return place
 
 
-def event_schema(event: Event, *, url: str, organisation_url: str) -> dict[str, Any]:
-    """The schema.org Event description of one public event."""
+def event_schema(
+    event: Event, *, url: str, organisation_url: str, image_url: str | None = None
+) -> dict[str, Any]:
+    """The schema.org Event description of one public event; `image_url`: its cover (or
+    its organisation's logo), absolute."""
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "Event",
@@ -90,6 +93,8 @@ def event_schema(event: Event, *, url: str, organisation_url: str) -> dict[str, 
     ]
     if performers:
         data["performer"] = performers
+    if image_url:
+        data["image"] = [image_url]
     if event.topics:
         data["keywords"] = ", ".join(topic.name for topic in event.topics)
     return data

@@ -28,6 +28,7 @@ from eventsite.events import (
     forms,
     labels,
     month,
+    previews,
     queries,
     rules,
     structured_data,
@@ -96,6 +97,8 @@ def detail(slug: str) -> Response:
         is_preview = True
     url = url_for("events.detail", slug=event.slug, _external=True)
     organisation_url = url_for("events.organisation", slug=event.organisation.slug, _external=True)
+    preview = previews.link_preview(cover=event.cover_image, logo=event.organisation.logo_image)
+    has_own_picture = event.cover_image or event.organisation.logo_image
     response = make_response(
         render_template(
             "events/detail.html",
@@ -103,7 +106,13 @@ def detail(slug: str) -> Response:
             is_preview=is_preview,
             agenda=queries.agenda_by_day(event),
             speakers=queries.event_speakers(event),
-            json_ld=structured_data.event_schema(event, url=url, organisation_url=organisation_url),
+            json_ld=structured_data.event_schema(
+                event,
+                url=url,
+                organisation_url=organisation_url,
+                image_url=preview.url if has_own_picture else None,
+            ),
+            link_preview=preview,
             open_graph=structured_data.open_graph(
                 event, url=url, site_name=current_app.config["SITE_NAME"]
             ),
@@ -188,6 +197,7 @@ def _render_listing(
             link_endpoint, **path_args, **filter_args, when=listings.Period.PAST.value
         ),
         feed_url=_feed_url(topic, organisation, filter_args),
+        link_preview=previews.link_preview(logo=organisation.logo_image if organisation else None),
         calendar_url=url_for("events.calendar", **filters.query_args()),
     )
 

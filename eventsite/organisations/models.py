@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsite import catalogue
 from eventsite.accounts.models import User
 from eventsite.extensions import db
+from eventsite.images.models import Image
 from eventsite.timeutil import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -30,15 +31,15 @@ class Organisation(db.Model):
     website: Mapped[str | None] = mapped_column(String(500))
     # Secret token of the organisation's private calendar feed (drafts included).
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # Logo uploaded in the workspace (PNG, JPEG or WebP, checked by content); the bytes
-    # load only when asked for, so listing organisations never drags images along.
-    logo_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    logo_content_type: Mapped[str | None] = mapped_column(String(20))
-    logo_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Logo uploaded in the workspace (pages that list organisations load it eagerly).
+    logo_image_id: Mapped[int | None] = mapped_column(
+        ForeignKey("images.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Events sit above organisations: named by string, resolved once every model is loaded.
     events: Mapped[list[Event]] = relationship("Event", back_populates="organisation")
+    logo_image: Mapped[Image | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<Organisation {self.slug}>"
@@ -160,9 +161,6 @@ class OrganisationInvitation(db.Model):
 
 
 # What calendars and the cached pages show: the catalogue version moves with every change to
-# an organisation's name, address or description. Its feed token and logo appear in no
+# an organisation's name, address, description or logo. Its feed token appears in no
 # calendar.
-catalogue.track(
-    Organisation,
-    unshown=("calendar_token", "logo_data", "logo_content_type", "logo_updated_at"),
-)
+catalogue.track(Organisation, unshown=("calendar_token",))

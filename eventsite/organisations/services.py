@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from slugify import slugify
 from sqlalchemy import Select, func, select
@@ -19,6 +18,7 @@ from eventsite.accounts import services as account_services
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.extensions import db
+from eventsite.images import services as image_services
 from eventsite.mail.services import queue_email
 from eventsite.organisations import invitations, memberships
 from eventsite.organisations.models import JoinedVia, Membership, Organisation
@@ -40,17 +40,6 @@ def _changed(
 
 
 # --- profile and logo --------------------------------------------------------------------
-
-
-def sniff_image(data: bytes) -> str | None:
-    """The image type by its first bytes (never by the file name), or None."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def update_profile(
@@ -76,29 +65,36 @@ def update_profile(
     return list(changed)
 
 
-def set_logo(organisation: Organisation, data: bytes, actor: User | None, now: datetime) -> None:
-    limit = current_app.config["ORGANISER_LOGO_MAX_BYTES"]
-    if len(data) > limit:
-        raise OrganisationError(
-            _("The logo may be at most %(kb)d kB.", kb=limit // 1000), field="logo"
-        )
-    content_type = sniff_image(data)
-    if content_type is None:
-        raise OrganisationError(_("The logo must be a PNG, JPEG or WebP image."), field="logo")
-    organisation.logo_data = data
-    organisation.logo_content_type = content_type
-    organisation.logo_updated_at = now
+def set_logo(
+    organisation: Organisation, data: bytes, alt: str, actor: User | None, now: datetime
+) -> None:
+    """A new logo (checked, cleaned and resized by images.services); the old one's files go
+    once nothing uses them. `alt` empty: the organisation's name."""
+    image = image_services.create_image(
+        data, alt or organisation.name, now, field="logo", alt_field="logo_alt"
+    )
+    old = organisation.logo_image
+    organisation.logo_image = image
     db.session.flush()
-    _changed(organisation, "logo_upload", actor, now, content_type=content_type, size=len(data))
+    image_services.discard_image(old)
+    _changed(organisation, "logo_upload", actor, now, width=image.width, height=image.height)
+
+
+def set_logo_alt(organisation: Organisation, alt: str, actor: User | None, now: datetime) -> None:
+    image = organisation.logo_image
+    if image is None or image.alt == " ".join(alt.split()):
+        return
+    image_services.set_alt(image, alt or organisation.name, field="logo_alt")
+    _changed(organisation, "logo_alt", actor, now, alt=image.alt)
 
 
 def remove_logo(organisation: Organisation, actor: User | None, now: datetime) -> None:
-    if organisation.logo_content_type is None:
+    old = organisation.logo_image
+    if old is None:
         return
-    organisation.logo_data = None
-    organisation.logo_content_type = None
-    organisation.logo_updated_at = now
+    organisation.logo_image = None
     db.session.flush()
+    image_services.discard_image(old)
     _changed(organisation, "logo_remove", actor, now)
 
 

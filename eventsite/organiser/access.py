@@ -20,14 +20,11 @@ from eventsite.organisations.models import Organisation
 from eventsite.registration.models import Question, Registration
 
 # Endpoints reachable without being an organiser (they check what they need themselves).
-OPEN_TO_ANYONE = {"organiser.organisation_logo"}
 OPEN_TO_LOGGED_IN = {"organiser.accept_invitation"}
 
 
 def require_login() -> Any:
     """before_request of the blueprint: log in first; attendees have no business here."""
-    if request.endpoint in OPEN_TO_ANYONE:
-        return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if request.endpoint in OPEN_TO_LOGGED_IN:

@@ -486,8 +486,44 @@ class OrganisationForm(forms_common.Form):
         _l("Website"),
         [MaxLength(500), Optional(), SingleLine(), _web_address()],
     )
-    logo = FileField(_l("Logo"), description=_l("PNG, JPEG or WebP, at most 1 MB."))
+    logo = FileField(_l("Logo"), description=_l("PNG, JPEG or WebP, at most 10 MB."))
+    logo_alt = StringField(
+        _l("Describe the logo"),
+        [MaxLength(300), Optional(), SingleLine()],
+        description=_l("For people who cannot see it. Left empty: the organisation's name."),
+    )
     remove_logo = BooleanField(_l("Remove the current logo"))
+    submit = SubmitField(_l("Save"))
+
+
+class CoverForm(forms_common.Form):
+    cover = FileField(
+        _l("Cover picture"),
+        description=_l(
+            "JPEG, PNG or WebP, at most 10 MB; at least 1600 pixels wide looks best. "
+            "Location and camera details are removed."
+        ),
+    )
+    cover_alt = StringField(
+        _l("Describe the picture"),
+        [MaxLength(300), Optional(), SingleLine()],
+        description=_l("For people who cannot see it: what the picture shows."),
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class SpeakerPhotoForm(forms_common.Form):
+    photo = FileField(
+        _l("Photo"),
+        description=_l(
+            "JPEG, PNG or WebP, at most 10 MB. Location and camera details are removed."
+        ),
+    )
+    photo_alt = StringField(
+        _l("Describe the photo"),
+        [MaxLength(300), Optional(), SingleLine()],
+        description=_l("For people who cannot see it, e.g. “Ada Example speaking at a lectern”."),
+    )
     submit = SubmitField(_l("Save"))
 
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from eventsite import database, errors
@@ -22,40 +18,14 @@ from eventsite.organiser.blueprint import bp
 from eventsite.organiser.event_views import Page
 from eventsite.timeutil import utcnow
 
-# Room for the form's text fields around the largest allowed upload.
-FORM_OVERHEAD_BYTES = 512 * 1024
-# The one page that takes a file: every other request keeps MAX_CONTENT_LENGTH.
-UPLOAD_ENDPOINTS = frozenset({"organiser.organisation"})
-
-
-@bp.url_value_preprocessor
-def _limit_body(endpoint: str | None, _values: dict[str, Any] | None) -> None:
-    """Raise the body cap for the logo upload, before anything (CSRF included) parses
-    the body: this runs ahead of every before_request function."""
-    if endpoint in UPLOAD_ENDPOINTS:
-        request.max_content_length = (
-            current_app.config["ORGANISER_LOGO_MAX_BYTES"] + FORM_OVERHEAD_BYTES
-        )
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def _too_large(_err: RequestEntityTooLarge) -> Page:
-    if request.endpoint not in UPLOAD_ENDPOINTS:
-        return errors.too_large_page()
-    limit_kb = current_app.config["ORGANISER_LOGO_MAX_BYTES"] // 1000
-    return errors.too_large_page(
-        _(
-            "What you sent is too large. A logo may be at most %(kb)d kB; "
-            "please choose a smaller image.",
-            kb=limit_kb,
-        )
-    )
-
 
 def _profile_form(organisation: Organisation) -> forms.OrganisationForm:
     if request.method == "POST":
         return forms.OrganisationForm()
-    return forms.OrganisationForm(obj=organisation)
+    form = forms.OrganisationForm(obj=organisation)
+    if organisation.logo_image is not None:
+        form.logo_alt.data = organisation.logo_image.alt
+    return form
 
 
 def _organisation_page(
@@ -145,10 +115,13 @@ def organisation(organisation_id: int) -> Page:
                 current_user,
                 now,
             )
+            alt = (form.logo_alt.data or "").strip()
             if upload and getattr(upload, "filename", ""):
-                organisations.set_logo(organisation, upload.read(), current_user, now)
+                organisations.set_logo(organisation, upload.read(), alt, current_user, now)
             elif form.remove_logo.data:
                 organisations.remove_logo(organisation, current_user, now)
+            elif organisation.logo_image is not None:
+                organisations.set_logo_alt(organisation, alt, current_user, now)
         except DomainError as err:
             db.session.rollback()
             organisation = access.load_organisation(organisation_id)
@@ -241,27 +214,6 @@ def revoke_invitation(organisation_id: int, invitation_id: int) -> Response:
             else:
                 flash(_("The invitation to %(email)s was already withdrawn.", email=email), "info")
     return redirect(url_for("organiser.organisation", organisation_id=organisation.id))
-
-
-@bp.get("/organisations/<int:organisation_id>/logo")
-def organisation_logo(organisation_id: int) -> Response:
-    """Public: the logo shows on the organisation's public pages too."""
-    row = db.session.execute(
-        select(
-            Organisation.logo_data, Organisation.logo_content_type, Organisation.logo_updated_at
-        ).where(Organisation.id == organisation_id)
-    ).one_or_none()
-    if row is None or row.logo_data is None:
-        raise NotFound()
-    response = current_app.response_class(row.logo_data, mimetype=row.logo_content_type)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'"
-    response.cache_control.public = True
-    response.cache_control.max_age = 3600
-    if row.logo_updated_at is not None:
-        response.last_modified = row.logo_updated_at
-        response.set_etag(f"{organisation_id}-{int(row.logo_updated_at.timestamp())}")
-    return response.make_conditional(request)
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])

@@ -7,6 +7,7 @@ from eventsite.organiser import (
     door_views,
     event_views,
     organisation_views,
+    picture_views,
     registrant_table_views,
     registrant_views,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "door_views",
     "event_views",
     "organisation_views",
+    "picture_views",
     "registrant_table_views",
     "registrant_views",
 ]

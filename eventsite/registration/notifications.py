@@ -10,6 +10,7 @@ through the outbox, so they are sent only if that transaction commits.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -238,11 +239,30 @@ def _queue(
         answers=answers.answer_rows(registration),
         manage_url=manage_url(registration),
         event_url=event_url(event),
+        cover=cover_for_email(event),
         dates=templating.event_dates(event),
         times=templating.event_times(event),
         join_url=rules.join_link(registration),
         reason=reason,
     )
+
+
+# Wide enough for an email's 600-pixel column on a high-density screen.
+EMAIL_COVER_WIDTH = 800
+
+
+def cover_for_email(event: Event) -> dict[str, Any] | None:
+    """The event's cover as the email shows it (absolute JPEG address, size, alt), or None."""
+    image = event.cover_image
+    if image is None:
+        return None
+    variant = image.variant_for(EMAIL_COVER_WIDTH)
+    return {
+        "url": links.external_url("images.serve", name=variant["jpeg"]),
+        "width": min(variant["width"], 600),
+        "height": round(variant["height"] * min(variant["width"], 600) / variant["width"]),
+        "alt": image.alt,
+    }
 
 
 # --- a place held until the address is confirmed -------------------------------------------
@@ -270,6 +290,7 @@ def notify_hold(registration: Registration, link: str, now: datetime, *, has_acc
         link=link,
         until=hold_deadline(registration),
         event_url=event_url(event),
+        cover=cover_for_email(event),
         dates=templating.event_dates(event),
         times=templating.event_times(event),
     )
@@ -292,6 +313,7 @@ def notify_already_registered(registration: Registration, now: datetime) -> None
             next=links.path_for("registration.detail", public_id=registration.public_id),
         ),
         event_url=event_url(event),
+        cover=cover_for_email(event),
         dates=templating.event_dates(event),
         times=templating.event_times(event),
     )

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from eventsite.demo import clear, load
 from eventsite.extensions import db
-from eventsite.models import Event, Question, Registration, User
+from eventsite.models import Event, Image, Question, Registration, User
 from eventsite.registration import queries, rules
 from eventsite.timeutil import utcnow
 
@@ -49,3 +49,21 @@ def test_demo_registrations_show_every_state(app) -> None:
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_the_demo_has_pictures_and_clearing_it_deletes_them(app, client) -> None:
+    load.load_programme(utcnow())
+    db.session.commit()
+    forum = db.session.scalar(select(Event).where(Event.slug == FORUM))
+    assert forum.cover_image.alt.startswith("Abstract pattern")
+    assert forum.organisation.logo_image.alt == forum.organisation.name
+    speakers = [s for session in forum.sessions for s in session.speakers]
+    assert speakers and all(s.photo_image for s in speakers)
+    cover = forum.cover_image.largest["jpeg"]
+    assert client.get(f"/images/{cover}").status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(Image)) > 0
+
+    clear.clear_programme()
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Image)) == 0
+    assert client.get(f"/images/{cover}").status_code == 404

@@ -16,6 +16,7 @@ from eventsite.events import cards, listing
 from eventsite.extensions import db
 from eventsite.models import EventStatus
 from eventsite.registration.models import RegistrationStatus
+from eventsite.timeutil import utcnow
 
 
 @pytest.fixture
@@ -230,3 +231,22 @@ def test_an_edited_description_shows_on_the_next_event_page(client, make_event) 
     db.session.commit()
     page = client.get(f"/events/{event.slug}").get_data(as_text=True)
     assert "<em>the edit</em>" in page and "Before" not in page
+
+
+def test_a_new_cover_and_logo_show_on_the_next_listing(client, make_event) -> None:
+    from eventsite.images import services as images
+
+    from .. import pictures
+
+    first, second = make_event(title="First card"), make_event(title="Second card")
+    [a, b] = cards_of(client)
+    assert "<img" not in a + b
+    second.cover_image = images.create_image(pictures.jpeg(1200, 800), "A teal square", utcnow())
+    second.organisation.logo_image = images.create_image(pictures.png(400, 400), "Logo", utcnow())
+    db.session.commit()
+    [a, b] = cards_of(client)
+    with_cover = a if "Second card" in a else b
+    assert 'alt="A teal square"' in with_cover
+    # only the first card of the page loads its cover at once; a kept card keeps that
+    assert ('loading="lazy"' in with_cover) == (with_cover == b)
+    assert first.title in (b if with_cover == a else a)

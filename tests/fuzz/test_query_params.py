@@ -381,7 +381,7 @@ QUERY_TARGETS = [
         )
     ),
     QueryTarget("organiser.accept_invitation", _invitation_page, {}, path=SLUG, budget=BRIEF),
-    QueryTarget("organiser.organisation_logo", page(ORGANISATION + "/logo"), {}, budget=BRIEF),
+    QueryTarget("images.serve", page("/images/" + "0" * 64 + ".jpg"), {}, budget=BRIEF),
     QueryTarget("organiser.new_organisation", page("/manage/organisations/new", "admin"), {}),
     *(
         QueryTarget(endpoint, page(url, "member"), {}, budget=BRIEF)
@@ -395,6 +395,11 @@ QUERY_TARGETS = [
             ("organiser.questions", EVENT + "/questions"),
             ("organiser.edit_question", EVENT + "/questions/{w.question.id}"),
             ("organiser.edit_session", EVENT + "/sessions/{w.session.id}"),
+            ("organiser.event_cover", EVENT + "/cover"),
+            (
+                "organiser.speaker_photo",
+                EVENT + "/sessions/{w.session.id}/speakers/{w.speaker.id}/photo",
+            ),
             ("organiser.statistics", EVENT + "/statistics"),
             ("organiser.organisation", ORGANISATION),
             ("organiser.new_event", ORGANISATION + "/events/new"),

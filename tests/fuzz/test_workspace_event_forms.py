@@ -331,7 +331,58 @@ def _speakers_whole(site: Site, outcome: Outcome) -> None:
     assert site.client(None).get(f"/events/{site.world.event.slug}").status_code == 200
 
 
+def _cover(site: Site) -> Prepared:
+    return Prepared(
+        f"/manage/events/{site.world.event.id}/cover",
+        {"cover_alt": "Orange shapes", "submit": "Save"},
+        user=site.world.member,
+    )
+
+
+def _speaker_photo(site: Site) -> Prepared:
+    session, speaker = _fresh_session_with_speaker(site)
+    return Prepared(
+        f"/manage/events/{site.world.event.id}/sessions/{session.id}/speakers/{speaker.id}/photo",
+        {"photo_alt": "A portrait", "submit": "Save"},
+        user=site.world.member,
+    )
+
+
+def _pictures_whole(site: Site, _outcome: Outcome) -> None:
+    assert site.client(None).get(f"/events/{site.world.event.slug}").status_code == 200
+
+
 SESSION_URL = "/manage/events/{event.id}/sessions/{session.id}"
+PICTURE_TARGETS = [
+    FormTarget(
+        "organiser.event_cover",
+        _cover,
+        {"cover": fz.files(), "cover_alt": fz.text(), "submit": fz.buttons()},
+        writes=EVENT_WRITES | {"images"},
+        check=_pictures_whole,
+    ),
+    FormTarget(
+        "organiser.remove_event_cover",
+        _session_action("/manage/events/{event.id}/cover/remove"),
+        {"submit": fz.buttons()},
+        writes=EVENT_WRITES | {"images"},
+        budget=0.3,
+    ),
+    FormTarget(
+        "organiser.speaker_photo",
+        _speaker_photo,
+        {"photo": fz.files(), "photo_alt": fz.text(), "submit": fz.buttons()},
+        writes=AGENDA_WRITES | {"images"},
+        check=_pictures_whole,
+    ),
+    FormTarget(
+        "organiser.remove_speaker_photo",
+        _session_action(SESSION_URL + "/speakers/{speaker.id}/photo/remove"),
+        {"submit": fz.buttons()},
+        writes=AGENDA_WRITES | {"images"},
+        budget=0.3,
+    ),
+]
 AGENDA_TARGETS = [
     FormTarget(
         "organiser.agenda",
@@ -385,7 +436,7 @@ AGENDA_TARGETS = [
 ]
 
 
-EVENT_FORM_TARGETS = EVENT_TARGETS + AGENDA_TARGETS
+EVENT_FORM_TARGETS = EVENT_TARGETS + AGENDA_TARGETS + PICTURE_TARGETS
 
 
 @pytest.mark.parametrize("target", EVENT_FORM_TARGETS)

@@ -12,6 +12,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from eventsite.extensions import db
+from eventsite.images import services as image_services
 from eventsite.models import (
     AgendaSession,
     Event,
@@ -25,11 +26,12 @@ from eventsite.models import (
     Speaker,
     User,
 )
+from eventsite.timeutil import utcnow
 
 # The smallest valid PNG (1×1 pixel).
 PNG_BYTES = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+    "1f15c4890000000d49444154789c63606868f80f000384020057c9fa2e0000000049454e44ae426082"
 )
 
 _counter = count(1)
@@ -72,8 +74,7 @@ def make_world(app, make_organisation, make_event, make_user, make_speaker, make
     def factory() -> World:
         n = next(_counter)
         organisation = make_organisation(name=f"Science Org {n}", slug=f"science-org-{n}")
-        organisation.logo_data = PNG_BYTES
-        organisation.logo_content_type = "image/png"
+        organisation.logo_image = image_services.create_image(PNG_BYTES, "Logo", utcnow())
         other = make_organisation(name=f"Other Org {n}", slug=f"other-org-{n}")
         member = make_user(name=f"Member {n}")
         second = make_user(name=f"Second {n}")

@@ -18,9 +18,9 @@ from eventsite.models import OrganisationInvitation
 # Routes that are not organisation-scoped: they decide differently on purpose.
 GLOBAL_ROUTES = {"organiser.index"}  # lists whatever the person may manage
 ADMIN_ONLY = {"organiser.new_organisation"}
-# Checked on their own below: the public logo and the invitation link (the secret in it
+# Checked on their own below: the invitation link (the secret in it
 # is the key; any logged-in person may hold it).
-EXEMPT = {"organiser.organisation_logo", "organiser.accept_invitation"}
+EXEMPT = {"organiser.accept_invitation"}
 
 ROLES = ("anonymous", "attendee", "other_member", "member", "admin")
 ALLOWED_AFTER_POST = {200, 302, 303, 422}
@@ -169,9 +169,10 @@ def test_registrations_of_another_event_lead_nowhere(app, client, world, login) 
 
 
 def test_the_logo_is_public_and_the_invitation_needs_a_login(app, client, world) -> None:
-    response = client.get(f"/manage/organisations/{world.organisation.id}/logo")
+    logo = world.organisation.logo_image
+    response = client.get(f"/images/{logo.largest['webp']}")
     assert response.status_code == 200
-    assert response.mimetype == "image/png"
+    assert response.mimetype == "image/webp"
     response = client.get("/manage/invitations/some-token")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]

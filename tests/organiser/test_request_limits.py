@@ -1,4 +1,4 @@
-"""The workspace under the site's request ceiling: only the logo upload may send more."""
+"""The workspace under the site's request ceiling: only the picture uploads may send more."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ def test_workspace_pages_without_uploads_keep_the_ceiling(client, as_member) -> 
     assert db.session.scalar(select(func.count()).select_from(Event)) == 3  # the world's
 
 
-def test_the_logo_upload_is_allowed_more_and_says_why_when_over(client, as_member) -> None:
+def test_the_picture_uploads_are_allowed_more_and_say_why_when_over(client, as_member) -> None:
     url = f"/manage/organisations/{as_member.organisation.id}"
     profile = {"name": as_member.organisation.name, "description": "", "website": ""}
-    # Over MAX_CONTENT_LENGTH, within the upload's own cap: the service answers.
+    # Over MAX_CONTENT_LENGTH, within the upload's own cap: the picture is read and refused.
     logo = b"\x89PNG\r\n\x1a\n" + b"\x00" * (MIB + 10)
     response = client.post(
         url,
@@ -37,11 +37,12 @@ def test_the_logo_upload_is_allowed_more_and_says_why_when_over(client, as_membe
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
-    assert "at most 1000 kB" in response.get_data(as_text=True)
-    # Over the upload's cap: the 413 page names the logo's limit.
-    response = client.post(
-        url,
-        data=profile | {"logo": (io.BytesIO(b"\x00" * (3 * MIB)), "huge.png")},
-        content_type="multipart/form-data",
-    )
-    assert_too_large_page(response, "A logo may be at most 1000 kB")
+    assert "must be a JPEG, PNG or WebP image" in response.get_data(as_text=True)
+    # Over the upload's cap: the 413 page names the pictures' limit.
+    for page, name in ((url, "logo"), (f"/manage/events/{as_member.event.id}/cover", "cover")):
+        response = client.post(
+            page,
+            data=profile | {name: (io.BytesIO(b"\x00" * (11 * MIB)), "huge.png")},
+            content_type="multipart/form-data",
+        )
+        assert_too_large_page(response, "A picture may be at most 10 MB")
