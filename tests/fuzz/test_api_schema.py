@@ -1,0 +1,51 @@
+"""Schemathesis fuzzes the API from its own OpenAPI document against a running server:
+valid and invalid input on every operation, and every response must be documented, match
+its schema and never be a server error."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+
+from ..conftest import NOW
+
+pytestmark = pytest.mark.fuzz
+
+EXAMPLES = 40  # per operation and mode: the module runs in about half a minute
+
+
+@pytest.fixture
+def world(make_event, make_topic, make_session, make_speaker) -> None:
+    topic = make_topic("Oceans")
+    event = make_event(slug="deep-sea", topics=[topic], capacity=5)
+    make_session(event, speakers=[make_speaker("Ada Example")])
+    make_event(starts_at=NOW - timedelta(days=400))
+
+
+@pytest.mark.usefixtures("world")
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_every_api_operation_survives_fuzzing(live_server, mode) -> None:
+    schema = schemathesis.openapi.from_url(f"{live_server}/api/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert operations
+
+    for operation in operations:
+        if mode == GenerationMode.NEGATIVE and not len(operation.query):
+            continue  # nothing to get wrong: a bare path (a slug is any string)
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def fuzz(case: schemathesis.Case) -> None:
+            case.call_and_validate(base_url=live_server)
+
+        fuzz()
