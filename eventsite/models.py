@@ -15,6 +15,7 @@ from eventsite.events.models import (
     event_topics,
 )
 from eventsite.mail.models import OutboxMessage, OutboxStatus
+from eventsite.organisations.access_tokens import AccessToken, TokenScope
 from eventsite.organisations.models import (
     JoinedVia,
     Membership,
@@ -26,6 +27,7 @@ from eventsite.registration.models import Question, QuestionKind, Registration, 
 from eventsite.sharing.models import EventShare
 
 __all__ = [
+    "AccessToken",
     "AgendaSession",
     "Announcement",
     "AnnouncementSubscriber",
@@ -49,6 +51,7 @@ __all__ = [
     "RegistrationStatus",
     "SessionSpeaker",
     "Speaker",
+    "TokenScope",
     "Topic",
     "User",
     "event_topics",
