@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import flask_smorest
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, request, url_for
 from flask_babel import gettext as _
 from marshmallow import RAISE, Schema, ValidationError
 from webargs.flaskparser import FlaskParser
+
+from eventsite.extensions import limiter
 
 PUBLIC_CACHE_CONTROL = "public, max-age=60"
 MAX_PER_PAGE = 100
@@ -70,6 +72,10 @@ SPEC_INFO = {
 }
 
 
+# Every address of the API, counted together per client address.
+rate_limited = limiter.shared_limit(lambda: current_app.config["RATELIMIT_API"], scope="api")
+
+
 def public_response(response: Response) -> Response:
     """A public GET: an ETag of the body (a 304 when the client has it), a short public
     cache lifetime and CORS for any site."""
@@ -90,6 +96,10 @@ def init_app(app: Flask, blueprints: list[Blueprint]) -> None:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = Api(app, spec_kwargs={"info": SPEC_INFO})
+    api.spec.components.security_scheme(
+        "bearerAuth",
+        {"type": "http", "scheme": "bearer", "description": "A personal access token."},
+    )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
 
@@ -97,3 +107,32 @@ def init_app(app: Flask, blueprints: list[Blueprint]) -> None:
 def spec() -> dict[str, Any]:
     """The current app's OpenAPI document."""
     return current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+
+
+def paging(
+    endpoint: str, args: dict[str, str], number: int, per_page: int, total: int
+) -> dict[str, Any]:
+    """A page's numbers and the links to its neighbours (the query kept); a page past the
+    end is a 404 saying where the results end."""
+    pages = max(1, -(-total // per_page))
+    if total and number > pages:
+        flask_smorest.abort(
+            404,
+            message=_(
+                "There is no page %(number)d: the results end at page %(pages)d.",
+                number=number,
+                pages=pages,
+            ),
+        )
+
+    def link(page: int) -> str:
+        return url_for(endpoint, **args, page=page, per_page=per_page, _external=True)
+
+    return {
+        "page": number,
+        "per_page": per_page,
+        "total": total,
+        "pages": pages,
+        "next": link(number + 1) if number < pages else None,
+        "previous": link(number - 1) if 1 < number <= pages else None,
+    }

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, url_for
+from flask import Response
 from flask_babel import gettext as _
 from flask_smorest import abort
 from sqlalchemy import func, select
 
 from eventsite.api import schemas, serialise
-from eventsite.api.core import Blueprint, ErrorSchema, public_response
+from eventsite.api.core import Blueprint, ErrorSchema, paging, public_response, rate_limited
 from eventsite.events import listing, queries
 from eventsite.events.models import EventFormat, EventKind
-from eventsite.extensions import db, limiter
+from eventsite.extensions import db
 from eventsite.organisations.models import Organisation
 from eventsite.registration import queries as registration_queries
 from eventsite.timeutil import utcnow
@@ -33,37 +33,6 @@ def _public_headers(response: Response) -> Response:
         return public_response(response)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
-
-
-# Every address of the API, counted together per client address.
-rate_limited = limiter.shared_limit(lambda: current_app.config["RATELIMIT_API"], scope="api")
-
-
-def _paging(
-    endpoint: str, args: dict[str, str], number: int, per_page: int, total: int
-) -> dict[str, Any]:
-    pages = max(1, -(-total // per_page))
-    if total and number > pages:
-        abort(
-            404,
-            message=_(
-                "There is no page %(number)d: the results end at page %(pages)d.",
-                number=number,
-                pages=pages,
-            ),
-        )
-
-    def link(page: int) -> str:
-        return url_for(endpoint, **args, page=page, per_page=per_page, _external=True)
-
-    return {
-        "page": number,
-        "per_page": per_page,
-        "total": total,
-        "pages": pages,
-        "next": link(number + 1) if number < pages else None,
-        "previous": link(number - 1) if 1 < number <= pages else None,
-    }
 
 
 @bp.route("/events", endpoint="events", methods=["GET"])
@@ -108,9 +77,9 @@ def events(args: dict[str, Any]) -> dict[str, Any]:
     query_args = known.query_args()
     if period == listing.Period.PAST:
         query_args["when"] = period.value
-    paging = _paging("public_api.events", query_args, page.number, page.per_page, page.total)
+    numbers = paging("public_api.events", query_args, page.number, page.per_page, page.total)
     counts = registration_queries.count_places_by_event(page.items, now)
-    return {**paging, "items": [serialise.event_summary(e, counts[e.id], now) for e in page.items]}
+    return {**numbers, "items": [serialise.event_summary(e, counts[e.id], now) for e in page.items]}
 
 
 @bp.route("/events/<slug>", endpoint="event", methods=["GET"])
@@ -144,11 +113,11 @@ def organisations(args: dict[str, Any]) -> dict[str, Any]:
     """Organisations, by name"""
     number, per_page = args["page"], args["per_page"]
     total = db.session.scalar(select(func.count(Organisation.id))) or 0
-    paging = _paging("public_api.organisations", {}, number, per_page, total)
+    numbers = paging("public_api.organisations", {}, number, per_page, total)
     rows = db.session.scalars(
         select(Organisation)
         .order_by(Organisation.name, Organisation.id)
         .limit(per_page)
         .offset((number - 1) * per_page)
     )
-    return {**paging, "items": [serialise.organisation(o) for o in rows]}
+    return {**numbers, "items": [serialise.organisation(o) for o in rows]}

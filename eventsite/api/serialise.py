@@ -16,7 +16,7 @@ from eventsite.registration import queries as registration_queries
 from eventsite.registration import rules as registration_rules
 
 
-def _local(value: datetime | None, zone: str) -> datetime | None:
+def local_time(value: datetime | None, zone: str) -> datetime | None:
     return timeutil.to_local(value, zone) if value is not None else None
 
 
@@ -56,8 +56,8 @@ def registration_state(
         "waitlisted": counts.waitlisted,
         "has_waiting_list": bool(event.has_waiting_list),
         "requires_approval": bool(event.requires_approval),
-        "opens_at": _local(event.registration_opens_at, event.timezone),
-        "closes_at": _local(event.registration_closes_at, event.timezone),
+        "opens_at": local_time(event.registration_opens_at, event.timezone),
+        "closes_at": local_time(event.registration_closes_at, event.timezone),
     }
 
 
@@ -74,8 +74,8 @@ def event_summary(
         "format": str(event.format),
         "status": str(event.status),
         "summary": event.summary,
-        "starts_at": _local(event.starts_at, zone),
-        "ends_at": _local(event.ends_at, zone),
+        "starts_at": local_time(event.starts_at, zone),
+        "ends_at": local_time(event.ends_at, zone),
         "timezone": zone,
         "is_all_day": bool(event.is_all_day),
         "venue_name": event.venue_name,
@@ -113,8 +113,8 @@ def agenda_session(session: AgendaSession, zone: str) -> dict[str, Any]:
     return {
         "id": session.id,
         "title": session.title,
-        "starts_at": _local(session.starts_at, zone),
-        "ends_at": _local(session.ends_at, zone),
+        "starts_at": local_time(session.starts_at, zone),
+        "ends_at": local_time(session.ends_at, zone),
         "room": session.room,
         "description": session.description,
         "speaker_ids": [s.id for s in session.speakers],
