@@ -7,6 +7,7 @@ from eventsite.organiser import (
     organisation_views,
     registrant_table_views,
     registrant_views,
+    token_views,
 )
 from eventsite.organiser.blueprint import bp
 
@@ -17,4 +18,5 @@ __all__ = [
     "organisation_views",
     "registrant_table_views",
     "registrant_views",
+    "token_views",
 ]
