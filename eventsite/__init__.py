@@ -81,6 +81,10 @@ def register_blueprints(app: Flask) -> None:
     database.register_url_converters(app)  # before the first route
     from eventsite.accounts.views import bp as accounts_bp
     from eventsite.announcements.views import bp as announcements_bp
+    from eventsite.api import core as api_core
+    from eventsite.api.docs import bp as api_docs_bp
+    from eventsite.api.organiser import bp as organiser_api_bp
+    from eventsite.api.public import bp as public_api_bp
     from eventsite.events.views import bp as events_bp
     from eventsite.feeds.views import bp as feeds_bp
     from eventsite.health import bp as health_bp
@@ -104,6 +108,9 @@ def register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     image_storage.init_app(app)
+    # The JSON API: its OpenAPI document is generated from the blueprints flask-smorest sees.
+    api_core.init_app(app, [public_api_bp, organiser_api_bp])
+    app.register_blueprint(api_docs_bp)
 
 
 def register_page_cache(app: Flask) -> None:

@@ -130,6 +130,7 @@ class Config:
     RATELIMIT_SHARE_ACCOUNT = "10/hour;30/day"  # per logged-in account
     SHARE_MAX_PER_RECIPIENT_PER_DAY = 3  # checked in the database, across servers
     RATELIMIT_NOTIFY = "5/minute;20/hour"
+    RATELIMIT_API = "120/minute;3000/hour"  # the JSON API, per client address
     ANNOUNCE_CONFIRM_MAX_AGE = 7 * 24 * 3600
     # Organiser workspace
     ORGANISER_INVITATION_MAX_AGE = 14 * 24 * 3600  # seconds an invitation link stays valid

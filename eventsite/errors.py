@@ -8,7 +8,7 @@ from flask import Flask, flash, render_template, request
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 
 class DomainError(Exception):
@@ -47,12 +47,16 @@ TITLES = {
     503: "Service unavailable",
 }
 PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
+# Under this path every error is JSON (the API's clients read no HTML).
+API_PREFIX = "/api/"
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):  # type: ignore[no-untyped-def]
         code = err.code or 500
+        if request.path.startswith(API_PREFIX):
+            return json_error(err)
         # No URL adapter: the host is not one of TRUSTED_HOSTS, and no page can link.
         plain = request.path.endswith(".ics") or request.path.startswith("/healthz")
         if plain or request_ctx.url_adapter is None:
@@ -78,6 +82,10 @@ def register_error_handlers(app: Flask) -> None:
         )
         message = _("The site cannot load this page just now. Please try again in a moment.")
         retry = {"Retry-After": str(RETRY_AFTER_DATABASE_SECONDS)}
+        if request.path.startswith(API_PREFIX):
+            db.session.rollback()
+            body, code, headers = json_error(ServiceUnavailable(message))
+            return body, code, {**headers, **retry}
         try:
             db.session.rollback()
             # The page's header asks who is logged in, which may need the database too.
@@ -95,6 +103,8 @@ def register_error_handlers(app: Flask) -> None:
 
         try:
             db.session.rollback()
+            if request.path.startswith(API_PREFIX):
+                return json_error(InternalServerError())
             return render_template("errors/error.html", code=500, title=_(TITLES[500])), 500
         except Exception:  # the database or a template is down too: say so plainly
             app.logger.exception("The error page itself failed")
@@ -103,6 +113,28 @@ def register_error_handlers(app: Flask) -> None:
                 500,
                 {"Content-Type": "text/plain; charset=utf-8"},
             )
+
+
+def json_error(err: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """An error as the API sends it: `{"code", "status", "message", "errors"?}`. The
+    message is the one the code passed (flask-smorest's `abort(message=...)` or a
+    DomainError's sentence), else the status's own description."""
+    code = err.code or 500
+    data = getattr(err, "data", None) or {}
+    message = data.get("message") or (err.description if code != 500 else None)
+    payload: dict[str, Any] = {
+        "code": code,
+        "status": err.name,
+        "message": str(message or _(TITLES.get(code, err.name))),
+    }
+    errors = data.get("errors") or data.get("messages")
+    if errors:
+        payload["errors"] = errors
+    headers = {**_retry_after(err), **dict(data.get("headers") or {})}
+    allowed = getattr(err, "valid_methods", None)  # a 405 names what the URL takes
+    if allowed:
+        headers["Allow"] = ", ".join(allowed)
+    return payload, code, headers
 
 
 def too_large_page(description: str | None = None) -> tuple[str, int]:

@@ -16,6 +16,7 @@ from eventsite.events.models import (
 )
 from eventsite.images.models import Image
 from eventsite.mail.models import OutboxMessage, OutboxStatus
+from eventsite.organisations.access_tokens import AccessToken, TokenScope
 from eventsite.organisations.models import (
     JoinedVia,
     Membership,
@@ -35,6 +36,7 @@ from eventsite.registration.models import (
 from eventsite.sharing.models import EventShare
 
 __all__ = [
+    "AccessToken",
     "AgendaSession",
     "Announcement",
     "AnnouncementSubscriber",
@@ -62,6 +64,7 @@ __all__ = [
     "SentReminder",
     "SessionSpeaker",
     "Speaker",
+    "TokenScope",
     "Topic",
     "User",
     "event_topics",

@@ -610,5 +610,6 @@ def rate_limits_on(app_config: dict[str, Any]) -> None:
             "RATELIMIT_SHARE_ACCOUNT": "1/hour",
             "RATELIMIT_NOTIFY": "2/minute",
             "RATELIMIT_REGISTER": "2/minute",
+            "RATELIMIT_API": "2/minute",
         }
     )

@@ -260,6 +260,20 @@ def test_the_picture_name_pattern_is_linear() -> None:
         assert not storage.is_valid_name(text)
 
 
+# --- api/schemas.py: SINGLE_LINE, SLUG and the country code (the API's query arguments) ------
+# Safe: SINGLE_LINE is one negated class repeated, the country code two fixed characters, and
+# SLUG's groups each start with a "-" that the class before them cannot match: one way to
+# read any input (and a query string is at most the server's 8 kB request line).
+
+
+def test_api_argument_patterns_are_linear() -> None:
+    from eventsite.api import schemas
+
+    for pattern in (schemas.SINGLE_LINE, schemas.SLUG):
+        for text in ("a" * SIZE + "\x00", "a-" * (SIZE // 2) + "-", "a" * SIZE + "!"):
+            assert finishes_within(BOUND_SECONDS, pattern.regex.match, text)
+
+
 # --- the list above is complete ------------------------------------------------------------
 
 # (file, how the line starts) for each pattern and each use of one.
@@ -279,6 +293,9 @@ LISTED = {
     ("eventsite/input_rules.py", "return not value or _NOT_ONE_LINE.search(value) is None"),
     ("eventsite/input_rules.py", "return not value or _NOT_PLAIN.search(value) is None"),
     ("eventsite/ical/content.py", "_BREAKS = re.compile("),
+    ("eventsite/api/schemas.py", "SINGLE_LINE = validate.Regexp("),
+    ("eventsite/api/schemas.py", "SLUG = validate.Regexp("),
+    ("eventsite/api/schemas.py", "validate=validate.Regexp("),
     ("eventsite/ical/content.py", "_CONTROLS = re.compile("),
     ("eventsite/ical/content.py", "_SPACES = re.compile("),
     ("eventsite/ical/content.py", 'return _CONTROLS.sub("", _BREAKS.sub("\\n", value))'),

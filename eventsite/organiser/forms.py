@@ -12,10 +12,12 @@ from flask_wtf.file import FileField
 from slugify import slugify
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     FloatField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectField,
     StringField,
     SubmitField,
@@ -555,3 +557,40 @@ class MemberForm(forms_common.Form):
         forms_common.email_validators(),
     )
     submit = SubmitField(_l("Invite"))
+
+
+class AccessTokenForm(forms_common.Form):
+    """A personal access token for the API: what it is for, read or write, and until when."""
+
+    name = StringField(
+        _l("Name"),
+        [MaxLength(100), DataRequired(), SingleLine()],
+        description=_l("What uses it, e.g. “Door app” or “CRM sync”."),
+    )
+    scope = RadioField(
+        _l("Access"),
+        choices=[
+            SelectChoice("read", _l("Read: events and registrations")),
+            SelectChoice("write", _l("Read and write: also publish, cancel, approve and check in")),
+        ],
+        default="read",
+    )
+    expires_on = DateField(
+        _l("Expires after (optional)"),
+        [Optional()],
+        description=_l("The token stops working at the end of this day (UTC)."),
+    )
+    submit = SubmitField(_l("Create token"))
+
+    def validate_expires_on(self, field: DateField) -> None:
+        if (
+            field.data is not None
+            and not event_rules.MIN_YEAR <= field.data.year <= event_rules.MAX_YEAR
+        ):
+            raise ValidationError(_l("Choose a date in a nearer year."))
+
+    def expires_at(self) -> datetime | None:
+        """The end of the chosen day, UTC."""
+        if self.expires_on.data is None:
+            return None
+        return timeutil.local_day_start(self.expires_on.data + timedelta(days=1), "UTC")

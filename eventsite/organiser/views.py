@@ -10,6 +10,7 @@ from eventsite.organiser import (
     picture_views,
     registrant_table_views,
     registrant_views,
+    token_views,
 )
 from eventsite.organiser.blueprint import bp
 
@@ -23,4 +24,5 @@ __all__ = [
     "picture_views",
     "registrant_table_views",
     "registrant_views",
+    "token_views",
 ]

@@ -403,6 +403,7 @@ QUERY_TARGETS = [
             ("organiser.statistics", EVENT + "/statistics"),
             ("organiser.organisation", ORGANISATION),
             ("organiser.new_event", ORGANISATION + "/events/new"),
+            ("organiser.api_tokens", ORGANISATION + "/api-tokens"),
         )
     ),
 ]

@@ -16,6 +16,7 @@ from eventsite.models import (
     Registration,
     RegistrationStatus,
 )
+from eventsite.organisations import access_tokens
 from eventsite.timeutil import utcnow
 
 from . import strategies as fz
@@ -381,6 +382,7 @@ REGISTRATION_TARGETS = [
 
 # --- organisations, members, invitations ------------------------------------------------------
 
+TOKEN_WRITES = frozenset({"access_tokens", AUDIT})
 ORGANISATION_WRITES = frozenset(
     {
         "organisations",
@@ -485,6 +487,31 @@ def _revoke_invitation(site: Site) -> Prepared:
     )
 
 
+def _new_api_token(site: Site) -> Prepared:
+    return Prepared(
+        f"/manage/organisations/{site.world.organisation.id}/api-tokens",
+        {"name": "Door app", "scope": "read", "expires_on": "", "submit": "Create token"},
+        user=site.world.member,
+    )
+
+
+def _revoke_api_token(site: Site) -> Prepared:
+    token, _secret = access_tokens.create_token(
+        site.world.organisation,
+        name=f"Token {site.next()}",
+        scope=access_tokens.TokenScope.READ,
+        expires_at=None,
+        created_by=site.world.member,
+        now=utcnow(),
+    )
+    db.session.commit()
+    return Prepared(
+        f"/manage/organisations/{site.world.organisation.id}/api-tokens/{token.id}/revoke",
+        {"submit": "Revoke"},
+        user=site.world.member,
+    )
+
+
 def _accept_invitation(site: Site) -> Prepared:
     user = site.fresh_user()
     _invitation_row, secret = site.invite(user.email)
@@ -539,6 +566,24 @@ ORGANISATION_TARGETS = [
         _revoke_invitation,
         {"submit": fz.buttons()},
         writes=ORGANISATION_WRITES,
+        budget=0.3,
+    ),
+    FormTarget(
+        "organiser.api_tokens",
+        _new_api_token,
+        {
+            "name": fz.text(),
+            "scope": fz.choices(["read", "write"]),
+            "expires_on": fz.dates(),
+            "submit": fz.buttons(),
+        },
+        writes=TOKEN_WRITES,
+    ),
+    FormTarget(
+        "organiser.revoke_api_token",
+        _revoke_api_token,
+        {"submit": fz.buttons()},
+        writes=TOKEN_WRITES,
         budget=0.3,
     ),
     FormTarget(

@@ -26,6 +26,8 @@ from eventsite.models import (
     Speaker,
     User,
 )
+from eventsite.organisations import access_tokens
+from eventsite.organisations.access_tokens import AccessToken
 from eventsite.timeutil import utcnow
 
 # The smallest valid PNG (1×1 pixel).
@@ -55,6 +57,7 @@ class World:
     question: Question
     registration: Registration
     other_registration: Registration
+    access_token: AccessToken
 
     def url_values(self) -> dict[str, Any]:
         """Ids of objects of the organisation, by URL parameter name."""
@@ -66,6 +69,7 @@ class World:
             "user_id": self.second_member.id,
             "question_id": self.question.id,
             "registration_id": self.registration.id,
+            "token_id": self.access_token.id,
         }
 
 
@@ -113,6 +117,14 @@ def make_world(app, make_organisation, make_event, make_user, make_speaker, make
             event=other_event, user=attendee, status=RegistrationStatus.CONFIRMED, answers={}
         )
         db.session.add_all([question, registration, other_registration])
+        access_token, _secret = access_tokens.create_token(
+            organisation,
+            name=f"Door app {n}",
+            scope=access_tokens.TokenScope.READ,
+            expires_at=None,
+            created_by=member,
+            now=utcnow(),
+        )
         db.session.commit()
         return World(
             organisation=organisation,
@@ -131,6 +143,7 @@ def make_world(app, make_organisation, make_event, make_user, make_speaker, make
             question=question,
             registration=registration,
             other_registration=other_registration,
+            access_token=access_token,
         )
 
     return factory

@@ -176,3 +176,83 @@ def test_the_logo_is_public_and_the_invitation_needs_a_login(app, client, world)
     response = client.get("/manage/invitations/some-token")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+# --- the organiser API: every route, every kind of token --------------------------------------
+
+TOKEN_KINDS = ("none", "unknown", "revoked", "expired", "other_organisation", "read", "write")
+API_WRITE_ALLOWED = {200, 400, 409}  # done, or refused by its input or a rule: never 5xx
+
+
+def organiser_api_routes(app: Flask) -> list[tuple[str, str, str]]:
+    return [
+        (rule.endpoint, rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("organiser_api.")
+        for method in sorted(rule.methods & {"GET", "POST", "PATCH", "PUT", "DELETE"})
+    ]
+
+
+def api_token(world, kind: str) -> str | None:
+    from datetime import timedelta
+
+    from eventsite.organisations import access_tokens
+    from eventsite.timeutil import utcnow
+
+    if kind == "none":
+        return None
+    if kind == "unknown":
+        return "evt_" + "x" * 43
+    organisation = world.other_organisation if kind == "other_organisation" else world.organisation
+    scope = access_tokens.TokenScope.READ if kind == "read" else access_tokens.TokenScope.WRITE
+    token, secret = access_tokens.create_token(
+        organisation, name=kind, scope=scope, expires_at=None, created_by=world.member, now=utcnow()
+    )
+    if kind == "revoked":
+        access_tokens.revoke_token(token, utcnow())
+    if kind == "expired":
+        token.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    return secret
+
+
+def api_expected(kind: str, rule: str, method: str) -> set[int]:
+    if kind in ("none", "unknown", "revoked", "expired"):
+        return {401}
+    if kind == "read" and method != "GET":
+        return {403}
+    if kind == "other_organisation" and "<int:event_id>" in rule:
+        return {403}  # (a list of events lists the token's own organisation's)
+    return {200} if method == "GET" else API_WRITE_ALLOWED
+
+
+def test_the_api_walk_covers_the_organiser_api(app: Flask) -> None:
+    endpoints = {endpoint for endpoint, _rule, _method in organiser_api_routes(app)}
+    assert {"organiser_api.events", "organiser_api.check_in_ticket"} <= endpoints
+
+
+@pytest.mark.parametrize("kind", TOKEN_KINDS)
+def test_every_organiser_api_route_answers_each_token_as_it_should(
+    app, client, make_world, kind
+) -> None:
+    world = make_world()
+    problems = []
+    for endpoint, rule, method in organiser_api_routes(app):
+        if method != "GET" and kind == "write":
+            world = make_world()  # an allowed write may change what the next one finds
+        secret = api_token(world, kind)
+        headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+        url = build_url(app, endpoint, url_values(world))
+        response = client.open(url, method=method, headers=headers, json={})
+        want = api_expected(kind, rule, method)
+        if response.status_code not in want or response.mimetype != "application/json":
+            problems.append(f"{method} {url} with {kind}: {response.status_code}, wanted {want}")
+    assert not problems, "\n".join(problems)
+
+
+def test_a_workspace_login_is_no_api_token(app, client, world, login) -> None:
+    """The API reads no session cookie: a logged-in member's browser cannot be made to call it."""
+    login(world.member)
+    for endpoint, _rule, method in organiser_api_routes(app):
+        url = build_url(app, endpoint, url_values(world))
+        assert client.open(url, method=method, json={}).status_code == 401, f"{method} {url}"
