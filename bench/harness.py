@@ -224,8 +224,9 @@ def generate_events(
     sessions_per_event: int = 3,
     speakers_per_session: int = 2,
 ) -> GeneratedData:
-    """Insert `count` published events with organisations, topics, agendas and speakers,
-    in a few executemany statements per table. Ids are chosen here, so no RETURNING."""
+    """Insert `count` published events with organisations, topics, agendas, speakers and
+    pictures (covers and logos), in a few executemany statements per table. Ids are chosen
+    here, so no RETURNING."""
     from eventsite.demo import data as demo_data
     from eventsite.events.models import (
         AgendaSession,
@@ -237,6 +238,7 @@ def generate_events(
         event_topics,
     )
     from eventsite.events.search_text import country_names
+    from eventsite.images.models import Image
 
     started = time.perf_counter()
     rnd = random.Random(seed)
@@ -246,9 +248,28 @@ def generate_events(
          "description": "A generated topic."}
         for i in range(6)
     ]  # fmt: skip
+    # Pictures as pages show them (covers on every card, logos): rows with variants whose
+    # files are never fetched, so the figures are the pages' own cost.
+    images = [
+        {
+            "id": i + 1,
+            "key": f"{i + 1:064x}",
+            "width": 1600,
+            "height": 900,
+            "alt": f"Generated picture {i + 1}",
+            "variants": [
+                {"width": w, "height": w * 9 // 16, "webp": f"{i:02x}{w:04x}".ljust(64, "0")
+                 + ".webp", "jpeg": f"{i:02x}{w:04x}".ljust(64, "0") + ".jpg"}
+                for w in (400, 800, 1600)
+            ],
+            "created_at": now,
+        }
+        for i in range(20)
+    ]  # fmt: skip
     organisations = [
         {
             "id": i + 1,
+            "logo_image_id": i % len(images) + 1,
             "slug": f"organisation-{i + 1}",
             "name": f"{rnd.choice(SUBJECTS)} Institute {i + 1}",
             "description": "A generated organisation.",
@@ -353,6 +374,7 @@ def generate_events(
                 "has_waiting_list": rnd.random() < 0.3,
                 "requires_approval": rnd.random() < 0.1,
                 "organisation_id": organisation["id"],
+                "cover_image_id": n % len(images) + 1,
                 # The same recipe as events.search_text.build.
                 "search_text": " ".join(
                     [title, summary, description, organisation["name"]]
@@ -371,6 +393,7 @@ def generate_events(
         )
 
     with engine.begin() as conn:
+        conn.execute(insert(Image.__table__), images)
         conn.execute(insert(Topic.__table__), topics)
         conn.execute(insert(Organisation.__table__), organisations)
         conn.execute(insert(Speaker.__table__), speakers)
@@ -382,7 +405,14 @@ def generate_events(
         for chunk in _chunks(session_speakers, 10000):
             conn.execute(insert(SessionSpeaker.__table__), chunk)
         if conn.dialect.name == "postgresql":
-            for table in ("topics", "organisations", "speakers", "events", "agenda_sessions"):
+            for table in (
+                "images",
+                "topics",
+                "organisations",
+                "speakers",
+                "events",
+                "agenda_sessions",
+            ):
                 conn.execute(
                     text(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
