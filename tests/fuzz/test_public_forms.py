@@ -506,7 +506,7 @@ ANNOUNCEMENT_TARGETS = [
 # --- "tell me when registration opens" ----------------------------------------------------------
 
 
-def _opens_later(site: Site) -> Event:
+def opens_later(site: Site) -> Event:
     event = db.session.scalar(select(Event).where(Event.slug == "fuzz-opens-later"))
     if event is None:
         now = utcnow()
@@ -522,19 +522,23 @@ def _opens_later(site: Site) -> Event:
 def _alert(site: Site) -> Prepared:
     n = site.next()
     return Prepared(
-        f"/events/{_opens_later(site).slug}/alert",
+        f"/events/{opens_later(site).slug}/alert",
         {"email": f"alert-{n}@example.org"},
         user=site.world.attendee if n % 2 else None,
     )
 
 
-def _alert_link(site: Site, salt: str, url: str) -> Prepared:
-    event = _opens_later(site)
+def alert_token(site: Site, salt: str) -> str:
+    """The token of a new visitor's alert for an event whose registration opens later."""
+    event = opens_later(site)
     address = f"alert-{site.next()}@example.org"
     db.session.add(OpeningAlert(event_id=event.id, email=address, created_at=utcnow()))
     db.session.commit()
-    token = tokens.make_token(salt, {"event": event.id, "email": address}, utcnow())
-    return Prepared(url.format(token=token))
+    return tokens.make_token(salt, {"event": event.id, "email": address}, utcnow())
+
+
+def _alert_link(site: Site, salt: str, url: str) -> Prepared:
+    return Prepared(url.format(token=alert_token(site, salt)))
 
 
 ALERT_TARGETS = [

@@ -15,11 +15,12 @@ from eventsite.accounts.models import unusable_password_hash
 from eventsite.extensions import db
 from eventsite.feeds import tokens as feed_tokens
 from eventsite.models import AnnouncementSubscriber, Registration, RegistrationStatus
-from eventsite.registration import holds
+from eventsite.registration import alerts, holds
 from eventsite.timeutil import utcnow
 
 from . import strategies as fz
 from .harness import Prepared, QueryTarget, Site, run_all, run_query_target
+from .test_public_forms import alert_token, opens_later
 from .test_workspace_event_forms import FORMATS, KINDS
 
 pytestmark = pytest.mark.fuzz
@@ -135,6 +136,10 @@ def _announcement(salt: str, url: str) -> Callable[[Site], Prepared]:
         return Prepared(url, {"path": tokens.make_token(salt, {"email": address}, utcnow())})
 
     return prepare
+
+
+def _alert_page(salt: str, url: str) -> Callable[[Site], Prepared]:
+    return lambda site: Prepared(url, {"path": alert_token(site, salt)})
 
 
 def _invitation_page(site: Site) -> Prepared:
@@ -319,6 +324,25 @@ QUERY_TARGETS = [
         {},
         path=SLUG,
         budget=BRIEF,
+    ),
+    # "Tell me when registration opens": the form, and the emailed links' pages.
+    QueryTarget(
+        "registration.alert",
+        lambda site: Prepared(f"/events/{opens_later(site).slug}/alert"),
+        {},
+        budget=BRIEF,
+    ),
+    *(
+        QueryTarget(endpoint, _alert_page(salt, url), {}, path=SLUG, budget=BRIEF)
+        for endpoint, salt, url in (
+            ("registration.alert_confirm", alerts.CONFIRM, "/alerts/confirm/{path}"),
+            ("registration.alert_unsubscribe", alerts.UNSUBSCRIBE, "/alerts/unsubscribe/{path}"),
+            (
+                "registration.alert_unsubscribe_one_click",
+                alerts.UNSUBSCRIBE,
+                "/alerts/unsubscribe/{path}/one-click",
+            ),
+        )
     ),
     # A registration's own pages.
     QueryTarget("registration.detail", _own_registration("/registrations/{id}"), {}, budget=BRIEF),
