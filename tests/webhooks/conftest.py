@@ -43,7 +43,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  quiet in tests
+    def log_message(self, format: str, *args: Any) -> None:  # quiet in tests
         pass
 
 
