@@ -230,3 +230,22 @@ def test_a_disabled_endpoint_gets_nothing(app, make_event, make_user, receiver) 
 
     assert deliveries() == []
     assert receiver.received == []
+
+
+def test_the_commands_send_due_deliveries(app, runner, make_event, make_user, receiver) -> None:
+    event = make_event()
+    make_endpoint(event.organisation, receiver.url)
+    for _ in range(2):
+        registration_services.register_attendee(make_user(), event, {}, utcnow())
+        db.session.commit()
+    db.session.remove()
+
+    result = runner.invoke(args=["webhooks", "send", "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Webhooks: 1 sent, 0 to retry, 0 failed." in result.output
+    result = runner.invoke(args=["outbox", "work", "--once"])  # the worker's round sends too
+    assert result.exit_code == 0, result.output
+    assert "Webhooks: 1 sent" in result.output
+
+    assert len(receiver.received) == 2
+    assert all(row.status == DeliveryStatus.SENT for row in deliveries())
