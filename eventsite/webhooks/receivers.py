@@ -52,8 +52,12 @@ def registration_data(registration: Registration) -> dict[str, Any]:
 def _queue_registration(
     registration: Registration, event_type: EventType, now: datetime, **extra: Any
 ) -> None:
-    data = registration_data(registration) | extra
-    services.queue(registration.event.organisation_id, event_type, data, now)
+    services.queue(
+        registration.event.organisation_id,
+        event_type,
+        lambda: registration_data(registration) | extra,
+        now,
+    )
 
 
 @signals.registration_created.connect
@@ -79,18 +83,22 @@ def registration_checked_in(registration: Registration, *, now: datetime) -> Non
 @signals.event_published.connect
 def event_published(event: Event, *, now: datetime) -> None:
     services.queue(
-        event.organisation_id, EventType.EVENT_PUBLISHED, {"event": event_data(event)}, now
+        event.organisation_id, EventType.EVENT_PUBLISHED, lambda: {"event": event_data(event)}, now
     )
 
 
 @signals.event_changed.connect
 def event_changed(event: Event, *, changes: frozenset[str], now: datetime, **_kw: Any) -> None:
-    data = {"event": event_data(event), "changes": sorted(changes)}
-    services.queue(event.organisation_id, EventType.EVENT_CHANGED, data, now)
+    services.queue(
+        event.organisation_id,
+        EventType.EVENT_CHANGED,
+        lambda: {"event": event_data(event), "changes": sorted(changes)},
+        now,
+    )
 
 
 @signals.event_cancelled.connect
 def event_cancelled(event: Event, *, now: datetime) -> None:
     services.queue(
-        event.organisation_id, EventType.EVENT_CANCELLED, {"event": event_data(event)}, now
+        event.organisation_id, EventType.EVENT_CANCELLED, lambda: {"event": event_data(event)}, now
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -150,21 +150,27 @@ def send_again(delivery: WebhookDelivery, now: datetime) -> None:
 
 
 def queue(
-    organisation_id: int, event_type: EventType, data: dict[str, Any], now: datetime
+    organisation_id: int,
+    event_type: EventType,
+    data: dict[str, Any] | Callable[[], dict[str, Any]],
+    now: datetime,
 ) -> list[WebhookDelivery]:
     """A delivery for each active endpoint of the organisation that asked for this kind of
     event, added to the caller's transaction (so it is sent if and only if the change is
-    committed)."""
+    committed). `data` may be a function: it is called only when some endpoint wants it
+    (a registration costs one query more, not the attendee's and event's too)."""
     endpoints = db.session.scalars(
         select(WebhookEndpoint).where(
             WebhookEndpoint.organisation_id == organisation_id,
             WebhookEndpoint.is_active.is_(True),
         )
     ).all()
+    wanted = [endpoint for endpoint in endpoints if event_type.value in endpoint.event_types]
+    if not wanted:
+        return []
+    body = data() if callable(data) else data
     deliveries = []
-    for endpoint in endpoints:
-        if event_type.value not in endpoint.event_types:
-            continue
+    for endpoint in wanted:
         webhook_id = "wh_" + secrets.token_hex(16)
         delivery = WebhookDelivery(
             endpoint_id=endpoint.id,
@@ -174,7 +180,7 @@ def queue(
                 "id": webhook_id,
                 "type": event_type.value,
                 "created_at": now.isoformat(),
-                "data": data,
+                "data": body,
             },
             status=DeliveryStatus.PENDING,
             attempts=0,
