@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 demo = AppGroup("demo", help="Load or clear the demonstration data.")
 users = AppGroup("users", help="Create, list and promote accounts.")
 outbox = AppGroup("outbox", help="Deliver and inspect outgoing email.")
+webhooks = AppGroup("webhooks", help="Send the organisations' webhooks.")
 
 
 def register(app: Flask) -> None:
-    for group in (demo, users, outbox, registrations, organisations):
+    for group in (demo, users, outbox, webhooks, registrations, organisations):
         app.cli.add_command(group)
 
 
@@ -153,12 +154,13 @@ def outbox_send(limit: int | None) -> None:
 @click.option("--max-loops", type=click.IntRange(min=1), help="Stop after this many rounds.")
 def outbox_work(interval: float, once: bool, max_loops: int | None) -> None:
     """Deliver email until stopped (SIGTERM or Ctrl-C finish the current message first).
-    Each round also releases the registrations' expired holds and queues the reminders and
-    "registration is open" alerts that are due (any number of workers may run at once:
-    nothing is sent twice)."""
+    Each round also releases the registrations' expired holds, queues the reminders and
+    "registration is open" alerts that are due and sends the due webhooks (any number of
+    workers may run at once: nothing is sent twice)."""
     from eventsite.mail import sender, worker
     from eventsite.registration import alerts, jobs
     from eventsite.timeutil import utcnow
+    from eventsite.webhooks import sender as webhook_sender
 
     def release_holds() -> None:
         released = jobs.release_expired_holds(utcnow())
@@ -175,16 +177,30 @@ def outbox_work(interval: float, once: bool, max_loops: int | None) -> None:
         if queued:
             click.echo(f"Queued {queued} registration-opens alert(s).")
 
+    def send_webhooks() -> None:
+        report = webhook_sender.deliver_due(limit=current_app.config["OUTBOX_BATCH_SIZE"])
+        if report.total:
+            click.echo(f"Webhooks: {report}.")
+
     try:
         rounds = worker.run_worker(
             interval=interval,
             max_loops=1 if once else max_loops,
             echo=click.echo,
-            jobs=[release_holds, send_reminders, send_opening_alerts],
+            jobs=[release_holds, send_reminders, send_opening_alerts, send_webhooks],
         )
     except sender.MailConfigError as err:
         raise click.ClickException(str(err)) from err
     click.echo(f"Outbox worker stopped after {rounds} round(s).")
+
+
+@webhooks.command("send")
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most this many.")
+def webhooks_send(limit: int | None) -> None:
+    """Send every webhook delivery that is due now, print the counts and exit."""
+    from eventsite.webhooks import sender
+
+    click.echo(f"Webhooks: {sender.deliver_due(limit=limit)}.")
 
 
 @outbox.command("status")
@@ -244,7 +260,6 @@ def outbox_retry(ids: tuple[int, ...], all_failed: bool) -> None:
 @click.argument("email")
 def outbox_test_send(email: str) -> None:
     """Queue a test message to EMAIL and deliver it now, to check the SMTP settings."""
-    from flask import current_app
 
     from eventsite.extensions import db
     from eventsite.mail import sender, services

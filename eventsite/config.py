@@ -100,6 +100,12 @@ class Config:
     MAIL_RETRY_BASE_SECONDS = 30  # backoff after a temporary failure: 30 s, 1 min, 2 min...
     MAIL_RETRY_MAX_SECONDS = 3600  # ...capped at one hour
     OUTBOX_BATCH_SIZE = 50  # messages per round of `flask outbox work`
+    # Webhooks: seconds to wait for a receiver's answer; whether an endpoint may be plain
+    # http:// on this machine (127.0.0.1, localhost) and use a private or loopback address
+    # (development and tests only: in production every endpoint is https:// on a public
+    # address, so an organisation cannot make the worker call the site's own network).
+    WEBHOOK_TIMEOUT = 10
+    WEBHOOKS_ALLOW_LOCAL = False
     # Calendar feeds
     CALENDAR_REFRESH_MINUTES = 60
     # Domain part of calendar UIDs (event-<id>@<domain>); never change it once in use.
@@ -152,6 +158,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    WEBHOOKS_ALLOW_LOCAL = True
 
 
 class TestingConfig(Config):
@@ -159,6 +166,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     MAIL_DELIVER_AFTER_REQUEST = False
+    WEBHOOKS_ALLOW_LOCAL = True
     PAGE_CACHE_ENABLED = True  # as production runs; a test that needs it off says so
     SECRET_KEY = "testing-secret-key-not-for-production"
 

@@ -34,6 +34,7 @@ from eventsite.registration.models import (
     SentReminder,
 )
 from eventsite.sharing.models import EventShare
+from eventsite.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccessToken",
@@ -43,6 +44,7 @@ __all__ = [
     "AuditEntry",
     "CatalogueVersion",
     "CheckInDuplicate",
+    "DeliveryStatus",
     "Event",
     "EventFormat",
     "EventKind",
@@ -67,5 +69,7 @@ __all__ = [
     "TokenScope",
     "Topic",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "event_topics",
 ]

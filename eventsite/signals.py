@@ -115,3 +115,47 @@ sender: the draft Event.
 Connected in registration/receivers.py: a draft people registered for stays.
 """,
 )
+
+# --- registration ------------------------------------------------------------------------------
+
+registration_created = _signals.signal(
+    "registration-created",
+    doc="""Someone registered (registration.services.register_attendee): a new
+Registration row, with a place, on the waiting list, awaiting approval or held until the
+person confirms their address.
+
+sender: the Registration, flushed. Keyword: `now` (aware UTC datetime).
+Connected in webhooks/receivers.py: the organisation's endpoints hear of it.
+""",
+)
+
+registration_changed = _signals.signal(
+    "registration-changed",
+    doc="""A registration changed without being cancelled or checked in: promoted from the
+waiting list, approved, rejected, its held place confirmed, restored, its answers edited or
+its check-in undone (registration.services).
+
+sender: the Registration, flushed. Keywords: `change` (what happened: "promoted",
+"approved", "rejected", "confirmed", "restored", "answers", "check_in_undone"), `now`.
+Connected in webhooks/receivers.py.
+""",
+)
+
+registration_cancelled = _signals.signal(
+    "registration-cancelled",
+    doc="""A registration was cancelled, by its person, an organiser or account deletion
+(registration.services).
+
+sender: the Registration, flushed. Keyword: `now` (aware UTC datetime).
+Connected in webhooks/receivers.py.
+""",
+)
+
+registration_checked_in = _signals.signal(
+    "registration-checked-in",
+    doc="""The person arrived and was checked in (registration.services.check_in).
+
+sender: the Registration, flushed. Keyword: `now` (aware UTC datetime).
+Connected in webhooks/receivers.py.
+""",
+)

@@ -41,10 +41,13 @@ from sqlalchemy import func, select, text
 
 from eventsite.extensions import db
 from eventsite.mail.models import OutboxMessage, OutboxStatus
-from eventsite.models import Event, Registration, RegistrationStatus, User
+from eventsite.models import Event, Organisation, Registration, RegistrationStatus, User
 from eventsite.registration import queries
 from eventsite.timeutil import utcnow
+from eventsite.webhooks import services as webhook_services
+from eventsite.webhooks.models import DeliveryStatus, EventType, WebhookDelivery
 
+from .http_sink import Receiver, start_receiver
 from .servers import (
     Answer,
     Gunicorn,
@@ -114,6 +117,25 @@ def email_delivery(smtp_sink: Any) -> Delivery:
     return Delivery("email", pending, sent, received)
 
 
+def webhook_delivery(receiver: Receiver) -> Delivery:
+    def pending() -> int:
+        return db.session.scalar(
+            select(func.count()).where(WebhookDelivery.status == DeliveryStatus.PENDING)
+        )
+
+    def sent() -> Counter[str]:
+        rows = db.session.scalars(
+            select(WebhookDelivery.webhook_id).where(WebhookDelivery.status == DeliveryStatus.SENT)
+        )
+        return Counter(rows)
+
+    def received() -> Counter[str]:
+        with receiver.lock:
+            return Counter(hit.headers["Eventsite-Webhook-Id"] for hit in receiver.received)
+
+    return Delivery("webhooks", pending, sent, received)
+
+
 def message(envelope: Any) -> email.message.EmailMessage:
     return email.message_from_bytes(envelope.content, policy=email.policy.default)
 
@@ -154,6 +176,7 @@ def several_servers(
     Redis under this test's own prefix), and two outbox workers sending to `smtp_sink`.
     Everything stops when the test ends."""
     workers: list[OutboxWorker] = []
+    receiver, sink = start_receiver()
     shared = {"BASE_URL": BASE_URL}
     app_servers = {
         **shared,
@@ -166,6 +189,15 @@ def several_servers(
     mail = {**shared, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(app_config["MAIL_PORT"])}
 
     def start() -> Site:
+        # Every organisation the test made hears of all its registrations and events.
+        for organisation in db.session.scalars(select(Organisation)):
+            webhook_services.create_endpoint(
+                organisation,
+                url=receiver.url,
+                event_types=[kind.value for kind in EventType],
+                now=utcnow(),
+            )
+        db.session.commit()
         a, b = gunicorn(workers=2, **app_servers), gunicorn(workers=2, **app_servers)
         for _ in range(2):
             workers.append(
@@ -176,13 +208,15 @@ def several_servers(
                     settings=mail,
                 )
             )
-        return Site(a, b, workers, [email_delivery(smtp_sink)])
+        return Site(a, b, workers, [email_delivery(smtp_sink), webhook_delivery(receiver)])
 
     try:
         yield start
     finally:
         for worker in workers:
             stop_outbox_worker(worker)
+        sink.shutdown()
+        sink.server_close()
         db.session.remove()
 
 
@@ -383,6 +417,8 @@ def test_two_app_servers_and_two_workers_work_as_one_site(
     expected[leaver, SUBJECTS["cancelled"] + title] += 1
     expected[first_in_line, SUBJECTS["promoted"] + title] += 1
     assert subjects == expected
+    webhooks = sum(site.deliveries[1].received().values())
+    assert webhooks >= RACERS + 2  # every registration made on either server, and more
     per_worker = [worker.sent() for worker in site.workers]
     assert sum(per_worker) == len(handler.messages)
     # Both workers were up and sharing the work (each claims one message at a time).
@@ -409,7 +445,8 @@ def test_two_app_servers_and_two_workers_work_as_one_site(
             f" {statistics.median(r.seconds for r in results) * 1000:.0f} ms); exact capacity"
             f" {CAPACITY}/{CAPACITY}, waiting list {RACERS - (left - 1)}, 0 errors;"
             f" {len(handler.messages)} emails, each delivered once (workers sent"
-            f" {' + '.join(map(str, per_worker))}); log-in limit {LOGIN_LIMIT}/minute:"
+            f" {' + '.join(map(str, per_worker))}); {webhooks} webhooks, each delivered"
+            f" once; log-in limit {LOGIN_LIMIT}/minute:"
             f" {LOGIN_LIMIT} tries answered, {LOGIN_LIMIT} refused (429) across both servers;"
             f" no stale page after a change on the other server."
         )

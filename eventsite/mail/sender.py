@@ -23,7 +23,6 @@ Guarantees, and where they come from:
 from __future__ import annotations
 
 import logging
-import secrets
 import smtplib
 import ssl
 import sys
@@ -34,10 +33,8 @@ from email.message import EmailMessage
 from typing import Any, Protocol, TextIO
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import ColumnElement, Select, and_, or_, select, update
-from sqlalchemy import inspect as sa_inspect
 
-from eventsite import database
+from eventsite import leases
 from eventsite.extensions import db
 from eventsite.mail import mime
 from eventsite.mail.models import OutboxMessage, OutboxStatus
@@ -255,90 +252,22 @@ def lease_duration(config: dict[str, Any]) -> timedelta:
     return timedelta(seconds=max(LEASE_TIMEOUTS * float(config["MAIL_TIMEOUT"]), MIN_LEASE_SECONDS))
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    """Pending, due, and nobody's: no lease, or one that has run out."""
-    return and_(
-        OutboxMessage.status == OutboxStatus.PENDING,
-        OutboxMessage.next_attempt_at <= now,
-        or_(OutboxMessage.lease_expires_at.is_(None), OutboxMessage.lease_expires_at <= now),
-    )
-
-
-def _next_claimable(now: datetime, ids: Sequence[int] | None) -> Select[tuple[int]]:
-    stmt = (
-        select(OutboxMessage.id)
-        .where(_claimable(now))
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(1)
-        # PostgreSQL: a row another sender is claiming right now is skipped, not waited
-        # for. SQLite ignores this; the claim's short BEGIN IMMEDIATE serialises claims.
-        .with_for_update(skip_locked=True)
-    )
-    if ids is not None:
-        stmt = stmt.where(OutboxMessage.id.in_(ids))
-    return stmt
-
-
-_COLUMNS = sa_inspect(OutboxMessage).column_attrs
-
-
 def _claim(now: datetime, ids: Sequence[int] | None) -> OutboxMessage | None:
-    """Lease the next claimable row in one short transaction, committed before anything
-    is sent. Returns a copy of the row, outside the session, or None when nothing is
-    left to claim."""
-    session = db.session()
-    expires_at = now + lease_duration(current_app.config)
-    for _attempt in range(3):  # a row taken between the SELECT and the UPDATE: the next one
-        database.lock_for_write()  # SQLite: BEGIN IMMEDIATE; PostgreSQL: no-op
-        row_id = session.scalar(_next_claimable(now, ids))
-        if row_id is None:
-            session.rollback()
-            return None
-        token = secrets.token_hex(16)
-        # The UPDATE checks the claim again, whatever the SELECT saw: only one sender's
-        # UPDATE can match a row without a live lease.
-        claimed = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, _claimable(now))
-            .values(lease_token=token, lease_expires_at=expires_at)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed == 1:
-            row = session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.id == row_id)
-                .execution_options(populate_existing=True)
-            ).one()
-            # A copy outside the session: the commit expires the session's objects, and
-            # reading one again would open a transaction while the server is talked to.
-            copy = OutboxMessage(**{c.key: getattr(row, c.key) for c in _COLUMNS})
-            session.commit()
-            return copy
-        session.rollback()
-    return None
+    return leases.claim(OutboxMessage, now, lease_duration(current_app.config), ids)
 
 
 def _record(row: OutboxMessage, values: dict[str, Any]) -> bool:
-    """Write the outcome and end the lease, in one short transaction, if this sender
-    still holds the lease. Returns False when it had run out and another sender took the
-    row: that sender's outcome stands (it sends the same Message-ID)."""
-    session = db.session()
-    database.lock_for_write()
-    recorded = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row.id, OutboxMessage.lease_token == row.lease_token)
-        .values(lease_token=None, lease_expires_at=None, **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    session.commit()
-    if recorded != 1:
+    """Write the outcome and end the lease if this sender still holds it (`leases.record`);
+    when it ran out, the sender that took the message sends the same Message-ID."""
+    recorded = leases.record(OutboxMessage, row, values)
+    if not recorded:
         log.warning(
             "Email %s to %s: the lease ran out before the outcome was recorded; another "
             "sender has the message and may send it again (same Message-ID)",
             row.id,
             row.to_address,
         )
-    return recorded == 1
+    return recorded
 
 
 def _deliver(

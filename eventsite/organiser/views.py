@@ -11,6 +11,7 @@ from eventsite.organiser import (
     registrant_table_views,
     registrant_views,
     token_views,
+    webhook_views,
 )
 from eventsite.organiser.blueprint import bp
 
@@ -25,4 +26,5 @@ __all__ = [
     "registrant_table_views",
     "registrant_views",
     "token_views",
+    "webhook_views",
 ]

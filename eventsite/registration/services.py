@@ -30,6 +30,7 @@ from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
+from eventsite import signals
 from eventsite.accounts.models import User
 from eventsite.database import is_postgresql
 from eventsite.events.models import Event, EventStatus
@@ -239,6 +240,7 @@ def register_attendee(
         if existing is None:
             raise RuntimeError("the registration conflicted with no active registration")
         return existing
+    signals.registration_created.send(registration, now=now)
     if hold:
         return registration
     # Under the lock nobody else joined the list since the aggregate, and this row took
@@ -267,6 +269,7 @@ def confirm_held_registration(registration: Registration, now: datetime) -> Regi
     registration.hold_expires_at = None
     registration.updated_at = now
     db.session.flush()
+    signals.registration_changed.send(registration, change="confirmed", now=now)
     notifications.notify(registration, "registration_confirmation", now)
     return registration
 
@@ -300,6 +303,7 @@ def promote_waiting_list(event: Event, now: datetime) -> list[Registration]:
         promoted.append(registration)
     db.session.flush()
     for registration in promoted:
+        signals.registration_changed.send(registration, change="promoted", now=now)
         # A held place keeps its hold: its person hears when they confirm the address.
         if registration.hold_expires_at is None:
             notifications.notify(registration, "registration_promoted", now)
@@ -333,6 +337,7 @@ def promote_registration(registration: Registration, now: datetime) -> Registrat
     registration.promoted_at = now
     registration.updated_at = now
     db.session.flush()
+    signals.registration_changed.send(registration, change="promoted", now=now)
     notifications.notify_promoted(registration, now)
     return registration
 
@@ -368,6 +373,7 @@ def _cancel(
     registration.cancelled_by_organiser = by_organiser
     registration.updated_at = now
     db.session.flush()
+    signals.registration_cancelled.send(registration, now=now)
     if notify:
         notifications.notify_cancelled(
             registration, previous_status, now, by_organiser=by_organiser, reason=reason
@@ -398,6 +404,7 @@ def approve_registration(registration: Registration, now: datetime) -> Registrat
     registration.decided_at = now
     registration.updated_at = now
     db.session.flush()
+    signals.registration_changed.send(registration, change="approved", now=now)
     notifications.notify(registration, "registration_approved", now)
     return registration
 
@@ -412,6 +419,7 @@ def reject_registration(
     registration.decided_at = now
     registration.updated_at = now
     db.session.flush()
+    signals.registration_changed.send(registration, change="rejected", now=now)
     notifications.notify(registration, "registration_rejected", now, reason=reason)
     promote_waiting_list(event, now)
     return registration
@@ -458,6 +466,7 @@ def restore_registration(registration: Registration, now: datetime) -> Registrat
     )
     db.session.add(restored)
     db.session.flush()
+    signals.registration_changed.send(restored, change="restored", now=now)
     notifications.notify(restored, "registration_restored", now)
     return restored
 
@@ -485,6 +494,7 @@ def check_in(registration: Registration, now: datetime, *, by: User | None = Non
         ).rowcount
         db.session.refresh(registration)
         if changed:
+            signals.registration_checked_in.send(registration, now=now)
             return registration
     if registration.checked_in_at is None:  # changed meanwhile: cancelled, say
         raise rules.RegistrationError(
@@ -512,6 +522,7 @@ def undo_check_in(
     registration.checked_in_by_id = None
     registration.updated_at = now
     db.session.flush()
+    signals.registration_changed.send(registration, change="check_in_undone", now=now)
     return registration
 
 
@@ -543,4 +554,5 @@ def update_answers(
     )
     registration.updated_at = now
     db.session.flush()
+    signals.registration_changed.send(registration, change="answers", now=now)
     return registration

@@ -428,6 +428,7 @@ QUERY_TARGETS = [
             ("organiser.organisation", ORGANISATION),
             ("organiser.new_event", ORGANISATION + "/events/new"),
             ("organiser.api_tokens", ORGANISATION + "/api-tokens"),
+            ("organiser.webhooks", ORGANISATION + "/webhooks"),
         )
     ),
 ]

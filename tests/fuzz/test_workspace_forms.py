@@ -5,6 +5,7 @@ what is accepted is stored whole."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from eventsite.extensions import db
 from eventsite.models import (
@@ -18,6 +19,8 @@ from eventsite.models import (
 )
 from eventsite.organisations import access_tokens
 from eventsite.timeutil import utcnow
+from eventsite.webhooks import services as webhook_services
+from eventsite.webhooks.models import EventType, WebhookDelivery
 
 from . import strategies as fz
 from .harness import (
@@ -383,6 +386,8 @@ REGISTRATION_TARGETS = [
 # --- organisations, members, invitations ------------------------------------------------------
 
 TOKEN_WRITES = frozenset({"access_tokens", AUDIT})
+WEBHOOK_WRITES = frozenset({"webhook_endpoints", "webhook_deliveries", AUDIT})
+EVENT_TYPES = [kind.value for kind in EventType]
 ORGANISATION_WRITES = frozenset(
     {
         "organisations",
@@ -512,6 +517,49 @@ def _revoke_api_token(site: Site) -> Prepared:
     )
 
 
+def _new_webhook(site: Site) -> Prepared:
+    return Prepared(
+        f"/manage/organisations/{site.world.organisation.id}/webhooks",
+        {"url": "https://crm.example.org/hooks", "event_types": EVENT_TYPES[0], "submit": "Add"},
+        user=site.world.member,
+    )
+
+
+def _a_webhook(site: Site) -> str:
+    """A new endpoint of the world's organisation, with one delivery tried once; its URL."""
+    endpoint = webhook_services.create_endpoint(
+        site.world.organisation,
+        url=f"https://crm{site.next()}.example.org/hooks",
+        event_types=EVENT_TYPES,
+        now=utcnow(),
+    )
+    for delivery in webhook_services.queue(
+        site.world.organisation.id, EventType.EVENT_CHANGED, {"n": 1}, utcnow()
+    ):
+        delivery.attempts = 1
+    db.session.commit()
+    return f"/manage/organisations/{site.world.organisation.id}/webhooks/{endpoint.id}"
+
+
+def _switch_webhook(site: Site) -> Prepared:
+    return Prepared(_a_webhook(site) + "/switch", {"submit": "Turn off"}, user=site.world.member)
+
+
+def _remove_webhook(site: Site) -> Prepared:
+    return Prepared(_a_webhook(site) + "/remove", {"submit": "Remove"}, user=site.world.member)
+
+
+def _send_webhook_again(site: Site) -> Prepared:
+    _a_webhook(site)
+    delivery_id = db.session.scalar(select(func.max(WebhookDelivery.id)))
+    return Prepared(
+        f"/manage/organisations/{site.world.organisation.id}/webhooks/deliveries/{delivery_id}"
+        "/again",
+        {"submit": "Send again"},
+        user=site.world.member,
+    )
+
+
 def _accept_invitation(site: Site) -> Prepared:
     user = site.fresh_user()
     _invitation_row, secret = site.invite(user.email)
@@ -585,6 +633,20 @@ ORGANISATION_TARGETS = [
         {"submit": fz.buttons()},
         writes=TOKEN_WRITES,
         budget=0.3,
+    ),
+    FormTarget(
+        "organiser.webhooks",
+        _new_webhook,
+        {"url": fz.urls(), "event_types": fz.choices(EVENT_TYPES), "submit": fz.buttons()},
+        writes=WEBHOOK_WRITES,
+    ),
+    *(
+        FormTarget(endpoint, prepare, {"submit": fz.buttons()}, writes=WEBHOOK_WRITES, budget=0.3)
+        for endpoint, prepare in (
+            ("organiser.switch_webhook", _switch_webhook),
+            ("organiser.remove_webhook", _remove_webhook),
+            ("organiser.send_webhook_again", _send_webhook_again),
+        )
     ),
     FormTarget(
         "organiser.accept_invitation",

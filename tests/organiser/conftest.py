@@ -29,6 +29,8 @@ from eventsite.models import (
 from eventsite.organisations import access_tokens
 from eventsite.organisations.access_tokens import AccessToken
 from eventsite.timeutil import utcnow
+from eventsite.webhooks import services as webhook_services
+from eventsite.webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
 
 # The smallest valid PNG (1×1 pixel).
 PNG_BYTES = bytes.fromhex(
@@ -58,6 +60,8 @@ class World:
     registration: Registration
     other_registration: Registration
     access_token: AccessToken
+    webhook: WebhookEndpoint
+    webhook_delivery: WebhookDelivery
 
     def url_values(self) -> dict[str, Any]:
         """Ids of objects of the organisation, by URL parameter name."""
@@ -70,6 +74,8 @@ class World:
             "question_id": self.question.id,
             "registration_id": self.registration.id,
             "token_id": self.access_token.id,
+            "endpoint_id": self.webhook.id,
+            "delivery_id": self.webhook_delivery.id,
         }
 
 
@@ -125,6 +131,16 @@ def make_world(app, make_organisation, make_event, make_user, make_speaker, make
             created_by=member,
             now=utcnow(),
         )
+        webhook = webhook_services.create_endpoint(
+            organisation,
+            url="https://crm.example.org/hooks",
+            event_types=[kind.value for kind in EventType],
+            now=utcnow(),
+        )
+        [webhook_delivery] = webhook_services.queue(
+            organisation.id, EventType.EVENT_CHANGED, {"event": {"id": 1}}, utcnow()
+        )
+        webhook_delivery.attempts = 1
         db.session.commit()
         return World(
             organisation=organisation,
@@ -144,6 +160,8 @@ def make_world(app, make_organisation, make_event, make_user, make_speaker, make
             registration=registration,
             other_registration=other_registration,
             access_token=access_token,
+            webhook=webhook,
+            webhook_delivery=webhook_delivery,
         )
 
     return factory
