@@ -21,7 +21,7 @@ SINGLE_LINE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error=_l("Use one line of 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error=_l("Not a valid slug."))
 
 
-def _year_in_range(value: object) -> None:
+def year_in_range(value: object) -> None:
     year = getattr(value, "year", None)
     if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
         raise ValidationError(
@@ -66,7 +66,7 @@ class EventListArgs(PageArgs):
     )
     date_from = fields.Date(
         data_key="from",
-        validate=_year_in_range,
+        validate=year_in_range,
         metadata={
             "description": "Events still running on or after this day (UTC).",
             "pattern": DAY_PATTERN,
@@ -74,7 +74,7 @@ class EventListArgs(PageArgs):
     )
     date_to = fields.Date(
         data_key="to",
-        validate=_year_in_range,
+        validate=year_in_range,
         metadata={
             "description": "Events starting on or before this day (UTC).",
             "pattern": DAY_PATTERN,
