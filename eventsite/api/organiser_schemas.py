@@ -144,11 +144,15 @@ def _moment(description: str, *, required: bool = False) -> fields.AwareDateTime
     )
 
 
-def _line(max_length: int, description: str = "", **kwargs: object) -> fields.String:
+def _line(
+    max_length: int, description: str = "", *, required: bool = False, filled: bool = False
+) -> fields.String:
+    """One line of text up to `max_length`; `filled`: not empty nor only spaces."""
+    checks: list[Any] = [validate.Length(min=1 if filled else 0, max=max_length), SINGLE_LINE]
     return fields.String(
-        validate=[validate.Length(max=max_length), SINGLE_LINE],
+        required=required,
+        validate=[*checks, _not_blank] if filled else checks,
         metadata={"description": description} if description else {},
-        **kwargs,
     )
 
 
@@ -158,7 +162,7 @@ class EventWriteSchema(Schema):
     in. For an all-day event the days are the local dates of `starts_at` and `ends_at`
     in that zone (an end at local midnight ends the day before, as this API returns it)."""
 
-    title = _line(200, validate=[validate.Length(min=1, max=200), SINGLE_LINE, _not_blank])
+    title = _line(200, filled=True)
     slug = _line(
         SLUG_MAX,
         "The end of the event's web address; made from the title when left out. "
@@ -229,9 +233,7 @@ class EventWriteSchema(Schema):
 
 
 class EventCreateSchema(EventWriteSchema):
-    title = _line(
-        200, required=True, validate=[validate.Length(min=1, max=200), SINGLE_LINE, _not_blank]
-    )
+    title = _line(200, required=True, filled=True)
     starts_at = _moment("The start.", required=True)
     ends_at = _moment("The end, after the start.", required=True)
 
@@ -255,7 +257,7 @@ class EventUpdateSchema(EventWriteSchema):
 class SessionWriteSchema(Schema):
     """An agenda session, as the workspace's session form."""
 
-    title = _line(200, validate=[validate.Length(min=1, max=200), SINGLE_LINE, _not_blank])
+    title = _line(200, filled=True)
     starts_at = _moment("The start, within the event's dates.")
     ends_at = _moment("The end, after the start.")
     room = _line(120)
@@ -269,13 +271,11 @@ class SessionWriteSchema(Schema):
 
 
 class SessionCreateSchema(SessionWriteSchema):
-    title = _line(
-        200, required=True, validate=[validate.Length(min=1, max=200), SINGLE_LINE, _not_blank]
-    )
+    title = _line(200, required=True, filled=True)
     starts_at = _moment("The start, within the event's dates.", required=True)
     ends_at = _moment("The end, after the start.", required=True)
     speakers = fields.List(
-        _line(200, validate=[validate.Length(min=1, max=200), SINGLE_LINE, _not_blank]),
+        _line(200, filled=True),
         load_default=list,
         validate=validate.Length(max=20),
         metadata={"description": "New speakers by name, in order (as the workspace adds them)."},
