@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields, validate
 
-from eventsite import input_rules, timeutil
+from eventsite import timeutil
 from eventsite.api.schemas import (
+    DAY_PATTERN,
+    PLAIN_TEXT,
     SINGLE_LINE,
     SLUG,
     EventSummarySchema,
@@ -113,26 +115,34 @@ class TicketSchema(Schema):
 # --- writing events and their agenda -------------------------------------------------------
 
 ISO_WITH_OFFSET = "ISO 8601 with its UTC offset (2027-05-12T09:00:00+02:00)."
+# What the web address check (marshmallow's URL, no top-level domain required) accepts,
+# said in the document so that clients and fuzzers know it too; checked by the field.
+WEB_ADDRESS = r"^https?://([a-z0-9]{1,63}\.)*[a-z0-9]{2,63}(:[0-9]{1,5})?(/[!-~]*)?$"
+# The years the site works with (events.rules), said in the document as for a day.
+MOMENT_PATTERN = DAY_PATTERN.removesuffix("$") + "T"
 
 
-def _plain_text(value: str) -> None:
-    if not input_rules.is_plain_text(value):
-        raise ValidationError(str(input_rules.PLAIN_TEXT_MESSAGE))
+class WholeNumber(fields.Integer):
+    """An integer as JSON Schema counts one: 40 and 40.0, never "40", true or 40.5."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=False, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        if isinstance(value, float) and not value.is_integer():  # 40.5, inf, nan
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError(_("Give a value that is not only spaces."))
+class Flag(fields.Boolean):
+    """true or false, as JSON Schema counts a boolean: never 1, "yes" or "true"."""
 
-
-def _known_timezone(value: str) -> None:
-    if value not in timeutil.timezone_names():
-        raise ValidationError(_("Use an IANA time zone name, such as Europe/Paris."))
-
-
-def _known_country(value: str | None) -> None:
-    if value is not None and value not in COUNTRY_CODES:
-        raise ValidationError(_("Use a two-letter country code, such as FR."))
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 def _moment(description: str, *, required: bool = False) -> fields.AwareDateTime:
@@ -140,24 +150,25 @@ def _moment(description: str, *, required: bool = False) -> fields.AwareDateTime
         required=required,
         allow_none=not required,
         validate=year_in_range,
-        metadata={"description": f"{description} {ISO_WITH_OFFSET}"},
+        metadata={"description": f"{description} {ISO_WITH_OFFSET}", "pattern": MOMENT_PATTERN},
     )
 
 
 def _line(
-    max_length: int, description: str = "", *, required: bool = False, filled: bool = False
+    max_length: int, description: str = "", *, filled: bool = False, **kwargs: Any
 ) -> fields.String:
-    """One line of text up to `max_length`; `filled`: not empty nor only spaces."""
-    checks: list[Any] = [validate.Length(min=1 if filled else 0, max=max_length), SINGLE_LINE]
+    """One line of text up to `max_length` (`filled`: not empty)."""
     return fields.String(
-        required=required,
-        validate=[*checks, _not_blank] if filled else checks,
+        validate=[validate.Length(min=1 if filled else 0, max=max_length), SINGLE_LINE],
         metadata={"description": description} if description else {},
+        **kwargs,
     )
 
 
 class EventWriteSchema(Schema):
     """The workspace's event form as JSON: the same lengths, single-line fields and bounds.
+    What the document cannot say (an end after the start, a title not only spaces, topics
+    that exist) the services check: a 422 naming the field.
     Times are aware ISO 8601 instants (any offset); `timezone` is the zone they are shown
     in. For an all-day event the days are the local dates of `starts_at` and `ends_at`
     in that zone (an end at local midnight ends the day before, as this API returns it)."""
@@ -169,15 +180,18 @@ class EventWriteSchema(Schema):
         "It cannot change once the event is published.",
     )
     kind = fields.String(validate=validate.OneOf([k.value for k in EventKind]))
-    summary = fields.String(validate=[validate.Length(max=500), _plain_text])
+    summary = fields.String(validate=[validate.Length(max=500), PLAIN_TEXT])
     description = fields.String(
-        validate=[validate.Length(max=50_000), _plain_text], metadata={"description": "Markdown."}
+        validate=[validate.Length(max=50_000), PLAIN_TEXT], metadata={"description": "Markdown."}
     )
     timezone = fields.String(
-        validate=[validate.Length(max=64), _known_timezone],
+        validate=validate.OneOf(
+            timeutil.timezone_names(),
+            error=_l("Use an IANA time zone name, such as Europe/Paris."),
+        ),
         metadata={"description": "The IANA zone the event's times are shown in (UTC if left out)."},
     )
-    is_all_day = fields.Boolean()
+    is_all_day = Flag()
     starts_at = _moment("The start.")
     ends_at = _moment("The end, after the start.")
     topics = fields.List(
@@ -190,7 +204,9 @@ class EventWriteSchema(Schema):
     city = _line(120)
     country = fields.String(
         allow_none=True,
-        validate=_known_country,
+        validate=validate.OneOf(
+            sorted(COUNTRY_CODES), error=_l("Use a two-letter country code, such as FR.")
+        ),
         metadata={"description": "ISO 3166-1 alpha-2 code, upper case."},
     )
     latitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
@@ -201,10 +217,9 @@ class EventWriteSchema(Schema):
         require_tld=False,
         schemes={"http", "https"},
         validate=[validate.Length(max=500), SINGLE_LINE],
-        metadata={"description": "Required for online and hybrid events."},
+        metadata={"description": "Required for online and hybrid events.", "pattern": WEB_ADDRESS},
     )
-    capacity = fields.Integer(
-        strict=True,
+    capacity = WholeNumber(
         allow_none=True,
         validate=validate.Range(0, MAX_CAPACITY),
         metadata={"description": "Places; null for no limit."},
@@ -212,24 +227,13 @@ class EventWriteSchema(Schema):
     registration_opens_at = _moment("When registration opens; null: at once.")
     registration_closes_at = _moment("When registration closes; null: when the event ends.")
     edit_deadline_at = _moment("Attendees may edit their answers until; null: until it closes.")
-    has_waiting_list = fields.Boolean()
-    requires_approval = fields.Boolean()
-    confirmation_hold_hours = fields.Integer(
-        strict=True, validate=validate.Range(MIN_HOLD_HOURS, MAX_HOLD_HOURS)
-    )
-    reminder_hours = fields.Integer(
-        strict=True,
+    has_waiting_list = Flag()
+    requires_approval = Flag()
+    confirmation_hold_hours = WholeNumber(validate=validate.Range(MIN_HOLD_HOURS, MAX_HOLD_HOURS))
+    reminder_hours = WholeNumber(
         validate=validate.Range(0, MAX_REMINDER_HOURS),
         metadata={"description": "Hours before the start registrants are reminded; 0: never."},
     )
-
-    @validates_schema
-    def _end_after_start(self, data: dict[str, Any], **_kwargs: object) -> None:
-        starts, ends = data.get("starts_at"), data.get("ends_at")
-        # An all-day event's days are checked once they are read in its zone.
-        all_day = data.get("is_all_day")
-        if starts is not None and ends is not None and ends <= starts and not all_day:
-            raise ValidationError(_("The end must come after the start."), "ends_at")
 
 
 class EventCreateSchema(EventWriteSchema):
@@ -241,11 +245,11 @@ class EventCreateSchema(EventWriteSchema):
 class EventUpdateSchema(EventWriteSchema):
     """Only the fields sent change."""
 
-    move_agenda = fields.Boolean(
+    move_agenda = Flag(
         load_default=False,
         metadata={"description": "When the start changes, move every session by the same shift."},
     )
-    notify = fields.Boolean(
+    notify = Flag(
         load_default=True,
         metadata={
             "description": "Email registrants about the change (as the workspace does). "
@@ -261,13 +265,7 @@ class SessionWriteSchema(Schema):
     starts_at = _moment("The start, within the event's dates.")
     ends_at = _moment("The end, after the start.")
     room = _line(120)
-    description = fields.String(validate=[validate.Length(max=20_000), _plain_text])
-
-    @validates_schema
-    def _end_after_start(self, data: dict[str, Any], **_kwargs: object) -> None:
-        starts, ends = data.get("starts_at"), data.get("ends_at")
-        if starts is not None and ends is not None and ends <= starts:
-            raise ValidationError(_("The end must come after the start."), "ends_at")
+    description = fields.String(validate=[validate.Length(max=20_000), PLAIN_TEXT])
 
 
 class SessionCreateSchema(SessionWriteSchema):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from flask_babel import gettext as _
 from flask_smorest import abort
@@ -53,12 +53,10 @@ FIELD_NAMES = {
 }
 
 
-def _invalid(field: str, message: str) -> None:
-    abort(
-        400,
-        message=_("The request has fields that are unknown or not valid."),
-        errors={"json": {field: [message]}},
-    )
+def _refuse(field: str, message: str) -> NoReturn:
+    """A value the document allows but a rule refuses: a 422 naming the field."""
+    db.session.rollback()
+    abort(422, message=message, errors={"json": {field: [message]}})
 
 
 def _apply(change: Callable[[], T]) -> T:
@@ -69,8 +67,7 @@ def _apply(change: Callable[[], T]) -> T:
     except DomainError as err:
         db.session.rollback()
         if err.field:
-            field = FIELD_NAMES.get(err.field, err.field)
-            abort(422, message=str(err), errors={"json": {field: [str(err)]}})
+            _refuse(FIELD_NAMES.get(err.field, err.field), str(err))
         abort(409, message=str(err))
 
 
@@ -82,7 +79,7 @@ def _topics(slugs: list[str] | None) -> list[Topic] | None:
     topics = list(db.session.scalars(select(Topic).where(Topic.slug.in_(wanted))))
     unknown = sorted(wanted - {t.slug for t in topics})
     if unknown:
-        _invalid("topics", _("No such topic: %(slugs)s.", slugs=", ".join(unknown)))
+        _refuse("topics", _("No such topic: %(slugs)s.", slugs=", ".join(unknown)))
     return topics
 
 
@@ -100,7 +97,7 @@ def _all_day_bounds(
     if end.time() == datetime.min.time() and last > first.date():
         last -= timedelta(days=1)
     if last < first.date():
-        _invalid("ends_at", _("The last day cannot come before the first."))
+        _refuse("ends_at", _("The last day cannot come before the first."))
     return timeutil.all_day_bounds(first.date(), last, zone)
 
 
@@ -111,6 +108,8 @@ def _event_values(body: dict[str, Any], event: Event | None) -> dict[str, Any]:
     for name in TEXT_FIELDS:
         if name in values:
             values[name] = values[name].strip()
+    if values.get("title") == "":
+        _refuse("title", _("Give the event a title."))
     if "description" in values:
         values["description"] = values["description"].replace("\r\n", "\n").replace("\r", "\n")
     for name in MOMENTS:
@@ -200,6 +199,8 @@ def _session_values(body: dict[str, Any]) -> dict[str, Any]:
     for name in ("title", "room"):
         if name in values:
             values[name] = values[name].strip()
+    if values.get("title") == "":
+        _refuse("title", _("Give the session a title."))
     if "description" in values:
         values["description"] = values["description"].replace("\r\n", "\n").replace("\r", "\n")
     for name in ("starts_at", "ends_at"):
@@ -256,8 +257,6 @@ def update_session(body: dict[str, Any], event_id: int, session_id: int) -> dict
     event = _event(event_id)
     session = _session(event, session_id)
     values = {"starts_at": session.starts_at, "ends_at": session.ends_at} | _session_values(body)
-    if values["ends_at"] <= values["starts_at"]:
-        _invalid("ends_at", _("The end must come after the start."))
     now = utcnow()
     changed = _apply(lambda: agenda.update_session(session, values, now))
     if changed:
