@@ -30,7 +30,7 @@ from eventsite.events import services as event_services
 from eventsite.events.models import AgendaSession, Event, EventFormat, EventKind, Topic
 from eventsite.extensions import db
 from eventsite.organisations.models import Organisation
-from eventsite.organiser import audit
+from eventsite.organiser import audit, forms
 from eventsite.timeutil import utcnow
 
 T = TypeVar("T")
@@ -84,34 +84,40 @@ def _topics(slugs: list[str] | None) -> list[Topic] | None:
 
 
 def _all_day_bounds(
-    body: dict[str, Any], event: Event | None, zone: str
+    values: dict[str, Any], event: Event | None, zone: str
 ) -> tuple[datetime, datetime]:
-    """An all-day event's first and last local days as the UTC bounds the services keep
-    (an end at local midnight, as the API returns it, ends the day before)."""
-    starts = body.get("starts_at") or (event.starts_at if event else None)
-    ends = body.get("ends_at") or (event.ends_at if event else None)
-    assert starts is not None and ends is not None  # required on create, kept on update
-    first = timeutil.to_local(starts, zone)
-    end = timeutil.to_local(ends, zone)
+    """An all-day event's first and last local days as the UTC bounds the services keep.
+    A sent time is read in the (new) zone; a kept one keeps its days, as the workspace's
+    form keeps them when only the zone changes. An end at local midnight, as the API
+    returns it, ends the day before."""
+
+    def local(name: str) -> datetime:
+        if values.get(name) is not None:
+            return timeutil.to_local(values[name], zone)
+        assert event is not None  # both are required on create
+        return timeutil.to_local(getattr(event, name), event.timezone)
+
+    first, end = local("starts_at").date(), local("ends_at")
     last = end.date()
-    if end.time() == datetime.min.time() and last > first.date():
+    if end.time() == datetime.min.time() and last > first:
         last -= timedelta(days=1)
-    if last < first.date():
+    if last < first:
         _refuse("ends_at", _("The last day cannot come before the first."))
-    return timeutil.all_day_bounds(first.date(), last, zone)
+    return timeutil.all_day_bounds(first, last, zone)
 
 
 def _event_values(body: dict[str, Any], event: Event | None) -> dict[str, Any]:
-    """The sent fields as the services take them: text trimmed as the form trims it,
-    times in UTC, enums typed."""
+    """The sent fields as the services take them (organiser/forms.py EventForm.values):
+    text trimmed as the form trims it, times in UTC, enums typed."""
     values = {name: body[name] for name in body if name not in ("topics", "move_agenda", "notify")}
+    for name in ("summary", "description"):
+        if name in values:
+            values[name] = forms.plain_text(values[name])
     for name in TEXT_FIELDS:
         if name in values:
             values[name] = values[name].strip()
     if values.get("title") == "":
         _refuse("title", _("Give the event a title."))
-    if "description" in values:
-        values["description"] = values["description"].replace("\r\n", "\n").replace("\r", "\n")
     for name in MOMENTS:
         if values.get(name) is not None:
             values[name] = values[name].astimezone(UTC)
@@ -202,7 +208,7 @@ def _session_values(body: dict[str, Any]) -> dict[str, Any]:
     if values.get("title") == "":
         _refuse("title", _("Give the session a title."))
     if "description" in values:
-        values["description"] = values["description"].replace("\r\n", "\n").replace("\r", "\n")
+        values["description"] = forms.plain_text(values["description"])
     for name in ("starts_at", "ends_at"):
         if name in values:
             values[name] = values[name].astimezone(UTC)

@@ -103,6 +103,38 @@ def test_create_an_all_day_event_from_its_days(client, make_token) -> None:
     assert event.ends_at == datetime(2027, 5, 12, 22, 0, tzinfo=UTC)
 
 
+def test_an_all_day_event_keeps_its_days_when_only_its_zone_changes(client, make_token) -> None:
+    headers = auth(make_token())
+    created = client.post(
+        EVENTS,
+        headers=headers,
+        json=NEW_EVENT
+        | {
+            "is_all_day": True,
+            "starts_at": "2027-05-12T00:00:00+02:00",
+            "ends_at": "2027-05-14T00:00:00+02:00",
+        },
+    ).get_json()
+    url = f"{EVENTS}/{created['id']}"
+
+    same = client.patch(
+        url,
+        headers=headers,
+        json={"starts_at": created["starts_at"], "ends_at": created["ends_at"]},
+    )
+    moved = client.patch(url, headers=headers, json={"timezone": "Asia/Tokyo"})
+
+    assert same.get_json() == created  # what the API returns, sent back, changes nothing
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [e.action for e in entries] == ["create", "edit"]  # the zone's; `same` changed nothing
+    assert set(entries[1].details["changes"]) == {"timezone", "starts_at", "ends_at"}
+    assert moved.status_code == 200
+    assert (moved.get_json()["starts_at"], moved.get_json()["ends_at"]) == (
+        "2027-05-12T00:00:00+09:00",
+        "2027-05-14T00:00:00+09:00",
+    )
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
