@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from eventsite.accounts.views import bp as accounts_bp
     from eventsite.announcements.views import bp as announcements_bp
     from eventsite.api import core as api_core
+    from eventsite.api import organiser_writes  # noqa: F401 (adds its routes to the bp)
     from eventsite.api.docs import bp as api_docs_bp
     from eventsite.api.organiser import bp as organiser_api_bp
     from eventsite.api.public import bp as public_api_bp

@@ -260,16 +260,17 @@ def test_the_picture_name_pattern_is_linear() -> None:
         assert not storage.is_valid_name(text)
 
 
-# --- api/schemas.py: SINGLE_LINE, SLUG and the country code (the API's query arguments) ------
-# Safe: SINGLE_LINE is one negated class repeated, the country code two fixed characters, and
-# SLUG's groups each start with a "-" that the class before them cannot match: one way to
-# read any input (and a query string is at most the server's 8 kB request line).
+# --- api/schemas.py: SINGLE_LINE, PLAIN_TEXT, SLUG and the country code -----------------------
+# Safe: SINGLE_LINE and PLAIN_TEXT are each one negated class repeated, the country code two
+# fixed characters, and SLUG's groups each start with a "-" that the class before them
+# cannot match: one way to read any input (a query string is at most the server's 8 kB
+# request line, a body MAX_CONTENT_LENGTH).
 
 
 def test_api_argument_patterns_are_linear() -> None:
     from eventsite.api import schemas
 
-    for pattern in (schemas.SINGLE_LINE, schemas.SLUG):
+    for pattern in (schemas.SINGLE_LINE, schemas.SLUG, schemas.PLAIN_TEXT):
         for text in ("a" * SIZE + "\x00", "a-" * (SIZE // 2) + "-", "a" * SIZE + "!"):
             assert finishes_within(BOUND_SECONDS, pattern.regex.match, text)
 
@@ -295,6 +296,7 @@ LISTED = {
     ("eventsite/ical/content.py", "_BREAKS = re.compile("),
     ("eventsite/api/schemas.py", "SINGLE_LINE = validate.Regexp("),
     ("eventsite/api/schemas.py", "SLUG = validate.Regexp("),
+    ("eventsite/api/schemas.py", "PLAIN_TEXT = validate.Regexp("),
     ("eventsite/api/schemas.py", "validate=validate.Regexp("),
     ("eventsite/ical/content.py", "_CONTROLS = re.compile("),
     ("eventsite/ical/content.py", "_SPACES = re.compile("),

@@ -173,6 +173,7 @@ def documented(*extra: int) -> Callable[[Callable[..., Any]], Callable[..., Any]
 ERRORS = {
     400: "A field is unknown or not valid.",
     409: "A rule said no; the message says which.",
+    422: "A rule refused a field's value; `errors.json` names the field.",
 }
 
 
@@ -277,6 +278,7 @@ def _decide(
     registration_id: int,
     decide: Callable[[Registration, datetime], Any],
     log_as: str,
+    **details: Any,
 ) -> dict[str, Any]:
     event = _event(event_id)
     database.lock_for_write()  # SQLite: hold the write lock before places are counted
@@ -284,7 +286,7 @@ def _decide(
     now = utcnow()
     result = _apply(lambda: decide(registration, now))
     changed = result if isinstance(result, Registration) else registration
-    _record(event, log_as, now, registration=changed.id, email=changed.user.email)
+    _record(event, log_as, now, registration=changed.id, email=changed.user.email, **details)
     db.session.commit()
     return _registration_json(changed, event.timezone)
 
@@ -320,6 +322,27 @@ def cancel_registration(
     )
 
 
+@bp.route(f"{REGISTRATION}/reject", endpoint="reject_registration", methods=["POST"])
+@bp.arguments(schemas.OptionalReasonSchema)
+@bp.response(200, schemas.RegistrationSchema)
+@documented(400, 409)
+@rate_limited
+def reject_registration(
+    body: dict[str, Any], event_id: int, registration_id: int
+) -> dict[str, Any]:
+    """Decline a pending registration; the person is told, the place goes to the waiting list"""
+    reason = body["reason"].strip()
+    return _decide(
+        event_id,
+        registration_id,
+        lambda registration, now: registration_services.reject_registration(
+            registration, now, reason=reason
+        ),
+        "reject",
+        reason=reason,
+    )
+
+
 @bp.route(f"{REGISTRATION}/check-in", endpoint="check_in_registration", methods=["POST"])
 @bp.response(200, schemas.RegistrationSchema)
 @documented(409)
@@ -347,3 +370,12 @@ def check_in_ticket(body: dict[str, Any], event_id: int) -> dict[str, Any]:
 def _check_in(registration: Registration, now: datetime) -> Registration:
     """Checked in by the token's maker: door mode and the registrants table name them."""
     return registration_services.check_in(registration, now, by=_token().created_by)
+
+
+@bp.route(f"{REGISTRATION}/undo-check-in", endpoint="undo_check_in", methods=["POST"])
+@bp.response(200, schemas.RegistrationSchema)
+@documented(409)
+@rate_limited
+def undo_check_in(event_id: int, registration_id: int) -> dict[str, Any]:
+    """Take back a check-in made by mistake (any age, as the registrants table may)"""
+    return _decide(event_id, registration_id, registration_services.undo_check_in, "check_in_undo")

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from eventsite import input_rules
 from eventsite.api.core import MAX_PER_PAGE
 from eventsite.events.listing import MAX_PAGE, MAX_QUERY_LENGTH, MAX_SLUG_LENGTH, Period
 from eventsite.events.models import EventFormat, EventKind, EventStatus
@@ -18,10 +19,15 @@ DAY_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-[0-9]{2}-[0-9]{2}$"
 
 # One line of printable text: PostgreSQL refuses NUL, and no filter needs a control character.
 SINGLE_LINE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error=_l("Use one line of plain text."))
+# Text of several lines (a summary, a description): as the workspace's PlainText check,
+# no control character but tab and line ends (input_rules, whose message it gives).
+PLAIN_TEXT = validate.Regexp(
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$", error=input_rules.PLAIN_TEXT_MESSAGE
+)
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error=_l("Not a valid slug."))
 
 
-def _year_in_range(value: object) -> None:
+def year_in_range(value: object) -> None:
     year = getattr(value, "year", None)
     if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
         raise ValidationError(
@@ -66,7 +72,7 @@ class EventListArgs(PageArgs):
     )
     date_from = fields.Date(
         data_key="from",
-        validate=_year_in_range,
+        validate=year_in_range,
         metadata={
             "description": "Events still running on or after this day (UTC).",
             "pattern": DAY_PATTERN,
@@ -74,7 +80,7 @@ class EventListArgs(PageArgs):
     )
     date_to = fields.Date(
         data_key="to",
-        validate=_year_in_range,
+        validate=year_in_range,
         metadata={
             "description": "Events starting on or before this day (UTC).",
             "pattern": DAY_PATTERN,

@@ -20,6 +20,18 @@ from ..conftest import NOW
 pytestmark = pytest.mark.fuzz
 
 EXAMPLES = 12  # per operation and mode: the module (both backends) runs in under a minute
+# Well-formed input may still be refused by a rule the document cannot state (an end
+# before the start, a session outside the event's dates): a 422 naming the field, which
+# the document lists for those operations.
+CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
+    {
+        "checks": {
+            "positive_data_acceptance": {
+                "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+            }
+        }
+    }
+)
 
 
 @pytest.fixture
@@ -46,7 +58,7 @@ def token(
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_api_operation_survives_fuzzing(live_server, token, mode) -> None:
-    schema = schemathesis.openapi.from_url(f"{live_server}/api/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{live_server}/api/openapi.json", config=CONFIG)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert operations
 
