@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 JS_CHECK := tests/ical/js
+CATALOGUES := $(wildcard eventsite/translations/*/LC_MESSAGES/messages.po)
 
-.PHONY: install run demo test servers screenshots lint format bench clean
+.PHONY: install run demo test servers screenshots lint format bench messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +21,11 @@ $(JS_CHECK)/node_modules/.package-lock.json: $(JS_CHECK)/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix $(JS_CHECK) --no-audit --no-fund; \
 	  else echo "npm not found: the ical.js checks of the tests will be skipped (apt install nodejs npm)"; fi
 
-install: $(STAMP) $(JS_CHECK)/node_modules/.package-lock.json
+# The site reads compiled catalogues (.mo); they are built from the .po files, not kept in git.
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+install: $(STAMP) $(JS_CHECK)/node_modules/.package-lock.json $(CATALOGUES:.po=.mo)
 
 # Emailed links point at the port the site runs on, unless EVENTSITE_BASE_URL says otherwise.
 run: install
@@ -58,6 +63,14 @@ servers: install
 # The browser tests save their screenshots in build/screenshots/; this refreshes the README's.
 screenshots: install
 	EVENTSITE_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+# After changing user-facing strings: extract them all and merge them into every catalogue
+# (new ones arrive empty; tests/test_translations.py fails until each language has them).
+messages: install
+	mkdir -p build
+	$(BIN)/pybabel extract -F eventsite/translations/babel.cfg -k _l -k ngettext:1,2 -k lazy_ngettext:1,2 \
+	  --no-wrap --sort-by-file --project eventsite -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d eventsite/translations --no-wrap --ignore-obsolete
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
