@@ -291,7 +291,11 @@ def _bulk_report(action: str, done: int, skipped: dict[str, int]) -> str:
     report = _bulk_done(action, done)
     if skipped:
         reasons = "; ".join(
-            reason if n == 1 else _("%(reason)s (%(num)d people)", reason=reason, num=n)
+            reason
+            if n == 1
+            else ngettext(
+                "%(reason)s (%(num)d person)", "%(reason)s (%(num)d people)", n, reason=reason
+            )
             for reason, n in skipped.items()
         )
         report = _(

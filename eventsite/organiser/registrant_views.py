@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -247,7 +248,12 @@ def email_registrants(event_id: int) -> Page:
                 event_url=url, registration_ids=ids,
             )  # fmt: skip
             db.session.commit()
-            flash(_("%(n)d messages are on their way.", n=sent), "success")
+            flash(
+                ngettext(
+                    "%(num)d message is on its way.", "%(num)d messages are on their way.", sent
+                ),
+                "success",
+            )
             return redirect(url_for("organiser.email_registrants", event_id=event.id))
         addressee = registrants.first_recipient(event, status, ids) or current_user
         message = registrants.compose_message(event, addressee, subject, body, event_url=url)

@@ -77,7 +77,7 @@
     var waiting = queue().length;
     if (navigator.onLine && !waiting) { offlineNode.hidden = true; return; }
     offlineNode.hidden = false;
-    var text = waiting === 1 ? data.textOfflineOne : fill(data.textOffline, { count: waiting });
+    var text = fill(data.textOffline, { count: waiting });
     offlineNode.textContent = waiting ? text : data.textOfflineNone;
   }
 

@@ -22,7 +22,7 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 812}
 FLAGSHIP = data.demo().events[0]
 NO_HORIZONTAL_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
-PLACEHOLDER = "We are creating some awesome events for you."
+PLACEHOLDER = "Our forums and conferences will be announced here soon."
 
 
 def clock(hhmm: str) -> re.Pattern[str]:

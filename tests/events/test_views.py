@@ -15,7 +15,7 @@ from eventsite.events.models import EventFormat, EventKind, EventStatus
 from eventsite.extensions import db
 from eventsite.timeutil import utcnow
 
-PLACEHOLDER = "We are creating some awesome events for you. Kindly bear with us."
+PLACEHOLDER = "Our forums and conferences will be announced here soon."
 
 
 def page_text(response) -> str:
