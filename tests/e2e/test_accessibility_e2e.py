@@ -11,7 +11,6 @@ from datetime import timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -27,13 +26,13 @@ from eventsite.models import (
 from eventsite.registration import services
 from eventsite.timeutil import utcnow
 
+from .axe import axe_problems
+
 pytestmark = [pytest.mark.e2e]
 
 PASSWORD = "correct horse battery staple"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
 LANGUAGES = ["en", "ar"]
-FAILING_IMPACTS = {"serious", "critical"}
-AXE = Axe()
 # Every page axe checked in this run, as (language, viewport, path): the summary test at the
 # end of the module prints how many (the README shows the figure).
 CHECKED: list[tuple[str, str, str]] = []
@@ -45,21 +44,6 @@ def with_lang(url: str, lang: str) -> str:
     query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("lang="))
     query = "&".join(p for p in (query, urlencode({"lang": lang})) if p)
     return urlunsplit(parts._replace(query=query))
-
-
-def axe_problems(page: Page) -> list[str]:
-    """The serious and critical violations axe finds on the page as it is now, one line
-    each: rule, impact, the elements (CSS selectors) and the help text."""
-    results = AXE.run(page, options={"resultTypes": ["violations"]})
-    problems = []
-    for violation in results.response["violations"]:
-        if violation["impact"] not in FAILING_IMPACTS:
-            continue
-        targets = [", ".join(map(str, node["target"])) for node in violation["nodes"]][:5]
-        problems.append(
-            f"{violation['id']} ({violation['impact']}): {violation['help']} — {targets}"
-        )
-    return problems
 
 
 @dataclass
