@@ -41,7 +41,8 @@ def test_double_opt_in(client, mailbox) -> None:
     link = message.link("/notify/confirm/")
     page = client.get(link)  # what a link checker opening the message would do, too
     assert page.status_code == 200
-    assert "Send <bdi>fan@example.org</bdi> one email when eventsite announces" in page.get_data(as_text=True)
+    expected = "Send <bdi>fan@example.org</bdi> one email when eventsite announces"
+    assert expected in page.get_data(as_text=True)
     assert f'action="{link}"' in page.get_data(as_text=True)
     assert not subscribers()[0].is_confirmed  # nothing happened yet
     done = client.post(link)
