@@ -22,6 +22,7 @@ from babel.dates import (
 from flask import Flask, current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from eventsite import markup, timeutil
 
@@ -310,6 +311,13 @@ def map_url(event: Any) -> str | None:
     return "https://www.openstreetmap.org/search?" + urlencode({"query": query})
 
 
+def bdi(value: Any) -> Markup:
+    """`value` (escaped) in a <bdi>: a name, an email address or a code put into a translated
+    sentence keeps its own direction and leaves the words around it in place (a Latin name
+    inside Arabic text). Only for element content, never an attribute or the <title>."""
+    return Markup("<bdi>%s</bdi>") % value
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         markdown=markup.render_markdown,
@@ -326,6 +334,7 @@ def register_template_helpers(app: Flask) -> None:
         utc_iso=utc_iso,
         safe_url=safe_url,
         url_host=url_host,
+        bdi=bdi,
     )
     app.jinja_env.globals.update(
         event_dates=event_dates,

@@ -26,7 +26,7 @@ def test_a_member_previews_a_draft_with_a_banner_and_private_headers(
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert BANNER in html
-    assert '<h1 id="event-title">Secret Summit</h1>' in html
+    assert '<h1 id="event-title" dir="auto">Secret Summit</h1>' in html
     assert response.headers["Cache-Control"] == "private, no-store"
     assert response.headers["X-Robots-Tag"] == "noindex"
     assert '<meta name="robots" content="noindex">' in html

@@ -412,7 +412,7 @@ def test_event_page_shows_everything(client, flagship) -> None:
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     text = page_text(response)
-    assert '<h1 id="event-title">Openness, Trust and Cooperation</h1>' in body
+    assert '<h1 id="event-title" dir="auto">Openness, Trust and Cooperation</h1>' in body
     assert "Forum" in text
     assert 'href="/organisations/wsf">World Science Forum</a>' in body
     assert "12 – 13 May 2027" in text

@@ -230,7 +230,7 @@ def test_an_attendee_who_organises_nothing_yet_accepts(
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert world.organisation.name in text
-    assert f"{world.member.name} invited you" in text
+    assert f"<bdi>{world.member.name}</bdi> invited you" in text
     assert page.headers["Referrer-Policy"] == "no-referrer"
 
     response = client.post(link)

@@ -406,7 +406,7 @@ def test_registration_page_is_for_owner_organisers_and_admins_only(
     login(organiser)
     page = client.get(url)
     assert page.status_code == 200
-    assert f"Registration of {owner.name}" in page.get_data(as_text=True)
+    assert f"Registration of <bdi>{owner.name}</bdi>" in page.get_data(as_text=True)
     assert "Cancel registration" not in page.get_data(as_text=True)
 
     login(make_user(is_admin=True))
