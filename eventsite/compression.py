@@ -44,6 +44,10 @@ MIN_BYTES = 1024
 # the smallest either can make (brotli 11 is 10 % smaller and 40 times slower).
 BROTLI_QUALITY = 5
 GZIP_LEVEL = 6
+# A body this large (the calendar of every event, 12 MB) at brotli 1 / gzip 1: measured on a
+# 12 MB calendar, about 0.13 / 0.28 s instead of 0.55 / 0.9 s, and still a sixth of its size.
+# It is compressed once per version and process (BodyMemo), but right after every change.
+LARGE_BYTES = 1024 * 1024
 TEXTUAL_TYPES = frozenset(
     {
         "application/javascript",
@@ -80,10 +84,12 @@ def negotiate(accept_encoding: str | None) -> str | None:
 
 
 def encode(body: bytes, encoding: str) -> bytes:
+    large = len(body) >= LARGE_BYTES
     if encoding == "br":
-        return brotli.compress(body, quality=BROTLI_QUALITY, mode=brotli.MODE_TEXT)
+        quality = 1 if large else BROTLI_QUALITY
+        return brotli.compress(body, quality=quality, mode=brotli.MODE_TEXT)
     # mtime=0: the same bytes every time, in every process (nothing in them dates the answer).
-    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+    return gzip.compress(body, compresslevel=1 if large else GZIP_LEVEL, mtime=0)
 
 
 def encoded_variants(body: bytes) -> dict[str, bytes]:
@@ -102,17 +108,18 @@ def is_textual(mimetype: str) -> bool:
 
 
 class BodyMemo:
-    """Compressed bodies by (strong ETag, length, encoding): a thread-safe LRU bounded by
-    bytes, so a feed or a stylesheet is compressed once per process and version."""
+    """Compressed bodies by (address, strong ETag, length, encoding): a thread-safe LRU
+    bounded by bytes, so a feed or a stylesheet is compressed once per process and version.
+    (The address too: a tag names one body of one resource, not of every resource.)"""
 
     def __init__(self, max_bytes: int = MEMO_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._bodies: OrderedDict[tuple[str, int, str], bytes] = OrderedDict()
+        self._bodies: OrderedDict[tuple[str, str, int, str], bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_encode(self, etag: str, body: bytes, encoding: str) -> bytes:
-        key = (etag, len(body), encoding)
+    def get_or_encode(self, address: str, etag: str, body: bytes, encoding: str) -> bytes:
+        key = (address, etag, len(body), encoding)
         with self._lock:
             found = self._bodies.get(key)
             if found is not None:
@@ -180,8 +187,10 @@ def compress_response(response: Response) -> Response:
             response.make_conditional(request)
             if response.status_code == 304:
                 return response
-    encoded = MEMO.get_or_encode(etag, body, encoding) if etag and not weak else None
-    response.set_data(encoded if encoded is not None else encode(body, encoding))
+    if etag and not weak:
+        response.set_data(MEMO.get_or_encode(request.full_path, etag, body, encoding))
+    else:
+        response.set_data(encode(body, encoding))
     response.headers["Content-Encoding"] = encoding
     response.headers.pop("Accept-Ranges", None)  # ranges of the compressed bytes: not offered
     return response

@@ -22,7 +22,7 @@ from eventsite import compression
 from eventsite.extensions import db
 from eventsite.images import services as image_services
 from eventsite.models import RegistrationStatus
-from eventsite.page_cache import keys, store
+from eventsite.page_cache import hooks, keys, store
 from eventsite.timeutil import utcnow
 
 from .pictures import png
@@ -95,6 +95,23 @@ def assert_sent_in(response: TestResponse, encoding: str | None) -> None:
 @pytest.mark.parametrize(("accept", "expected"), NEGOTIATED)
 def test_negotiation_follows_the_clients_q_values_and_prefers_brotli(accept, expected):
     assert compression.negotiate(accept) == expected
+
+
+@pytest.mark.parametrize("size", [compression.MIN_BYTES, compression.LARGE_BYTES + 1])
+@pytest.mark.parametrize("encoding", compression.ENCODINGS)
+def test_every_body_comes_back_exactly_and_smaller(size, encoding):
+    body = (b"BEGIN:VEVENT\r\nSUMMARY:Ocean Forum\r\nEND:VEVENT\r\n" * (size // 40 + 1))[:size]
+    encoded = compression.encode(body, encoding)
+    assert DECODERS[encoding](encoded) == body
+    assert len(encoded) < size / 4
+
+
+def test_compression_is_the_last_after_request_work_right_after_the_page_cache(app):
+    # Run last (first in the list), the cache keeps the page as rendered, with every
+    # header, and whatever the cache did not send compressed is compressed here.
+    last, before_last = app.after_request_funcs[None][:2]
+    assert last is compression.compress_response
+    assert before_last is hooks.finish_response
 
 
 # --- the page cache: both paths, hits and misses -----------------------------------------------
