@@ -17,6 +17,8 @@ answer, except:
   victim's browser send many requests. Cookies are `SameSite=Lax`, so such requests can
   only be top-level navigations; those are never compressed. Requests without cookies get
   a page with no secret of anyone (a new session's token at most, new each time).
+  (Flask-WTF does not mask its token per answer: the first part, the session's secret, is
+  the same on every page; only the signed time stamp after it changes, once a second.)
 
 A compressed answer keeps its ETag with the encoding added (`"tag"` becomes `"tag-br"`),
 so a cache never mistakes one encoding's bytes for another's, and `If-None-Match` with
