@@ -1,5 +1,6 @@
 """Issues 2 and 16: the public pages with 10,000 events, in process and over HTTP via
-gunicorn, cached and rendered, anonymous and logged in, next to two bare Flask yardsticks."""
+gunicorn, cached and rendered, anonymous and logged in, as they are and compressed, next to
+two bare Flask yardsticks."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ MIN_HTTP_RATIO = 0.60  # cached pages: of a bare Flask app's requests/s, same gu
 MIN_RENDERED_RATIO = 0.50
 MIN_LOGGED_IN_RATIO = 0.40
 NAIVE_ROWS = 10_000
+# Issue 16, bytes on the wire: what a browser sends (it gets brotli), and a gzip-only client.
+ENCODINGS = {"br": "gzip, deflate, br, zstd", "gzip": "gzip"}
 
 
 def pages(data: harness.GeneratedData) -> list[tuple[str, str]]:
@@ -47,6 +50,11 @@ def rendered_pages(data: harness.GeneratedData) -> list[tuple[str, str]]:
         ("listing, text search", f"/events/?q={data.search_word}"),
         ("event page", f"/events/{data.event_slugs[0]}"),
     ]
+
+
+def compressed_pages(data: harness.GeneratedData) -> list[tuple[str, str]]:
+    """The pages measured as they are and compressed: sizes, and cached requests/s."""
+    return [("listing, first page", "/events/"), ("event page", f"/events/{data.event_slugs[0]}")]
 
 
 def logged_in_pages(data: harness.GeneratedData) -> list[tuple[str, str]]:
@@ -163,6 +171,10 @@ def run(ctx: BenchContext) -> list[Row]:
         with page_cache_switched(ctx.app, on=cached):
             for name, path in targets:
                 in_process(f"{name} ({suffix})", path)
+    # The same cached pages sent compressed: the stored bytes of the asked encoding.
+    for name, path in compressed_pages(data):
+        for encoding, accept in ENCODINGS.items():
+            in_process(f"{name} (in-process, {encoding})", path, {"Accept-Encoding": accept})
     # Someone logged in always gets a fresh render.
     for name, path in logged_in_pages(data):
         in_process(f"{name}, logged in (in-process)", path, {"Cookie": cookie})
@@ -170,7 +182,15 @@ def run(ctx: BenchContext) -> list[Row]:
     if not ctx.http:
         return rows
 
-    def load(server: harness.Gunicorn, path: str, cookie: str | None = None) -> harness.Stats:
+    def load(
+        server: harness.Gunicorn,
+        path: str,
+        cookie: str | None = None,
+        accept_encoding: str | None = None,
+    ) -> harness.Stats:
+        headers = {"Cookie": cookie} if cookie else {}
+        if accept_encoding:
+            headers["Accept-Encoding"] = accept_encoding
         return harness.http_load(
             server.host,
             server.port,
@@ -178,7 +198,7 @@ def run(ctx: BenchContext) -> list[Row]:
             requests=ctx.http_requests,
             concurrency=ctx.concurrency,
             max_seconds=ctx.seconds,
-            headers={"Cookie": cookie} if cookie else None,
+            headers=headers,
         )
 
     naive_env = {"BENCH_NAIVE_DATABASE": str(naive_database(ctx.workdir))}
@@ -195,6 +215,9 @@ def run(ctx: BenchContext) -> list[Row]:
         for name, path in targets:
             site_stats.append((name, load(site, path)))
             harness.log(f"  {name} (HTTP): {site_stats[-1][1].rps:.0f} req/s")
+        for name, path in compressed_pages(data):
+            site_stats.append((f"{name}, br", load(site, path, accept_encoding=ENCODINGS["br"])))
+            harness.log(f"  {name}, br (HTTP): {site_stats[-1][1].rps:.0f} req/s")
         logged_in_stats = []
         for name, path in logged_in_pages(data):
             logged_in_stats.append((name, load(site, path, cookie)))

@@ -39,6 +39,7 @@ class Stats:
     latencies: list[float]
     wall: float
     errors: int = 0
+    body_bytes: int | None = None  # the last answer's body, as sent (compressed or not)
 
     @property
     def median_ms(self) -> float:
@@ -67,6 +68,7 @@ class Row:
     target: str = ""
     ok: bool | None = None
     note: str = ""
+    body_bytes: int | None = None
 
     @classmethod
     def from_stats(
@@ -79,11 +81,13 @@ class Row:
         if stats.errors:
             note = (note + "; " if note else "") + f"{stats.errors} errors"
             ok = False
-        return cls(name, stats.median_ms, stats.p95_ms, stats.rps, target, ok, note)
+        return cls(
+            name, stats.median_ms, stats.p95_ms, stats.rps, target, ok, note, stats.body_bytes
+        )
 
 
 def format_table(rows: Sequence[Row]) -> str:
-    headers = ["benchmark", "median ms", "p95 ms", "req/s", "target", "ok?"]
+    headers = ["benchmark", "median ms", "p95 ms", "req/s", "bytes", "target", "ok?"]
 
     def num(value: float | None, digits: int) -> str:
         return "" if value is None else f"{value:.{digits}f}"
@@ -92,11 +96,19 @@ def format_table(rows: Sequence[Row]) -> str:
         return {None: "", True: "yes", False: "NO"}[row.ok]
 
     body = [
-        [r.name, num(r.median_ms, 2), num(r.p95_ms, 2), num(r.rps, 0), r.target, verdict(r)]
+        [
+            r.name,
+            num(r.median_ms, 2),
+            num(r.p95_ms, 2),
+            num(r.rps, 0),
+            "" if r.body_bytes is None else f"{r.body_bytes:,}",
+            r.target,
+            verdict(r),
+        ]
         for r in rows
     ]
     widths = [max(len(h), *(len(line[i]) for line in body)) for i, h in enumerate(headers)]
-    right = {1, 2, 3}
+    right = {1, 2, 3, 4}
 
     def render(cells: list[str]) -> str:
         return (
@@ -463,8 +475,10 @@ def measure_in_process(
     headers: dict[str, str] | None = None,
 ) -> Stats:
     """Time `requests` GETs through the WSGI app with Flask's test client, one at a time
-    (fewer when `max_seconds` runs out first). `headers`: sent with each (a Cookie)."""
+    (fewer when `max_seconds` runs out first). `headers`: sent with each (a Cookie, an
+    Accept-Encoding)."""
     client = app.test_client(use_cookies=False)
+    response = None
     for _ in range(warmup):
         response = client.get(path, headers=headers)
         if response.status_code != expect:
@@ -481,7 +495,8 @@ def measure_in_process(
         latencies.append(time.perf_counter() - t0)
         if response.status_code != expect:
             errors += 1
-    return Stats(latencies, time.perf_counter() - started, errors)
+    body_bytes = None if response is None else len(response.get_data())
+    return Stats(latencies, time.perf_counter() - started, errors, body_bytes)
 
 
 def profile_in_process(
@@ -607,7 +622,8 @@ def http_load(
 ) -> Stats:
     """Send `requests` GETs from `concurrency` threads, each on its own keep-alive
     connection (http.client reopens it when the server closes), cycling through `paths`;
-    stop early after `max_seconds`. `headers`: sent with each (a Cookie)."""
+    stop early after `max_seconds`. `headers`: sent with each (a Cookie, an Accept-Encoding:
+    http.client decodes nothing, so the bytes counted are the bytes sent)."""
     headers = headers or {}
     path_list = [paths] if isinstance(paths, str) else list(paths)
     warm = http.client.HTTPConnection(host, port, timeout=30)
@@ -620,6 +636,7 @@ def http_load(
     lock = threading.Lock()
     latencies: list[float] = []
     errors = [0]
+    body_bytes: list[int] = []
     deadline = time.perf_counter() + max_seconds
 
     def worker() -> None:
@@ -636,7 +653,7 @@ def http_load(
                 try:
                     conn.request("GET", path_list[n % len(path_list)], headers=headers)
                     response = conn.getresponse()
-                    response.read()
+                    size = len(response.read())
                     if response.status != expect:
                         bad += 1
                 except (OSError, http.client.HTTPException):
@@ -649,6 +666,8 @@ def http_load(
             with lock:
                 latencies.extend(mine)
                 errors[0] += bad
+                if mine:
+                    body_bytes.append(size)
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     started = time.perf_counter()
@@ -656,7 +675,9 @@ def http_load(
         thread.start()
     for thread in threads:
         thread.join()
-    return Stats(latencies, time.perf_counter() - started, errors[0])
+    return Stats(
+        latencies, time.perf_counter() - started, errors[0], body_bytes[0] if body_bytes else None
+    )
 
 
 # --- the run's context ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from flask.logging import default_handler
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eventsite import (
+    compression,
     config,
     database,
     errors,
@@ -36,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_page_cache(app)  # inside the proxy fix: the fast path sees the client's host
+    compression.init_app(app)  # after the page cache: the last after-request work of all
     errors.register_error_handlers(app)
     security_headers.register_security_headers(app)
     templating.register_template_helpers(app)

@@ -62,6 +62,9 @@ class Config:
     PAGE_CACHE_ENABLED = True
     PAGE_CACHE_MAX_ENTRIES = 512
     PAGE_CACHE_SHARED_MAX_AGE = 10  # seconds; 0 = ask every time (public, no-cache)
+    # Compress textual answers (brotli or gzip, as the client asks; cached pages are kept
+    # compressed). Off when a proxy in front compresses instead (see compression.py).
+    COMPRESSION_ENABLED = True
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -396,18 +396,33 @@ def test_the_cache_stays_within_its_entry_bound(app, client, make_event, clock):
     assert client.get("/events/?page=5").headers["X-Page-Cache"] == "hit"
 
 
+def a_page(body: bytes, **encoded: bytes) -> store.Page:
+    variants = {name: store.Variant(data, ()) for name, data in encoded.items()}
+    return store.Page({None: store.Variant(body, ()), **variants})
+
+
 def test_the_cache_stays_within_its_byte_bound():
     pages = store.PageCache(max_entries=100, max_bytes=1000)
     for n in range(10):
-        pages.put((1, f"events.listing /events/?page={n}", "en", 0), store.Page(b"x" * 300, ()))
+        pages.put((1, f"events.listing /events/?page={n}", "en", 0), a_page(b"x" * 300))
         assert pages.bytes <= 1000
     assert len(pages) == 3
     assert pages.get((1, "events.listing /events/?page=9", "en", 0)) is not None
     assert pages.get((1, "events.listing /events/?page=0", "en", 0)) is None
     # A page bigger than the whole budget is simply not kept.
-    pages.put((1, "big", "en", 0), store.Page(b"x" * 2000, ()))
+    pages.put((1, "big", "en", 0), a_page(b"x" * 2000))
     assert pages.get((1, "big", "en", 0)) is None
     assert pages.bytes <= 1000
+
+
+def test_the_byte_bound_counts_every_encoding_of_a_page():
+    pages = store.PageCache(max_entries=100, max_bytes=1000)
+    for n in range(10):
+        page = a_page(b"x" * 300, br=b"b" * 100, gzip=b"g" * 120)
+        pages.put((1, f"events.listing /events/?page={n}", "en", 0), page)
+        assert pages.bytes <= 1000
+    assert len(pages) == 1  # 520 bytes each
+    assert pages.bytes == 520
 
 
 def test_disabled_cache_serves_every_page_fresh(app, client, make_event):
@@ -781,7 +796,7 @@ def test_the_page_cache_imports_no_domain_package():
                 if node.module == "eventsite":
                     imported.update(f"eventsite.{alias.name}" for alias in node.names)
     ours = {name.split(".")[1] for name in imported if name.startswith("eventsite.")}
-    assert ours == {"extensions", "page_cache"}
+    assert ours == {"compression", "extensions", "page_cache"}
     assert not ours & DOMAIN_PACKAGES
 
 

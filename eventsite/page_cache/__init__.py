@@ -18,13 +18,16 @@ by those values, the address, the locale and a 60-second bucket of the wall cloc
 Hits are served at two places: a GET or HEAD without any cookie by a WSGI middleware before
 Flask builds a request (`fast_path`), anything else first of all before-request work
 (`hooks`), where a miss renders and is kept (`store`) once every other after-request
-function has run.
+function but compression has run. A page is kept as rendered and compressed (brotli, gzip:
+`eventsite.compression`), once when it is kept, and each visitor gets the stored bytes in
+the encoding their Accept-Encoding asks for.
 
 A page that is the same for every anonymous visitor is sent
 `Cache-Control: public, max-age=0, s-maxage=N, must-revalidate` (browsers ask every time,
-shared caches may answer alone for N seconds), `Vary: Cookie` and a strong `ETag` computed
-from the key, so every worker on every server gives it the same tag and answers
-`If-None-Match` with a 304 from the stamp alone, on both paths. Every other answer of a
+shared caches may answer alone for N seconds), `Vary: Cookie, Accept-Encoding` and a strong
+`ETag` computed from the key (and the encoding: `"…-br"`), so every worker on every server
+gives it the same tag and answers `If-None-Match` with a 304 from the stamp alone, on both
+paths. Every other answer of a
 cacheable page (someone who may be logged in, a flash message, a cookie being set, a CSRF
 token in the page, an error) is `Cache-Control: private, no-store`.
 """
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from eventsite import compression
 from eventsite.page_cache import fast_path, hooks, keys, store
 from eventsite.page_cache.keys import StampPart, View
 
@@ -66,13 +70,16 @@ def init_app(app: Flask, *, stamp: StampPart) -> None:
         raise ValueError(f"page_cache.add_stamp for pages no view marks cacheable: {strays}")
     rules.common.append(stamp)
     rules.shared_max_age = int(app.config.get("PAGE_CACHE_SHARED_MAX_AGE", rules.shared_max_age))
+    if app.config.get("COMPRESSION_ENABLED", True):
+        rules.encodings = compression.ENCODINGS
     app.extensions[store.EXTENSION] = store.PageCache(
         int(app.config.get("PAGE_CACHE_MAX_ENTRIES", 512))
     )
     # First of all before-request work: a hit needs nothing else (these pages carry no rate
     # limit; POSTs, where limits and CSRF checks apply, are never served from here)...
     app.before_request_funcs.setdefault(None, []).insert(0, hooks.serve_from_cache)
-    # ...and last of all after-request work (they run last-registered first), so that what
-    # is kept carries every header the others add (the security headers).
+    # ...and last of all after-request work (they run last-registered first) but compression
+    # (compression.init_app, called next, goes after it), so that what is kept carries every
+    # header the others add (the security headers) and the body as rendered.
     app.after_request_funcs.setdefault(None, []).insert(0, hooks.finish_response)
     app.wsgi_app = fast_path.FirstVisitFastPath(app, app.wsgi_app)  # type: ignore[method-assign]

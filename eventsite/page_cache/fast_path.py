@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
+from eventsite import compression
 from eventsite.extensions import db
 from eventsite.page_cache import hooks, keys, store
 
@@ -22,7 +23,8 @@ Answer = tuple[str, list[tuple[str, str]], bytes]  # status, headers, body
 
 class FirstVisitFastPath:
     """WSGI middleware answering a cookie-less GET or HEAD of a cached page by itself: the
-    stored page, or a 304 when the visitor's ETag is still the page's.
+    stored page in the visitor's encoding, or a 304 when the visitor's ETag is still the
+    page's.
 
     Without a cookie there is no session, no login, no flash message and no remember-me:
     the visitor is anonymous and the page is the stored one, unless it needs a CSRF token
@@ -76,15 +78,18 @@ class FirstVisitFastPath:
         if endpoint not in rules.endpoints:
             return None
         key = keys.page_key(self.engine, rules, req, str(endpoint), view_args, str(self.locale))
-        if keys.not_modified(environ.get("HTTP_IF_NONE_MATCH"), key):
-            headers = [*keys.public_headers(rules, key), (hooks.HEADER, "not-modified")]
+        held = keys.held_etag(environ.get("HTTP_IF_NONE_MATCH"), key)
+        if held is not None:
+            headers = [*keys.public_headers(rules, held), (hooks.HEADER, "not-modified")]
             return "304 Not Modified", headers, b""
         page = cache.get(key)
         if page is None or page.has_csrf_token:
             environ[hooks.ENVIRON_KEY] = key  # Flask renders (or fills in the token) under it
             return None
-        headers = [*page.headers, ("Content-Length", str(len(page.body))), (hooks.HEADER, "hit")]
-        return "200 OK", headers, page.body
+        variant = page.variant(compression.negotiate(environ.get("HTTP_ACCEPT_ENCODING")))
+        body = variant.body
+        headers = [*variant.headers, ("Content-Length", str(len(body))), (hooks.HEADER, "hit")]
+        return "200 OK", headers, body
 
     @property
     def engine(self) -> Engine:

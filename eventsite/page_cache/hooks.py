@@ -1,8 +1,10 @@
 """The page cache inside Flask: a hit (or a 304) first of all before-request work, and last
-of all after-request work, a miss kept and every answer told who else may keep it.
+of all after-request work but compression, a miss kept (as rendered and compressed) and
+every answer told who else may keep it.
 
 A page carrying the visitor's CSRF token is stored with a sentinel in its place, and each
-hit gets the visitor's own (then the answer sets a cookie, and is private)."""
+hit gets the visitor's own (then the answer sets a cookie, and is private, and is kept as
+rendered only: compression.compress_response decides per answer)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from flask.globals import request_ctx
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 
+from eventsite import compression
 from eventsite.extensions import db
 from eventsite.page_cache import keys, store
 
@@ -67,25 +70,28 @@ def serve_from_cache() -> Response | None:
     if key is None:
         locale = str(get_locale() or "")
         key = keys.page_key(db.engine, rules, request, endpoint, request.view_args or {}, locale)
-    if keys.not_modified(request.headers.get("If-None-Match"), key):
+    held = keys.held_etag(request.headers.get("If-None-Match"), key)
+    if held is not None:
         g.page_cache_visit = Visit(key, "not-modified")
-        return Response(status=304, headers=keys.public_headers(rules, key))
+        return Response(status=304, headers=keys.public_headers(rules, held))
     page = cache.get(key)
     if page is None:
         # What the session held before the render, to see what the render changed.
         g.page_cache_visit = Visit(key, "miss", dict(session))
         return None
     g.page_cache_visit = Visit(key, "hit")
-    body = page.body
     if page.has_csrf_token:
         # This visitor's own token, put in their session as a render would.
-        body = body.replace(CSRF_SENTINEL, generate_csrf().encode())
-    return Response(body, status=200, headers=list(page.headers))
+        body = page.body.replace(CSRF_SENTINEL, generate_csrf().encode())
+        return Response(body, status=200, headers=list(page.variant(None).headers))
+    variant = page.variant(compression.negotiate(request.headers.get("Accept-Encoding")))
+    return Response(variant.body, status=200, headers=list(variant.headers))
 
 
 def finish_response(response: Response) -> Response:
-    """Last of all after-request work on a cacheable page: keep a miss that is the same
-    for everyone, and say who else may keep the answer."""
+    """Last of all after-request work on a cacheable page but compression: keep a miss
+    that is the same for everyone (and send it compressed as kept), and say who else may
+    keep the answer."""
     visit: Visit | None = g.pop("page_cache_visit", None)
     if visit is None:
         return response
@@ -122,18 +128,45 @@ def _store(response: Response, key: keys.Key, session_before: Mapping[str, Any])
     if cache is None or body is None:
         _private(response)
         return
-    has_csrf_token = CSRF_SENTINEL in body
-    if has_csrf_token:  # each visitor's own token, in their own session: never shared
+    if CSRF_SENTINEL in body:  # each visitor's own token, in their own session: never shared
         _private(response)
-    else:
-        for name, value in keys.public_headers(keys.rules_for(current_app), key):
-            response.headers[name] = value
-    headers = tuple(
+        cache.put(key, store.Page({None: store.Variant(body, _stored(response))}, True))
+        return
+    rules = keys.rules_for(current_app)
+    for name, value in keys.public_headers(rules, keys.etag_for(key)):
+        response.headers[name] = value
+    headers = _stored(response)
+    variants = {None: store.Variant(body, headers)}
+    if rules.encodings:
+        for encoding, encoded in compression.encoded_variants(body).items():
+            variants[encoding] = store.Variant(encoded, _encoded_headers(headers, key, encoding))
+    page = store.Page(variants)
+    cache.put(key, page)
+    # This visitor gets what a hit would give them: the page in their encoding.
+    encoding = compression.negotiate(request.headers.get("Accept-Encoding"))
+    if encoding is not None and encoding in variants:
+        response.set_data(variants[encoding].body)
+        response.headers["ETag"] = keys.etag_for(key, encoding)
+        response.headers["Content-Encoding"] = encoding
+
+
+def _stored(response: Response) -> tuple[tuple[str, str], ...]:
+    """The response's headers that belong to the page, not to this one answer."""
+    return tuple(
         (name, value)
         for name, value in response.headers.items()
         if name.lower() not in UNSTORED_HEADERS and not name.lower().startswith("x-ratelimit")
     )
-    cache.put(key, store.Page(body, headers, has_csrf_token=has_csrf_token))
+
+
+def _encoded_headers(
+    headers: tuple[tuple[str, str], ...], key: keys.Key, encoding: str
+) -> tuple[tuple[str, str], ...]:
+    etag = keys.etag_for(key, encoding)
+    return (
+        *((name, etag if name.lower() == "etag" else value) for name, value in headers),
+        ("Content-Encoding", encoding),
+    )
 
 
 def _csrf_field() -> str:

@@ -1,4 +1,4 @@
-"""What a cached page's key and ETag are made of: the app's rules (which endpoints, which
+"""What a cached page's key and ETags are made of: the app's rules (which endpoints, which
 stamp parts), the stamp read in one statement, the address, the locale, the time bucket."""
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from flask import Flask
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
+
+from eventsite import compression
 
 BUCKET_SECONDS = 60
 RULES = "page_cache.rules"  # app.extensions: the app's Rules
@@ -43,6 +45,8 @@ class Rules:
     common: list[StampPart] = field(default_factory=list)  # every page's stamp
     by_endpoint: dict[str, list[StampPart]] = field(default_factory=dict)
     shared_max_age: int = SHARED_MAX_AGE
+    # Content-Encodings each page is also kept in (none when COMPRESSION_ENABLED is false).
+    encodings: tuple[str, ...] = ()
     _statements: dict[str, Select | None] = field(default_factory=dict)
 
     @cached_property
@@ -105,25 +109,40 @@ def page_key(
     return (stamp, where, locale, bucket)
 
 
-def etag_for(key: Key) -> str:
+def etag_for(key: Key, encoding: str | None = None) -> str:
     """A strong ETag from the key alone: the same in every process for the same page, so
-    any worker can answer a conditional request without having the page."""
-    return '"' + hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest() + '"'
+    any worker can answer a conditional request without having the page. Each encoding of
+    the page has its own (`"…-br"`, `"…-gzip"`): their bytes differ."""
+    return _tag(hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest(), encoding)
 
 
-def not_modified(if_none_match: str | None, key: Key) -> bool:
-    """Whether the visitor's copy is this page. Weak comparison, as If-None-Match wants:
-    our tags are quoted hex, found with or without a W/ (a compressing proxy adds one).
-    Only a tag we gave is honoured (not `*`): we give tags to public pages only, and so
-    never answer a private page's request with a public 304."""
+def _tag(digest: str, encoding: str | None) -> str:
+    return f'"{digest}-{encoding}"' if encoding else f'"{digest}"'
+
+
+def held_etag(if_none_match: str | None, key: Key) -> str | None:
+    """Which of this page's ETags the visitor holds (its copy, in that encoding, is still
+    the page), or None. Weak comparison, as If-None-Match wants: our tags are quoted hex,
+    found with or without a W/ (a compressing proxy adds one). Only a tag we gave is
+    honoured (not `*`): we give tags to public pages only, and so never answer a private
+    page's request with a public 304."""
     # Most requests carry none: no tag computed.
-    return bool(if_none_match) and etag_for(key) in if_none_match
+    if not if_none_match:
+        return None
+    digest = etag_for(key)[1:-1]
+    if digest not in if_none_match:
+        return None
+    for encoding in (None, *compression.ENCODINGS):
+        etag = _tag(digest, encoding)
+        if etag in if_none_match:
+            return etag
+    return None
 
 
-def public_headers(rules: Rules, key: Key) -> list[tuple[str, str]]:
+def public_headers(rules: Rules, etag: str) -> list[tuple[str, str]]:
     """What a page that is the same for every anonymous visitor is sent with."""
     return [
         ("Cache-Control", rules.public_cache_control),
-        ("ETag", etag_for(key)),
-        ("Vary", "Cookie"),
+        ("ETag", etag),
+        ("Vary", "Cookie, Accept-Encoding" if rules.encodings else "Cookie"),
     ]
