@@ -594,16 +594,17 @@ def mailbox(app: Any, smtp_sink: Any) -> Callable[[], list[Received]]:
 
 @pytest.fixture(scope="session")
 def pseudo_catalogues(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A translation directory whose French is the pseudo-locale: every message ⟦msgid⟧."""
-    return write_pseudo_catalogue(tmp_path_factory.mktemp("pseudo-locale"), "fr")
+    """A translation directory whose Russian is the pseudo-locale: every message ⟦msgid⟧."""
+    return write_pseudo_catalogue(tmp_path_factory.mktemp("pseudo-locale"), "ru")
 
 
 @pytest.fixture
 def pseudo_locale(app_config: dict[str, Any], pseudo_catalogues: Path) -> str:
-    """The site speaks the pseudo-locale (as "fr"): set before `app` is built."""
+    """The site speaks the pseudo-locale (as "ru": what Babel formats, dates and country
+    names, is in Cyrillic, so Latin words left are ours): set before `app` is built."""
     app_config["BABEL_TRANSLATION_DIRECTORIES"] = str(pseudo_catalogues)
-    app_config["BABEL_DEFAULT_LOCALE"] = "fr"
-    return "fr"
+    app_config["BABEL_DEFAULT_LOCALE"] = "ru"
+    return "ru"
 
 
 @pytest.fixture

@@ -104,7 +104,7 @@ def test_wtforms_messages_come_from_our_catalogue(pseudo_locale, client) -> None
     response = client.post("/login", data={"email": "", "password": ""})
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert '<html lang="fr"' in body
+    assert '<html lang="ru"' in body
     assert "⟦This field is required.⟧" in body
 
 
