@@ -139,7 +139,7 @@ def json_error(err: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]
     payload: dict[str, Any] = {
         "code": code,
         "status": err.name,
-        "message": str(message or title(code)),
+        "message": str(message or TITLES.get(code, err.name)),
     }
     errors = data.get("errors") or data.get("messages")
     if errors:
