@@ -163,6 +163,23 @@ def site(app, make_organisation, make_member, make_user) -> dict[str, Any]:
         format="in_person",
         status="draft",
     )
+    cancelled = Event(
+        organisation=organisation,
+        title="Forum Ωmega",
+        slug="annule",
+        kind="workshop",
+        summary="Résumé Ωmega",
+        description="",
+        search_text="annule",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        timezone="Asia/Tokyo",
+        format="online",
+        online_url="https://meet.example.org/annule",
+        status="cancelled",
+        published_at=now - timedelta(days=2),
+        cancellation_reason="Détails Ωmega",
+    )
     speaker = Speaker(name="Linus Ωmega")
     session = AgendaSession(
         event=event,
@@ -185,7 +202,7 @@ def site(app, make_organisation, make_member, make_user) -> dict[str, Any]:
         status=RegistrationStatus.CONFIRMED,
         answers={},
     )
-    db.session.add_all([topic, event, draft, session, question, registration])
+    db.session.add_all([topic, event, draft, cancelled, session, question, registration])
     db.session.commit()
     return {
         "organisation": organisation,
@@ -220,6 +237,10 @@ def test_public_pages_are_all_translated(client, site) -> None:
         "/notify",
         "/password/reset/no-such-token",
         "/account/verify/no-such-token",
+        "/login/link/no-such-token",
+        "/notify/confirm/no-such-token",
+        "/alerts/confirm/no-such-token",
+        "/events/annule",
         "/no-such-page",
     ]:
         assert_all_translated(client, path)
@@ -313,7 +334,11 @@ def test_emails_are_all_translated(client, site, mailbox) -> None:
 def test_calendar_text_and_exports_are_all_translated(client, login, site) -> None:
     login(site["member"])
     event = site["event"]
-    for path in [f"/events/{event.slug}.ics", f"/manage/events/{event.id}/registrants.csv"]:
+    for path in [
+        f"/events/{event.slug}.ics",
+        "/events/annule.ics",
+        f"/manage/events/{event.id}/registrants.csv",
+    ]:
         response = client.get(path)
         assert response.status_code == 200, path
         text = response.get_data(as_text=True).replace("\r\n ", "")
