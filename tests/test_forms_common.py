@@ -101,7 +101,9 @@ def test_every_text_field_checks_its_length_first_then_its_characters(app) -> No
 def test_wtforms_messages_come_from_our_catalogue(pseudo_locale, client) -> None:
     """WTForms' built-in messages are looked up in the site's catalogue, in the page's
     language (here the pseudo-locale, where every message reads ⟦msgid⟧)."""
-    response = client.post("/login", data={"email": "", "password": ""})
+    response = client.post(
+        "/login", data={"email": "", "password": ""}, headers={"Accept-Language": "ru"}
+    )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert '<html lang="ru"' in body

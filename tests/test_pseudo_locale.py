@@ -117,6 +117,14 @@ def assert_all_translated(client: FlaskClient, path: str, method: str = "GET", *
 
 
 @pytest.fixture
+def client(app) -> FlaskClient:
+    """A browser asking for the pseudo-locale's language, whichever way the site chooses."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    return client
+
+
+@pytest.fixture
 def site(app, make_organisation, make_member, make_user) -> dict[str, Any]:
     now = utcnow()
     organisation = make_organisation(name="Institut Ωmega", slug="institut")
