@@ -15,6 +15,7 @@ from flask import current_app
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
+from eventsite import markup
 from eventsite.demo import data
 from eventsite.extensions import db
 from eventsite.models import AgendaSession, Event, Organisation, Speaker, Topic, User
@@ -55,9 +56,9 @@ def sentences(page: Page) -> list[str]:
     return found
 
 
-def user_data() -> str:
-    """Everything people typed in (the site's name, the demo's programme, the accounts), as
-    one text."""
+def user_data() -> set[str]:
+    """Everything people typed in (the site's name, the demo's programme, the accounts),
+    each value with its spaces tidied."""
     values: list[str | None] = [current_app.config["SITE_NAME"]]
     for event in db.session.scalars(select(Event)):
         values += [event.title, event.summary, event.description, event.venue_name]
@@ -72,7 +73,17 @@ def user_data() -> str:
         values += [session.title, session.description]
     for user in db.session.scalars(select(User)):
         values += [user.name, user.email]
-    return " ".join(" ".join((value or "").split()) for value in values)
+    # Descriptions are Markdown: the page shows their text.
+    texts = [markup.markdown_to_text(value) for value in values if value]
+    return {" ".join(text.split()) for text in [*values, *texts] if text and text.strip()}
+
+
+def is_typed(sentence: str, typed: set[str]) -> bool:
+    """A whole value people typed, or a piece of one long enough (three words) not to be a
+    label of ours that happens to occur in a description."""
+    if sentence in typed:
+        return True
+    return len(sentence.split()) >= 3 and any(sentence in value for value in typed)
 
 
 def language_names() -> set[str]:
@@ -84,7 +95,7 @@ def language_names() -> set[str]:
     return {name.casefold() for name in names if name}
 
 
-def leftovers(english: Iterable[str], translated: Iterable[str], typed: str) -> list[str]:
+def leftovers(english: Iterable[str], translated: Iterable[str], typed: set[str]) -> list[str]:
     """The translated page's sentences that are the English page's, but for the people's
     data, language names, addresses and text without words."""
     english_set = set(english)
@@ -94,7 +105,7 @@ def leftovers(english: Iterable[str], translated: Iterable[str], typed: str) -> 
         for sentence in translated
         if sentence in english_set
         and LETTERS.search(EMAIL_OR_URL.sub("", sentence))
-        and sentence not in typed
+        and not is_typed(sentence, typed)
         and sentence.casefold() not in names
     ]
 
