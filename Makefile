@@ -66,11 +66,14 @@ screenshots: install
 
 # After changing user-facing strings: extract them all and merge them into every catalogue
 # (new ones arrive empty; tests/test_translations.py fails until each language has them).
+# No fuzzy matching: a guess from a similar sentence may carry other placeholders, and
+# `pybabel compile` refuses a catalogue with such an entry even though it skips fuzzy ones.
 messages: install
 	mkdir -p build
 	$(BIN)/pybabel extract -F eventsite/translations/babel.cfg -k _l -k ngettext:1,2 -k lazy_ngettext:1,2 \
 	  --no-wrap --sort-by-file --project eventsite -o build/messages.pot .
-	$(BIN)/pybabel update -i build/messages.pot -d eventsite/translations --no-wrap --ignore-obsolete
+	$(BIN)/pybabel update -i build/messages.pot -d eventsite/translations --no-wrap --ignore-obsolete \
+	  --no-fuzzy-matching
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)

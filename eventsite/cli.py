@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_babel import format_timedelta, ngettext
+from flask_babel import gettext as _
 
 demo = AppGroup("demo", help="Load or clear the demonstration data.")
 users = AppGroup("users", help="Create, list and promote accounts.")
@@ -42,10 +44,16 @@ def demo_clear() -> None:
     removed = clear.clear_demo()
     db.session.commit()
     left = clear.demo_counts()
-    click.echo(f"Removed {removed} demonstration rows (events, organisations, topics, speakers).")
+    click.echo(
+        ngettext(
+            "Removed %(num)d demonstration row (events, organisations, topics, speakers).",
+            "Removed %(num)d demonstration rows (events, organisations, topics, speakers).",
+            removed,
+        )
+    )
     if any(left.values()):
         kept = ", ".join(f"{n} {what}" for what, n in left.items() if n)
-        click.echo(f"Kept {kept}: other events still use them.")
+        click.echo(_("Kept %(kept)s: other events still use them.", kept=kept))
 
 
 # --- flask users ---------------------------------------------------------------------------
@@ -72,7 +80,7 @@ def users_create(email: str, name: str, admin: bool, password_stdin: bool) -> No
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
     try:
         user = account_services.create_account(
             name=name, email=email, password=password, now=utcnow(), verified=True
@@ -81,7 +89,10 @@ def users_create(email: str, name: str, admin: bool, password_stdin: bool) -> No
         raise click.ClickException(str(err)) from err
     user.is_admin = admin
     db.session.commit()
-    click.echo(f"Created {'administrator' if admin else 'account'} {user.email}.")
+    if admin:
+        click.echo(_("Created administrator %(email)s.", email=user.email))
+    else:
+        click.echo(_("Created account %(email)s.", email=user.email))
 
 
 @users.command("grant")
@@ -98,7 +109,13 @@ def users_grant(email: str, organisation_slug: str) -> None:
     except DomainError as err:
         raise click.ClickException(str(err)) from err
     db.session.commit()
-    click.echo(f"{membership.user.email} is now an organiser of {membership.organisation.slug}.")
+    click.echo(
+        _(
+            "%(email)s is now an organiser of %(organisation)s.",
+            email=membership.user.email,
+            organisation=membership.organisation.slug,
+        )
+    )
 
 
 @users.command("list")
@@ -116,7 +133,7 @@ def users_list() -> None:
     )
     rows = db.session.scalars(stmt).all()
     if not rows:
-        click.echo("No accounts yet.")
+        click.echo(_("No accounts yet."))
         return
     for user in rows:
         organisations = ",".join(m.organisation.slug for m in user.memberships) or "-"
@@ -139,7 +156,7 @@ def outbox_send(limit: int | None) -> None:
         report = sender.deliver_due(limit=limit)
     except sender.MailConfigError as err:
         raise click.ClickException(str(err)) from err
-    click.echo(f"Outbox: {report}.")
+    click.echo(_("Outbox: %(report)s.", report=report))
 
 
 @outbox.command("work")
@@ -165,22 +182,28 @@ def outbox_work(interval: float, once: bool, max_loops: int | None) -> None:
     def release_holds() -> None:
         released = jobs.release_expired_holds(utcnow())
         if released:
-            click.echo(f"Released {released} expired hold(s).")
+            click.echo(_released(released))
 
     def send_reminders() -> None:
         queued = jobs.send_reminders(utcnow())
         if queued:
-            click.echo(f"Queued {queued} reminder(s).")
+            click.echo(ngettext("Queued %(num)d reminder.", "Queued %(num)d reminders.", queued))
 
     def send_opening_alerts() -> None:
         queued = alerts.send_opening_alerts(utcnow())
         if queued:
-            click.echo(f"Queued {queued} registration-opens alert(s).")
+            click.echo(
+                ngettext(
+                    "Queued %(num)d registration-opens alert.",
+                    "Queued %(num)d registration-opens alerts.",
+                    queued,
+                )
+            )
 
     def send_webhooks() -> None:
         report = webhook_sender.deliver_due(limit=current_app.config["OUTBOX_BATCH_SIZE"])
         if report.total:
-            click.echo(f"Webhooks: {report}.")
+            click.echo(_("Webhooks: %(report)s.", report=report))
 
     try:
         rounds = worker.run_worker(
@@ -191,7 +214,13 @@ def outbox_work(interval: float, once: bool, max_loops: int | None) -> None:
         )
     except sender.MailConfigError as err:
         raise click.ClickException(str(err)) from err
-    click.echo(f"Outbox worker stopped after {rounds} round(s).")
+    click.echo(
+        ngettext(
+            "Outbox worker stopped after %(num)d round.",
+            "Outbox worker stopped after %(num)d rounds.",
+            rounds,
+        )
+    )
 
 
 @webhooks.command("send")
@@ -200,7 +229,7 @@ def webhooks_send(limit: int | None) -> None:
     """Send every webhook delivery that is due now, print the counts and exit."""
     from eventsite.webhooks import sender
 
-    click.echo(f"Webhooks: {sender.deliver_due(limit=limit)}.")
+    click.echo(_("Webhooks: %(report)s.", report=sender.deliver_due(limit=limit)))
 
 
 @outbox.command("status")
@@ -220,23 +249,42 @@ def outbox_status(show: int) -> None:
     now = utcnow()
     click.echo("  ".join(f"{status}: {n}" for status, n in summary.counts.items()))
     if summary.oldest_pending_at is not None:
-        age = int((now - summary.oldest_pending_at).total_seconds())
-        click.echo(f"Oldest pending message: queued {_outbox_duration(age)} ago.")
+        age = format_timedelta(now - summary.oldest_pending_at, add_direction=True)
+        click.echo(_("Oldest pending message: queued %(age)s.", age=age))
     if summary.failed:
-        click.echo("Failed (`flask outbox retry ID` sends one again):")
+        click.echo(_("Failed (`flask outbox retry ID` sends one again):"))
         for row in summary.failed:
             click.echo(
-                f"  #{row.id} to {row.to_address} [{row.category or '-'}] "
-                f"{row.subject!r}, {row.attempts} attempt(s): {row.last_error}"
+                ngettext(
+                    "  #%(id)d to %(address)s [%(category)s] %(subject)r, %(num)d attempt: "
+                    "%(error)s",
+                    "  #%(id)d to %(address)s [%(category)s] %(subject)r, %(num)d attempts: "
+                    "%(error)s",
+                    row.attempts,
+                    id=row.id,
+                    address=row.to_address,
+                    category=row.category or "-",
+                    subject=row.subject,
+                    error=row.last_error,
+                )
             )
     if summary.retrying:
-        click.echo("Retrying:")
+        click.echo(_("Retrying:"))
         for row in summary.retrying:
-            wait = int((row.next_attempt_at - now).total_seconds())
-            when = f"in {_outbox_duration(wait)}" if wait > 0 else "now"
+            wait = row.next_attempt_at - now
+            when = (
+                format_timedelta(wait, add_direction=True) if wait.total_seconds() > 0 else _("now")
+            )
             click.echo(
-                f"  #{row.id} to {row.to_address}, {row.attempts} attempt(s), "
-                f"next {when}: {row.last_error}"
+                ngettext(
+                    "  #%(id)d to %(address)s, %(num)d attempt, next %(when)s: %(error)s",
+                    "  #%(id)d to %(address)s, %(num)d attempts, next %(when)s: %(error)s",
+                    row.attempts,
+                    id=row.id,
+                    address=row.to_address,
+                    when=when,
+                    error=row.last_error,
+                )
             )
 
 
@@ -250,10 +298,16 @@ def outbox_retry(ids: tuple[int, ...], all_failed: bool) -> None:
     from eventsite.timeutil import utcnow
 
     if not ids and not all_failed:
-        raise click.UsageError("give message ids, or --all-failed")
+        raise click.UsageError(_("Give message ids, or --all-failed."))
     count = services.retry_messages(None if all_failed else list(ids), now=utcnow())
     db.session.commit()
-    click.echo(f"{count} failed message(s) back in the queue.")
+    click.echo(
+        ngettext(
+            "%(num)d failed message back in the queue.",
+            "%(num)d failed messages back in the queue.",
+            count,
+        )
+    )
 
 
 @outbox.command("test-send")
@@ -267,34 +321,43 @@ def outbox_test_send(email: str) -> None:
     site = current_app.config["SITE_NAME"]
     try:
         message = services.queue_email(
-            email, f"Test message from {site}", "test_message", category="test"
+            email, _("Test message from %(site)s", site=site), "test_message", category="test"
         )
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="EMAIL") from err
     db.session.commit()
     server = current_app.config.get("MAIL_SERVER")
-    via = f"{server}:{current_app.config['MAIL_PORT']}" if server else "the console"
-    click.echo(f"Sending {message.message_id} to {email} via {via}...")
+    if server:
+        via = f"{server}:{current_app.config['MAIL_PORT']}"
+        click.echo(
+            _(
+                "Sending %(id)s to %(email)s via %(server)s…",
+                id=message.message_id,
+                email=email,
+                server=via,
+            )
+        )
+    else:
+        click.echo(
+            _("Sending %(id)s to %(email)s via the console…", id=message.message_id, email=email)
+        )
     try:
         report = sender.deliver_messages([message.id])
     except sender.MailConfigError as err:
         raise click.ClickException(str(err)) from err
     db.session.refresh(message)
     if report.sent:
-        click.echo("Accepted by the server.")
+        click.echo(_("Accepted by the server."))
         return
-    kept = "kept in the queue for retries" if report.retried else "marked failed"
-    raise click.ClickException(f"not sent ({kept}): {message.last_error}")
+    if report.retried:
+        raise click.ClickException(
+            _("Not sent (kept in the queue for retries): %(error)s", error=message.last_error)
+        )
+    raise click.ClickException(_("Not sent (marked failed): %(error)s", error=message.last_error))
 
 
-def _outbox_duration(seconds: int) -> str:
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} days"
+def _released(count: int) -> str:
+    return ngettext("Released %(num)d expired hold.", "Released %(num)d expired holds.", count)
 
 
 # --- flask registrations -------------------------------------------------------------------
@@ -316,7 +379,7 @@ def _decide_registration(registration_id: int, approve: bool) -> None:
     database.lock_for_write()
     registration = db.session.get(Registration, registration_id)
     if registration is None:
-        raise click.ClickException(f"No registration with id {registration_id}.")
+        raise click.ClickException(_("No registration with id %(id)d.", id=registration_id))
     decide = (
         registration_services.approve_registration
         if approve
@@ -329,8 +392,13 @@ def _decide_registration(registration_id: int, approve: bool) -> None:
         raise click.ClickException(str(err)) from None
     db.session.commit()
     click.echo(
-        f"Registration {registration.id} of {registration.user.email} for "
-        f"{registration.event.slug}: {registration.status}."
+        _(
+            "Registration %(id)d of %(email)s for %(event)s: %(status)s.",
+            id=registration.id,
+            email=registration.user.email,
+            event=registration.event.slug,
+            status=registration.status,
+        )
     )
 
 
@@ -355,8 +423,7 @@ def registrations_expire_holds() -> None:
     from eventsite.registration import jobs
     from eventsite.timeutil import utcnow
 
-    released = jobs.release_expired_holds(utcnow())
-    click.echo(f"Released {released} expired hold(s).")
+    click.echo(_released(jobs.release_expired_holds(utcnow())))
 
 
 @registrations.command("send-reminders")
@@ -370,7 +437,14 @@ def registrations_send_reminders() -> None:
     now = utcnow()
     queued = jobs.send_reminders(now)
     opened = alerts.send_opening_alerts(now)
-    click.echo(f"Queued {queued} reminder(s) and {opened} registration-opens alert(s).")
+    click.echo(ngettext("Queued %(num)d reminder.", "Queued %(num)d reminders.", queued))
+    click.echo(
+        ngettext(
+            "Queued %(num)d registration-opens alert.",
+            "Queued %(num)d registration-opens alerts.",
+            opened,
+        )
+    )
 
 
 @registrations.command("list")
@@ -387,7 +461,7 @@ def registrations_list(event_slug: str, status: str | None) -> None:
 
     event = db.session.scalar(select(Event).where(Event.slug == event_slug))
     if event is None:
-        raise click.ClickException(f"No event with slug {event_slug!r}.")
+        raise click.ClickException(_("No event with slug %(slug)r.", slug=event_slug))
     stmt = (
         select(Registration)
         .options(joinedload(Registration.user))
@@ -438,10 +512,24 @@ def organisations_create(name: str, slug: str, website: str, members: tuple[str,
         # An organisation starts with a member: invitations alone leave it with none.
         db.session.rollback()
         raise click.ClickException(
-            "Give at least one --member who already has an account "
-            "(create one with `flask users create`)."
+            _(
+                "Give at least one --member who already has an account "
+                "(create one with `flask users create`)."
+            )
         )
     db.session.commit()
-    click.echo(f"Created organisation {organisation.slug} (id {organisation.id}).")
+    click.echo(
+        _(
+            "Created organisation %(slug)s (id %(id)d).",
+            slug=organisation.slug,
+            id=organisation.id,
+        )
+    )
+    said = {
+        "added": _("added"),
+        "already": _("already a member"),
+        "invited": _("invited"),
+        "reinvited": _("invited again"),
+    }
     for email, outcome in outcomes:
-        click.echo(f"  {email}: {outcome}")
+        click.echo(f"  {email}: {said[outcome]}")

@@ -21,7 +21,8 @@ REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+unix", "valkey", "valkeys",
 
 class Config:
     SITE_NAME = "eventsite"
-    SITE_TAGLINE = "Forums and conferences on science, technology and society"
+    # None: the site's own tagline, in the visitor's language (templating.site_tagline).
+    SITE_TAGLINE: str | None = None
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled in from instance/ when unset
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
@@ -38,9 +39,6 @@ class Config:
     DATABASE_STATEMENT_TIMEOUT = 10
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
-    # WTForms' own messages ("This field is required.") in the page's language, from
-    # WTForms' catalogues through Flask-Babel (Flask-WTF's default, said once here).
-    WTF_I18N_ENABLED = True
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     EVENTS_PER_PAGE = 20

@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask, flash, render_template, request
 from flask.globals import request_ctx
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
@@ -36,16 +38,31 @@ def attach_to_form(form: Any, err: DomainError) -> None:
 RETRY_AFTER_DATABASE_SECONDS = 30
 
 TITLES = {
-    400: "Bad request",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "Method not allowed",
-    413: "Too large",
-    422: "Cannot process this",
-    429: "Too many requests",
-    500: "Something went wrong",
-    503: "Service unavailable",
+    400: _l("Bad request"),
+    403: _l("Not allowed"),
+    404: _l("Page not found"),
+    405: _l("Method not allowed"),
+    413: _l("Too large"),
+    422: _l("Cannot process this"),
+    429: _l("Too many requests"),
+    500: _l("Something went wrong"),
+    503: _l("Service unavailable"),
 }
+# Any other status: Werkzeug's names and descriptions are English only.
+OTHER_CLIENT_ERROR = _l("This request cannot be answered")
+# Flask-WTF says why a form's CSRF token was refused in English; the visitor reads ours.
+CSRF_REASONS = {
+    "The CSRF token is missing.": _l(
+        "This form was sent without its security token. Please reload the page and send it again."
+    ),
+    "The CSRF session token is missing.": _l(
+        "This form was sent without its security token. Please reload the page and send it again."
+    ),
+    "The CSRF token has expired.": _l(
+        "This form has expired. Please reload the page and send it again."
+    ),
+}
+CSRF_OTHER = _l("This form could not be verified. Please reload the page and send it again.")
 PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 # Under this path every error is JSON (the API's clients read no HTML).
 API_PREFIX = "/api/"
@@ -64,10 +81,7 @@ def register_error_handlers(app: Flask) -> None:
         if code == 413:
             return too_large_page()
         response = render_template(
-            "errors/error.html",
-            code=code,
-            title=_(TITLES.get(code, err.name)),
-            description=err.description if code != 500 else None,
+            "errors/error.html", code=code, title=title(code), description=_description(err)
         )
         return response, code, _retry_after(err)
 
@@ -105,7 +119,7 @@ def register_error_handlers(app: Flask) -> None:
             db.session.rollback()
             if request.path.startswith(API_PREFIX):
                 return json_error(InternalServerError())
-            return render_template("errors/error.html", code=500, title=_(TITLES[500])), 500
+            return render_template("errors/error.html", code=500, title=title(500)), 500
         except Exception:  # the database or a template is down too: say so plainly
             app.logger.exception("The error page itself failed")
             return (
@@ -125,7 +139,7 @@ def json_error(err: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]
     payload: dict[str, Any] = {
         "code": code,
         "status": err.name,
-        "message": str(message or _(TITLES.get(code, err.name))),
+        "message": str(message or TITLES.get(code, err.name)),
     }
     errors = data.get("errors") or data.get("messages")
     if errors:
@@ -135,6 +149,22 @@ def json_error(err: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]
     if allowed:
         headers["Allow"] = ", ".join(allowed)
     return payload, code, headers
+
+
+def title(code: int) -> str:
+    """The error page's heading, in the visitor's language."""
+    if code in TITLES:
+        return str(TITLES[code])
+    return str(OTHER_CLIENT_ERROR if code < 500 else TITLES[500])
+
+
+def _description(err: HTTPException) -> str | None:
+    """Our own sentence for the page, never Werkzeug's English default."""
+    if isinstance(err, CSRFError):
+        return str(CSRF_REASONS.get(err.description or "", CSRF_OTHER))
+    if err.code == 500 or err.description == type(err).description:
+        return None
+    return err.description
 
 
 def too_large_page(description: str | None = None) -> tuple[str, int]:
@@ -151,9 +181,7 @@ def too_large_page(description: str | None = None) -> tuple[str, int]:
             if limit
             else _("What you sent is too large. Please shorten it and try again.")
         )
-    page = render_template(
-        "errors/error.html", code=413, title=_(TITLES[413]), description=description
-    )
+    page = render_template("errors/error.html", code=413, title=title(413), description=description)
     return page, 413
 
 

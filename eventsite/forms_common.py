@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask_babel import get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
@@ -17,6 +18,58 @@ from eventsite import input_rules
 
 FILE_IN_TEXT_FIELD_MESSAGE = _l("Please type this in: a file cannot be sent here.")
 
+# WTForms' own messages that the fields and validators of our forms can show, word for word
+# as WTForms writes them: listed here only so that `make messages` puts them in our
+# catalogues, where WTFormsTranslations looks them up (WTForms' catalogues lack languages
+# and sentences, and no test could check them).
+WTFORMS_MESSAGES = (
+    _l("This field is required."),
+    _l("Field must be between %(min)d and %(max)d characters long."),
+    lazy_ngettext(
+        "Field must be at least %(min)d character long.",
+        "Field must be at least %(min)d characters long.",
+        1,
+    ),
+    lazy_ngettext(
+        "Field cannot be longer than %(max)d character.",
+        "Field cannot be longer than %(max)d characters.",
+        1,
+    ),
+    lazy_ngettext(
+        "Field must be exactly %(max)d character long.",
+        "Field must be exactly %(max)d characters long.",
+        1,
+    ),
+    _l("Number must be at least %(min)s."),
+    _l("Number must be at most %(max)s."),
+    _l("Number must be between %(min)s and %(max)s."),
+    _l("Not a valid integer value."),
+    _l("Not a valid decimal value."),
+    _l("Not a valid float value."),
+    _l("Not a valid date value."),
+    _l("Not a valid datetime value."),
+    _l("Not a valid choice."),
+    _l("Invalid Choice: could not coerce."),
+    _l("Invalid choice(s): one or more data inputs could not be coerced."),
+    lazy_ngettext(
+        "'%(value)s' is not a valid choice for this field.",
+        "'%(value)s' are not valid choices for this field.",
+        1,
+    ),
+)
+
+
+class WTFormsTranslations:
+    """WTForms' messages in the visitor's language, from our catalogue. WTForms formats
+    them itself (`%(max)d`…), so this only looks them up: Flask-Babel's gettext would
+    format them with its own variables."""
+
+    def gettext(self, string: str) -> str:
+        return get_translations().ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return get_translations().ungettext(singular, plural, n)
+
 
 class Form(FlaskForm):
     """FlaskForm whose text fields only ever see text.
@@ -27,6 +80,9 @@ class Form(FlaskForm):
     """
 
     class Meta:
+        def get_translations(self, form: Form) -> WTFormsTranslations:
+            return WTFormsTranslations()
+
         def wrap_formdata(self, form: Form, formdata: Any) -> Any:
             wrapped = super().wrap_formdata(form, formdata)  # type: ignore[misc]
             form._sent_as_files = []

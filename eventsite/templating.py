@@ -318,6 +318,13 @@ def bdi(value: Any) -> Markup:
     return Markup("<bdi>%s</bdi>") % value
 
 
+def site_tagline() -> str:
+    """The operator's SITE_TAGLINE as they wrote it, else ours in the visitor's language."""
+    return current_app.config["SITE_TAGLINE"] or _(
+        "Forums and conferences on science, technology and society"
+    )
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         markdown=markup.render_markdown,
@@ -351,5 +358,5 @@ def register_template_helpers(app: Flask) -> None:
     def _site() -> dict[str, Any]:
         return {
             "site_name": current_app.config["SITE_NAME"],
-            "site_tagline": current_app.config["SITE_TAGLINE"],
+            "site_tagline": site_tagline(),
         }

@@ -50,6 +50,7 @@ from eventsite.models import (
 )
 
 from .servers import Gunicorn, free_port, start_gunicorn, stop_gunicorn
+from .translations_support import write_pseudo_catalogue
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
@@ -589,6 +590,21 @@ def mailbox(app: Any, smtp_sink: Any) -> Callable[[], list[Received]]:
         ]
 
     return collect
+
+
+@pytest.fixture(scope="session")
+def pseudo_catalogues(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A translation directory whose Russian is the pseudo-locale: every message ⟦msgid⟧."""
+    return write_pseudo_catalogue(tmp_path_factory.mktemp("pseudo-locale"), "ru")
+
+
+@pytest.fixture
+def pseudo_locale(app_config: dict[str, Any], pseudo_catalogues: Path) -> str:
+    """The site speaks the pseudo-locale (as "ru": what Babel formats, dates and country
+    names, is in Cyrillic, so Latin words left are ours): set before `app` is built."""
+    app_config["BABEL_TRANSLATION_DIRECTORIES"] = str(pseudo_catalogues)
+    app_config["BABEL_DEFAULT_LOCALE"] = "ru"
+    return "ru"
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
-from eventsite import catalogue, links, page_cache
+from eventsite import catalogue, links, page_cache, templating
 from eventsite.events import (
     cards,
     discovery,
@@ -326,7 +326,7 @@ def manifest() -> Response:
         {
             "name": current_app.config["SITE_NAME"],
             "short_name": current_app.config["SITE_NAME"],
-            "description": current_app.config["SITE_TAGLINE"],
+            "description": templating.site_tagline(),
             "start_url": url_for("events.home"),
             "scope": "/",
             "display": "standalone",

@@ -33,6 +33,7 @@ from email.message import EmailMessage
 from typing import Any, Protocol, TextIO
 
 from flask import Flask, current_app, has_app_context
+from flask_babel import gettext as _
 
 from eventsite import leases
 from eventsite.extensions import db
@@ -65,7 +66,12 @@ class DeliveryReport:
         return self.sent + self.retried + self.failed
 
     def __str__(self) -> str:
-        return f"sent {self.sent}, retried {self.retried}, failed {self.failed}"
+        return _(
+            "sent %(sent)d, retried %(retried)d, failed %(failed)d",
+            sent=self.sent,
+            retried=self.retried,
+            failed=self.failed,
+        )
 
 
 # --- transports ------------------------------------------------------------------------------

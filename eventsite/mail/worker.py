@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from eventsite.extensions import db
 from eventsite.mail import sender
@@ -39,7 +40,12 @@ def run_worker(
     previous: dict[int, object] = {}
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
-        echo(f"Received {signal.Signals(signum).name}: stopping after the current message.")
+        echo(
+            _(
+                "Received %(signal)s: stopping after the current message.",
+                signal=signal.Signals(signum).name,
+            )
+        )
         stop.set()
 
     if threading.current_thread() is threading.main_thread():
@@ -65,7 +71,7 @@ def run_worker(
             else:
                 busy = report.total >= batch  # more may be due: no pause
                 if report.total:
-                    echo(f"Outbox: {report}.")
+                    echo(_("Outbox: %(report)s.", report=report))
             finally:
                 db.session.remove()  # hand the connection back between rounds
             rounds += 1

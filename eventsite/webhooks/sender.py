@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from eventsite import leases
 from eventsite.extensions import db
@@ -52,7 +53,12 @@ class SendReport:
         return self.sent + self.retried + self.failed
 
     def __str__(self) -> str:
-        return f"{self.sent} sent, {self.retried} to retry, {self.failed} failed"
+        return _(
+            "%(sent)d sent, %(retried)d to retry, %(failed)d failed",
+            sent=self.sent,
+            retried=self.retried,
+            failed=self.failed,
+        )
 
 
 def body_bytes(payload: dict[str, Any]) -> bytes:

@@ -245,7 +245,7 @@ def test_an_expired_hold_is_released_and_the_waiting_list_moves_up_in_order(
     result = runner.invoke(args=["registrations", "expire-holds"])
 
     assert result.exit_code == 0, result.output
-    assert "Released 1 expired hold(s)." in result.output
+    assert "Released 1 expired hold." in result.output
     held, one, two = registrations(event)
     assert held.status == RegistrationStatus.CANCELLED and held.is_hold_expired
     assert one.status == RegistrationStatus.CONFIRMED and one.user_id == first.id
@@ -316,7 +316,7 @@ def test_the_outbox_worker_releases_expired_holds(client, make_event, runner, ma
     expire(registrations(event)[0])
     result = runner.invoke(args=["outbox", "work", "--once"])
     assert result.exit_code == 0, result.output
-    assert "Released 1 expired hold(s)." in result.output
+    assert "Released 1 expired hold." in result.output
     assert registrations(event)[0].is_hold_expired
 
 

@@ -214,4 +214,4 @@ def test_send_reminders_command(app, runner, make_event, make_user, make_registr
     db.session.remove()
     result = runner.invoke(args=["registrations", "send-reminders"])
     assert result.exit_code == 0, result.output
-    assert "Queued 1 reminder(s) and 0 registration-opens alert(s)." in result.output
+    assert "Queued 1 reminder.\nQueued 0 registration-opens alerts." in result.output
