@@ -15,6 +15,7 @@ from flask.globals import request_ctx
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 
+from eventsite import i18n
 from eventsite.extensions import db
 from eventsite.page_cache import keys, store
 
@@ -39,6 +40,11 @@ class Visit:
     key: keys.Key | None  # None: someone who may be logged in, or a flash to show
     outcome: str = "miss"  # hit, miss or not-modified
     session_before: dict[str, Any] | None = None
+
+
+def _vary() -> str:
+    # Where get_locale() found the language (i18n.select_locale), asked by every key.
+    return i18n.vary_header(g.get("language_source", "default"))
 
 
 def _is_anonymous() -> bool:
@@ -69,7 +75,7 @@ def serve_from_cache() -> Response | None:
         key = keys.page_key(db.engine, rules, request, endpoint, request.view_args or {}, locale)
     if keys.not_modified(request.headers.get("If-None-Match"), key):
         g.page_cache_visit = Visit(key, "not-modified")
-        return Response(status=304, headers=keys.public_headers(rules, key))
+        return Response(status=304, headers=keys.public_headers(rules, key, vary=_vary()))
     page = cache.get(key)
     if page is None:
         # What the session held before the render, to see what the render changed.
@@ -126,7 +132,7 @@ def _store(response: Response, key: keys.Key, session_before: Mapping[str, Any])
     if has_csrf_token:  # each visitor's own token, in their own session: never shared
         _private(response)
     else:
-        for name, value in keys.public_headers(keys.rules_for(current_app), key):
+        for name, value in keys.public_headers(keys.rules_for(current_app), key, vary=_vary()):
             response.headers[name] = value
     headers = tuple(
         (name, value)

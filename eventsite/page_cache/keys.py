@@ -120,10 +120,11 @@ def not_modified(if_none_match: str | None, key: Key) -> bool:
     return bool(if_none_match) and etag_for(key) in if_none_match
 
 
-def public_headers(rules: Rules, key: Key) -> list[tuple[str, str]]:
-    """What a page that is the same for every anonymous visitor is sent with."""
+def public_headers(rules: Rules, key: Key, *, vary: str) -> list[tuple[str, str]]:
+    """What a page that is the same for every anonymous visitor is sent with. `vary`:
+    i18n.vary_header, "Accept-Language, Cookie" unless `?lang=` chose the language."""
     return [
         ("Cache-Control", rules.public_cache_control),
         ("ETag", etag_for(key)),
-        ("Vary", "Cookie"),
+        ("Vary", vary),
     ]
