@@ -267,7 +267,7 @@ def outbox_test_send(email: str) -> None:
     site = current_app.config["SITE_NAME"]
     try:
         message = services.queue_email(
-            email, f"Test message from {site}", "test_message", category="test"
+            email, f"Test message from {site}", "test_message", language="en", category="test"
         )
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="EMAIL") from err
