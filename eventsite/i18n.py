@@ -182,6 +182,12 @@ def _remember_choice(response: Response) -> Response:
     return response
 
 
+def remember_in_browser(response: Response, code: str) -> None:
+    """The browser keeps `code` as its language (an account's choice, say)."""
+    if code != cookie_language():
+        response.headers.add("Set-Cookie", cookie_header(code, secure=secure_cookie(current_app)))
+
+
 def choice_to_remember(query: str | None, cookie: str | None) -> str | None:
     """The language a `?lang=` value chooses when the browser does not remember it yet."""
     chosen = normalise(query)

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Optional
 
-from eventsite import forms_common
+from eventsite import forms_common, i18n
 from eventsite.forms_common import MaxLength, SingleLine
 from eventsite.input_rules import EMAIL_MAX_LENGTH
 from eventsite.templating import country_choices
@@ -97,6 +97,13 @@ class ProfileForm(forms_common.Form):
         _l("Affiliation (optional)"), validators=[MaxLength(300), Optional(), SingleLine()]
     )
     country = _country_field()
+    # Each language named in itself, as the switcher names them.
+    language = SelectField(
+        _l("Language of pages and emails"),
+        choices=list(i18n.LANGUAGES.items()),
+        validators=[DataRequired()],
+        validate_choice=True,
+    )
 
     def __init__(self, *args: Any, kept_country: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

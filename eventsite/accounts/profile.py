@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash
 
-from eventsite import signals
+from eventsite import i18n, signals
 from eventsite.accounts import services, tokens
 from eventsite.accounts.models import User
 from eventsite.accounts.services import AccountError
@@ -21,11 +21,27 @@ from eventsite.mail.services import queue_email
 from eventsite.timeutil import iso_or_none
 
 
-def update_profile(user: User, *, name: str, affiliation: str, country: str | None) -> None:
+def update_profile(
+    user: User, *, name: str, affiliation: str, country: str | None, language: str | None = None
+) -> None:
+    """`language` None: unchanged."""
     user.name = name.strip()
     user.affiliation = (affiliation or "").strip()
     user.country = country or None
+    if language is not None:
+        set_language(user, language)
     db.session.flush()
+
+
+def set_language(user: User, language: str) -> bool:
+    """The account's pages and emails are in `language` from now on (any spelling
+    i18n.normalise knows; another value changes nothing). Whether it changed."""
+    code = i18n.normalise(language)
+    if code is None or code == user.language:
+        return False
+    user.language = code
+    db.session.flush()
+    return True
 
 
 def _require_password(user: User, password: str, field: str) -> None:
