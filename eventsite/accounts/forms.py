@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Optional
 
 from eventsite import forms_common, i18n
@@ -100,7 +101,10 @@ class ProfileForm(forms_common.Form):
     # Each language named in itself, as the switcher names them.
     language = SelectField(
         _l("Language of pages and emails"),
-        choices=list(i18n.LANGUAGES.items()),
+        choices=[
+            SelectChoice(code, name, render_kw={"lang": i18n.html_lang(code)})
+            for code, name in i18n.LANGUAGES.items()
+        ],
         validators=[DataRequired()],
         validate_choice=True,
     )
