@@ -49,7 +49,12 @@ def account() -> Any:
 @bp.post("/account/profile")
 @login_required
 def update_profile() -> Any:
-    form = forms.ProfileForm(prefix="profile", kept_country=current_user.country)
+    # A form without the language field (an older page) keeps the account's.
+    form = forms.ProfileForm(
+        prefix="profile",
+        kept_country=current_user.country,
+        data={"language": current_user.language},
+    )
     if form.validate_on_submit():
         profile.update_profile(
             current_user,
