@@ -203,5 +203,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         html_lang=lambda: html_lang(current_code()),
         text_direction=lambda: direction(current_code()),
-        languages=LANGUAGES,
     )

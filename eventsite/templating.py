@@ -19,7 +19,7 @@ from babel.dates import (
     get_datetime_format,
     get_timezone_location,
 )
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -40,10 +40,17 @@ def _locale() -> Locale:
 def _url_in(code: str | None, *, absolute: bool) -> str:
     """This page's address in another language (`code`), or with no language said (None:
     the English canonical address, and what `x-default` names)."""
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != i18n.QUERY]
-    if code is not None:
-        args.append((i18n.QUERY, code))
-    base = request.base_url if absolute else request.path
+    rule = request.url_rule
+    if rule is not None and "GET" not in (rule.methods or ()):
+        # A page answering a form whose address takes no GET (the account page's sections):
+        # the home page, in that language.
+        args = [(i18n.QUERY, code)] if code is not None else []
+        base = url_for("events.home", _external=absolute)
+    else:
+        args = [(k, v) for k, v in request.args.items(multi=True) if k != i18n.QUERY]
+        if code is not None:
+            args.append((i18n.QUERY, code))
+        base = request.base_url if absolute else request.path
     return f"{base}?{urlencode(args)}" if args else base
 
 

@@ -265,3 +265,14 @@ def test_normalise_and_resolve() -> None:
     assert i18n.resolve("bad", None, "es", "ru") == ("es", "cookie")
     assert i18n.resolve(None, None, "bad", "ru-RU,ru;q=0.9") == ("ru", "header")
     assert i18n.resolve(None, None, None, None) == ("en", "default")
+
+
+def test_a_page_answering_a_form_switches_to_an_address_that_takes_a_get(
+    client, make_user, login
+) -> None:
+    login(make_user(name="Ada"))
+    response = client.post("/account/profile?lang=fr", data={"profile-name": ""})
+    assert response.status_code == 422
+    switcher = _switcher(response.get_data(as_text=True))
+    assert 'href="/?lang=ar"' in switcher
+    assert client.get("/?lang=ar").status_code == 200
