@@ -121,8 +121,10 @@ def select_locale() -> str | None:
     return code
 
 
+@lru_cache(maxsize=32)
 def cookie_header(code: str, *, secure: bool) -> str:
-    """The Set-Cookie value remembering a choice: a year, SameSite=Lax, Secure in production."""
+    """The Set-Cookie value remembering a choice: a year, SameSite=Lax, Secure in production.
+    Remembered: the fast path sends it with every newcomer's `?lang=` hit."""
     return dump_cookie(
         COOKIE, code, max_age=COOKIE_MAX_AGE, path="/", secure=secure, samesite="Lax"
     )
