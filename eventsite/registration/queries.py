@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, or_, select
+from sqlalchemy import Select, bindparam, case, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload
 
 from eventsite import timeutil
@@ -91,9 +91,11 @@ def listing_stamp() -> list[Any]:
     9 ms for 10,000 (PostgreSQL, 1,000,000 registrations)."""
     registrations = Registration.__table__
     weight = case(
-        {status.value: n for n, status in enumerate(RegistrationStatus, start=1)},
-        value=registrations.c.status,
-        else_=0,
+        *(
+            (registrations.c.status == _sql_constant(status), literal_column(str(n)))
+            for n, status in enumerate(RegistrationStatus, start=1)
+        ),
+        else_=literal_column("0"),
     )
     recent = registrations.c.updated_at >= timeutil.database_time_ago(RECENT_CHANGE_SECONDS)
     return [
@@ -105,10 +107,21 @@ def listing_stamp() -> list[Any]:
         select(func.count())
         .where(
             registrations.c.hold_expires_at <= func.current_timestamp(),
-            registrations.c.status.in_(ACTIVE_STATUSES),
+            registrations.c.status.in_([_sql_constant(s) for s in ACTIVE_STATUSES]),
         )
         .scalar_subquery(),
     ]
+
+
+def _sql_constant(status: RegistrationStatus) -> Any:
+    """A status written into a stamp's SQL rather than bound. Every cached hit runs its
+    page's stamp, and SQLAlchemy expands a bound IN list and binds CASE values again on
+    each execution: with them a cached listing cost 0.35–0.46 ms of CPU against 0.23–0.32
+    ms before the listing read registrations; written in, as much as before (10,000
+    events, in process, December 2026)."""
+    if not status.value.isidentifier():  # our own enum values; never anything typed
+        raise ValueError(status)
+    return literal_column(f"'{status.value}'")
 
 
 def event_page_stamp() -> list[Any]:
@@ -124,14 +137,17 @@ def event_page_stamp() -> list[Any]:
     return [
         *(
             select(func.count())
-            .where(registrations.c.event_id == event_id, registrations.c.status == status)
+            .where(
+                registrations.c.event_id == event_id,
+                registrations.c.status == _sql_constant(status),
+            )
             .scalar_subquery()
             for status in ACTIVE_STATUSES
         ),
         select(func.count())
         .where(
             registrations.c.event_id == event_id,
-            registrations.c.status.in_(ACTIVE_STATUSES),
+            registrations.c.status.in_([_sql_constant(s) for s in ACTIVE_STATUSES]),
             registrations.c.hold_expires_at <= func.current_timestamp(),
         )
         .scalar_subquery(),
