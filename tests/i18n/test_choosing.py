@@ -47,6 +47,20 @@ def test_a_first_visit_gets_the_browsers_language(client, header, tag) -> None:
     assert "Set-Cookie" not in response.headers  # only a choice is remembered
 
 
+@pytest.mark.parametrize(
+    "code, words",
+    [
+        ("fr", "Événements à venir"),
+        ("ar", "الفعاليات القادمة"),
+        ("ru", "Предстоящие мероприятия"),
+        ("en", "Upcoming events"),
+    ],
+)
+def test_pages_speak_the_chosen_language(client, code, words) -> None:
+    body = client.get(f"/events/?lang={code}").get_data(as_text=True)
+    assert words in body
+
+
 def test_arabic_pages_are_right_to_left_and_the_others_left_to_right(client) -> None:
     rtl = client.get("/events/?lang=ar").get_data(as_text=True)
     assert html_tag(rtl) == '<html lang="ar" dir="rtl">'

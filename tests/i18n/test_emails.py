@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from eventsite.accounts.models import User
 from eventsite.announcements.models import AnnouncementSubscriber
+from eventsite.events import services as events_services
 from eventsite.extensions import db
+from eventsite.feeds import tokens as feed_tokens
 from eventsite.mail.sender import deliver_due
 from eventsite.models import JoinedVia, Membership
 from eventsite.registration import alerts
@@ -37,6 +39,14 @@ def _html(message) -> str:
 
 def _text(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def _calendar(message) -> str:
+    """The text/calendar alternative (the CANCEL), unfolded."""
+    for part in message.walk():
+        if part.get_content_type() == "text/calendar":
+            return part.get_content().replace("\r\n ", "").replace("\n ", "")
+    raise AssertionError("no calendar part")
 
 
 def _html_tag(message) -> str:
@@ -87,6 +97,13 @@ def test_an_english_organiser_cancelling_writes_to_each_registrant_in_their_lang
     assert "3 mars 2027" in _text(french) and "09:00" in _text(french)
     assert "03\u200f/03\u200f/2027" in _text(arabic)
     assert "3 Mar 2027" in _text(english)
+    # The site's words from each language's catalogue: the subject, and the calendar's.
+    assert str(french["Subject"]) == "Annulé : Ocean Forum"
+    assert str(arabic["Subject"]) == "تم الإلغاء: Ocean Forum"
+    assert str(english["Subject"]) == "Cancelled: Ocean Forum"
+    assert "DESCRIPTION:Cet événement est annulé. The venue flooded." in _calendar(french)
+    assert "DESCRIPTION:هذه الفعالية ملغاة. The venue flooded." in _calendar(arabic)
+    assert "DESCRIPTION:This event is cancelled. The venue flooded." in _calendar(english)
     for message in (french, arabic, english):
         assert "The venue flooded." in _text(message)  # the organiser's own words, as typed
         assert message.get_content_type() == "multipart/mixed"
@@ -107,6 +124,7 @@ def test_registration_emails_follow_the_account_not_the_page(
     deliver_due()
     message = _messages(handler)["ivan@example.org"]
     assert _html_tag(message) == '<html lang="ru" dir="ltr">'
+    assert str(message["Subject"]) == "Вы зарегистрированы: Ocean Forum"
     assert "3 мар. 2027" in _text(message)
 
 
@@ -166,7 +184,11 @@ def test_account_emails_use_the_accounts_language_or_the_pages_for_an_unknown_ad
     deliver_due()
     messages = _messages(handler)
     assert _html_tag(messages["amal@example.org"]) == '<html lang="ar" dir="rtl">'
+    assert str(messages["amal@example.org"]["Subject"]) == "إعادة تعيين كلمة المرور"
     assert _html_tag(messages["nobody@example.org"]) == '<html lang="fr" dir="ltr">'
+    assert str(messages["nobody@example.org"]["Subject"]).startswith(
+        "À propos de votre demande de mot de passe sur"
+    )
 
 
 def test_a_new_account_made_by_registering_takes_the_pages_language(
@@ -183,3 +205,23 @@ def test_a_new_account_made_by_registering_takes_the_pages_language(
     assert user is not None and user.language == "ar"
     deliver_due()
     assert _html_tag(_messages(handler)["amal@example.org"]) == '<html lang="ar" dir="rtl">'
+
+
+def test_the_personal_calendar_feed_is_in_its_owners_language(
+    client, make_event, make_user, make_registration
+) -> None:
+    event = make_event(title="Ocean Forum")
+    user = make_user(language="fr")
+    make_registration(user, event, RegistrationStatus.CONFIRMED)
+    events_services.cancel_event(event, "The venue flooded.", utcnow())
+    token = feed_tokens.regenerate_user_calendar_token(user)
+    db.session.commit()
+    # A calendar program asks without a cookie, in whatever language its machine has.
+    french = client.get(f"/account/calendar/{token}.ics", headers={"Accept-Language": "en"})
+    # (French puts a no-break space before the colon.)
+    assert re.search(r"SUMMARY:Annulé\s:\sOcean Forum", french.get_data(as_text=True))
+    user.language = "en"
+    db.session.commit()
+    english = client.get(f"/account/calendar/{token}.ics", headers={"Accept-Language": "fr"})
+    assert "SUMMARY:Cancelled: Ocean Forum" in english.get_data(as_text=True)
+    assert english.headers["ETag"] != french.headers["ETag"]
