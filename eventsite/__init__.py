@@ -16,6 +16,7 @@ from eventsite import (
     database,
     errors,
     fragments,
+    i18n,
     page_cache,
     security_headers,
     templating,
@@ -37,7 +38,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_page_cache(app)  # inside the proxy fix: the fast path sees the client's host
-    compression.init_app(app)  # after the page cache: the last after-request work of all
+    i18n.init_app(app)  # after the page cache: a `?lang=` choice's cookie is never kept
+    compression.init_app(app)  # after them both: the last after-request work of all
     errors.register_error_handlers(app)
     security_headers.register_security_headers(app)
     templating.register_template_helpers(app)
@@ -61,7 +63,7 @@ def register_extensions(app: Flask) -> None:
     database.configure_engine(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
-    babel.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
     limiter.init_app(app)
     _show_rate_limit_storage_problems()
     login_manager.init_app(app)

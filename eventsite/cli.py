@@ -315,13 +315,18 @@ def outbox_retry(ids: tuple[int, ...], all_failed: bool) -> None:
 def outbox_test_send(email: str) -> None:
     """Queue a test message to EMAIL and deliver it now, to check the SMTP settings."""
 
+    from eventsite import i18n
     from eventsite.extensions import db
     from eventsite.mail import sender, services
 
     site = current_app.config["SITE_NAME"]
     try:
         message = services.queue_email(
-            email, _("Test message from %(site)s", site=site), "test_message", category="test"
+            email,
+            _("Test message from %(site)s", site=site),
+            "test_message",
+            language=i18n.DEFAULT,
+            category="test",
         )
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="EMAIL") from err

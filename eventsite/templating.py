@@ -19,12 +19,12 @@ from babel.dates import (
     get_datetime_format,
     get_timezone_location,
 )
-from flask import Flask, current_app
+from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from eventsite import markup, timeutil
+from eventsite import i18n, markup, timeutil
 
 # Bare English is written the international way ("3 March 2027", "12 – 14 May 2027",
 # 24-hour "09:00"): the audience is worldwide, and CLDR's plain "en" means US conventions.
@@ -38,10 +38,57 @@ def _locale() -> Locale:
     return locale
 
 
-def html_lang() -> str:
-    """The page's language as a BCP 47 tag ("en", "pt-BR")."""
-    locale = get_locale()
-    return str(locale).replace("_", "-") if locale else "en"
+def _url_in(code: str | None, *, absolute: bool) -> str:
+    """This page's address in another language (`code`), or with no language said (None:
+    the English canonical address, and what `x-default` names)."""
+    rule = request.url_rule
+    if rule is not None and "GET" not in (rule.methods or ()):
+        # A page answering a form whose address takes no GET (the account page's sections):
+        # the home page, in that language.
+        args = [(i18n.QUERY, code)] if code is not None else []
+        base = url_for("events.home", _external=absolute)
+    else:
+        args = [(k, v) for k, v in request.args.items(multi=True) if k != i18n.QUERY]
+        if code is not None:
+            args.append((i18n.QUERY, code))
+        base = request.base_url if absolute else request.path
+    return f"{base}?{urlencode(args)}" if args else base
+
+
+def language_links() -> list[dict[str, Any]]:
+    """The switcher: this page in each language, named in itself (`?lang=xx`, which the
+    browser then remembers)."""
+    current = i18n.current_code()
+    return [
+        {
+            "code": code,
+            "tag": i18n.html_lang(code),
+            "name": name,
+            "dir": i18n.direction(code),
+            "href": _url_in(code, absolute=False),
+            "is_current": code == current,
+        }
+        for code, name in i18n.LANGUAGES.items()
+    ]
+
+
+def language_alternates() -> list[tuple[str, str]]:
+    """(hreflang, address) of this page in every language, and `x-default`: for search
+    engines. English is the address without `lang`."""
+    pairs = [
+        (i18n.html_lang(code), _url_in(None if code == i18n.DEFAULT else code, absolute=True))
+        for code in i18n.LANGUAGES
+    ]
+    return [*pairs, ("x-default", _url_in(None, absolute=True))]
+
+
+def canonical_in_language(url: str) -> str:
+    """A page's canonical address in the page's language: `url` itself for English,
+    `url?lang=xx` for the others."""
+    code = i18n.current_code()
+    if code == i18n.DEFAULT:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({i18n.QUERY: code})}"
 
 
 def safe_url(url: str | None) -> str | None:
@@ -351,7 +398,9 @@ def register_template_helpers(app: Flask) -> None:
         map_url=map_url,
         country_choices=country_choices,
         get_locale=get_locale,
-        html_lang=html_lang,
+        language_links=language_links,
+        language_alternates=language_alternates,
+        canonical_in_language=canonical_in_language,
     )
 
     @app.context_processor

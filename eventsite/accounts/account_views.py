@@ -10,7 +10,7 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from eventsite import database, errors
+from eventsite import database, errors, i18n
 from eventsite.accounts import forms, profile, services
 from eventsite.accounts.blueprint import bp
 from eventsite.accounts.models import User
@@ -49,17 +49,25 @@ def account() -> Any:
 @bp.post("/account/profile")
 @login_required
 def update_profile() -> Any:
-    form = forms.ProfileForm(prefix="profile", kept_country=current_user.country)
+    # A form without the language field (an older page) keeps the account's.
+    form = forms.ProfileForm(
+        prefix="profile",
+        kept_country=current_user.country,
+        data={"language": current_user.language},
+    )
     if form.validate_on_submit():
         profile.update_profile(
             current_user,
             name=form.name.data,
             affiliation=form.affiliation.data or "",
             country=form.country.data or None,
+            language=form.language.data,
         )
         db.session.commit()
         flash(_("Your profile is saved."), "success")
-        return redirect(url_for("accounts.account"))
+        response = redirect(url_for("accounts.account"))
+        i18n.remember_in_browser(response, current_user.language)
+        return response
     return _account_page(422, profile_form=form)
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user, user_logged_in
 from sqlalchemy import select
 
+from eventsite import i18n
+from eventsite.accounts import profile
 from eventsite.accounts.models import User
 from eventsite.extensions import db, login_manager
 from eventsite.timeutil import utcnow
@@ -21,6 +24,9 @@ def configure_login(app: Flask) -> None:
     login_manager.localize_callback = str
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+
+    app.before_request(_store_language_choice)
+    user_logged_in.connect(_carry_language_into_account, app)
 
     @login_manager.user_loader
     def _load_user(user_id: str) -> User | None:
@@ -35,3 +41,22 @@ def configure_login(app: Flask) -> None:
 def _max_login_age() -> timedelta:
     duration = current_app.config["REMEMBER_COOKIE_DURATION"]
     return duration if isinstance(duration, timedelta) else timedelta(seconds=int(duration))
+
+
+def _store_language_choice() -> None:
+    """A `?lang=` choice while logged in is the account's language from now on (its
+    emails too). Anonymous visitors' choices are kept by the cookie (i18n)."""
+    if i18n.QUERY not in request.args:
+        return
+    chosen = i18n.query_language()
+    if chosen and current_user.is_authenticated and profile.set_language(current_user, chosen):
+        db.session.commit()
+
+
+def _carry_language_into_account(_app: Flask, user: User) -> None:
+    """Logging in on a browser where a language was chosen (the `lang` cookie) keeps it:
+    the account takes that language, the latest choice the person made. Without the
+    cookie the account's language applies (and the page switches to it)."""
+    chosen = i18n.cookie_language()
+    if chosen and profile.set_language(user, chosen):
+        db.session.commit()

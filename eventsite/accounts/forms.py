@@ -6,9 +6,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Optional
 
-from eventsite import forms_common
+from eventsite import forms_common, i18n
 from eventsite.forms_common import MaxLength, SingleLine
 from eventsite.input_rules import EMAIL_MAX_LENGTH
 from eventsite.templating import country_choices
@@ -97,6 +98,16 @@ class ProfileForm(forms_common.Form):
         _l("Affiliation (optional)"), validators=[MaxLength(300), Optional(), SingleLine()]
     )
     country = _country_field()
+    # Each language named in itself, as the switcher names them.
+    language = SelectField(
+        _l("Language of pages and emails"),
+        choices=[
+            SelectChoice(code, name, render_kw={"lang": i18n.html_lang(code)})
+            for code, name in i18n.LANGUAGES.items()
+        ],
+        validators=[DataRequired()],
+        validate_choice=True,
+    )
 
     def __init__(self, *args: Any, kept_country: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,7 +7,9 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from eventsite import i18n
 from eventsite.accounts import login_brake, services, tokens
 from eventsite.accounts.models import User
 from eventsite.extensions import db
@@ -33,8 +35,9 @@ def request_login_link(address: str, now: datetime, *, next_path: str | None = N
     if user is None:
         queue_email(
             address,
-            _("About your log-in request on %(site)s", site=site),
+            _l("About your log-in request on %(site)s", site=site),
             "account_login_no_account",
+            language=i18n.current_code(),
             category="account",
             signup_url=external_url("accounts.signup", next=next_path),
         )
@@ -42,8 +45,9 @@ def request_login_link(address: str, now: datetime, *, next_path: str | None = N
     token = tokens.make_token(tokens.LOGIN_LINK, {"uid": user.id, "fp": _fingerprint(user)}, now)
     queue_email(
         user.email,
-        _("Your log-in link for %(site)s", site=site),
+        _l("Your log-in link for %(site)s", site=site),
         "account_login_link",
+        language=user.language,
         category="account",
         name=user.name,
         login_url=external_url("accounts.login_with_link", token=token, next=next_path),

@@ -68,6 +68,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of its emails and, while logged in, of its pages (i18n.LANGUAGES):
+    # the page's at sign-up, then changed with the switcher or on the account page.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
     # Organisations sit above accounts: named by string, resolved once every model is
     # loaded (eventsite.models).

@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash
 
-from eventsite import signals
+from eventsite import i18n, signals
 from eventsite.accounts import services, tokens
 from eventsite.accounts.models import User
 from eventsite.accounts.services import AccountError
@@ -20,11 +21,27 @@ from eventsite.mail.services import queue_email
 from eventsite.timeutil import iso_or_none
 
 
-def update_profile(user: User, *, name: str, affiliation: str, country: str | None) -> None:
+def update_profile(
+    user: User, *, name: str, affiliation: str, country: str | None, language: str | None = None
+) -> None:
+    """`language` None: unchanged."""
     user.name = name.strip()
     user.affiliation = (affiliation or "").strip()
     user.country = country or None
+    if language is not None:
+        set_language(user, language)
     db.session.flush()
+
+
+def set_language(user: User, language: str) -> bool:
+    """The account's pages and emails are in `language` from now on (any spelling
+    i18n.normalise knows; another value changes nothing). Whether it changed."""
+    code = i18n.normalise(language)
+    if code is None or code == user.language:
+        return False
+    user.language = code
+    db.session.flush()
+    return True
 
 
 def _require_password(user: User, password: str, field: str) -> None:
@@ -38,8 +55,9 @@ def change_password(user: User, *, current: str, new: str, now: datetime) -> Non
     services.set_password(user, new, now)
     queue_email(
         user.email,
-        _("Your password was changed"),
+        _l("Your password was changed"),
         "account_password_changed",
+        language=user.language,
         category="account",
         name=user.name,
         reset_url=external_url("accounts.forgot_password"),
@@ -59,6 +77,11 @@ def set_first_password(user: User, *, new: str, now: datetime) -> None:
     db.session.flush()
 
 
+def _language_of(address: str) -> str:
+    owner = services.find_user_by_email(address)
+    return owner.language if owner is not None else "en"
+
+
 def request_email_change(user: User, *, new_email: str, password: str, now: datetime) -> str:
     """Email a confirmation link to the new address; nothing changes until it is followed."""
     _require_password(user, password, "password")
@@ -69,11 +92,12 @@ def request_email_change(user: User, *, new_email: str, password: str, now: date
         # Tell the owner of that address, not the person asking.
         queue_email(
             address,
-            _(
+            _l(
                 "Someone tried to use your address on %(site)s",
                 site=current_app.config["SITE_NAME"],
             ),
             "account_email_in_use",
+            language=_language_of(address),
             category="account",
             reset_url=external_url("accounts.forgot_password"),
         )
@@ -83,8 +107,9 @@ def request_email_change(user: User, *, new_email: str, password: str, now: date
     )
     queue_email(
         address,
-        _("Confirm your new email address"),
+        _l("Confirm your new email address"),
         "account_change_email",
+        language=user.language,
         category="account",
         name=user.name,
         confirm_url=external_url("accounts.confirm_email_change", token=token),

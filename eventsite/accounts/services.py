@@ -9,11 +9,12 @@ from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from eventsite import database, input_rules
+from eventsite import database, i18n, input_rules
 from eventsite.accounts import login_brake, tokens
 from eventsite.accounts.common_passwords import COMMON_PASSWORDS
 from eventsite.accounts.models import User, new_token, unusable_password_hash
@@ -113,6 +114,7 @@ def create_account(
         email_verified_at=now if verified else None,
         password_changed_at=now,
         created_at=now,
+        language=i18n.current_code(),  # the page's: what the person was reading
     )
     # A concurrent sign-up with the same address loses at the unique constraint.
     try:
@@ -137,6 +139,7 @@ def create_account_without_password(
         affiliation=(affiliation or "").strip(),
         country=(country or None),
         created_at=now,
+        language=i18n.current_code(),
     )
     db.session.add(user)
     db.session.flush()
@@ -190,8 +193,9 @@ def sign_up(
         existing = find_user_by_email(address)
         queue_email(
             address,
-            _("You already have an account on %(site)s", site=current_app.config["SITE_NAME"]),
+            _l("You already have an account on %(site)s", site=current_app.config["SITE_NAME"]),
             "account_exists",
+            language=existing.language if existing else i18n.current_code(),
             category="account",
             name=existing.name if existing else "",
             login_url=external_url("accounts.login", next=next_path),
@@ -207,8 +211,9 @@ def send_verification_email(user: User, now: datetime, *, next_path: str | None 
     token = tokens.make_token(tokens.VERIFY_EMAIL, {"uid": user.id, "email": user.email}, now)
     queue_email(
         user.email,
-        _("Confirm your email address"),
+        _l("Confirm your email address"),
         "account_verify",
+        language=user.language,
         category="account",
         name=user.name,
         verify_url=external_url("accounts.verify_email", token=token, next=next_path),
@@ -283,8 +288,9 @@ def request_password_reset(email: str, now: datetime) -> None:
     if user is None:
         queue_email(
             address,
-            _("About your password request on %(site)s", site=site),
+            _l("About your password request on %(site)s", site=site),
             "account_reset_no_account",
+            language=i18n.current_code(),
             category="account",
             forgot_url=external_url("accounts.forgot_password"),
             signup_url=external_url("accounts.signup"),
@@ -297,8 +303,9 @@ def request_password_reset(email: str, now: datetime) -> None:
     )
     queue_email(
         user.email,
-        _("Reset your password"),
+        _l("Reset your password"),
         "account_reset",
+        language=user.language,
         category="account",
         name=user.name,
         reset_url=external_url("accounts.reset_password", token=token),

@@ -22,6 +22,8 @@ class AnnouncementSubscriber(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set when the person follows the link in the confirmation email (double opt-in).
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of its emails (i18n.LANGUAGES): the page's when the person subscribed.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
     @property
     def is_confirmed(self) -> bool:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -32,11 +33,12 @@ def unsubscribe_links(address: str, now: datetime) -> dict[str, str]:
     }
 
 
-def subscribe(email: str, now: datetime) -> None:
+def subscribe(email: str, now: datetime, *, language: str) -> None:
     """Ask the address to confirm; the caller answers the same whatever happened here.
 
     A new address gets a row and a confirmation link; an unconfirmed one gets the link
-    again; a confirmed one gets nothing (it is already on the list).
+    again; a confirmed one gets nothing (it is already on the list). `language`: the
+    page's, which the messages to the address are written in (the latest asking wins).
     """
     address = normalise_email(email)
     database.lock_for_write()  # SQLite: the lookup decides the insert
@@ -44,7 +46,7 @@ def subscribe(email: str, now: datetime) -> None:
         select(AnnouncementSubscriber).where(AnnouncementSubscriber.email == address)
     )
     if subscriber is None:
-        subscriber = AnnouncementSubscriber(email=address, created_at=now)
+        subscriber = AnnouncementSubscriber(email=address, created_at=now, language=language)
         try:
             with db.session.begin_nested():
                 db.session.add(subscriber)
@@ -52,11 +54,13 @@ def subscribe(email: str, now: datetime) -> None:
             return  # the same address, subscribed at the same moment: that request sends
     elif subscriber.is_confirmed:
         return
+    subscriber.language = language
     token = tokens.make_token(tokens.ANNOUNCE_CONFIRM, {"email": address}, now)
     queue_email(
         address,
-        _("Confirm: tell me when %(site)s announces events", site=current_app.config["SITE_NAME"]),
+        _l("Confirm: tell me when %(site)s announces events", site=current_app.config["SITE_NAME"]),
         "announce_confirm",
+        language=language,
         category="announce",
         confirm_url=external_url("announcements.confirm", token=token),
         **unsubscribe_links(address, now),
@@ -127,12 +131,13 @@ def announce_first_publication(now: datetime) -> int:
         .order_by(AnnouncementSubscriber.id)
     ).all()
     listing_url = external_url("events.listing")
-    subject = _("Events are now announced on %(site)s", site=current_app.config["SITE_NAME"])
+    subject = _l("Events are now announced on %(site)s", site=current_app.config["SITE_NAME"])
     for subscriber in subscribers:
         queue_email(
             subscriber.email,
             subject,
             "announce_first_event",
+            language=subscriber.language,
             category="announce",
             listing_url=listing_url,
             **unsubscribe_links(subscriber.email, now),

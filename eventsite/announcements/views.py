@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from eventsite import i18n
 from eventsite.accounts import tokens
 from eventsite.accounts.services import AccountError
 from eventsite.announcements import forms, services
@@ -22,7 +23,7 @@ def subscribe() -> Any:
     form = forms.NotifyForm()
     if form.validate_on_submit():
         try:
-            services.subscribe(form.email.data, now=utcnow())
+            services.subscribe(form.email.data, now=utcnow(), language=i18n.current_code())
         except AccountError as err:
             form.email.errors = [*form.email.errors, str(err)]
         else:

@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -185,14 +186,17 @@ def personal_feed(token: str) -> Response:
     user = tokens.user_for_calendar_token(token)
     if user is None:
         abort(404)
-    version = versions.personal_feed_version(user)
-    return _calendar_response(
-        version,
-        lambda: build.build_personal_feed(user),
-        filename="my-events.ics",
-        download=False,
-        private=True,
-    )
+    # A calendar program asks with no cookie: the feed is in its owner's language (the
+    # version hashes the language, so a change of language changes the ETag).
+    with force_locale(user.language):
+        version = versions.personal_feed_version(user)
+        return _calendar_response(
+            version,
+            lambda: build.build_personal_feed(user),
+            filename="my-events.ics",
+            download=False,
+            private=True,
+        )
 
 
 @bp.get("/account/calendar/")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import make_msgid, parseaddr
 from typing import Any
 
 from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select, update
 
+from eventsite import i18n
 from eventsite.extensions import db
 from eventsite.mail import mime
 from eventsite.mail.models import OutboxMessage, OutboxStatus
@@ -64,6 +67,22 @@ def _single_line(value: str) -> str:
     return " ".join(value.replace("\r", " ").replace("\n", " ").split())
 
 
+class Deferred:
+    """A value a message shows that depends on the language (a date, a status's name):
+    worked out when the message is rendered, in its recipient's language."""
+
+    def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self.func, self.args, self.kwargs = func, args, kwargs
+
+    def resolve(self) -> Any:
+        return self.func(*self.args, **self.kwargs)
+
+
+def deferred(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Deferred:
+    """`func(*args, **kwargs)`, called when the message is rendered in its language."""
+    return Deferred(func, *args, **kwargs)
+
+
 @dataclass(frozen=True)
 class RenderedEmail:
     """A message as its recipient reads it: what `queue_email` stores and a preview shows."""
@@ -74,30 +93,46 @@ class RenderedEmail:
     from_name: str | None = None  # the From header's display name; None: the site's
 
 
+Subject = str | LazyString | Deferred
+
+
+def _resolved(value: Any) -> Any:
+    return value.resolve() if isinstance(value, Deferred) else value
+
+
 def render_email(
-    subject: str, template: str, *, from_name: str | None = None, **context: Any
+    subject: Subject,
+    template: str,
+    *,
+    language: str,
+    from_name: str | None = None,
+    **context: Any,
 ) -> RenderedEmail:
     """Render `templates/email/<template>.txt` and `.html` with `context` plus `site_name`
-    and `base_url`. Nothing the user typed reaches a header except through `_single_line`."""
+    and `base_url`, in the recipient's `language` (i18n.LANGUAGES; another value: English),
+    whoever sends it: a lazy subject (`lazy_gettext`) and `Deferred` values are worked out
+    in it too. Nothing the user typed reaches a header except through `_single_line`."""
     config = current_app.config
-    context = {
-        "site_name": config["SITE_NAME"],
-        "base_url": config["BASE_URL"].rstrip("/"),
-        **context,
-    }
-    return RenderedEmail(
-        subject=_single_line(subject)[:300],
-        text=render_template(f"email/{template}.txt", **context),
-        html=render_template(f"email/{template}.html", **context),
-        from_name=_single_line(from_name)[:200] if from_name else None,
-    )
+    with force_locale(i18n.normalise(language) or i18n.DEFAULT):
+        context = {
+            "site_name": config["SITE_NAME"],
+            "base_url": config["BASE_URL"].rstrip("/"),
+            **{name: _resolved(value) for name, value in context.items()},
+        }
+        return RenderedEmail(
+            subject=_single_line(str(_resolved(subject)))[:300],
+            text=render_template(f"email/{template}.txt", **context),
+            html=render_template(f"email/{template}.html", **context),
+            from_name=_single_line(from_name)[:200] if from_name else None,
+        )
 
 
 def queue_email(
     to: str,
-    subject: str,
+    subject: Subject,
     template: str,
     *,
+    language: str,
     category: str = "",
     reply_to: str | None = None,
     attachments: list[Attachment] | None = None,
@@ -107,7 +142,7 @@ def queue_email(
     """Render the message (`render_email`) and write it to the outbox (`queue_rendered`)."""
     return queue_rendered(
         to,
-        render_email(subject, template, **context),
+        render_email(subject, template, language=language, **context),
         category=category,
         reply_to=reply_to,
         attachments=attachments,

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from eventsite import links, signals
+from eventsite import i18n, links, signals
 from eventsite.accounts import services as account_services
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
@@ -70,13 +71,22 @@ def _new_link(invitation: OrganisationInvitation, actor: User | None, now: datet
     return secret
 
 
+def _invitee_language(address: str, actor: User | None) -> str:
+    """The invitee's account's language; without an account, the inviter's."""
+    account = account_services.find_user_by_email(address)
+    if account is not None:
+        return account.language
+    return actor.language if actor is not None else i18n.current_code()
+
+
 def _email(
     invitation: OrganisationInvitation, organisation: Organisation, secret: str, actor: User | None
 ) -> None:
     queue_email(
         invitation.email,
-        _("You are invited to organise events with %(name)s", name=organisation.name),
+        _l("You are invited to organise events with %(name)s", name=organisation.name),
         "organiser_invitation",
+        language=_invitee_language(invitation.email, actor),
         category="organiser_invitation",
         organisation=organisation,
         inviter=actor,

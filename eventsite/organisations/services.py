@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from slugify import slugify
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
@@ -196,8 +197,9 @@ def admit_or_invite(organisation: Organisation, email: str, now: datetime) -> st
     join(organisation, user, None, now, "member_add", JoinedVia.ADMIN)
     queue_email(
         user.email,
-        _("You can now organise events with %(name)s", name=organisation.name),
+        _l("You can now organise events with %(name)s", name=organisation.name),
         "organiser_member_added",
+        language=user.language,
         category="organiser_member_added",
         organisation=organisation,
         user=user,

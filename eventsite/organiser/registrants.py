@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
@@ -150,8 +150,9 @@ def compose_message(
     the event's name in the subject, the greeting, their text, the organisation's
     signature and the site's footer, from the organisation's name."""
     return mail.render_email(
-        _("%(subject)s — %(title)s", subject=subject, title=event.title),
+        _l("%(subject)s — %(title)s", subject=subject, title=event.title),
         "organiser_message",
+        language=user.language,
         from_name=event.organisation.name,
         event=event,
         user=user,

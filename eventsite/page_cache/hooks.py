@@ -17,7 +17,7 @@ from flask.globals import request_ctx
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 
-from eventsite import compression
+from eventsite import compression, i18n
 from eventsite.extensions import db
 from eventsite.page_cache import keys, store
 
@@ -42,6 +42,11 @@ class Visit:
     key: keys.Key | None  # None: someone who may be logged in, or a flash to show
     outcome: str = "miss"  # hit, miss or not-modified
     session_before: dict[str, Any] | None = None
+
+
+def _vary() -> str:
+    # Where get_locale() found the language (i18n.select_locale), asked by every key.
+    return i18n.vary_header(g.get("language_source", "default"))
 
 
 def _is_anonymous() -> bool:
@@ -73,7 +78,7 @@ def serve_from_cache() -> Response | None:
     held = keys.held_etag(request.headers.get("If-None-Match"), key)
     if held is not None:
         g.page_cache_visit = Visit(key, "not-modified")
-        return Response(status=304, headers=keys.public_headers(rules, held))
+        return Response(status=304, headers=keys.public_headers(rules, held, vary=_vary()))
     page = cache.get(key)
     if page is None:
         # What the session held before the render, to see what the render changed.
@@ -133,7 +138,7 @@ def _store(response: Response, key: keys.Key, session_before: Mapping[str, Any])
         cache.put(key, store.Page({None: store.Variant(body, _stored(response))}, True))
         return
     rules = keys.rules_for(current_app)
-    for name, value in keys.public_headers(rules, keys.etag_for(key)):
+    for name, value in keys.public_headers(rules, keys.etag_for(key), vary=_vary()):
         response.headers[name] = value
     headers = _stored(response)
     variants = {None: store.Variant(body, headers)}

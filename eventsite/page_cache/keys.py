@@ -139,10 +139,12 @@ def held_etag(if_none_match: str | None, key: Key) -> str | None:
     return None
 
 
-def public_headers(rules: Rules, etag: str) -> list[tuple[str, str]]:
-    """What a page that is the same for every anonymous visitor is sent with."""
+def public_headers(rules: Rules, etag: str, *, vary: str) -> list[tuple[str, str]]:
+    """What a page that is the same for every anonymous visitor is sent with. `vary`:
+    i18n.vary_header, "Accept-Language, Cookie" unless `?lang=` chose the language; the
+    encoding is added when pages are kept compressed."""
     return [
         ("Cache-Control", rules.public_cache_control),
         ("ETag", etag),
-        ("Vary", "Cookie, Accept-Encoding" if rules.encodings else "Cookie"),
+        ("Vary", f"{vary}, Accept-Encoding" if rules.encodings else vary),
     ]

@@ -10,6 +10,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from eventsite import i18n
 from eventsite.accounts import tokens
 from eventsite.accounts.services import AccountError
 from eventsite.extensions import csrf, db, limiter
@@ -38,7 +39,7 @@ def alert(slug: str) -> Any:
             if user is not None:
                 alerts.subscribe_user(user, event, now)
             else:
-                alerts.subscribe_visitor(form.email.data, event, now)
+                alerts.subscribe_visitor(form.email.data, event, now, language=i18n.current_code())
         except (AccountError, rules.RegistrationError) as err:
             db.session.rollback()
             if user is None:

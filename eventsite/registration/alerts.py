@@ -12,6 +12,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -69,36 +70,47 @@ def subscribe_user(user: User, event: Event, now: datetime) -> OpeningAlert | No
     alert = _find(event, address)
     if alert is None:
         alert = OpeningAlert(
-            event_id=event.id, email=address, user_id=user.id, created_at=now, confirmed_at=now
+            event_id=event.id,
+            email=address,
+            user_id=user.id,
+            created_at=now,
+            confirmed_at=now,
+            language=user.language,
         )
         return alert if _insert(alert) else _find(event, address)
     alert.user_id = user.id
+    alert.language = user.language
     alert.confirmed_at = alert.confirmed_at or now
     db.session.flush()
     return alert
 
 
-def subscribe_visitor(email: str, event: Event, now: datetime) -> None:
+def subscribe_visitor(email: str, event: Event, now: datetime, *, language: str) -> None:
     """Email the address a confirmation link; the caller answers the same whatever happened
-    (a confirmed address gets nothing more, an unconfirmed one the link again)."""
+    (a confirmed address gets nothing more, an unconfirmed one the link again). `language`:
+    the page's, which the messages are written in."""
     _refuse_unless_possible(event, now)
     address = normalise_email(email)
     database.lock_for_write()
     alert = _find(event, address)
     if alert is None:
-        if not _insert(OpeningAlert(event_id=event.id, email=address, created_at=now)):
+        new = OpeningAlert(event_id=event.id, email=address, created_at=now, language=language)
+        if not _insert(new):
             return  # the same address at the same moment: that request sends the link
     elif alert.is_confirmed:
         return
+    else:
+        alert.language = language
     token = tokens.make_token(CONFIRM, {"event": event.id, "email": address}, now)
     mail.queue_email(
         address,
-        _("Confirm: tell me when registration opens for %(title)s", title=event.title),
+        _l("Confirm: tell me when registration opens for %(title)s", title=event.title),
         "registration_alert_confirm",
+        language=language,
         category="alert",
         event=event,
         event_url=links.external_url("events.detail", slug=event.slug),
-        opens=rules.local_moment(event.registration_opens_at, event.timezone),
+        opens=mail.deferred(rules.local_moment, event.registration_opens_at, event.timezone),
         confirm_url=links.external_url("registration.alert_confirm", token=token),
         **_unsubscribe_links(event, address, now),
     )
@@ -217,28 +229,27 @@ def _alert_batch(event_id: int, now: datetime) -> int | None:
     if not ids:
         db.session.rollback()
         return None
-    claimed = list(
-        db.session.scalars(
-            update(OpeningAlert)
-            .where(OpeningAlert.id.in_(ids), OpeningAlert.sent_at.is_(None))
-            .values(sent_at=now)
-            .returning(OpeningAlert.email)
-        )
-    )
-    subject = _("Registration is open: %(title)s", title=event.title)
+    claimed = db.session.execute(
+        update(OpeningAlert)
+        .where(OpeningAlert.id.in_(ids), OpeningAlert.sent_at.is_(None))
+        .values(sent_at=now)
+        .returning(OpeningAlert.email, OpeningAlert.language)
+    ).all()
+    subject = _l("Registration is open: %(title)s", title=event.title)
     context = {
         "event": event,
         "event_url": links.external_url("events.detail", slug=event.slug),
         "register_url": links.external_url("registration.register", slug=event.slug),
-        "dates": templating.event_dates(event),
-        "times": templating.event_times(event),
+        "dates": mail.deferred(templating.event_dates, event),
+        "times": mail.deferred(templating.event_times, event),
     }
-    for address in claimed:
+    for address, language in claimed:
         links_for = _unsubscribe_links(event, address, now)
         mail.queue_email(
             address,
             subject,
             "registration_alert_open",
+            language=language,
             category="alert",
             list_unsubscribe=links_for["list_unsubscribe"],
             unsubscribe_url=links_for["unsubscribe_url"],

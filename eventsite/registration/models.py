@@ -243,6 +243,9 @@ class OpeningAlert(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of its emails (i18n.LANGUAGES): the page's when the person asked (a
+    # logged-in person's: their account's).
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
     event: Mapped[Event] = relationship()
 

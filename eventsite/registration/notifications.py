@@ -13,7 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -125,16 +128,18 @@ def _invitation(
 ) -> mail.Attachment:
     """The registrant's METHOD:REQUEST / METHOD:CANCEL calendar, with them as its ATTENDEE
     (RFC 5546 3.2.2). Built for each message, so a renamed organisation or topic is never
-    stale: about 0.4 ms, the description's plain text being stored on the event."""
+    stale: about 0.4 ms, the description's plain text being stored on the event. In the
+    registrant's language, as the message it goes with."""
     event = registration.event
-    data = builders.build_registrant_invitation(
-        event,
-        method=method,
-        attendee=registrant_attendee(registration, declined=method == "CANCEL"),
-        sequence=sequence,
-        now=now,
-        base_url=current_app.config["BASE_URL"].rstrip("/"),
-    )
+    with force_locale(registration.user.language):
+        data = builders.build_registrant_invitation(
+            event,
+            method=method,
+            attendee=registrant_attendee(registration, declined=method == "CANCEL"),
+            sequence=sequence,
+            now=now,
+            base_url=current_app.config["BASE_URL"].rstrip("/"),
+        )
     return mail.calendar_invitation(f"{event.slug}.ics", method, data)
 
 
@@ -224,8 +229,9 @@ def _queue(
     user = registration.user
     mail.queue_email(
         user.email,
-        _subject(template, registration),
+        mail.deferred(_subject, template, registration),
         template,
+        language=user.language,
         category="registration",
         attachments=[*attachments, ticket.image] if ticket else attachments,
         has_invitation=bool(attachments),
@@ -234,14 +240,14 @@ def _queue(
         event=event,
         user=user,
         status=str(registration.status),
-        status_label=status_label(registration.status),
+        status_label=mail.deferred(status_label, registration.status),
         rank=rank if rank is not None else queries.waitlist_rank(registration),
         answers=answers.answer_rows(registration),
         manage_url=manage_url(registration),
         event_url=event_url(event),
         cover=cover_for_email(event),
-        dates=templating.event_dates(event),
-        times=templating.event_times(event),
+        dates=mail.deferred(templating.event_dates, event),
+        times=mail.deferred(templating.event_times, event),
         join_url=rules.join_link(registration),
         reason=reason,
     )
@@ -274,25 +280,26 @@ def notify_hold(registration: Registration, link: str, now: datetime, *, has_acc
     event = registration.event
     title = event.title
     subject = (
-        _("Continue your registration: %(title)s", title=title)
+        _l("Continue your registration: %(title)s", title=title)
         if has_account
-        else _("Confirm your email address to keep your place: %(title)s", title=title)
+        else _l("Confirm your email address to keep your place: %(title)s", title=title)
     )
     mail.queue_email(
         registration.user.email,
         subject,
         "registration_hold",
+        language=registration.user.language,
         category="registration",
         has_account=has_account,
         user=registration.user,
         event=event,
         status=str(registration.status),
         link=link,
-        until=hold_deadline(registration),
+        until=mail.deferred(hold_deadline, registration),
         event_url=event_url(event),
         cover=cover_for_email(event),
-        dates=templating.event_dates(event),
-        times=templating.event_times(event),
+        dates=mail.deferred(templating.event_dates, event),
+        times=mail.deferred(templating.event_times, event),
     )
 
 
@@ -302,20 +309,21 @@ def notify_already_registered(registration: Registration, now: datetime) -> None
     event = registration.event
     mail.queue_email(
         registration.user.email,
-        _("You are already registered: %(title)s", title=event.title),
+        _l("You are already registered: %(title)s", title=event.title),
         "registration_already",
+        language=registration.user.language,
         category="registration",
         user=registration.user,
         event=event,
-        status_label=status_label(registration.status),
+        status_label=mail.deferred(status_label, registration.status),
         login_url=links.external_url(
             "accounts.login",
             next=links.path_for("registration.detail", public_id=registration.public_id),
         ),
         event_url=event_url(event),
         cover=cover_for_email(event),
-        dates=templating.event_dates(event),
-        times=templating.event_times(event),
+        dates=mail.deferred(templating.event_dates, event),
+        times=mail.deferred(templating.event_times, event),
     )
 
 
@@ -363,7 +371,7 @@ def _queue_calendar_update(
     *,
     method: str,
     template: str,
-    subject: str,
+    subject: LazyString,
     link_changed: bool = False,
 ) -> int:
     """Everyone active hears about the change; only confirmed places, the people who had
@@ -374,9 +382,9 @@ def _queue_calendar_update(
     context = {
         "event": event,
         "event_url": content.event_url(event, base_url),
-        "dates": templating.event_dates(event),
-        "times": templating.event_times(event),
-        "location": content.event_location(event),
+        "dates": mail.deferred(templating.event_dates, event),
+        "times": mail.deferred(templating.event_times, event),
+        "location": mail.deferred(content.event_location, event),
         "link_changed": link_changed,
     }
     count = 0
@@ -390,6 +398,7 @@ def _queue_calendar_update(
             registration.user.email,
             subject,
             template,
+            language=registration.user.language,
             category="calendar",
             attachments=attachments,
             has_invitation=bool(attachments),
@@ -414,7 +423,7 @@ def notify_event_changed(event: Event, now: datetime, changes: frozenset[str] = 
     with the event as METHOD:REQUEST (same UID, the raised SEQUENCE), so calendars move
     their copy, and the online link (said to be new when `changes` holds online_url).
     Returns the number of messages queued."""
-    subject = _("Changed: %(title)s", title=event.title)
+    subject = _l("Changed: %(title)s", title=event.title)
     return _queue_calendar_update(
         event,
         now,
@@ -429,7 +438,7 @@ def notify_event_cancelled(event: Event, now: datetime) -> int:
     """Email every active registrant that the event is cancelled; confirmed places with
     METHOD:CANCEL so calendars remove it. Call after events.services.cancel_event
     (registrations stay active until then, so they are the people to tell)."""
-    subject = _("Cancelled: %(title)s", title=event.title)
+    subject = _l("Cancelled: %(title)s", title=event.title)
     return _queue_calendar_update(
         event, now, method="CANCEL", template="event_cancelled", subject=subject
     )

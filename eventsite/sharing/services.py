@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
+from eventsite import i18n
 from eventsite.accounts.models import User
 from eventsite.accounts.services import normalise_email
 from eventsite.errors import DomainError
@@ -83,8 +85,9 @@ def share_event(
     db.session.add(share)
     queue_email(
         address,
-        _("An event you might like: %(title)s", title=event.title),
+        _l("An event you might like: %(title)s", title=event.title),
         "share_event",
+        language=i18n.current_code(),  # the sender's: they wrote the note in it
         category="share",
         event=event,
         event_link=event_url(event),

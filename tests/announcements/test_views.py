@@ -74,7 +74,9 @@ def test_bad_addresses_are_refused_clearly(client) -> None:
 
 def confirmed_fan(client, mailbox):
     """fan@example.org on the list; returns the confirmation message."""
-    services.subscribe("fan@example.org", now=utcnow())  # as the form does (CSRF or not)
+    services.subscribe(
+        "fan@example.org", now=utcnow(), language="en"
+    )  # as the form does (CSRF or not)
     db.session.commit()
     (message,) = mailbox()
     services.confirm_subscription(message.link("/notify/confirm/").rsplit("/", 1)[1], utcnow())
@@ -169,7 +171,7 @@ def test_notify_me_without_csrf_token_is_refused(client) -> None:
 
 @pytest.mark.usefixtures("csrf_enabled")
 def test_confirming_needs_the_pages_csrf_token(client, mailbox) -> None:
-    services.subscribe("fan@example.org", now=utcnow())
+    services.subscribe("fan@example.org", now=utcnow(), language="en")
     db.session.commit()
     link = mailbox()[0].link("/notify/confirm/")
     assert client.post(link).status_code == 400

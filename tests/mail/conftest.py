@@ -42,7 +42,7 @@ def queue(app: Flask) -> Callable[..., list[OutboxMessage]]:
     ) -> list[OutboxMessage]:
         rows = [
             services.queue_email(
-                to.format(n=n), subject or f"Message {n}", "test_message", **kwargs
+                to.format(n=n), subject or f"Message {n}", "test_message", language="en", **kwargs
             )
             for n in range(1, count + 1)
         ]

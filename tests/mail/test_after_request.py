@@ -22,7 +22,7 @@ def add_test_routes(app: Flask) -> None:
     """Views that queue mail the way real actions do: in the request's transaction."""
 
     def queue_and_commit() -> str:
-        services.queue_email("ada@example.org", "After the request", "test_message")
+        services.queue_email("ada@example.org", "After the request", "test_message", language="en")
         db.session.commit()
         return "queued"
 
@@ -32,7 +32,7 @@ def add_test_routes(app: Flask) -> None:
         return "queued"
 
     def queue_and_roll_back() -> tuple[str, int]:
-        services.queue_email("ada@example.org", "Never sent", "test_message")
+        services.queue_email("ada@example.org", "Never sent", "test_message", language="en")
         db.session.rollback()
         return "rolled back", 422
 
@@ -65,7 +65,7 @@ def test_mail_goes_out_after_the_request(smtp_sink, deliver_after_request, clien
 
 def test_only_this_requests_messages_are_delivered(smtp_sink, deliver_after_request, client):
     _controller, handler = smtp_sink
-    services.queue_email("earlier@example.org", "Queued earlier", "test_message")
+    services.queue_email("earlier@example.org", "Queued earlier", "test_message", language="en")
     db.session.commit()  # queued outside any request: the worker's job
 
     client.post("/_test/mail/commit")

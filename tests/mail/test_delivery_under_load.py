@@ -199,7 +199,7 @@ def test_after_request_delivery_uses_one_thread_and_a_bounded_queue(
     def queue_one() -> str:
         from eventsite.mail import services
 
-        services.queue_email("ada@example.org", "After the request", "test_message")
+        services.queue_email("ada@example.org", "After the request", "test_message", language="en")
         db.session.commit()
         return "queued"
 

@@ -169,7 +169,9 @@ def test_header_injection_in_subject_and_reply_to_name_adds_no_header(smtp_sink,
 def test_queue_refuses_addresses_that_are_not_addresses(app, field, value):
     kwargs = {"to": "friend@example.org", "reply_to": None, field: value}
     with pytest.raises(ValueError):
-        services.queue_email(kwargs["to"], "Hi", "test_message", reply_to=kwargs["reply_to"])
+        services.queue_email(
+            kwargs["to"], "Hi", "test_message", language="en", reply_to=kwargs["reply_to"]
+        )
     db.session.rollback()
     assert rows() == []
 

@@ -67,7 +67,7 @@ def app_config(app_config: dict[str, Any], request: pytest.FixtureRequest) -> di
 
 def _subscribe(address: str, confirm: bool) -> None:
     now = utcnow()
-    announcements.subscribe(address, now)
+    announcements.subscribe(address, now, language="en")
     if confirm:
         subscriber = db.session.scalar(
             select(AnnouncementSubscriber).where(AnnouncementSubscriber.email == address)
