@@ -35,6 +35,8 @@ CAPACITY = 300
 WORKERS = 4
 CLIENT_THREADS = 16
 MIN_RPS_POSTGRESQL = 150.0
+# Issue #16: registrations/s as a share of the bare one-row POST's, in the same run.
+MIN_RATIO = {"PostgreSQL": 0.40, "SQLite": 0.25}
 
 # --- the yardstick: a bare POST handler that writes one row ---------------------------------------
 
@@ -248,6 +250,7 @@ def _wrong_ranks(app: Flask, slug: str) -> tuple[int, int]:
     the final list, or none, numbers stated to more than one person), read from the
     outbox rows the registrations wrote."""
     from eventsite.extensions import db
+    from eventsite.mail import services as mail
     from eventsite.models import Event, OutboxMessage, Registration, User
     from eventsite.registration import queries
 
@@ -266,15 +269,21 @@ def _wrong_ranks(app: Flask, slug: str) -> tuple[int, int]:
                 .where(Registration.event_id == event_id)
             ).all()
         )
+        waiting_emails = {
+            email for email, registration_id in emails.items() if registration_id in final
+        }
         stated: dict[int, int] = {}
-        for to, body in db.session.execute(
-            select(OutboxMessage.to_address, OutboxMessage.body_text).where(
-                OutboxMessage.category == "registration", OutboxMessage.to_address.in_(emails)
+        for row in db.session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.category == "registration",
+                OutboxMessage.to_address.in_(waiting_emails),
             )
         ):
+            # Written as the sender will write it (queued as facts: `mail.queue_facts`).
+            body = mail.render_row(row).email.text if row.renderer else row.body_text
             found = WAITING_NUMBER.search(body)
             if found:
-                stated[emails[to]] = int(found.group(1))
+                stated[emails[row.to_address]] = int(found.group(1))
         db.session.remove()
         db.engine.dispose()
     wrong = sum(1 for rid, rank in final.items() if stated.get(rid) != rank)
@@ -314,15 +323,19 @@ def measure_backend(label: str, url: str, *, fresh: bool) -> list[Row]:
         f"{ratio:.2f}x the bare POST handler ({bare_stats.rps:.0f} req/s)"
     )
     target = (
-        f">= {MIN_RPS_POSTGRESQL:g} req/s, 0 overbooked, 0 wrong ranks"
+        f">= {MIN_RPS_POSTGRESQL:g} req/s, >= {MIN_RATIO[label]:.2f}x bare, 0 overbooked"
         if label == "PostgreSQL"
-        else ("0 overbooked, 0 errors, 0 wrong ranks")
+        else f">= {MIN_RATIO[label]:.2f}x bare, 0 overbooked, 0 errors"
     )
     ok = overbooked == 0 and stats.errors == 0 and lost == 0 and confirmed == CAPACITY
-    ok = ok and wrong_ranks == 0
+    ok = ok and wrong_ranks == 0 and ratio >= MIN_RATIO[label]
     if label == "PostgreSQL":
         ok = ok and stats.rps >= MIN_RPS_POSTGRESQL
     harness.log(f"  {label}: {stats.rps:.0f} registrations/s; {note}")
+    harness.log(
+        f"  {label}: ratio to the bare one-row POST {ratio:.2f} "
+        f"(target >= {MIN_RATIO[label]:.2f}; load average {os.getloadavg()[0]:.1f})"
+    )
     return [
         Row(
             f"registration POST, {label} (gunicorn {WORKERS} workers)",

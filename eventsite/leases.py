@@ -89,6 +89,22 @@ def claim(
     return None
 
 
+def keep(model: type[Any], row: Any, values: dict[str, Any]) -> bool:
+    """Write `values` to the row and keep the lease, in one short transaction, if this
+    sender still holds it (work done before sending, such as rendering). Returns False
+    when the lease has run out and another sender took the row."""
+    session = db.session()
+    database.lock_for_write()
+    kept = session.execute(
+        update(model)
+        .where(model.id == row.id, model.lease_token == row.lease_token)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return kept == 1
+
+
 def record(model: type[Any], row: Any, values: dict[str, Any]) -> bool:
     """Write the outcome and end the lease, in one short transaction, if this sender
     still holds the lease. Returns False when it had run out and another sender took the

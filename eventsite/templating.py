@@ -146,10 +146,19 @@ def country_choices(kept: str | None = None) -> list[tuple[str, str]]:
     """Real countries and territories (two-letter codes) named in the reader's language,
     by name. A stored code no longer on the list (kept) stays a choice, so editing a
     record never silently drops it."""
-    codes = set(COUNTRY_CODES)
-    if kept:
-        codes.add(kept.upper())
-    return sort_by_name((code, country_name(code)) for code in codes)
+    locale = _locale()
+    if not kept or kept.upper() in COUNTRY_CODES:
+        return list(_countries_in(locale))
+    names = locale.territories
+    return sort_by_name([*_countries_in(locale), (kept.upper(), names.get(kept.upper(), kept))])
+
+
+@lru_cache(maxsize=32)
+def _countries_in(locale: Locale) -> tuple[tuple[str, str], ...]:
+    # Collating 250 names costs ~20 ms (pyuca, pure Python): every form with a country
+    # field paid it on each request, the registration POST included (issue #16 profile).
+    names = locale.territories
+    return tuple(sort_by_name((code, names.get(code, code)) for code in COUNTRY_CODES))
 
 
 def zone_label(value: datetime, tz_name: str) -> str:

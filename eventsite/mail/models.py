@@ -39,6 +39,13 @@ class OutboxMessage(db.Model):
     from_name: Mapped[str | None] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
+    # A message queued as facts (`services.queue_facts`): the renderer that still has to
+    # write its subject, bodies and attachments from `facts`, in `locale`; the sender does
+    # it once it holds the row's lease, stores the result and clears `renderer`. None: the
+    # message was rendered when queued, or has been since.
+    renderer: Mapped[str | None] = mapped_column(String(50))
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    locale: Mapped[str | None] = mapped_column(String(35))
     body_html: Mapped[str | None] = mapped_column(Text)
     # [{"filename": ..., "content_type": "text/calendar; method=REQUEST", "data": base64}]
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -37,7 +37,7 @@ from flask_babel import gettext as _
 
 from eventsite import leases
 from eventsite.extensions import db
-from eventsite.mail import mime
+from eventsite.mail import mime, services
 from eventsite.mail.models import OutboxMessage, OutboxStatus
 from eventsite.timeutil import utcnow
 
@@ -225,13 +225,44 @@ def _failure(
     return "retried", {**values, "next_attempt_at": now + retry_delay(attempts, config)}
 
 
+class _LeaseLost(Exception):
+    """The lease ran out while the row was being rendered: another sender has it."""
+
+
+def _render(row: OutboxMessage) -> None:
+    """Write a row queued as facts (`services.queue_facts`) and store the result while the
+    lease is held, so every later attempt sends the same message; fills in `row`. The
+    database is read in a transaction of its own, ended before the row is written."""
+    try:
+        values = services.rendered_values(services.render_row(row))
+    finally:
+        db.session.rollback()  # end the renderer's reads: no transaction while sending
+    if not leases.keep(OutboxMessage, row, values):
+        raise _LeaseLost
+    for key, value in values.items():
+        setattr(row, key, value)
+
+
 def _send(
     row: OutboxMessage, transport: Transport, now: datetime | None
 ) -> tuple[str, dict[str, Any]]:
-    """Build and send one claimed row, outside any transaction; returns the outcome and
-    the columns to record it with. `now` None: the clock when the server has answered."""
+    """Render (if queued as facts), build and send one claimed row, outside any
+    transaction; returns the outcome and the columns to record it with. `now` None: the
+    clock when the server has answered."""
     config = current_app.config
     sender = config["MAIL_DEFAULT_SENDER"]
+    if row.renderer is not None:
+        try:
+            _render(row)
+        except services.RenderError as err:
+            error = f"could not be written: {err}"
+            return _failure(row, permanent=True, error=error, now=now or utcnow(), config=config)
+        except _LeaseLost:
+            raise
+        except Exception as err:  # a broken template, say: retried, and reported if it stays
+            log.exception("Email %s to %s could not be written", row.id, row.to_address)
+            error = f"could not be written: {type(err).__name__}: {err}"
+            return _failure(row, permanent=False, error=error, now=now or utcnow(), config=config)
     try:
         msg = mime.build_message(row, sender=sender)
     except mime.MessageBuildError as err:
@@ -291,7 +322,11 @@ def _deliver(
             row = _claim(now or utcnow(), ids)
             if row is None:
                 break
-            outcome, values = _send(row, transport, now)  # no transaction, no lock
+            try:
+                outcome, values = _send(row, transport, now)  # no transaction, no lock
+            except _LeaseLost:
+                log.warning("Email %s: the lease ran out while it was written", row.id)
+                continue
             _record(row, values)
             setattr(report, outcome, getattr(report, outcome) + 1)
     except BaseException:

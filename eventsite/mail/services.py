@@ -1,4 +1,5 @@
-"""Queueing email: render both parts now, store the row; the sender delivers later."""
+"""Queueing email: render both parts now and store the row (`queue_email`), or store the
+facts and let the sender render them (`queue_facts`); the sender delivers later."""
 
 from __future__ import annotations
 
@@ -158,9 +159,12 @@ def queue_rendered(
     reply_to: str | None = None,
     attachments: list[Attachment] | None = None,
     list_unsubscribe: str | None = None,
+    renderer: str | None = None,
+    facts: dict[str, Any] | None = None,
+    locale: str | None = None,
 ) -> OutboxMessage:
     """Write one rendered message to the outbox in the caller's transaction (flush, no
-    commit).
+    commit) (`renderer`, `facts`, `locale`: one to render later, `queue_facts`).
 
     `to` and `reply_to` must be addresses (ValueError otherwise). `list_unsubscribe` is an
     address that unsubscribes with a bare POST (RFC 8058), for mail sent to a list.
@@ -185,6 +189,9 @@ def queue_rendered(
         body_html=message.html,
         attachments=[a.as_json() for a in attachments or []],
         list_unsubscribe=list_unsubscribe,
+        renderer=renderer,
+        facts=facts,
+        locale=locale,
     )
     db.session.add(row)
     db.session.flush()
@@ -192,6 +199,77 @@ def queue_rendered(
     # production leaves it to the worker.
     db.session().info.setdefault(QUEUED_IDS, []).append(row.id)
     return row
+
+
+# --- messages queued as facts, rendered by the sender -----------------------------------------
+
+
+class RenderError(Exception):
+    """A queued message cannot be written, now or ever (what it is about is gone)."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a renderer writes from a row's facts: the message and its attachments."""
+
+    email: RenderedEmail
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+Renderer = Callable[[dict[str, Any]], Rendered]
+_RENDERERS: dict[str, Renderer] = {}
+
+
+def register_renderer(name: str, renderer: Renderer) -> None:
+    """A package above this one (registration) says how to write its messages from their
+    facts; `queue_facts(..., renderer=name)` rows are then written by it."""
+    _RENDERERS[name] = renderer
+
+
+def queue_facts(
+    to: str, renderer: str, facts: dict[str, Any], *, language: str, category: str
+) -> OutboxMessage:
+    """Write a message to the outbox as the facts it tells (JSON) and the language to tell
+    them in (the recipient's), in the caller's transaction (flush, no commit). The sender renders it
+    (`render_row`) once it has claimed the row, outside the caller's transaction and its
+    locks: a registration holds up the next one for its insert, not for its email's
+    templates, QR code and calendar. Committed with the change it tells of, so never lost;
+    a renderer that fails is retried like a failed delivery."""
+    if renderer not in _RENDERERS:
+        raise ValueError(f"no renderer {renderer!r} is registered")
+    return queue_rendered(
+        to,
+        RenderedEmail(subject="", text="", html=""),
+        category=category,
+        renderer=renderer,
+        facts=facts,
+        locale=i18n.normalise(language) or i18n.DEFAULT,
+    )
+
+
+def render_row(row: OutboxMessage) -> Rendered:
+    """Write a row queued by `queue_facts`, in the language stored with it. Reads the
+    database; changes nothing. RenderError when it can never be written."""
+    renderer = _RENDERERS.get(row.renderer or "")
+    if renderer is None:
+        raise RenderError(f"no renderer {row.renderer!r} is registered")
+    if not row.locale:
+        return renderer(dict(row.facts or {}))
+    with force_locale(row.locale):
+        return renderer(dict(row.facts or {}))
+
+
+def rendered_values(rendered: Rendered) -> dict[str, Any]:
+    """The columns that store a rendered message on its row (and mark it rendered)."""
+    message = rendered.email
+    return {
+        "subject": message.subject,
+        "body_text": message.text,
+        "body_html": message.html,
+        "from_name": message.from_name,
+        "attachments": [a.as_json() for a in rendered.attachments],
+        "renderer": None,
+    }
 
 
 # --- operating the outbox ----------------------------------------------------------------------

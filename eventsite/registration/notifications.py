@@ -63,10 +63,8 @@ def event_url(event: Event) -> str:
     return links.external_url("events.detail", slug=event.slug)
 
 
-def _subject(template: str, registration: Registration) -> str:
-    event = registration.event
+def _subject(template: str, event: Event, status: RegistrationStatus) -> str:
     title = event.title
-    status = registration.status
     if template == "registration_confirmation":
         if status == RegistrationStatus.WAITLISTED:
             return _("You are on the waiting list: %(title)s", title=title)
@@ -160,9 +158,7 @@ PLACE_TEMPLATES = (
 def notify_reminder(registration: Registration, now: datetime) -> None:
     """The reminder before the event (registration/jobs.py claims it first): the dates, the
     place or join link, the calendar invitation again and the registration page."""
-    attachments = [_invitation(registration, "REQUEST", invitation_sequence(registration), now)]
-    ticket = tickets.email_ticket(registration)
-    _queue(registration, "registration_reminder", now, attachments, ticket=ticket)
+    _queue(registration, "registration_reminder", now, invitation="REQUEST", ticket=True)
 
 
 def notify(
@@ -185,13 +181,15 @@ def notify(
         and not registration.is_held
         and template in PLACE_TEMPLATES
     )
-    attachments = (
-        [_invitation(registration, "REQUEST", invitation_sequence(registration), now)]
-        if invited
-        else []
+    _queue(
+        registration,
+        template,
+        now,
+        invitation="REQUEST" if invited else None,
+        rank=rank,
+        reason=reason,
+        ticket=template in PLACE_TEMPLATES,
     )
-    ticket = tickets.email_ticket(registration) if template in PLACE_TEMPLATES else None
-    _queue(registration, template, now, attachments, rank=rank, reason=reason, ticket=ticket)
 
 
 def notify_cancelled(
@@ -206,42 +204,86 @@ def notify_cancelled(
     an organiser, with the organiser's `reason` if they gave one). If it was a confirmed
     place, they had a REQUEST: a METHOD:CANCEL for the same UID, with a higher SEQUENCE,
     takes the event out of their calendar."""
-    attachments = (
-        [_invitation(registration, "CANCEL", invitation_sequence(registration, cancel=True), now)]
-        if previous_status == RegistrationStatus.CONFIRMED
-        else []
-    )
     template = "registration_cancelled_by_organiser" if by_organiser else "registration_cancelled"
-    _queue(registration, template, now, attachments, reason=reason if by_organiser else "")
+    _queue(
+        registration,
+        template,
+        now,
+        invitation="CANCEL" if previous_status == RegistrationStatus.CONFIRMED else None,
+        reason=reason if by_organiser else "",
+    )
+
+
+# The outbox renderer of the messages about a registration (`render_registration_email`).
+RENDERER = "registration"
 
 
 def _queue(
     registration: Registration,
     template: str,
     now: datetime,
-    attachments: list[mail.Attachment],
     *,
+    invitation: str | None = None,
     rank: int | None = None,
     reason: str = "",
-    ticket: tickets.EmailTicket | None = None,
+    ticket: bool = False,
 ) -> None:
+    """Queue the facts of the message (`mail.queue_facts`): the sender writes it after
+    this transaction has committed, outside the event's lock (`render_registration_email`).
+    What the message must say as things stand now is stored (the status, the waiting-list
+    rank, whether it carries the calendar invitation REQUEST or CANCEL, and the ticket);
+    the rest (names, answers, the event's details) is read when it is written.
+    `invitation`: "REQUEST" / "CANCEL" or None; `ticket`: the ticket, if it is valid."""
+    status = RegistrationStatus(registration.status)
+    if rank is None and status == RegistrationStatus.WAITLISTED:
+        rank = queries.waitlist_rank(registration)
+    mail.queue_facts(
+        registration.user.email,
+        RENDERER,
+        {
+            "registration_id": registration.id,
+            "template": template,
+            "status": str(status),
+            "rank": rank,
+            "reason": reason,
+            "invitation": invitation,
+            "ticket": ticket and tickets.has_valid_ticket(registration),
+            "now": now.isoformat(),
+        },
+        language=registration.user.language,
+        category="registration",
+    )
+
+
+def render_registration_email(facts: dict[str, Any]) -> mail.Rendered:
+    """Write a message `_queue` stored as facts (the sender calls this, in the language
+    stored with the row). The ticket is left out if it is no longer valid."""
+    registration = db.session.get(Registration, int(facts["registration_id"]))
+    if registration is None:
+        raise mail.RenderError(f"registration {facts['registration_id']} no longer exists")
+    template = str(facts["template"])
+    status = RegistrationStatus(facts["status"])
+    now = datetime.fromisoformat(facts["now"])
     event = registration.event
     user = registration.user
-    mail.queue_email(
-        user.email,
-        mail.deferred(_subject, template, registration),
+    attachments: list[mail.Attachment] = []
+    method = facts.get("invitation")
+    if method:
+        sequence = invitation_sequence(registration, cancel=method == "CANCEL")
+        attachments.append(_invitation(registration, method, sequence, now))
+    ticket = tickets.email_ticket(registration) if facts.get("ticket") else None
+    message = mail.render_email(
+        mail.deferred(_subject, template, event, status),
         template,
         language=user.language,
-        category="registration",
-        attachments=[*attachments, ticket.image] if ticket else attachments,
         has_invitation=bool(attachments),
         ticket=ticket,
         registration=registration,
         event=event,
         user=user,
-        status=str(registration.status),
-        status_label=mail.deferred(status_label, registration.status),
-        rank=rank if rank is not None else queries.waitlist_rank(registration),
+        status=str(status),
+        status_label=mail.deferred(status_label, status),
+        rank=facts.get("rank"),
         answers=answers.answer_rows(registration),
         manage_url=manage_url(registration),
         event_url=event_url(event),
@@ -249,8 +291,12 @@ def _queue(
         dates=mail.deferred(templating.event_dates, event),
         times=mail.deferred(templating.event_times, event),
         join_url=rules.join_link(registration),
-        reason=reason,
+        reason=facts.get("reason") or "",
     )
+    return mail.Rendered(message, [*attachments, ticket.image] if ticket else attachments)
+
+
+mail.register_renderer(RENDERER, render_registration_email)
 
 
 # Wide enough for an email's 600-pixel column on a high-density screen.

@@ -193,12 +193,18 @@ def register_attendee(
 
     Everything between the lock and the caller's commit holds up every other
     registration for the event, so it is kept to a few statements: the lock, one
-    aggregate, the INSERT and the confirmation email's row.
+    aggregate, the INSERT, the webhook endpoints and the confirmation email's row. The
+    answers are checked before the lock; the email is queued as facts and written by the
+    sender after the commit (`notifications._queue`).
     """
     if not user.is_verified and not hold:
         raise rules.RegistrationError(
             _("Please confirm your email address before registering: use the link we sent you.")
         )
+    # Checked and normalised before the lock: nothing in them depends on the places.
+    if questions is None:
+        questions = queries.questions_for_event(event)
+    stored = registration_answers.build_answers(questions, answers)
     _lock_event(event, now, expire=False)
     outlook = _outlook(event, user, now)
     if outlook.expired_holds:
@@ -218,9 +224,6 @@ def register_attendee(
     status = (
         RegistrationStatus.WAITLISTED if state.joins_waiting_list else _status_for_new_place(event)
     )
-    if questions is None:
-        questions = queries.questions_for_event(event)
-    stored = registration_answers.build_answers(questions, answers)
     registration = _insert_registration(
         {
             "event_id": event.id,

@@ -31,6 +31,7 @@ from eventsite.models import OrganisationInvitation, OutboxMessage, User
 from eventsite.organisations.models import hash_invitation_secret, new_invitation_secret
 from eventsite.timeutil import utcnow
 
+from ..mail.written import written
 from .plans import (
     FormPlan,
     QueryPlan,
@@ -264,7 +265,7 @@ def send_form(site: Site, target: FormTarget, plan: FormPlan) -> None:
     if response.status_code < 400:
         for message in rows_after(OutboxMessage, last_message):
             # What a person typed never becomes a header.
-            assert_one_line(message.subject, "an email's subject")
+            assert_one_line(written(message).subject, "an email's subject")
             assert_one_line(message.to_address, "an email's recipient")
             assert_one_line(message.reply_to, "an email's Reply-To")
         if target.check is not None:

@@ -174,6 +174,7 @@ def test_invitations_follow_organisation_and_topic_renames(
     event = make_event(capacity=10, topics=[climate])
     registration_services.register_attendee(make_user(), event, {}, NOW)
     db.session.commit()
+    deliver_due()  # a message is written when it is sent
     event.organisation.name = "Renamed Institute"
     climate.name = "Climate and oceans"
     db.session.commit()

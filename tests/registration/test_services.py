@@ -24,6 +24,7 @@ from eventsite.registration import answers, queries, rules, services
 
 from ..ical.ics_check import check_export
 from ..mail.invitations import invitation
+from ..mail.written import written
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -38,7 +39,8 @@ def statuses(event) -> dict[str, int]:
 
 
 def outbox_subjects() -> list[str]:
-    return list(db.session.scalars(select(OutboxMessage.subject).order_by(OutboxMessage.id)))
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+    return [written(row).subject for row in rows]
 
 
 # --- registering -------------------------------------------------------------------------------
