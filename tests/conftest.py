@@ -31,7 +31,7 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from eventsite import create_app
-from eventsite.extensions import db
+from eventsite.extensions import babel, db
 from eventsite.models import (
     AgendaSession,
     Event,
@@ -599,12 +599,16 @@ def pseudo_catalogues(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def pseudo_locale(app_config: dict[str, Any], pseudo_catalogues: Path) -> str:
+def pseudo_locale(app_config: dict[str, Any], pseudo_catalogues: Path) -> Iterator[str]:
     """The site speaks the pseudo-locale (as "ru": what Babel formats, dates and country
-    names, is in Cyrillic, so Latin words left are ours): set before `app` is built."""
+    names, is in Cyrillic, so Latin words left are ours): set before `app` is built.
+    Flask-Babel keeps loaded catalogues by language alone, for every app of the process:
+    the real Russian is forgotten before, and the pseudo one after."""
     app_config["BABEL_TRANSLATION_DIRECTORIES"] = str(pseudo_catalogues)
     app_config["BABEL_DEFAULT_LOCALE"] = "ru"
-    return "ru"
+    babel.domain_instance.cache.clear()
+    yield "ru"
+    babel.domain_instance.cache.clear()
 
 
 @pytest.fixture

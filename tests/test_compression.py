@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from eventsite import compression
+from eventsite import compression, i18n
 from eventsite.extensions import db
 from eventsite.images import services as image_services
 from eventsite.models import RegistrationStatus
@@ -106,12 +106,13 @@ def test_every_body_comes_back_exactly_and_smaller(size, encoding):
     assert len(encoded) < size / 4
 
 
-def test_compression_is_the_last_after_request_work_right_after_the_page_cache(app):
+def test_compression_is_the_last_after_request_work_after_the_page_cache(app):
     # Run last (first in the list), the cache keeps the page as rendered, with every
-    # header, and whatever the cache did not send compressed is compressed here.
-    last, before_last = app.after_request_funcs[None][:2]
-    assert last is compression.compress_response
-    assert before_last is hooks.finish_response
+    # header, and whatever the cache did not send compressed is compressed here. Between
+    # them only i18n's cookie remembering a `?lang=` choice (never kept in the cache).
+    funcs = app.after_request_funcs[None]
+    assert funcs[0] is compression.compress_response
+    assert funcs[1:3] == [i18n._remember_choice, hooks.finish_response]
 
 
 # --- the page cache: both paths, hits and misses -----------------------------------------------
@@ -141,7 +142,7 @@ def test_a_cached_page_is_sent_in_the_asked_encoding_on_misses_and_hits(
     for response in (miss, hit):
         assert_sent_in(response, expected)
         assert decoded(response) == identity.get_data()
-        assert response.headers["Vary"] == "Cookie, Accept-Encoding"
+        assert response.headers["Vary"] == "Accept-Language, Cookie, Accept-Encoding"
         assert response.headers["Cache-Control"] == identity.headers["Cache-Control"]
         assert response.headers["Content-Type"] == identity.headers["Content-Type"]
     # One tag per encoding, the same on a miss and a hit.
@@ -195,7 +196,7 @@ def test_any_of_the_pages_tags_gets_a_304_carrying_that_tag(
     assert response.status_code == 304
     assert response.get_data() == b""
     assert response.headers["ETag"] == tag
-    assert response.headers["Vary"] == "Cookie, Accept-Encoding"
+    assert response.headers["Vary"] == "Accept-Language, Cookie, Accept-Encoding"
     assert "Content-Encoding" not in response.headers
 
 
@@ -225,7 +226,7 @@ def test_with_compression_off_pages_are_sent_as_rendered(app_config, backend, re
         response = get(client, "/events/", "br")
         assert response.status_code == 200
         assert "Content-Encoding" not in response.headers
-        assert response.headers["Vary"] == "Cookie"
+        assert response.headers["Vary"] == "Accept-Language, Cookie"
     feed = get(client, "/calendar.ics", "br")
     assert "Content-Encoding" not in feed.headers
 

@@ -54,7 +54,7 @@ def test_the_fast_path_serves_each_browser_language_its_own_page(
         assert second.get_data() == first.get_data()
         assert second.headers["X-Page-Cache"] == "hit"
         assert second.headers["Content-Language"] == tag
-        assert second.headers["Vary"] == "Accept-Language, Cookie"
+        assert second.headers["Vary"] == "Accept-Language, Cookie, Accept-Encoding"
         assert "public" in second.headers["Cache-Control"]
         seen[header] = second
     # One render per language (en-GB and no header share English's), the rest the fast path.
@@ -74,7 +74,7 @@ def test_a_french_etag_never_answers_an_arabic_visitor(app, make_event, clock) -
     etag = french.headers["ETag"]
     same = visitor.get("/events/", headers={"Accept-Language": "fr", "If-None-Match": etag})
     assert same.status_code == 304
-    assert same.headers["Vary"] == "Accept-Language, Cookie"
+    assert same.headers["Vary"] == "Accept-Language, Cookie, Accept-Encoding"
     other = visitor.get("/events/", headers={"Accept-Language": "ar", "If-None-Match": etag})
     assert other.status_code == 200
     assert lang_of(other) == "ar"
@@ -104,7 +104,7 @@ def test_lang_in_the_address_is_cached_and_remembered(
     third = remembered.get("/events/?lang=fr", headers={"Accept-Language": "ar"})
     assert third.headers["X-Page-Cache"] == "hit"
     assert "Set-Cookie" not in third.headers
-    assert third.headers["Vary"] == "Cookie"
+    assert third.headers["Vary"] == "Cookie, Accept-Encoding"
     assert third.headers["Content-Language"] == "fr"
     assert "public" in third.headers["Cache-Control"] and "ETag" in third.headers
     assert flask_requests == ["/events/?lang=fr"]
