@@ -1,5 +1,6 @@
-"""listing and feed indexes: the upcoming listing's index holds the id (an index-only
-page and count on PostgreSQL), and the Atom feed's latest changes have their own
+"""listing, feed and registrants indexes: the upcoming listing's index holds the id (an
+index-only page and count on PostgreSQL), the Atom feed's latest changes and the
+registrants table's default order have their own
 
 Revision ID: 0029
 Revises: 0025
@@ -25,9 +26,17 @@ def upgrade():
             unique=False,
         )
         batch_op.create_index("ix_events_updated_at_id", ["updated_at", "id"], unique=False)
+    with op.batch_alter_table("registrations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_registrations_event_id_created_at_id",
+            ["event_id", "created_at", "id"],
+            unique=False,
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("registrations", schema=None) as batch_op:
+        batch_op.drop_index("ix_registrations_event_id_created_at_id")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_updated_at_id")
         batch_op.drop_index("ix_events_status_ends_at_starts_at_id")
