@@ -13,11 +13,23 @@ from pathlib import Path
 from bench import harness
 
 HERE = Path(__file__).resolve().parent
+# Run only when named: the scale curve generates up to 100,000 events three times over.
+ONLY_WHEN_NAMED = {"bench_scale"}
 
 
 def discover() -> list[str]:
     """Module names `bench_*` next to this file, in name order."""
     return sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("bench_"))
+
+
+def parse_sizes(value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {value!r}") from None
+    if not sizes or any(size < 10 for size in sizes):
+        raise argparse.ArgumentTypeError("each size is a number of events, at least 10")
+    return sizes
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -47,6 +59,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--profile", action="store_true", help="print a cProfile of pages that miss their target"
     )
+    parser.add_argument(
+        "--scale-sizes",
+        type=parse_sizes,
+        help="the scale curve's sizes in events, e.g. 1000,10000 (default 1000,10000,100000)",
+    )
     parser.add_argument("--list", action="store_true", help="list the modules and stop")
     return parser.parse_args(argv)
 
@@ -55,7 +72,7 @@ def selected(args: argparse.Namespace) -> list[str]:
     available = discover()
     wanted = [*args.names, *args.only]
     if not wanted:
-        return available
+        return [name for name in available if name not in ONLY_WHEN_NAMED]
     chosen = []
     for name in wanted:
         module = name if name.startswith("bench_") else f"bench_{name}"
@@ -80,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds=args.seconds,
         http=not args.no_http,
         profile=args.profile,
+        scale_sizes=args.scale_sizes,
     )
     rows: list[harness.Row] = []
     failed: list[str] = []
@@ -100,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"eventsite benchmarks: {ctx.events} events, database {ctx.url.split(':')[0]}, "
           f"{time.perf_counter() - started:.0f}s")  # fmt: skip
     print(harness.format_table(rows))
+    for report in ctx.reports:
+        print()
+        print(report)
     missed = [r.name for r in rows if r.ok is False]
     if missed:
         print(f"\n{len(missed)} row(s) missed their target.")

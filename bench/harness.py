@@ -696,8 +696,10 @@ class BenchContext:
     seconds: float = 30.0  # upper bound of one measurement
     http: bool = True
     profile: bool = False
+    scale_sizes: tuple[int, ...] | None = None  # bench_scale's sizes, in events
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="eventsite-bench-")))
+    reports: list[str] = field(default_factory=list)  # printed after the table
     _app: Flask | None = None
     _data: GeneratedData | None = None
     _url: str | None = None

@@ -812,6 +812,7 @@ def test_pages_declare_themselves_cacheable_next_to_their_views(app):
         "events.calendar",
         "events.atom_feed",
         "events.sitemap",
+        "events.sitemap_part",
     }
     # The registration package adds the places left to the event page's key, and to the
     # pages that list event cards.

@@ -3,11 +3,12 @@ and the paths robots.txt keeps them out of."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import defer, joinedload
 from werkzeug.routing import Map
 
@@ -46,35 +47,67 @@ class SitemapPages:
     organisations: list[str]  # slugs of organisations with a public event
 
 
-def sitemap_pages() -> SitemapPages:
-    """The public pages worth listing: public events (never drafts), and the topics and
-    organisations that have at least one. Three queries, reading only slugs and dates."""
-    events = db.session.execute(
-        select(Event.slug, Event.updated_at)
-        .where(Event.status.in_(PUBLIC_STATUSES))
-        .order_by(Event.starts_at.desc(), Event.id.desc())
-        .limit(SITEMAP_LIMIT)
-    ).all()
+# The home page, the listing and the month view: listed with the topics and organisations.
+SITE_PAGES = 3
+
+
+def _has_public_event(model: type[Topic] | type[Organisation]) -> ColumnElement[bool]:
     public = Event.status.in_(PUBLIC_STATUSES)
-    topics = db.session.scalars(
-        select(Topic.slug)
-        .where(
+    if model is Topic:
+        return (
             exists()
             .where(event_topics.c.topic_id == Topic.id)
             .where(Event.id == event_topics.c.event_id, public)
         )
-        .order_by(Topic.slug)
-    ).all()
-    organisations = db.session.scalars(
-        select(Organisation.slug)
-        .where(exists().where(Event.organisation_id == Organisation.id, public))
-        .order_by(Organisation.slug)
-    ).all()
-    return SitemapPages(
-        events=[(slug, updated_at) for slug, updated_at in events],
-        topics=list(topics),
-        organisations=list(organisations),
+    return exists().where(Event.organisation_id == Organisation.id, public)
+
+
+def _public_slugs(model: type[Topic] | type[Organisation]) -> list[str]:
+    stmt = select(model.slug).where(_has_public_event(model)).order_by(model.slug)
+    return list(db.session.scalars(stmt))
+
+
+def _public_event_pages(offset: int, limit: int) -> list[tuple[str, datetime]]:
+    """Public events in the order they were created (a part keeps its events when later
+    ones are added), reading only slugs and dates."""
+    rows = db.session.execute(
+        select(Event.slug, Event.updated_at)
+        .where(Event.status.in_(PUBLIC_STATUSES))
+        .order_by(Event.id)
+        .offset(offset)
+        .limit(limit)
     )
+    return [(slug, updated_at) for slug, updated_at in rows]
+
+
+def sitemap_parts() -> int:
+    """How many files the sitemap needs: 1 while every public page fits in one (the
+    sitemap is then that file), else a part for the site's own pages (home, listing,
+    month view, topics, organisations) and one per SITEMAP_LIMIT events, under an index."""
+    events, topics, organisations = db.session.execute(
+        select(
+            select(func.count(Event.id)).where(Event.status.in_(PUBLIC_STATUSES)).scalar_subquery(),
+            select(func.count(Topic.id)).where(_has_public_event(Topic)).scalar_subquery(),
+            select(func.count(Organisation.id))
+            .where(_has_public_event(Organisation))
+            .scalar_subquery(),
+        )
+    ).one()
+    if events + SITE_PAGES + topics + organisations <= SITEMAP_LIMIT:
+        return 1
+    return 1 + math.ceil(events / SITEMAP_LIMIT)
+
+
+def sitemap_pages(part: int | None = None) -> SitemapPages:
+    """The public pages worth listing: public events (never drafts), and the topics and
+    organisations that have at least one. `part` (of `sitemap_parts()` above one): 1 is
+    the topics and organisations, each later part SITEMAP_LIMIT events."""
+    if part is None:
+        events = _public_event_pages(0, SITEMAP_LIMIT)
+        return SitemapPages(events, _public_slugs(Topic), _public_slugs(Organisation))
+    if part == 1:
+        return SitemapPages([], _public_slugs(Topic), _public_slugs(Organisation))
+    return SitemapPages(_public_event_pages((part - 2) * SITEMAP_LIMIT, SITEMAP_LIMIT), [], [])
 
 
 def secret_paths(url_map: Map, extra: Iterable[str] = ()) -> list[str]:

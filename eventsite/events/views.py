@@ -298,14 +298,42 @@ def atom_feed() -> Response:
 @bp.get("/sitemap.xml")
 @page_cache.cacheable
 def sitemap() -> Response:
-    """Every public page, with the catalogue's last change (an event's own, for its page)."""
+    """Every public page, with the catalogue's last change (an event's own, for its page);
+    past the sitemap protocol's 50,000 addresses a file, an index of the parts."""
     changed_at = catalogue.current(db.session).changed_at
-    pages = discovery.sitemap_pages()
+    parts = discovery.sitemap_parts()
+    if parts > 1:
+        body = render_template(
+            "events/sitemap_index.xml",
+            parts=[links.external_url("events.sitemap_part", part=n) for n in range(1, parts + 1)],
+            changed_at=changed_at,
+        )
+    else:
+        body = render_template(
+            "events/sitemap.xml",
+            pages=discovery.sitemap_pages(),
+            changed_at=changed_at,
+            url=links.external_url,
+            with_site_pages=True,
+        )
+    return Response(body, mimetype="application/xml")
+
+
+@bp.get("/sitemaps/<int:part>.xml")
+@page_cache.cacheable
+def sitemap_part(part: int) -> Response:
+    """One part of a sitemap too big for one file: 1 is the site's own pages, topics and
+    organisations, each later part the next 50,000 events. Not found while the sitemap
+    is one file."""
+    parts = discovery.sitemap_parts()
+    if parts == 1 or not 1 <= part <= parts:
+        raise NotFound
     body = render_template(
         "events/sitemap.xml",
-        pages=pages,
-        changed_at=changed_at,
+        pages=discovery.sitemap_pages(part),
+        changed_at=catalogue.current(db.session).changed_at,
         url=links.external_url,
+        with_site_pages=part == 1,
     )
     return Response(body, mimetype="application/xml")
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 
 from eventsite import templating, timeutil
 from eventsite.accounts.models import User
@@ -55,11 +55,20 @@ class Chart:
 
 
 def registrations_per_day(event: Event) -> list[tuple[date, int]]:
-    """New registrations (any status) per day in the event's zone, gaps filled with 0."""
-    created = db.session.scalars(
-        select(Registration.created_at).where(Registration.event_id == event.id)
-    )
-    per_day = Counter(timeutil.to_local(value, event.timezone).date() for value in created)
+    """New registrations (any status) per day in the event's zone, gaps filled with 0.
+    PostgreSQL counts them per local day itself (`timezone()` knows the IANA zones): one
+    row a day, not one per registration (scale bench, 100,000 registrations)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        day = func.date(func.timezone(event.timezone, Registration.created_at))
+        rows = db.session.execute(
+            select(day, func.count()).where(Registration.event_id == event.id).group_by(day)
+        )
+        per_day = Counter({local_day: int(n) for local_day, n in rows})
+    else:
+        created = db.session.scalars(
+            select(Registration.created_at).where(Registration.event_id == event.id)
+        )
+        per_day = Counter(timeutil.to_local(value, event.timezone).date() for value in created)
     if not per_day:
         return []
     first, last = min(per_day), max(per_day)
@@ -227,7 +236,28 @@ def answer_breakdowns(event: Event) -> list[Breakdown]:
     ]
     if not questions:
         return []
-    counters: dict[str, Counter[Any]] = {str(q.id): Counter() for q in questions}
+    keys = [str(q.id) for q in questions]
+    if db.session.get_bind().dialect.name == "postgresql":
+        counters, answered, active = _counted_in_database(event, questions)
+    else:
+        counters, answered, active = _counted_here(event, keys)
+    return [
+        Breakdown(
+            question=question,
+            rows=_rows(question, counters.get(str(question.id), Counter())),
+            unanswered=active - answered[str(question.id)],
+        )
+        for question in questions
+    ]
+
+
+Counts = tuple[dict[str, Counter[Any]], Counter[str], int]
+
+
+def _counted_here(event: Event, keys: list[str]) -> Counts:
+    """Per question: how often each value was chosen, how many answered; and how many
+    active registrations there are, reading every active registration's answers."""
+    counters: dict[str, Counter[Any]] = {key: Counter() for key in keys}
     answered: Counter[str] = Counter()
     active = 0
     rows = db.session.scalars(
@@ -242,11 +272,55 @@ def answer_breakdowns(event: Event) -> list[Breakdown]:
             if values:
                 answered[key] += 1
                 counter.update(values)
-    return [
-        Breakdown(
-            question=question,
-            rows=_rows(question, counters[str(question.id)]),
-            unanswered=active - answered[str(question.id)],
-        )
-        for question in questions
-    ]
+    return counters, answered, active
+
+
+# The same counts in one statement: each answer's value (each element of a multiple choice)
+# as text, without the empty ones (`_values`). Scale bench, 100,000 registrations: the
+# page no longer reads every registration's answers into Python.
+_COUNT_ANSWERS = text(
+    """
+    WITH active AS (
+        SELECT id, CASE json_typeof(answers) WHEN 'object' THEN answers ELSE '{}' END AS answers
+        FROM registrations WHERE event_id = :event_id AND status IN :statuses
+    ), chosen AS (
+        SELECT active.id, answer.key, element.value #>> '{}' AS value
+        FROM active
+        CROSS JOIN LATERAL json_each(active.answers) AS answer
+        CROSS JOIN LATERAL json_array_elements(
+            CASE json_typeof(answer.value -> 'value')
+                WHEN 'array' THEN answer.value -> 'value'
+                ELSE json_build_array(answer.value -> 'value')
+            END
+        ) AS element
+        WHERE answer.key IN :keys
+    ), given AS (
+        SELECT * FROM chosen WHERE value IS NOT NULL AND value <> ''
+    )
+    SELECT key, value, count(*) FROM given GROUP BY key, value
+    UNION ALL SELECT key, NULL, count(DISTINCT id) FROM given GROUP BY key
+    UNION ALL SELECT NULL, NULL, count(*) FROM active
+    """
+).bindparams(bindparam("statuses", expanding=True), bindparam("keys", expanding=True))
+
+
+def _counted_in_database(event: Event, questions: list[Question]) -> Counts:
+    """`_counted_here`, counted by PostgreSQL: a checkbox's true/false come back as text."""
+    kinds = {str(q.id): q.kind for q in questions}
+    counters: dict[str, Counter[Any]] = {key: Counter() for key in kinds}
+    answered: Counter[str] = Counter()
+    active = 0
+    rows = db.session.execute(
+        _COUNT_ANSWERS,
+        {"event_id": event.id, "statuses": list(ACTIVE_STATUSES), "keys": list(kinds)},
+    )
+    for key, value, n in rows:
+        if key is None:
+            active = int(n)
+        elif value is None:
+            answered[key] = int(n)
+        elif kinds[key] == QuestionKind.CHECKBOX and value in ("true", "false"):
+            counters[key][value == "true"] += int(n)
+        else:
+            counters[key][value] += int(n)
+    return counters, answered, active

@@ -139,6 +139,9 @@ class Registration(db.Model):
         ),
         # Counting places and ranking the waiting list.
         Index("ix_registrations_event_id_status_created_at", "event_id", "status", "created_at"),
+        # The registrants table's default order: its page of 50 without sorting them all
+        # (scale bench, 100,000 registrations for one event: 1,098 ms to 1 ms).
+        Index("ix_registrations_event_id_created_at_id", "event_id", "created_at", "id"),
         # The listing's page-cache stamp: the latest change to any registration.
         Index("ix_registrations_updated_at", "updated_at"),
         # The holds to release: few rows ever carry one, so the sweep reads a small index.

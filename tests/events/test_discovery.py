@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 import feedparser
 
 from eventsite import catalogue
-from eventsite.events import services
+from eventsite.events import discovery, services
 from eventsite.events.models import EventStatus
 from eventsite.extensions import db
 from eventsite.timeutil import utcnow
@@ -123,8 +123,8 @@ def test_empty_atom_feed_is_still_valid(client) -> None:
 # --- sitemap.xml and robots.txt --------------------------------------------------------------
 
 
-def sitemap_urls(client) -> dict[str, str]:
-    response = client.get("/sitemap.xml")
+def sitemap_urls(client, path: str = "/sitemap.xml") -> dict[str, str]:
+    response = client.get(path)
     assert response.status_code == 200
     assert response.mimetype == "application/xml"
     root = ElementTree.fromstring(response.data)
@@ -175,6 +175,51 @@ def test_sitemap_lastmod_is_the_catalogues_last_change(client, make_event) -> No
     urls = sitemap_urls(client)
     assert urls["http://localhost/events/"] == changed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert urls["http://localhost/events/calendar"] == urls["http://localhost/events/"]
+
+
+def test_sitemap_past_the_protocols_limit_is_an_index_of_parts(
+    client, monkeypatch, make_event, make_topic, make_organisation, count_queries
+) -> None:
+    """sitemaps.org: at most 50,000 addresses a file (here 3): the site's pages, topics
+    and organisations in part 1, then the events in parts of that many, none left out."""
+    monkeypatch.setattr(discovery, "SITEMAP_LIMIT", 3)
+    climate = make_topic("Climate", "climate")
+    hosts = make_organisation()
+    events = [
+        make_event(title=f"Event {n}", topics=[climate], organisation=hosts) for n in range(5)
+    ]
+    make_event(title="Draft", status=EventStatus.DRAFT, published_at=None, topics=[])
+
+    with count_queries() as counter:
+        response = client.get("/sitemap.xml")
+    assert response.status_code == 200
+    assert response.mimetype == "application/xml"
+    root = ElementTree.fromstring(response.data)
+    assert root.tag == f"{SITEMAP}sitemapindex"
+    parts = [entry.findtext(f"{SITEMAP}loc") for entry in root.findall(f"{SITEMAP}sitemap")]
+    base = "http://localhost"
+    assert parts == [f"{base}/sitemaps/1.xml", f"{base}/sitemaps/2.xml", f"{base}/sitemaps/3.xml"]
+    assert counter.count <= 3, counter.statements  # the catalogue, the counts (and the cache)
+
+    found: list[set[str]] = []
+    for part in parts:
+        found.append(set(sitemap_urls(client, part.removeprefix(base))))
+    assert found[0] == {
+        f"{base}/", f"{base}/events/", f"{base}/events/calendar",
+        f"{base}/topics/climate", f"{base}/organisations/{hosts.slug}",
+    }  # fmt: skip
+    listed = found[1] | found[2]
+    assert listed == {f"{base}/events/{event.slug}" for event in events}
+    assert not found[1] & found[2]
+    assert len(found[1]) == 3 and len(found[2]) == 2
+    assert client.get("/sitemaps/4.xml").status_code == 404
+    assert client.get("/sitemaps/0.xml").status_code == 404
+
+
+def test_a_sitemap_in_one_file_has_no_parts(client, make_event) -> None:
+    make_event()
+    assert ElementTree.fromstring(client.get("/sitemap.xml").data).tag == f"{SITEMAP}urlset"
+    assert client.get("/sitemaps/1.xml").status_code == 404
 
 
 def test_robots_txt_points_at_the_sitemap_and_keeps_out_workspace_and_tokens(client) -> None:

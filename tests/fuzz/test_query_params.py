@@ -218,6 +218,7 @@ QUERY_TARGETS = [
     ),
     QueryTarget("events.atom_feed", page("/events/feed.atom"), {}, budget=BRIEF),
     QueryTarget("events.sitemap", page("/sitemap.xml"), {}, budget=BRIEF),
+    QueryTarget("events.sitemap_part", page("/sitemaps/1.xml"), {}, budget=BRIEF),
     QueryTarget("events.robots", page("/robots.txt"), {}, budget=BRIEF),
     QueryTarget("events.manifest", page("/manifest.webmanifest"), {}, budget=BRIEF),
     QueryTarget("events.favicon", page("/favicon.ico"), {}, budget=BRIEF),

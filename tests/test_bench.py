@@ -1,0 +1,88 @@
+"""`python -m bench scale`: the scale curve's verdicts, its options, and a tiny run so the
+module cannot rot (the real curve is `make bench`'s, on PostgreSQL)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import __main__ as bench_main
+from bench.bench_scale import Measure, format_curve, verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_page_twice_as_slow_at_a_hundred_times_the_data_is_flat() -> None:
+    measure = Measure("listing", medians={1_000: 20.0, 100_000: 40.0})
+    assert verdict(measure, [1_000, 100_000]) == ("2.0×", "flat")
+
+
+def test_a_page_showing_twenty_items_that_slows_down_with_the_data_grows_wrongly() -> None:
+    measure = Measure("listing, last page", medians={1_000: 20.0, 100_000: 90.0})
+    assert verdict(measure, [1_000, 100_000]) == ("4.5×", "grows ✗")
+
+
+def test_a_page_listing_every_item_may_grow() -> None:
+    measure = Measure("sitemap", grows=True, medians={1_000: 20.0, 100_000: 900.0})
+    assert verdict(measure, [1_000, 100_000]) == ("45.0×", "grows with items shown")
+
+
+def test_a_few_milliseconds_more_on_a_cache_hit_is_noise() -> None:
+    measure = Measure("listing (cached)", medians={1_000: 0.5, 100_000: 3.0})
+    assert verdict(measure, [1_000, 100_000])[1] == "flat"
+
+
+def test_the_curve_is_a_markdown_table_with_one_column_per_size() -> None:
+    measures = [
+        Measure("event page", medians={1_000: 10.0, 10_000: 11.0, 100_000: 12.0}),
+        Measure("CSV export", grows=True, medians={1_000: 50.0, 10_000: 400.0, 100_000: 4000.0}),
+    ]
+    measures[1].notes[100_000] = "12.0 MB, peak 3.0 MB traced"
+    table = format_curve(measures, [1_000, 10_000, 100_000], ["generated in 2 s"])
+    lines = table.splitlines()
+    header = next(line for line in lines if line.startswith("| page"))
+    assert "1,000 events" in header and "100,000 events" in header
+    assert "growth 1k→100k" in header
+    assert any("event page" in line and "1.2×" in line and "flat" in line for line in lines)
+    assert any("CSV export" in line and "grows with items shown" in line for line in lines)
+    assert "- CSV export: 100,000: 12.0 MB, peak 3.0 MB traced" in lines
+    assert "- generated in 2 s" in lines
+
+
+def test_scale_sizes_are_a_comma_separated_list_of_event_counts() -> None:
+    assert bench_main.parse_sizes("1000,10_000") == (1000, 10000)
+    for bad in ("ten", "1000,", "5"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            bench_main.parse_sizes(bad)
+
+
+def test_the_scale_curve_runs_only_when_named() -> None:
+    everything = bench_main.selected(bench_main.parse_args([]))
+    assert "bench_scale" not in everything and "bench_public" in everything
+    assert bench_main.selected(bench_main.parse_args(["scale"])) == ["bench_scale"]
+
+
+@pytest.mark.slow
+def test_a_tiny_scale_curve_runs_end_to_end(tmp_path: Path) -> None:
+    """Two small sizes in a scratch SQLite file: every page answers, the table prints."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTSITE_")}
+    env.pop("DATABASE_URL", None)
+    env["TMPDIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "scale", "--scale-sizes", "30,60", "--requests", "3",
+         "--no-http"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    header = next(line for line in out.splitlines() if line.startswith("| page"))
+    assert "30 events" in header and "60 events" in header and "growth 30→60" in header
+    for row in ("listing, last page (rendered)", "sitemap.xml (cached)", "/calendar.ics, 304",
+                "workspace: statistics", "workspace: XLSX export of the big event"):  # fmt: skip
+        assert row in out
+    assert "300 registrations of 30 people" in out
