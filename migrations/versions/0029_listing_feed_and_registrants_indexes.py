@@ -3,7 +3,7 @@ index-only page and count on PostgreSQL), the Atom feed's latest changes and the
 registrants table's default order have their own
 
 Revision ID: 0029
-Revises: 0025
+Revises: 0028
 Create Date: 2026-12-03 23:15:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0029"
-down_revision = "0025"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
