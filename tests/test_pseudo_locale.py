@@ -128,8 +128,8 @@ def client(app) -> FlaskClient:
 def site(app, make_organisation, make_member, make_user) -> dict[str, Any]:
     now = utcnow()
     organisation = make_organisation(name="Institut Ωmega", slug="institut")
-    member = make_member(organisation, name="Ada Ωmega", email="ada@example.org")
-    attendee = make_user(name="Grace Ωmega", email="grace@example.org")
+    member = make_member(organisation, name="Ada Ωmega", email="ada@example.org", language="ru")
+    attendee = make_user(name="Grace Ωmega", email="grace@example.org", language="ru")
     topic = Topic(name="Climat Ωmega", slug="climat")
     starts = now + timedelta(days=40)
     event = Event(
