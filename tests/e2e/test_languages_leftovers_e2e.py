@@ -15,7 +15,7 @@ from flask import current_app
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from eventsite import markup
+from eventsite import i18n, markup
 from eventsite.demo import data
 from eventsite.extensions import db
 from eventsite.models import AgendaSession, Event, Organisation, Speaker, Topic, User
@@ -87,8 +87,8 @@ def is_typed(sentence: str, typed: set[str]) -> bool:
 
 
 def language_names() -> set[str]:
-    """Each language's name in itself, as a language menu shows it."""
-    names = set()
+    """Each language's name in itself, as the switcher and a language menu show it."""
+    names = set(i18n.LANGUAGES.values())
     for code in ("en", *LANGUAGES):
         locale = Locale.parse(code)
         names |= {locale.display_name, locale.get_display_name(locale), locale.language_name}
