@@ -207,7 +207,7 @@ def test_two_devices_offline_then_synced_one_check_in_each_duplicate_reported(
     bea.locator(".door-card", has_text="Ada Lovelace").get_by_role(
         "button", name="Check in"
     ).click()
-    expect(bea.locator("#door-offline")).to_have_text("Offline — 1 check-in waiting")
+    expect(bea.locator("#door-offline")).to_have_text("Offline — check-ins waiting: 1")
     expect(bea.locator("#door-count")).to_have_text("1 of 2 checked in")  # as far as it knows
     bea.screenshot(path=screenshots / "door-offline.png", full_page=True)
     assert all(r.checked_in_at is None for r in _reload_registrations(event_id))
@@ -291,7 +291,7 @@ def test_a_removed_member_cannot_sync_and_the_device_forgets_the_list(
     page.context.set_offline(True)
     _find(page, "Ada")
     page.locator(".door-card").get_by_role("button", name="Check in").click()
-    expect(page.locator("#door-offline")).to_have_text("Offline — 1 check-in waiting")
+    expect(page.locator("#door-offline")).to_have_text("Offline — check-ins waiting: 1")
 
     # Meanwhile Bea is removed from the organisation.
     db.session.rollback()

@@ -431,7 +431,7 @@ def test_the_preview_is_the_message_received_byte_for_byte(
     body = "Dear all,\r\n\r\nWe meet in <Room 2> — bring your badge.\r\n\tThanks & see you!"
     data = {"status": "confirmed", "subject": "Room change", "body": body}
     page = client.post(url, data=data | {"preview": "Preview"}).get_data(as_text=True)
-    assert "as Ada Lovelace receives it" in page  # the first recipient
+    assert "as <bdi>Ada Lovelace</bdi> receives it" in page  # the first recipient
     subject = _preview_part(page, "preview-subject")
     text = _preview_part(page, "preview-text")
     html_body = _preview_part(page, "preview-html")
