@@ -98,6 +98,9 @@ def _open_door(page: Page, base: str, event_id: int) -> None:
     page.wait_for_function(
         "async () => (await (await caches.open('eventsite-door')).keys()).length >= 3"
     )
+    # ... and is active, so it answers the next navigation (it fills its cache while it
+    # installs; a busy machine can reload before it has taken over).
+    page.wait_for_function("async () => (await navigator.serviceWorker.ready).active !== null")
 
 
 def _find(page: Page, text: str) -> None:
