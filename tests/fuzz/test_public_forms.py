@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from eventsite import i18n
 from eventsite.accounts import tokens
 from eventsite.accounts.models import unusable_password_hash
 from eventsite.extensions import db
@@ -129,6 +130,7 @@ def _profile_whole(site: Site, outcome: Outcome) -> None:
     assert_one_line(user.name, "the name")
     assert_one_line(user.affiliation, "the affiliation")
     assert user.country is None or (len(user.country) == 2 and user.country.isupper())
+    assert user.language in i18n.LANGUAGES
 
 
 def _member_calendar(site: Site) -> Prepared:
@@ -210,12 +212,18 @@ ACCOUNT_TARGETS = [
         "accounts.update_profile",
         _with_base(
             _as_user("/account/profile"),
-            {"profile-name": "Ada", "profile-affiliation": "CERN", "profile-country": "KE"},
+            {
+                "profile-name": "Ada",
+                "profile-affiliation": "CERN",
+                "profile-country": "KE",
+                "profile-language": "fr",
+            },
         ),
         {
             "profile-name": fz.text(),
             "profile-affiliation": fz.text(),
             "profile-country": fz.choices(COUNTRIES),
+            "profile-language": fz.choices(("en", "zh_Hans", "ar", "xx", "")),
         },
         writes=frozenset({"users"}),
         check=_profile_whole,
