@@ -72,7 +72,11 @@ def events(args: dict[str, Any]) -> dict[str, Any]:
     period = listing.Period(args["when"])
     stmt = listing.list_public_events(known, period=period, now=now)
     page = listing.paginate_events(
-        stmt, args["page"], args["per_page"], narrowed=not known.is_empty
+        stmt,
+        args["page"],
+        args["per_page"],
+        narrowed=not known.is_empty,
+        total_key=listing.total_key(known, period, now),
     )
     query_args = known.query_args()
     if period == listing.Period.PAST:

@@ -149,12 +149,14 @@ def _render_listing(
     if organisation is not None:
         filter_args.pop("organisation", None)
 
-    stmt = listings.list_public_events(filters, period=period, now=utcnow())
+    now = utcnow()
+    stmt = listings.list_public_events(filters, period=period, now=now)
     page = listings.paginate_events(
         stmt,
         form.page_number(),
         current_app.config["EVENTS_PER_PAGE"],
         narrowed=not filters.is_empty,
+        total_key=listings.total_key(filters, period, now),
     )
     if page.is_past_end:
         messages.append(

@@ -242,6 +242,7 @@ def test_listing_runs_a_fixed_number_of_queries(
         client.get("/api/v1/events")
     for _ in range(15):
         make_event(topics=[topic], organisation=make_organisation())
+    client.get("/api/v1/events")  # the new catalogue's count and page ids, read once
     with count_queries() as many:
         body = client.get("/api/v1/events").get_json()
 

@@ -131,10 +131,20 @@ def test_the_second_listing_skips_the_filter_and_topic_queries(
         client.get("/events/")
     with count_queries() as warm:
         client.get("/events/")
-    # The filter form's topics and countries, and the kept cards' topics.
-    assert warm.count == cold.count - 3, warm.statements
+    # The filter form's topics and countries, the kept cards' topics, and the page's ids
+    # with the number of matches.
+    assert warm.count == cold.count - 4, warm.statements
     assert not any("DISTINCT events.country" in s for s in warm.statements)
     assert not any("event_topics" in s for s in warm.statements)
+    assert not any("count(" in s.lower() and "registrations" not in s for s in warm.statements)
+
+
+def test_the_kept_count_and_page_follow_the_catalogue(client, make_event) -> None:
+    make_event(title="First of all")
+    assert "1 upcoming event" in client.get("/events/").get_data(as_text=True)
+    make_event(title="Another one")  # moves the catalogue version: counted again
+    page = client.get("/events/").get_data(as_text=True)
+    assert "2 upcoming events" in page and "Another one" in page
 
 
 def test_a_page_with_kept_and_new_cards_loads_the_new_ones_whole(
