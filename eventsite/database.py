@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -12,6 +13,8 @@ from sqlalchemy.sql.dml import Insert
 from werkzeug.routing import IntegerConverter, Map
 
 from eventsite.extensions import db
+
+V = TypeVar("V", bound=Callable[..., Any])
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 SQLITE_BEGIN_MODE = "eventsite_sqlite_begin_mode"  # key in the connection's info
@@ -80,13 +83,27 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+# The attribute `reads_before_locking` sets on a view function.
+_READS_FIRST = "eventsite_reads_before_locking"
+
+
+def reads_before_locking(view: V) -> V:
+    """Mark a view whose POST reads (the person, the event, the form's questions, the
+    answers checked) before it takes the write lock with `lock_for_write(refresh=...)`
+    (SQLite): its transactions begin DEFERRED like a GET's, so only the writing part of the
+    request holds up other writers. Place it right under the route decorator."""
+    setattr(view, _READS_FIRST, True)
+    return view
+
+
 def _request_begin_mode() -> str:
     if has_request_context() and request.method not in SAFE_METHODS:
-        return "IMMEDIATE"
+        view = current_app.view_functions.get(request.endpoint or "")
+        return "DEFERRED" if getattr(view, _READS_FIRST, False) else "IMMEDIATE"
     return "DEFERRED"
 
 
-def lock_for_write() -> None:
+def lock_for_write(refresh: Sequence[object] = ()) -> None:
     """Start the request's transaction holding the database write lock (SQLite).
 
     Call it before the first query of a unit of work whose reads decide its writes
@@ -94,6 +111,12 @@ def lock_for_write() -> None:
     row lock with SELECT ... FOR UPDATE instead, which lets unrelated events proceed. A
     request that may write has begun IMMEDIATE already (see `_configure_sqlite`); code
     outside requests (commands, the mail sender) needs the call.
+
+    After reads in a DEFERRED transaction (a view marked `reads_before_locking`), the read
+    transaction ends and the lock is taken: `refresh` are the loaded objects whose rows
+    decide the writes (the event: its capacity, its state), read again under the lock;
+    every other loaded object is kept as it was read. Without `refresh`, everything
+    loaded is expired and read again when next used.
     """
     session = db.session()  # the Session itself: scoped_session has no in_transaction()
     if session.get_bind().dialect.name != "sqlite":
@@ -103,8 +126,17 @@ def lock_for_write() -> None:
             return  # a request that may write began with the lock already
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("lock_for_write() must come before any change in the session")
-        session.rollback()
+        if refresh:
+            expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+            try:
+                session.commit()  # ends the read: nothing to write
+            finally:
+                session.expire_on_commit = expire_on_commit
+        else:
+            session.rollback()
     session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+    for loaded in refresh:
+        session.refresh(loaded)
 
 
 def is_postgresql() -> bool:

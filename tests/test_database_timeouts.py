@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from eventsite import create_app
 from eventsite.extensions import db
+from eventsite.models import Question, Registration
 
 # Old code waits as long as the silent server keeps a connection open: this long, so that
 # the tests fail (too slow) rather than hang.
@@ -178,3 +180,32 @@ def test_a_statement_stuck_behind_a_lock_gives_503_within_the_statement_timeout(
         data={"name": "Ada", "email": "ada@example.org", "password": "lovelace engine 1843"},
     )
     assert response.status_code == 302
+
+
+@pytest.mark.usefixtures("one_second_statements")
+def test_a_registration_reads_and_checks_its_answers_before_it_waits_for_the_write_lock(
+    app, client, backend, login, make_user, make_event
+) -> None:
+    """SQLite: only the writing part of a registration holds up other writers. A form sent
+    back for a missing answer never waited for the lock; a valid one waits its turn (here
+    in vain: 503, nothing kept), then goes through once the lock is free."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL locks the event's row, not the database")
+    event = make_event(capacity=5)
+    question = Question(event_id=event.id, label="Affiliation", is_required=True, position=0)
+    db.session.add(question)
+    db.session.commit()
+    person = make_user()
+    login(person)
+    path = f"/events/{event.slug}/register"
+    answered = {question.field_name: "CERN", "name": person.name}
+    with write_lock_held_elsewhere(db.engine, backend):
+        refused = client.post(path, data={question.field_name: "", "name": person.name})
+        waited = client.post(path, data=answered)
+
+    assert refused.status_code == 422
+    assert "Please answer this question." in refused.get_data(as_text=True)
+    assert waited.status_code == 503
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+    assert client.post(path, data=answered).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 1

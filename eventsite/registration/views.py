@@ -172,6 +172,9 @@ def ticket_code(registration: Registration) -> str:
 
 
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
+# On SQLite the POST reads the person, the event and the questions, and checks the answers,
+# before it takes the write lock (`_register`): other registrations wait for less.
+@database.reads_before_locking
 # Only a visitor's POST makes accounts and sends mail to any address: limited per IP.
 @limiter.limit(
     lambda: current_app.config["RATELIMIT_REGISTER"],
@@ -179,10 +182,6 @@ def ticket_code(registration: Registration) -> str:
     exempt_when=lambda: current_user.is_authenticated,
 )
 def register(slug: str) -> Any:
-    if request.method == "POST":
-        # On SQLite the places are counted under the write lock (a POST began with it; the
-        # call says so here, before the event is read).
-        database.lock_for_write()
     event = _published_event_or_404(slug)
     user: User | None = current_user if current_user.is_authenticated else None
     if user is not None and request.method == "GET":
@@ -223,6 +222,9 @@ def _register(
     event: Event, user: User | None, form: forms.RegistrationForm, questions: list[Question]
 ) -> Any:
     """The valid form's submission: a DomainError says why not (the caller shows it)."""
+    # SQLite: the places are counted under the write lock, and the event (its capacity,
+    # its state) read again under it; what was read before is kept.
+    database.lock_for_write(refresh=[event])
     now = utcnow()
     if user is None:
         address = form.email.data.strip()
