@@ -16,11 +16,12 @@ from flask import (
     session,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from eventsite import errors
+from eventsite import errors, page_cache
 from eventsite.accounts import (
     account_views,  # noqa: F401  registers the account page's routes
     destinations,
@@ -371,3 +372,22 @@ def first_password() -> Any:
     return render_template("accounts/first_password.html", form=form, next_path=next_path), _status(
         form
     )
+
+
+# --- the account links on kept pages ------------------------------------------------------------
+
+
+def _account_links_are_holes(state: BlueprintSetupState) -> None:
+    # The header's links and the "confirm your address" banner are the visitor's own: a
+    # logged-in visitor gets a kept page with theirs drawn in (page_cache.holes).
+    page_cache.add_hole(
+        state.app, "account", lambda _args: render_template("accounts/_account_nav.html")
+    )
+    page_cache.add_hole(
+        state.app,
+        "account-banner",
+        lambda _args: render_template("accounts/_unverified_banner.html"),
+    )
+
+
+bp.record_once(_account_links_are_holes)

@@ -8,7 +8,11 @@ where it lives:
 - `page_cache.init_app(app, stamp=...)`, from `create_app`, is given what every cached page
   depends on (the catalogue version);
 - a package whose data shows on another package's page adds to that page's key with
-  `page_cache.add_stamp(app, endpoint, part)` (registration: the event page's places left).
+  `page_cache.add_stamp(app, endpoint, part)` (registration: the event page's places left);
+- a package whose part of a page is someone's own (the account links, the registration
+  box) marks it as a hole in the template and says how to draw it with
+  `page_cache.add_hole(app, name, fill)`: someone logged in is then served the kept page
+  with their own parts filled in (`holes`), instead of a whole render.
 
 A stamp part is a function returning SQL expressions worth one value each (a scalar
 subquery, say), whose bind parameters are named after the page's URL variables (`slug`).
@@ -37,7 +41,7 @@ from __future__ import annotations
 from flask import Flask
 
 from eventsite import compression
-from eventsite.page_cache import fast_path, hooks, keys, store
+from eventsite.page_cache import fast_path, holes, hooks, keys, store
 from eventsite.page_cache.keys import StampPart, View
 
 
@@ -56,9 +60,17 @@ def add_stamp(app: Flask, endpoint: str, part: StampPart) -> None:
     keys.rules_for(app).by_endpoint.setdefault(endpoint, []).append(part)
 
 
+def add_hole(app: Flask, name: str, fill: holes.Fill) -> None:
+    """Say how to draw the hole `name` (a template's `{% call page_hole(name) %}`) for the
+    visitor at hand: `fill(view_args)` returns its HTML. A logged-in visitor is then served
+    the page kept for anonymous visitors, with their own content in each hole."""
+    keys.rules_for(app).holes[name] = fill
+
+
 def init_app(app: Flask, *, stamp: StampPart) -> None:
     """Turn the cache on (unless PAGE_CACHE_ENABLED is false). `stamp` is what every cached
     page depends on: SQL expressions whose values change with anything the pages show."""
+    app.add_template_global(holes.page_hole, "page_hole")
     if not app.config.get("PAGE_CACHE_ENABLED", True):
         return
     rules = keys.rules_for(app)

@@ -19,7 +19,7 @@ from flask_wtf.csrf import generate_csrf
 
 from eventsite import compression, i18n
 from eventsite.extensions import db
-from eventsite.page_cache import keys, store
+from eventsite.page_cache import holes, keys, store
 
 HEADER = "X-Page-Cache"  # hit, miss or not-modified
 # Where the fast path leaves the key it computed for a request it passes on to Flask...
@@ -33,6 +33,11 @@ UNSTORED_HEADERS = frozenset(
 # Where the visitor's CSRF token goes in a stored body. Markup characters: escaped page
 # content can never contain it (and a page that does anyway is not stored).
 CSRF_SENTINEL = b"<page-cache:csrf-token>"
+# The hole every page drawn from base.html has: the account links (a page kept without it
+# is never served to someone logged in).
+ACCOUNT_HOLE = "account"
+# A kept page's headers that say who else may keep it: not sent with a personal answer.
+SHARED = frozenset({"etag", "cache-control", "vary"})
 
 
 @dataclass
@@ -68,9 +73,12 @@ def serve_from_cache() -> Response | None:
     if endpoint not in rules.endpoints:
         return None
     # Flash messages waiting for this visitor: render them (once), never from the cache.
-    if not _is_anonymous() or "_flashes" in session:
+    if "_flashes" in session:
         g.page_cache_visit = Visit(None)
         return None
+    if not _is_anonymous():
+        g.page_cache_visit = Visit(None)
+        return _serve_personal(cache, rules, endpoint)
     key = request.environ.get(ENVIRON_KEY)  # the fast path found it a miss already
     if key is None:
         locale = str(get_locale() or "")
@@ -83,6 +91,7 @@ def serve_from_cache() -> Response | None:
     if page is None:
         # What the session held before the render, to see what the render changed.
         g.page_cache_visit = Visit(key, "miss", dict(session))
+        g.page_cache_marks_holes = True  # the render is kept: someone's own parts marked
         return None
     g.page_cache_visit = Visit(key, "hit")
     if page.has_csrf_token:
@@ -93,6 +102,30 @@ def serve_from_cache() -> Response | None:
     return Response(variant.body, status=200, headers=list(variant.headers))
 
 
+def _serve_personal(cache: store.PageCache, rules: keys.Rules, endpoint: str) -> Response | None:
+    """Someone logged in: the page kept for anonymous visitors, with their own parts drawn
+    in its holes, when it is kept and every hole can be drawn (else None: a render). The
+    answer is theirs alone (finish_response makes it private)."""
+    if i18n.QUERY in request.args:
+        return None  # a language chosen while logged in is kept with the account: a render
+    view_args = request.view_args or {}
+    key = keys.page_key(db.engine, rules, request, endpoint, view_args, str(get_locale() or ""))
+    page = cache.get(key)
+    if page is None or not page.holes:
+        return None
+    names = {name for _start, _end, name in page.holes}
+    if ACCOUNT_HOLE not in names or not names <= rules.holes.keys():
+        return None  # a page whose account links are not a hole would greet them as a guest
+    fills = {name: rules.holes[name](view_args).encode() for name in names}
+    variant = page.variant(None)
+    body = holes.fill(variant.body, page.holes, fills)
+    if page.has_csrf_token:
+        body = body.replace(CSRF_SENTINEL, generate_csrf().encode())
+    g.page_cache_visit = Visit(None, "personal")
+    headers = [(name, value) for name, value in variant.headers if name.lower() not in SHARED]
+    return Response(body, status=200, headers=headers)
+
+
 def finish_response(response: Response) -> Response:
     """Last of all after-request work on a cacheable page but compression: keep a miss
     that is the same for everyone (and send it compressed as kept), and say who else may
@@ -101,6 +134,8 @@ def finish_response(response: Response) -> Response:
     if visit is None:
         return response
     if visit.key is None:
+        if visit.outcome == "personal":
+            response.headers[HEADER] = visit.outcome
         return _private(response)
     response.headers[HEADER] = visit.outcome
     if visit.outcome == "miss":
@@ -123,19 +158,34 @@ def _sets_cookie(response: Response) -> bool:
     return "Set-Cookie" in response.headers or app.session_interface.should_set_cookie(app, session)
 
 
+def _unmarked(response: Response) -> bytes | None:
+    """The body as rendered, holes marked (None: a streamed body); the response is left
+    holding it without the marks, which nobody receives."""
+    if response.is_streamed or response.direct_passthrough:
+        return None
+    rendered = response.get_data()
+    sent, found = holes.take(rendered)
+    if found:
+        response.set_data(sent)
+    return rendered
+
+
 def _store(response: Response, key: keys.Key, session_before: Mapping[str, Any]) -> None:
     cache = store.cache_for(current_app)
+    rendered = _unmarked(response)
     body = (
-        _without_csrf_token(response.get_data())
-        if _is_shareable(response, session_before)
+        _without_csrf_token(rendered)
+        if rendered is not None and _is_shareable(response, session_before)
         else None
     )
     if cache is None or body is None:
         _private(response)
         return
+    body, page_holes = holes.take(body)
     if CSRF_SENTINEL in body:  # each visitor's own token, in their own session: never shared
         _private(response)
-        cache.put(key, store.Page({None: store.Variant(body, _stored(response))}, True))
+        variants = {None: store.Variant(body, _stored(response))}
+        cache.put(key, store.Page(variants, True, page_holes))
         return
     rules = keys.rules_for(current_app)
     for name, value in keys.public_headers(rules, keys.etag_for(key), vary=_vary()):
@@ -145,7 +195,7 @@ def _store(response: Response, key: keys.Key, session_before: Mapping[str, Any])
     if rules.encodings:
         for encoding, encoded in compression.encoded_variants(body).items():
             variants[encoding] = store.Variant(encoded, _encoded_headers(headers, key, encoding))
-    page = store.Page(variants)
+    page = store.Page(variants, holes=page_holes)
     cache.put(key, page)
     # This visitor gets what a hit would give them: the page in their encoding.
     encoding = compression.negotiate(request.headers.get("Accept-Encoding"))

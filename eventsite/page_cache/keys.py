@@ -47,6 +47,8 @@ class Rules:
     shared_max_age: int = SHARED_MAX_AGE
     # Content-Encodings each page is also kept in (none when COMPRESSION_ENABLED is false).
     encodings: tuple[str, ...] = ()
+    # How to draw each hole's content for the visitor at hand (page_cache.add_hole).
+    holes: dict[str, Callable[[Mapping[str, Any]], str]] = field(default_factory=dict)
     _statements: dict[str, Select | None] = field(default_factory=dict)
 
     @cached_property

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from eventsite.page_cache.holes import Hole
 from eventsite.page_cache.keys import Key
 
 EXTENSION = "page_cache"  # app.extensions: the app's PageCache; without it nothing is cached
@@ -32,6 +33,9 @@ class Page:
     # millisecond or two next to the render that missed, and every hit then sends bytes.
     variants: Mapping[str | None, Variant]
     has_csrf_token: bool = False  # hooks.CSRF_SENTINEL stands where the token goes
+    # Where someone's own parts stand in the body as rendered (holes.take): filled in for
+    # a logged-in visitor.
+    holes: tuple[Hole, ...] = ()
 
     @property
     def body(self) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,6 +87,19 @@ def _event_page_shows_places_left(state: BlueprintSetupState) -> None:
 
 
 bp.record_once(_event_page_shows_places_left)
+
+
+def _registration_box_for_the_visitor(view_args: Mapping[str, Any]) -> str:
+    event = events_queries.get_public_event_or_404(view_args["slug"])
+    return render_template("registration/_box.html", event=event)
+
+
+def _registration_box_is_a_hole(state: BlueprintSetupState) -> None:
+    # Someone logged in sees their own registration in the box (page_cache.holes).
+    page_cache.add_hole(state.app, "registration-box", _registration_box_for_the_visitor)
+
+
+bp.record_once(_registration_box_is_a_hole)
 
 # The pages that list event cards (the listing and its topic and organisation versions).
 LISTING_ENDPOINTS = ("events.home", "events.listing", "events.topic", "events.organisation")
