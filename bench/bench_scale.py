@@ -12,7 +12,7 @@ peak Python memory traced in a separate run.
 
 A row's verdict compares the largest size with the smallest: "flat" (at most 2×, or less
 than 5 ms more: noise on a shared machine), "grows with items shown" (a page that lists
-every item: the sitemap up to its 50,000 addresses, the month view up to its 300 events,
+every item: the sitemap up to its 5,000 addresses a file, the month view up to its 300 events,
 the calendar feed, the exports, the door list), or "grows ✗" (a page showing a fixed
 number of items that gets slower with the data: a bug)."""
 

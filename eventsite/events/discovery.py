@@ -17,8 +17,10 @@ from eventsite.events.models import Event, Organisation, Topic, event_topics
 from eventsite.extensions import db
 
 FEED_ENTRIES = 50
-# One sitemap file holds at most 50,000 addresses (sitemaps.org).
-SITEMAP_LIMIT = 50_000
+# One sitemap file holds at most 50,000 addresses (sitemaps.org); ours hold 5,000, so that
+# each file (about 0.7 MB) stays small enough for the page cache to keep: a 50,000-address
+# file was rendered again on every request (about 1 s at 100,000 events, `bench scale`).
+SITEMAP_LIMIT = 5_000
 
 
 def feed_events(limit: int = FEED_ENTRIES) -> list[Event]:

@@ -24,6 +24,12 @@ from eventsite.registration.models import ACTIVE_STATUSES, Registration
 # Feeds hold what is coming and what ended recently (so last month's event stays put).
 # The window starts at a UTC midnight, so a feed changes at most once a day by itself.
 FEED_WINDOW = timedelta(days=90)
+# At most this many events, the earliest first (the window's recent past, then what comes
+# next): a catalogue of 100,000 events made /calendar.ics a 150 MB file that took 18 s to
+# build and was too large to keep, on every request (`python -m bench scale`). No calendar
+# program wants that many; the filtered feeds (a topic, an organisation, a country) are the
+# way to follow part of a large catalogue.
+MAX_FEED_EVENTS = 10_000
 # The listing's query arguments; anything else in a feed URL is a mistake worth a 400.
 FEED_ARGS = frozenset({"topic", "organisation", "kind", "format", "country", "q", "from", "to"})
 
@@ -64,11 +70,15 @@ def window_day(now: datetime) -> datetime:
 
 def feed_events(filters: listing.ListingFilters, now: datetime) -> Select:
     """Published and cancelled events matching the filters that end after 90 days before
-    today (UTC): the same events all day long, so the catalogue version and the date
-    decide the feed."""
+    today (UTC), at most MAX_FEED_EVENTS of them, earliest first: the same events all day
+    long, so the catalogue version and the date decide the feed."""
     stmt = listing.apply_listing_filters(listing.public_events(), filters)
     cutoff = window_day(now) - FEED_WINDOW
-    return stmt.where(Event.ends_at > cutoff).order_by(Event.starts_at, Event.id)
+    return (
+        stmt.where(Event.ends_at > cutoff)
+        .order_by(Event.starts_at, Event.id)
+        .limit(MAX_FEED_EVENTS)
+    )
 
 
 def organisation_events(organisation: Organisation) -> Select:
@@ -120,7 +130,7 @@ def load_feed_rows(stmt: Select, *extra: Any) -> list[tuple[content.FeedEvent, .
     if not rows:
         return []
     topics: dict[int, list[str]] = {}
-    ids = stmt.with_only_columns(Event.id).order_by(None)
+    ids = stmt.with_only_columns(Event.id)  # its order stays: it decides what a LIMIT keeps
     topic_rows = db.session.execute(
         select(event_topics.c.event_id, Topic.name)
         .join(Topic, Topic.id == event_topics.c.topic_id)

@@ -9,7 +9,7 @@ from flask import g
 
 from eventsite.events import revision
 from eventsite.extensions import db
-from eventsite.feeds import tokens
+from eventsite.feeds import queries, tokens
 from eventsite.feeds.cache import FEED_CACHE
 from eventsite.models import EventKind, EventStatus, Organisation
 from eventsite.registration.models import RegistrationStatus
@@ -94,6 +94,24 @@ def test_feed_holds_upcoming_and_recent_events_only(client, make_event):
     assert parsed.ical["X-WR-CALNAME"] == "eventsite: all events"
     for event in (upcoming, recent, cancelled):
         assert_times_match(parsed, _uid(event), event)
+
+
+def test_feed_holds_at_most_its_limit_the_earliest_first_with_their_topics(
+    client, make_event, make_topic, monkeypatch
+):
+    monkeypatch.setattr(queries, "MAX_FEED_EVENTS", 3)
+    climate, health = make_topic("Climate"), make_topic("Health")
+    now = utcnow().replace(microsecond=0)
+    events = [
+        make_event(starts_at=now + timedelta(days=d), topics=[climate if d % 2 else health])
+        for d in (9, 2, 7, 4, 5)
+    ]
+    parsed = check_export(client.get("/calendar.ics").data)
+    soonest = sorted(events, key=lambda event: event.starts_at)[:3]
+    assert parsed.uids() == [_uid(event) for event in soonest]
+    for event in soonest:
+        categories = parsed.ical_events()[_uid(event)].get("CATEGORIES")
+        assert event.topics[0].name in categories.to_ical().decode()
 
 
 def test_feed_takes_the_listing_filters(client, make_event, make_topic):
