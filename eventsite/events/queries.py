@@ -35,6 +35,14 @@ def get_public_event_or_404(slug: str) -> Event:
     return _event_page_or_404(public_events(), slug)
 
 
+def get_public_event_alone_or_404(slug: str) -> Event:
+    """A published or cancelled event's own row, none of what its page shows (one query):
+    for a part of the page drawn on its own (the registration box of a kept page)."""
+    if not usable_slug(slug):
+        raise NotFound()
+    return db.first_or_404(public_events().where(Event.slug == slug))
+
+
 def get_draft_or_404(slug: str) -> Event:
     """A draft with everything its page shows (the preview for its organisation's
     members); public events and unknown slugs are 404."""

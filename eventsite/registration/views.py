@@ -90,7 +90,7 @@ bp.record_once(_event_page_shows_places_left)
 
 
 def _registration_box_for_the_visitor(view_args: Mapping[str, Any]) -> str:
-    event = events_queries.get_public_event_or_404(view_args["slug"])
+    event = events_queries.get_public_event_alone_or_404(view_args["slug"])
     return render_template("registration/_box.html", event=event)
 
 
@@ -126,15 +126,18 @@ def card_registration(events: list[Event]) -> dict[int, rules.CardState | None]:
 
 @bp.app_template_global()
 def registration_box(event: Event) -> dict[str, Any]:
-    """What the event page's registration box shows."""
+    """What the event page's registration box shows: the visitor's own registration, or
+    (only then: the places are counted for it) how registration stands."""
     now = utcnow()
-    state = rules.registration_state(event, now, queries.count_places(event, now))
     mine = None
     rank = None
     if current_user.is_authenticated:
         mine = queries.get_active_registration(event, current_user)
         if mine is not None:
             rank = queries.waitlist_rank(mine)
+    state = None
+    if mine is None:
+        state = rules.registration_state(event, now, queries.count_places(event, now))
     return {
         "state": state,
         "registration": mine,
