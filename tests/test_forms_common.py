@@ -130,3 +130,35 @@ def test_wtforms_messages_are_listed_as_wtforms_writes_them() -> None:
     ]
     assert len(listed) == len(forms_common.WTFORMS_MESSAGES)
     assert [m for m in listed if m not in wtforms_ids] == []
+
+
+# --- long lists of choices --------------------------------------------------------------------
+
+
+def _country_forms(pairs: list[tuple[str, str]]) -> tuple[type, type]:
+    from wtforms import SelectField
+    from wtforms.validators import InputRequired
+
+    class Kept(forms_common.Form):
+        country = forms_common.ManyOptionsSelectField("Country", validators=[InputRequired()])
+
+    class Plain(forms_common.Form):
+        country = SelectField("Country", validators=[InputRequired()])
+
+    return Kept, Plain
+
+
+@pytest.mark.parametrize("chosen", [None, "", "KE", "X&<Y>", "not listed"])
+def test_a_long_list_draws_what_wtforms_draws(app, chosen) -> None:
+    from werkzeug.datastructures import MultiDict
+
+    pairs = [("CH", "Switzerland"), ("KE", "Kenya"), ("X&<Y>", "Odd <b>name</b> & co")]
+    kept_form, plain_form = _country_forms(pairs)
+    with app.test_request_context("/", method="POST"):
+        formdata = MultiDict() if chosen is None else MultiDict({"country": chosen})
+        kept, plain = kept_form(formdata=formdata), plain_form(formdata=formdata)
+        for form in (kept, plain):
+            form.country.choices = forms_common.long_choices("—", pairs)
+        assert str(kept.country(class_="wide")) == str(plain.country(class_="wide"))
+        assert kept.validate() == plain.validate()
+        assert kept.country.errors == plain.country.errors

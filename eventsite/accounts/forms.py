@@ -19,11 +19,13 @@ PASSWORD_FIELD_MAX = 200
 
 
 def _country_field() -> SelectField:
-    return SelectField(_l("Country"), validators=[Optional()], validate_choice=True)
+    return forms_common.ManyOptionsSelectField(
+        _l("Country"), validators=[Optional()], validate_choice=True
+    )
 
 
 def _fill_countries(field: SelectField, kept: str | None = None) -> None:
-    field.choices = [("", "—"), *country_choices(kept)]
+    field.choices = forms_common.long_choices("—", country_choices(kept))
 
 
 class SignupForm(forms_common.Form):

@@ -145,7 +145,7 @@ class EventForm(forms_common.Form):
         _l("Address of the venue"), [MaxLength(300), Optional(), SingleLine()]
     )
     city = StringField(_l("City"), [MaxLength(120), Optional(), SingleLine()])
-    country = SelectField(_l("Country"), default="")
+    country = forms_common.ManyOptionsSelectField(_l("Country"), default="")
     latitude = FloatField(_l("Latitude"), [Optional(), NumberRange(-90, 90)])
     longitude = FloatField(_l("Longitude"), [Optional(), NumberRange(-180, 180)])
     format = SelectField(
@@ -255,10 +255,7 @@ class EventForm(forms_common.Form):
             "data-filter-label": str(_l("Filter the zone list")),
             "data-filter-placeholder": str(_l("City or country")),
         }
-        self.country.choices = [
-            SelectChoice("", "—"),
-            *(SelectChoice(c, n) for c, n in country_choices(kept_country)),
-        ]
+        self.country.choices = forms_common.long_choices("—", country_choices(kept_country))
         self.topics.choices = [SelectChoice(v, label) for v, label in topic_choices or []]
 
     @classmethod
@@ -439,7 +436,7 @@ class SpeakerForm(forms_common.Form):
     speaker_id = SelectField(_l("Existing speaker"), coerce=int, default=0, validators=[Optional()])
     name = StringField(_l("Or a new speaker: name"), [MaxLength(200), Optional(), SingleLine()])
     affiliation = StringField(_l("Affiliation"), [MaxLength(300), Optional(), SingleLine()])
-    country = SelectField(_l("Country"), default="")
+    country = forms_common.ManyOptionsSelectField(_l("Country"), default="")
     honours = StringField(_l("Honours"), [MaxLength(300), Optional(), SingleLine()])
     bio = TextAreaField(_l("Short biography"), [MaxLength(5000), Optional(), PlainText()])
     submit = SubmitField(_l("Add speaker"))
@@ -452,10 +449,7 @@ class SpeakerForm(forms_common.Form):
             SelectChoice(0, "—"),
             *(SelectChoice(v, label) for v, label in speaker_choices or []),
         ]
-        self.country.choices = [
-            SelectChoice("", "—"),
-            *(SelectChoice(c, n) for c, n in country_choices()),
-        ]
+        self.country.choices = forms_common.long_choices("—", country_choices())
 
     def validate(self, extra_validators: Any = None) -> bool:
         if not super().validate(extra_validators):

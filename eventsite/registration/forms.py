@@ -19,7 +19,6 @@ from wtforms import (
     EmailField,
     Field,
     RadioField,
-    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -164,7 +163,7 @@ class PersonForm(forms_common.Form):
     affiliation = StringField(
         _l("Affiliation (optional)"), validators=[MaxLength(300), Optional(), SingleLine()]
     )
-    country = SelectField(
+    country = forms_common.ManyOptionsSelectField(
         _l("Country (optional)"),
         validators=[Optional()],
         invalid_choice_message=_l("Please choose a country from the list."),
@@ -217,12 +216,9 @@ def _field_for(question: Question) -> Field:
             description=description,
         )
     if kind == QuestionKind.COUNTRY:
-        return SelectField(
+        return forms_common.ManyOptionsSelectField(
             label,
-            choices=[
-                SelectChoice("", _("Choose a country…")),
-                *(SelectChoice(code, name) for code, name in templating.country_choices()),
-            ],
+            choices=forms_common.long_choices(_("Choose a country…"), templating.country_choices()),
             validators=[DataRequired(_("Please choose a country.")) if required else Optional()],
             invalid_choice_message=_("Please choose a country from the list."),
             description=description,
@@ -282,10 +278,9 @@ def registration_form_for(
     form = form_class(data=dict(data or {}), **kwargs)
     if person != Person.NONE:
         kept = (data or {}).get("country")
-        form.country.choices = [
-            SelectChoice("", _("Choose a country…")),
-            *(SelectChoice(code, name) for code, name in templating.country_choices(kept)),
-        ]
+        form.country.choices = forms_common.long_choices(
+            _("Choose a country…"), templating.country_choices(kept)
+        )
     return form
 
 
