@@ -4,7 +4,10 @@ every answer told who else may keep it.
 
 A page carrying the visitor's CSRF token is stored with a sentinel in its place, and each
 hit gets the visitor's own (then the answer sets a cookie, and is private, and is kept as
-rendered only: compression.compress_response decides per answer)."""
+rendered only: compression.compress_response decides per answer).
+
+Someone who may be logged in gets a personal answer: the kept page with their own parts
+drawn in its holes (`holes`), private; a miss of theirs is rendered whole and never kept."""
 
 from __future__ import annotations
 
