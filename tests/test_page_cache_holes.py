@@ -122,6 +122,60 @@ def test_an_organiser_sees_their_workspace_link_and_can_log_out_with_the_form(
     assert client.get("/events/").headers["X-Page-Cache"] == "hit"  # anonymous again
 
 
+def test_a_logged_in_visitors_miss_keeps_the_page_for_everyone_and_fills_it_for_them(
+    app, uncached, make_event, make_user, make_registration
+) -> None:
+    event = make_event(slug="ocean-forum", capacity=10)
+    person = make_user(name="Ada Lovelace")
+    make_registration(person, event)
+    client = logged_in(app, person)
+
+    first = client.get("/events/ocean-forum")  # nobody anonymous has asked for it yet
+    again = client.get("/events/ocean-forum")
+    anonymous = app.test_client().get("/events/ocean-forum")
+
+    assert [first.headers["X-Page-Cache"], again.headers["X-Page-Cache"]] == ["personal"] * 2
+    assert first.headers["Cache-Control"] == "private, no-store"
+    page = first.get_data(as_text=True)
+    assert "Your registration" in page and "Ada Lovelace" in page
+    rendered = logged_in(uncached, person).get("/events/ocean-forum").get_data(as_text=True)
+    assert same_page(page, rendered)
+    assert anonymous.headers["X-Page-Cache"] == "hit"  # kept by the person's miss...
+    shown = anonymous.get_data(as_text=True)
+    assert "Ada Lovelace" not in shown and "Your registration" not in shown  # ...as anyone's
+    assert "No account needed." in shown
+    assert MARK not in page and MARK not in shown
+
+
+def test_a_miss_in_the_accounts_language_keeps_the_page_in_that_language(
+    app, make_event, make_user
+) -> None:
+    make_event(slug="ocean-forum")
+    person = make_user(language="fr")
+
+    page = logged_in(app, person).get("/events/", headers={"Accept-Language": "es"})
+    french = app.test_client().get("/events/", headers={"Accept-Language": "fr"})
+
+    assert page.headers["X-Page-Cache"] == "personal"
+    assert page.headers["Content-Language"] == "fr" and 'lang="fr"' in page.get_data(as_text=True)
+    assert french.headers["X-Page-Cache"] == "hit"
+    assert app.test_client().get("/events/").headers["X-Page-Cache"] == "miss"  # English
+
+
+def test_a_drafts_preview_is_rendered_whole_and_kept_for_nobody(
+    app, make_event, make_member
+) -> None:
+    draft = make_event(slug="draft-forum", status="draft", published_at=None)
+    member = logged_in(app, make_member(draft.organisation, name="Organiser Olu"))
+
+    preview = member.get("/events/draft-forum")
+
+    assert preview.status_code == 200 and "X-Page-Cache" not in preview.headers
+    assert preview.headers["Cache-Control"] == "private, no-store"
+    assert "Organiser Olu" in preview.get_data(as_text=True)
+    assert app.test_client().get("/events/draft-forum").status_code == 404
+
+
 def test_nobody_ever_receives_a_marker(app, make_event, make_user) -> None:
     make_event(slug="ocean-forum")
     anonymous = app.test_client()
@@ -144,7 +198,7 @@ def test_nobody_ever_receives_a_marker(app, make_event, make_user) -> None:
         assert MARK.encode() not in body, answer.request.path
 
 
-def test_a_personal_hit_reads_the_person_their_memberships_and_the_stamp_on_the_listing(
+def test_a_personal_hit_reads_the_person_with_their_memberships_and_the_stamp_on_the_listing(
     app, make_event, make_user, count_queries
 ) -> None:
     for n in range(5):
@@ -154,8 +208,9 @@ def test_a_personal_hit_reads_the_person_their_memberships_and_the_stamp_on_the_
     client.get("/events/")
     with count_queries() as queries:
         assert client.get("/events/").headers["X-Page-Cache"] == "personal"
-    # Who they are, whether the header shows the Workspace link, and the page's stamp.
-    assert queries.count == 3, queries.statements
+    # Who they are with their memberships (the header's Workspace link), and the page's
+    # stamp.
+    assert queries.count == 2, queries.statements
 
 
 def test_a_flash_waiting_for_them_is_shown_by_a_whole_render(app, make_event, make_user) -> None:

@@ -9,6 +9,7 @@ from flask import Flask, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, user_logged_in
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from eventsite import i18n
 from eventsite.accounts import profile
@@ -35,7 +36,12 @@ def configure_login(app: Flask) -> None:
             return None  # a cookie from before log-ins carried their start: log in again
         if utcnow().timestamp() - int(began) > _max_login_age().total_seconds():
             return None
-        return db.session.scalar(select(User).where(User.session_token == token))
+        # With their memberships in the same query: every page's header asks for them (the
+        # Workspace link), and so does every organiser route.
+        found = db.session.scalars(
+            select(User).where(User.session_token == token).options(joinedload(User.memberships))
+        )
+        return found.unique().first()
 
 
 def _max_login_age() -> timedelta:

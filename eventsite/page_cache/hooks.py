@@ -7,11 +7,13 @@ hit gets the visitor's own (then the answer sets a cookie, and is private, and i
 rendered only: compression.compress_response decides per answer).
 
 Someone who may be logged in gets a personal answer: the kept page with their own parts
-drawn in its holes (`holes`), private; a miss of theirs is rendered whole and never kept."""
+drawn in its holes (`holes`), private. On a miss of theirs the site first renders the page
+as an anonymous visitor's request (`_keep_for_everyone`), keeps it, and fills that."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import io
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +43,18 @@ CSRF_SENTINEL = b"<page-cache:csrf-token>"
 ACCOUNT_HOLE = "account"
 # A kept page's headers that say who else may keep it: not sent with a personal answer.
 SHARED = frozenset({"etag", "cache-control", "vary"})
+# What of a logged-in visitor's request an anonymous one for the same page leaves out: who
+# they are (cookies), what they hold (conditional headers) and any body.
+NOT_ANONYMOUS = frozenset(
+    {
+        "HTTP_COOKIE",
+        "HTTP_IF_NONE_MATCH",
+        "HTTP_IF_MODIFIED_SINCE",
+        "HTTP_AUTHORIZATION",
+        "CONTENT_TYPE",
+        "CONTENT_LENGTH",
+    }
+)
 
 
 @dataclass
@@ -112,8 +126,12 @@ def _serve_personal(cache: store.PageCache, rules: keys.Rules, endpoint: str) ->
     if i18n.QUERY in request.args:
         return None  # a language chosen while logged in is kept with the account: a render
     view_args = request.view_args or {}
-    key = keys.page_key(db.engine, rules, request, endpoint, view_args, str(get_locale() or ""))
+    locale = str(get_locale() or "")
+    key = keys.page_key(db.engine, rules, request, endpoint, view_args, locale)
     page = cache.get(key)
+    if page is None:
+        _keep_for_everyone(locale)
+        page = cache.get(key)
     if page is None or not page.holes:
         return None
     names = {name for _start, _end, name in page.holes}
@@ -127,6 +145,41 @@ def _serve_personal(cache: store.PageCache, rules: keys.Rules, endpoint: str) ->
     g.page_cache_visit = Visit(None, "personal")
     headers = [(name, value) for name, value in variant.headers if name.lower() not in SHARED]
     return Response(body, status=200, headers=headers)
+
+
+def _keep_for_everyone(locale: str) -> None:
+    """A personal miss: the same address asked by the site itself as an anonymous visitor in
+    the person's language (the `lang` cookie alone) would ask it, in an application context
+    of its own (its own `g`, database session and user), so that its miss keeps the page
+    exactly as a visitor's would. A page that is not kept for everyone (a draft's preview,
+    a page that cannot be shared) stays unkept, and the person's page is rendered whole."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    environ = {
+        name: value
+        for name, value in request.environ.items()
+        if name not in NOT_ANONYMOUS and not name.startswith(("werkzeug.", "eventsite."))
+    }
+    environ.update(
+        {
+            "REQUEST_METHOD": "GET",
+            "HTTP_COOKIE": f"{i18n.COOKIE}={locale}",
+            "wsgi.input": io.BytesIO(),
+        }
+    )
+    with app.app_context():
+        answer: Iterable[bytes] = app.wsgi_app(environ, _unheard)
+        try:
+            for _chunk in answer:
+                pass
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+
+
+def _unheard(_status: str, _headers: list[tuple[str, str]], _exc_info: Any = None) -> Any:
+    """start_response for `_keep_for_everyone`: nobody receives that answer."""
+    return lambda _data: None
 
 
 def finish_response(response: Response) -> Response:

@@ -90,8 +90,14 @@ bp.record_once(_event_page_shows_places_left)
 
 
 def _registration_box_for_the_visitor(view_args: Mapping[str, Any]) -> str:
-    event = events_queries.get_public_event_alone_or_404(view_args["slug"])
-    return render_template("registration/_box.html", event=event)
+    slug = view_args["slug"]
+    mine = None
+    if current_user.is_authenticated and events_queries.usable_slug(slug):
+        mine = queries.get_active_registration_on_event_page(slug, current_user)
+    # Someone registered: their registration and its event in one query.
+    event = mine.event if mine is not None else events_queries.get_public_event_alone_or_404(slug)
+    box = registration_box(event, mine, looked_up=True)
+    return render_template("registration/_box.html", event=event, box=box)
 
 
 def _registration_box_is_a_hole(state: BlueprintSetupState) -> None:
@@ -125,16 +131,18 @@ def card_registration(events: list[Event]) -> dict[int, rules.CardState | None]:
 
 
 @bp.app_template_global()
-def registration_box(event: Event) -> dict[str, Any]:
+def registration_box(
+    event: Event, mine: Registration | None = None, *, looked_up: bool = False
+) -> dict[str, Any]:
     """What the event page's registration box shows: the visitor's own registration, or
-    (only then: the places are counted for it) how registration stands."""
+    (only then: the places are counted for it) how registration stands. `looked_up`: the
+    caller read the visitor's registration already (`mine`, or None for none)."""
     now = utcnow()
-    mine = None
     rank = None
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and not looked_up:
         mine = queries.get_active_registration(event, current_user)
-        if mine is not None:
-            rank = queries.waitlist_rank(mine)
+    if mine is not None:
+        rank = queries.waitlist_rank(mine)
     state = None
     if mine is None:
         state = rules.registration_state(event, now, queries.count_places(event, now))
