@@ -36,5 +36,5 @@ def test_a_stored_legacy_country_code_still_displays(client, login, make_user, m
 
     user = make_user(country="EU")
     login(user)
-    account = client.get("/account/").get_data(as_text=True)
+    account = client.get("/account/settings").get_data(as_text=True)
     assert '<option selected value="EU">European Union</option>' in account

@@ -273,6 +273,7 @@ def test_attendee_pages_are_all_translated(client, login, site) -> None:
     public_id = site["registration"].public_id
     for path in [
         "/account/",
+        "/account/settings",
         "/account/calendar/",
         f"/events/{site['event'].slug}",
         f"/registrations/{public_id}",

@@ -1,5 +1,6 @@
-"""The account page (/account/) and what its sections change: profile, email address,
-password, the data download, deletion."""
+"""The account page (/account/: the person's events and calendar, drawn by registration and
+feeds) and its settings (/account/settings) with what their sections change: profile,
+email address, password, the data download, deletion."""
 
 from __future__ import annotations
 
@@ -34,16 +35,23 @@ def _account_forms(**overrides: Any) -> dict[str, Any]:
 NO_STORE = {"Cache-Control": "private, no-store"}
 
 
-def _account_page(status: int = 200, **overrides: Any) -> tuple[str, int, dict[str, str]]:
-    # The account's own data, and the place where secret addresses are made: no cache, no
-    # back/forward cache, no proxy may keep a copy.
-    return render_template("accounts/account.html", **_account_forms(**overrides)), status, NO_STORE
+def _settings_page(status: int = 200, **overrides: Any) -> tuple[str, int, dict[str, str]]:
+    # The account's own data: no cache, no back/forward cache, no proxy may keep a copy.
+    page = render_template("accounts/settings.html", **_account_forms(**overrides))
+    return page, status, NO_STORE
 
 
 @bp.get("/account/")
 @login_required
 def account() -> Any:
-    return _account_page()
+    # Where secret calendar addresses are made: as private as the settings.
+    return render_template("accounts/account.html"), 200, NO_STORE
+
+
+@bp.get("/account/settings")
+@login_required
+def settings() -> Any:
+    return _settings_page()
 
 
 @bp.post("/account/profile")
@@ -65,10 +73,10 @@ def update_profile() -> Any:
         )
         db.session.commit()
         flash(_("Your profile is saved."), "success")
-        response = redirect(url_for("accounts.account"))
+        response = redirect(url_for("accounts.settings"))
         i18n.remember_in_browser(response, current_user.language)
         return response
-    return _account_page(422, profile_form=form)
+    return _settings_page(422, profile_form=form)
 
 
 @bp.post("/account/email")
@@ -94,8 +102,8 @@ def change_email() -> Any:
                 ),
                 "info",
             )
-            return redirect(url_for("accounts.account"))
-    return _account_page(422, email_form=form)
+            return redirect(url_for("accounts.settings"))
+    return _settings_page(422, email_form=form)
 
 
 @bp.post("/account/password")
@@ -120,8 +128,8 @@ def change_password() -> Any:
             cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
             login_user(user, remember=cookie_name in request.cookies)
             flash(_("Your password is changed. Other devices have been logged out."), "success")
-            return redirect(url_for("accounts.account"))
-    return _account_page(422, password_form=form)
+            return redirect(url_for("accounts.settings"))
+    return _settings_page(422, password_form=form)
 
 
 @bp.get("/account/data.json")
@@ -156,4 +164,4 @@ def delete_account() -> Any:
             logout_user()
             flash(_("Your account is deleted. Thank you for having been with us."), "info")
             return redirect(url_for("events.home"))
-    return _account_page(422, delete_form=form)
+    return _settings_page(422, delete_form=form)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, func, literal_column, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager
 
 from eventsite import timeutil
 from eventsite.accounts.models import User
@@ -253,12 +253,15 @@ def waitlist_ranks(registrations: Iterable[Registration]) -> dict[int, int]:
 
 
 def registrations_for_user(user: User) -> list[Registration]:
-    """The person's registrations with their events, newest event first."""
+    """The person's registrations with their events, newest event first (one join: the
+    events' long text is not read, "My events" shows none of it)."""
     return list(
         db.session.scalars(
             select(Registration)
             .join(Registration.event)
-            .options(joinedload(Registration.event))
+            .options(
+                contains_eager(Registration.event).defer(Event.description).defer(Event.search_text)
+            )
             .where(Registration.user_id == user.id)
             .order_by(Event.starts_at.desc(), Registration.id.desc())
         )

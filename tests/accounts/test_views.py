@@ -513,24 +513,46 @@ def test_reset_rejects_a_weak_password(client, make_user) -> None:
 # --- the account page ----------------------------------------------------------------------------
 
 
-def test_account_page_requires_login(client) -> None:
-    response = client.get("/account/")
+@pytest.mark.parametrize("path", ["/account/", "/account/settings"])
+def test_account_pages_require_login(client, path) -> None:
+    response = client.get(path)
     assert response.status_code == 302
     assert "/login?next=" in response.headers["Location"]
+
+
+def test_the_account_page_shows_events_and_leads_to_the_settings(client, make_user, login) -> None:
+    login(make_user(name="Ada Lovelace", email="ada@example.org"))
+    account = client.get("/account/")
+    page = account.get_data(as_text=True)
+    assert account.headers["Cache-Control"] == "private, no-store"
+    assert "My events" in page and "Your calendar" in page and "ada@example.org" in page
+    assert 'href="/account/settings"' in page and "Account settings" in page
+    assert 'name="profile-name"' not in page and 'name="delete-password"' not in page
+
+    settings = client.get("/account/settings")
+    text = settings.get_data(as_text=True)
+    assert settings.status_code == 200
+    assert settings.headers["Cache-Control"] == "private, no-store"
+    assert "<h1>Account settings</h1>" in text and 'href="/account/"' in text
+    for name in ("profile-name", "email-new_email", "password-new_password", "delete-password"):
+        assert f'name="{name}"' in text
+    assert 'href="/account/data.json"' in text
+    assert "My events" not in text
 
 
 def test_profile_edit(client, make_user, login) -> None:
     user = make_user()
     login(user)
-    response = client.post(
+    saved = client.post(
         "/account/profile",
         data={
             "profile-name": "Ada King",
             "profile-affiliation": "Royal Society",
             "profile-country": "GB",
         },
-        follow_redirects=True,
     )
+    assert saved.headers["Location"] == "/account/settings"  # back where the form was
+    response = client.get(saved.headers["Location"])
     assert "Your profile is saved." in response.get_data(as_text=True)
     db.session.expire_all()
     user = db.session.get(User, user.id)

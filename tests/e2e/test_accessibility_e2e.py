@@ -242,6 +242,7 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
     registration = f"/registrations/{s.registration_public_id}"
     for path in [
         "/account/",
+        "/account/settings",
         "/account/calendar/",
         registration,
         f"{registration}/ticket",

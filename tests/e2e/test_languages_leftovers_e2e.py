@@ -188,5 +188,9 @@ def test_account_pages_have_no_english_left(
     desktop.fill("input[name=password]", PASSWORD)
     desktop.get_by_role("button", name="Log in", exact=True).click()
     expect(desktop.get_by_role("link", name="Grace Hopper")).to_be_visible()
-    pages = {"account": "/account/", "calendar": "/account/calendar/"}
+    pages = {
+        "account": "/account/",
+        "settings": "/account/settings",
+        "calendar": "/account/calendar/",
+    }
     compare(desktop, live_server, pages, screenshots / "languages-account")

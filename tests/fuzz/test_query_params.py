@@ -287,6 +287,7 @@ QUERY_TARGETS = [
     QueryTarget("accounts.forgot_password", page("/password/forgot"), {}, budget=BRIEF),
     QueryTarget("accounts.reset_password", _reset, {}, path=SLUG, budget=BRIEF),
     QueryTarget("accounts.account", page("/account/", "attendee"), {}, budget=BRIEF),
+    QueryTarget("accounts.settings", page("/account/settings", "attendee"), {}, budget=BRIEF),
     QueryTarget("accounts.download_data", page("/account/data.json", "attendee"), {}, budget=BRIEF),
     QueryTarget("feeds.account_calendar", page("/account/calendar/", "attendee"), {}, budget=BRIEF),
     QueryTarget(

@@ -201,7 +201,7 @@ def test_signing_up_stores_the_pages_language(client) -> None:
 def test_the_account_page_changes_the_language(client, make_user, login) -> None:
     user = make_user(name="Ada")
     login(user)
-    page = client.get("/account/").get_data(as_text=True)
+    page = client.get("/account/settings").get_data(as_text=True)
     assert '<option lang="ar" value="ar">العربية</option>' in page
     assert '<option lang="en" selected value="en">English</option>' in page
     response = client.post(

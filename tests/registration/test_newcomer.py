@@ -48,7 +48,7 @@ def expire(registration: Registration) -> None:
 
 
 def logged_in_as(client) -> str | None:
-    page = page_text(client.get("/account/"))
+    page = page_text(client.get("/account/settings"))
     found = re.search(r'name="profile-name"[^>]*value="([^"]*)"', page)
     return found.group(1) if found else None
 
