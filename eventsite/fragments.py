@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
 from flask_babel import get_locale
 from jinja2 import nodes
 from jinja2.ext import Extension
@@ -37,6 +38,13 @@ class KeptFragments(Extension):
     def _render(self, parts: list[Any], caller: Callable[[], str]) -> str:
         key = (self.environment, *parts, str(get_locale()))
         return _kept.get(catalogue.request_stamp(), key, caller)
+
+
+def is_kept(*parts: Any) -> bool:
+    """Whether `{% kept parts... %}` is kept for this request's catalogue version and
+    language: a view may then leave out reading what only that piece shows."""
+    key = (current_app.jinja_env, *parts, str(get_locale()))
+    return _kept.peek(catalogue.request_stamp(), key) is not None
 
 
 def clear() -> None:

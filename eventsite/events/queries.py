@@ -29,10 +29,11 @@ def usable_slug(slug: str) -> bool:
     return bool(slug) and len(slug) <= MAX_SLUG_LENGTH and "\x00" not in slug
 
 
-def get_public_event_or_404(slug: str) -> Event:
+def get_public_event_or_404(slug: str, *, with_agenda: bool = True) -> Event:
     """A published or cancelled event with everything its page shows, in a fixed number of
-    queries; drafts and unknown slugs are 404."""
-    return _event_page_or_404(public_events(), slug)
+    queries; drafts and unknown slugs are 404. Without `with_agenda` its sessions and
+    speakers are not read with it (the page keeps what shows them: fragments.py)."""
+    return _event_page_or_404(public_events(), slug, with_agenda=with_agenda)
 
 
 def get_public_event_alone_or_404(slug: str) -> Event:
@@ -49,18 +50,21 @@ def get_draft_or_404(slug: str) -> Event:
     return _event_page_or_404(select(Event).where(Event.status == EventStatus.DRAFT), slug)
 
 
-def _event_page_or_404(events: Select, slug: str) -> Event:
+def _event_page_or_404(events: Select, slug: str, *, with_agenda: bool = True) -> Event:
     if not usable_slug(slug):
         raise NotFound()
     stmt = events.where(Event.slug == slug).options(
         joinedload(Event.organisation).joinedload(Organisation.logo_image),
         joinedload(Event.cover_image),
         selectinload(Event.topics),
-        selectinload(Event.sessions)
-        .selectinload(AgendaSession.speaker_links)
-        .joinedload(SessionSpeaker.speaker)
-        .joinedload(Speaker.photo_image),
     )
+    if with_agenda:
+        stmt = stmt.options(
+            selectinload(Event.sessions)
+            .selectinload(AgendaSession.speaker_links)
+            .joinedload(SessionSpeaker.speaker)
+            .joinedload(Speaker.photo_image)
+        )
     return db.first_or_404(stmt)
 
 

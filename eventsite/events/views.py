@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
-from eventsite import catalogue, links, page_cache, templating
+from eventsite import catalogue, fragments, links, page_cache, templating
 from eventsite.events import (
     cards,
     discovery,
@@ -85,8 +85,12 @@ def organisation(slug: str) -> str:
 def detail(slug: str) -> Response:
     # Logged-in requests never reach the page cache (nor are stored in it), so a member's
     # preview of a draft is only ever theirs.
+    url = url_for("events.detail", slug=slug, _external=True)
+    # The sessions and speakers show in kept pieces only (fragments.py): read when one is not.
+    shown_by_kept = [("agenda", slug), ("speakers", slug), ("json-ld", slug, url)]
+    with_agenda = not all(fragments.is_kept(*parts) for parts in shown_by_kept)
     try:
-        event = queries.get_public_event_or_404(slug)
+        event = queries.get_public_event_or_404(slug, with_agenda=with_agenda)
         is_preview = False
     except NotFound:
         if not current_user.is_authenticated:
@@ -95,7 +99,6 @@ def detail(slug: str) -> Response:
         if not rules.may_preview(current_user, event):
             raise
         is_preview = True
-    url = url_for("events.detail", slug=event.slug, _external=True)
     organisation_url = url_for("events.organisation", slug=event.organisation.slug, _external=True)
     preview = previews.link_preview(cover=event.cover_image, logo=event.organisation.logo_image)
     has_own_picture = event.cover_image or event.organisation.logo_image
@@ -104,9 +107,10 @@ def detail(slug: str) -> Response:
             "events/detail.html",
             event=event,
             is_preview=is_preview,
-            agenda=queries.agenda_by_day(event),
-            speakers=queries.event_speakers(event),
-            json_ld=structured_data.event_schema(
+            # Called in the kept pieces that show them, when they are rendered.
+            agenda=lambda: queries.agenda_by_day(event),
+            speakers=lambda: queries.event_speakers(event),
+            json_ld=lambda: structured_data.event_schema(
                 event,
                 url=url,
                 organisation_url=organisation_url,

@@ -204,6 +204,24 @@ def test_a_kept_agenda_is_the_agenda_a_render_gives(
     assert client.get(f"/events/{event.slug}").get_data(as_text=True) == first
 
 
+def test_the_next_event_page_reads_neither_sessions_nor_speakers(
+    client, make_event, make_session, make_speaker, count_queries
+) -> None:
+    event = make_event()
+    make_session(event, [make_speaker("Ada Example", affiliation="CERN")], title="Opening")
+    path = f"/events/{event.slug}"
+    with count_queries() as cold:
+        first = client.get(path).get_data(as_text=True)
+    with count_queries() as warm:
+        again = client.get(path).get_data(as_text=True)
+    assert again == first
+    assert "Ada Example" in again and '"performer"' in again  # the agenda and the JSON-LD
+    assert any("FROM agenda_sessions" in s for s in cold.statements)
+    assert not any("agenda_sessions" in s or "speakers" in s for s in warm.statements)
+    # The sessions, then their speakers with their photos.
+    assert warm.count == cold.count - 2, warm.statements
+
+
 def test_an_edited_agenda_or_speaker_shows_on_the_next_event_page(
     client, make_event, make_session, make_speaker
 ) -> None:
