@@ -52,11 +52,14 @@ from eventsite.timeutil import utcnow
 def registrants_page(event_id: int) -> Page:
     event = access.load_event(event_id)
     filters = registrants.RegistrantFilters.parse(request.args)
-    page = db.paginate(
-        registrants.registrants(event, filters),
-        page=queries.page_number(request.args),
-        per_page=current_app.config["ORGANISER_REGISTRANTS_PER_PAGE"],
-        error_out=False,
+    # Per status, for the tabs: and the page's total when no search narrows the table.
+    counts = queries.registration_counts([event.id]).get(event.id, {})
+    page = registrants.paginate(
+        event,
+        filters,
+        counts,
+        queries.page_number(request.args),
+        current_app.config["ORGANISER_REGISTRANTS_PER_PAGE"],
     )
     items = list(page.items)
     return render_template(
@@ -66,7 +69,7 @@ def registrants_page(event_id: int) -> Page:
         registrations=items,
         ranks=registration_queries.waitlist_ranks(items),
         filters=filters,
-        counts=queries.registration_counts([event.id]).get(event.id, {}),
+        counts=counts,
         status_labels=registrant_forms.STATUS_LABELS,
         allowed_actions=registration_rules.allowed_actions,
         bulk_actions=registrant_forms.BULK_ACTIONS,

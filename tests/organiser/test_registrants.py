@@ -160,6 +160,40 @@ def test_the_table_runs_a_fixed_number_of_queries(client, as_member, make_user, 
     assert many.count == few.count
 
 
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ({}, 6),
+        ({"status": "active"}, 5),
+        ({"status": "confirmed"}, 2),
+        ({"status": "waitlisted"}, 2),
+        ({"status": "cancelled"}, 1),
+        ({"status": "pending"}, 1),
+        ({"status": "rejected"}, 0),
+        ({"status": "confirmed", "q": "lovelace"}, 1),
+    ],
+)
+def test_the_pager_counts_from_the_status_tabs_unless_a_search_narrows_it(
+    app, client, as_member, make_user, count_queries, query, found
+) -> None:
+    event = as_member.event  # its attendee's registration is pending already
+    _register(event, make_user(name="Ada Lovelace"), "confirmed")
+    _register(event, make_user(), "confirmed")
+    for status in ("waitlisted", "waitlisted", "cancelled"):
+        _register(event, make_user(), status)
+    app.config["ORGANISER_REGISTRANTS_PER_PAGE"] = 1
+    with count_queries() as queries:
+        html = client.get(f"/manage/events/{event.id}/registrants", query_string=query)
+    text = html.get_data(as_text=True)
+    assert html.status_code == 200
+    if found > 1:
+        assert f"Page 1 of {found}" in text
+    else:
+        assert "Page 1 of" not in text
+    counts_over_rows = [s for s in queries.statements if "count(*)" in s and "(SELECT" in s]
+    assert len(counts_over_rows) == (1 if query.get("q") else 0), queries.statements
+
+
 # --- decisions -----------------------------------------------------------------------------
 
 
