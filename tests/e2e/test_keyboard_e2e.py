@@ -173,6 +173,25 @@ def test_no_page_scrolls_sideways_at_320_px_or_200_percent_zoom(
     assert wide == []
 
 
+def test_the_account_pages_do_not_scroll_sideways_at_320_px(
+    browser: Browser, live_server: str, make_user
+) -> None:
+    user = make_user(name="Grace Hopper", email="grace@example.org")
+    context = browser.new_context(viewport={"width": 320, "height": 800})
+    page = context.new_page()
+    log_in_by_keyboard(page, live_server, user.email)
+    wide = []
+    for path in ("/account/", "/account/settings", "/account/calendar/"):
+        for lang in ("en", "ar"):
+            page.goto(f"{live_server}{path}?lang={lang}")
+            assert "/login" not in page.url
+            sizes = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+            if sizes[0] > sizes[1]:
+                wide.append((path, lang, sizes))
+    context.close()
+    assert wide == []
+
+
 def test_the_dark_scheme_keeps_contrast_and_reduced_motion_stops_transitions(
     browser: Browser, live_server: str, demo_data
 ) -> None:
