@@ -3,12 +3,13 @@ lasts at most REMEMBER_COOKIE_DURATION (30 days), checked here, not only by the 
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from flask import Flask, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, user_logged_in
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from eventsite import i18n
@@ -36,12 +37,20 @@ def configure_login(app: Flask) -> None:
             return None  # a cookie from before log-ins carried their start: log in again
         if utcnow().timestamp() - int(began) > _max_login_age().total_seconds():
             return None
-        # With their memberships in the same query: every page's header asks for them (the
-        # Workspace link), and so does every organiser route.
-        found = db.session.scalars(
-            select(User).where(User.session_token == token).options(joinedload(User.memberships))
-        )
+        found = db.session.scalars(_user_statement(), {"token": token})
         return found.unique().first()
+
+
+@functools.cache
+def _user_statement() -> Select[tuple[User]]:
+    """The logged-in person by their session token, with their memberships in the same
+    query: every page's header asks for them (the Workspace link), and so does every
+    organiser route. Built once per process: building it took as long as running it."""
+    return (
+        select(User)
+        .where(User.session_token == bindparam("token"))
+        .options(joinedload(User.memberships))
+    )
 
 
 def _max_login_age() -> timedelta:

@@ -5,6 +5,7 @@ Read only: nothing here locks, writes or sends an email (the writing rules are i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,21 +44,30 @@ def count_places(event: Event, now: datetime) -> PlaceCounts:
     return count_places_by_event([event], now)[event.id]
 
 
+@functools.cache
+def _places_statement() -> Select[Any]:
+    """Built once per process (constructing it cost as much as running it)."""
+    return (
+        select(Registration.event_id, Registration.status, func.count())
+        .where(
+            Registration.event_id.in_(bindparam("ids", expanding=True)),
+            Registration.status.in_(ACTIVE_STATUSES),
+            or_(
+                Registration.hold_expires_at.is_(None),
+                Registration.hold_expires_at > bindparam("now"),
+            ),
+        )
+        .group_by(Registration.event_id, Registration.status)
+    )
+
+
 def count_places_by_event(events: Iterable[Event], now: datetime) -> dict[int, PlaceCounts]:
     """`count_places` for many events in one grouped query (the listing's cards): {event
     id: counts}, an event without active registrations included."""
     ids = [event.id for event in events]
     if not ids:
         return {}
-    rows = db.session.execute(
-        select(Registration.event_id, Registration.status, func.count())
-        .where(
-            Registration.event_id.in_(ids),
-            Registration.status.in_(ACTIVE_STATUSES),
-            or_(Registration.hold_expires_at.is_(None), Registration.hold_expires_at > now),
-        )
-        .group_by(Registration.event_id, Registration.status)
-    ).all()
+    rows = db.session.execute(_places_statement(), {"ids": ids, "now": now}).all()
     by_event: dict[int, dict[str, int]] = {event_id: {} for event_id in ids}
     for event_id, status, n in rows:
         by_event[event_id][str(status)] = n
@@ -179,21 +189,27 @@ def get_active_registration(event: Event, user: User) -> Registration | None:
     )
 
 
-def get_active_registration_on_event_page(slug: str, user: User) -> Registration | None:
-    """`user`'s active registration for the published or cancelled event at `slug`, its
-    event loaded with it: one query for the event page's registration box of someone
-    registered (the kept page's hole), where the event's own row is read otherwise."""
-    return db.session.scalar(
+@functools.cache
+def _on_event_page_statement() -> Select[tuple[Registration]]:
+    """Built once per process: constructing it cost as much as running it (0.2 of 0.4 ms)."""
+    return (
         select(Registration)
         .join(Registration.event)
         .where(
-            Event.slug == slug,
+            Event.slug == bindparam("slug"),
             Event.status.in_(PUBLIC_STATUSES),
-            Registration.user_id == user.id,
+            Registration.user_id == bindparam("user_id"),
             Registration.status.in_(ACTIVE_STATUSES),
         )
         .options(contains_eager(Registration.event))
     )
+
+
+def get_active_registration_on_event_page(slug: str, user: User) -> Registration | None:
+    """`user`'s active registration for the published or cancelled event at `slug`, its
+    event loaded with it: one query for the event page's registration box of someone
+    registered (the kept page's hole), where the event's own row is read otherwise."""
+    return db.session.scalar(_on_event_page_statement(), {"slug": slug, "user_id": user.id})
 
 
 def active_registrations_for_event(event: Event) -> Select[tuple[Registration]]:
@@ -252,17 +268,21 @@ def waitlist_ranks(registrations: Iterable[Registration]) -> dict[int, int]:
     return {row_id: int(row_rank) for row_id, row_rank in rows}
 
 
+@functools.cache
+def _for_user_statement() -> Select[tuple[Registration]]:
+    """Built once per process (constructing it cost as much as running it)."""
+    return (
+        select(Registration)
+        .join(Registration.event)
+        .options(
+            contains_eager(Registration.event).defer(Event.description).defer(Event.search_text)
+        )
+        .where(Registration.user_id == bindparam("user_id"))
+        .order_by(Event.starts_at.desc(), Registration.id.desc())
+    )
+
+
 def registrations_for_user(user: User) -> list[Registration]:
     """The person's registrations with their events, newest event first (one join: the
     events' long text is not read, "My events" shows none of it)."""
-    return list(
-        db.session.scalars(
-            select(Registration)
-            .join(Registration.event)
-            .options(
-                contains_eager(Registration.event).defer(Event.description).defer(Event.search_text)
-            )
-            .where(Registration.user_id == user.id)
-            .order_by(Event.starts_at.desc(), Registration.id.desc())
-        )
-    )
+    return list(db.session.scalars(_for_user_statement(), {"user_id": user.id}))
