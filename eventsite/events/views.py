@@ -83,8 +83,8 @@ def organisation(slug: str) -> str:
 @bp.get("/events/<slug>")
 @page_cache.cacheable
 def detail(slug: str) -> Response:
-    # Logged-in requests never reach the page cache (nor are stored in it), so a member's
-    # preview of a draft is only ever theirs.
+    # A member's preview of a draft is rendered for them alone: private, never kept (the
+    # page cache's own request for it, as an anonymous visitor, is a 404).
     url = url_for("events.detail", slug=slug, _external=True)
     # The sessions and speakers show in kept pieces only (fragments.py): read when one is not.
     shown_by_kept = [("agenda", slug), ("speakers", slug), ("json-ld", slug, url)]
