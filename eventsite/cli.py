@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from flask_babel import format_timedelta, ngettext
-from flask_babel import gettext as _
+from flask_babel import format_timedelta
+
+from eventsite.i18n import gettext as _
+from eventsite.i18n import ngettext
 
 demo = AppGroup("demo", help="Load or clear the demonstration data.")
 users = AppGroup("users", help="Create, list and promote accounts.")

@@ -7,8 +7,6 @@ from functools import lru_cache
 from typing import Any
 
 from flask import request
-from flask_babel import get_translations, lazy_ngettext
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
@@ -19,6 +17,8 @@ from wtforms.validators import DataRequired, Length, Optional, StopValidation, V
 from wtforms.widgets import Select, html_params
 
 from eventsite import input_rules
+from eventsite.i18n import lazy_gettext as _l
+from eventsite.i18n import lazy_ngettext, translations
 
 FILE_IN_TEXT_FIELD_MESSAGE = _l("Please type this in: a file cannot be sent here.")
 
@@ -69,10 +69,10 @@ class WTFormsTranslations:
     format them with its own variables."""
 
     def gettext(self, string: str) -> str:
-        return get_translations().ugettext(string)
+        return translations().ugettext(string)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return get_translations().ungettext(singular, plural, n)
+        return translations().ungettext(singular, plural, n)
 
 
 class Form(FlaskForm):

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
-from flask_babel import get_locale
 from jinja2 import nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
 
 from eventsite import catalogue
+from eventsite.i18n import current_code
 
 _kept: catalogue.VersionedMemo[str] = catalogue.VersionedMemo(max_entries=1024)
 
@@ -36,14 +36,14 @@ class KeptFragments(Extension):
         return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
 
     def _render(self, parts: list[Any], caller: Callable[[], str]) -> str:
-        key = (self.environment, *parts, str(get_locale()))
+        key = (self.environment, *parts, current_code())
         return _kept.get(catalogue.request_stamp(), key, caller)
 
 
 def is_kept(*parts: Any) -> bool:
     """Whether `{% kept parts... %}` is kept for this request's catalogue version and
     language: a view may then leave out reading what only that piece shows."""
-    key = (current_app.jinja_env, *parts, str(get_locale()))
+    key = (current_app.jinja_env, *parts, current_code())
     return _kept.peek(catalogue.request_stamp(), key) is not None
 
 

@@ -8,11 +8,19 @@ cached page is always the one Flask-Babel would render.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any, TypeVar
 
+from babel import numbers
+from babel.support import NullTranslations
 from flask import Flask, Response, current_app, g, has_request_context, request
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import dump_cookie, parse_accept_header
 
@@ -51,6 +59,8 @@ _OFFERS = [*TAGS.values(), "zh"]
 # Where the request's language came from (g.language_source): the query ("?lang=") makes
 # the page the same for everyone; the others depend on the visitor's headers.
 FROM_QUERY = "query"
+
+T = TypeVar("T")
 
 
 def normalise(value: str | None) -> str | None:
@@ -150,8 +160,23 @@ def direction(code: str) -> str:
 
 def current_code() -> str:
     """The language of the request (or of the message being rendered)."""
+    return _for_language("eventsite_code", _locale_code)
+
+
+def _locale_code() -> str:
     locale = get_locale()
     return str(locale) if locale is not None else DEFAULT
+
+
+@lru_cache(maxsize=4096)
+def _number(number: int, code: str) -> str:
+    return numbers.format_decimal(number, locale=code)
+
+
+def format_number(number: int) -> str:
+    """A count in the language being rendered ("1,234", "1 234"): cards and counters show
+    the same few numbers over and over."""
+    return _number(number, current_code())
 
 
 def vary_header(source: str) -> str:
@@ -196,13 +221,115 @@ def choice_to_remember(query: str | None, cookie: str | None) -> str | None:
     return chosen if chosen is not None and chosen != normalise(cookie) else None
 
 
+# --- Translating ---------------------------------------------------------------------------------
+# Flask-Babel's gettext finds the catalogue anew on every call (the domain, the context,
+# the locale, its name: some 4 µs), and a page asks a few hundred times. These find it once
+# per request and language, and give the same text.
+
+
+def _for_language(name: str, compute: Callable[[], T]) -> T:
+    """`compute()` for the language being rendered (the request's, or the one
+    `flask_babel.force_locale` forces: an email in its recipient's language), worked out
+    once per context and language, kept beside Flask-Babel's own choice."""
+    try:
+        state = g._flask_babel
+        locale = state.babel_locale
+    except (AttributeError, RuntimeError):  # not chosen yet in this context, or no context
+        return compute()
+    kept = state.__dict__.get(name)
+    if kept is None or kept[0] is not locale:
+        kept = (locale, compute())
+        setattr(state, name, kept)
+    return kept[1]
+
+
+def translations() -> NullTranslations:
+    """The catalogue of the language being rendered."""
+    return _for_language("eventsite_catalogue", get_translations)
+
+
+def gettext(string: str, **variables: Any) -> str:
+    text = translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    variables.setdefault("num", num)
+    return translations().ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """Translated when shown (labels and messages defined at import time)."""
+    return LazyString(gettext, string, **variables)
+
+
+def lazy_ngettext(singular: str, plural: str, num: int, **variables: Any) -> LazyString:
+    return LazyString(ngettext, singular, plural, num, **variables)
+
+
+# Jinja's new-style gettext (`_()`, `gettext`, `ngettext`, `{% trans %}`): the text is
+# always a format string, and is escaped where the template autoescapes.
+
+
+@pass_context
+def _template_gettext(context: Context, string: str, /, **variables: Any) -> str:
+    text = translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
+@pass_context
+def _template_ngettext(
+    context: Context, singular: str, plural: str, num: int, /, **variables: Any
+) -> str:
+    variables.setdefault("num", num)
+    text = translations().ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
+@pass_context
+def _template_pgettext(context: Context, message_context: str, string: str, /, **variables: Any):
+    text = translations().upgettext(message_context, string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
+@pass_context
+def _template_npgettext(
+    context: Context,
+    message_context: str,
+    singular: str,
+    plural: str,
+    num: int,
+    /,
+    **variables: Any,
+) -> str:
+    variables.setdefault("num", num)
+    text = translations().unpgettext(message_context, singular, plural, num)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
 def init_app(app: Flask) -> None:
     """Answer every page with its language's headers, and remember `?lang=` choices. Call
     after the page cache is set up (see `_remember_choice`). Flask-Babel is given
     `select_locale` where the extensions are initialised."""
     app.after_request(_say_language)
     app.after_request_funcs.setdefault(None, []).insert(0, _remember_choice)
+    # In place of Flask-Babel's (and of the i18n extension's `_`, which looks `gettext` up
+    # again on every call). Flask-Babel has set the environment up for new-style gettext.
+    assert app.jinja_env.newstyle_gettext  # type: ignore[attr-defined]
     app.jinja_env.globals.update(
+        _=_template_gettext,
+        gettext=_template_gettext,
+        ngettext=_template_ngettext,
+        pgettext=_template_pgettext,
+        npgettext=_template_npgettext,
         html_lang=lambda: html_lang(current_code()),
         text_direction=lambda: direction(current_code()),
     )

@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterable, Mapping
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.mail import mime
 
 EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a path, the longest address that can be sent to

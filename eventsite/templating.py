@@ -21,10 +21,10 @@ from babel.dates import (
 )
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from markupsafe import Markup
 
 from eventsite import i18n, markup, timeutil
+from eventsite.i18n import gettext as _
 
 # Bare English is written the international way ("3 March 2027", "12 – 14 May 2027",
 # 24-hour "09:00"): the audience is worldwide, and CLDR's plain "en" means US conventions.

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from eventsite import database, errors, i18n
@@ -17,6 +16,7 @@ from eventsite.accounts.blueprint import bp
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.timeutil import utcnow
 
 

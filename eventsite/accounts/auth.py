@@ -7,7 +7,6 @@ import functools
 from datetime import timedelta
 
 from flask import Flask, current_app, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, user_logged_in
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
@@ -16,6 +15,7 @@ from eventsite import i18n
 from eventsite.accounts import profile
 from eventsite.accounts.models import User
 from eventsite.extensions import db, login_manager
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.timeutil import utcnow
 
 

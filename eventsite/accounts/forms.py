@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Optional
 
 from eventsite import forms_common, i18n
 from eventsite.forms_common import MaxLength, SingleLine
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.input_rules import EMAIL_MAX_LENGTH
 from eventsite.templating import country_choices
 

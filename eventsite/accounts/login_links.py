@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from eventsite import i18n
 from eventsite.accounts import login_brake, services, tokens
 from eventsite.accounts.models import User
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.links import external_url
 from eventsite.mail.services import queue_email
 

@@ -6,8 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash
 
@@ -16,6 +14,8 @@ from eventsite.accounts import services, tokens
 from eventsite.accounts.models import User
 from eventsite.accounts.services import AccountError
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.links import external_url
 from eventsite.mail.services import queue_email
 from eventsite.timeutil import iso_or_none

@@ -8,8 +8,6 @@ from datetime import datetime
 from functools import cache
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -20,6 +18,8 @@ from eventsite.accounts.common_passwords import COMMON_PASSWORDS
 from eventsite.accounts.models import User, new_token, unusable_password_hash
 from eventsite.errors import DomainError
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.links import external_url
 from eventsite.mail.services import queue_email
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from eventsite.errors import DomainError
+from eventsite.i18n import gettext as _
 
 # One salt per purpose: a verification token can never be replayed as a reset token.
 VERIFY_EMAIL = "account-verify-email"

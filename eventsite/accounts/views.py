@@ -17,7 +17,6 @@ from flask import (
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -36,6 +35,7 @@ from eventsite.accounts.blueprint import bp
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.extensions import db, limiter
+from eventsite.i18n import gettext as _
 from eventsite.timeutil import utcnow
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import EmailField
 
 from eventsite import forms_common
+from eventsite.i18n import lazy_gettext as _l
 
 
 class NotifyForm(forms_common.Form):

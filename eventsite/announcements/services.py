@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +17,8 @@ from eventsite.announcements.models import (
     AnnouncementSubscriber,
 )
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.links import external_url
 from eventsite.mail.services import queue_email
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from eventsite import i18n
 from eventsite.accounts import tokens
 from eventsite.accounts.services import AccountError
 from eventsite.announcements import forms, services
 from eventsite.extensions import csrf, db, limiter
+from eventsite.i18n import gettext as _
 from eventsite.timeutil import utcnow
 
 bp = Blueprint("announcements", __name__)

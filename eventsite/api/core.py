@@ -7,11 +7,11 @@ from typing import Any
 
 import flask_smorest
 from flask import Flask, Response, current_app, request, url_for
-from flask_babel import gettext as _
 from marshmallow import RAISE, Schema, ValidationError
 from webargs.flaskparser import FlaskParser
 
 from eventsite.extensions import limiter
+from eventsite.i18n import gettext as _
 
 PUBLIC_CACHE_CONTROL = "public, max-age=60"
 MAX_PER_PAGE = 100

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import g, request, url_for
-from flask_babel import gettext as _
 from flask_smorest import abort
 from sqlalchemy import func, select
 
@@ -21,6 +20,7 @@ from eventsite.errors import DomainError
 from eventsite.events import services as event_services
 from eventsite.events.models import Event
 from eventsite.extensions import csrf, db
+from eventsite.i18n import gettext as _
 from eventsite.organisations import access_tokens
 from eventsite.organiser import audit, registrants
 from eventsite.registration import queries as registration_queries

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from eventsite import timeutil
@@ -29,6 +28,7 @@ from eventsite.events.models import (
     EventStatus,
 )
 from eventsite.events.services import SLUG_MAX
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.organiser.registrants import SORTS, STATUS_FILTERS
 from eventsite.registration.models import RegistrationStatus
 from eventsite.templating import COUNTRY_CODES

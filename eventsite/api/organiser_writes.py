@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar
 
-from flask_babel import gettext as _
 from flask_smorest import abort
 from sqlalchemy import select
 
@@ -29,6 +28,7 @@ from eventsite.events import agenda
 from eventsite.events import services as event_services
 from eventsite.events.models import AgendaSession, Event, EventFormat, EventKind, Topic
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.organisations.models import Organisation
 from eventsite.organiser import audit, forms
 from eventsite.timeutil import utcnow

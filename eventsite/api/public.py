@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_babel import gettext as _
 from flask_smorest import abort
 from sqlalchemy import func, select
 
@@ -15,6 +14,7 @@ from eventsite.api.core import Blueprint, ErrorSchema, paging, public_response, 
 from eventsite.events import listing, queries
 from eventsite.events.models import EventFormat, EventKind
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.organisations.models import Organisation
 from eventsite.registration import queries as registration_queries
 from eventsite.timeutil import utcnow

@@ -3,8 +3,6 @@ contract: add fields, never rename or remove them within /api/v1/."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from eventsite import input_rules
@@ -12,6 +10,8 @@ from eventsite.api.core import MAX_PER_PAGE
 from eventsite.events.listing import MAX_PAGE, MAX_QUERY_LENGTH, MAX_SLUG_LENGTH, Period
 from eventsite.events.models import EventFormat, EventKind, EventStatus
 from eventsite.events.rules import MAX_YEAR, MIN_YEAR
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 
 # A day from MIN_YEAR to MAX_YEAR (past them a date is a typo, and near 9999 arithmetic
 # overflows), said in the document so that clients and fuzzers know it too.

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from eventsite import timeutil
@@ -31,6 +30,7 @@ from eventsite.events.models import (
     Topic,
 )
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.images import services as images
 from eventsite.organisations.models import Organisation
 from eventsite.registration import answers, queries

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from eventsite import input_rules, timeutil
@@ -18,6 +17,7 @@ from eventsite.errors import DomainError
 from eventsite.events import revision, search_text
 from eventsite.events.models import AgendaSession, Event, SessionSpeaker, Speaker
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 
 SESSION_FIELDS = ("title", "starts_at", "ends_at", "room", "description")
 _AGENDA = frozenset({revision.AGENDA})

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 from eventsite import catalogue
-from eventsite.events.models import Event
+from eventsite.events.models import Event, EventStatus
+from eventsite.i18n import current_code
 
 # Between two of these, the name of the words' attribute that stands there.
 _MARK = "\x1e"
@@ -39,15 +41,48 @@ class _Slot:
 _SLOT = _Slot()
 
 
+@dataclass(frozen=True, slots=True)
+class CardFacts:
+    """The event's columns a card's registration words are worked out from, kept with the
+    card: like the rest of it they move the catalogue version, so a kept card's event need
+    not be read again (`card_registration` takes these or events alike)."""
+
+    id: int
+    status: EventStatus
+    ends_at: datetime
+    timezone: str
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+    capacity: int | None
+    has_waiting_list: bool
+
+    @classmethod
+    def of(cls, event: Event) -> CardFacts:
+        return cls(
+            id=event.id,
+            status=event.status,
+            ends_at=event.ends_at,
+            timezone=event.timezone,
+            registration_opens_at=event.registration_opens_at,
+            registration_closes_at=event.registration_closes_at,
+            capacity=event.capacity,
+            has_waiting_list=event.has_waiting_list,
+        )
+
+    def has_ended(self, now: datetime) -> bool:
+        return self.ends_at <= now
+
+
 class _Kept:
-    """A card's HTML with the words as text between slots, and without them (rendered the
-    first time a card without words is asked for: cancelled and ended events)."""
+    """A card's HTML with the words as text between slots, and without them (cancelled and
+    ended events), and the facts the words are worked out from."""
 
-    __slots__ = ("parts", "without")
+    __slots__ = ("facts", "parts", "without")
 
-    def __init__(self, with_slots: str) -> None:
+    def __init__(self, with_slots: str, without: str, facts: CardFacts) -> None:
         self.parts = _SLOT_PATTERN.split(with_slots)  # text, name, text, name, ..., text
-        self.without: Markup | None = None
+        self.without = Markup(without)
+        self.facts = facts
 
     def fill(self, words: Any) -> Markup:
         return Markup(
@@ -62,24 +97,25 @@ _cards: catalogue.VersionedMemo[_Kept] = catalogue.VersionedMemo(max_entries=204
 
 
 def _key(event_id: int, heading: str, eager_image: bool) -> tuple[int, str, str, bool]:
-    return (event_id, heading, str(get_locale()), eager_image)
+    return (event_id, heading, current_code(), eager_image)
 
 
-def kept_ids(event_ids: Sequence[int], heading: str = "h3") -> set[int]:
-    """The events whose card is kept (for this catalogue and language), in page order (the
-    first card loads its cover at once, the others lazily): the listing need not load their
-    organisation, pictures and topics."""
+def kept_facts(event_ids: Sequence[int], heading: str = "h3") -> dict[int, CardFacts]:
+    """The facts of the events whose card is kept (for this catalogue and language), in
+    page order (the first card loads its cover at once, the others lazily): the listing
+    need not read those events at all."""
     stamp = catalogue.request_stamp()
-    return {
-        event_id
-        for position, event_id in enumerate(event_ids)
-        if _cards.peek(stamp, _key(event_id, heading, position == 0)) is not None
-    }
+    found = {}
+    for position, event_id in enumerate(event_ids):
+        kept = _cards.peek(stamp, _key(event_id, heading, position == 0))
+        if kept is not None:
+            found[event_id] = kept.facts
+    return found
 
 
 def cached_card(
     macro: Callable[..., str],
-    event: Event,
+    event: Event | CardFacts,
     labels: Mapping[str, str],
     registration: Any = None,
     heading: str = "h3",
@@ -87,19 +123,19 @@ def cached_card(
 ) -> Markup:
     """`macro(event, labels, heading=..., registration=..., eager_image=...)`
     (macros/events.html's `event_card`; the first card of a page loads its cover at once),
-    from this process's copy while the catalogue version holds. `labels`
-    are the page's translated words, the same for every page in one language."""
+    from this process's copy while the catalogue version holds. `labels` are the page's
+    translated words, the same for every page in one language. `event`: the event, or the
+    facts `kept_facts` found for it (its card is kept, then)."""
 
     def render() -> _Kept:
+        assert isinstance(event, Event), "a card is kept from its event"
+        # With and without the words: a card shown without them (a past event's) is shown
+        # from the facts alone, like any other kept card.
         return _Kept(
-            macro(event, labels, heading=heading, registration=_SLOT, eager_image=eager_image)
+            macro(event, labels, heading=heading, registration=_SLOT, eager_image=eager_image),
+            macro(event, labels, heading=heading, registration=None, eager_image=eager_image),
+            CardFacts.of(event),
         )
 
     kept = _cards.get(catalogue.request_stamp(), _key(event.id, heading, eager_image), render)
-    if registration is not None:
-        return kept.fill(registration)
-    if kept.without is None:
-        kept.without = Markup(
-            macro(event, labels, heading=heading, registration=None, eager_image=eager_image)
-        )
-    return kept.without
+    return kept.without if registration is None else kept.fill(registration)

@@ -7,8 +7,6 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from flask_babel import format_date
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Field, IntegerField, SearchField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
@@ -24,6 +22,8 @@ from eventsite.events.listing import (
 )
 from eventsite.events.models import EventFormat, EventKind
 from eventsite.events.rules import MAX_YEAR, MIN_YEAR
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 
 
 def _clean(value: Any) -> Any:

@@ -3,11 +3,10 @@ the events package registers them with its blueprint for every template."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from eventsite import templating
 from eventsite.events.models import Event, EventFormat, EventKind
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 
 KIND_LABELS = {
     EventKind.FORUM: _l("Forum"),

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from flask_babel import get_locale
-from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, column, exists, func, select, table
 from sqlalchemy.orm import defer, joinedload, selectinload
 
@@ -26,6 +24,8 @@ from eventsite.events.models import (
     event_topics,
 )
 from eventsite.extensions import db
+from eventsite.i18n import current_code
+from eventsite.i18n import gettext as _
 
 PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 MAX_QUERY_LENGTH = 200
@@ -183,7 +183,7 @@ def list_public_events(filters: ListingFilters, *, period: Period, now: datetime
 
 @dataclass(frozen=True)
 class Page:
-    items: list[Event]
+    items: list[Event | cards.CardFacts]  # facts only with `kept_cards`
     total: int
     number: int
     per_page: int
@@ -239,6 +239,7 @@ def paginate_events(
     *,
     narrowed: bool = True,
     total_key: Hashable | None = None,
+    kept_cards: bool = False,
 ) -> Page:
     """The page's ids and the total, then those events with organisation and topics: a
     fixed number of queries whatever the page shows. With a `total_key` (see `total_key`),
@@ -286,28 +287,29 @@ def paginate_events(
         return Page([], total or 0, number, per_page)
     # The cards show neither description nor search text: the widest columns of the table.
     columns = (defer(Event.description), defer(Event.search_text))
-    # A card kept from an earlier render needs only what registration's words read (the
-    # event's own columns): its organisation, pictures and topics are loaded for the others only
-    # (bench, 10,000 events: the topics' selectin load was ~12 % of a rendered listing).
-    kept = cards.kept_ids(ids)
-    events: list[Event] = []
-    if kept:
-        events += db.session.scalars(select(Event).where(Event.id.in_(kept)).options(*columns))
-    if len(kept) < len(ids):
-        fresh = [event_id for event_id in ids if event_id not in kept]
-        events += db.session.scalars(
-            select(Event)
-            .where(Event.id.in_(fresh))
-            .options(
-                *columns,
-                joinedload(Event.organisation).joinedload(Organisation.logo_image),
-                joinedload(Event.cover_image),
-                selectinload(Event.topics),
+    # `kept_cards` (the listing's cards): a card kept from an earlier render comes with the
+    # facts its registration words need; only the others are read, with their organisation,
+    # pictures and topics.
+    kept = cards.kept_facts(ids) if kept_cards else {}
+    fresh = [event_id for event_id in ids if event_id not in kept]
+    events: dict[int, Event | cards.CardFacts] = dict(kept)
+    if fresh:
+        events.update(
+            (event.id, event)
+            for event in db.session.scalars(
+                select(Event)
+                .where(Event.id.in_(fresh))
+                .options(
+                    *columns,
+                    joinedload(Event.organisation).joinedload(Organisation.logo_image),
+                    joinedload(Event.cover_image),
+                    selectinload(Event.topics),
+                )
             )
         )
-    position = {event_id: index for index, event_id in enumerate(ids)}
-    ordered = sorted(events, key=lambda event: position[event.id])
-    return Page(ordered, total or 0, number, per_page)
+    return Page(
+        [events[event_id] for event_id in ids if event_id in events], total or 0, number, per_page
+    )
 
 
 def all_topics() -> list[Topic]:
@@ -332,7 +334,7 @@ def topic_choices() -> list[tuple[str, str]]:
 def country_choices(chosen: str | None = None) -> list[tuple[str, str]]:
     """(code, name) of the countries with a public event, named in the reader's language
     and in the order they are looked up (plus `chosen`, the filter in use, if it has none)."""
-    locale = str(get_locale())
+    locale = current_code()
     named = _choices.get(
         catalogue.request_stamp(),
         ("countries", locale),

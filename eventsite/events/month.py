@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from babel import Locale
 from babel.dates import format_skeleton
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from sqlalchemy.orm import defer, joinedload
 
 from eventsite import timeutil
@@ -17,6 +16,7 @@ from eventsite.events.listing import ListingFilters, apply_listing_filters, publ
 from eventsite.events.models import Event
 from eventsite.events.rules import MAX_YEAR, MIN_YEAR
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 
 # A month's page lists at most this many events (and says so when there are more).
 MAX_EVENTS = 300

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, url_for
-from flask_babel import gettext as _
 
+from eventsite.i18n import gettext as _
 from eventsite.images.models import Image
 
 # The width link previews are drawn at (Facebook, LinkedIn, Slack: 1200 × 630).

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin
 
 from eventsite import input_rules
@@ -23,6 +22,7 @@ from eventsite.events.models import (
     EventFormat,
     EventStatus,
 )
+from eventsite.i18n import gettext as _
 
 # Dates outside this range are typos, and near year 9999 date arithmetic overflows.
 MIN_YEAR, MAX_YEAR = 1900, 2200

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import gettext as _
 from slugify import slugify
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +28,7 @@ from eventsite.events.models import (
     Topic,
 )
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.images import services as image_services
 from eventsite.organisations.models import Organisation
 

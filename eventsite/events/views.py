@@ -17,7 +17,6 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
@@ -36,6 +35,7 @@ from eventsite.events import (
 from eventsite.events import listing as listings  # the view below is called `listing`
 from eventsite.events.models import Topic
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.organisations.models import Organisation
 from eventsite.timeutil import utcnow
 
@@ -161,6 +161,7 @@ def _render_listing(
         current_app.config["EVENTS_PER_PAGE"],
         narrowed=not filters.is_empty,
         total_key=listings.total_key(filters, period, now),
+        kept_cards=True,
     )
     if page.is_past_end:
         messages.append(

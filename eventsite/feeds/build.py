@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from eventsite.accounts.models import User
@@ -14,6 +13,7 @@ from eventsite.events import listing
 from eventsite.events.models import EventStatus, Topic
 from eventsite.extensions import db
 from eventsite.feeds import queries
+from eventsite.i18n import gettext as _
 from eventsite.ical import builders, content
 from eventsite.organisations.models import Organisation
 from eventsite.registration.models import Registration, RegistrationStatus

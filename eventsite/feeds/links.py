@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 from flask import current_app
-from flask_babel import gettext as _
 
 from eventsite import links as site_links
 from eventsite.events.models import Event
+from eventsite.i18n import gettext as _
 from eventsite.ical import content
 from eventsite.markup import markdown_to_text
 from eventsite.organisations.models import Organisation

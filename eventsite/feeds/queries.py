@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import Select, case, null, select
 from werkzeug.datastructures import MultiDict
 
@@ -16,6 +15,7 @@ from eventsite.errors import DomainError
 from eventsite.events import forms, listing
 from eventsite.events.models import Event, Topic, event_topics
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.ical import content
 from eventsite.markup import markdown_to_text
 from eventsite.organisations.models import Organisation

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 
 from eventsite import catalogue
@@ -22,6 +21,7 @@ from eventsite.events import listing
 from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.feeds.queries import window_day
+from eventsite.i18n import gettext as _
 from eventsite.ical import content
 from eventsite.organisations.models import Organisation
 from eventsite.registration.models import ACTIVE_STATUSES, Registration, RegistrationStatus

@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
@@ -27,6 +26,7 @@ from eventsite.extensions import db
 from eventsite.feeds import access, build, forms, queries, tokens, versions
 from eventsite.feeds import links as feed_links
 from eventsite.feeds.cache import FEED_CACHE
+from eventsite.i18n import gettext as _
 from eventsite.ical import builders
 from eventsite.organisations.models import Organisation
 from eventsite.timeutil import utcnow

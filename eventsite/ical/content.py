@@ -26,10 +26,10 @@ from urllib.parse import quote, urlsplit
 
 from babel import Locale
 from flask import current_app, has_app_context
-from flask_babel import gettext as _
 from sqlalchemy import inspect as sa_inspect
 
 from eventsite import timeutil
+from eventsite.i18n import gettext as _
 from eventsite.ical import vtimezone
 from eventsite.markup import markdown_to_text
 

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from flask_babel import gettext as _
 from icalendar import Event as VEvent
 from icalendar import vCalAddress, vGeo, vUri
 
+from eventsite.i18n import gettext as _
 from eventsite.ical import content, lines
 from eventsite.markup import markdown_to_text
 

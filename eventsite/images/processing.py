@@ -13,10 +13,10 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from eventsite.errors import DomainError
+from eventsite.i18n import gettext as _
 
 FORMATS = ("JPEG", "PNG", "WEBP")
 WIDTHS = (400, 800, 1600)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import has_app_context
-from flask_babel import gettext as _
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.images import processing, storage
 from eventsite.images.models import ALT_MAX_LENGTH, Image
 from eventsite.images.processing import ImageRefused

@@ -33,10 +33,10 @@ from email.message import EmailMessage
 from typing import Any, Protocol, TextIO
 
 from flask import Flask, current_app, has_app_context
-from flask_babel import gettext as _
 
 from eventsite import leases
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.mail import mime, services
 from eventsite.mail.models import OutboxMessage, OutboxStatus
 from eventsite.timeutil import utcnow

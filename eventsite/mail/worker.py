@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 
 from flask import current_app
-from flask_babel import gettext as _
 
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.mail import sender
 
 log = logging.getLogger("eventsite.mail")

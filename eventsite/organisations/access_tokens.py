@@ -9,13 +9,13 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from flask_babel import gettext as _
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.organisations.models import Organisation
 from eventsite.timeutil import UTCDateTime, utcnow
 

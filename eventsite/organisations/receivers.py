@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_babel import ngettext
 from sqlalchemy import select
 
 from eventsite import signals
 from eventsite.accounts.models import User
 from eventsite.extensions import db
+from eventsite.i18n import ngettext
 from eventsite.organisations import memberships
 from eventsite.organisations.models import Organisation
 from eventsite.organisations.services import OrganisationError

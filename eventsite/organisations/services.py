@@ -8,8 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from slugify import slugify
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
@@ -19,6 +17,8 @@ from eventsite.accounts import services as account_services
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.images import services as image_services
 from eventsite.mail.services import queue_email
 from eventsite.organisations import invitations, memberships

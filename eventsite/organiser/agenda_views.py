@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from eventsite import errors
@@ -11,6 +10,7 @@ from eventsite.errors import DomainError
 from eventsite.events import agenda
 from eventsite.events.models import AgendaSession, Event, Speaker
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.organiser import access, audit, forms
 from eventsite.organiser.blueprint import bp
 from eventsite.organiser.event_views import Page

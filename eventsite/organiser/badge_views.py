@@ -6,12 +6,12 @@ from __future__ import annotations
 import unicodedata
 
 from flask import render_template, request
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from eventsite import templating
 from eventsite.events.models import Event
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.organiser import access, audit, badges, registrant_forms
 from eventsite.organiser.blueprint import bp
 from eventsite.organiser.event_views import Page

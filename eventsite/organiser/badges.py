@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import segno
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from fpdf import FPDF
 from PIL import Image
+
+from eventsite.i18n import lazy_gettext as _l
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 INCH = 25.4  # mm

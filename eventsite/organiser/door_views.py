@@ -22,8 +22,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import format_number
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -33,6 +31,8 @@ from eventsite import timeutil
 from eventsite.errors import DomainError
 from eventsite.events.models import Event
 from eventsite.extensions import db
+from eventsite.i18n import format_number
+from eventsite.i18n import gettext as _
 from eventsite.organiser import access, audit, registrant_forms, registrants
 from eventsite.organiser.blueprint import bp
 from eventsite.organiser.event_views import Page

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -17,6 +15,8 @@ from eventsite.errors import DomainError
 from eventsite.events import services
 from eventsite.events.models import Event, Topic
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
+from eventsite.i18n import ngettext
 from eventsite.organiser import access, audit, forms, queries
 from eventsite.organiser.blueprint import bp
 from eventsite.registration import notifications

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -24,6 +23,7 @@ from eventsite import timeutil
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.organiser import registrants
 from eventsite.registration import answers as registration_answers
 from eventsite.registration import notifications as registration_notifications

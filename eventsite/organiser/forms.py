@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from slugify import slugify
 from wtforms import (
@@ -50,6 +49,7 @@ from eventsite.events.models import (
 )
 from eventsite.events.services import SLUG_MAX
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.registration.forms import CheckboxListField
 from eventsite.templating import country_choices, timezone_choices
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from eventsite import database, errors
 from eventsite.errors import DomainError
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.organisations import invitations
 from eventsite.organisations import services as organisations
 from eventsite.organisations.models import Organisation, OrganisationInvitation

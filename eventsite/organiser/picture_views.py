@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from eventsite import errors
 from eventsite.errors import DomainError
 from eventsite.events import services as events
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.organiser import access, audit, forms
 from eventsite.organiser.blueprint import bp
 from eventsite.organiser.event_views import Page

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, Field, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional, StopValidation, ValidationError
@@ -12,6 +11,7 @@ from wtforms.validators import DataRequired, Optional, StopValidation, Validatio
 from eventsite import forms_common
 from eventsite.database import INTEGER_MAX
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.organiser import badges
 from eventsite.registration.models import QuestionKind, RegistrationStatus
 

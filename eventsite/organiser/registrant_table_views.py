@@ -16,9 +16,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -27,6 +24,9 @@ from eventsite import database
 from eventsite.errors import DomainError
 from eventsite.events.models import Event
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
+from eventsite.i18n import ngettext
 from eventsite.organiser import (
     access,
     audit,

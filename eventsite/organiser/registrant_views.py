@@ -14,13 +14,13 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from eventsite.errors import DomainError, attach_to_form
 from eventsite.extensions import db, limiter
+from eventsite.i18n import gettext as _
+from eventsite.i18n import ngettext
 from eventsite.mail import mime
 from eventsite.organiser import (
     access,

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
@@ -19,6 +18,7 @@ from sqlalchemy.orm import contains_eager
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.mail import services as mail
 from eventsite.organiser import audit
 from eventsite.registration.models import (

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, text
 
 from eventsite import templating, timeutil
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.registration import queries as registration_queries
 from eventsite.registration.models import (
     ACTIVE_STATUSES,

@@ -4,13 +4,13 @@ one (its secret shown this once), see when each was last used, revoke one."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from eventsite.errors import DomainError, attach_to_form
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.organisations import access_tokens
 from eventsite.organisations.models import Organisation
 from eventsite.organiser import access, audit, forms

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from eventsite import forms_common
 from eventsite.forms_common import MaxLength, SingleLine
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.webhooks.models import MAX_URL_LENGTH, EventType
 
 EVENT_TYPE_LABELS = {

@@ -4,13 +4,13 @@ members), turn one off or on, remove one, read the delivery log and send a deliv
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from eventsite.errors import DomainError, attach_to_form
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.organisations.models import Organisation
 from eventsite.organiser import access, audit, forms, webhook_forms
 from eventsite.organiser.blueprint import bp

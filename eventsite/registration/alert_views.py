@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from eventsite import i18n
 from eventsite.accounts import tokens
 from eventsite.accounts.services import AccountError
 from eventsite.extensions import csrf, db, limiter
+from eventsite.i18n import gettext as _
 from eventsite.registration import alerts, forms, rules
 from eventsite.registration.views import _published_event_or_404, bp
 from eventsite.timeutil import utcnow

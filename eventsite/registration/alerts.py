@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -23,6 +21,8 @@ from eventsite.accounts.models import User
 from eventsite.accounts.services import normalise_email
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.mail import services as mail
 from eventsite.registration import rules
 from eventsite.registration.models import OpeningAlert

@@ -7,9 +7,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
-
 from eventsite import input_rules, templating
+from eventsite.i18n import gettext as _
 from eventsite.registration import forms as registration_forms
 from eventsite.registration import rules
 from eventsite.registration.models import Question, QuestionKind, Registration

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -22,6 +21,7 @@ from eventsite.accounts.models import User
 from eventsite.database import is_postgresql
 from eventsite.events.models import Event
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.registration import rules, services, tickets
 from eventsite.registration.models import CheckInDuplicate, Registration, RegistrationStatus
 from eventsite.timeutil import iso_or_none

@@ -11,8 +11,6 @@ import babel.numbers
 from babel import Locale
 from babel.lists import format_list
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -29,6 +27,8 @@ from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
 from eventsite import forms_common, templating
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.registration.models import Question, QuestionKind
 
 MAX_SHORT_TEXT = 500

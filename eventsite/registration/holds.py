@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from eventsite.accounts import services as accounts
@@ -22,6 +21,7 @@ from eventsite.accounts import tokens
 from eventsite.accounts.models import User
 from eventsite.events.models import MAX_HOLD_HOURS, Event
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.links import external_url
 from eventsite.registration import notifications, services
 from eventsite.registration.models import Question, Registration

@@ -14,8 +14,6 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -23,6 +21,8 @@ from sqlalchemy.orm import joinedload
 from eventsite import links, templating
 from eventsite.events.models import Event
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.ical import builders, content
 from eventsite.mail import services as mail
 from eventsite.registration import answers, queries, rules, tickets

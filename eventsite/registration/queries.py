@@ -16,6 +16,7 @@ from sqlalchemy.orm import contains_eager
 
 from eventsite import timeutil
 from eventsite.accounts.models import User
+from eventsite.events.cards import CardFacts
 from eventsite.events.listing import PUBLIC_STATUSES
 from eventsite.events.models import Event
 from eventsite.extensions import db
@@ -61,7 +62,9 @@ def _places_statement() -> Select[Any]:
     )
 
 
-def count_places_by_event(events: Iterable[Event], now: datetime) -> dict[int, PlaceCounts]:
+def count_places_by_event(
+    events: Iterable[Event | CardFacts], now: datetime
+) -> dict[int, PlaceCounts]:
     """`count_places` for many events in one grouped query (the listing's cards): {event
     id: counts}, an event without active registrations included."""
     ids = [event.id for event in events]
@@ -165,7 +168,7 @@ def event_page_stamp() -> list[Any]:
     ]
 
 
-def places_left(event: Event, counts: PlaceCounts) -> int | None:
+def places_left(event: Event | CardFacts, counts: PlaceCounts) -> int | None:
     """Free places, or None when the event has no limit."""
     if event.capacity is None:
         return None

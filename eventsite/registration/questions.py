@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from eventsite.errors import DomainError
 from eventsite.events.models import Event
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.registration import queries
 from eventsite.registration.models import CHOICE_KINDS, Question, QuestionKind
 

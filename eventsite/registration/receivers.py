@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload
 
@@ -23,6 +21,8 @@ from eventsite.errors import DomainError
 from eventsite.events import queries as events_queries
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
+from eventsite.i18n import ngettext
 from eventsite.registration import answers as registration_answers
 from eventsite.registration import notifications, queries, questions, rules, services
 from eventsite.registration.models import ACTIVE_STATUSES, Registration

@@ -15,12 +15,13 @@ from enum import StrEnum
 from functools import lru_cache
 
 from babel.dates import format_skeleton
-from flask_babel import format_number, get_locale, ngettext
-from flask_babel import gettext as _
 
 from eventsite import templating, timeutil
 from eventsite.errors import DomainError
+from eventsite.events.cards import CardFacts
 from eventsite.events.models import Event, EventStatus
+from eventsite.i18n import current_code, format_number, ngettext
+from eventsite.i18n import gettext as _
 from eventsite.registration import queries
 from eventsite.registration.models import (
     CHOICE_KINDS,
@@ -97,7 +98,7 @@ class Window:
         return self.state == WindowState.OPEN
 
 
-def window_state(event: Event, now: datetime) -> WindowState:
+def window_state(event: Event | CardFacts, now: datetime) -> WindowState:
     """The registration window: from `registration_opens_at` (or publication) until
     `registration_closes_at` when the organiser set one, else until the event ends — a
     multi-day forum takes registrations on its second day."""
@@ -185,7 +186,9 @@ class CardState:
     tone: str  # "open", "few", "waiting", "full", "soon", "closed": the badge's colour
 
 
-def card_state(event: Event, now: datetime, counts: queries.PlaceCounts) -> CardState | None:
+def card_state(
+    event: Event | CardFacts, now: datetime, counts: queries.PlaceCounts
+) -> CardState | None:
     """The words of a listing card: the event page's rules (the window, then the places)
     and counts, said short. None where the card says enough already (cancelled, ended)."""
     # The state alone, not `window`: its reason would be written out (Babel's dates) for
@@ -196,7 +199,7 @@ def card_state(event: Event, now: datetime, counts: queries.PlaceCounts) -> Card
     if state == WindowState.NOT_YET_OPEN:
         assert event.registration_opens_at is not None  # the state says it is set
         day = timeutil.to_local(event.registration_opens_at, event.timezone).date()
-        return CardState(_("Opens %(day)s", day=_day_and_month(day, str(get_locale()))), "soon")
+        return CardState(_("Opens %(day)s", day=_day_and_month(day, current_code())), "soon")
     if state == WindowState.CLOSED:
         return CardState(_("Registration closed"), "closed")
     left = queries.places_left(event, counts)

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
@@ -35,6 +34,7 @@ from eventsite.accounts.models import User
 from eventsite.database import is_postgresql
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.registration import answers as registration_answers  # `answers` is a parameter here
 from eventsite.registration import notifications, queries, rules, tickets
 from eventsite.registration.models import (

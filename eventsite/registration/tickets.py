@@ -22,7 +22,6 @@ from functools import lru_cache
 
 import segno
 from flask import current_app
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, Signer
 from markupsafe import Markup
 from sqlalchemy import select
@@ -31,6 +30,7 @@ from sqlalchemy.orm import contains_eager
 from eventsite import links
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.mail import services as mail
 from eventsite.registration.models import (
     TICKET_ALPHABET,

@@ -17,7 +17,6 @@ from flask import (
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
@@ -26,8 +25,10 @@ from eventsite.accounts import profile as accounts_profile
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.events import queries as events_queries
+from eventsite.events.cards import CardFacts
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db, limiter
+from eventsite.i18n import gettext as _
 from eventsite.registration import (
     answers,
     forms,
@@ -122,7 +123,9 @@ bp.record_once(_cards_show_places_left)
 
 
 @bp.app_template_global()
-def card_registration(events: list[Event]) -> dict[int, rules.CardState | None]:
+def card_registration(
+    events: list[Event | CardFacts],
+) -> dict[int, rules.CardState | None]:
     """What each listing card says about registering, by event id: the event page's rules
     and counts, read for the whole page in one grouped query."""
     now = utcnow()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional, ValidationError
 
 from eventsite import forms_common
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
+from eventsite.i18n import lazy_gettext as _l
 
 NOTE_MAX_LENGTH = 500
 NAME_MAX_LENGTH = 80

@@ -6,8 +6,6 @@ import hashlib
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
@@ -18,6 +16,8 @@ from eventsite.errors import DomainError
 from eventsite.events import queries as events_queries
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 from eventsite.links import external_url
 from eventsite.mail.services import queue_email
 from eventsite.sharing.models import EventShare

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from eventsite.accounts.services import AccountError
 from eventsite.extensions import db, limiter
+from eventsite.i18n import gettext as _
 from eventsite.sharing import forms, services
 from eventsite.timeutil import utcnow
 

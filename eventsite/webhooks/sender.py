@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
 
 from eventsite import leases
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.timeutil import utcnow
 from eventsite.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 

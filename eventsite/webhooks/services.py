@@ -11,12 +11,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from eventsite.errors import DomainError
 from eventsite.extensions import db
+from eventsite.i18n import gettext as _
 from eventsite.organisations.models import Organisation
 from eventsite.webhooks.models import (
     MAX_URL_LENGTH,
