@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from babel import numbers
 from babel.support import NullTranslations
 from flask import Flask, Response, current_app, g, has_request_context, request
+from flask.globals import _cv_app
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
@@ -231,10 +232,10 @@ def _for_language(name: str, compute: Callable[[], T]) -> T:
     """`compute()` for the language being rendered (the request's, or the one
     `flask_babel.force_locale` forces: an email in its recipient's language), worked out
     once per context and language, kept beside Flask-Babel's own choice."""
-    try:
-        state = g._flask_babel
-        locale = state.babel_locale
-    except (AttributeError, RuntimeError):  # not chosen yet in this context, or no context
+    context = _cv_app.get(None)  # what `g` stands for, without the proxy's lookups
+    state = context.g.__dict__.get("_flask_babel") if context is not None else None
+    locale = getattr(state, "babel_locale", None)
+    if locale is None:  # no context, or no language chosen in it yet
         return compute()
     kept = state.__dict__.get(name)
     if kept is None or kept[0] is not locale:

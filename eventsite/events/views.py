@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -176,8 +175,9 @@ def _render_listing(
     link_endpoint = "events.listing" if endpoint == "events.home" else endpoint
     period_args = {"when": listings.Period.PAST.value} if period == listings.Period.PAST else {}
 
-    def link(**extra: Any) -> str:
-        return url_for(link_endpoint, **path_args, **filter_args, **period_args, **extra)
+    # The pager's links: this address with the page last (one url_for, not one a link).
+    here = url_for(link_endpoint, **path_args, **filter_args, **period_args)
+    page_prefix = f"{here}{'&' if '?' in here else '?'}page="
 
     form.show(
         filters,
@@ -197,7 +197,7 @@ def _render_listing(
         form=form,
         messages=messages,
         form_action=url_for(link_endpoint, **path_args),
-        page_url=lambda n: link(page=n),
+        page_url=lambda n: f"{page_prefix}{n:d}",
         clear_url=url_for(link_endpoint, **path_args, **period_args),
         upcoming_url=url_for(link_endpoint, **path_args, **filter_args),
         past_url=url_for(
