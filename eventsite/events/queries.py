@@ -3,9 +3,10 @@ pieces."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
@@ -29,11 +30,20 @@ def usable_slug(slug: str) -> bool:
     return bool(slug) and len(slug) <= MAX_SLUG_LENGTH and "\x00" not in slug
 
 
-def get_public_event_or_404(slug: str, *, with_agenda: bool = True) -> Event:
+def get_public_event_or_404(
+    slug: str, *, with_agenda: bool = True, with_topics: bool = True
+) -> Event:
     """A published or cancelled event with everything its page shows, in a fixed number of
     queries; drafts and unknown slugs are 404. Without `with_agenda` its sessions and
-    speakers are not read with it (the page keeps what shows them: fragments.py)."""
-    return _event_page_or_404(public_events(), slug, with_agenda=with_agenda)
+    speakers are not read with it, without `with_topics` its topics (the page keeps what
+    shows them: fragments.py)."""
+    if not usable_slug(slug):
+        raise NotFound()
+    stmt = _event_page_statement(True, with_agenda, with_topics)
+    event = db.session.scalars(stmt, {"slug": slug}).first()
+    if event is None:
+        raise NotFound()
+    return event
 
 
 def get_public_event_alone_or_404(slug: str) -> Event:
@@ -47,17 +57,21 @@ def get_public_event_alone_or_404(slug: str) -> Event:
 def get_draft_or_404(slug: str) -> Event:
     """A draft with everything its page shows (the preview for its organisation's
     members); public events and unknown slugs are 404."""
-    return _event_page_or_404(select(Event).where(Event.status == EventStatus.DRAFT), slug)
-
-
-def _event_page_or_404(events: Select, slug: str, *, with_agenda: bool = True) -> Event:
     if not usable_slug(slug):
         raise NotFound()
-    stmt = events.where(Event.slug == slug).options(
+    return db.first_or_404(_event_page_statement(False, True, True).params(slug=slug))
+
+
+@functools.cache
+def _event_page_statement(public: bool, with_agenda: bool, with_topics: bool) -> Select:
+    """Built once per process and shape: building it cost as much as running it."""
+    events = public_events() if public else select(Event).where(Event.status == EventStatus.DRAFT)
+    stmt = events.where(Event.slug == bindparam("slug")).options(
         joinedload(Event.organisation).joinedload(Organisation.logo_image),
         joinedload(Event.cover_image),
-        selectinload(Event.topics),
     )
+    if with_topics:
+        stmt = stmt.options(selectinload(Event.topics))
     if with_agenda:
         stmt = stmt.options(
             selectinload(Event.sessions)
@@ -65,7 +79,7 @@ def _event_page_or_404(events: Select, slug: str, *, with_agenda: bool = True) -
             .joinedload(SessionSpeaker.speaker)
             .joinedload(Speaker.photo_image)
         )
-    return db.first_or_404(stmt)
+    return stmt
 
 
 def get_topic_or_404(slug: str) -> Topic:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -85,11 +86,23 @@ def detail(slug: str) -> Response:
     # A member's preview of a draft is rendered for them alone: private, never kept (the
     # page cache's own request for it, as an anonymous visitor, is a 404).
     url = url_for("events.detail", slug=slug, _external=True)
-    # The sessions and speakers show in kept pieces only (fragments.py): read when one is not.
-    shown_by_kept = [("agenda", slug), ("speakers", slug), ("json-ld", slug, url)]
-    with_agenda = not all(fragments.is_kept(*parts) for parts in shown_by_kept)
+    # What the page shows of the event is in kept pieces (detail.html, fragments.py): the
+    # sessions and speakers (the agenda, the speakers, the JSON-LD, the calendar links) and
+    # the topics (the description's piece, the JSON-LD) are read only when one is not kept.
+    with_agenda = not all(
+        fragments.is_kept(*parts)
+        for parts in (
+            ("agenda", slug),
+            ("speakers", slug),
+            ("meta", slug, url),
+            ("actions", slug, url),
+        )
+    )
+    with_topics = with_agenda or not fragments.is_kept("about", slug)
     try:
-        event = queries.get_public_event_or_404(slug, with_agenda=with_agenda)
+        event = queries.get_public_event_or_404(
+            slug, with_agenda=with_agenda, with_topics=with_topics
+        )
         is_preview = False
     except NotFound:
         if not current_user.is_authenticated:
@@ -98,9 +111,21 @@ def detail(slug: str) -> Response:
         if not rules.may_preview(current_user, event):
             raise
         is_preview = True
-    organisation_url = url_for("events.organisation", slug=event.organisation.slug, _external=True)
-    preview = previews.link_preview(cover=event.cover_image, logo=event.organisation.logo_image)
-    has_own_picture = event.cover_image or event.organisation.logo_image
+
+    def link_preview() -> previews.LinkPreview:
+        return previews.link_preview(cover=event.cover_image, logo=event.organisation.logo_image)
+
+    def json_ld() -> dict[str, Any]:
+        has_own_picture = event.cover_image or event.organisation.logo_image
+        return structured_data.event_schema(
+            event,
+            url=url,
+            organisation_url=url_for(
+                "events.organisation", slug=event.organisation.slug, _external=True
+            ),
+            image_url=link_preview().url if has_own_picture else None,
+        )
+
     response = make_response(
         render_template(
             "events/detail.html",
@@ -109,17 +134,12 @@ def detail(slug: str) -> Response:
             # Called in the kept pieces that show them, when they are rendered.
             agenda=lambda: queries.agenda_by_day(event),
             speakers=lambda: queries.event_speakers(event),
-            json_ld=lambda: structured_data.event_schema(
-                event,
-                url=url,
-                organisation_url=organisation_url,
-                image_url=preview.url if has_own_picture else None,
-            ),
-            link_preview=preview,
-            open_graph=structured_data.open_graph(
+            json_ld=json_ld,
+            page_preview=link_preview,
+            open_graph=lambda: structured_data.open_graph(
                 event, url=url, site_name=current_app.config["SITE_NAME"]
             ),
-            description=structured_data.event_description(event, 200),
+            description=lambda: structured_data.event_description(event, 200),
             canonical_url=url,
         )
     )

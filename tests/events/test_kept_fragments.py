@@ -255,8 +255,10 @@ def test_the_next_event_page_reads_neither_sessions_nor_speakers(
     assert "Ada Example" in again and '"performer"' in again  # the agenda and the JSON-LD
     assert any("FROM agenda_sessions" in s for s in cold.statements)
     assert not any("agenda_sessions" in s or "speakers" in s for s in warm.statements)
-    # The sessions, then their speakers with their photos.
-    assert warm.count == cold.count - 2, warm.statements
+    assert not any("event_topics" in s for s in warm.statements)
+    # The sessions, then their speakers with their photos, and the topics: left are the
+    # catalogue's stamp, the event with its organisation and pictures, and the places.
+    assert warm.count == cold.count - 3 == 3, warm.statements
 
 
 def test_an_edited_agenda_or_speaker_shows_on_the_next_event_page(
@@ -296,6 +298,35 @@ def test_an_edited_description_shows_on_the_next_event_page(client, make_event) 
     db.session.commit()
     page = client.get(f"/events/{event.slug}").get_data(as_text=True)
     assert "<em>the edit</em>" in page and "Before" not in page
+
+
+def test_every_piece_of_the_event_page_follows_an_edit(
+    client, make_event, make_organisation, make_topic
+) -> None:
+    organisation = make_organisation(name="Old Institute")
+    topic = make_topic("Old topic", "old-topic")
+    event = make_event(
+        title="Old title", summary="Old summary", city="Geneva", organisation=organisation
+    )
+    event.topics = [topic]
+    db.session.commit()
+    path = f"/events/{event.slug}"
+    before = client.get(path).get_data(as_text=True)
+    assert client.get(path).get_data(as_text=True) == before  # from the kept pieces
+    assert "Add to calendar" in before and "Send this to a friend" in before
+    event.title, event.summary, event.city = "New title", "New summary", "Nairobi"
+    organisation.name, topic.name = "New Institute", "New topic"
+    db.session.commit()
+    page = client.get(path).get_data(as_text=True)
+    for old in ("Old title", "Old summary", "Geneva", "Old Institute", "Old topic"):
+        assert old not in page, old
+    for new in ("New title", "New summary", "Nairobi", "New Institute", "New topic"):
+        assert new in page, new
+    event.status = EventStatus.CANCELLED
+    db.session.commit()
+    page = client.get(path).get_data(as_text=True)
+    assert "This event was cancelled." in page
+    assert "Add to calendar" not in page and "Send this to a friend" not in page
 
 
 def test_a_new_cover_and_logo_show_on_the_next_listing(client, make_event) -> None:
