@@ -15,6 +15,7 @@ it need not).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -110,7 +111,9 @@ def stamp_columns() -> tuple[Any, Any]:
     )
 
 
+@functools.cache
 def stamp_query() -> Select:
+    """Built once per process: it is read on every request."""
     table = CatalogueVersion.__table__
     return select(table.c.version, table.c.changed_at).where(table.c.id == CATALOGUE_ROW_ID)
 

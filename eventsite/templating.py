@@ -38,34 +38,47 @@ def _locale() -> Locale:
     return locale
 
 
-def _url_in(code: str | None, *, absolute: bool) -> str:
-    """This page's address in another language (`code`), or with no language said (None:
-    the English canonical address, and what `x-default` names)."""
+def _addresses() -> dict[str | None, tuple[str, str]]:
+    """This page's address in each language (None: with no language said, the English
+    canonical address and what `x-default` names), relative and absolute."""
     rule = request.url_rule
     if rule is not None and "GET" not in (rule.methods or ()):
         # A page answering a form whose address takes no GET (the account page's sections):
         # the home page, in that language.
-        args = [(i18n.QUERY, code)] if code is not None else []
-        base = url_for("events.home", _external=absolute)
-    else:
-        args = [(k, v) for k, v in request.args.items(multi=True) if k != i18n.QUERY]
-        if code is not None:
-            args.append((i18n.QUERY, code))
-        base = request.base_url if absolute else request.path
-    return f"{base}?{urlencode(args)}" if args else base
+        home = url_for("events.home")
+        return _addresses_of(home, request.host_url.rstrip("/") + home, ())
+    args = tuple((k, v) for k, v in request.args.items(multi=True) if k != i18n.QUERY)
+    return _addresses_of(request.path, request.base_url, args)
+
+
+@lru_cache(maxsize=256)
+def _addresses_of(
+    path: str, base_url: str, args: tuple[tuple[str, str], ...]
+) -> dict[str | None, tuple[str, str]]:
+    """Worked out once per address: every page shows them twice (the switcher and the
+    alternates) for seven languages."""
+
+    def with_args(base: str, code: str | None) -> str:
+        query = [*args, (i18n.QUERY, code)] if code is not None else list(args)
+        return f"{base}?{urlencode(query)}" if query else base
+
+    return {
+        code: (with_args(path, code), with_args(base_url, code)) for code in (None, *i18n.LANGUAGES)
+    }
 
 
 def language_links() -> list[dict[str, Any]]:
     """The switcher: this page in each language, named in itself (`?lang=xx`, which the
     browser then remembers)."""
     current = i18n.current_code()
+    addresses = _addresses()
     return [
         {
             "code": code,
             "tag": i18n.html_lang(code),
             "name": name,
             "dir": i18n.direction(code),
-            "href": _url_in(code, absolute=False),
+            "href": addresses[code][0],
             "is_current": code == current,
         }
         for code, name in i18n.LANGUAGES.items()
@@ -75,11 +88,12 @@ def language_links() -> list[dict[str, Any]]:
 def language_alternates() -> list[tuple[str, str]]:
     """(hreflang, address) of this page in every language, and `x-default`: for search
     engines. English is the address without `lang`."""
+    addresses = _addresses()
     pairs = [
-        (i18n.html_lang(code), _url_in(None if code == i18n.DEFAULT else code, absolute=True))
+        (i18n.html_lang(code), addresses[None if code == i18n.DEFAULT else code][1])
         for code in i18n.LANGUAGES
     ]
-    return [*pairs, ("x-default", _url_in(None, absolute=True))]
+    return [*pairs, ("x-default", addresses[None][1])]
 
 
 def canonical_in_language(url: str) -> str:
