@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import defer, joinedload
 from werkzeug.routing import Map
 
+from eventsite import database
 from eventsite.events.listing import PUBLIC_STATUSES, public_events
 from eventsite.events.models import Event, Organisation, Topic, event_topics
 from eventsite.extensions import db
@@ -54,7 +55,7 @@ SITE_PAGES = 3
 
 
 def _has_public_event(model: type[Topic] | type[Organisation]) -> ColumnElement[bool]:
-    public = Event.status.in_(PUBLIC_STATUSES)
+    public = database.in_constants(Event.status, PUBLIC_STATUSES)
     if model is Topic:
         return (
             exists()
@@ -74,7 +75,7 @@ def _public_event_pages(offset: int, limit: int) -> list[tuple[str, datetime]]:
     ones are added), reading only slugs and dates."""
     rows = db.session.execute(
         select(Event.slug, Event.updated_at)
-        .where(Event.status.in_(PUBLIC_STATUSES))
+        .where(database.in_constants(Event.status, PUBLIC_STATUSES))
         .order_by(Event.id)
         .offset(offset)
         .limit(limit)
@@ -88,7 +89,9 @@ def sitemap_parts() -> int:
     month view, topics, organisations) and one per SITEMAP_LIMIT events, under an index."""
     events, topics, organisations = db.session.execute(
         select(
-            select(func.count(Event.id)).where(Event.status.in_(PUBLIC_STATUSES)).scalar_subquery(),
+            select(func.count(Event.id))
+            .where(database.in_constants(Event.status, PUBLIC_STATUSES))
+            .scalar_subquery(),
             select(func.count(Topic.id)).where(_has_public_event(Topic)).scalar_subquery(),
             select(func.count(Organisation.id))
             .where(_has_public_event(Organisation))

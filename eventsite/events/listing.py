@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, Select, column, exists, func, select, table
 from sqlalchemy.orm import defer, joinedload, selectinload
 
-from eventsite import catalogue, templating
+from eventsite import catalogue, database, templating
 from eventsite.events import cards
 from eventsite.events.models import (
     Event,
@@ -164,13 +165,20 @@ def apply_listing_filters(stmt: Select, filters: ListingFilters) -> Select:
 # --- read queries ----------------------------------------------------------------------------
 
 
+@functools.cache
 def public_events() -> Select:
-    return select(Event).where(Event.status.in_(PUBLIC_STATUSES))
+    """Published and cancelled events: built once per process (a statement is never
+    changed, each clause added makes a new one)."""
+    return select(Event).where(database.in_constants(Event.status, PUBLIC_STATUSES))
 
 
 def has_public_events() -> bool:
     """One cheap EXISTS: does the site have anything to list yet?"""
-    return bool(db.session.scalar(select(exists().where(Event.status.in_(PUBLIC_STATUSES)))))
+    return bool(
+        db.session.scalar(
+            select(exists().where(database.in_constants(Event.status, PUBLIC_STATUSES)))
+        )
+    )
 
 
 def list_public_events(filters: ListingFilters, *, period: Period, now: datetime) -> Select:
@@ -351,7 +359,11 @@ def public_countries() -> list[str]:
     """Country codes that have at least one public event."""
     stmt = (
         select(Event.country)
-        .where(Event.status.in_(PUBLIC_STATUSES), Event.country.is_not(None), Event.country != "")
+        .where(
+            database.in_constants(Event.status, PUBLIC_STATUSES),
+            Event.country.is_not(None),
+            Event.country != "",
+        )
         .distinct()
     )
     return [code for code in db.session.scalars(stmt) if code]

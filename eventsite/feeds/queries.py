@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, case, null, select
 from werkzeug.datastructures import MultiDict
 
+from eventsite import database
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
 from eventsite.events import forms, listing
@@ -98,7 +99,7 @@ def personal_events(user: User) -> Select:
         .join(Registration, Registration.event_id == Event.id)
         .where(
             Registration.user_id == user.id,
-            Registration.status.in_(ACTIVE_STATUSES),
+            database.in_constants(Registration.status, ACTIVE_STATUSES),
             Registration.hold_expires_at.is_(None),  # a held place is not in calendars yet
             Event.status.in_(listing.PUBLIC_STATUSES),
         )

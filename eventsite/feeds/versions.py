@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import case, func, select
 
-from eventsite import catalogue
+from eventsite import catalogue, database
 from eventsite.accounts.models import User
 from eventsite.events import listing
 from eventsite.events.models import Event
@@ -108,7 +108,10 @@ def personal_feed_version(user: User) -> FeedVersion:
             func.coalesce(func.sum(confirmed), 0),
             version,
             changed_at,
-        ).where(Registration.user_id == user.id, Registration.status.in_(ACTIVE_STATUSES))
+        ).where(
+            Registration.user_id == user.id,
+            database.in_constants(Registration.status, ACTIVE_STATUSES),
+        )
     ).one()
     count, registered_at, id_sum, confirmed_sum = row[:4]
     stamp = catalogue.to_stamp(*row[4:])

@@ -15,6 +15,7 @@ from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
+from eventsite import database
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
@@ -110,7 +111,7 @@ def status_condition(status: str) -> Any:
     if status == "all":
         return None
     if status == "active":
-        return Registration.status.in_(ACTIVE_STATUSES)
+        return database.in_constants(Registration.status, ACTIVE_STATUSES)
     return Registration.status == status
 
 

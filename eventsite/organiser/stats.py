@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, text
 
-from eventsite import templating, timeutil
+from eventsite import database, templating, timeutil
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
@@ -262,7 +262,10 @@ def _counted_here(event: Event, keys: list[str]) -> Counts:
     active = 0
     rows = db.session.scalars(
         select(Registration.answers)
-        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
+        .where(
+            Registration.event_id == event.id,
+            database.in_constants(Registration.status, ACTIVE_STATUSES),
+        )
         .execution_options(yield_per=500)
     )
     for answers in rows:

@@ -37,7 +37,7 @@ def release_expired_holds(now: datetime) -> int:
         db.session.scalars(
             select(Registration.event_id)
             .where(
-                Registration.status.in_(ACTIVE_STATUSES),
+                database.in_constants(Registration.status, ACTIVE_STATUSES),
                 Registration.hold_expires_at <= now,
             )
             .distinct()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload
 
-from eventsite import signals
+from eventsite import database, signals
 from eventsite.accounts.destinations import Destination
 from eventsite.accounts.models import User
 from eventsite.errors import DomainError
@@ -58,7 +58,7 @@ def organisations_with_coming_registrations(
                 Event.organisation_id.in_(organisation_ids),
                 Event.status == EventStatus.PUBLISHED,
                 Event.ends_at > now,
-                Registration.status.in_(ACTIVE_STATUSES),
+                database.in_constants(Registration.status, ACTIVE_STATUSES),
             )
         )
     )

@@ -29,7 +29,7 @@ from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from eventsite import signals
+from eventsite import database, signals
 from eventsite.accounts.models import User
 from eventsite.database import is_postgresql
 from eventsite.events.models import Event, EventStatus
@@ -72,7 +72,7 @@ def _expire_holds(event: Event, now: datetime) -> list[Registration]:
             select(Registration)
             .where(
                 Registration.event_id == event.id,
-                Registration.status.in_(ACTIVE_STATUSES),
+                database.in_constants(Registration.status, ACTIVE_STATUSES),
                 Registration.hold_expires_at <= now,
             )
             .order_by(Registration.id)
@@ -125,7 +125,7 @@ def _outlook_statement() -> Select[Any]:
         .where(
             r.event_id == bindparam("event_id"),
             r.user_id == bindparam("user_id"),
-            r.status.in_(ACTIVE_STATUSES),
+            database.in_constants(r.status, ACTIVE_STATUSES),
         )
         .limit(1)
         .scalar_subquery()
@@ -137,7 +137,7 @@ def _outlook_statement() -> Select[Any]:
         func.count().filter(r.status == RegistrationStatus.WAITLISTED),
         mine,
         func.count().filter(r.hold_expires_at <= bindparam("now")),
-    ).where(r.event_id == bindparam("event_id"), r.status.in_(ACTIVE_STATUSES))
+    ).where(r.event_id == bindparam("event_id"), database.in_constants(r.status, ACTIVE_STATUSES))
 
 
 def _outlook(event: Event, user: User, now: datetime) -> _Outlook:
@@ -390,7 +390,10 @@ def cancel_registrations_for_user(user: User, now: datetime) -> None:
     `lock_for_write()` first."""
     active = db.session.scalars(
         select(Registration)
-        .where(Registration.user_id == user.id, Registration.status.in_(ACTIVE_STATUSES))
+        .where(
+            Registration.user_id == user.id,
+            database.in_constants(Registration.status, ACTIVE_STATUSES),
+        )
         .order_by(Registration.id)
     ).all()
     for registration in active:

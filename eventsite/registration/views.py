@@ -92,12 +92,13 @@ bp.record_once(_event_page_shows_places_left)
 
 def _registration_box_for_the_visitor(view_args: Mapping[str, Any]) -> str:
     slug = view_args["slug"]
-    mine = None
     if current_user.is_authenticated and events_queries.usable_slug(slug):
         mine = queries.get_active_registration_on_event_page(slug, current_user)
-    # Someone registered: their registration and its event in one query.
-    event = mine.event if mine is not None else events_queries.get_public_event_alone_or_404(slug)
-    box = registration_box(event, mine, looked_up=True)
+        if mine is not None:
+            # Someone registered: the box shows their registration, nothing of the event.
+            return render_template("registration/_box.html", event=None, box=own_box(mine))
+    event = events_queries.get_public_event_alone_or_404(slug)
+    box = registration_box(event, None, looked_up=True)
     return render_template("registration/_box.html", event=event, box=box)
 
 
@@ -140,21 +141,28 @@ def registration_box(
     """What the event page's registration box shows: the visitor's own registration, or
     (only then: the places are counted for it) how registration stands. `looked_up`: the
     caller read the visitor's registration already (`mine`, or None for none)."""
-    now = utcnow()
-    rank = None
     if current_user.is_authenticated and not looked_up:
         mine = queries.get_active_registration(event, current_user)
     if mine is not None:
-        rank = queries.waitlist_rank(mine)
-    state = None
-    if mine is None:
-        state = rules.registration_state(event, now, queries.count_places(event, now))
+        return own_box(mine)
+    now = utcnow()
     return {
-        "state": state,
-        "registration": mine,
-        "rank": rank,
-        "status_label": notifications.status_label(mine.status) if mine else "",
+        "state": rules.registration_state(event, now, queries.count_places(event, now)),
+        "registration": None,
+        "rank": None,
+        "status_label": "",
         "register_url": url_for("registration.register", slug=event.slug),
+    }
+
+
+def own_box(mine: Registration) -> dict[str, Any]:
+    """The registration box of someone registered: their registration's state."""
+    return {
+        "state": None,
+        "registration": mine,
+        "rank": queries.waitlist_rank(mine),
+        "status_label": notifications.status_label(mine.status),
+        "register_url": None,
     }
 
 

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
-from eventsite import i18n
+from eventsite import database, i18n
 from eventsite.accounts.models import User
 from eventsite.accounts.services import normalise_email
 from eventsite.errors import DomainError
@@ -33,7 +33,9 @@ def get_shareable_event_or_404(slug: str) -> Event:
     if not events_queries.usable_slug(slug):
         raise NotFound()
     event = db.session.scalar(
-        select(Event).where(Event.slug == slug, Event.status.in_(SHAREABLE_STATUSES))
+        select(Event).where(
+            Event.slug == slug, database.in_constants(Event.status, SHAREABLE_STATUSES)
+        )
     )
     if event is None:
         raise NotFound()
