@@ -1,5 +1,5 @@
 """`{% kept key, ... %}…{% endkept %}`: a piece of a template rendered once per key and
-language while the catalogue stays the same (the event page's agenda and speakers).
+language while the catalogue stays the same (the event page: all but its registration box).
 
 Shared infrastructure, like the page cache: what a kept piece shows must move the catalogue
 version (`catalogue.track`), and anything else it shows (the clock, the visitor, a
@@ -20,7 +20,7 @@ from jinja2.parser import Parser
 from eventsite import catalogue
 from eventsite.i18n import current_code
 
-_kept: catalogue.VersionedMemo[str] = catalogue.VersionedMemo(max_entries=1024)
+_kept: catalogue.VersionedMemo[str] = catalogue.VersionedMemo(max_entries=4096)
 
 
 class KeptFragments(Extension):

@@ -70,9 +70,8 @@ def events(args: dict[str, Any]) -> dict[str, Any]:
         )
     now = utcnow()
     period = listing.Period(args["when"])
-    stmt = listing.list_public_events(known, period=period, now=now)
     page = listing.paginate_events(
-        stmt,
+        lambda: listing.list_public_events(known, period=period, now=now),
         args["page"],
         args["per_page"],
         narrowed=not known.is_empty,

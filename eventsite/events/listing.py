@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -241,7 +241,7 @@ def total_key(filters: ListingFilters, period: Period, now: datetime) -> tuple[o
 
 
 def paginate_events(
-    stmt: Select,
+    statement: Callable[[], Select],
     number: int,
     per_page: int,
     *,
@@ -269,24 +269,8 @@ def paginate_events(
     page_key = (total_key, number, per_page)
     total = _totals.peek(stamp, total_key) if stamp is not None else None
     ids = _page_ids.peek(stamp, page_key) if total is not None else None
-    if ids is None and total is not None:
-        ids = list(
-            db.session.scalars(stmt.with_only_columns(Event.id).limit(per_page).offset(offset))
-        )
-    elif ids is None:
-        if narrowed:
-            total_column = func.count().over()
-        else:
-            count = stmt.with_only_columns(func.count(Event.id)).order_by(None)
-            total_column = count.scalar_subquery().correlate(None)  # once, not per row
-        rows = db.session.execute(
-            stmt.with_only_columns(Event.id, total_column).limit(per_page).offset(offset)
-        ).all()
-        ids = [row[0] for row in rows]
-        total = rows[0][1] if rows else None
-        if total is None:
-            total = db.session.scalar(stmt.with_only_columns(func.count(Event.id)).order_by(None))
-        total = total or 0
+    if ids is None:  # the statement is built only then (a tenth of a kept listing's time)
+        ids, total = _page_ids_and_total(statement(), offset, per_page, total, narrowed)
     if stamp is not None:
         found = total
         _totals.get(stamp, total_key, lambda: found)
@@ -318,6 +302,27 @@ def paginate_events(
     return Page(
         [events[event_id] for event_id in ids if event_id in events], total or 0, number, per_page
     )
+
+
+def _page_ids_and_total(
+    stmt: Select, offset: int, per_page: int, total: int | None, narrowed: bool
+) -> tuple[list[int], int]:
+    """The page's ids, and the number of matches (read with them unless `total` is known)."""
+    if total is not None:
+        ids = db.session.scalars(stmt.with_only_columns(Event.id).limit(per_page).offset(offset))
+        return list(ids), total
+    if narrowed:
+        total_column = func.count().over()
+    else:
+        count = stmt.with_only_columns(func.count(Event.id)).order_by(None)
+        total_column = count.scalar_subquery().correlate(None)  # once, not per row
+    rows = db.session.execute(
+        stmt.with_only_columns(Event.id, total_column).limit(per_page).offset(offset)
+    ).all()
+    found = rows[0][1] if rows else None
+    if found is None:
+        found = db.session.scalar(stmt.with_only_columns(func.count(Event.id)).order_by(None))
+    return [row[0] for row in rows], found or 0
 
 
 def all_topics() -> list[Topic]:

@@ -173,9 +173,8 @@ def _render_listing(
         filter_args.pop("organisation", None)
 
     now = utcnow()
-    stmt = listings.list_public_events(filters, period=period, now=now)
     page = listings.paginate_events(
-        stmt,
+        lambda: listings.list_public_events(filters, period=period, now=now),
         form.page_number(),
         current_app.config["EVENTS_PER_PAGE"],
         narrowed=not filters.is_empty,

@@ -255,10 +255,10 @@ def test_paginate_counts_and_stops_past_the_end(make_event) -> None:
     for _ in range(5):
         make_event()
     stmt = listing.list_public_events(listing.ListingFilters(), period="upcoming", now=NOW)
-    page = listing.paginate_events(stmt, 2, 2)
+    page = listing.paginate_events(lambda: stmt, 2, 2)
     assert (page.total, page.pages, len(page.items)) == (5, 3, 2)
     assert page.has_previous and page.has_next
-    beyond = listing.paginate_events(stmt, listing.MAX_PAGE, 2)
+    beyond = listing.paginate_events(lambda: stmt, listing.MAX_PAGE, 2)
     assert beyond.items == [] and beyond.is_past_end
     assert listing.Page([], 500, 10, 20).window() == [1, None, 8, 9, 10, 11, 12, None, 25]
 
