@@ -31,15 +31,20 @@ def usable_slug(slug: str) -> bool:
 
 
 def get_public_event_or_404(
-    slug: str, *, with_agenda: bool = True, with_topics: bool = True
+    slug: str,
+    *,
+    with_agenda: bool = True,
+    with_topics: bool = True,
+    with_organisation: bool = True,
 ) -> Event:
     """A published or cancelled event with everything its page shows, in a fixed number of
     queries; drafts and unknown slugs are 404. Without `with_agenda` its sessions and
-    speakers are not read with it, without `with_topics` its topics (the page keeps what
-    shows them: fragments.py)."""
+    speakers are not read with it, without `with_topics` its topics, without
+    `with_organisation` its organisation and pictures (the page keeps what shows them:
+    fragments.py)."""
     if not usable_slug(slug):
         raise NotFound()
-    stmt = _event_page_statement(True, with_agenda, with_topics)
+    stmt = _event_page_statement(True, with_agenda, with_topics, with_organisation)
     event = db.session.scalars(stmt, {"slug": slug}).first()
     if event is None:
         raise NotFound()
@@ -49,9 +54,9 @@ def get_public_event_or_404(
 def get_public_event_alone_or_404(slug: str) -> Event:
     """A published or cancelled event's own row, none of what its page shows (one query):
     for a part of the page drawn on its own (the registration box of a kept page)."""
-    if not usable_slug(slug):
-        raise NotFound()
-    return db.first_or_404(public_events().where(Event.slug == slug))
+    return get_public_event_or_404(
+        slug, with_agenda=False, with_topics=False, with_organisation=False
+    )
 
 
 def get_draft_or_404(slug: str) -> Event:
@@ -59,17 +64,21 @@ def get_draft_or_404(slug: str) -> Event:
     members); public events and unknown slugs are 404."""
     if not usable_slug(slug):
         raise NotFound()
-    return db.first_or_404(_event_page_statement(False, True, True).params(slug=slug))
+    return db.first_or_404(_event_page_statement(False, True, True, True).params(slug=slug))
 
 
 @functools.cache
-def _event_page_statement(public: bool, with_agenda: bool, with_topics: bool) -> Select:
+def _event_page_statement(
+    public: bool, with_agenda: bool, with_topics: bool, with_organisation: bool
+) -> Select:
     """Built once per process and shape: building it cost as much as running it."""
     events = public_events() if public else select(Event).where(Event.status == EventStatus.DRAFT)
-    stmt = events.where(Event.slug == bindparam("slug")).options(
-        joinedload(Event.organisation).joinedload(Organisation.logo_image),
-        joinedload(Event.cover_image),
-    )
+    stmt = events.where(Event.slug == bindparam("slug"))
+    if with_organisation:
+        stmt = stmt.options(
+            joinedload(Event.organisation).joinedload(Organisation.logo_image),
+            joinedload(Event.cover_image),
+        )
     if with_topics:
         stmt = stmt.options(selectinload(Event.topics))
     if with_agenda:

@@ -87,8 +87,9 @@ def detail(slug: str) -> Response:
     # page cache's own request for it, as an anonymous visitor, is a 404).
     url = url_for("events.detail", slug=slug, _external=True)
     # What the page shows of the event is in kept pieces (detail.html, fragments.py): the
-    # sessions and speakers (the agenda, the speakers, the JSON-LD, the calendar links) and
-    # the topics (the description's piece, the JSON-LD) are read only when one is not kept.
+    # sessions and speakers (the agenda, the speakers, the JSON-LD, the calendar links), the
+    # topics (the description's piece, the JSON-LD) and the organisation and pictures are
+    # read only when a piece that shows them is not kept.
     with_agenda = not all(
         fragments.is_kept(*parts)
         for parts in (
@@ -99,9 +100,14 @@ def detail(slug: str) -> Response:
         )
     )
     with_topics = with_agenda or not fragments.is_kept("about", slug)
+    # Its organisation and pictures: the header, and the meta tags (among the first four).
+    with_organisation = with_agenda or not fragments.is_kept("event-head", slug)
     try:
         event = queries.get_public_event_or_404(
-            slug, with_agenda=with_agenda, with_topics=with_topics
+            slug,
+            with_agenda=with_agenda,
+            with_topics=with_topics,
+            with_organisation=with_organisation,
         )
         is_preview = False
     except NotFound:
