@@ -23,21 +23,39 @@ from eventsite.i18n import current_code
 _kept: catalogue.VersionedMemo[str] = catalogue.VersionedMemo(max_entries=4096)
 
 
+# `{% kept always "name" %}`: a piece that shows nothing of the catalogue (the layout's
+# links), kept per language for the life of the process and read without the database (an
+# error page draws it when the database does not answer). A few per template, at most.
+_always: dict[tuple[Any, ...], str] = {}
+MAX_ALWAYS = 64
+
+
 class KeptFragments(Extension):
     tags = {"kept"}
 
     def parse(self, parser: Parser) -> nodes.Node:
         lineno = next(parser.stream).lineno
+        always = parser.stream.skip_if("name:always")
         parts = [parser.parse_expression()]
         while parser.stream.skip_if("comma"):
             parts.append(parser.parse_expression())
         body = parser.parse_statements(("name:endkept",), drop_needle=True)
-        call = self.call_method("_render", [nodes.List(parts)])
+        method = "_render_always" if always else "_render"
+        call = self.call_method(method, [nodes.List(parts)])
         return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
 
     def _render(self, parts: list[Any], caller: Callable[[], str]) -> str:
         key = (self.environment, *parts, current_code())
         return _kept.get(catalogue.request_stamp(), key, caller)
+
+    def _render_always(self, parts: list[Any], caller: Callable[[], str]) -> str:
+        key = (self.environment, *parts, current_code())
+        kept = _always.get(key)
+        if kept is None:
+            kept = caller()
+            if len(_always) < MAX_ALWAYS:
+                _always[key] = kept
+        return kept
 
 
 def is_kept(*parts: Any) -> bool:
@@ -49,3 +67,4 @@ def is_kept(*parts: Any) -> bool:
 
 def clear() -> None:
     _kept.clear()
+    _always.clear()

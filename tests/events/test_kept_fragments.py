@@ -346,3 +346,16 @@ def test_a_new_cover_and_logo_show_on_the_next_listing(client, make_event) -> No
     # only the first card of the page loads its cover at once; a kept card keeps that
     assert ('loading="lazy"' in with_cover) == (with_cover == b)
     assert first.title in (b if with_cover == a else a)
+
+
+def test_the_layouts_links_are_kept_without_reading_the_catalogue(client, count_queries) -> None:
+    first = client.get("/login").get_data(as_text=True)
+    with count_queries() as warm:
+        again = client.get("/login").get_data(as_text=True)
+    assert 'rel="manifest"' in again and ">Calendar feed</a>" in again
+    assert again.count('rel="stylesheet"') == first.count('rel="stylesheet"') == 1
+    # Kept for the process, not per catalogue version: an error page draws them when the
+    # database does not answer.
+    assert not any("catalogue_versions" in s for s in warm.statements)
+    french = client.get("/login?lang=fr").get_data(as_text=True)
+    assert ">Flux de calendrier</a>" in french and "Calendar feed" not in french  # per language
