@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from eventsite import i18n, markup, timeutil
 from eventsite.i18n import gettext as _
+from eventsite.i18n import lazy_gettext as _l
 
 # Bare English is written the international way ("3 March 2027", "12 – 14 May 2027",
 # 24-hour "09:00"): the audience is worldwide, and CLDR's plain "en" means US conventions.
@@ -388,11 +389,12 @@ def bdi(value: Any) -> Markup:
     return Markup("<bdi>%s</bdi>") % value
 
 
+_TAGLINE = _l("Forums and conferences on science, technology and society")
+
+
 def site_tagline() -> str:
     """The operator's SITE_TAGLINE as they wrote it, else ours in the visitor's language."""
-    return current_app.config["SITE_TAGLINE"] or _(
-        "Forums and conferences on science, technology and society"
-    )
+    return current_app.config["SITE_TAGLINE"] or str(_TAGLINE)
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -430,5 +432,6 @@ def register_template_helpers(app: Flask) -> None:
     def _site() -> dict[str, Any]:
         return {
             "site_name": current_app.config["SITE_NAME"],
-            "site_tagline": site_tagline(),
+            # Translated where a page shows it (most keep it in their layout's kept footer).
+            "site_tagline": current_app.config["SITE_TAGLINE"] or _TAGLINE,
         }
