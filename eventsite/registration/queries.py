@@ -46,12 +46,19 @@ def count_places(event: Event, now: datetime) -> PlaceCounts:
 
 
 @functools.cache
-def _places_statement() -> Select[Any]:
-    """Built once per process (constructing it cost as much as running it)."""
+def _places_statement(one: bool = False) -> Select[Any]:
+    """Built once per process (constructing it cost as much as running it). `one`: for a
+    single event (`id`), without the list of `ids`, which is written out again on each
+    execution (a twentieth of an event page)."""
+    of_events = (
+        Registration.event_id == bindparam("id")
+        if one
+        else Registration.event_id.in_(bindparam("ids", expanding=True))
+    )
     return (
         select(Registration.event_id, Registration.status, func.count())
         .where(
-            Registration.event_id.in_(bindparam("ids", expanding=True)),
+            of_events,
             database.in_constants(Registration.status, ACTIVE_STATUSES),
             or_(
                 Registration.hold_expires_at.is_(None),
@@ -70,7 +77,10 @@ def count_places_by_event(
     ids = [event.id for event in events]
     if not ids:
         return {}
-    rows = db.session.execute(_places_statement(), {"ids": ids, "now": now}).all()
+    if len(ids) == 1:
+        rows = db.session.execute(_places_statement(True), {"id": ids[0], "now": now}).all()
+    else:
+        rows = db.session.execute(_places_statement(), {"ids": ids, "now": now}).all()
     by_event: dict[int, dict[str, int]] = {event_id: {} for event_id in ids}
     for event_id, status, n in rows:
         by_event[event_id][str(status)] = n
