@@ -126,7 +126,7 @@ def to_stamp(version: int | None, changed_at: datetime | None) -> Stamp:
 
 def current(session: Session) -> Stamp:
     """The catalogue's version: one primary-key lookup, never from the identity map."""
-    row = session.execute(stamp_query()).first()
+    row = session.connection().execute(stamp_query()).first()  # Core: no ORM result
     return to_stamp(*row) if row is not None else to_stamp(None, None)
 
 

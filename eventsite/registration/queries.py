@@ -77,10 +77,13 @@ def count_places_by_event(
     ids = [event.id for event in events]
     if not ids:
         return {}
+    # Columns, no entities: run on the session's connection, without the ORM's result
+    # machinery (half the time of this query, every listing and event page runs it).
+    connection = db.session.connection()
     if len(ids) == 1:
-        rows = db.session.execute(_places_statement(True), {"id": ids[0], "now": now}).all()
+        rows = connection.execute(_places_statement(True), {"id": ids[0], "now": now}).all()
     else:
-        rows = db.session.execute(_places_statement(), {"ids": ids, "now": now}).all()
+        rows = connection.execute(_places_statement(), {"ids": ids, "now": now}).all()
     by_event: dict[int, dict[str, int]] = {event_id: {} for event_id in ids}
     for event_id, status, n in rows:
         by_event[event_id][str(status)] = n
