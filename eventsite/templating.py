@@ -33,10 +33,18 @@ _WORLD_ENGLISH = Locale.parse("en_GB")
 
 
 def _locale() -> Locale:
-    locale = get_locale()
-    if locale is None or (locale.language == "en" and not locale.territory):
-        return _WORLD_ENGLISH
-    return locale
+    """The reader's locale for Babel's dates, numbers and names: world English for English."""
+    return _for_locale_name(_locale_name())
+
+
+def _locale_name() -> str:
+    code = i18n.current_code()  # found once per request and language
+    return str(_WORLD_ENGLISH) if code == i18n.DEFAULT else code
+
+
+@lru_cache(maxsize=16)
+def _for_locale_name(name: str) -> Locale:
+    return Locale.parse(name)
 
 
 def _addresses() -> dict[str | None, tuple[str, str]]:
@@ -224,7 +232,7 @@ def timezone_label(tz_name: str, now: datetime) -> str:
     """ "Zurich, Switzerland (UTC+1)": city, country and the offset in force now."""
     if tz_name == "UTC":
         return _("UTC (Coordinated Universal Time)")
-    return f"{_zone_place(tz_name, str(_locale()))} ({utc_offset(now, tz_name)})"
+    return f"{_zone_place(tz_name, _locale_name())} ({utc_offset(now, tz_name)})"
 
 
 def timezone_choices(
@@ -307,7 +315,7 @@ def day_heading(day: Any) -> str:
 def event_dates(event: Any) -> str:
     """'12–14 May 2027' style dates of an event in its own zone."""
     return _event_dates(
-        event.starts_at, event.ends_at, event.timezone, event.is_all_day, str(_locale())
+        event.starts_at, event.ends_at, event.timezone, event.is_all_day, _locale_name()
     )
 
 
@@ -315,7 +323,7 @@ def event_times(event: Any) -> str:
     """'09:00 – 17:30 CST' in the event's zone, empty for all-day events."""
     if event.is_all_day:
         return ""
-    return _event_times(event.starts_at, event.ends_at, event.timezone, str(_locale()))
+    return _event_times(event.starts_at, event.ends_at, event.timezone, _locale_name())
 
 
 # Babel's formatting is the costliest part of a listing page, and the same events are

@@ -177,7 +177,7 @@ def my_registrations(user: User) -> dict[str, Any]:
     past = [r for r in registrations if r.event.has_ended(now)]
     ranks = queries.waitlist_ranks(upcoming)
 
-    def rows(items: list[Registration]) -> list[dict[str, Any]]:
+    def rows(items: list[queries.ListedRegistration]) -> list[dict[str, Any]]:
         return [
             {
                 "registration": r,
