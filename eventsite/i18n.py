@@ -272,12 +272,13 @@ def lazy_ngettext(singular: str, plural: str, num: int, **variables: Any) -> Laz
 # always a format string, and is escaped where the template autoescapes.
 
 
+def _formatted(context: Context, text: str, variables: dict[str, Any]) -> str:
+    return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+
 @pass_context
 def _template_gettext(context: Context, string: str, /, **variables: Any) -> str:
-    text = translations().ugettext(string)
-    if context.eval_ctx.autoescape:
-        text = Markup(text)
-    return text % variables
+    return _formatted(context, translations().ugettext(string), variables)
 
 
 @pass_context
@@ -285,18 +286,14 @@ def _template_ngettext(
     context: Context, singular: str, plural: str, num: int, /, **variables: Any
 ) -> str:
     variables.setdefault("num", num)
-    text = translations().ungettext(singular, plural, num)
-    if context.eval_ctx.autoescape:
-        text = Markup(text)
-    return text % variables
+    return _formatted(context, translations().ungettext(singular, plural, num), variables)
 
 
 @pass_context
-def _template_pgettext(context: Context, message_context: str, string: str, /, **variables: Any):
-    text = translations().upgettext(message_context, string)
-    if context.eval_ctx.autoescape:
-        text = Markup(text)
-    return text % variables
+def _template_pgettext(
+    context: Context, message_context: str, string: str, /, **variables: Any
+) -> str:
+    return _formatted(context, translations().upgettext(message_context, string), variables)
 
 
 @pass_context
@@ -311,9 +308,7 @@ def _template_npgettext(
 ) -> str:
     variables.setdefault("num", num)
     text = translations().unpgettext(message_context, singular, plural, num)
-    if context.eval_ctx.autoescape:
-        text = Markup(text)
-    return text % variables
+    return _formatted(context, text, variables)
 
 
 def init_app(app: Flask) -> None:

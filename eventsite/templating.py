@@ -29,7 +29,7 @@ from eventsite.i18n import lazy_gettext as _l
 
 # Bare English is written the international way ("3 March 2027", "12 – 14 May 2027",
 # 24-hour "09:00"): the audience is worldwide, and CLDR's plain "en" means US conventions.
-_WORLD_ENGLISH = Locale.parse("en_GB")
+_WORLD_ENGLISH_NAME = "en_GB"
 
 
 def _locale() -> Locale:
@@ -39,7 +39,7 @@ def _locale() -> Locale:
 
 def _locale_name() -> str:
     code = i18n.current_code()  # found once per request and language
-    return str(_WORLD_ENGLISH) if code == i18n.DEFAULT else code
+    return _WORLD_ENGLISH_NAME if code == i18n.DEFAULT else code
 
 
 @lru_cache(maxsize=16)
