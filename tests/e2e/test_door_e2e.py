@@ -94,9 +94,16 @@ def _open_door(page: Page, base: str, event_id: int) -> None:
     expect(page.get_by_role("heading", name="Door")).to_be_visible()
     # door.js keeps the list on the device once it has it.
     page.wait_for_function(f"() => localStorage.getItem('eventsite-door-list-{event_id}')")
-    # ... and the service worker keeps the page and its assets.
+    # ... and the service worker keeps the page and its assets: the page itself, not just
+    # any three entries (the page's copy can be the last to arrive, after its assets).
+    kept = [f"/manage/events/{event_id}/door", "/static/door.js", "/static/site.css"]
     page.wait_for_function(
-        "async () => (await (await caches.open('eventsite-door')).keys()).length >= 3"
+        """async (paths) => {
+            const cache = await caches.open('eventsite-door');
+            const found = await Promise.all(paths.map((path) => cache.match(path)));
+            return found.every(Boolean);
+        }""",
+        arg=kept,
     )
     # ... and is active, so it answers the next navigation (it fills its cache while it
     # installs; a busy machine can reload before it has taken over).
