@@ -4,6 +4,7 @@ facts and let the sender render them (`queue_facts`); the sender delivers later.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,9 +14,9 @@ from typing import Any
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel.speaklater import LazyString
-from sqlalchemy import func, select, update
+from sqlalchemy import Insert, func, insert, select, update
 
-from eventsite import i18n
+from eventsite import database, i18n
 from eventsite.extensions import db
 from eventsite.mail import mime
 from eventsite.mail.models import OutboxMessage, OutboxStatus
@@ -159,16 +160,33 @@ def queue_rendered(
     reply_to: str | None = None,
     attachments: list[Attachment] | None = None,
     list_unsubscribe: str | None = None,
-    renderer: str | None = None,
-    facts: dict[str, Any] | None = None,
-    locale: str | None = None,
 ) -> OutboxMessage:
     """Write one rendered message to the outbox in the caller's transaction (flush, no
-    commit) (`renderer`, `facts`, `locale`: one to render later, `queue_facts`).
+    commit).
 
     `to` and `reply_to` must be addresses (ValueError otherwise). `list_unsubscribe` is an
     address that unsubscribes with a bare POST (RFC 8058), for mail sent to a list.
     """
+    row = OutboxMessage(
+        **_row_values(
+            to,
+            message,
+            category=category,
+            reply_to=reply_to,
+            attachments=[a.as_json() for a in attachments or []],
+            list_unsubscribe=list_unsubscribe,
+        )
+    )
+    db.session.add(row)
+    db.session.flush()
+    _queued(row.id)
+    return row
+
+
+def _row_values(
+    to: str, message: RenderedEmail, *, reply_to: str | None, **columns: Any
+) -> dict[str, Any]:
+    """An outbox row's columns: the addresses checked, a new Message-ID."""
     to = to.strip()
     if any(ch in to for ch in ",;<>") or any(ch.isspace() for ch in to) or "@" not in to:
         raise ValueError(f"not a single email address: {to!r}")
@@ -177,28 +195,27 @@ def queue_rendered(
     reply_to = _single_line(reply_to) if reply_to else config.get("MAIL_REPLY_TO")
     if reply_to:
         mime.check_address_header(reply_to, single=False)
-    domain = parseaddr(config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or "localhost"
-    row = OutboxMessage(
-        message_id=make_msgid(domain=domain),
-        category=category,
-        to_address=to,
-        reply_to=reply_to,
-        from_name=message.from_name,
-        subject=message.subject,
-        body_text=message.text,
-        body_html=message.html,
-        attachments=[a.as_json() for a in attachments or []],
-        list_unsubscribe=list_unsubscribe,
-        renderer=renderer,
-        facts=facts,
-        locale=locale,
-    )
-    db.session.add(row)
-    db.session.flush()
-    # Development delivers it once the request has committed (`after_request`);
-    # production leaves it to the worker.
-    db.session().info.setdefault(QUEUED_IDS, []).append(row.id)
-    return row
+    return {
+        "message_id": make_msgid(domain=_sender_domain(config["MAIL_DEFAULT_SENDER"])),
+        "to_address": to,
+        "reply_to": reply_to,
+        "from_name": message.from_name,
+        "subject": message.subject,
+        "body_text": message.text,
+        "body_html": message.html,
+        **columns,
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def _sender_domain(sender: str) -> str:
+    return parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+
+
+def _queued(row_id: int) -> None:
+    """Development delivers the row once the request has committed (`after_request`);
+    production leaves it to the worker."""
+    db.session().info.setdefault(QUEUED_IDS, []).append(row_id)
 
 
 # --- messages queued as facts, rendered by the sender -----------------------------------------
@@ -228,23 +245,34 @@ def register_renderer(name: str, renderer: Renderer) -> None:
 
 def queue_facts(
     to: str, renderer: str, facts: dict[str, Any], *, language: str, category: str
-) -> OutboxMessage:
+) -> int:
     """Write a message to the outbox as the facts it tells (JSON) and the language to tell
-    them in (the recipient's), in the caller's transaction (flush, no commit). The sender renders it
-    (`render_row`) once it has claimed the row, outside the caller's transaction and its
-    locks: a registration holds up the next one for its insert, not for its email's
+    them in (the recipient's), in the caller's transaction; returns the row's id. The sender
+    renders it (`render_row`) once it has claimed the row, outside the caller's transaction
+    and its locks: a registration holds up the next one for its insert, not for its email's
     templates, QR code and calendar. Committed with the change it tells of, so never lost;
-    a renderer that fails is retried like a failed delivery."""
+    a renderer that fails is retried like a failed delivery. One INSERT of the table's
+    (no ORM flush: this runs under the event's lock)."""
     if renderer not in _RENDERERS:
         raise ValueError(f"no renderer {renderer!r} is registered")
-    return queue_rendered(
+    values = _row_values(
         to,
         RenderedEmail(subject="", text="", html=""),
+        reply_to=None,
         category=category,
         renderer=renderer,
         facts=facts,
         locale=i18n.normalise(language) or i18n.DEFAULT,
     )
+    result = database.flushed_connection().execute(_insert_statement(), values)
+    row_id = result.inserted_primary_key[0]
+    _queued(row_id)
+    return int(row_id)
+
+
+@functools.cache
+def _insert_statement() -> Insert:
+    return insert(OutboxMessage.__table__)
 
 
 def render_row(row: OutboxMessage) -> Rendered:

@@ -78,7 +78,7 @@ def count_places_by_event(
         return {}
     # Columns, no entities: run on the session's connection, without the ORM's result
     # machinery (half the time of this query, every listing and event page runs it).
-    connection = db.session.connection()
+    connection = database.flushed_connection()
     if len(ids) == 1:
         rows = connection.execute(_places_statement(True), {"id": ids[0], "now": now}).all()
     else:
@@ -330,7 +330,7 @@ def registrations_for_user(user: User) -> list[ListedRegistration]:
     """The person's registrations with their events, newest event first, for "My events":
     one join, only the columns it shows, read as plain rows (the ORM's objects cost twice
     the query)."""
-    rows = db.session.connection().execute(_for_user_statement(), {"user_id": user.id})
+    rows = database.flushed_connection().execute(_for_user_statement(), {"user_id": user.id})
     return [
         ListedRegistration(
             id=row.id,

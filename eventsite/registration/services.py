@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, text, update
+from sqlalchemy import Select, bindparam, func, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from eventsite import database, signals
 from eventsite.accounts.models import User
@@ -48,18 +48,53 @@ from eventsite.registration.models import (
 # --- writing -----------------------------------------------------------------------------------
 
 
+# The event's columns that decide what a registration may do (the window, the places, the
+# status it gets, the hold), and its last change: checked under the lock.
+_DECIDING = (
+    Event.status,
+    Event.capacity,
+    Event.has_waiting_list,
+    Event.requires_approval,
+    Event.registration_opens_at,
+    Event.registration_closes_at,
+    Event.edit_deadline_at,
+    Event.starts_at,
+    Event.ends_at,
+    Event.timezone,
+    Event.confirmation_hold_hours,
+    Event.updated_at,
+)
+
+
+@functools.cache
+def _deciding_statement(for_update: bool) -> Select[Any]:
+    statement = select(*_DECIDING).where(Event.id == bindparam("event_id"))
+    return statement.with_for_update() if for_update else statement
+
+
 def _lock_event(event: Event, now: datetime, *, expire: bool = True) -> list[Registration]:
     """Serialise writers of this event's places (PostgreSQL row lock; SQLite: see module),
     then release the holds that ran out, so every write sees only the places really taken
     (`expire` False: the caller's own aggregate looks for them, saving a query). Returns
-    the registrations released."""
-    if is_postgresql():
-        db.session.execute(
-            select(Event)
-            .where(Event.id == event.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
+    the registrations released.
+
+    The event as the request read it before the lock (`lock_for_write(keep_loaded=True)`)
+    is checked against its row, which the lock now holds still: when the organiser changed
+    what decides (`_DECIDING`) meanwhile, the event is read again. One narrow read, where
+    reading the whole event again every time took longer than the rest of the INSERT."""
+    loaded = inspect(event).dict
+    postgresql_lock = is_postgresql()
+    if postgresql_lock or any(column.key in loaded for column in _DECIDING):
+        row = (
+            database.flushed_connection()
+            .execute(_deciding_statement(postgresql_lock), {"event_id": event.id})
+            .one()
         )
+        if any(
+            column.key in loaded and loaded[column.key] != value
+            for column, value in zip(_DECIDING, row, strict=True)
+        ):
+            db.session.refresh(event)
     return _expire_holds(event, now) if expire else []
 
 
@@ -143,32 +178,44 @@ def _outlook_statement() -> Select[Any]:
 def _outlook(event: Event, user: User, now: datetime) -> _Outlook:
     """Places taken per status, the person's active registration and the holds that ran
     out, in one query (the event lock is held while it runs)."""
-    row = db.session.execute(
-        _outlook_statement(), {"event_id": event.id, "user_id": user.id, "now": now}
-    ).one()
+    row = (
+        database.flushed_connection()
+        .execute(_outlook_statement(), {"event_id": event.id, "user_id": user.id, "now": now})
+        .one()
+    )
     return _Outlook(queries.PlaceCounts(row[0], row[1], row[2]), row[3], row[4])
 
 
 @functools.cache
 def _insert_statement(dialect: str) -> Any:
-    """Built once per dialect: INSERT ... ON CONFLICT DO NOTHING RETURNING the row."""
+    """Built once per dialect: INSERT ... ON CONFLICT DO NOTHING RETURNING the row's
+    columns (the table's, not the ORM's bulk INSERT of the entity, which cost more than
+    the statement itself under the event's lock)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = Registration.__table__
     return (
-        insert(Registration)
+        insert(table)
         .on_conflict_do_nothing(
-            index_elements=[Registration.event_id, Registration.user_id],
+            index_elements=[table.c.event_id, table.c.user_id],
             # Literally the index's predicate, so that PostgreSQL can infer the index.
             index_where=text(_ACTIVE_SQL),
         )
-        .returning(Registration)
+        .returning(*table.c)
     )
 
 
 def _insert_registration(values: Mapping[str, Any]) -> Registration | None:
     """INSERT the registration unless the person already has an active one (the partial
-    unique index says so): None then. One statement, no savepoint."""
+    unique index says so): None then. One statement, no savepoint. The row it returns
+    becomes the session's Registration as if it had been read."""
     stmt = _insert_statement("postgresql" if is_postgresql() else "sqlite")
-    return db.session.scalars(stmt, [dict(values)]).first()
+    row = database.flushed_connection().execute(stmt, dict(values)).first()
+    if row is None:
+        return None
+    registration = Registration(**row._mapping)
+    make_transient_to_detached(registration)
+    db.session.add(registration)
+    return registration
 
 
 def register_attendee(

@@ -258,9 +258,9 @@ def _register(
     event: Event, user: User | None, form: forms.RegistrationForm, questions: list[Question]
 ) -> Any:
     """The valid form's submission: a DomainError says why not (the caller shows it)."""
-    # SQLite: the places are counted under the write lock, and the event (its capacity,
-    # its state) read again under it; what was read before is kept.
-    database.lock_for_write(refresh=[event])
+    # SQLite: the places are counted under the write lock; what was read before is kept,
+    # and the service checks the event's row (its capacity, its state) under the lock.
+    database.lock_for_write(keep_loaded=True)
     now = utcnow()
     if user is None:
         address = form.email.data.strip()

@@ -3,6 +3,7 @@ queueing a delivery in the transaction of the change it tells of, sending one ag
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -11,9 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
+from eventsite import database
 from eventsite.errors import DomainError
 from eventsite.extensions import db
 from eventsite.i18n import gettext as _
@@ -149,6 +151,16 @@ def send_again(delivery: WebhookDelivery, now: datetime) -> None:
     db.session.flush()
 
 
+@functools.cache
+def _endpoints_statement() -> Select[tuple[int, list[str]]]:
+    """The organisation's active endpoints and what each asked for: two columns, not the
+    entities (a registration asks, under its event's lock, and usually finds none)."""
+    return select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+        WebhookEndpoint.organisation_id == bindparam("organisation_id"),
+        WebhookEndpoint.is_active.is_(True),
+    )
+
+
 def queue(
     organisation_id: int,
     event_type: EventType,
@@ -159,21 +171,18 @@ def queue(
     event, added to the caller's transaction (so it is sent if and only if the change is
     committed). `data` may be a function: it is called only when some endpoint wants it
     (a registration costs one query more, not the attendee's and event's too)."""
-    endpoints = db.session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.organisation_id == organisation_id,
-            WebhookEndpoint.is_active.is_(True),
-        )
-    ).all()
-    wanted = [endpoint for endpoint in endpoints if event_type.value in endpoint.event_types]
+    endpoints = database.flushed_connection().execute(
+        _endpoints_statement(), {"organisation_id": organisation_id}
+    )
+    wanted = [endpoint_id for endpoint_id, types in endpoints if event_type.value in types]
     if not wanted:
         return []
     body = data() if callable(data) else data
     deliveries = []
-    for endpoint in wanted:
+    for endpoint_id in wanted:
         webhook_id = "wh_" + secrets.token_hex(16)
         delivery = WebhookDelivery(
-            endpoint_id=endpoint.id,
+            endpoint_id=endpoint_id,
             event_type=event_type.value,
             webhook_id=webhook_id,
             payload={

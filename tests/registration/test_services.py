@@ -7,13 +7,14 @@ import email.policy
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from eventsite import templating
+from eventsite import database, templating
 from eventsite.extensions import db
 from eventsite.mail.sender import deliver_due
 from eventsite.models import (
+    Event,
     EventStatus,
     OutboxMessage,
     QuestionKind,
@@ -71,6 +72,57 @@ def test_registration_when_full_without_waiting_list_is_refused(
     with pytest.raises(rules.RegistrationError, match="This event is full"):
         register(make_user(), event)
     assert statuses(event) == {"confirmed": 1}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"capacity": 1}, "This event is full"),
+        ({"status": EventStatus.CANCELLED}, "This event has been cancelled"),
+        ({"requires_approval": True}, RegistrationStatus.PENDING),
+        ({"capacity": 1, "has_waiting_list": True}, RegistrationStatus.WAITLISTED),
+    ],
+)
+def test_an_event_changed_after_the_request_read_it_is_decided_as_it_is_under_the_lock(
+    make_event, make_user, register, change, expected
+) -> None:
+    """The view reads the event, checks the form, then takes the lock keeping what it
+    read (`lock_for_write(keep_loaded=True)`): an organiser's change committed in between
+    is what decides, not the copy read before it."""
+    event = make_event(capacity=5)
+    register(make_user(), event)
+    person = make_user()
+    db.session.commit()
+    assert (event.capacity, event.status) == (5, EventStatus.PUBLISHED)  # read as the view does
+    with db.engine.begin() as organiser:  # meanwhile, from another connection
+        organiser.execute(update(Event).where(Event.id == event.id).values(**change))
+    database.lock_for_write(keep_loaded=True)
+    if isinstance(expected, str) and expected not in set(RegistrationStatus):
+        with pytest.raises(rules.RegistrationError, match=expected):
+            services.register_attendee(person, event, {}, NOW)
+        db.session.rollback()
+        assert statuses(event) == {"confirmed": 1}
+        return
+    registration = services.register_attendee(person, event, {}, NOW)
+    db.session.commit()
+    assert registration.status == expected
+    assert statuses(event) == {"confirmed": 1, str(expected): 1}
+
+
+def test_an_event_unchanged_since_the_request_read_it_is_not_read_again(
+    make_event, make_user, count_queries
+) -> None:
+    """Under the lock: the event's deciding columns, the places, the INSERT, the webhook
+    endpoints and the email's row, and nothing else (the event is not loaded again)."""
+    event = make_event(capacity=5)
+    person = make_user()
+    db.session.commit()
+    assert event.capacity == 5 and person.email
+    database.lock_for_write(keep_loaded=True)
+    with count_queries() as queries_run:
+        services.register_attendee(person, event, {}, NOW, questions=[])
+    assert queries_run.count == 5, queries_run.statements
+    db.session.commit()
 
 
 def test_unlimited_event_confirms_everyone(make_event, make_user, register) -> None:
