@@ -187,10 +187,7 @@ def _row_values(
     to: str, message: RenderedEmail, *, reply_to: str | None, **columns: Any
 ) -> dict[str, Any]:
     """An outbox row's columns: the addresses checked, a new Message-ID."""
-    to = to.strip()
-    if any(ch in to for ch in ",;<>") or any(ch.isspace() for ch in to) or "@" not in to:
-        raise ValueError(f"not a single email address: {to!r}")
-    mime.check_address_header(to, single=True)
+    to = check_recipient(to)
     config = current_app.config
     reply_to = _single_line(reply_to) if reply_to else config.get("MAIL_REPLY_TO")
     if reply_to:
@@ -205,6 +202,16 @@ def _row_values(
         "body_html": message.html,
         **columns,
     }
+
+
+def check_recipient(to: str) -> str:
+    """The address a message goes to, stripped; ValueError unless it is one address. The
+    verdict is kept (`mime.check_address_header`): asking before a lock spares the lock."""
+    to = to.strip()
+    if any(ch in to for ch in ",;<>") or any(ch.isspace() for ch in to) or "@" not in to:
+        raise ValueError(f"not a single email address: {to!r}")
+    mime.check_address_header(to, single=True)
+    return to
 
 
 @functools.lru_cache(maxsize=8)

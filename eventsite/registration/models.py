@@ -137,8 +137,17 @@ class Registration(db.Model):
             sqlite_where=text(_ACTIVE_SQL),
             postgresql_where=text(_ACTIVE_SQL),
         ),
-        # Counting places and ranking the waiting list.
-        Index("ix_registrations_event_id_status_created_at", "event_id", "status", "created_at"),
+        # Counting places and ranking the waiting list. It holds the hold's end too, so the
+        # places (which leave out holds that ran out) are counted from the index alone,
+        # without reading each registration's row (bench: 1,000 registrations of one event,
+        # the places 198 -> 123 µs on SQLite, under the event's lock for every registration).
+        Index(
+            "ix_registrations_event_id_status_created_at_hold",
+            "event_id",
+            "status",
+            "created_at",
+            "hold_expires_at",
+        ),
         # The registrants table's default order: its page of 50 without sorting them all
         # (scale bench, 100,000 registrations for one event: 1,098 ms to 1 ms).
         Index("ix_registrations_event_id_created_at_id", "event_id", "created_at", "id"),

@@ -177,10 +177,16 @@ def places_left(event: Event | CardFacts, counts: PlaceCounts) -> int | None:
 
 
 def questions_for_event(event: Event, *, include_removed: bool = False) -> list[Question]:
-    stmt = select(Question).where(Question.event_id == event.id)
+    return list(db.session.scalars(_questions_statement(include_removed), {"event_id": event.id}))
+
+
+@functools.cache
+def _questions_statement(include_removed: bool) -> Select[tuple[Question]]:
+    """Built once per process (every registration form reads them)."""
+    stmt = select(Question).where(Question.event_id == bindparam("event_id"))
     if not include_removed:
         stmt = stmt.where(Question.is_active.is_(True))
-    return list(db.session.scalars(stmt.order_by(Question.position, Question.id)))
+    return stmt.order_by(Question.position, Question.id)
 
 
 def get_active_registration(event: Event, user: User) -> Registration | None:

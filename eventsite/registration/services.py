@@ -35,6 +35,7 @@ from eventsite.database import is_postgresql
 from eventsite.events.models import Event, EventStatus
 from eventsite.extensions import db
 from eventsite.i18n import gettext as _
+from eventsite.mail import services as mail
 from eventsite.registration import answers as registration_answers  # `answers` is a parameter here
 from eventsite.registration import notifications, queries, rules, tickets
 from eventsite.registration.models import (
@@ -241,8 +242,8 @@ def register_attendee(
     Everything between the lock and the caller's commit holds up every other
     registration for the event, so it is kept to a few statements: the lock, one
     aggregate, the INSERT, the webhook endpoints and the confirmation email's row. The
-    answers are checked before the lock; the email is queued as facts and written by the
-    sender after the commit (`notifications._queue`).
+    answers and the email's address are checked before the lock; the email is queued as
+    facts and written by the sender after the commit (`notifications._queue`).
     """
     if not user.is_verified and not hold:
         raise rules.RegistrationError(
@@ -252,6 +253,8 @@ def register_attendee(
     if questions is None:
         questions = queries.questions_for_event(event)
     stored = registration_answers.build_answers(questions, answers)
+    if not hold:
+        mail.check_recipient(user.email)  # the confirmation's address (the verdict is kept)
     _lock_event(event, now, expire=False)
     outlook = _outlook(event, user, now)
     if outlook.expired_holds:
