@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import babel.numbers
 from babel import Locale
@@ -27,6 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
 from eventsite import forms_common, templating
 from eventsite.forms_common import MaxLength, PlainText, SingleLine
+from eventsite.i18n import current_code
 from eventsite.i18n import gettext as _
 from eventsite.i18n import lazy_gettext as _l
 from eventsite.registration.models import Question, QuestionKind
@@ -174,7 +176,29 @@ class CancelRegistrationForm(forms_common.Form):
     """Only the CSRF token: cancelling is a POST from the confirmation page."""
 
 
-def _field_for(question: Question) -> Field:
+class QuestionShape(NamedTuple):
+    """What a question's field is made of (`_field_for`): the form class is kept per shape."""
+
+    field_name: str
+    kind: str
+    label: str
+    help_text: str
+    is_required: bool
+    options: tuple[str, ...]
+
+    @classmethod
+    def of(cls, question: Question) -> QuestionShape:
+        return cls(
+            question.field_name,
+            question.kind,
+            question.label,
+            question.help_text or "",
+            bool(question.is_required),
+            tuple(question.options or ()),
+        )
+
+
+def _field_for(question: QuestionShape) -> Field:
     required = question.is_required
     label = question.label
     description = question.help_text or ""
@@ -261,8 +285,26 @@ def registration_form_for(
     `data` pre-fills the fields (the profile, answers being edited); on POST the submitted
     data wins, and a person field left out of the POST keeps its pre-filled value.
     """
-    attrs: dict[str, Any] = {q.field_name: _field_for(q) for q in questions}
-    attrs["questions"] = tuple(questions)
+    shapes = tuple(QuestionShape.of(q) for q in questions)
+    form = _form_class(person, current_code(), shapes)(data=dict(data or {}), **kwargs)
+    form.questions = tuple(questions)
+    if person != Person.NONE:
+        kept = (data or {}).get("country")
+        form.country.choices = forms_common.long_choices(
+            _("Choose a country…"), templating.country_choices(kept)
+        )
+    return form
+
+
+@functools.lru_cache(maxsize=256)
+def _form_class(
+    person: Person, language: str, shapes: tuple[QuestionShape, ...]
+) -> type[RegistrationForm]:
+    """The form class for these questions, made once per shape and `language` (the current
+    one: the fields' messages are written in it). Making the class and letting WTForms
+    find its fields again took a tenth of a registration POST."""
+    del language  # part of the key: the messages below are written in it
+    attrs: dict[str, Any] = {shape.field_name: _field_for(shape) for shape in shapes}
     bases: tuple[type, ...] = (RegistrationForm,)
     if person != Person.NONE:
         bases = (RegistrationForm, PersonForm)
@@ -274,14 +316,7 @@ def registration_form_for(
         )
     if person == Person.MEMBER:
         attrs["update_profile"] = BooleanField(_l("Also update my profile"))
-    form_class = type("EventRegistrationForm", bases, attrs)
-    form = form_class(data=dict(data or {}), **kwargs)
-    if person != Person.NONE:
-        kept = (data or {}).get("country")
-        form.country.choices = forms_common.long_choices(
-            _("Choose a country…"), templating.country_choices(kept)
-        )
-    return form
+    return type("EventRegistrationForm", bases, attrs)
 
 
 class AlertForm(forms_common.Form):

@@ -202,6 +202,35 @@ def test_invalid_submission_shows_messages_next_to_fields_and_keeps_values(
     assert count_registrations(event) == 0
 
 
+def test_the_form_follows_each_edit_of_its_questions_and_the_readers_language(
+    client, login, make_user, make_event, make_question
+) -> None:
+    """The form's class is kept per shape of the questions and language: an edited label,
+    new choices, a question made required, and another language each make their own."""
+    event = make_event(capacity=5)
+    diet = make_question(
+        event, kind=QuestionKind.SINGLE_CHOICE, label="Diet", options=["Any", "Vegan"]
+    )
+    login(make_user())
+    path = f"/events/{event.slug}/register"
+    page = client.get(path).get_data(as_text=True)
+    assert "Diet" in page and "Vegan" in page and "Kosher" not in page
+
+    diet.label, diet.options, diet.is_required = "Dietary needs", ["Any", "Kosher"], True
+    db.session.commit()
+    page = client.get(path).get_data(as_text=True)
+    assert "Dietary needs" in page and "Kosher" in page and "Vegan" not in page
+    refused = client.post(path, data={})
+    assert refused.status_code == 422
+    assert "Please choose an option." in refused.get_data(as_text=True)
+    refused = client.post(f"{path}?lang=fr", data={})
+    assert refused.status_code == 422
+    assert "Veuillez choisir une option." in refused.get_data(as_text=True)
+    assert count_registrations(event) == 0
+    assert client.post(path, data={diet.field_name: "Kosher"}).status_code == 302
+    assert count_registrations(event, "confirmed") == 1
+
+
 def test_overlong_text_is_refused_with_a_message(client, login, make_user, questions) -> None:
     event, made = questions
     login(make_user())
