@@ -122,20 +122,22 @@ def lock_for_write(*, keep_loaded: bool = False) -> None:
     session = db.session()  # the Session itself: scoped_session has no in_transaction()
     if session.get_bind().dialect.name != "sqlite":
         return
-    if session.in_transaction():
-        if session.connection().info.get(SQLITE_BEGIN_MODE) == "IMMEDIATE":
-            return  # a request that may write began with the lock already
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("lock_for_write() must come before any change in the session")
-        if keep_loaded:
-            expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
-            try:
-                session.commit()  # ends the read: nothing to write
-            finally:
-                session.expire_on_commit = expire_on_commit
-        else:
-            session.rollback()
-    session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+    if not session.in_transaction():
+        session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        return
+    connection = session.connection()
+    if connection.info.get(SQLITE_BEGIN_MODE) == "IMMEDIATE":
+        return  # a request that may write began with the lock already
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("lock_for_write() must come before any change in the session")
+    # The read ends and the lock is taken on the same connection, in the session's
+    # transaction (the driver leaves BEGIN and COMMIT to us: `_on_connect`): ending the
+    # session's transaction and beginning another cost more than the two statements.
+    connection.exec_driver_sql("COMMIT")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.info[SQLITE_BEGIN_MODE] = "IMMEDIATE"
+    if not keep_loaded:
+        session.expire_all()
 
 
 def flushed_connection() -> Connection:
