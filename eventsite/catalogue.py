@@ -139,6 +139,15 @@ def request_stamp() -> Stamp:
     return stamp
 
 
+def remember_request_stamp(version: int | None, changed_at: datetime | None) -> Stamp:
+    """This request's stamp, read with another statement's row (`stamp_columns`) rather
+    than on its own: kept as `request_stamp`'s, unless the request had read one already."""
+    stamp = g.get("catalogue_stamp")
+    if stamp is None:
+        stamp = g.catalogue_stamp = to_stamp(version, changed_at)
+    return stamp
+
+
 class VersionedMemo(Generic[T]):
     """Values worked out from the catalogue (a card's HTML, the filter form's choices), kept
     in this process while the catalogue's stamp stays the same: another stamp drops them

@@ -89,26 +89,10 @@ def detail(slug: str) -> Response:
     # What the page shows of the event is in kept pieces (detail.html, fragments.py): the
     # sessions and speakers (the agenda, the speakers, the JSON-LD, the calendar links), the
     # topics (the description's piece, the JSON-LD) and the organisation and pictures are
-    # read only when a piece that shows them is not kept.
-    with_agenda = not all(
-        fragments.is_kept(*parts)
-        for parts in (
-            ("agenda", slug),
-            ("speakers", slug),
-            ("meta", slug, url),
-            ("actions", slug, url),
-        )
-    )
-    with_topics = with_agenda or not fragments.is_kept("about", slug)
-    # Its organisation and pictures: the header, and the meta tags (among the first four).
-    with_organisation = with_agenda or not fragments.is_kept("event-head", slug)
+    # read only when a piece that shows them is not kept. The event's own row comes first,
+    # with the catalogue's stamp that says which pieces are kept.
     try:
-        event = queries.get_public_event_or_404(
-            slug,
-            with_agenda=with_agenda,
-            with_topics=with_topics,
-            with_organisation=with_organisation,
-        )
+        event = queries.get_public_event_and_stamp_or_404(slug)
         is_preview = False
     except NotFound:
         if not current_user.is_authenticated:
@@ -117,6 +101,27 @@ def detail(slug: str) -> Response:
         if not rules.may_preview(current_user, event):
             raise
         is_preview = True
+    if not is_preview:
+        with_agenda = not all(
+            fragments.is_kept(*parts)
+            for parts in (
+                ("agenda", slug),
+                ("speakers", slug),
+                ("meta", slug, url),
+                ("actions", slug, url),
+            )
+        )
+        with_topics = with_agenda or not fragments.is_kept("about", slug)
+        # Its organisation and pictures: the header, and the meta tags (among the first four).
+        with_organisation = with_agenda or not fragments.is_kept("event-head", slug)
+        if with_agenda or with_topics or with_organisation:
+            # The same event (the session's), with what the pieces to render show.
+            event = queries.get_public_event_or_404(
+                slug,
+                with_agenda=with_agenda,
+                with_topics=with_topics,
+                with_organisation=with_organisation,
+            )
 
     def link_preview() -> previews.LinkPreview:
         return previews.link_preview(cover=event.cover_image, logo=event.organisation.logo_image)
