@@ -154,8 +154,8 @@ def registration_state(
 ) -> RegistrationState:
     """Whether a new registration is taken (the window, then the places), and the words
     the event page and the registration form show for it."""
-    current = window(event, now)
-    if not current.is_open:
+    if window_state(event, now) != WindowState.OPEN:
+        current = window(event, now)  # the reason in words, only when it is shown
         return RegistrationState(
             can_register=False,
             message=current.reason,
@@ -164,7 +164,7 @@ def registration_state(
     approval = bool(event.requires_approval)
     left = queries.places_left(event, counts)
     if left is None:
-        return RegistrationState(True, current.reason, requires_approval=approval)
+        return RegistrationState(True, _("Registration open"), requires_approval=approval)
     if left == 0:
         if event.has_waiting_list:
             return RegistrationState(
