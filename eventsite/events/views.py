@@ -163,20 +163,31 @@ def detail(slug: str) -> Response:
 def _render_listing(
     endpoint: str, *, topic: Topic | None = None, organisation: Organisation | None = None
 ) -> str:
-    form = forms.ListingFilterForm(formdata=request.args)
-    form.validate()
-    filters, messages = listings.known_filters(form.filters())
-    messages = form.messages() + messages
-    period = form.period()
-
+    # The home page's form and tabs lead to the listing's own address.
+    link_endpoint = "events.listing" if endpoint == "events.home" else endpoint
     # On a topic's or organisation's own page that choice is the path, not a filter.
-    path_args: dict[str, str] = {}
+    path_args: dict[str, str] = {"slug": topic.slug} if topic is not None else {}
+    if organisation is not None:
+        path_args["slug"] = organisation.slug
+    form_action = url_for(link_endpoint, **path_args)
+
+    # Without a query string the filter form is everyone's: kept per address and language
+    # while the catalogue stays the same (its choices), and then not even built.
+    keep_form = not request.args
+    form: forms.ListingFilterForm | None = None
+    if keep_form and fragments.is_kept("filters", form_action):
+        filters, messages, period, page_number = listings.ListingFilters(), [], None, 1
+    else:
+        form = forms.ListingFilterForm(formdata=request.args)
+        form.validate()
+        filters, messages = listings.known_filters(form.filters())
+        messages = form.messages() + messages
+        period, page_number = form.period(), form.page_number()
+    period = period or listings.Period.UPCOMING
     if topic is not None:
         filters = dataclasses.replace(filters, topic=topic.slug)
-        path_args["slug"] = topic.slug
     if organisation is not None:
         filters = dataclasses.replace(filters, organisation=organisation.slug)
-        path_args["slug"] = organisation.slug
     filter_args = filters.query_args()
     if topic is not None:
         filter_args.pop("topic", None)
@@ -186,7 +197,7 @@ def _render_listing(
     now = utcnow()
     page = listings.paginate_events(
         lambda: listings.list_public_events(filters, period=period, now=now),
-        form.page_number(),
+        page_number,
         current_app.config["EVENTS_PER_PAGE"],
         narrowed=not filters.is_empty,
         total_key=listings.total_key(filters, period, now),
@@ -201,20 +212,24 @@ def _render_listing(
             )
         )
 
-    # The home page's form and tabs lead to the listing's own address.
-    link_endpoint = "events.listing" if endpoint == "events.home" else endpoint
     period_args = {"when": listings.Period.PAST.value} if period == listings.Period.PAST else {}
 
     # The pager's links: this address with the page last (one url_for, not one a link).
     here = url_for(link_endpoint, **path_args, **filter_args, **period_args)
     page_prefix = f"{here}{'&' if '?' in here else '?'}page="
 
-    form.show(
-        filters,
-        topics=listings.topic_choices() if topic is None else [],
-        countries=listings.country_choices(filters.country),
-        with_topic=topic is None,
-    )
+    def shown_form(form: forms.ListingFilterForm | None) -> forms.ListingFilterForm:
+        if form is None:  # kept, and gone from the memo since: the form of no query string
+            form = forms.ListingFilterForm(formdata=request.args)
+            form.validate()
+        form.show(
+            filters,
+            topics=listings.topic_choices() if topic is None else [],
+            countries=listings.country_choices(filters.country),
+            with_topic=topic is None,
+        )
+        return form
+
     return render_template(
         "events/listing.html",
         endpoint=endpoint,
@@ -224,9 +239,11 @@ def _render_listing(
         has_filters=bool(filter_args),
         period=period,
         page=page,
-        form=form,
+        # Drawn only where the form is not kept (listing.html).
+        filter_form=lambda: shown_form(form),
+        keep_form=keep_form,
         messages=messages,
-        form_action=url_for(link_endpoint, **path_args),
+        form_action=form_action,
         page_url=lambda n: f"{page_prefix}{n:d}",
         clear_url=url_for(link_endpoint, **path_args, **period_args),
         upcoming_url=url_for(link_endpoint, **path_args, **filter_args),

@@ -155,6 +155,44 @@ def test_a_country_filter_without_events_stays_a_choice(client, make_event) -> N
     assert '<option value="JP"' not in client.get("/events/").get_data(as_text=True)
 
 
+def _filter_form(page: str) -> str:
+    return re.search(r'<details class="filters-panel">.*?</details>', page, flags=re.S).group(0)
+
+
+def test_the_filter_form_without_a_query_string_is_kept_per_address_and_language(
+    client, make_event, make_topic
+) -> None:
+    topic = make_topic("Climate", "climate")
+    make_event(country="CH", topics=[topic])
+    english = _filter_form(client.get("/events/").get_data(as_text=True))
+    french = _filter_form(
+        client.get("/events/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    )
+    on_topic = _filter_form(client.get("/topics/climate").get_data(as_text=True))
+    assert "All topics" in english and "Tous les thèmes" in french
+    assert 'action="/events/"' in english and 'action="/topics/climate"' in on_topic
+    assert 'name="topic"' not in on_topic  # the topic is the page's, not a choice
+    # The same, kept, on the next requests; a filtered page draws its own, never kept.
+    assert _filter_form(client.get("/events/").get_data(as_text=True)) == english
+    assert _filter_form(client.get("/").get_data(as_text=True)) == english
+    assert _filter_form(client.get("/topics/climate").get_data(as_text=True)) == on_topic
+    filtered = _filter_form(client.get("/events/?country=CH").get_data(as_text=True))
+    assert '<option value="CH" selected>Switzerland</option>' in filtered
+    assert 'value="CH" selected' not in _filter_form(client.get("/events/").get_data(as_text=True))
+
+
+def test_a_kept_filter_form_gone_before_the_page_is_drawn_is_drawn_anew(
+    client, make_event, monkeypatch
+) -> None:
+    """The view saw the form kept and built none; another request dropped what was kept
+    (a new catalogue version, a full memo) before this one drew its page."""
+    make_event(country="CH")
+    drawn = client.get("/events/").get_data(as_text=True)
+    fragments.clear()
+    monkeypatch.setattr(fragments, "is_kept", lambda *parts: True)
+    assert client.get("/events/").get_data(as_text=True) == drawn
+
+
 def test_the_second_listing_skips_the_filter_and_topic_queries(
     client, make_event, make_topic, count_queries
 ) -> None:
