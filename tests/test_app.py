@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from werkzeug.routing import IntegerConverter
@@ -178,3 +182,20 @@ def test_numbers_too_big_for_the_database_are_not_found(client, make_user, login
     # The largest id a column holds reaches the database, which finds nothing.
     for address in _addresses_with_numbers(client.application, 2**31 - 1):
         assert client.get(address).status_code in (302, 401, 403, 404), address  # 401: the API
+
+
+def test_the_wsgi_entry_point_hides_what_starting_took_from_the_collector(tmp_path) -> None:
+    """gunicorn's `wsgi:app` freezes the objects the app was built with (gc.freeze), so
+    that a worker's full collections do not walk them all again."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'wsgi.sqlite3'}"}
+    env.pop("EVENTSITE_ENV", None)
+    answer = subprocess.run(
+        [sys.executable, "-c", "import gc, wsgi; print(gc.get_freeze_count())"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert int(answer.stdout.strip()) > 100_000
