@@ -176,14 +176,14 @@ def _render_listing(
     keep_form = not request.args
     form: forms.ListingFilterForm | None = None
     if keep_form and fragments.is_kept("filters", form_action):
-        filters, messages, period, page_number = listings.ListingFilters(), [], None, 1
+        filters, messages = listings.ListingFilters(), []
+        period, page_number = listings.Period.UPCOMING, 1
     else:
         form = forms.ListingFilterForm(formdata=request.args)
         form.validate()
         filters, messages = listings.known_filters(form.filters())
         messages = form.messages() + messages
         period, page_number = form.period(), form.page_number()
-    period = period or listings.Period.UPCOMING
     if topic is not None:
         filters = dataclasses.replace(filters, topic=topic.slug)
     if organisation is not None:
