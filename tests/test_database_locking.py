@@ -19,10 +19,10 @@ def sqlite_only(backend: str) -> None:
         pytest.skip("PostgreSQL locks rows instead (SELECT ... FOR UPDATE): a no-op there")
 
 
-def _other_writer(capacity: int) -> None:
+def _other_writer(event: Event, capacity: int) -> None:
     """Another connection changes the event, as an organiser's request would."""
     with db.engine.begin() as other:
-        other.execute(update(Event).values(capacity=capacity))
+        other.execute(update(Event).where(Event.id == event.id).values(capacity=capacity))
 
 
 def _write_from_another_connection_fails() -> bool:
@@ -49,7 +49,7 @@ def test_after_reads_the_lock_is_held_until_commit_and_what_was_read_is_read_aga
     db.session.commit()
     assert event.capacity == 5  # a read: the transaction begins DEFERRED
     assert not _write_from_another_connection_fails()
-    _other_writer(capacity=7)
+    _other_writer(event, capacity=7)
 
     database.lock_for_write()
     assert _write_from_another_connection_fails()
@@ -65,7 +65,7 @@ def test_keep_loaded_keeps_what_was_read_and_the_session_goes_on(sqlite_only, ma
     event = make_event(capacity=5)
     db.session.commit()
     assert event.capacity == 5
-    _other_writer(capacity=7)
+    _other_writer(event, capacity=7)
 
     database.lock_for_write(keep_loaded=True)
     assert _write_from_another_connection_fails()
