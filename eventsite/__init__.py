@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
     )
+    app.jinja_environment = templating.SharedGlobalsEnvironment  # before jinja_env is made
     config.load_config(app, test_config)
     register_extensions(app)
     register_blueprints(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -20,6 +20,7 @@ from babel.dates import (
     get_timezone_location,
 )
 from flask import Flask, current_app, request, url_for
+from flask.templating import Environment
 from flask_babel import get_locale
 from markupsafe import Markup
 
@@ -403,6 +404,18 @@ _TAGLINE = _l("Forums and conferences on science, technology and society")
 def site_tagline() -> str:
     """The operator's SITE_TAGLINE as they wrote it, else ours in the visitor's language."""
     return current_app.config["SITE_TAGLINE"] or str(_TAGLINE)
+
+
+class SharedGlobalsEnvironment(Environment):
+    """Flask's Jinja environment, where a template without globals of its own shares the
+    environment's dict rather than a `ChainMap` over it. Every render, include and import
+    copies its template's globals into a new context: from a ChainMap that is a Python-level
+    lookup per global (44 of them, ~10 µs a copy, several copies a page), from a dict one C
+    call. The globals are all set while the app is built, before any template is loaded,
+    and nothing writes to a template's globals afterwards."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return self.globals if not d else super().make_globals(d)
 
 
 def register_template_helpers(app: Flask) -> None:

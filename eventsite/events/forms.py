@@ -4,9 +4,13 @@ the query string. A value that cannot be used is ignored, and `messages()` says 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from flask_babel import format_date
+from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Field, IntegerField, SearchField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
@@ -22,6 +26,8 @@ from eventsite.events.listing import (
 )
 from eventsite.events.models import EventFormat, EventKind
 from eventsite.events.rules import MAX_YEAR, MIN_YEAR
+from eventsite.i18n import QUERY as LANGUAGE_ARG
+from eventsite.i18n import current_code
 from eventsite.i18n import gettext as _
 from eventsite.i18n import lazy_gettext as _l
 
@@ -253,3 +259,43 @@ class ListingFilterForm(PageForm):
         if self.date_to.data:
             words.append(_("to %(date)s", date=format_date(self.date_to.data)))
         return words
+
+
+# --- the listing's query string, read once --------------------------------------------------
+
+QueryArgs = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ListingQuery:
+    """What a listing's query string asks for, as `ListingFilterForm` reads it: the usable
+    filters (topic and organisation checked for shape only), the sentences about what was
+    ignored or changed, the period and the page number."""
+
+    filters: ListingFilters
+    messages: tuple[str, ...]
+    period: Period
+    page_number: int
+
+
+def query_args(args: MultiDict[str, str]) -> QueryArgs:
+    """A query string as a key: its arguments by name (the values of one name in their
+    order: the form reads the first), without the language choice, which the page's
+    language stands for."""
+    items = (item for item in args.items(multi=True) if item[0] != LANGUAGE_ARG)
+    return tuple(sorted(items, key=itemgetter(0)))
+
+
+def read_listing_query(args: QueryArgs) -> ListingQuery:
+    """`args` (see `query_args`) read by the filter form: once per query string and
+    language in each process (building and validating the form was a tenth of a filtered
+    listing's time, and the same filters are asked for over and over)."""
+    return _read(args, current_code())
+
+
+@lru_cache(maxsize=512)
+def _read(args: QueryArgs, _language: str) -> ListingQuery:
+    # The messages are in the language being rendered: `_language`, part of the key.
+    form = ListingFilterForm(formdata=MultiDict(args))
+    form.validate()
+    return ListingQuery(form.filters(), tuple(form.messages()), form.period(), form.page_number())

@@ -80,8 +80,17 @@ class ListingFilters:
         return not self.query_args()
 
 
+# Whether a topic or organisation slug exists, kept while the catalogue stays the same (both
+# are in it): a filtered listing, feed or API page asks on every request.
+_slugs: catalogue.VersionedMemo[bool] = catalogue.VersionedMemo(2048)
+
+
 def _slug_exists(model: type[Topic] | type[Organisation], slug: str) -> bool:
-    return db.session.scalar(select(exists().where(model.slug == slug))) or False
+    return _slugs.get(
+        catalogue.request_stamp(),
+        (model.__tablename__, slug),
+        lambda: db.session.scalar(select(exists().where(model.slug == slug))) or False,
+    )
 
 
 def known_filters(filters: ListingFilters) -> tuple[ListingFilters, list[str]]:

@@ -171,19 +171,15 @@ def _render_listing(
         path_args["slug"] = organisation.slug
     form_action = url_for(link_endpoint, **path_args)
 
-    # Without a query string the filter form is everyone's: kept per address and language
-    # while the catalogue stays the same (its choices), and then not even built.
-    keep_form = not request.args
-    form: forms.ListingFilterForm | None = None
-    if keep_form and fragments.is_kept("filters", form_action):
-        filters, messages = listings.ListingFilters(), []
-        period, page_number = listings.Period.UPCOMING, 1
-    else:
-        form = forms.ListingFilterForm(formdata=request.args)
-        form.validate()
-        filters, messages = listings.known_filters(form.filters())
-        messages = form.messages() + messages
-        period, page_number = form.period(), form.page_number()
+    # The query string is read once per process and language (forms.read_listing_query),
+    # and the filter form drawn once per address, query string and language while the
+    # catalogue stays the same (its choices): kept, the form is not even built.
+    args = forms.query_args(request.args)
+    query = forms.read_listing_query(args)
+    filters, dropped = listings.known_filters(query.filters)
+    messages = [*query.messages, *dropped]
+    period, page_number = query.period, query.page_number
+    form_key = tuple(item for item in args if item[0] != "page")  # the form shows no page
     if topic is not None:
         filters = dataclasses.replace(filters, topic=topic.slug)
     if organisation is not None:
@@ -218,10 +214,9 @@ def _render_listing(
     here = url_for(link_endpoint, **path_args, **filter_args, **period_args)
     page_prefix = f"{here}{'&' if '?' in here else '?'}page="
 
-    def shown_form(form: forms.ListingFilterForm | None) -> forms.ListingFilterForm:
-        if form is None:  # kept, and gone from the memo since: the form of no query string
-            form = forms.ListingFilterForm(formdata=request.args)
-            form.validate()
+    def shown_form() -> forms.ListingFilterForm:
+        form = forms.ListingFilterForm(formdata=request.args)
+        form.validate()
         form.show(
             filters,
             topics=listings.topic_choices() if topic is None else [],
@@ -239,9 +234,9 @@ def _render_listing(
         has_filters=bool(filter_args),
         period=period,
         page=page,
-        # Drawn only where the form is not kept (listing.html).
-        filter_form=lambda: shown_form(form),
-        keep_form=keep_form,
+        # Built only where the form is not kept (listing.html).
+        filter_form=shown_form,
+        form_key=form_key,
         messages=messages,
         form_action=form_action,
         page_url=lambda n: f"{page_prefix}{n:d}",

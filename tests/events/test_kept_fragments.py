@@ -159,7 +159,7 @@ def _filter_form(page: str) -> str:
     return re.search(r'<details class="filters-panel">.*?</details>', page, flags=re.S).group(0)
 
 
-def test_the_filter_form_without_a_query_string_is_kept_per_address_and_language(
+def test_the_filter_form_is_kept_per_address_query_string_and_language(
     client, make_event, make_topic
 ) -> None:
     topic = make_topic("Climate", "climate")
@@ -172,25 +172,49 @@ def test_the_filter_form_without_a_query_string_is_kept_per_address_and_language
     assert "All topics" in english and "Tous les thèmes" in french
     assert 'action="/events/"' in english and 'action="/topics/climate"' in on_topic
     assert 'name="topic"' not in on_topic  # the topic is the page's, not a choice
-    # The same, kept, on the next requests; a filtered page draws its own, never kept.
+    # The same, kept, on the next requests.
     assert _filter_form(client.get("/events/").get_data(as_text=True)) == english
     assert _filter_form(client.get("/").get_data(as_text=True)) == english
     assert _filter_form(client.get("/topics/climate").get_data(as_text=True)) == on_topic
+    # A query string has its own form, kept as well; the page number is not in it.
     filtered = _filter_form(client.get("/events/?country=CH").get_data(as_text=True))
     assert '<option value="CH" selected>Switzerland</option>' in filtered
+    assert _filter_form(client.get("/events/?country=CH").get_data(as_text=True)) == filtered
+    assert _filter_form(client.get("/events/?page=2&country=CH").get_data(as_text=True)) == (
+        filtered
+    )
+    searched = _filter_form(client.get("/events/?q=water&country=CH").get_data(as_text=True))
+    assert 'value="water"' in searched and "“water” · Switzerland" in searched
     assert 'value="CH" selected' not in _filter_form(client.get("/events/").get_data(as_text=True))
 
 
-def test_a_kept_filter_form_gone_before_the_page_is_drawn_is_drawn_anew(
-    client, make_event, monkeypatch
+def test_a_query_string_is_read_in_each_language(client, make_event) -> None:
+    """Its reading is kept per query string and language: what was ignored is said in the
+    page's language, whichever language asked first."""
+    make_event()
+    english = client.get("/events/?kind=gala&page=x").get_data(as_text=True)
+    french = client.get("/events/?page=x&kind=gala", headers={"Accept-Language": "fr"}).get_data(
+        as_text=True
+    )
+    assert "Unknown kind of event &#39;gala&#39; was ignored." in english
+    assert "Page number &#39;x&#39; was ignored." in english
+    assert "gala" in french and "Unknown kind" not in french
+    assert "Unknown kind of event" in client.get("/events/?page=x&kind=gala").get_data(as_text=True)
+
+
+def test_a_topic_made_after_a_listing_named_it_is_a_filter_on_the_next_one(
+    client, make_event, make_topic
 ) -> None:
-    """The view saw the form kept and built none; another request dropped what was kept
-    (a new catalogue version, a full memo) before this one drew its page."""
-    make_event(country="CH")
-    drawn = client.get("/events/").get_data(as_text=True)
-    fragments.clear()
-    monkeypatch.setattr(fragments, "is_kept", lambda *parts: True)
-    assert client.get("/events/").get_data(as_text=True) == drawn
+    """Whether a topic exists is kept while the catalogue stays the same: a new one
+    moves it."""
+    make_event()
+    assert "Unknown topic &#39;soil&#39; was ignored." in client.get(
+        "/events/?topic=soil"
+    ).get_data(as_text=True)
+    make_topic("Soil", "soil")
+    page = client.get("/events/?topic=soil").get_data(as_text=True)
+    assert "Unknown topic" not in page
+    assert "0 upcoming events" in page
 
 
 def test_the_second_listing_skips_the_filter_and_topic_queries(
@@ -209,6 +233,19 @@ def test_the_second_listing_skips_the_filter_and_topic_queries(
     assert not any("DISTINCT events.country" in s for s in warm.statements)
     assert not any("event_topics" in s for s in warm.statements)
     assert not any("count(" in s.lower() and "registrations" not in s for s in warm.statements)
+
+
+def test_the_second_filtered_listing_reads_the_stamp_and_the_places_only(
+    client, make_event, make_topic, count_queries
+) -> None:
+    make_event(topics=[make_topic("Climate", "climate")], format="hybrid")
+    path = "/events/?topic=climate&format=hybrid&q=event"
+    client.get(path)
+    with count_queries() as warm:
+        page = client.get(path).get_data(as_text=True)
+    assert "1 upcoming event" in page
+    assert warm.count == 2, warm.statements  # the catalogue's stamp, the places
+    assert not any("FROM topics" in s or "FROM events" in s for s in warm.statements)
 
 
 def test_the_kept_count_and_page_follow_the_catalogue(client, make_event) -> None:
