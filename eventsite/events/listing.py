@@ -286,8 +286,6 @@ def paginate_events(
         _page_ids.get(stamp, page_key, lambda: ids)
     if not ids:
         return Page([], total or 0, number, per_page)
-    # The cards show neither description nor search text: the widest columns of the table.
-    columns = (defer(Event.description), defer(Event.search_text))
     # `kept_cards` (the listing's cards): a card kept from an earlier render comes with the
     # facts its registration words need; only the others are read, with their organisation,
     # pictures and topics.
@@ -301,7 +299,10 @@ def paginate_events(
                 select(Event)
                 .where(Event.id.in_(fresh))
                 .options(
-                    *columns,
+                    # The cards show neither description nor search text: the widest
+                    # columns of the table.
+                    defer(Event.description),
+                    defer(Event.search_text),
                     joinedload(Event.organisation).joinedload(Organisation.logo_image),
                     joinedload(Event.cover_image),
                     selectinload(Event.topics),
