@@ -39,6 +39,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
+from eventsite import database
 from eventsite.extensions import db
 from eventsite.timeutil import UTCDateTime, utcnow
 
@@ -132,10 +133,16 @@ def current(session: Session) -> Stamp:
 
 def request_stamp() -> Stamp:
     """The catalogue's stamp as this request sees it: read once per request (one
-    primary-key lookup), then remembered in `flask.g`."""
+    primary-key lookup; straight from the driver when nothing was read before it:
+    `database.read_directly`), then remembered in `flask.g`."""
     stamp = g.get("catalogue_stamp")
     if stamp is None:
-        stamp = g.catalogue_stamp = current(db.session)
+        if database.can_read_directly():
+            rows = database.read_directly("catalogue-stamp", stamp_query, {})
+            stamp = to_stamp(*rows[0]) if rows else to_stamp(None, None)
+        else:
+            stamp = current(db.session)
+        g.catalogue_stamp = stamp
     return stamp
 
 

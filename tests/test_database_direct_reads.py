@@ -1,0 +1,132 @@
+"""Direct reads (`database.read_directly`): the stamp and the places a listing reads on every
+request, run on a driver connection from the pool. They give what the session gives, only
+where the session would see the same, and never keep a connection past the request."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event as sa_event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import literal_column, select, update
+
+from eventsite import catalogue, database
+from eventsite.extensions import db
+from eventsite.models import Event
+from eventsite.registration import queries
+from eventsite.registration.models import Registration, RegistrationStatus
+from eventsite.timeutil import utcnow
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    """Every page rendered: the page cache's own read would come first."""
+    return {**app_config, "PAGE_CACHE_ENABLED": False}
+
+
+@pytest.fixture
+def session_begins(app: Flask):
+    """The transactions the engine begins (the session's; a direct read begins none)."""
+    begun: list[object] = []
+
+    def record(connection: object) -> None:
+        begun.append(connection)
+
+    sa_event.listen(db.engine, "begin", record)
+    yield begun
+    sa_event.remove(db.engine, "begin", record)
+
+
+def _fresh_session() -> None:
+    db.session.remove()
+
+
+def test_the_stamp_read_directly_is_the_stamp_the_session_reads(app, make_event) -> None:
+    make_event()
+    _fresh_session()
+    with app.test_request_context("/events/"):
+        assert database.can_read_directly()
+        direct = catalogue.request_stamp()
+        assert not db.session().in_transaction()  # read beside the session
+    assert direct == catalogue.current(db.session)
+    assert direct.changed_at.tzinfo is not None and direct.version >= 1
+
+
+def test_places_read_directly_are_the_places_the_session_counts(
+    app, make_event, make_user, make_registration
+) -> None:
+    first, second, untouched = make_event(capacity=10), make_event(), make_event()
+    people = [make_user() for _ in range(4)]
+    make_registration(people[0], first)
+    make_registration(people[1], first, status=RegistrationStatus.WAITLISTED)
+    make_registration(people[2], second, status=RegistrationStatus.PENDING)
+    held = make_registration(people[3], second, status=RegistrationStatus.PENDING)
+    now = utcnow()
+    # A hold that ran out a minute ago: left out, which only a correctly bound `now` does.
+    db.session.execute(
+        update(Registration)
+        .where(Registration.id == held.id)
+        .values(hold_expires_at=now - timedelta(minutes=1))
+    )
+    db.session.commit()
+    events = [first, second, untouched]
+    expected = queries.count_places_by_event(events, now)
+    _fresh_session()
+    with app.test_request_context("/events/"):
+        assert database.can_read_directly()
+        direct = queries.count_places_by_event(events, now)
+        assert not db.session().in_transaction()
+    assert direct == expected
+    assert direct[first.id] == queries.PlaceCounts(confirmed=1, waitlisted=1)
+    assert direct[second.id] == queries.PlaceCounts(pending=1)
+    assert direct[untouched.id] == queries.PlaceCounts()
+
+
+def test_a_warm_listing_begins_no_session_transaction_and_keeps_no_connection(
+    app, client, make_event, session_begins, count_queries
+) -> None:
+    make_event(title="Water and health")
+    client.get("/events/")
+    _fresh_session()
+    session_begins.clear()
+    with count_queries() as counted:
+        page = client.get("/events/").get_data(as_text=True)
+    assert "Water and health" in page
+    assert session_begins == []
+    assert counted.count == 2, counted.statements  # the stamp and the places, heard too
+    assert "catalogue_versions" in counted.statements[0]
+    assert db.engine.pool.checkedout() == 0  # the direct connection went back
+
+
+def test_where_the_session_may_hold_its_own_changes_it_reads_itself(app, make_event) -> None:
+    event = make_event()
+    with app.test_request_context("/events/", method="POST"):
+        assert not database.can_read_directly()  # a form's request: it may have written
+    with app.test_request_context("/events/"):
+        assert event.title  # the session began (a read): what follows reads through it
+        assert not database.can_read_directly()
+        db.session.execute(update(Event).where(Event.id == event.id).values(title="Renamed"))
+        assert catalogue.request_stamp() == catalogue.current(db.session)
+    db.session.rollback()
+
+
+def test_a_failed_direct_read_raises_sqlalchemys_error_and_gives_its_connection_back(
+    app, make_event
+) -> None:
+    """SQLAlchemy's error, as from the session (the site's 503 page catches its
+    OperationalError: `test_database_timeouts`), and the connection is not kept."""
+    make_event()
+    _fresh_session()
+    with app.test_request_context("/events/"):
+        with pytest.raises(sa_exc.DBAPIError) as raised:
+            database.read_directly(
+                "no such column", lambda: select(literal_column("no_such_column")), {}
+            )
+        assert "no_such_column" in str(raised.value)
+        assert db.engine.pool.checkedout() == 0
+        assert catalogue.request_stamp().version >= 1  # the next read takes another
+        assert db.engine.pool.checkedout() == 1
+    assert db.engine.pool.checkedout() == 0
