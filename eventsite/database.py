@@ -4,15 +4,16 @@ direct reads of the hottest pages."""
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import ColumnElement, Select, Table, event, literal_column
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.dml import Insert
 from werkzeug.routing import IntegerConverter, Map
@@ -20,6 +21,7 @@ from werkzeug.routing import IntegerConverter, Map
 from eventsite.extensions import db
 
 V = TypeVar("V", bound=Callable[..., Any])
+M = TypeVar("M")
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 SQLITE_BEGIN_MODE = "eventsite_sqlite_begin_mode"  # key in the connection's info
@@ -193,8 +195,8 @@ def in_constants(column: ColumnElement[Any], values: Iterable[StrEnum]) -> Colum
 # engine's pool (so pre-ping, reconnects and the statement timeout still apply), held for the
 # rest of the request.
 #
-# Only where it sees what the session would: in a GET or HEAD request whose session has
-# not begun a transaction (which could hold changes of its own). It reads in the driver's
+# Only where it sees what the session would: in a GET or HEAD request whose session holds no
+# connection yet (whose transaction could hold changes of its own). It reads in the driver's
 # autocommit (SQLite) or a transaction of its own (PostgreSQL, READ COMMITTED as the session
 # is): what the session reads later in the request may be newer, never older, which is what
 # a value kept by the catalogue's stamp needs (a value newer than its stamp is only kept
@@ -204,44 +206,62 @@ def in_constants(column: ColumnElement[Any], values: Iterable[StrEnum]) -> Colum
 _DIRECT_CONNECTION = "_eventsite_direct_connection"  # in flask.g
 
 
-@dataclass(frozen=True)
 class _Prepared:
-    sql: str
-    names: tuple[str, ...]  # the parameters, in the driver's order when it is positional
-    defaults: tuple[Any, ...]  # the value of a parameter the statement fixes, else None
-    binds: tuple[Callable[[Any], Any] | None, ...]
-    results: tuple[Callable[[Any], Any] | None, ...]
-    positional: bool
+    """A statement compiled for one dialect: its SQL, its parameters in the driver's order
+    (or by name), what each parameter is when the statement fixes it, and how each value
+    goes to the driver and each column comes back (known once the driver has said what it
+    sends: PostgreSQL's numbers depend on it)."""
+
+    __slots__ = ("binds", "column_types", "defaults", "names", "positional", "results", "sql")
+
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = bool(compiled.positional)
+        names = tuple(compiled.positiontup or ()) if self.positional else tuple(compiled.binds)
+        params = [compiled.binds[name] for name in names]
+        self.names = names
+        self.defaults = tuple(None if p.callable is not None else p.value for p in params)
+        self.binds = tuple(p.type.dialect_impl(dialect).bind_processor(dialect) for p in params)
+        self.column_types = [column.type for column in statement.selected_columns]
+        self.results: tuple[Callable[[Any], Any] | None, ...] | None = None
+
+    def result_processors(
+        self, dialect: Dialect, description: Sequence[Any]
+    ) -> tuple[Callable[[Any], Any] | None, ...]:
+        if self.results is None:
+            self.results = tuple(
+                type_.dialect_impl(dialect).result_processor(dialect, column[1])
+                for type_, column in zip(self.column_types, description, strict=True)
+            )
+        return self.results
 
 
 _prepared: dict[tuple[str, Hashable], _Prepared] = {}
 
 
-def _prepare(statement: Select[Any], dialect: Dialect) -> _Prepared:
-    compiled = statement.compile(dialect=dialect)
-    positional = bool(compiled.positional)
-    names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
-    params = [compiled.binds[name] for name in names]
-    return _Prepared(
-        sql=compiled.string,
-        names=names,
-        defaults=tuple(None if p.callable is not None else p.value for p in params),
-        binds=tuple(p.type.dialect_impl(dialect).bind_processor(dialect) for p in params),
-        results=tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
-        ),
-        positional=positional,
-    )
+_CONNECTED = "eventsite_connected"  # in a session's info: its transaction holds a connection
+
+
+@event.listens_for(Session, "after_begin")
+def _session_connected(session: Session, _transaction: Any, _connection: Connection) -> None:
+    session.info[_CONNECTED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _session_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CONNECTED, None)
 
 
 def can_read_directly() -> bool:
-    """Whether a direct read sees what the session would (see above)."""
-    return (
-        has_request_context()
-        and request.method in ("GET", "HEAD")
-        and not db.session().in_transaction()
-    )
+    """Whether a direct read sees what the session would (see above): a GET or HEAD
+    request whose session has no connection yet (it has read nothing, written nothing)
+    and no change waiting to be written."""
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return False
+    session = db.session()
+    return not (session.info.get(_CONNECTED) or session.new or session.dirty or session.deleted)
 
 
 def read_directly(
@@ -253,7 +273,7 @@ def read_directly(
     dialect = engine.dialect
     prepared = _prepared.get((dialect.name, key))
     if prepared is None:
-        prepared = _prepared[(dialect.name, key)] = _prepare(statement(), dialect)
+        prepared = _prepared[(dialect.name, key)] = _Prepared(statement(), dialect)
     values = [
         params.get(name, default)
         for name, default in zip(prepared.names, prepared.defaults, strict=True)
@@ -272,6 +292,7 @@ def read_directly(
             listener(None, cursor, prepared.sql, arguments, None, False)
         cursor.execute(prepared.sql, arguments)
         rows = cursor.fetchall()
+        results = prepared.result_processors(dialect, cursor.description)
     except dialect.loaded_dbapi.Error as err:
         _drop_direct_connection(connection, err, cursor)
         raise sa_exc.DBAPIError.instance(
@@ -279,7 +300,6 @@ def read_directly(
         ) from err
     finally:
         cursor.close()
-    results = prepared.results
     if not any(results):
         return rows
     return [
@@ -289,6 +309,25 @@ def read_directly(
         )
         for row in rows
     ]
+
+
+def adopt(model: type[M], values: Mapping[str, Any]) -> M:
+    """The `model` row whose mapped columns a direct read gave (`values`, by attribute),
+    in the session as though the session had loaded it: the attributes not given load
+    when first read, and relationships load as usual. Where the session has that row
+    already (its identity map outlives a request in the tests), the session's own."""
+    session = db.session()
+    mapper = sa_inspect(model)
+    key = mapper.identity_key_from_primary_key(
+        tuple(values[column.key] for column in mapper.primary_key)
+    )
+    existing = session.identity_map.get(key)
+    if existing is not None:
+        return existing  # type: ignore[no-any-return]
+    instance = model(**values)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
 
 
 def _direct_connection(engine: Engine) -> PoolProxiedConnection:

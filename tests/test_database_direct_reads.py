@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import literal_column, select, update
 
 from eventsite import catalogue, database
+from eventsite.events import queries as event_queries
 from eventsite.extensions import db
 from eventsite.models import Event
 from eventsite.registration import queries
@@ -130,3 +131,34 @@ def test_a_failed_direct_read_raises_sqlalchemys_error_and_gives_its_connection_
         assert catalogue.request_stamp().version >= 1  # the next read takes another
         assert db.engine.pool.checkedout() == 1
     assert db.engine.pool.checkedout() == 0
+
+
+def test_a_warm_event_page_reads_the_event_directly(
+    app, client, make_event, session_begins, count_queries
+) -> None:
+    event = make_event(title="Soil and water", description="Roots **deep**.")
+    slug = event.slug
+    client.get(f"/events/{slug}")
+    _fresh_session()
+    session_begins.clear()
+    with count_queries() as counted:
+        page = client.get(f"/events/{slug}").get_data(as_text=True)
+    assert "Soil and water" in page and "<strong>deep</strong>" in page
+    assert session_begins == []
+    assert counted.count == 2, counted.statements  # the event with the stamp, the places
+    assert db.engine.pool.checkedout() == 0
+
+
+def test_an_adopted_event_loads_what_it_was_not_read_with(app, make_event) -> None:
+    """The event a direct read gave is the session's: its description (not read) and its
+    organisation load when first used, as from the session's own query."""
+    event = make_event(description="The long text.")
+    slug, organisation = event.slug, event.organisation.name
+    _fresh_session()
+    with app.test_request_context(f"/events/{slug}"):
+        adopted = event_queries.get_public_event_and_stamp_or_404(slug)
+        assert adopted in db.session()
+        assert "description" not in adopted.__dict__
+        assert adopted.description == "The long text."
+        assert adopted.organisation.name == organisation
+        assert catalogue.request_stamp() == catalogue.current(db.session)
