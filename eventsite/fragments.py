@@ -1,5 +1,7 @@
 """`{% kept key, ... %}…{% endkept %}`: a piece of a template rendered once per key and
 language while the catalogue stays the same (the event page: all but its registration box).
+`{% kept always key %}`: the same for the life of the process; `{% kept here key %}`: per
+address (the links of this page in each language, say).
 
 Shared infrastructure, like the page cache: what a kept piece shows must move the catalogue
 version (`catalogue.track`), and anything else it shows (the clock, the visitor, a
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from jinja2 import nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
@@ -30,17 +32,28 @@ _always: dict[tuple[Any, ...], str] = {}
 MAX_ALWAYS = 64
 
 
+# `{% kept here "name" %}`: a piece made of nothing but this address's links (the language
+# switcher, the alternates, the log-in link that comes back here), kept per address, method
+# and language for the life of the process: at most MAX_HERE of them, then they start again.
+_here: dict[tuple[Any, ...], str] = {}
+MAX_HERE = 1024
+
+
 class KeptFragments(Extension):
     tags = {"kept"}
 
     def parse(self, parser: Parser) -> nodes.Node:
         lineno = next(parser.stream).lineno
-        always = parser.stream.skip_if("name:always")
+        if parser.stream.skip_if("name:always"):
+            method = "_render_always"
+        elif parser.stream.skip_if("name:here"):
+            method = "_render_here"
+        else:
+            method = "_render"
         parts = [parser.parse_expression()]
         while parser.stream.skip_if("comma"):
             parts.append(parser.parse_expression())
         body = parser.parse_statements(("name:endkept",), drop_needle=True)
-        method = "_render_always" if always else "_render"
         call = self.call_method(method, [nodes.List(parts)])
         return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
 
@@ -57,6 +70,16 @@ class KeptFragments(Extension):
                 _always[key] = kept
         return kept
 
+    def _render_here(self, parts: list[Any], caller: Callable[[], str]) -> str:
+        key = (self.environment, *parts, request.method, request.url, current_code())
+        kept = _here.get(key)
+        if kept is None:
+            kept = caller()
+            if len(_here) >= MAX_HERE:
+                _here.clear()
+            _here[key] = kept
+        return kept
+
 
 def is_kept(*parts: Any) -> bool:
     """Whether `{% kept parts... %}` is kept for this request's catalogue version and
@@ -68,3 +91,4 @@ def is_kept(*parts: Any) -> bool:
 def clear() -> None:
     _kept.clear()
     _always.clear()
+    _here.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -169,7 +170,7 @@ def _render_listing(
     path_args: dict[str, str] = {"slug": topic.slug} if topic is not None else {}
     if organisation is not None:
         path_args["slug"] = organisation.slug
-    form_action = url_for(link_endpoint, **path_args)
+    form_action = _link(link_endpoint, path_args)
 
     # The query string is read once per process and language (forms.read_listing_query),
     # and the filter form drawn once per address, query string and language while the
@@ -211,7 +212,7 @@ def _render_listing(
     period_args = {"when": listings.Period.PAST.value} if period == listings.Period.PAST else {}
 
     # The pager's links: this address with the page last (one url_for, not one a link).
-    here = url_for(link_endpoint, **path_args, **filter_args, **period_args)
+    here = _link(link_endpoint, path_args, filter_args, period_args)
     page_prefix = f"{here}{'&' if '?' in here else '?'}page="
 
     def shown_form() -> forms.ListingFilterForm:
@@ -240,15 +241,25 @@ def _render_listing(
         messages=messages,
         form_action=form_action,
         page_url=lambda n: f"{page_prefix}{n:d}",
-        clear_url=url_for(link_endpoint, **path_args, **period_args),
-        upcoming_url=url_for(link_endpoint, **path_args, **filter_args),
-        past_url=url_for(
-            link_endpoint, **path_args, **filter_args, when=listings.Period.PAST.value
-        ),
+        clear_url=_link(link_endpoint, path_args, period_args),
+        upcoming_url=_link(link_endpoint, path_args, filter_args),
+        past_url=_link(link_endpoint, path_args, filter_args, {"when": listings.Period.PAST}),
         feed_url=_feed_url(topic, organisation, filter_args),
         link_preview=previews.link_preview(logo=organisation.logo_image if organisation else None),
-        calendar_url=url_for("events.calendar", **filters.query_args()),
+        calendar_url=_link("events.calendar", filters.query_args()),
     )
+
+
+def _link(endpoint: str, *args: dict[str, str]) -> str:
+    """`url_for(endpoint, **args...)`, built once per process for the same arguments (and
+    script root): a listing links to itself with its filters seven ways."""
+    values = tuple(item for part in args for item in part.items())
+    return _built_link(request.script_root, endpoint, values)
+
+
+@lru_cache(maxsize=2048)
+def _built_link(_script_root: str, endpoint: str, values: tuple[tuple[str, str], ...]) -> str:
+    return url_for(endpoint, **dict(values))
 
 
 def _feed_url(
@@ -256,10 +267,10 @@ def _feed_url(
 ) -> str:
     """The calendar feed matching what the page lists."""
     if topic is not None:
-        return url_for("feeds.topic_feed", slug=topic.slug, **filter_args)
+        return _link("feeds.topic_feed", {"slug": topic.slug}, filter_args)
     if organisation is not None:
-        return url_for("feeds.organisation_feed", slug=organisation.slug, **filter_args)
-    return url_for("feeds.feed", **filter_args)
+        return _link("feeds.organisation_feed", {"slug": organisation.slug}, filter_args)
+    return _link("feeds.feed", filter_args)
 
 
 # --- the month view --------------------------------------------------------------------------

@@ -436,3 +436,53 @@ def test_the_layouts_links_are_kept_without_reading_the_catalogue(client, count_
     assert not any("catalogue_versions" in s for s in warm.statements)
     french = client.get("/login?lang=fr").get_data(as_text=True)
     assert ">Flux de calendrier</a>" in french and "Calendar feed" not in french  # per language
+
+
+def _switcher(page: str) -> str:
+    return re.search(r'<nav class="language-switcher".*?</nav>', page, flags=re.S).group(0)
+
+
+def _alternates(page: str) -> list[str]:
+    return re.findall(r'<link rel="alternate" hreflang="[^"]+" href="[^"]+">', page)
+
+
+def test_the_links_of_an_address_are_kept_per_address_and_language(
+    client, make_event, login, make_user
+) -> None:
+    """The language switcher, the alternates and the log-in link are this address's:
+    kept per address and language, they are the ones a render gives."""
+    make_event()
+    fragments.clear()
+    drawn = client.get("/events/?country=CH").get_data(as_text=True)
+    kept = client.get("/events/?country=CH").get_data(as_text=True)
+    assert _switcher(kept) == _switcher(drawn) and _alternates(kept) == _alternates(drawn)
+    assert 'href="/events/?country=CH&amp;lang=fr"' in _switcher(kept)
+    assert 'hreflang="es" href="http://localhost/events/?country=CH&amp;lang=es"' in kept
+    assert "/login?next=/events/?country%3DCH" in kept
+    other = client.get("/events/?country=KE").get_data(as_text=True)
+    assert 'href="/events/?country=KE&amp;lang=fr"' in _switcher(other)
+    assert "/login?next=/events/?country%3DKE" in other and "country%3DCH" not in other
+    french = client.get("/events/?country=CH", headers={"Accept-Language": "fr"}).get_data(
+        as_text=True
+    )
+    assert 'lang="fr" hreflang="fr" dir="ltr" aria-current="true"' in _switcher(french)
+    assert ">Se connecter</a>" in french
+    # Someone logged in has their own links, never the kept ones for visitors.
+    login(make_user(name="Ama Owusu"))
+    theirs = client.get("/events/?country=CH").get_data(as_text=True)
+    assert "Ama Owusu" in theirs and "/login?next=" not in theirs
+    assert _switcher(theirs) == _switcher(kept)
+
+
+def test_a_form_address_without_get_keeps_the_home_pages_links(client, login, make_user) -> None:
+    """An address answering only POST (a section of the account page) links to the home
+    page in each language; the same address asked with GET (405) links to itself."""
+    refused = client.get("/account/password")
+    assert refused.status_code == 405
+    assert 'href="/account/password?lang=fr"' in _switcher(refused.get_data(as_text=True))
+    login(make_user())
+    posted = client.post("/account/password", data={"current_password": "wrong"})
+    assert posted.status_code == 422, posted.status_code  # the form again, with why
+    page = posted.get_data(as_text=True)
+    assert 'href="/?lang=fr"' in _switcher(page)
+    assert "/account/password?lang" not in page
