@@ -23,6 +23,16 @@ from eventsite import catalogue
 from eventsite.i18n import current_code
 
 _kept: catalogue.VersionedMemo[str] = catalogue.VersionedMemo(max_entries=4096)
+# Pieces kept per query string have memos of their own: a crawl through every combination of
+# filters fills (and empties) those, never the cards and event pages kept beside them.
+_per_query: dict[str, catalogue.VersionedMemo[str]] = {
+    "filters": catalogue.VersionedMemo(max_entries=1024),
+    "subscribe": catalogue.VersionedMemo(max_entries=1024),
+}
+
+
+def _memo(name: Any) -> catalogue.VersionedMemo[str]:
+    return _per_query.get(name, _kept) if isinstance(name, str) else _kept
 
 
 # `{% kept always "name" %}`: a piece that shows nothing of the catalogue (the layout's
@@ -59,7 +69,7 @@ class KeptFragments(Extension):
 
     def _render(self, parts: list[Any], caller: Callable[[], str]) -> str:
         key = (self.environment, *parts, current_code())
-        return _kept.get(catalogue.request_stamp(), key, caller)
+        return _memo(parts[0]).get(catalogue.request_stamp(), key, caller)
 
     def _render_always(self, parts: list[Any], caller: Callable[[], str]) -> str:
         key = (self.environment, *parts, current_code())
@@ -85,10 +95,12 @@ def is_kept(*parts: Any) -> bool:
     """Whether `{% kept parts... %}` is kept for this request's catalogue version and
     language: a view may then leave out reading what only that piece shows."""
     key = (current_app.jinja_env, *parts, current_code())
-    return _kept.peek(catalogue.request_stamp(), key) is not None
+    return _memo(parts[0]).peek(catalogue.request_stamp(), key) is not None
 
 
 def clear() -> None:
     _kept.clear()
+    for memo in _per_query.values():
+        memo.clear()
     _always.clear()
     _here.clear()

@@ -486,3 +486,23 @@ def test_a_form_address_without_get_keeps_the_home_pages_links(client, login, ma
     page = posted.get_data(as_text=True)
     assert 'href="/?lang=fr"' in _switcher(page)
     assert "/account/password?lang" not in page
+
+
+def test_a_crawl_through_filter_combinations_leaves_the_kept_event_pages(
+    client, make_event, make_session, monkeypatch, count_queries
+) -> None:
+    """The pieces kept per query string (the filter form, the subscribe links) have memos
+    of their own: filling them never empties the one that keeps the event pages."""
+    event = make_event(title="Kept page")
+    make_session(event, title="Opening")
+    path = f"/events/{event.slug}"
+    client.get(path)
+    for memo in ("filters", "subscribe"):
+        monkeypatch.setattr(fragments._per_query[memo], "max_entries", 2)
+    monkeypatch.setattr(fragments._kept, "max_entries", len(fragments._kept._values) + 2)
+    for n in range(8):
+        assert client.get(f"/events/?q=word{n}").status_code == 200
+    with count_queries() as warm:
+        page = client.get(path).get_data(as_text=True)
+    assert "Kept page" in page and "Opening" in page
+    assert warm.count == 2, warm.statements  # the event with the stamp, the places
