@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -10,12 +11,14 @@ from typing import Any
 import pytest
 from flask_migrate import check, downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine, make_url
 
 from eventsite import create_app
 from eventsite.extensions import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+DROP_ATTEMPTS = 50
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -32,9 +35,23 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str
     try:
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop_database(admin, name)
         admin.dispose()
+
+
+def _drop_database(admin: Engine, name: str) -> None:
+    """FORCE ends our own connections to it; an autovacuum worker that has just started in
+    the new database is the server's, which our role may not end ("must be a member of the
+    role whose process is being terminated"): it finishes within moments, so try again."""
+    for attempt in range(DROP_ATTEMPTS):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except sa_exc.DBAPIError:
+            if attempt == DROP_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2)
 
 
 def test_upgrade_on_empty_database_matches_models(empty_database_url: str) -> None:
