@@ -3,6 +3,8 @@ direct reads of the hottest pages."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -69,10 +71,11 @@ def _configure_sqlite(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        record.info[_BUSY_MS] = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
         # The busy timeout (waiting for another connection's write lock) is the driver's
         # `timeout` connect argument: DATABASE_STATEMENT_TIMEOUT, set in config.py.
         if engine.url.database not in (None, "", ":memory:"):
@@ -88,7 +91,43 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION) or _request_begin_mode()
         conn.info[SQLITE_BEGIN_MODE] = mode
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            _begin_immediate(conn)
+        else:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+# How long a writer waits for the write lock in short steps before SQLite's own wait.
+_SHORT_WAIT_SECONDS = 0.5
+_BUSY_MS = "eventsite_busy_timeout_ms"  # in a connection's info: the driver's busy timeout
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.0001, 0.001
+
+
+def _begin_immediate(conn: Connection) -> None:
+    """BEGIN IMMEDIATE (SQLite): take the write lock, waiting for it in steps of at most a
+    millisecond. SQLite's own wait (the busy timeout) sleeps 1, 2, 5, 10, 15, 20, 25 ms ...
+    between tries: a registration holds the lock for about a millisecond, so writers queued
+    behind it slept while it was free (a tenth of the CPU idle under load, and a median wait
+    of 30 ms). After half a second of short steps the busy timeout takes over, and its error
+    is SQLAlchemy's as for any statement."""
+    driver = conn.connection.driver_connection
+    busy_ms = conn.connection.info[_BUSY_MS]
+    deadline = time.monotonic() + min(_SHORT_WAIT_SECONDS, busy_ms / 1000)
+    pause = _FIRST_PAUSE
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as err:
+                if err.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    break  # raised again below, as SQLAlchemy's
+            time.sleep(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE)
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 # The attribute `reads_before_locking` sets on a view function.
@@ -104,10 +143,14 @@ def reads_before_locking(view: V) -> V:
     return view
 
 
+def _reads_first() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, _READS_FIRST, False)
+
+
 def _request_begin_mode() -> str:
     if has_request_context() and request.method not in SAFE_METHODS:
-        view = current_app.view_functions.get(request.endpoint or "")
-        return "DEFERRED" if getattr(view, _READS_FIRST, False) else "IMMEDIATE"
+        return "DEFERRED" if _reads_first() else "IMMEDIATE"
     return "DEFERRED"
 
 
@@ -129,7 +172,11 @@ def lock_for_write(*, keep_loaded: bool = False) -> None:
     session = db.session()  # the Session itself: scoped_session has no in_transaction()
     if session.get_bind().dialect.name != "sqlite":
         return
-    if not session.in_transaction():
+    if not session.info.get(_CONNECTED):
+        # Nothing read in the session yet (what was read came straight from the driver:
+        # `read_directly`), so no read transaction to end first.
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("lock_for_write() must come before any change in the session")
         session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         return
     connection = session.connection()
@@ -141,7 +188,7 @@ def lock_for_write(*, keep_loaded: bool = False) -> None:
     # transaction (the driver leaves BEGIN and COMMIT to us: `_on_connect`): ending the
     # session's transaction and beginning another cost more than the two statements.
     connection.exec_driver_sql("COMMIT")
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    _begin_immediate(connection)
     connection.info[SQLITE_BEGIN_MODE] = "IMMEDIATE"
     if not keep_loaded:
         session.expire_all()
@@ -196,12 +243,18 @@ def in_constants(column: ColumnElement[Any], values: Iterable[StrEnum]) -> Colum
 # rest of the request.
 #
 # Only where it sees what the session would: in a GET or HEAD request whose session holds no
-# connection yet (whose transaction could hold changes of its own). It reads in the driver's
-# autocommit (SQLite) or a transaction of its own (PostgreSQL, READ COMMITTED as the session
-# is): what the session reads later in the request may be newer, never older, which is what
-# a value kept by the catalogue's stamp needs (a value newer than its stamp is only kept
-# until the stamp moves). The engine's `before_cursor_execute` listeners hear each statement
-# (without a Connection): the tests count queries with them.
+# connection yet (whose transaction could hold changes of its own). The POST of a view that
+# reads before it locks (`reads_before_locking`: it checks under the lock what decides its
+# writes; the person, the event and its questions are read so) reads on the session's own
+# connection instead, bypassing only the ORM, when the session has no change waiting to be
+# written. A GET reads in the
+# driver's autocommit, each statement its own transaction (SQLite; PostgreSQL's connection is
+# put in autocommit while the request holds it: no BEGIN and ROLLBACK around the reads),
+# READ COMMITTED as the session is: what the session reads later in the request may be
+# newer, never older, which is what a value kept by the catalogue's stamp needs (a value
+# newer than its stamp is only kept until the stamp moves). The engine's
+# `before_cursor_execute` listeners hear each statement (without a Connection): the tests
+# count queries with them.
 
 _DIRECT_CONNECTION = "_eventsite_direct_connection"  # in flask.g
 
@@ -256,19 +309,25 @@ def _session_ended(session: Session, transaction: SessionTransaction) -> None:
 
 def can_read_directly() -> bool:
     """Whether a direct read sees what the session would (see above): a GET or HEAD
-    request whose session has no connection yet (it has read nothing, written nothing)
-    and no change waiting to be written."""
-    if not has_request_context() or request.method not in ("GET", "HEAD"):
+    request whose session has no connection yet (it has read nothing, written nothing), or
+    the POST of a view that reads before it locks (`reads_before_locking`: it checks under
+    the lock what decides its writes), and no change waiting to be written."""
+    if not has_request_context():
         return False
     session = db.session()
-    return not (session.info.get(_CONNECTED) or session.new or session.dirty or session.deleted)
+    if session.new or session.dirty or session.deleted:
+        return False
+    if request.method in ("GET", "HEAD"):
+        return not session.info.get(_CONNECTED)
+    return _reads_first()
 
 
 def read_directly(
     key: Hashable, statement: Callable[[], Select[Any]], params: Mapping[str, Any]
 ) -> list[Sequence[Any]]:
     """The rows of `statement()` (built and compiled once per `key` and dialect) with
-    `params`, read on the request's direct connection. Only where `can_read_directly()`."""
+    `params`, read on the request's direct connection (a POST: the session's, bypassing
+    only its ORM). Only where `can_read_directly()`."""
     engine = db.engine
     dialect = engine.dialect
     prepared = _prepared.get((dialect.name, key))
@@ -285,7 +344,14 @@ def read_directly(
     arguments: Any = (
         values if prepared.positional else dict(zip(prepared.names, values, strict=True))
     )
-    connection = _direct_connection(engine)
+    session_connection = None
+    if request.method in ("GET", "HEAD"):
+        connection = _direct_connection(engine)
+    else:
+        # A POST reads on the session's own connection, in its transaction: one connection
+        # a request (each checkout costs PostgreSQL a ping).
+        session_connection = db.session().connection()
+        connection = session_connection.connection
     cursor = connection.cursor()
     try:
         for listener in engine.dispatch.before_cursor_execute:
@@ -294,7 +360,10 @@ def read_directly(
         rows = cursor.fetchall()
         results = prepared.result_processors(dialect, cursor.description)
     except dialect.loaded_dbapi.Error as err:
-        _drop_direct_connection(connection, err, cursor)
+        if session_connection is None:
+            _drop_direct_connection(connection, err, cursor)
+        elif dialect.is_disconnect(err, connection, cursor):
+            session_connection.invalidate(err)
         raise sa_exc.DBAPIError.instance(
             prepared.sql, arguments, err, dialect.loaded_dbapi.Error, dialect=dialect
         ) from err
@@ -324,10 +393,13 @@ def adopt(model: type[M], values: Mapping[str, Any]) -> M:
     existing = session.identity_map.get(key)
     if existing is not None:
         return existing  # type: ignore[no-any-return]
-    instance = model(**values)
+    # Made as the ORM's loading makes an instance (no constructor, no attribute events: the
+    # constructor took longer than the read), then given its identity.
+    instance = mapper.class_manager.new_instance()
+    vars(instance).update(values)
     make_transient_to_detached(instance)
     session.add(instance)
-    return instance
+    return instance  # type: ignore[no-any-return]
 
 
 def _direct_connection(engine: Engine) -> PoolProxiedConnection:
@@ -339,8 +411,18 @@ def _direct_connection(engine: Engine) -> PoolProxiedConnection:
             raise sa_exc.DBAPIError.instance(
                 None, None, err, engine.dialect.loaded_dbapi.Error, dialect=engine.dialect
             ) from err
+        if engine.dialect.name == "postgresql":
+            # Each read its own transaction, as SQLite's are: no BEGIN and ROLLBACK around
+            # them (two round trips a request). Put back before the pool has it again.
+            connection.driver_connection.autocommit = True
         setattr(g, _DIRECT_CONNECTION, connection)
     return connection
+
+
+def _close_direct_connection(connection: PoolProxiedConnection) -> None:
+    if connection.is_valid and db.engine.dialect.name == "postgresql":
+        connection.driver_connection.autocommit = False
+    connection.close()  # to the pool
 
 
 def _drop_direct_connection(connection: PoolProxiedConnection, err: Exception, cursor: Any) -> None:
@@ -349,11 +431,11 @@ def _drop_direct_connection(connection: PoolProxiedConnection, err: Exception, c
     g.pop(_DIRECT_CONNECTION, None)
     if db.engine.dialect.is_disconnect(err, connection, cursor):
         connection.invalidate(err)
-    connection.close()
+    _close_direct_connection(connection)
 
 
 def _return_direct_connection(_error: BaseException | None = None) -> None:
     """At the end of each request (the app's context may outlive it: the tests')."""
     connection = g.pop(_DIRECT_CONNECTION, None)
     if connection is not None:
-        connection.close()  # to the pool, which rolls it back
+        _close_direct_connection(connection)

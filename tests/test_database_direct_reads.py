@@ -162,3 +162,57 @@ def test_an_adopted_event_loads_what_it_was_not_read_with(app, make_event) -> No
         assert adopted.description == "The long text."
         assert adopted.organisation.name == organisation
         assert catalogue.request_stamp() == catalogue.current(db.session)
+
+
+def test_a_logged_in_page_reads_the_person_and_their_memberships_in_one_statement(
+    app, client, login, make_organisation, make_member, count_queries
+) -> None:
+    """Every logged-in request reads its person first, with the memberships the header's
+    Workspace link asks for: one statement straight from the driver, nothing loaded later."""
+    organisation = make_organisation(name="Climate Forum")
+    member = make_member(organisation, name="Amina Diallo")
+    login(member)
+    client.get("/events/")
+    _fresh_session()
+    with count_queries() as counted:
+        page = client.get("/events/").get_data(as_text=True)
+    assert "Workspace" in page
+    person = [s for s in counted.statements if "FROM users" in s]
+    assert len(person) == 1 and "memberships" in person[0], counted.statements
+    assert not any(s.lstrip().startswith("SELECT memberships") for s in counted.statements)
+    assert db.engine.pool.checkedout() == 0
+
+
+def test_a_registration_post_reads_before_the_lock_on_one_connection(
+    app, client, login, make_event, make_user, count_queries
+) -> None:
+    """The person, the event and its questions are read without the ORM on the session's
+    own connection (`reads_before_locking`): one checkout for the whole POST, and the
+    registration it writes is the one the database keeps."""
+    event = make_event(capacity=3)
+    user = make_user(name="Kenji Sato")
+    login(user)
+    db.session.commit()
+    slug, event_id, user_id = event.slug, event.id, user.id
+    _fresh_session()
+    checkouts: list[object] = []
+
+    def checked_out(*_args: object) -> None:
+        checkouts.append(_args[0])
+
+    sa_event.listen(db.engine.pool, "checkout", checked_out)
+    try:
+        with count_queries() as counted:
+            response = client.post(f"/events/{slug}/register", data={})
+    finally:
+        sa_event.remove(db.engine.pool, "checkout", checked_out)
+    assert response.status_code == 302
+    assert len(checkouts) == 1, counted.statements
+    assert db.engine.pool.checkedout() == 0
+    assert "FROM users" in " ".join(counted.statements[:3])
+    row = db.session.execute(
+        select(Registration.status).where(
+            Registration.event_id == event_id, Registration.user_id == user_id
+        )
+    ).one()
+    assert row.status == RegistrationStatus.CONFIRMED

@@ -4,8 +4,12 @@ lock is held until the transaction ends, and what was read is read again unless 
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
+from typing import Any
 
 import pytest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import update
 
 from eventsite import database
@@ -83,4 +87,64 @@ def test_a_change_before_the_lock_is_refused(sqlite_only, make_event) -> None:
     event.capacity = 6
     with pytest.raises(RuntimeError, match="before any change"):
         database.lock_for_write()
+    db.session.rollback()
+
+
+def _hold_the_write_lock(seconds: float) -> threading.Thread:
+    """Another connection takes the write lock now and lets it go after `seconds`."""
+    path = db.engine.url.database
+    assert path
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+
+    def release() -> None:
+        time.sleep(seconds)
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
+
+
+def _busy_timeout() -> int:
+    return db.session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+
+
+def test_a_writer_waits_for_the_lock_and_its_busy_timeout_is_kept(sqlite_only, make_event) -> None:
+    """`lock_for_write` waits in short steps while another connection writes, then holds
+    the lock; the connection's busy timeout is what it was."""
+    event = make_event(capacity=5)
+    db.session.commit()
+    assert event.capacity == 5
+    configured = _busy_timeout()
+    thread = _hold_the_write_lock(0.05)
+    database.lock_for_write()
+    thread.join()
+    assert _write_from_another_connection_fails()
+    assert _busy_timeout() == configured
+    db.session.rollback()
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    return {**app_config, "DATABASE_STATEMENT_TIMEOUT": 0.2}
+
+
+def test_a_writer_that_never_gets_the_lock_gets_sqlalchemys_error(sqlite_only, make_event) -> None:
+    """After the short steps and SQLite's own wait, the error is SQLAlchemy's (the site's
+    503 page catches it), and nothing of the connection's settings is left changed."""
+    make_event()
+    db.session.commit()
+    configured = _busy_timeout()
+    db.session.rollback()
+    thread = _hold_the_write_lock(1.5)
+    try:
+        with pytest.raises(sa_exc.OperationalError, match="locked"):
+            database.lock_for_write()
+            db.session.connection()
+    finally:
+        thread.join()
+    db.session.rollback()
+    assert _busy_timeout() == configured
     db.session.rollback()

@@ -9,9 +9,11 @@ from datetime import timedelta
 from flask import Flask, current_app, request
 from flask_login import current_user, user_logged_in
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Mapper, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from eventsite import i18n
+from eventsite import database, i18n
 from eventsite.accounts import profile
 from eventsite.accounts.models import User
 from eventsite.extensions import db, login_manager
@@ -37,6 +39,8 @@ def configure_login(app: Flask) -> None:
             return None  # a cookie from before log-ins carried their start: log in again
         if utcnow().timestamp() - int(began) > _max_login_age().total_seconds():
             return None
+        if database.can_read_directly():
+            return _read_user_directly(token)
         found = db.session.scalars(_user_statement(), {"token": token})
         return found.unique().first()
 
@@ -51,6 +55,56 @@ def _user_statement() -> Select[tuple[User]]:
         .where(User.session_token == bindparam("token"))
         .options(joinedload(User.memberships))
     )
+
+
+def _memberships_mapper() -> Mapper:
+    return sa_inspect(User).relationships["memberships"].mapper
+
+
+@functools.cache
+def _row_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The person's mapped columns and their memberships', by attribute."""
+    return (
+        tuple(prop.key for prop in sa_inspect(User).column_attrs),
+        tuple(prop.key for prop in _memberships_mapper().column_attrs),
+    )
+
+
+def _user_rows_statement() -> Select:
+    """The person and each of their memberships (none: one row, its membership NULL)."""
+    membership = _memberships_mapper().class_
+    user_keys, membership_keys = _row_keys()
+    return (
+        select(
+            *(getattr(User, key) for key in user_keys),
+            *(getattr(membership, key) for key in membership_keys),
+        )
+        .outerjoin(membership, membership.user_id == User.id)
+        .where(User.session_token == bindparam("token"))
+    )
+
+
+def _read_user_directly(token: str) -> User | None:
+    """`_user_statement`'s person and memberships, straight from the driver
+    (`database.read_directly`): every logged-in request's first read."""
+    rows = database.read_directly("logged-in user", _user_rows_statement, {"token": token})
+    if not rows:
+        return None
+    user_keys, membership_keys = _row_keys()
+    n = len(user_keys)
+    user = database.adopt(User, dict(zip(user_keys, rows[0][:n], strict=True)))
+    if "memberships" not in sa_inspect(user).dict:
+        membership = _memberships_mapper().class_
+        set_committed_value(
+            user,
+            "memberships",
+            [
+                database.adopt(membership, dict(zip(membership_keys, row[n:], strict=True)))
+                for row in rows
+                if row[n] is not None
+            ],
+        )
+    return user
 
 
 def _max_login_age() -> timedelta:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import re
 from email import errors as email_errors
 from email import header as legacy_header
 from email import headerregistry
@@ -142,11 +143,22 @@ def check_address_header(value: str, *, single: bool) -> None:
         raise ValueError(f"not a valid address: {value!r}")
 
 
+# A plain address (RFC 5322's dot-atom on both sides of the @, ASCII only): the header
+# parser reads it as exactly one address, without defects. Most addresses are plain, and
+# this answers for them in a microsecond rather than the parser's tenth of a millisecond.
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+)
+
+
 @functools.lru_cache(maxsize=4096)
 def _parses_cleanly(value: str, single: bool) -> bool:
     """The verdict is kept: the header parser takes ~0.1 ms an address, and a registration
     asks for its person's before taking the event's lock, so the email's row written under
     the lock finds it here."""
+    if _PLAIN_ADDRESS.fullmatch(value):
+        return True
     try:
         header = default_policy.header_factory("To", value)
     except (IndexError, email_errors.MessageError):  # the parser trips on some junk

@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy import inspect as sa_inspect
 
 from eventsite import database, timeutil
 from eventsite.accounts.models import User
@@ -207,7 +208,26 @@ def places_left(event: Event | CardFacts, counts: PlaceCounts) -> int | None:
 
 
 def questions_for_event(event: Event, *, include_removed: bool = False) -> list[Question]:
+    if database.can_read_directly():
+        # The registration form's questions, straight from the driver (`read_directly`).
+        rows = database.read_directly(
+            ("questions", include_removed),
+            functools.partial(_question_rows_statement, include_removed),
+            {"event_id": event.id},
+        )
+        keys = _question_keys()
+        return [database.adopt(Question, dict(zip(keys, row, strict=True))) for row in rows]
     return list(db.session.scalars(_questions_statement(include_removed), {"event_id": event.id}))
+
+
+@functools.cache
+def _question_keys() -> tuple[str, ...]:
+    return tuple(prop.key for prop in sa_inspect(Question).column_attrs)
+
+
+def _question_rows_statement(include_removed: bool) -> Select[Any]:
+    columns = [getattr(Question, key) for key in _question_keys()]
+    return _questions_statement(include_removed).with_only_columns(*columns)
 
 
 @functools.cache

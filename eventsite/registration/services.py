@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, func, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import joinedload
 
 from eventsite import database, signals
 from eventsite.accounts.models import User
@@ -213,10 +213,7 @@ def _insert_registration(values: Mapping[str, Any]) -> Registration | None:
     row = database.flushed_connection().execute(stmt, dict(values)).first()
     if row is None:
         return None
-    registration = Registration(**row._mapping)
-    make_transient_to_detached(registration)
-    db.session.add(registration)
-    return registration
+    return database.adopt(Registration, row._mapping)
 
 
 def register_attendee(
