@@ -3,8 +3,6 @@ direct reads of the hottest pages."""
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -16,6 +14,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.dml import Insert
 from werkzeug.routing import IntegerConverter, Map
@@ -71,11 +70,10 @@ def _configure_sqlite(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        record.info[_BUSY_MS] = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
         # The busy timeout (waiting for another connection's write lock) is the driver's
         # `timeout` connect argument: DATABASE_STATEMENT_TIMEOUT, set in config.py.
         if engine.url.database not in (None, "", ":memory:"):
@@ -91,43 +89,7 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION) or _request_begin_mode()
         conn.info[SQLITE_BEGIN_MODE] = mode
-        if mode == "IMMEDIATE":
-            _begin_immediate(conn)
-        else:
-            conn.exec_driver_sql(f"BEGIN {mode}")
-
-
-# How long a writer waits for the write lock in short steps before SQLite's own wait.
-_SHORT_WAIT_SECONDS = 0.5
-_BUSY_MS = "eventsite_busy_timeout_ms"  # in a connection's info: the driver's busy timeout
-_FIRST_PAUSE, _LONGEST_PAUSE = 0.0001, 0.001
-
-
-def _begin_immediate(conn: Connection) -> None:
-    """BEGIN IMMEDIATE (SQLite): take the write lock, waiting for it in steps of at most a
-    millisecond. SQLite's own wait (the busy timeout) sleeps 1, 2, 5, 10, 15, 20, 25 ms ...
-    between tries: a registration holds the lock for about a millisecond, so writers queued
-    behind it slept while it was free (a tenth of the CPU idle under load, and a median wait
-    of 30 ms). After half a second of short steps the busy timeout takes over, and its error
-    is SQLAlchemy's as for any statement."""
-    driver = conn.connection.driver_connection
-    busy_ms = conn.connection.info[_BUSY_MS]
-    deadline = time.monotonic() + min(_SHORT_WAIT_SECONDS, busy_ms / 1000)
-    pause = _FIRST_PAUSE
-    driver.execute("PRAGMA busy_timeout=0")
-    try:
-        while time.monotonic() < deadline:
-            try:
-                driver.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as err:
-                if err.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                    break  # raised again below, as SQLAlchemy's
-            time.sleep(pause)
-            pause = min(pause * 2, _LONGEST_PAUSE)
-    finally:
-        driver.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 # The attribute `reads_before_locking` sets on a view function.
@@ -188,7 +150,7 @@ def lock_for_write(*, keep_loaded: bool = False) -> None:
     # transaction (the driver leaves BEGIN and COMMIT to us: `_on_connect`): ending the
     # session's transaction and beginning another cost more than the two statements.
     connection.exec_driver_sql("COMMIT")
-    _begin_immediate(connection)
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
     connection.info[SQLITE_BEGIN_MODE] = "IMMEDIATE"
     if not keep_loaded:
         session.expire_all()
@@ -247,14 +209,13 @@ def in_constants(column: ColumnElement[Any], values: Iterable[StrEnum]) -> Colum
 # reads before it locks (`reads_before_locking`: it checks under the lock what decides its
 # writes; the person, the event and its questions are read so) reads on the session's own
 # connection instead, bypassing only the ORM, when the session has no change waiting to be
-# written. A GET reads in the
-# driver's autocommit, each statement its own transaction (SQLite; PostgreSQL's connection is
-# put in autocommit while the request holds it: no BEGIN and ROLLBACK around the reads),
-# READ COMMITTED as the session is: what the session reads later in the request may be
-# newer, never older, which is what a value kept by the catalogue's stamp needs (a value
-# newer than its stamp is only kept until the stamp moves). The engine's
-# `before_cursor_execute` listeners hear each statement (without a Connection): the tests
-# count queries with them.
+# written. A GET reads in the driver's autocommit, each statement its own transaction
+# (SQLite; PostgreSQL's connection is put in autocommit while the request holds it: no BEGIN
+# and ROLLBACK around the reads), READ COMMITTED as the session is: what the session reads
+# later in the request may be newer, never older, which is what a value kept by the
+# catalogue's stamp needs (a value newer than its stamp is only kept until the stamp moves).
+# The engine's `before_cursor_execute` listeners hear each statement (without a Connection):
+# the tests count queries with them.
 
 _DIRECT_CONNECTION = "_eventsite_direct_connection"  # in flask.g
 
@@ -384,7 +345,8 @@ def adopt(model: type[M], values: Mapping[str, Any]) -> M:
     """The `model` row whose mapped columns a direct read gave (`values`, by attribute),
     in the session as though the session had loaded it: the attributes not given load
     when first read, and relationships load as usual. Where the session has that row
-    already (its identity map outlives a request in the tests), the session's own."""
+    already (its identity map outlives a request in the tests), the session's own, its
+    expired attributes filled from `values`."""
     session = db.session()
     mapper = sa_inspect(model)
     key = mapper.identity_key_from_primary_key(
@@ -392,6 +354,12 @@ def adopt(model: type[M], values: Mapping[str, Any]) -> M:
     )
     existing = session.identity_map.get(key)
     if existing is not None:
+        # What it has expired is filled from the row, as the ORM's loading would (no
+        # refresh query when next read); what it has loaded, or changed, is kept.
+        loaded = vars(existing)
+        for name, value in values.items():
+            if name not in loaded:
+                set_committed_value(existing, name, value)
         return existing  # type: ignore[no-any-return]
     # Made as the ORM's loading makes an instance (no constructor, no attribute events: the
     # constructor took longer than the read), then given its identity.
