@@ -275,6 +275,26 @@ def test_api_argument_patterns_are_linear() -> None:
             assert finishes_within(BOUND_SECONDS, pattern.regex.match, text)
 
 
+# --- mail/mime.py: _PLAIN_ADDRESS (a recipient, stored on an account or typed in a form) ----
+# Safe: each repeated group starts with a "." that the class before it cannot match, and the
+# "@" splits the two halves: one way to read any input.
+
+
+def test_the_plain_address_pattern_is_linear() -> None:
+    from eventsite.mail import mime
+
+    for text in (
+        "a" * SIZE,
+        "a." * (SIZE // 2),
+        "a" * SIZE + "@",
+        "a@" + "b." * (SIZE // 2),
+        "a.b" * (SIZE // 3) + "@example.org!",
+        "a@" + "b" * SIZE + "!",
+    ):
+        assert finishes_within(BOUND_SECONDS, mime._PLAIN_ADDRESS.fullmatch, text)
+        assert not mime._PLAIN_ADDRESS.fullmatch(text)
+
+
 # --- the list above is complete ------------------------------------------------------------
 
 # (file, how the line starts) for each pattern and each use of one.
@@ -308,6 +328,8 @@ LISTED = {
     ("eventsite/events/cards.py", "self.parts = _SLOT_PATTERN.split(with_slots)"),
     ("eventsite/images/storage.py", "NAME = re.compile("),
     ("eventsite/images/storage.py", "return NAME.fullmatch(name) is not None"),
+    ("eventsite/mail/mime.py", "_PLAIN_ADDRESS = re.compile("),
+    ("eventsite/mail/mime.py", "if _PLAIN_ADDRESS.fullmatch(value):"),
 }
 _USES = re.compile(
     r"\bre\.(?:compile|match|fullmatch|search|sub|subn|split|findall|finditer)\(|Regexp\("
