@@ -289,6 +289,30 @@ def read_directly(
     """The rows of `statement()` (built and compiled once per `key` and dialect) with
     `params`, read on the request's direct connection (a POST: the session's, bypassing
     only its ORM). Only where `can_read_directly()`."""
+    if request.method in ("GET", "HEAD"):
+        return _read(None, key, statement, params)
+    # A POST reads on the session's own connection, in its transaction: one connection a
+    # request (each checkout costs PostgreSQL a ping).
+    return _read(db.session().connection(), key, statement, params)
+
+
+def read_in_session(
+    key: Hashable, statement: Callable[[], Select[Any]], params: Mapping[str, Any]
+) -> list[Sequence[Any]]:
+    """`read_directly` in the session's transaction, its pending changes flushed first: for
+    the reads under a lock (a registration's), which SQLAlchemy's Connection would wrap in
+    its execution context and result (~0.03 ms a statement on SQLite, ~0.06 on PostgreSQL,
+    where the statements themselves take 0.01-0.08). Selects of columns, not entities."""
+    return _read(flushed_connection(), key, statement, params)
+
+
+def _read(
+    session_connection: Connection | None,
+    key: Hashable,
+    statement: Callable[[], Select[Any]],
+    params: Mapping[str, Any],
+) -> list[Sequence[Any]]:
+    """Run on the session's connection, or (None) on the request's direct connection."""
     engine = db.engine
     dialect = engine.dialect
     prepared = _prepared.get((dialect.name, key))
@@ -305,13 +329,9 @@ def read_directly(
     arguments: Any = (
         values if prepared.positional else dict(zip(prepared.names, values, strict=True))
     )
-    session_connection = None
-    if request.method in ("GET", "HEAD"):
+    if session_connection is None:
         connection = _direct_connection(engine)
     else:
-        # A POST reads on the session's own connection, in its transaction: one connection
-        # a request (each checkout costs PostgreSQL a ping).
-        session_connection = db.session().connection()
         connection = session_connection.connection
     cursor = connection.cursor()
     try:

@@ -86,10 +86,10 @@ def _lock_event(event: Event, now: datetime, *, expire: bool = True) -> list[Reg
     loaded = inspect(event).dict
     postgresql_lock = is_postgresql()
     if postgresql_lock or any(column.key in loaded for column in _DECIDING):
-        row = (
-            database.flushed_connection()
-            .execute(_deciding_statement(postgresql_lock), {"event_id": event.id})
-            .one()
+        (row,) = database.read_in_session(
+            ("deciding", postgresql_lock),
+            functools.partial(_deciding_statement, postgresql_lock),
+            {"event_id": event.id},
         )
         if any(
             column.key in loaded and loaded[column.key] != value
@@ -179,10 +179,8 @@ def _outlook_statement() -> Select[Any]:
 def _outlook(event: Event, user: User, now: datetime) -> _Outlook:
     """Places taken per status, the person's active registration and the holds that ran
     out, in one query (the event lock is held while it runs)."""
-    row = (
-        database.flushed_connection()
-        .execute(_outlook_statement(), {"event_id": event.id, "user_id": user.id, "now": now})
-        .one()
+    (row,) = database.read_in_session(
+        "outlook", _outlook_statement, {"event_id": event.id, "user_id": user.id, "now": now}
     )
     return _Outlook(queries.PlaceCounts(row[0], row[1], row[2]), row[3], row[4])
 

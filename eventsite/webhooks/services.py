@@ -171,8 +171,8 @@ def queue(
     event, added to the caller's transaction (so it is sent if and only if the change is
     committed). `data` may be a function: it is called only when some endpoint wants it
     (a registration costs one query more, not the attendee's and event's too)."""
-    endpoints = database.flushed_connection().execute(
-        _endpoints_statement(), {"organisation_id": organisation_id}
+    endpoints = database.read_in_session(
+        "webhook endpoints", _endpoints_statement, {"organisation_id": organisation_id}
     )
     wanted = [endpoint_id for endpoint_id, types in endpoints if event_type.value in types]
     if not wanted:
