@@ -228,7 +228,7 @@ class _Prepared:
 
     __slots__ = ("binds", "column_types", "defaults", "names", "positional", "results", "sql")
 
-    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+    def __init__(self, statement: Select[Any] | Insert, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
         self.positional = bool(compiled.positional)
@@ -237,7 +237,8 @@ class _Prepared:
         self.names = names
         self.defaults = tuple(None if p.callable is not None else p.value for p in params)
         self.binds = tuple(p.type.dialect_impl(dialect).bind_processor(dialect) for p in params)
-        self.column_types = [column.type for column in statement.selected_columns]
+        # A SELECT's columns, or what an INSERT returns.
+        self.column_types = [column.type for column in statement.exported_columns]
         self.results: tuple[Callable[[Any], Any] | None, ...] | None = None
 
     def result_processors(
@@ -306,10 +307,36 @@ def read_in_session(
     return _read(flushed_connection(), key, statement, params)
 
 
+def insert_in_session(
+    key: Hashable, statement: Callable[[], Insert], table: Table, values: Mapping[str, Any]
+) -> list[Sequence[Any]]:
+    """`statement()`, an INSERT into `table` that binds each column but the primary key
+    by its name and RETURNS what it wrote, run as `read_in_session` runs a read (SQLAlchemy's
+    Core took longer than SQLite took for the INSERT). The columns not in `values` take
+    their Python default, as Core's INSERT would give them; a server default is refused
+    (the statement would write NULL over it)."""
+    row = dict(values)
+    for column in table.c:
+        if column.primary_key or column.key in row:
+            continue
+        if column.server_default is not None:
+            raise ValueError(f"{table.name}.{column.key} has a server default: give it")
+        default = column.default
+        if default is None:
+            row[column.key] = None
+        elif default.is_callable:
+            row[column.key] = default.arg(None)  # type: ignore[attr-defined]
+        elif default.is_scalar:
+            row[column.key] = default.arg  # type: ignore[attr-defined]
+        else:
+            raise ValueError(f"{table.name}.{column.key}: a SQL default: give it")
+    return _read(flushed_connection(), key, statement, row)
+
+
 def _read(
     session_connection: Connection | None,
     key: Hashable,
-    statement: Callable[[], Select[Any]],
+    statement: Callable[[], Select[Any] | Insert],
     params: Mapping[str, Any],
 ) -> list[Sequence[Any]]:
     """Run on the session's connection, or (None) on the request's direct connection."""

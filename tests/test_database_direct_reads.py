@@ -9,14 +9,25 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import (
+    Column,
+    Insert,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import literal_column, select, update
 
 from eventsite import catalogue, database
 from eventsite.events import queries as event_queries
 from eventsite.extensions import db
-from eventsite.models import Event
+from eventsite.models import Event, OutboxMessage
 from eventsite.registration import queries
 from eventsite.registration.models import Registration, RegistrationStatus
 from eventsite.timeutil import utcnow
@@ -216,3 +227,41 @@ def test_a_registration_post_reads_before_the_lock_on_one_connection(
         )
     ).one()
     assert row.status == RegistrationStatus.CONFIRMED
+
+
+def _outbox_insert() -> Insert:
+    table = OutboxMessage.__table__
+    return (
+        insert(table)
+        .values({c.key: bindparam(c.key, type_=c.type) for c in table.c if not c.primary_key})
+        .returning(*table.c)
+    )
+
+
+def test_an_insert_in_session_gives_the_other_columns_their_python_defaults(app) -> None:
+    """What Core's INSERT would write: the columns not given take their defaults (a value,
+    a function); the row is the session's to commit, and reads back the same."""
+    table = OutboxMessage.__table__
+    given = {"message_id": "<direct@example.org>", "to_address": "amina@example.org"}
+    given |= {"subject": "Your place", "body_text": "See you in Nairobi."}
+    with app.test_request_context("/events/", method="POST"):
+        rows = database.insert_in_session("outbox test", _outbox_insert, table, given)
+        row = dict(zip(table.c.keys(), rows[0], strict=True))
+        db.session.commit()
+    assert (row["category"], row["attempts"], row["last_error"]) == ("", 0, "")
+    assert row["status"] == "pending" and row["attachments"] == []
+    assert abs(row["created_at"] - utcnow()) < timedelta(minutes=1)
+    stored = db.session.get(OutboxMessage, row["id"])
+    assert stored is not None and stored.subject == "Your place" and stored.attempts == 0
+
+
+def test_an_insert_in_session_refuses_to_write_null_over_a_server_default(app) -> None:
+    table = Table(
+        "with_server_default",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("n", Integer, server_default="1"),
+    )
+    refused = pytest.raises(ValueError, match="server default")
+    with app.test_request_context("/events/", method="POST"), refused:
+        database.insert_in_session("never run", lambda: insert(table), table, {})

@@ -194,6 +194,7 @@ def _insert_statement(dialect: str) -> Any:
     table = Registration.__table__
     return (
         insert(table)
+        .values({c.key: bindparam(c.key, type_=c.type) for c in table.c if not c.primary_key})
         .on_conflict_do_nothing(
             index_elements=[table.c.event_id, table.c.user_id],
             # Literally the index's predicate, so that PostgreSQL can infer the index.
@@ -207,11 +208,14 @@ def _insert_registration(values: Mapping[str, Any]) -> Registration | None:
     """INSERT the registration unless the person already has an active one (the partial
     unique index says so): None then. One statement, no savepoint. The row it returns
     becomes the session's Registration as if it had been read."""
-    stmt = _insert_statement("postgresql" if is_postgresql() else "sqlite")
-    row = database.flushed_connection().execute(stmt, dict(values)).first()
-    if row is None:
+    dialect = "postgresql" if is_postgresql() else "sqlite"
+    table = Registration.__table__
+    rows = database.insert_in_session(
+        ("registration", dialect), functools.partial(_insert_statement, dialect), table, values
+    )
+    if not rows:
         return None
-    return database.adopt(Registration, row._mapping)
+    return database.adopt(Registration, dict(zip(table.c.keys(), rows[0], strict=True)))
 
 
 def register_attendee(
