@@ -8,8 +8,9 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import ColumnElement, Select, Table, event, literal_column
+from sqlalchemy import ColumnElement, Select, Table, bindparam, event, literal_column
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -307,11 +308,24 @@ def read_in_session(
     return _read(flushed_connection(), key, statement, params)
 
 
+def insert_of_every_column(table: Table, insert: Callable[[Table], Insert] = sa_insert) -> Insert:
+    """INSERT binding each of the table's columns but the primary key by its name, the
+    statement `insert_in_session` runs (`insert`: a dialect's, for ON CONFLICT)."""
+    return insert(table).values(
+        {
+            column.key: bindparam(column.key, type_=column.type)
+            for column in table.c
+            if not column.primary_key
+        }
+    )
+
+
 def insert_in_session(
     key: Hashable, statement: Callable[[], Insert], table: Table, values: Mapping[str, Any]
 ) -> list[Sequence[Any]]:
     """`statement()`, an INSERT into `table` that binds each column but the primary key
-    by its name and RETURNS what it wrote, run as `read_in_session` runs a read (SQLAlchemy's
+    by its name (`insert_of_every_column`) and RETURNS what it wrote, run as
+    `read_in_session` runs a read (SQLAlchemy's
     Core took longer than SQLite took for the INSERT). The columns not in `values` take
     their Python default, as Core's INSERT would give them; a server default is refused
     (the statement would write NULL over it)."""

@@ -15,7 +15,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Table,
-    bindparam,
     insert,
     literal_column,
     select,
@@ -231,11 +230,7 @@ def test_a_registration_post_reads_before_the_lock_on_one_connection(
 
 def _outbox_insert() -> Insert:
     table = OutboxMessage.__table__
-    return (
-        insert(table)
-        .values({c.key: bindparam(c.key, type_=c.type) for c in table.c if not c.primary_key})
-        .returning(*table.c)
-    )
+    return database.insert_of_every_column(table).returning(*table.c)
 
 
 def test_an_insert_in_session_gives_the_other_columns_their_python_defaults(app) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel.speaklater import LazyString
-from sqlalchemy import Insert, func, insert, select, update
+from sqlalchemy import Insert, func, select, update
 
 from eventsite import database, i18n
 from eventsite.extensions import db
@@ -271,15 +271,15 @@ def queue_facts(
         facts=facts,
         locale=i18n.normalise(language) or i18n.DEFAULT,
     )
-    result = database.flushed_connection().execute(_insert_statement(), values)
-    row_id = result.inserted_primary_key[0]
+    table = OutboxMessage.__table__
+    ((row_id,),) = database.insert_in_session("outbox", _insert_statement, table, values)
     _queued(row_id)
     return int(row_id)
 
 
-@functools.cache
 def _insert_statement() -> Insert:
-    return insert(OutboxMessage.__table__)
+    table = OutboxMessage.__table__
+    return database.insert_of_every_column(table).returning(table.c.id)
 
 
 def render_row(row: OutboxMessage) -> Rendered:

@@ -193,8 +193,7 @@ def _insert_statement(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = Registration.__table__
     return (
-        insert(table)
-        .values({c.key: bindparam(c.key, type_=c.type) for c in table.c if not c.primary_key})
+        database.insert_of_every_column(table, insert)
         .on_conflict_do_nothing(
             index_elements=[table.c.event_id, table.c.user_id],
             # Literally the index's predicate, so that PostgreSQL can infer the index.
