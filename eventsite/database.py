@@ -325,10 +325,9 @@ def insert_in_session(
 ) -> list[Sequence[Any]]:
     """`statement()`, an INSERT into `table` that binds each column but the primary key
     by its name (`insert_of_every_column`) and RETURNS what it wrote, run as
-    `read_in_session` runs a read (SQLAlchemy's
-    Core took longer than SQLite took for the INSERT). The columns not in `values` take
-    their Python default, as Core's INSERT would give them; a server default is refused
-    (the statement would write NULL over it)."""
+    `read_in_session` runs a read (SQLAlchemy's Core took longer than SQLite took for the
+    INSERT). The columns not in `values` take their Python default, as Core's INSERT would
+    give them; a server default is refused (the statement would write NULL over it)."""
     row = dict(values)
     for column in table.c:
         if column.primary_key or column.key in row:
