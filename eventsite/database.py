@@ -135,14 +135,14 @@ def lock_for_write(*, keep_loaded: bool = False) -> None:
     session = db.session()  # the Session itself: scoped_session has no in_transaction()
     if session.get_bind().dialect.name != "sqlite":
         return
-    if not session.info.get(_CONNECTED):
+    if session.info.get(_CONNECTED) is None:
         # Nothing read in the session yet (what was read came straight from the driver:
         # `read_directly`), so no read transaction to end first.
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("lock_for_write() must come before any change in the session")
         session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         return
-    connection = session.connection()
+    connection = _session_connection(session)
     if connection.info.get(SQLITE_BEGIN_MODE) == "IMMEDIATE":
         return  # a request that may write began with the lock already
     if session.new or session.dirty or session.deleted:
@@ -164,7 +164,14 @@ def flushed_connection() -> Connection:
     after its autoflush. For columns and INSERTs under a lock, not for entities."""
     session = db.session()
     session.flush()
-    return session.connection()
+    return _session_connection(session)
+
+
+def _session_connection(session: Session) -> Connection:
+    """`session.connection()`, kept by `_session_connected` for the transaction: asking
+    the session each time cost more than some of the statements run on it."""
+    connection = session.info.get(_CONNECTED)
+    return connection if connection is not None else session.connection()
 
 
 def is_postgresql() -> bool:
@@ -240,15 +247,22 @@ class _Prepared:
         self.binds = tuple(p.type.dialect_impl(dialect).bind_processor(dialect) for p in params)
         # A SELECT's columns, or what an INSERT returns.
         self.column_types = [column.type for column in statement.exported_columns]
-        self.results: tuple[Callable[[Any], Any] | None, ...] | None = None
+        # The columns that need converting, by position, and how: known from the driver's
+        # first description of the result (None until then).
+        self.results: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
 
     def result_processors(
         self, dialect: Dialect, description: Sequence[Any]
-    ) -> tuple[Callable[[Any], Any] | None, ...]:
+    ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
         if self.results is None:
-            self.results = tuple(
+            processors = (
                 type_.dialect_impl(dialect).result_processor(dialect, column[1])
                 for type_, column in zip(self.column_types, description, strict=True)
+            )
+            self.results = tuple(
+                (position, process)
+                for position, process in enumerate(processors)
+                if process is not None
             )
         return self.results
 
@@ -256,12 +270,13 @@ class _Prepared:
 _prepared: dict[tuple[str, Hashable], _Prepared] = {}
 
 
-_CONNECTED = "eventsite_connected"  # in a session's info: its transaction holds a connection
+# In a session's info: the Connection its transaction holds, while it holds one.
+_CONNECTED = "eventsite_connected"
 
 
 @event.listens_for(Session, "after_begin")
-def _session_connected(session: Session, _transaction: Any, _connection: Connection) -> None:
-    session.info[_CONNECTED] = True
+def _session_connected(session: Session, _transaction: Any, connection: Connection) -> None:
+    session.info[_CONNECTED] = connection
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -281,7 +296,7 @@ def can_read_directly() -> bool:
     if session.new or session.dirty or session.deleted:
         return False
     if request.method in ("GET", "HEAD"):
-        return not session.info.get(_CONNECTED)
+        return session.info.get(_CONNECTED) is None
     return _reads_first()
 
 
@@ -295,7 +310,7 @@ def read_directly(
         return _read(None, key, statement, params)
     # A POST reads on the session's own connection, in its transaction: one connection a
     # request (each checkout costs PostgreSQL a ping).
-    return _read(db.session().connection(), key, statement, params)
+    return _read(_session_connection(db.session()), key, statement, params)
 
 
 def read_in_session(
@@ -379,7 +394,10 @@ def _read(
             listener(None, cursor, prepared.sql, arguments, None, False)
         cursor.execute(prepared.sql, arguments)
         rows = cursor.fetchall()
-        results = prepared.result_processors(dialect, cursor.description)
+        # The description only once: psycopg builds it anew each time it is asked for.
+        results = prepared.results
+        if results is None:
+            results = prepared.result_processors(dialect, cursor.description)
     except dialect.loaded_dbapi.Error as err:
         if session_connection is None:
             _drop_direct_connection(connection, err, cursor)
@@ -390,15 +408,15 @@ def _read(
         ) from err
     finally:
         cursor.close()
-    if not any(results):
+    if not results:
         return rows
-    return [
-        tuple(
-            process(value) if process is not None else value
-            for process, value in zip(results, row, strict=True)
-        )
-        for row in rows
-    ]
+    converted = []
+    for row in rows:
+        values = list(row)
+        for position, process in results:
+            values[position] = process(values[position])
+        converted.append(tuple(values))
+    return converted
 
 
 def adopt(model: type[M], values: Mapping[str, Any]) -> M:

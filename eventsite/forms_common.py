@@ -195,6 +195,9 @@ def email_validators(*, required: bool = True) -> list[Any]:
 def _plain_choices(field: SelectField) -> tuple[tuple[str, str], ...] | None:
     """The field's choices as (value, label) strings, or None when some choice carries
     more (attributes of its own, a group): those are drawn by WTForms itself."""
+    kept = getattr(field.choices, "plain", None)
+    if kept is not None:
+        return kept  # long_choices' own list: walking its 250 choices took longer than a query
     if not isinstance(field.choices, list | tuple):
         return None  # a dict of groups, or a function
     plain = []
@@ -208,15 +211,28 @@ def _plain_choices(field: SelectField) -> tuple[tuple[str, str], ...] | None:
     return tuple(plain)
 
 
+class _LongChoices(list[SelectChoice]):
+    """`long_choices`' list, which knows its (value, label) pairs (`plain`). Not changed
+    after it is made."""
+
+    plain: tuple[tuple[str, str], ...]
+
+
 @lru_cache(maxsize=64)
-def _select_choices(pairs: tuple[tuple[str, str], ...]) -> tuple[SelectChoice, ...]:
-    return tuple(SelectChoice(value, label) for value, label in pairs)
+def _long_choices(
+    placeholder: str, pairs: tuple[tuple[str, str], ...]
+) -> tuple[tuple[SelectChoice, ...], tuple[tuple[str, str], ...]]:
+    plain = (("", placeholder), *pairs)
+    return tuple(SelectChoice(value, label) for value, label in plain), plain
 
 
 def long_choices(placeholder: str, pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     """A long list's choices (`templating.country_choices`): `placeholder` for none, then
     the (value, label) pairs, made into SelectChoices once per list (a language's)."""
-    return [SelectChoice("", placeholder), *_select_choices(tuple(pairs))]
+    choices, plain = _long_choices(str(placeholder), tuple(pairs))
+    made = _LongChoices(choices)
+    made.plain = plain
+    return made
 
 
 @lru_cache(maxsize=64)
