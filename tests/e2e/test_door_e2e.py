@@ -94,20 +94,26 @@ def _open_door(page: Page, base: str, event_id: int) -> None:
     expect(page.get_by_role("heading", name="Door")).to_be_visible()
     # door.js keeps the list on the device once it has it.
     page.wait_for_function(f"() => localStorage.getItem('eventsite-door-list-{event_id}')")
-    # ... and the service worker keeps the page and its assets: the page itself, not just
-    # any three entries (the page's copy can be the last to arrive, after its assets).
+    # ... and the service worker keeps the page and its assets (the page itself, not just
+    # any three entries: its copy can be the last to arrive), and is active, so it answers
+    # the next navigation. Polled inside one evaluation: Playwright's wait_for_function does
+    # not wait for a promise (any promise counts as true).
     kept = [f"/manage/events/{event_id}/door", "/static/door.js", "/static/site.css"]
-    page.wait_for_function(
+    page.evaluate(
         """async (paths) => {
-            const cache = await caches.open('eventsite-door');
-            const found = await Promise.all(paths.map((path) => cache.match(path)));
-            return found.every(Boolean);
+            const deadline = Date.now() + 20000;
+            for (;;) {
+                const cache = await caches.open('eventsite-door');
+                const found = await Promise.all(paths.map((path) => cache.match(path)));
+                const registration = await navigator.serviceWorker.getRegistration();
+                const worker = registration && registration.active;
+                if (found.every(Boolean) && worker && worker.state === 'activated') { return; }
+                if (Date.now() > deadline) { throw new Error('not kept for offline use'); }
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }
         }""",
-        arg=kept,
+        kept,
     )
-    # ... and is active, so it answers the next navigation (it fills its cache while it
-    # installs; a busy machine can reload before it has taken over).
-    page.wait_for_function("async () => (await navigator.serviceWorker.ready).active !== null")
 
 
 def _find(page: Page, text: str) -> None:
@@ -335,7 +341,7 @@ def test_the_stored_list_goes_when_the_event_has_ended_and_on_log_out(
     page.reload()
     expect(page.get_by_role("heading", name="Door")).to_be_visible()
     # door.js is deferred: the heading can show before it has read (and dropped) the list.
-    page.wait_for_function(f"localStorage.getItem('{key}') === null")
+    page.wait_for_function(f"() => localStorage.getItem('{key}') === null")
 
     page.context.set_offline(False)
     _open_door(page, live_server, event_id)
