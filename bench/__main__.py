@@ -115,8 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ctx.close()
     print()
-    print(f"eventsite benchmarks: {ctx.events} events, database {ctx.url.split(':')[0]}, "
-          f"{time.perf_counter() - started:.0f}s")  # fmt: skip
+    database = ctx.url.split(":")[0]
+    elapsed = time.perf_counter() - started
+    print(
+        f"eventsite benchmarks: {ctx.events} events, database {database}, {elapsed:.0f}s, "
+        f"HTTP GETs by {harness.load_client()}"
+    )
     print(harness.format_table(rows))
     for report in ctx.reports:
         print()
