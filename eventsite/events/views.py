@@ -241,6 +241,7 @@ def _render_listing(
         messages=messages,
         form_action=form_action,
         page_url=lambda n: f"{page_prefix}{n:d}",
+        page_prefix=page_prefix,
         clear_url=_link(link_endpoint, path_args, period_args),
         upcoming_url=_link(link_endpoint, path_args, filter_args),
         past_url=_link(link_endpoint, path_args, filter_args, {"when": listings.Period.PAST}),

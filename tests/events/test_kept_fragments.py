@@ -256,6 +256,36 @@ def test_the_kept_count_and_page_follow_the_catalogue(client, make_event) -> Non
     assert "2 upcoming events" in page and "Another one" in page
 
 
+def test_a_kept_pager_follows_the_pages_and_the_filters(
+    app, client, make_event, make_topic
+) -> None:
+    """The pager is kept per address: a topic that now exists (the same address, other
+    filters, as many pages) or another number of pages draws it again."""
+    app.config["EVENTS_PER_PAGE"] = 1
+
+    def pager(path: str) -> list[str]:
+        body = client.get(path).get_data(as_text=True)
+        nav = re.search(r'<nav class="pagination".*?</nav>', body, flags=re.S)
+        assert nav is not None, body
+        return [html.unescape(link) for link in re.findall(r'href="([^"]+)"', nav.group(0))]
+
+    make_event(title="First")
+    make_event(title="Second")
+    # An unknown topic is left out: page 1 (this one), page 2, and "Next".
+    assert pager("/events/?topic=soil") == ["/events/?page=1", "/events/?page=2", "/events/?page=2"]
+    soil = make_topic("Soil", "soil")
+    make_event(title="Third", topics=[soil])
+    make_event(title="Fourth", topics=[soil])
+    # The same address and as many pages, with the topic now a filter.
+    assert pager("/events/?topic=soil") == [
+        "/events/?topic=soil&page=1",
+        "/events/?topic=soil&page=2",
+        "/events/?topic=soil&page=2",
+    ]
+    make_event(title="Fifth", topics=[soil])
+    assert "/events/?topic=soil&page=3" in pager("/events/?topic=soil")
+
+
 def test_a_page_with_kept_and_new_cards_loads_the_new_ones_whole(
     client, make_event, make_topic, make_organisation, count_queries
 ) -> None:
