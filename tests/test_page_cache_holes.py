@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event as sa_event
 
 from eventsite import create_app
 from eventsite.extensions import db
@@ -211,6 +212,43 @@ def test_a_personal_hit_reads_the_person_with_their_memberships_and_the_stamp_on
     # Who they are with their memberships (the header's Workspace link), and the page's
     # stamp.
     assert queries.count == 2, queries.statements
+
+
+def test_a_personal_event_page_reads_the_box_straight_from_the_driver(
+    app, make_event, make_user, make_registration, count_queries
+) -> None:
+    """The page's stamp and the registration box of a kept event page, for someone
+    registered and for someone who is not: read straight from the driver (no transaction
+    begins), and nothing else."""
+    event = make_event(slug="ocean-forum", capacity=10)
+    registered = make_user(name="Ada Lovelace")
+    make_registration(registered, event)
+    visitors = [
+        # the person, the stamp, their registration
+        (logged_in(app, registered), "Your registration", 3),
+        # the person, the stamp, no registration, the event, its places
+        (logged_in(app, make_user(name="Alan Turing")), 'href="/events/ocean-forum/register"', 5),
+    ]
+    kept(app.test_client(), "/events/ocean-forum")
+    begun: list[object] = []
+
+    def record(connection: object) -> None:
+        begun.append(connection)
+
+    sa_event.listen(db.engine, "begin", record)
+    try:
+        for client, shown, statements in visitors:
+            client.get("/events/ocean-forum")
+            db.session.remove()
+            begun.clear()
+            with count_queries() as queries:
+                answer = client.get("/events/ocean-forum")
+            assert answer.headers["X-Page-Cache"] == "personal"
+            assert shown in answer.get_data(as_text=True)
+            assert queries.count == statements, queries.statements
+            assert begun == [], queries.statements
+    finally:
+        sa_event.remove(db.engine, "begin", record)
 
 
 def test_a_flash_waiting_for_them_is_shown_by_a_whole_render(app, make_event, make_user) -> None:

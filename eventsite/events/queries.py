@@ -54,7 +54,11 @@ def get_public_event_or_404(
 
 def get_public_event_alone_or_404(slug: str) -> Event:
     """A published or cancelled event's own row, none of what its page shows (one query):
-    for a part of the page drawn on its own (the registration box of a kept page)."""
+    for a part of the page drawn on its own (the registration box of a kept page). Read
+    straight from the driver where nothing was read before it, with the catalogue's stamp
+    (`get_public_event_and_stamp_or_404`)."""
+    if database.can_read_directly():
+        return get_public_event_and_stamp_or_404(slug)
     return get_public_event_or_404(
         slug, with_agenda=False, with_topics=False, with_organisation=False
     )

@@ -22,7 +22,7 @@ from flask.globals import request_ctx
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 
-from eventsite import compression, i18n
+from eventsite import compression, database, i18n
 from eventsite.extensions import db
 from eventsite.page_cache import holes, keys, store
 
@@ -99,7 +99,8 @@ def serve_from_cache() -> Response | None:
     key = request.environ.get(ENVIRON_KEY)  # the fast path found it a miss already
     if key is None:
         locale = str(get_locale() or "")
-        key = keys.page_key(db.engine, rules, request, endpoint, request.view_args or {}, locale)
+        view_args = request.view_args or {}
+        key = keys.page_key(db.engine, rules, request, endpoint, view_args, locale, read=_reader())
     held = keys.held_etag(request.headers.get("If-None-Match"), key)
     if held is not None:
         g.page_cache_visit = Visit(key, "not-modified")
@@ -119,6 +120,13 @@ def serve_from_cache() -> Response | None:
     return Response(variant.body, status=200, headers=list(variant.headers))
 
 
+def _reader() -> keys.StampReader | None:
+    """The stamp read on the request's direct connection, where nothing was read before
+    it (`database.read_directly`): the page's own reads then use the same connection (one
+    checkout, on PostgreSQL one ping)."""
+    return database.read_directly if database.can_read_directly() else None
+
+
 def _serve_personal(cache: store.PageCache, rules: keys.Rules, endpoint: str) -> Response | None:
     """Someone logged in: the page kept for anonymous visitors, with their own parts drawn
     in its holes, when it is kept and every hole can be drawn (else None: a render). The
@@ -127,7 +135,7 @@ def _serve_personal(cache: store.PageCache, rules: keys.Rules, endpoint: str) ->
         return None  # a language chosen while logged in is kept with the account: a render
     view_args = request.view_args or {}
     locale = str(get_locale() or "")
-    key = keys.page_key(db.engine, rules, request, endpoint, view_args, locale)
+    key = keys.page_key(db.engine, rules, request, endpoint, view_args, locale, read=_reader())
     page = cache.get(key)
     if page is None:
         _keep_for_everyone(locale)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
@@ -64,6 +64,10 @@ class Rules:
             return "public, no-cache"
         return f"public, max-age=0, s-maxage={self.shared_max_age}, must-revalidate"
 
+    def stamp_parts(self, endpoint: str) -> tuple[StampPart, ...]:
+        """What the endpoint's stamp is made of: the same functions in every app."""
+        return (*self.common, *self.by_endpoint.get(endpoint, ()))
+
     def statement(self, endpoint: str) -> Select | None:
         """One select of every stamp part of the page, built once: building the statement
         costs as much as running it."""
@@ -84,6 +88,11 @@ def rules_for(app: Flask) -> Rules:
     return rules
 
 
+# Reads a statement's rows with parameters, the statement built (once) by a function and
+# named by a key: `database.read_directly`, which the Flask side passes where it may.
+StampReader = Callable[[Hashable, Callable[[], Select], Mapping[str, Any]], Sequence[Any]]
+
+
 def page_key(
     engine: Engine,
     rules: Rules,
@@ -91,18 +100,28 @@ def page_key(
     endpoint: str,
     view_args: Mapping[str, Any],
     locale: str,
+    *,
+    read: StampReader | None = None,
 ) -> Key:
     """The key of a cacheable page: what it shows has not changed while this stays equal.
     The stamp is read before the page's own queries: a change committed meanwhile can only
-    put newer content under an older key, never stale content under the new one."""
+    put newer content under an older key, never stale content under the new one. `read`:
+    how to read it (else on a connection of its own from `engine`)."""
     stmt = rules.statement(endpoint)
     stamp: tuple[Any, ...] = ()
     # A URL part with a NUL names nothing (the view answers 404) and PostgreSQL refuses it.
     if stmt is not None and not any("\x00" in str(value) for value in view_args.values()):
-        # On a pooled connection rather than the request's ORM session: a hit then never
-        # opens (and tears down) a session, which is half of what a hit costs.
-        with engine.connect() as connection:
-            stamp = tuple(connection.execute(stmt, dict(view_args)).one())
+        if read is not None:
+            rows = read(
+                ("page-stamp", endpoint, rules.stamp_parts(endpoint)), lambda: stmt, view_args
+            )
+            (row,) = rows
+            stamp = tuple(row)
+        else:
+            # On a pooled connection rather than the request's ORM session: a hit then
+            # never opens (and tears down) a session, which is half of what a hit costs.
+            with engine.connect() as connection:
+                stamp = tuple(connection.execute(stmt, dict(view_args)).one())
     address = req.full_path if req.query_string else req.path
     # The host too: absolute links (canonical, share) are built from it. (Not
     # `request.host_url`: it costs a tenth of a hit.)

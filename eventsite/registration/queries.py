@@ -267,8 +267,29 @@ def _on_event_page_statement() -> Select[tuple[Registration]]:
 def get_active_registration_on_event_page(slug: str, user: User) -> Registration | None:
     """`user`'s active registration for the published or cancelled event at `slug`, found
     by the event's address: one query for the event page's registration box of someone
-    registered (the kept page's hole), where the event's own row is read otherwise."""
-    return db.session.scalar(_on_event_page_statement(), {"slug": slug, "user_id": user.id})
+    registered (the kept page's hole), where the event's own row is read otherwise.
+    Straight from the driver where nothing was read before it (`database.read_directly`:
+    through the ORM the query cost more than the rest of the box)."""
+    params = {"slug": slug, "user_id": user.id}
+    if not database.can_read_directly():
+        return db.session.scalar(_on_event_page_statement(), params)
+    rows = database.read_directly(
+        "registration-on-event-page", _on_event_page_row_statement, params
+    )
+    if not rows:
+        return None
+    return database.adopt(Registration, dict(zip(_registration_keys(), rows[0], strict=True)))
+
+
+@functools.cache
+def _registration_keys() -> tuple[str, ...]:
+    return tuple(prop.key for prop in sa_inspect(Registration).column_attrs)
+
+
+def _on_event_page_row_statement() -> Select[Any]:
+    """`_on_event_page_statement`'s registration as columns, for a direct read."""
+    columns = [getattr(Registration, key) for key in _registration_keys()]
+    return _on_event_page_statement().with_only_columns(*columns)
 
 
 def active_registrations_for_event(event: Event) -> Select[tuple[Registration]]:
@@ -385,22 +406,31 @@ def _for_user_statement() -> Select[Any]:
 def registrations_for_user(user: User) -> list[ListedRegistration]:
     """The person's registrations with their events, newest event first, for "My events":
     one join, only the columns it shows, read as plain rows (the ORM's objects cost twice
-    the query)."""
-    rows = database.flushed_connection().execute(_for_user_statement(), {"user_id": user.id})
+    the query), straight from the driver where nothing was read before it
+    (`database.read_directly`)."""
+    params = {"user_id": user.id}
+    if database.can_read_directly():
+        rows = database.read_directly("registrations-for-user", _for_user_statement, params)
+    else:
+        rows = list(database.flushed_connection().execute(_for_user_statement(), params))
     return [
         ListedRegistration(
-            id=row.id,
-            public_id=row.public_id,
-            event_id=row.event_id,
-            status=row.status,
-            event=ListedEvent(
-                row.title,
-                row.starts_at,
-                row.ends_at,
-                row.timezone,
-                row.is_all_day,
-                row.event_status,
-            ),
+            id=row_id,
+            public_id=public_id,
+            event_id=event_id,
+            status=status,
+            event=ListedEvent(title, starts_at, ends_at, timezone, is_all_day, event_status),
         )
-        for row in rows
+        for (
+            row_id,
+            public_id,
+            event_id,
+            status,
+            title,
+            starts_at,
+            ends_at,
+            timezone,
+            is_all_day,
+            event_status,
+        ) in rows
     ]
