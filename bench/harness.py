@@ -747,7 +747,9 @@ def _wrk_load(
         ).stdout
     finally:
         os.unlink(script.name)
-    line = next(line for line in out.splitlines() if line.startswith("eventsite-wrk "))
+    line = next((line for line in out.splitlines() if line.startswith("eventsite-wrk ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no report for {path}:\n{out}")
     count, micros, socket_errors, not_ok, median, p95 = (int(n) for n in line.split()[1:])
     return SummaryStats(
         latencies=[],
