@@ -266,7 +266,7 @@ def _forget_everything(app: Flask) -> None:
     page_cache = store.cache_for(app)
     if page_cache is not None:
         page_cache.clear()
-    cards._cards.clear()
+    cards.clear()
     fragments.clear()
     clear_feed_caches(vevents=True)
 

@@ -77,23 +77,29 @@ class _Kept:
     """A card's HTML with the words as text between slots, and without them (cancelled and
     ended events), and the facts the words are worked out from."""
 
-    __slots__ = ("facts", "parts", "without")
+    __slots__ = ("facts", "parts", "slots", "without")
 
     def __init__(self, with_slots: str, without: str, facts: CardFacts) -> None:
         self.parts = _SLOT_PATTERN.split(with_slots)  # text, name, text, name, ..., text
+        self.slots = tuple((i, self.parts[i]) for i in range(1, len(self.parts), 2))
         self.without = Markup(without)
         self.facts = facts
 
-    def fill(self, words: Any) -> Markup:
-        return Markup(
-            "".join(
-                part if i % 2 == 0 else str(escape(getattr(words, part)))
-                for i, part in enumerate(self.parts)
-            )
-        )
+    def fill(self, words: Any) -> str:
+        """The card with `words` (escaped) in its slots: HTML, for a Markup to hold."""
+        if words is None:
+            return self.without
+        parts = self.parts.copy()
+        for i, name in self.slots:
+            parts[i] = escape(getattr(words, name))
+        return "".join(parts)
 
 
 _cards: catalogue.VersionedMemo[_Kept] = catalogue.VersionedMemo(max_entries=2048)
+# A page's cards together, by their ids in page order: a listing seen again looks its cards
+# up once, not once each (the twenty lookups, each with its key in the request's language,
+# were ~5 % of a rendered listing's time in a gunicorn worker: py-spy under `make bench`).
+_pages: catalogue.VersionedMemo[tuple[_Kept, ...]] = catalogue.VersionedMemo(max_entries=1024)
 
 
 def _key(event_id: int, heading: str, eager_image: bool) -> tuple[int, str, str, bool]:
@@ -105,6 +111,9 @@ def kept_facts(event_ids: Sequence[int], heading: str = "h3") -> dict[int, CardF
     page order (the first card loads its cover at once, the others lazily): the listing
     need not read those events at all."""
     stamp = catalogue.request_stamp()
+    page = _pages.peek(stamp, _page_key(event_ids, heading))
+    if page is not None:
+        return {kept.facts.id: kept.facts for kept in page}
     found = {}
     for position, event_id in enumerate(event_ids):
         kept = _cards.peek(stamp, _key(event_id, heading, position == 0))
@@ -113,19 +122,44 @@ def kept_facts(event_ids: Sequence[int], heading: str = "h3") -> dict[int, CardF
     return found
 
 
-def cached_card(
+def _page_key(event_ids: Sequence[int], heading: str) -> tuple[Any, ...]:
+    return (tuple(event_ids), heading, current_code())
+
+
+def cached_cards(
+    macro: Callable[..., str],
+    events: Sequence[Event | CardFacts],
+    labels: Mapping[str, str],
+    registration: Mapping[int, Any],
+    heading: str = "h3",
+) -> Markup:
+    """A page's cards, each in its `<li>`: `macro(event, labels, heading=...,
+    registration=..., eager_image=...)` (macros/events.html's `event_card`; the first
+    card loads its cover at once, the others lazily), each card from this process's copy
+    while the catalogue version holds, with `registration[event.id]`'s words (None: none).
+    `labels` are the page's translated words, the same for every page in one language.
+    `events`: events, or the facts `kept_facts` found for them (their cards are kept)."""
+    ids = [event.id for event in events]
+
+    def render() -> tuple[_Kept, ...]:
+        return tuple(
+            _card(macro, event, labels, heading, position == 0)
+            for position, event in enumerate(events)
+        )
+
+    page = _pages.get(catalogue.request_stamp(), _page_key(ids, heading), render)
+    return Markup("".join(f"<li>{kept.fill(registration[kept.facts.id])}</li>" for kept in page))
+
+
+def _card(
     macro: Callable[..., str],
     event: Event | CardFacts,
     labels: Mapping[str, str],
-    registration: Any = None,
-    heading: str = "h3",
-    eager_image: bool = False,
-) -> Markup:
-    """`macro(event, labels, heading=..., registration=..., eager_image=...)`
-    (macros/events.html's `event_card`; the first card of a page loads its cover at once),
-    from this process's copy while the catalogue version holds. `labels` are the page's
-    translated words, the same for every page in one language. `event`: the event, or the
-    facts `kept_facts` found for it (its card is kept, then)."""
+    heading: str,
+    eager_image: bool,
+) -> _Kept:
+    """One card, kept: rendered with a stand-in for its registration words, and without
+    them (cancelled and ended events)."""
 
     def render() -> _Kept:
         assert isinstance(event, Event), "a card is kept from its event"
@@ -137,5 +171,10 @@ def cached_card(
             CardFacts.of(event),
         )
 
-    kept = _cards.get(catalogue.request_stamp(), _key(event.id, heading, eager_image), render)
-    return kept.without if registration is None else kept.fill(registration)
+    return _cards.get(catalogue.request_stamp(), _key(event.id, heading, eager_image), render)
+
+
+def clear() -> None:
+    """Forget every kept card (the tests, the scale bench: what a fresh process holds)."""
+    _cards.clear()
+    _pages.clear()

@@ -44,7 +44,7 @@ bp = Blueprint("events", __name__)
 # Every template may show an event card or its kind, not only this blueprint's.
 bp.add_app_template_filter(labels.kind_label, "kind_label")
 bp.add_app_template_global(labels.card_facts, "card_facts")
-bp.add_app_template_global(cards.cached_card, "cached_card")
+bp.add_app_template_global(cards.cached_cards, "cached_cards")
 bp.add_app_template_filter(month.month_heading, "month_heading")
 
 # Pages marked @page_cache.cacheable are the same for every anonymous visitor while the
@@ -246,7 +246,10 @@ def _render_listing(
         upcoming_url=_link(link_endpoint, path_args, filter_args),
         past_url=_link(link_endpoint, path_args, filter_args, {"when": listings.Period.PAST}),
         feed_url=_feed_url(topic, organisation, filter_args),
-        link_preview=previews.link_preview(logo=organisation.logo_image if organisation else None),
+        # Called where the piece that shows it is not kept (listing.html).
+        page_preview=lambda: previews.link_preview(
+            logo=organisation.logo_image if organisation else None
+        ),
         calendar_url=_link("events.calendar", filters.query_args()),
     )
 

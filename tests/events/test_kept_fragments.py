@@ -28,7 +28,7 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 def _nothing_kept_from_other_tests() -> None:
     # Each test's database starts again at an empty catalogue; the stamp's time tells them
     # apart, but a test that measures queries should not depend on that.
-    cards._cards.clear()
+    cards.clear()
     listing._choices.clear()
     fragments.clear()
 
