@@ -349,6 +349,21 @@ def test_logging_out_ends_copied_session_and_remember_cookies(app, client, make_
     assert client.get("/account/").status_code == 200
 
 
+def test_a_forged_or_missing_session_cookie_is_an_anonymous_visit(app, client, make_user) -> None:
+    user = make_user()
+    log_in(client, user.email, "correct horse battery staple")
+    session_cookie = client.get_cookie("session").value
+    assert _browser_with_cookie(app, "session", session_cookie).get("/account/").status_code == 200
+    for value in (session_cookie[:-3] + "abc", "not-signed-at-all", ""):
+        browser = _browser_with_cookie(app, "session", value)
+        response = browser.get("/account/")
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+        assert "Log in" in browser.get("/events/").get_data(as_text=True)
+    # No cookie at all: nothing to unsign, and nothing set in return on a plain page.
+    response = app.test_client().get("/events/")
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+
+
 @pytest.mark.usefixtures("csrf_enabled")
 def test_csrf_missing_or_wrong_is_refused(client, make_user, login) -> None:
     user = make_user()

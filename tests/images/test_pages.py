@@ -120,6 +120,12 @@ def test_without_a_cover_the_preview_is_the_logo_then_the_sites_own(
     assert meta(page)["og:image"] == f"http://localhost/images/{logo}"
     page = parsed(client.get(f"/organisations/{plain.organisation.slug}"))
     assert meta(page)["og:image"] == "http://localhost/static/og-default.png"
+    # A new logo shows in the next preview (the piece that draws it is kept until then).
+    organisations.set_logo(plain.organisation, pictures.png(640, 640), "", None, NOW)
+    db.session.commit()
+    page = parsed(client.get(f"/organisations/{plain.organisation.slug}"))
+    new_logo = plain.organisation.logo_image.variant_for(1200)["jpeg"]
+    assert meta(page)["og:image"] == f"http://localhost/images/{new_logo}"
 
 
 def test_speaker_photos_show_on_the_event_page(
