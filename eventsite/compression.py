@@ -38,6 +38,8 @@ import brotli
 from flask import Flask, Response, request
 from werkzeug.http import parse_accept_header
 
+from eventsite import headers
+
 # Preferred first when a client takes both equally (brotli is ~10 % smaller on our pages).
 ENCODINGS = ("br", "gzip")
 # Smaller answers are sent as they are: the gain is a packet at most, and the cost is not.
@@ -162,7 +164,7 @@ def compress_response(response: Response) -> Response:
         response.status_code < 200
         or response.status_code in (204, 206, 304)
         or "Content-Encoding" in response.headers
-        or response.cache_control.no_transform
+        or "no-transform" in response.headers.get("Cache-Control", "").lower()
         or not is_textual(response.mimetype or "")
     ):
         return response
@@ -177,7 +179,7 @@ def compress_response(response: Response) -> Response:
     body = response.get_data()
     if len(body) < MIN_BYTES:
         return response
-    response.vary.add("Accept-Encoding")
+    headers.add_vary(response.headers, "Accept-Encoding")
     encoding = negotiate(request.headers.get("Accept-Encoding"))
     if encoding is None or may_be_attacked_through_length():
         return response

@@ -25,6 +25,8 @@ from markupsafe import Markup
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import dump_cookie, parse_accept_header
 
+from eventsite import headers
+
 DEFAULT = "en"
 # Each language named in itself (the switcher shows these names).
 LANGUAGES: dict[str, str] = {
@@ -193,8 +195,7 @@ def _say_language(response: Response) -> Response:
         return response
     response.headers["Content-Language"] = html_lang(current_code())
     if vary_on_visitor(source):
-        response.vary.add("Accept-Language")
-        response.vary.add("Cookie")
+        headers.add_vary(response.headers, "Accept-Language", "Cookie")
     return response
 
 

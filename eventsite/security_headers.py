@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
 
+from eventsite import headers
+
 # Everything the pages use comes from the site itself: one stylesheet, a few scripts, and
 # the pictures, always served by its own /images/ route (even from an S3 store). No inline
 # script or style attribute anywhere (JSON-LD is a data block, which CSP does not run).
@@ -38,8 +40,7 @@ def register_security_headers(app: Flask) -> None:
             # A secret in the address (reset, confirmation, invitation, private feed): never
             # pass it on to another site in a Referer.
             response.headers["Referrer-Policy"] = "no-referrer"
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)  # a view may be stricter
+        headers.set_defaults(response.headers, HEADERS.items())  # a view may be stricter
         if request.is_secure and current_app.config.get("HSTS_ENABLED"):
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response

@@ -223,6 +223,12 @@ def card_state(
     return CardState(message, "few" if left < FEW_PLACES_LEFT else "open")
 
 
+def reads_place_counts(event: Event | CardFacts, now: datetime) -> bool:
+    """Whether `card_state` and `registration_state` read the event's counts: registration
+    is open and places are limited (else their words say so without them)."""
+    return event.capacity is not None and window_state(event, now) == WindowState.OPEN
+
+
 @lru_cache(maxsize=1024)
 def _day_and_month(day: date, locale_name: str) -> str:
     """ "3 March" in the reader's language: many cards open on the same days, and Babel's

@@ -127,10 +127,15 @@ def card_registration(
     events: list[Event | CardFacts],
 ) -> dict[int, rules.CardState | None]:
     """What each listing card says about registering, by event id: the event page's rules
-    and counts, read for the whole page in one grouped query."""
+    and counts, read for the whole page in one grouped query (for the cards that say how
+    many places are left; a page of past or closed events reads none)."""
     now = utcnow()
-    counts = queries.count_places_by_event(events, now)
-    return {event.id: rules.card_state(event, now, counts[event.id]) for event in events}
+    counted = [event for event in events if rules.reads_place_counts(event, now)]
+    counts = queries.count_places_by_event(counted, now) if counted else {}
+    unread = queries.PlaceCounts()  # not read (`reads_place_counts`)
+    return {
+        event.id: rules.card_state(event, now, counts.get(event.id, unread)) for event in events
+    }
 
 
 @bp.app_template_global()
@@ -145,8 +150,13 @@ def registration_box(
     if mine is not None:
         return own_box(mine)
     now = utcnow()
+    # Counted only where the words say how many places are left.
+    if rules.reads_place_counts(event, now):
+        counts = queries.count_places(event, now)
+    else:
+        counts = queries.PlaceCounts()
     return {
-        "state": rules.registration_state(event, now, queries.count_places(event, now)),
+        "state": rules.registration_state(event, now, counts),
         "registration": None,
         "rank": None,
         "status_label": "",

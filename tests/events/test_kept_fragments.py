@@ -220,7 +220,7 @@ def test_a_topic_made_after_a_listing_named_it_is_a_filter_on_the_next_one(
 def test_the_second_listing_skips_the_filter_and_topic_queries(
     client, make_event, make_topic, count_queries
 ) -> None:
-    make_event(topics=[make_topic()])
+    make_event(topics=[make_topic()], capacity=25)
     with count_queries() as cold:
         client.get("/events/")
     with count_queries() as warm:
@@ -238,14 +238,36 @@ def test_the_second_listing_skips_the_filter_and_topic_queries(
 def test_the_second_filtered_listing_reads_the_stamp_and_the_places_only(
     client, make_event, make_topic, count_queries
 ) -> None:
-    make_event(topics=[make_topic("Climate", "climate")], format="hybrid")
+    make_event(topics=[make_topic("Climate", "climate")], format="hybrid", capacity=40)
     path = "/events/?topic=climate&format=hybrid&q=event"
     client.get(path)
     with count_queries() as warm:
         page = client.get(path).get_data(as_text=True)
-    assert "1 upcoming event" in page
+    assert "1 upcoming event" in page and "40 places left" in page
     assert warm.count == 2, warm.statements  # the catalogue's stamp, the places
     assert not any("FROM topics" in s or "FROM events" in s for s in warm.statements)
+
+
+def test_cards_that_show_no_places_left_read_no_places(
+    client, make_event, make_user, make_registration, count_queries
+) -> None:
+    # Open without a limit, closed, not open yet: the words need no count.
+    unlimited = make_event(title="Come one, come all")
+    make_registration(make_user(), unlimited)
+    make_event(title="Closed early", capacity=10, registration_closes_at=utcnow())
+    make_event(title="Opens later", capacity=10, registration_opens_at=utcnow() + timedelta(days=3))
+    client.get("/events/")
+    with count_queries() as warm:
+        page = client.get("/events/").get_data(as_text=True)
+    words = [
+        text(card)
+        for card in re.findall(r'<article class="event-card.*?</article>', page, flags=re.S)
+    ]
+    assert "Registration open" in words[0]
+    assert "Registration closed" in words[1]
+    assert "Opens" in words[2]
+    assert warm.count == 1, warm.statements  # the catalogue's stamp alone
+    assert not any("registrations" in s for s in warm.statements)
 
 
 def test_the_kept_count_and_page_follow_the_catalogue(client, make_event) -> None:
@@ -349,7 +371,7 @@ def test_a_kept_agenda_is_the_agenda_a_render_gives(
 def test_the_next_event_page_reads_neither_sessions_nor_speakers(
     client, make_event, make_session, make_speaker, count_queries
 ) -> None:
-    event = make_event()
+    event = make_event(capacity=60)
     make_session(event, [make_speaker("Ada Example", affiliation="CERN")], title="Opening")
     path = f"/events/{event.slug}"
     with count_queries() as cold:
@@ -523,7 +545,7 @@ def test_a_crawl_through_filter_combinations_leaves_the_kept_event_pages(
 ) -> None:
     """The pieces kept per query string (the filter form, the subscribe links) have memos
     of their own: filling them never empties the one that keeps the event pages."""
-    event = make_event(title="Kept page")
+    event = make_event(title="Kept page", capacity=30)
     make_session(event, title="Opening")
     path = f"/events/{event.slug}"
     client.get(path)
@@ -536,3 +558,22 @@ def test_a_crawl_through_filter_combinations_leaves_the_kept_event_pages(
         page = client.get(path).get_data(as_text=True)
     assert "Kept page" in page and "Opening" in page
     assert warm.count == 2, warm.statements  # the event with the stamp, the places
+
+
+def test_the_box_counts_places_only_where_it_says_how_many_are_left(
+    client, make_event, make_user, make_registration, count_queries
+) -> None:
+    limited = make_event(capacity=5)
+    make_registration(make_user(), limited)
+    later = make_event(capacity=5, registration_opens_at=utcnow() + timedelta(days=2))
+    unlimited = make_event(capacity=None)
+    for event, words, counted in (
+        (limited, "4 places", True),
+        (later, "Registration opens on", False),
+        (unlimited, "Registration open", False),
+    ):
+        client.get(f"/events/{event.slug}")  # the page's kept pieces are drawn once
+        with count_queries() as counter:
+            assert words in text(client.get(f"/events/{event.slug}").get_data(as_text=True))
+        read_registrations = any("FROM registrations" in s for s in counter.statements)
+        assert read_registrations is counted, (words, counter.statements)
