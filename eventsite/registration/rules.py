@@ -207,14 +207,29 @@ def card_state(
     if state == WindowState.NOT_YET_OPEN:
         assert event.registration_opens_at is not None  # the state says it is set
         day = timeutil.to_local(event.registration_opens_at, event.timezone).date()
-        return CardState(_("Opens %(day)s", day=_day_and_month(day, current_code())), "soon")
+        return _card_words(state, day, None, False, current_code())
+    if state == WindowState.CLOSED:
+        return _card_words(state, None, None, False, current_code())
+    left = queries.places_left(event, counts)
+    return _card_words(state, None, left, event.has_waiting_list, current_code())
+
+
+@lru_cache(maxsize=4096)
+def _card_words(
+    state: WindowState, day: date | None, left: int | None, has_waiting_list: bool, code: str
+) -> CardState:
+    """`card_state`'s words, per language (`code`, which the translations read for
+    themselves): a page's cards say the same few things, and writing each out again was
+    ~2 % of a rendered listing's time in a gunicorn worker (py-spy under `make bench`)."""
+    if state == WindowState.NOT_YET_OPEN:
+        assert day is not None
+        return CardState(_("Opens %(day)s", day=_day_and_month(day, code)), "soon")
     if state == WindowState.CLOSED:
         return CardState(_("Registration closed"), "closed")
-    left = queries.places_left(event, counts)
     if left is None:
         return CardState(_("Registration open"), "open")
     if left == 0:
-        if event.has_waiting_list:
+        if has_waiting_list:
             return CardState(_("Waiting list"), "waiting")
         return CardState(_("Full"), "full")
     message = ngettext(
