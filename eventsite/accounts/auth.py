@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask, Request, current_app, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user, user_logged_in
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapper, joinedload
@@ -60,14 +62,24 @@ def _anonymous_without_cookies() -> None:
 
 class CookieSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, with nothing to unsign when the request brings no
-    session cookie (every anonymous visitor's first page): Flask builds its signing
-    serializer before it looks for the cookie, some 1.7 % of a rendered page's time in a
-    gunicorn worker (py-spy under `make bench`'s wrk load)."""
+    session cookie (every anonymous visitor's first page), and one signing serializer
+    while the keys stay the same: Flask builds a new one for every request before it even
+    looks for the cookie, some 1.7 % of a rendered page's time in a gunicorn worker (py-spy
+    under `make bench`'s wrk load)."""
+
+    _kept: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        kept = self._kept
+        if kept is None or kept[0] != keys:
+            kept = self._kept = (keys, super().get_signing_serializer(app))
+        return kept[1]
 
 
 @functools.cache

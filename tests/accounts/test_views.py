@@ -364,6 +364,22 @@ def test_a_forged_or_missing_session_cookie_is_an_anonymous_visit(app, client, m
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
 
 
+def test_a_new_secret_key_keeps_sessions_only_through_its_fallbacks(app, client, make_user) -> None:
+    user = make_user()
+    log_in(client, user.email, "correct horse battery staple")
+    assert client.get("/account/").status_code == 200
+    old = app.secret_key
+    try:
+        app.secret_key = "a brand new secret key for this test"
+        app.config["SECRET_KEY_FALLBACKS"] = [old]
+        assert client.get("/account/").status_code == 200  # signed with the old key
+        app.config["SECRET_KEY_FALLBACKS"] = []
+        assert client.get("/account/").status_code == 302  # no key signs it any more
+    finally:
+        app.secret_key = old
+        app.config["SECRET_KEY_FALLBACKS"] = []
+
+
 @pytest.mark.usefixtures("csrf_enabled")
 def test_csrf_missing_or_wrong_is_refused(client, make_user, login) -> None:
     user = make_user()
