@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 from eventsite import catalogue
 from eventsite.events.models import Event, EventStatus
 from eventsite.i18n import current_code
+from eventsite.i18n import gettext as _
 
 # Between two of these, the name of the words' attribute that stands there.
 _MARK = "\x1e"
@@ -126,22 +127,34 @@ def _page_key(event_ids: Sequence[int], heading: str) -> tuple[Any, ...]:
     return (tuple(event_ids), heading, current_code())
 
 
+def card_labels() -> dict[str, str]:
+    """The words of every card, in the reader's language: translated when cards are
+    rendered, not on every listing."""
+    return {
+        "when": _("When"),
+        "where": _("Where"),
+        "organiser": _("Organiser"),
+        "topics": _("Topics"),
+        "cancelled": _("Cancelled"),
+    }
+
+
 def cached_cards(
     macro: Callable[..., str],
     events: Sequence[Event | CardFacts],
-    labels: Mapping[str, str],
     registration: Mapping[int, Any],
     heading: str = "h3",
 ) -> Markup:
     """A page's cards, each in its `<li>`: `macro(event, labels, heading=...,
-    registration=..., eager_image=...)` (macros/events.html's `event_card`; the first
-    card loads its cover at once, the others lazily), each card from this process's copy
-    while the catalogue version holds, with `registration[event.id]`'s words (None: none).
-    `labels` are the page's translated words, the same for every page in one language.
-    `events`: events, or the facts `kept_facts` found for them (their cards are kept)."""
+    registration=..., eager_image=...)` (macros/events.html's `event_card`, given
+    `card_labels()`; the first card loads its cover at once, the others lazily), each card
+    from this process's copy while the catalogue version holds, with
+    `registration[event.id]`'s words (None: none). `events`: events, or the facts
+    `kept_facts` found for them (their cards are kept)."""
     ids = [event.id for event in events]
 
     def render() -> tuple[_Kept, ...]:
+        labels = card_labels()
         return tuple(
             _card(macro, event, labels, heading, position == 0)
             for position, event in enumerate(events)
