@@ -99,7 +99,7 @@ def test_places_read_directly_are_the_places_the_session_counts(
 def test_a_warm_listing_begins_no_session_transaction_and_keeps_no_connection(
     app, client, make_event, session_begins, count_queries
 ) -> None:
-    make_event(title="Water and health")
+    make_event(title="Water and health", capacity=100)
     client.get("/events/")
     _fresh_session()
     session_begins.clear()
@@ -146,7 +146,7 @@ def test_a_failed_direct_read_raises_sqlalchemys_error_and_gives_its_connection_
 def test_a_warm_event_page_reads_the_event_directly(
     app, client, make_event, session_begins, count_queries
 ) -> None:
-    event = make_event(title="Soil and water", description="Roots **deep**.")
+    event = make_event(title="Soil and water", description="Roots **deep**.", capacity=40)
     slug = event.slug
     client.get(f"/events/{slug}")
     _fresh_session()
