@@ -308,6 +308,25 @@ def test_a_kept_pager_follows_the_pages_and_the_filters(
     assert "/events/?topic=soil&page=3" in pager("/events/?topic=soil")
 
 
+def test_the_kept_tabs_follow_a_topic_that_comes_to_exist(client, make_event, make_topic) -> None:
+    def tabs(path: str) -> list[str]:
+        body = client.get(path).get_data(as_text=True)
+        nav = re.search(r'<nav class="tabs".*?</nav>', body, flags=re.S)
+        assert nav is not None, body
+        return [html.unescape(link) for link in re.findall(r'href="([^"]+)"', nav.group(0))]
+
+    make_event(title="First")
+    # An unknown topic is left out of the links to the other views...
+    assert tabs("/events/?topic=soil") == ["/events/", "/events/?when=past", "/events/calendar"]
+    make_topic("Soil", "soil")
+    # ... and kept in them once it exists: the same address draws its tabs again.
+    assert tabs("/events/?topic=soil") == [
+        "/events/?topic=soil",
+        "/events/?topic=soil&when=past",
+        "/events/calendar?topic=soil",
+    ]
+
+
 def test_a_page_with_kept_and_new_cards_loads_the_new_ones_whole(
     client, make_event, make_topic, make_organisation, count_queries
 ) -> None:
