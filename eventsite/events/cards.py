@@ -18,11 +18,15 @@ from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from eventsite import catalogue
 from eventsite.events.models import Event, EventStatus
+from eventsite.extensions import db
 from eventsite.i18n import current_code
 from eventsite.i18n import gettext as _
+from eventsite.organisations.models import Organisation
 
 # Between two of these, the name of the words' attribute that stands there.
 _MARK = "\x1e"
@@ -175,16 +179,42 @@ def _card(
     them (cancelled and ended events)."""
 
     def render() -> _Kept:
-        assert isinstance(event, Event), "a card is kept from its event"
+        # Given facts, the card was kept when the page was read; if it is gone now (another
+        # thread's request moved the memo to another catalogue version meanwhile), its
+        # event is read again. Gone from the database too: an empty card, this once.
+        full = event if isinstance(event, Event) else next(iter(events_for_cards([event.id])), None)
+        if full is None:
+            assert isinstance(event, CardFacts)
+            return _Kept("", "", event)
         # With and without the words: a card shown without them (a past event's) is shown
         # from the facts alone, like any other kept card.
         return _Kept(
-            macro(event, labels, heading=heading, registration=_SLOT, eager_image=eager_image),
-            macro(event, labels, heading=heading, registration=None, eager_image=eager_image),
-            CardFacts.of(event),
+            macro(full, labels, heading=heading, registration=_SLOT, eager_image=eager_image),
+            macro(full, labels, heading=heading, registration=None, eager_image=eager_image),
+            CardFacts.of(full),
         )
 
     return _cards.get(catalogue.request_stamp(), _key(event.id, heading, eager_image), render)
+
+
+def events_for_cards(ids: Sequence[int]) -> list[Event]:
+    """The events with what their cards show (organisation and logo, cover, topics), in
+    one query and one more for the topics, in no particular order."""
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.id.in_(ids))
+            .options(
+                # The cards show neither description nor search text: the widest columns
+                # of the table.
+                defer(Event.description),
+                defer(Event.search_text),
+                joinedload(Event.organisation).joinedload(Organisation.logo_image),
+                joinedload(Event.cover_image),
+                selectinload(Event.topics),
+            )
+        )
+    )
 
 
 def clear() -> None:

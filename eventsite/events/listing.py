@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Select, column, exists, func, select, table
-from sqlalchemy.orm import defer, joinedload, selectinload
 
 from eventsite import catalogue, database, templating
 from eventsite.events import cards
@@ -293,22 +292,7 @@ def paginate_events(
     fresh = [event_id for event_id in ids if event_id not in kept]
     events: dict[int, Event | cards.CardFacts] = dict(kept)
     if fresh:
-        events.update(
-            (event.id, event)
-            for event in db.session.scalars(
-                select(Event)
-                .where(Event.id.in_(fresh))
-                .options(
-                    # The cards show neither description nor search text: the widest
-                    # columns of the table.
-                    defer(Event.description),
-                    defer(Event.search_text),
-                    joinedload(Event.organisation).joinedload(Organisation.logo_image),
-                    joinedload(Event.cover_image),
-                    selectinload(Event.topics),
-                )
-            )
-        )
+        events.update((event.id, event) for event in cards.events_for_cards(fresh))
     return Page(
         [events[event_id] for event_id in ids if event_id in events], total or 0, number, per_page
     )

@@ -308,6 +308,28 @@ def test_a_kept_pager_follows_the_pages_and_the_filters(
     assert "/events/?topic=soil&page=3" in pager("/events/?topic=soil")
 
 
+def test_cards_gone_between_reading_the_page_and_drawing_it_are_drawn_from_their_events(
+    client, make_event, monkeypatch
+) -> None:
+    """Another thread's request may move the kept cards to another catalogue version after
+    this one took their facts (a threaded server): the page reads those events again."""
+    make_event(title="Still here", capacity=12)
+    make_event(title="Also here")
+    first = client.get("/events/").get_data(as_text=True)
+    kept_facts = cards.kept_facts
+
+    def then_forgotten(*args, **kwargs):
+        found = kept_facts(*args, **kwargs)
+        assert found  # the page found its cards kept...
+        cards.clear()  # ... and they are gone before they are drawn
+        return found
+
+    monkeypatch.setattr(cards, "kept_facts", then_forgotten)
+    again = client.get("/events/")
+    assert again.status_code == 200
+    assert again.get_data(as_text=True) == first
+
+
 def test_the_kept_tabs_follow_a_topic_that_comes_to_exist(client, make_event, make_topic) -> None:
     def tabs(path: str) -> list[str]:
         body = client.get(path).get_data(as_text=True)
