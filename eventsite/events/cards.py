@@ -165,7 +165,8 @@ def cached_cards(
         )
 
     page = _pages.get(catalogue.request_stamp(), _page_key(ids, heading), render)
-    return Markup("".join(f"<li>{kept.fill(registration[kept.facts.id])}</li>" for kept in page))
+    filled = (kept.fill(registration[kept.facts.id]) for kept in page)
+    return Markup("".join(f"<li>{card}</li>" for card in filled if card))  # none: gone
 
 
 def _card(
@@ -181,7 +182,7 @@ def _card(
     def render() -> _Kept:
         # Given facts, the card was kept when the page was read; if it is gone now (another
         # thread's request moved the memo to another catalogue version meanwhile), its
-        # event is read again. Gone from the database too: an empty card, this once.
+        # event is read again. Gone from the database too: no card (`cached_cards`).
         full = event if isinstance(event, Event) else next(iter(events_for_cards([event.id])), None)
         if full is None:
             assert isinstance(event, CardFacts)

@@ -40,6 +40,14 @@ def cards_of(client, path: str = "/events/") -> list[str]:
     return re.findall(r'<article class="event-card.*?</article>', body, flags=re.S)
 
 
+def nav_links(client, path: str, nav_class: str) -> list[str]:
+    """The addresses a page's `<nav class="...">` links to, in order."""
+    body = client.get(path).get_data(as_text=True)
+    nav = re.search(rf'<nav class="{nav_class}".*?</nav>', body, flags=re.S)
+    assert nav is not None, body
+    return [html.unescape(link) for link in re.findall(r'href="([^"]+)"', nav.group(0))]
+
+
 def text(fragment: str) -> str:
     return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", fragment).split()))
 
@@ -258,11 +266,7 @@ def test_cards_that_show_no_places_left_read_no_places(
     make_event(title="Opens later", capacity=10, registration_opens_at=utcnow() + timedelta(days=3))
     client.get("/events/")
     with count_queries() as warm:
-        page = client.get("/events/").get_data(as_text=True)
-    words = [
-        text(card)
-        for card in re.findall(r'<article class="event-card.*?</article>', page, flags=re.S)
-    ]
+        words = [text(card) for card in cards_of(client)]
     assert "Registration open" in words[0]
     assert "Registration closed" in words[1]
     assert "Opens" in words[2]
@@ -286,10 +290,7 @@ def test_a_kept_pager_follows_the_pages_and_the_filters(
     app.config["EVENTS_PER_PAGE"] = 1
 
     def pager(path: str) -> list[str]:
-        body = client.get(path).get_data(as_text=True)
-        nav = re.search(r'<nav class="pagination".*?</nav>', body, flags=re.S)
-        assert nav is not None, body
-        return [html.unescape(link) for link in re.findall(r'href="([^"]+)"', nav.group(0))]
+        return nav_links(client, path, "pagination")
 
     make_event(title="First")
     make_event(title="Second")
@@ -330,12 +331,32 @@ def test_cards_gone_between_reading_the_page_and_drawing_it_are_drawn_from_their
     assert again.get_data(as_text=True) == first
 
 
+def test_a_card_whose_event_is_deleted_before_it_is_drawn_is_left_out(
+    client, make_event, monkeypatch
+) -> None:
+    make_event(title="Still here")
+    gone = make_event(title="Deleted meanwhile")
+    assert len(cards_of(client)) == 2
+    kept_facts = cards.kept_facts
+
+    def then_deleted(*args, **kwargs):
+        found = kept_facts(*args, **kwargs)
+        cards.clear()
+        db.session.delete(gone)  # by another request, after this one read its page
+        db.session.commit()
+        return found
+
+    monkeypatch.setattr(cards, "kept_facts", then_deleted)
+    response = client.get("/events/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Still here" in page and "Deleted meanwhile" not in page
+    assert "<li></li>" not in page
+
+
 def test_the_kept_tabs_follow_a_topic_that_comes_to_exist(client, make_event, make_topic) -> None:
     def tabs(path: str) -> list[str]:
-        body = client.get(path).get_data(as_text=True)
-        nav = re.search(r'<nav class="tabs".*?</nav>', body, flags=re.S)
-        assert nav is not None, body
-        return [html.unescape(link) for link in re.findall(r'href="([^"]+)"', nav.group(0))]
+        return nav_links(client, path, "tabs")
 
     make_event(title="First")
     # An unknown topic is left out of the links to the other views...
