@@ -138,6 +138,12 @@ def restartable_smtp(app: Flask) -> Iterator[RestartableSMTP]:
         server.stop()
 
 
+# How long each conversation with the hung server waits: far longer than a request may take
+# in a test that says none waits for it, so that a busy machine's pause of a few seconds
+# (the whole suite, under CI) cannot pass for a request that waited.
+HUNG_SECONDS = 10
+
+
 class StallingSMTP:
     """A mail server that has hung: it accepts TCP connections and never says a word, so
     every SMTP conversation waits for MAIL_TIMEOUT. `close()` drops the connections (the
@@ -177,9 +183,10 @@ class StallingSMTP:
 
 @pytest.fixture
 def stalling_smtp(app: Flask) -> Iterator[StallingSMTP]:
-    """Point the app at a mail server that never answers, with a short MAIL_TIMEOUT."""
+    """Point the app at a mail server that never answers, with MAIL_TIMEOUT at
+    HUNG_SECONDS (the test ends the hang at once with `close()`)."""
     server = StallingSMTP()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_TIMEOUT=3)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_TIMEOUT=HUNG_SECONDS)
     try:
         yield server
     finally:
