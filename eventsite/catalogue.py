@@ -1,6 +1,8 @@
 """The catalogue version: bumped in the same transaction as every change to what calendars
-and cached pages show, and read with one primary-key lookup, so a feed's ETag (feeds/) or a
-cached page's key (the page cache) costs one query whatever the catalogue's size.
+and cached pages show (and to what a process keeps by it: a registration form's
+questions, an organisation's webhook endpoints), and read with one primary-key lookup, so
+a feed's ETag (feeds/) or a cached page's key (the page cache) costs one query whatever
+the catalogue's size.
 
 Shared infrastructure: it knows no model of its own beyond its one-row table. The packages
 that own what the catalogue holds say which of their models count, when they are imported
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from flask import g
+from flask import g, has_app_context, has_request_context
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -146,6 +148,15 @@ def request_stamp() -> Stamp:
     return stamp
 
 
+def known_request_stamp() -> Stamp | None:
+    """The stamp this request has read already (with its event, say), or None: never a
+    query. A value kept by it (`VersionedMemo`) costs nothing to look up then, where
+    reading the stamp for it would cost what the lookup saves. None outside a request
+    (a worker's app context lives for hours) and after the request changed the catalogue
+    itself (`bump`)."""
+    return g.get("catalogue_stamp") if has_request_context() else None
+
+
 def remember_request_stamp(version: int | None, changed_at: datetime | None) -> Stamp:
     """This request's stamp, read with another statement's row (`stamp_columns`) rather
     than on its own: kept as `request_stamp`'s, unless the request had read one already."""
@@ -198,6 +209,10 @@ def bump(connection: Connection, now: datetime | None = None) -> None:
     """version + 1 in one atomic statement (the row is created by the first change).
     On PostgreSQL the row stays locked until the transaction ends, so writers of the
     catalogue take turns; `changed_at` never goes back."""
+    if has_app_context():
+        # What this request reads from now on includes its own change: the stamp it read
+        # before no longer describes it (read again, in its transaction, when asked for).
+        g.pop("catalogue_stamp", None)
     table = CatalogueVersion.__table__
     now = now or utcnow()
     later = case((table.c.changed_at > now, table.c.changed_at), else_=literal(now, UTCDateTime()))

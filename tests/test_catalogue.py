@@ -188,3 +188,22 @@ def test_backfill_fills_rows_written_around_the_orm(app, make_event):
     text = db.session.scalar(select(Event.description_text).where(Event.slug == "bulk-loaded"))
     assert text == "Some Markdown"
     assert search_text.backfill_description_text(db.session) == 0
+
+
+def test_a_request_that_changes_the_catalogue_forgets_the_stamp_it_read(app, make_event) -> None:
+    """What is kept by the stamp (`known_request_stamp`) is not looked up under the stamp
+    read before the request's own change: after it, the request knows no stamp until it
+    reads one again, in its transaction, with its change."""
+    event = make_event()
+    db.session.commit()
+    with app.test_request_context("/workspace/", method="POST"):
+        before = catalogue.request_stamp()
+        assert catalogue.known_request_stamp() == before
+        event.title = "Renamed Forum"
+        db.session.flush()  # moves the version
+        assert catalogue.known_request_stamp() is None
+        after = catalogue.request_stamp()
+        assert after.version == before.version + 1
+        assert catalogue.known_request_stamp() == after
+        db.session.rollback()
+    assert catalogue.known_request_stamp() is None  # outside a request: never kept

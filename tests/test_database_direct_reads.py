@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Table,
+    bindparam,
     insert,
     literal_column,
     select,
@@ -260,3 +261,22 @@ def test_an_insert_in_session_refuses_to_write_null_over_a_server_default(app) -
     refused = pytest.raises(ValueError, match="server default")
     with app.test_request_context("/events/", method="POST"), refused:
         database.insert_in_session("never run", lambda: insert(table), table, {})
+
+
+def test_a_failed_read_in_the_session_leaves_the_next_read_working(app, make_event) -> None:
+    """Reads share a driver cursor per connection (`database._kept_cursor`); one that fails
+    is dropped, so the transaction that follows reads as before."""
+    event = make_event(capacity=7)
+    event_id = event.id
+    db.session.commit()
+    with pytest.raises(sa_exc.DBAPIError):
+        database.read_in_session(
+            "no such column in session", lambda: select(literal_column("no_such_column")), {}
+        )
+    db.session.rollback()
+    rows = database.read_in_session(
+        "capacity in session",
+        lambda: select(Event.capacity).where(Event.id == bindparam("event_id")),
+        {"event_id": event_id},
+    )
+    assert [tuple(row) for row in rows] == [(7,)]

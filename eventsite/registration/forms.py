@@ -144,12 +144,15 @@ class RegistrationForm(forms_common.Form):
     )
 
     questions: Sequence[Question] = ()
+    shapes: tuple[QuestionShape, ...] = ()
 
     def is_bot(self) -> bool:
         return bool((self.website.data or "").strip())
 
-    def question_fields(self) -> list[tuple[Question, Field]]:
-        return [(q, self[q.field_name]) for q in self.questions]
+    def question_fields(self) -> list[tuple[QuestionShape, Field]]:
+        """Each question's shape (what the page shows of it) and its field: plain values,
+        still there when a refused submission's rollback has expired the questions."""
+        return [(shape, self[shape.field_name]) for shape in self.shapes]
 
     def answers(self) -> dict[int, Any]:
         """{question id: value} as typed (validated)."""
@@ -288,6 +291,7 @@ def registration_form_for(
     shapes = tuple(QuestionShape.of(q) for q in questions)
     form = _form_class(person, current_code(), shapes)(data=dict(data or {}), **kwargs)
     form.questions = tuple(questions)
+    form.shapes = shapes
     if person != Person.NONE:
         kept = (data or {}).get("country")
         form.country.choices = forms_common.long_choices(

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from eventsite import catalogue
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
@@ -291,3 +292,8 @@ class CheckInDuplicate(db.Model):
 
     def __repr__(self) -> str:
         return f"<CheckInDuplicate {self.id} registration={self.registration_id}>"
+
+
+# A registration form's questions are kept in memory by the catalogue's stamp
+# (`queries.questions_for_event`): changing them moves it.
+catalogue.track(Question)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import inspect as sa_inspect
 
-from eventsite import database, timeutil
+from eventsite import catalogue, database, timeutil
 from eventsite.accounts.models import User
 from eventsite.events.cards import CardFacts
 from eventsite.events.listing import PUBLIC_STATUSES
@@ -207,17 +207,36 @@ def places_left(event: Event | CardFacts, counts: PlaceCounts) -> int | None:
     return max(event.capacity - counts.taken, 0)
 
 
+# An event's questions (their columns), by event and `include_removed`, kept while the
+# catalogue's stamp stays the same (Question is tracked: models.py): every registration form
+# and submission asks for them, and they change only when the organisers edit the form.
+_questions: catalogue.VersionedMemo[tuple[dict[str, Any], ...]] = catalogue.VersionedMemo(1024)
+
+
 def questions_for_event(event: Event, *, include_removed: bool = False) -> list[Question]:
     if database.can_read_directly():
-        # The registration form's questions, straight from the driver (`read_directly`).
-        rows = database.read_directly(
-            ("questions", include_removed),
-            functools.partial(_question_rows_statement, include_removed),
-            {"event_id": event.id},
-        )
-        keys = _question_keys()
-        return [database.adopt(Question, dict(zip(keys, row, strict=True))) for row in rows]
+        # The registration form's questions, straight from the driver (`read_directly`), or
+        # kept from an earlier request when this one has read the catalogue's stamp with
+        # its event (no query then).
+        stamp = catalogue.known_request_stamp()
+        key = (event.id, include_removed)
+        if stamp is None:
+            rows = _question_values(*key)
+        else:
+            rows = _questions.get(stamp, key, functools.partial(_question_values, *key))
+        # A list of its own for each question's options: the kept values are never touched.
+        return [database.adopt(Question, {**row, "options": list(row["options"])}) for row in rows]
     return list(db.session.scalars(_questions_statement(include_removed), {"event_id": event.id}))
+
+
+def _question_values(event_id: int, include_removed: bool) -> tuple[dict[str, Any], ...]:
+    rows = database.read_directly(
+        ("questions", include_removed),
+        functools.partial(_question_rows_statement, include_removed),
+        {"event_id": event_id},
+    )
+    keys = _question_keys()
+    return tuple(dict(zip(keys, row, strict=True)) for row in rows)
 
 
 @functools.cache

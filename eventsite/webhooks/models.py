@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from eventsite import catalogue
 from eventsite.extensions import db
 from eventsite.organisations.models import Organisation
 from eventsite.timeutil import UTCDateTime, utcnow
@@ -87,3 +88,8 @@ class WebhookDelivery(db.Model):
 
     def __repr__(self) -> str:
         return f"<WebhookDelivery {self.id} {self.event_type} {self.status}>"
+
+
+# An organisation's endpoints are kept in memory by the catalogue's stamp
+# (`services.queue`): adding, changing or removing one moves it.
+catalogue.track(WebhookEndpoint)

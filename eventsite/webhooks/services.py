@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
-from eventsite import database
+from eventsite import catalogue, database
 from eventsite.errors import DomainError
 from eventsite.extensions import db
 from eventsite.i18n import gettext as _
@@ -161,6 +161,20 @@ def _endpoints_statement() -> Select[tuple[int, list[str]]]:
     )
 
 
+# An organisation's active endpoints, kept while the catalogue's stamp stays the same
+# (WebhookEndpoint is tracked: models.py): every registration asks, and usually finds none.
+_kept_endpoints: catalogue.VersionedMemo[tuple[tuple[int, tuple[str, ...]], ...]] = (
+    catalogue.VersionedMemo(1024)
+)
+
+
+def _endpoints(organisation_id: int) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    rows = database.read_in_session(
+        "webhook endpoints", _endpoints_statement, {"organisation_id": organisation_id}
+    )
+    return tuple((endpoint_id, tuple(types)) for endpoint_id, types in rows)
+
+
 def queue(
     organisation_id: int,
     event_type: EventType,
@@ -171,9 +185,13 @@ def queue(
     event, added to the caller's transaction (so it is sent if and only if the change is
     committed). `data` may be a function: it is called only when some endpoint wants it
     (a registration costs one query more, not the attendee's and event's too)."""
-    endpoints = database.read_in_session(
-        "webhook endpoints", _endpoints_statement, {"organisation_id": organisation_id}
-    )
+    stamp = catalogue.known_request_stamp()
+    if stamp is None:
+        endpoints = _endpoints(organisation_id)
+    else:
+        endpoints = _kept_endpoints.get(
+            stamp, organisation_id, functools.partial(_endpoints, organisation_id)
+        )
     wanted = [endpoint_id for endpoint_id, types in endpoints if event_type.value in types]
     if not wanted:
         return []

@@ -60,7 +60,8 @@ QUESTION_BASE = {
     "options": "Vegetarian\r\nVegan\r\nNone",
     "submit": "Save",
 }
-QUESTION_WRITES = frozenset({"registration_questions", AUDIT})
+# Questions and webhook endpoints move the catalogue version: processes keep them by it.
+QUESTION_WRITES = frozenset({"registration_questions", CATALOGUE, AUDIT})
 
 
 def _fresh_question(site: Site) -> Question:
@@ -386,7 +387,7 @@ REGISTRATION_TARGETS = [
 # --- organisations, members, invitations ------------------------------------------------------
 
 TOKEN_WRITES = frozenset({"access_tokens", AUDIT})
-WEBHOOK_WRITES = frozenset({"webhook_endpoints", "webhook_deliveries", AUDIT})
+WEBHOOK_WRITES = frozenset({"webhook_endpoints", "webhook_deliveries", CATALOGUE, AUDIT})
 EVENT_TYPES = [kind.value for kind in EventType]
 ORGANISATION_WRITES = frozenset(
     {

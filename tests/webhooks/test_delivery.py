@@ -249,3 +249,43 @@ def test_the_commands_send_due_deliveries(app, runner, make_event, make_user, re
 
     assert len(receiver.received) == 2
     assert all(row.status == DeliveryStatus.SENT for row in deliveries())
+
+
+def test_endpoints_are_kept_between_registrations_and_a_change_is_seen_at_once(
+    app, client, login, make_event, make_user, receiver, count_queries
+) -> None:
+    """A registration looks the organisation's endpoints up once per catalogue stamp
+    (`services.queue`): the next person's POST reads them no more, and adding, pausing or
+    deleting an endpoint moves the stamp, so the very next registration follows it."""
+    event = make_event(title="Kept Hooks Forum", capacity=10)
+    url = f"/events/{event.slug}/register"
+
+    def register() -> list[str]:
+        login(make_user())
+        with count_queries() as counter:
+            assert client.post(url, data={}).status_code == 302
+        return [s for s in counter.statements if "FROM webhook_endpoints" in s]
+
+    register()  # none yet, and that is kept
+    assert register() == []
+    assert deliveries() == []
+
+    endpoint = make_endpoint(event.organisation, receiver.url, types=["registration.created"])
+    endpoint_id = endpoint.id
+    assert len(register()) == 1  # the stamp moved: looked up again
+    assert register() == []
+    assert [d.endpoint_id for d in deliveries()] == [endpoint_id, endpoint_id]
+
+    services.set_active(db.session.get(type(endpoint), endpoint_id), False)
+    db.session.commit()
+    register()
+    assert len(deliveries()) == 2  # paused: nothing more for it
+
+    services.set_active(db.session.get(type(endpoint), endpoint_id), True)
+    db.session.commit()
+    register()
+    assert len(deliveries()) == 3
+    services.delete_endpoint(db.session.get(type(endpoint), endpoint_id))
+    db.session.commit()
+    register()
+    assert deliveries() == []  # deleted with its log, and nothing queued for it since
