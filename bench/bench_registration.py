@@ -8,16 +8,19 @@ Each backend is measured against a yardstick in the same run: a bare Flask app (
 `bare_app`) whose POST handler writes one row to the same database, under the same
 gunicorn settings. PostgreSQL is measured when the run has `--database-url`, or when
 EVENTSITE_BENCH_POSTGRES_URL names a database for it (its name must contain 'bench',
-'test' or 'scratch': its tables are dropped).
+'test' or 'scratch': its tables are dropped); then again through two gunicorn servers on
+the same database, two workers each, against two bare servers (issue #16).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -112,16 +115,19 @@ def warm_up(host: str, port: int, requests: list[tuple[str, str, str, dict[str, 
 
 
 def post_load(
-    host: str, port: int, requests: list[tuple[str, str, dict[str, str]]], threads: int
+    servers: Sequence[tuple[str, int]],
+    requests: list[tuple[str, str, dict[str, str]]],
+    threads: int,
 ) -> tuple[harness.Stats, dict[int, int]]:
-    """POST each (path, cookie, form) once from `threads` keep-alive connections."""
+    """POST each (path, cookie, form) once from `threads` keep-alive connections, spread
+    over the (host, port) servers: connection i talks to server i mod their number."""
     lock = threading.Lock()
     queue = iter(range(len(requests)))
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     errors = [0]
 
-    def worker() -> None:
+    def worker(host: str, port: int) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=120)
         mine: list[float] = []
         try:
@@ -153,7 +159,7 @@ def post_load(
             with lock:
                 latencies.extend(mine)
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    pool = [threading.Thread(target=worker, args=servers[n % len(servers)]) for n in range(threads)]
     started = time.perf_counter()
     for thread in pool:
         thread.start()
@@ -314,7 +320,10 @@ def _wrong_ranks(app: Flask, slug: str) -> tuple[int, int]:
     return wrong, shared
 
 
-def measure_backend(label: str, url: str, *, fresh: bool) -> list[Row]:
+def measure_backend(label: str, url: str, *, fresh: bool, servers: int = 1) -> list[Row]:
+    """The registration POST and the bare one-row POST, each through `servers` gunicorn
+    servers sharing the database and WORKERS workers between them (issue #16: "the same
+    across two app servers"), the client's connections spread over them."""
     app, slug, cookies, field = _prepare(url, fresh=fresh)
     env = _environment(url)
     work = [
@@ -322,21 +331,39 @@ def measure_backend(label: str, url: str, *, fresh: bool) -> list[Row]:
         for n, cookie in enumerate(cookies)
     ]
     bare_work = [("/write", "", {"who": f"person {n}"}) for n in range(ACCOUNTS)]
+    workers = WORKERS // servers
+    where = f" ({servers} servers)" if servers > 1 else ""
 
-    harness.log(f"  {label}: bare POST (writes one row) ...")
-    with harness.Gunicorn("bench.bench_registration:bare_app", env=env, workers=WORKERS) as bare:
-        warm_up(bare.host, bare.port, [("GET", "/healthz", "", {})] * 160)
-        bare_stats, bare_statuses = post_load(bare.host, bare.port, bare_work, CLIENT_THREADS)
-    harness.log(f"  {label}: {ACCOUNTS} registrations ...")
-    with harness.Gunicorn("wsgi:app", env=env, workers=WORKERS) as site:
-        # The form, and a submission without the required answer (refused, nothing kept).
-        warm_up(
-            site.host,
-            site.port,
-            [("GET", path, cookie, {}) for path, cookie, _form in work[:80]]
-            + [("POST", path, cookie, {field: ""}) for path, cookie, _form in work[:80]],
+    harness.log(f"  {label}{where}: bare POST (writes one row) ...")
+    with contextlib.ExitStack() as stack:
+        bare = [
+            stack.enter_context(
+                harness.Gunicorn("bench.bench_registration:bare_app", env=env, workers=workers)
+            )
+            for _ in range(servers)
+        ]
+        for server in bare:
+            warm_up(server.host, server.port, [("GET", "/healthz", "", {})] * 160)
+        bare_stats, bare_statuses = post_load(
+            [(server.host, server.port) for server in bare], bare_work, CLIENT_THREADS
         )
-        stats, statuses = post_load(site.host, site.port, work, CLIENT_THREADS)
+    harness.log(f"  {label}{where}: {ACCOUNTS} registrations ...")
+    with contextlib.ExitStack() as stack:
+        sites = [
+            stack.enter_context(harness.Gunicorn("wsgi:app", env=env, workers=workers))
+            for _ in range(servers)
+        ]
+        for site in sites:
+            # The form, and a submission without the required answer (refused, nothing kept).
+            warm_up(
+                site.host,
+                site.port,
+                [("GET", path, cookie, {}) for path, cookie, _form in work[:80]]
+                + [("POST", path, cookie, {field: ""}) for path, cookie, _form in work[:80]],
+            )
+        stats, statuses = post_load(
+            [(site.host, site.port) for site in sites], work, CLIENT_THREADS
+        )
 
     outcome = _outcome(app, slug)
     wrong_ranks, shared_ranks = _wrong_ranks(app, slug)
@@ -361,14 +388,15 @@ def measure_backend(label: str, url: str, *, fresh: bool) -> list[Row]:
     ok = ok and wrong_ranks == 0 and ratio >= MIN_RATIO[label]
     if label == "PostgreSQL":
         ok = ok and stats.rps >= MIN_RPS_POSTGRESQL
-    harness.log(f"  {label}: {stats.rps:.0f} registrations/s; {note}")
+    harness.log(f"  {label}{where}: {stats.rps:.0f} registrations/s; {note}")
     harness.log(
-        f"  {label}: ratio to the bare one-row POST {ratio:.2f} "
+        f"  {label}{where}: ratio to the bare one-row POST {ratio:.2f} "
         f"(target >= {MIN_RATIO[label]:.2f}; load average {os.getloadavg()[0]:.1f})"
     )
+    servers_note = f"{servers} servers × {workers} workers" if servers > 1 else f"{workers} workers"
     return [
         Row(
-            f"registration POST, {label} (gunicorn {WORKERS} workers)",
+            f"registration POST, {label} (gunicorn {servers_note})",
             stats.median_ms,
             stats.p95_ms,
             stats.rps,
@@ -377,7 +405,7 @@ def measure_backend(label: str, url: str, *, fresh: bool) -> list[Row]:
             note,
         ),
         Row(
-            f"bare POST writing one row, {label}",
+            f"bare POST writing one row, {label}{where}",
             bare_stats.median_ms,
             bare_stats.p95_ms,
             bare_stats.rps,
@@ -406,6 +434,8 @@ def run(ctx: BenchContext) -> list[Row]:
         )
     if postgres_url:
         rows += measure_backend("PostgreSQL", postgres_url, fresh=fresh)
+        # What production runs: several app servers on one database (another event).
+        rows += measure_backend("PostgreSQL", postgres_url, fresh=False, servers=2)
     else:
         rows.append(
             Row(

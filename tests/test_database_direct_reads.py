@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     bindparam,
+    func,
     insert,
     literal_column,
     select,
@@ -23,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect as sa_inspect
 
 from eventsite import catalogue, database
 from eventsite.events import queries as event_queries
@@ -173,6 +175,32 @@ def test_an_adopted_event_loads_what_it_was_not_read_with(app, make_event) -> No
         assert adopted.description == "The long text."
         assert adopted.organisation.name == organisation
         assert catalogue.request_stamp() == catalogue.current(db.session)
+
+
+def test_an_adopted_row_is_the_sessions_as_though_it_had_loaded_it(app, make_event) -> None:
+    """Persistent and unchanged once adopted; a change to it is written as an UPDATE of
+    that row (never an INSERT), and what it was not read with loads when asked for."""
+    event = make_event(title="Adopted Forum", capacity=9)
+    event_id, slug = event.id, event.slug
+    _fresh_session()
+    keys = ("id", "slug", "title", "capacity")
+    with app.test_request_context(f"/events/{slug}"):
+        row = database.read_directly(
+            "adopt test", lambda: select(Event.id, Event.slug, Event.title, Event.capacity), {}
+        )
+        values = next(dict(zip(keys, r, strict=True)) for r in row if r[0] == event_id)
+        adopted = database.adopt(Event, values)
+        state = sa_inspect(adopted)
+        assert state.persistent and adopted in db.session()
+        assert not db.session.is_modified(adopted) and not db.session.dirty
+        assert database.adopt(Event, values) is adopted  # the identity map's own
+        assert "starts_at" not in adopted.__dict__ and adopted.starts_at is not None
+    adopted.title = "Renamed Forum"
+    assert list(db.session.dirty) == [adopted]
+    db.session.commit()
+    _fresh_session()
+    assert db.session.get(Event, event_id).title == "Renamed Forum"
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 1
 
 
 def test_a_logged_in_page_reads_the_person_and_their_memberships_in_one_statement(
