@@ -152,9 +152,18 @@ def known_request_stamp() -> Stamp | None:
     """The stamp this request has read already (with its event, say), or None: never a
     query. A value kept by it (`VersionedMemo`) costs nothing to look up then, where
     reading the stamp for it would cost what the lookup saves. None outside a request
-    (a worker's app context lives for hours) and after the request changed the catalogue
-    itself (`bump`)."""
-    return g.get("catalogue_stamp") if has_request_context() else None
+    (a worker's app context lives for hours), after the request changed the catalogue
+    itself (`bump`), and while its session holds changes not yet written (their flush may
+    move the catalogue, and a value worked out meanwhile would see them under the stamp
+    read before)."""
+    if not has_request_context():
+        return None
+    stamp: Stamp | None = g.get("catalogue_stamp")
+    if stamp is not None and db.session.registry.has():
+        session = db.session()
+        if session.new or session.dirty or session.deleted:
+            return None
+    return stamp
 
 
 def remember_request_stamp(version: int | None, changed_at: datetime | None) -> Stamp:
