@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from eventsite.extensions import db
-from eventsite.registration.models import Registration
+from eventsite.registration.models import Question, Registration
 
 
 def _reads_of(statements: list[str], table: str) -> list[str]:
@@ -64,13 +64,15 @@ def test_a_question_removed_is_no_longer_asked(
     client, login, make_event, make_user, make_question
 ) -> None:
     event = make_event(capacity=5)
-    question = make_question(event, label="Dietary needs", is_required=True)
+    question_id = make_question(event, label="Dietary needs", is_required=True).id
     url = f"/events/{event.slug}/register"
+    db.session.remove()  # each request as on a server: nothing of the test's session shared
     assert "Dietary needs" in client.get(url).get_data(as_text=True)  # a visitor's form
 
+    question = db.session.get(Question, question_id)
     question.is_active = False
     db.session.commit()
-    db.session.remove()  # as another process would: nothing of the test's session shared
+    db.session.remove()
     form = client.get(url).get_data(as_text=True)
     login(make_user())
     posted = client.post(url, data={})
