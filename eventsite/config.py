@@ -25,7 +25,11 @@ class Config:
     SITE_TAGLINE: str | None = None
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled in from instance/ when unset
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # {"pool_pre_ping": true} pings each pooled connection as a request takes it; by default
+    # only one idle this long is pinged, and one used more recently is checked without a
+    # round trip (database._check_connections_on_checkout). Seconds.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    DATABASE_PING_AFTER_IDLE_SECONDS = 10
     SQLALCHEMY_RECORD_QUERIES = False
     # A database that does not answer fails the request within seconds (503, and /healthz
     # says so) instead of holding the worker until gunicorn kills it (30 s, then a bare 500).
