@@ -40,6 +40,8 @@ CLIENT_THREADS = 16
 MIN_RPS_POSTGRESQL = 150.0
 # Issue #16: registrations/s as a share of the bare one-row POST's, in the same run.
 MIN_RATIO = {"PostgreSQL": 0.40, "SQLite": 0.25}
+# The load generator's User-Agent: the logged-in sessions are made for it (below).
+USER_AGENT = "eventsite-bench"
 
 # --- the yardstick: a bare POST handler that writes one row ---------------------------------------
 
@@ -100,7 +102,10 @@ def warm_up(host: str, port: int, requests: list[tuple[str, str, str, dict[str, 
     def send(batch: list[tuple[str, str, str, dict[str, str]]]) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=120)
         for method, path, cookie, form in batch:
-            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "User-Agent": USER_AGENT,
+            }
             if cookie:
                 headers["Cookie"] = cookie
             conn.request(method, path, body=urlencode(form) if form else None, headers=headers)
@@ -137,7 +142,10 @@ def post_load(
                 if n is None:
                     break
                 path, cookie, form = requests[n]
-                headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                headers = {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "User-Agent": USER_AGENT,
+                }
                 if cookie:
                     headers["Cookie"] = cookie
                 t0 = time.perf_counter()
@@ -247,10 +255,21 @@ def _prepare(url: str, *, fresh: bool) -> tuple[Flask, str, list[str], str]:
         ]
         slug, field = event.slug, required.field_name
         db.session.remove()
+    # And the identifier of the browser it logged in from (Flask-Login's session protection):
+    # without it, every request would mark the session not fresh and send a new cookie, as
+    # no browser that logged in does.
+    from flask_login import login_manager
+
+    agent = {"User-Agent": USER_AGENT}
+    with app.test_request_context(headers=agent, environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+        browser = login_manager._create_identifier()
     serializer = app.session_interface.get_signing_serializer(app)
     assert serializer is not None
     name = app.config["SESSION_COOKIE_NAME"]
-    cookies = [f"{name}={serializer.dumps({'_user_id': t, '_fresh': True})}" for t in tokens]
+    cookies = [
+        f"{name}={serializer.dumps({'_user_id': t, '_fresh': True, '_id': browser})}"
+        for t in tokens
+    ]
     return app, slug, cookies, field
 
 

@@ -195,15 +195,21 @@ def test_after_upgrade_the_id_of_a_deleted_row_is_never_given_again(
 
 def test_the_rebuilt_sqlite_tables_keep_every_constraint(tmp_path) -> None:
     """What `check()` does not compare: CHECK constraints, the WHERE of partial unique
-    indexes, and AUTOINCREMENT, against the schema the models create."""
+    indexes, AUTOINCREMENT and triggers, against the schema the models create."""
 
     def schema(url: str) -> dict[str, Any]:
         engine = create_engine(url)
         inspector = inspect(engine)
         with engine.connect() as conn:
             sql = dict(conn.execute(text("SELECT name, sql FROM sqlite_master")).all())
+        with engine.connect() as conn:
+            triggers = conn.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+            ).all()
         engine.dispose()
         return {
+            "triggers": triggers,
+        } | {
             table: (
                 sorted((c["name"], c["sqltext"]) for c in inspector.get_check_constraints(table)),
                 sorted(
@@ -226,6 +232,75 @@ def test_the_rebuilt_sqlite_tables_keep_every_constraint(tmp_path) -> None:
         db.create_all()
         db.engine.dispose()
     assert schema(migrated) == schema(created)
+
+
+def test_upgrade_counts_the_places_of_existing_events_and_keeps_counting(
+    empty_database_url: str,
+) -> None:
+    """0031: events.places_* filled from the registrations already there, then kept by the
+    triggers; downgrading removes them."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="0030")
+        rows = {
+            "confirmed": (None, None),
+            "waitlisted": (None, None),
+            "pending": (None, None),
+            "cancelled": (None, None),
+            "confirmed-held": ("confirmed", "2027-01-01 00:00:00"),
+        }
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO organisations (id, name, slug, description, created_at) "
+                    "VALUES (1, 'Org', 'org', '', '2026-01-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO events (id, slug, title, kind, summary, description,"
+                    " description_text, starts_at, ends_at, timezone, is_all_day, venue_name,"
+                    " venue_address, city, format, status, cancellation_reason, capacity,"
+                    " has_waiting_list, requires_approval, organisation_id, search_text,"
+                    " revision, created_at, updated_at, confirmation_hold_hours,"
+                    " reminder_hours) VALUES (1, 'e', 'E', 'forum', '', '', '',"
+                    " '2027-01-01 09:00:00', '2027-01-01 17:00:00', 'UTC', false, '', '', '',"
+                    " 'online', 'published', '', 10, true, false, 1, '', 0,"
+                    " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 48, 0)"
+                )
+            )
+            for n, (name, (status, hold)) in enumerate(rows.items(), start=1):
+                conn.execute(
+                    text(
+                        "INSERT INTO users (id, email, name, password_hash, affiliation,"
+                        " is_admin, created_at, session_token, calendar_token_hash)"
+                        " VALUES (:id, :email, 'P', '', '', false, '2026-01-01 00:00:00',"
+                        " :token, :token)"
+                    ),
+                    {"id": n, "email": f"p{n}@example.org", "token": f"t{n}"},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO registrations (public_id, event_id, user_id, status,"
+                        " answers, created_at, updated_at, cancelled_by_organiser,"
+                        " hold_expires_at, is_hold_expired, ticket_code)"
+                        " VALUES (:pid, 1, :user, :status, '{}', '2026-01-01 00:00:00',"
+                        " '2026-01-01 00:00:00', false, :hold, false, :pid)"
+                    ),
+                    {"pid": f"r{n}", "user": n, "status": status or name, "hold": hold},
+                )
+        upgrade(revision="0031")
+        places = "SELECT places_confirmed, places_pending, places_waitlisted, places_held"
+        with db.engine.begin() as conn:
+            assert tuple(conn.execute(text(f"{places} FROM events")).one()) == (2, 1, 1, 1)
+            conn.execute(text("UPDATE registrations SET status = 'cancelled' WHERE user_id = 1"))
+            assert tuple(conn.execute(text(f"{places} FROM events")).one()) == (1, 1, 1, 1)
+        downgrade(revision="0030")
+        columns = {c["name"] for c in inspect(db.engine).get_columns("events")}
+        assert "places_confirmed" not in columns
+        with db.engine.begin() as conn:  # no trigger left to update a column that is gone
+            conn.execute(text("UPDATE registrations SET status = 'confirmed' WHERE user_id = 1"))
+        db.engine.dispose()
 
 
 def test_upgrade_reads_how_each_member_joined_from_the_audit_log(

@@ -64,7 +64,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL")
 CAPACITY, TAKEN, RACERS = 60, 34, 40  # one more registers first: 25 places left for 40
 LOGIN_LIMIT = 6  # log-in tries per minute and address, on all servers together
 BASE_URL = "http://events.example.org"  # what a load balancer would answer to
-DETAIL = re.compile(r"^/registrations/([\w-]+)$")
+DETAIL = re.compile(r"^/registrations/([\w-]+)\?registered=now$")
 SUBJECTS = {
     "confirmed": "You are registered: ",
     "waitlisted": "You are on the waiting list: ",

@@ -175,6 +175,21 @@ class Event(db.Model):
     confirmation_hold_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_HOLD_HOURS)
     # Confirmed registrants get a reminder this many hours before the start; 0: none.
     reminder_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_REMINDER_HOURS)
+    # The active registrations per status, and how many of them are holds (a hold's end is
+    # not counted here: see `registration.services._lock_and_count`). Kept by the database
+    # itself, by triggers on registrations (`registration.models.PLACES_DDL`), whoever
+    # writes; read under the event's lock, not loaded with the event (a loaded value would
+    # not see the triggers' later changes).
+    places_confirmed: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", deferred=True
+    )
+    places_pending: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", deferred=True
+    )
+    places_waitlisted: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", deferred=True
+    )
+    places_held: Mapped[int] = mapped_column(Integer, default=0, server_default="0", deferred=True)
     # A cancelled event's page points to the event that replaces it (a copy on a new date).
     rescheduled_as_id: Mapped[int | None] = mapped_column(
         ForeignKey("events.id", ondelete="SET NULL")

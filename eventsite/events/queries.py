@@ -93,8 +93,18 @@ def _event_and_stamp_statement() -> Select:
 
 
 # The event's own columns a direct read gives, by attribute: all but the description (its
-# pieces of the page are kept, and read it when drawn) and the search text.
-_LEFT_UNREAD = frozenset({"description", "search_text"})
+# pieces of the page are kept, and read it when drawn), the search text and the places the
+# database counts (read under the event's lock only).
+_LEFT_UNREAD = frozenset(
+    {
+        "description",
+        "search_text",
+        "places_confirmed",
+        "places_pending",
+        "places_waitlisted",
+        "places_held",
+    }
+)
 
 
 @functools.cache

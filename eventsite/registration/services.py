@@ -67,36 +67,64 @@ _DECIDING = (
 )
 
 
+# The places the database counts on the event's row (triggers on registrations: see
+# `models.PLACES_DDL`), read with the deciding columns under the lock.
+_PLACES = (
+    Event.places_confirmed,
+    Event.places_pending,
+    Event.places_waitlisted,
+    Event.places_held,
+)
+
+
 @functools.cache
 def _deciding_statement(for_update: bool) -> Select[Any]:
-    statement = select(*_DECIDING).where(Event.id == bindparam("event_id"))
+    statement = select(*_DECIDING, *_PLACES).where(Event.id == bindparam("event_id"))
     return statement.with_for_update() if for_update else statement
 
 
 def _lock_event(event: Event, now: datetime, *, expire: bool = True) -> list[Registration]:
     """Serialise writers of this event's places (PostgreSQL row lock; SQLite: see module),
     then release the holds that ran out, so every write sees only the places really taken
-    (`expire` False: the caller's own aggregate looks for them, saving a query). Returns
-    the registrations released.
+    (`expire` False: the caller looks for them itself). Returns the registrations released.
 
     The event as the request read it before the lock (`lock_for_write(keep_loaded=True)`)
     is checked against its row, which the lock now holds still: when the organiser changed
     what decides (`_DECIDING`) meanwhile, the event is read again. One narrow read, where
     reading the whole event again every time took longer than the rest of the INSERT."""
     loaded = inspect(event).dict
-    postgresql_lock = is_postgresql()
-    if postgresql_lock or any(column.key in loaded for column in _DECIDING):
-        (row,) = database.read_in_session(
-            ("deciding", postgresql_lock),
-            functools.partial(_deciding_statement, postgresql_lock),
-            {"event_id": event.id},
-        )
-        if any(
-            column.key in loaded and loaded[column.key] != value
-            for column, value in zip(_DECIDING, row, strict=True)
-        ):
-            db.session.refresh(event)
+    if is_postgresql() or any(column.key in loaded for column in _DECIDING):
+        _read_deciding(event)
     return _expire_holds(event, now) if expire else []
+
+
+def _lock_and_count(event: Event) -> queries.PlaceCounts | None:
+    """`_lock_event` without releasing holds, and the places taken as the event's row
+    counts them; None when some of the event's registrations are holds, whose end the row
+    does not know (the caller counts the registrations then)."""
+    places = _read_deciding(event)
+    confirmed, pending, waitlisted, held = places
+    if held:
+        return None
+    return queries.PlaceCounts(confirmed=confirmed, pending=pending, waitlisted=waitlisted)
+
+
+def _read_deciding(event: Event) -> Sequence[int]:
+    """The deciding columns under the lock (the event read again if they moved since the
+    request read it), and the places counted on its row."""
+    postgresql_lock = is_postgresql()
+    (row,) = database.read_in_session(
+        ("deciding", postgresql_lock),
+        functools.partial(_deciding_statement, postgresql_lock),
+        {"event_id": event.id},
+    )
+    loaded = inspect(event).dict
+    if any(
+        column.key in loaded and loaded[column.key] != value
+        for column, value in zip(_DECIDING, row, strict=False)
+    ):
+        db.session.refresh(event)
+    return row[len(_DECIDING) :]
 
 
 def _expire_holds(event: Event, now: datetime) -> list[Registration]:
@@ -217,6 +245,25 @@ def _insert_registration(values: Mapping[str, Any]) -> Registration | None:
     return database.adopt(Registration, dict(zip(table.c.keys(), rows[0], strict=True)))
 
 
+def _count_releasing_holds(
+    event: Event, user: User, now: datetime
+) -> queries.PlaceCounts | Registration:
+    """The places taken counted from the registrations, after releasing the holds that ran
+    out and giving free places to the waiting list; or the person's active registration."""
+    outlook = _outlook(event, user, now)
+    if outlook.expired_holds:
+        _expire_holds(event, now)
+        outlook = _outlook(event, user, now)
+    if outlook.existing_id is not None:
+        return db.session.get_one(Registration, outlook.existing_id)
+    counts = outlook.counts
+    if counts.waitlisted and (queries.places_left(event, counts) or 0) > 0:
+        # Places freed without promotion (e.g. capacity raised): the queue goes first.
+        promote_waiting_list(event, now)
+        counts = _outlook(event, user, now).counts
+    return counts
+
+
 def register_attendee(
     user: User,
     event: Event,
@@ -238,8 +285,9 @@ def register_attendee(
     caller has them (the event's active questions).
 
     Everything between the lock and the caller's commit holds up every other
-    registration for the event, so it is kept to a few statements: the lock, one
-    aggregate, the INSERT, the webhook endpoints and the confirmation email's row. The
+    registration for the event, so it is kept to a few statements: the lock (which reads
+    the places taken, counted on the event's row by the database: no aggregate unless the
+    event has holds), the INSERT, the webhook endpoints and the confirmation email's row. The
     answers and the email's address are checked before the lock; the email is queued as
     facts and written by the sender after the commit (`notifications._queue`).
     """
@@ -253,21 +301,19 @@ def register_attendee(
     stored = registration_answers.build_answers(questions, answers)
     if not hold:
         mail.check_recipient(user.email)  # the confirmation's address (the verdict is kept)
-    _lock_event(event, now, expire=False)
-    outlook = _outlook(event, user, now)
-    if outlook.expired_holds:
-        _expire_holds(event, now)
-        outlook = _outlook(event, user, now)
-    if outlook.existing_id is not None:
-        return db.session.get_one(Registration, outlook.existing_id)
-    counts = outlook.counts
-    if counts.waitlisted and (queries.places_left(event, counts) or 0) > 0:
-        # Places freed without promotion (e.g. capacity raised): the queue goes first.
-        promote_waiting_list(event, now)
-        outlook = _outlook(event, user, now)
-        counts = outlook.counts
+    counts = _lock_and_count(event)
+    if counts is None or (counts.waitlisted and (queries.places_left(event, counts) or 0) > 0):
+        # Holds (some may have run out), or places freed without promotion (e.g. capacity
+        # raised): count, release, promote.
+        counts = _count_releasing_holds(event, user, now)
+        if isinstance(counts, Registration):
+            return counts
     state = rules.registration_state(event, now, counts)
     if not state.can_register:
+        # The person may have registered before it closed or filled: that registration.
+        existing = queries.get_active_registration(event, user)
+        if existing is not None:
+            return existing
         raise rules.RegistrationError(state.message)
     status = (
         RegistrationStatus.WAITLISTED if state.joins_waiting_list else _status_for_new_place(event)

@@ -312,15 +312,17 @@ def _register(
         )
     public_id = registration.public_id
     if registration.created_at != now:
-        message = _("You are already registered for this event.")
+        outcome = REGISTERED_BEFORE
     elif registration.is_held:
         db.session.commit()
         return _check_your_email(event, user.email, now)
     else:
-        message = _confirmation_message(registration)
+        outcome = REGISTERED_NOW
     db.session.commit()
-    flash(message, "success")
-    return redirect(url_for("registration.detail", public_id=public_id))
+    # The outcome goes in the address, not in a flashed message: the registration's page
+    # says it (as pretix's order page after `?thanks=yes`), and this POST, the busiest one,
+    # does not write the session cookie again (a twentieth of its time).
+    return redirect(url_for("registration.detail", public_id=public_id, registered=outcome))
 
 
 def _check_your_email(event: Event, address: str, now: datetime) -> str:
@@ -360,6 +362,23 @@ def confirm_hold(token: str) -> Any:
     return redirect(url_for("registration.detail", public_id=public_id))
 
 
+# `?registered=` on a registration's page: what the person's POST just did.
+REGISTERED_NOW = "now"
+REGISTERED_BEFORE = "before"
+
+
+def _registered_notice(registration: Registration, outcome: str | None) -> str | None:
+    """The message after registering, for its person; none once it is no longer active
+    (the address reloaded after cancelling)."""
+    if not registration.is_active:
+        return None
+    if outcome == REGISTERED_NOW:
+        return _confirmation_message(registration)
+    if outcome == REGISTERED_BEFORE:
+        return _("You are already registered for this event.")
+    return None
+
+
 def _confirmation_message(registration: Registration) -> str:
     if registration.status == RegistrationStatus.WAITLISTED:
         return _(
@@ -389,11 +408,14 @@ def detail_by_id(registration_id: int) -> Any:
 def detail(public_id: str) -> Any:
     registration = _registration_or_404(public_id)
     now = utcnow()
+    is_owner = registration.user_id == current_user.id
+    notice = _registered_notice(registration, request.args.get("registered")) if is_owner else None
     return render_template(
         "registration/detail.html",
+        notices=[("success", notice)] if notice else [],
         registration=registration,
         event=registration.event,
-        is_owner=registration.user_id == current_user.id,
+        is_owner=is_owner,
         rank=queries.waitlist_rank(registration),
         answers=answers.answer_rows(registration),
         status_label=notifications.status_label(registration.status),

@@ -22,6 +22,7 @@ from eventsite.models import (
     RegistrationStatus,
 )
 from eventsite.registration import answers as registration_answers
+from eventsite.registration import services
 from eventsite.timeutil import utcnow
 
 
@@ -151,7 +152,7 @@ def test_valid_submission_registers_and_shows_the_registration(
     assert response.status_code == 302
     registration = db.session.scalar(select(Registration).where(Registration.user_id == user.id))
     assert registration is not None
-    assert response.headers["Location"] == f"/registrations/{registration.public_id}"
+    assert response.headers["Location"] == f"/registrations/{registration.public_id}?registered=now"
     assert registration.status == RegistrationStatus.CONFIRMED
     answers = {a["label"]: a["value"] for a in registration.answers.values()}
     assert answers == {
@@ -269,13 +270,51 @@ def test_double_submit_shows_the_existing_registration(client, login, make_user,
     first = client.post(f"/events/{event.slug}/register", data=valid_form(made))
     second = client.post(f"/events/{event.slug}/register", data=valid_form(made))
     assert second.status_code == 302
-    assert second.headers["Location"] == first.headers["Location"]
+    assert first.headers["Location"].endswith("?registered=now")
+    assert second.headers["Location"].endswith("?registered=before")
+    assert second.headers["Location"].split("?")[0] == first.headers["Location"].split("?")[0]
     assert count_registrations(event) == 1
     page = client.get(second.headers["Location"]).get_data(as_text=True)
     assert "You are already registered for this event." in page
+    assert "A confirmation is on its way" not in page
     # The form itself now leads to the registration too.
     again = client.get(f"/events/{event.slug}/register")
-    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Location"] == first.headers["Location"].split("?")[0]
+
+
+def test_the_registration_page_says_what_the_post_did_without_rewriting_the_session(
+    client, login, make_user, make_event, make_organisation, make_member
+) -> None:
+    organisation = make_organisation()
+    event = make_event(capacity=1, has_waiting_list=True, organisation=organisation)
+    login(make_user())
+    client.get(f"/events/{event.slug}/register")  # Flask-Login settles the session
+    first = client.post(f"/events/{event.slug}/register", data={})
+    assert "Set-Cookie" not in first.headers  # no flashed message stored in the cookie
+    page = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert "You are registered. A confirmation is on its way to your inbox." in page
+    login(make_user())
+    waiting = client.post(f"/events/{event.slug}/register", data={})
+    page = client.get(waiting.headers["Location"]).get_data(as_text=True)
+    assert "The event is full: you are on the waiting list." in page
+    assert "You are registered." not in page
+    # Someone else given the address (the organiser) is not told they registered.
+    login(make_member(organisation))
+    page = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert "You are registered." not in page
+
+
+def test_the_notice_is_gone_once_the_registration_is_cancelled(
+    client, login, make_user, make_event
+) -> None:
+    event = make_event(capacity=5)
+    login(make_user())
+    address = client.post(f"/events/{event.slug}/register", data={}).headers["Location"]
+    registration = db.session.scalar(select(Registration).where(Registration.event_id == event.id))
+    services.cancel_registration(registration, utcnow())
+    db.session.commit()
+    page = client.get(address).get_data(as_text=True)
+    assert "You are registered." not in page
 
 
 def test_unverified_account_gets_a_held_place_and_the_link(
@@ -384,7 +423,7 @@ def test_links_to_a_registration_carry_a_random_public_id_not_its_number(
     registration = db.session.scalar(select(Registration).where(Registration.user_id == owner.id))
     public_id = registration.public_id
     assert len(public_id) == 16 and not public_id.isdigit()
-    assert response.headers["Location"] == f"/registrations/{public_id}"
+    assert response.headers["Location"] == f"/registrations/{public_id}?registered=now"
 
     deliver_due()
     _controller, handler = smtp_sink
