@@ -6,13 +6,13 @@ Read only: nothing here locks, writes or sends an email (the writing rules are i
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
+    BindParameter,
     Select,
     bindparam,
     case,
@@ -54,33 +54,91 @@ def count_places(event: Event, now: datetime) -> PlaceCounts:
     return count_places_by_event([event], now)[event.id]
 
 
-@functools.cache
-def _places_statement(one: bool = False) -> Select[Any]:
-    """Built once per process (constructing it cost as much as running it). `one`: for a
-    single event (`id`), without the list of `ids`, which is written out again on each
-    execution (a twentieth of an event page)."""
-    of_events = (
-        Registration.event_id == bindparam("id")
-        if one
-        else Registration.event_id.in_(bindparam("ids", expanding=True))
-    )
-    return _places_of(of_events)
-
-
 # A direct read names each id (`id0`, `id1`, ...): its SQL is made once per number of
 # events, up to a page's worth and then some.
 MAX_DIRECT_IDS = 100
 
 
-def _direct_places_statement(count: int) -> Select[Any]:
-    return _places_of(Registration.event_id.in_([bindparam(f"id{n}") for n in range(count)]))
+def count_places_by_event(
+    events: Iterable[Event | CardFacts], now: datetime
+) -> dict[int, PlaceCounts]:
+    """`count_places` for many events (the listing's cards): {event id: counts}, an event
+    without active registrations included.
+
+    Read from the events' rows, where the database counts them (`events.places_*`, kept by
+    triggers on registrations): one short read whatever the number of registrations. An
+    event with holds is counted from its registrations instead, the holds that ran out by
+    `now` left out (the row does not know when a hold ends)."""
+    ids = [event.id for event in events]
+    if not ids:
+        return {}
+    counts: dict[int, PlaceCounts] = {event_id: PlaceCounts() for event_id in ids}
+    with_holds = []
+    for event_id, confirmed, pending, waitlisted, held in _read(
+        "places on rows", _counted_on_rows, ids, {}
+    ):
+        if held:
+            with_holds.append(event_id)
+        else:
+            counts[event_id] = PlaceCounts(confirmed, pending, waitlisted)
+    if with_holds:
+        by_event: dict[int, dict[str, int]] = {event_id: {} for event_id in with_holds}
+        for event_id, status, n in _read(
+            "places", _counted_from_registrations, with_holds, {"now": now}
+        ):
+            by_event[event_id][str(status)] = n
+        for event_id, found in by_event.items():
+            counts[event_id] = PlaceCounts(
+                confirmed=found.get(RegistrationStatus.CONFIRMED, 0),
+                pending=found.get(RegistrationStatus.PENDING, 0),
+                waitlisted=found.get(RegistrationStatus.WAITLISTED, 0),
+            )
+    return counts
 
 
-def _places_of(of_events: ColumnElement[bool]) -> Select[Any]:
+# The ids a statement below is for: a bind parameter each (a direct read's), or one
+# expanding parameter `ids`.
+Ids = list[BindParameter[Any]] | BindParameter[Any]
+
+
+def _read(
+    key: str, statement: Callable[[Ids], Select[Any]], ids: list[int], params: dict[str, Any]
+) -> Iterable[Sequence[Any]]:
+    """Columns, no entities: straight from the driver where nothing was read before (a
+    listing's cards, `database.read_directly`), else on the session's connection without
+    the ORM's result machinery (pending changes flushed: the triggers have counted them)."""
+    if database.can_read_directly() and len(ids) <= MAX_DIRECT_IDS:
+        names = {f"id{n}": event_id for n, event_id in enumerate(ids)}
+        return database.read_directly(
+            (key, len(ids)),
+            lambda: statement([bindparam(name) for name in names]),
+            {**names, **params},
+        )
+    connection = database.flushed_connection()
+    return connection.execute(_expanding(statement), {"ids": ids, **params}).all()
+
+
+@functools.cache
+def _expanding(statement: Callable[[Ids], Select[Any]]) -> Select[Any]:
+    """Built once per process (constructing it cost as much as running it)."""
+    return statement(bindparam("ids", expanding=True))
+
+
+def _counted_on_rows(ids: Ids) -> Select[Any]:
+    return select(
+        Event.id,
+        Event.places_confirmed,
+        Event.places_pending,
+        Event.places_waitlisted,
+        Event.places_held,
+    ).where(Event.id.in_(ids))
+
+
+def _counted_from_registrations(ids: Ids) -> Select[Any]:
     return (
         select(Registration.event_id, Registration.status, func.count())
         .where(
-            of_events,
+            Registration.event_id.in_(ids),
             database.in_constants(Registration.status, ACTIVE_STATUSES),
             or_(
                 Registration.hold_expires_at.is_(None),
@@ -89,42 +147,6 @@ def _places_of(of_events: ColumnElement[bool]) -> Select[Any]:
         )
         .group_by(Registration.event_id, Registration.status)
     )
-
-
-def count_places_by_event(
-    events: Iterable[Event | CardFacts], now: datetime
-) -> dict[int, PlaceCounts]:
-    """`count_places` for many events in one grouped query (the listing's cards): {event
-    id: counts}, an event without active registrations included."""
-    ids = [event.id for event in events]
-    if not ids:
-        return {}
-    # Columns, no entities: straight from the driver where nothing was read before (a
-    # listing's cards, `database.read_directly`), else on the session's connection without
-    # the ORM's result machinery (half the time of this query, every page with places runs it).
-    rows: Iterable[Sequence[Any]]
-    if database.can_read_directly() and len(ids) <= MAX_DIRECT_IDS:
-        params = {f"id{n}": event_id for n, event_id in enumerate(ids)}
-        rows = database.read_directly(
-            ("places", len(ids)), lambda: _direct_places_statement(len(ids)), {**params, "now": now}
-        )
-    else:
-        connection = database.flushed_connection()
-        if len(ids) == 1:
-            rows = connection.execute(_places_statement(True), {"id": ids[0], "now": now}).all()
-        else:
-            rows = connection.execute(_places_statement(), {"ids": ids, "now": now}).all()
-    by_event: dict[int, dict[str, int]] = {event_id: {} for event_id in ids}
-    for event_id, status, n in rows:
-        by_event[event_id][str(status)] = n
-    return {
-        event_id: PlaceCounts(
-            confirmed=counts.get(RegistrationStatus.CONFIRMED, 0),
-            pending=counts.get(RegistrationStatus.PENDING, 0),
-            waitlisted=counts.get(RegistrationStatus.WAITLISTED, 0),
-        )
-        for event_id, counts in by_event.items()
-    }
 
 
 # Longer than a change can take from its `now` (the request's clock, which `updated_at`
