@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import ColumnElement, Select, Table, bindparam, event, literal_column
+from sqlalchemy import DDL, ColumnElement, Select, Table, bindparam, event, literal_column
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import inspect as sa_inspect
@@ -48,6 +48,15 @@ class DatabaseIntegerConverter(IntegerConverter):
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", INTEGER_MAX)
         super().__init__(map, *args, **kwargs)
+
+
+def attach_ddl(table: Table, when: str, statements: Mapping[str, Sequence[str]]) -> None:
+    """Run `statements` (by dialect name) on `table`'s DDL event `when` ("after_create",
+    "before_drop", ...): what metadata cannot say (triggers, functions, special indexes),
+    made by create_all() and drop_all() too. A migration writes the same out by hand."""
+    for dialect, dialect_statements in statements.items():
+        for statement in dialect_statements:
+            event.listen(table, when, DDL(statement).execute_if(dialect=dialect))
 
 
 def register_url_converters(app: Flask) -> None:

@@ -54,6 +54,48 @@ def _drop_database(admin: Engine, name: str) -> None:
             time.sleep(0.2)
 
 
+# An event's row as the migrations from 0006 on know it, by column (SQL literals).
+EVENT_ROW = {
+    "id": "1",
+    "slug": "'e'",
+    "title": "'E'",
+    "kind": "'forum'",
+    "summary": "''",
+    "description": "''",
+    "description_text": "''",
+    "starts_at": "'2027-01-01 09:00:00'",
+    "ends_at": "'2027-01-01 17:00:00'",
+    "timezone": "'UTC'",
+    "is_all_day": "false",
+    "venue_name": "''",
+    "venue_address": "''",
+    "city": "''",
+    "format": "'online'",
+    "status": "'published'",
+    "cancellation_reason": "''",
+    "capacity": "NULL",
+    "has_waiting_list": "false",
+    "requires_approval": "false",
+    "organisation_id": "1",
+    "search_text": "''",
+    "revision": "0",
+    "created_at": "'2026-01-01 00:00:00'",
+    "updated_at": "'2026-01-01 00:00:00'",
+}
+
+
+def _insert_organisation_and_event(conn: Any, **columns: str) -> None:
+    """Organisation 1 and its event 1 (`columns`: SQL literals over EVENT_ROW's)."""
+    conn.execute(
+        text(
+            "INSERT INTO organisations (id, name, slug, description, created_at) "
+            "VALUES (1, 'Org', 'org', '', '2026-01-01 00:00:00')"
+        )
+    )
+    row = {**EVENT_ROW, **columns}
+    conn.execute(text(f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join(row.values())})"))
+
+
 def test_upgrade_on_empty_database_matches_models(empty_database_url: str) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url})
     with app.app_context():
@@ -250,24 +292,12 @@ def test_upgrade_counts_the_places_of_existing_events_and_keeps_counting(
             "confirmed-held": ("confirmed", "2027-01-01 00:00:00"),
         }
         with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO organisations (id, name, slug, description, created_at) "
-                    "VALUES (1, 'Org', 'org', '', '2026-01-01 00:00:00')"
-                )
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO events (id, slug, title, kind, summary, description,"
-                    " description_text, starts_at, ends_at, timezone, is_all_day, venue_name,"
-                    " venue_address, city, format, status, cancellation_reason, capacity,"
-                    " has_waiting_list, requires_approval, organisation_id, search_text,"
-                    " revision, created_at, updated_at, confirmation_hold_hours,"
-                    " reminder_hours) VALUES (1, 'e', 'E', 'forum', '', '', '',"
-                    " '2027-01-01 09:00:00', '2027-01-01 17:00:00', 'UTC', false, '', '', '',"
-                    " 'online', 'published', '', 10, true, false, 1, '', 0,"
-                    " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 48, 0)"
-                )
+            _insert_organisation_and_event(
+                conn,
+                capacity="10",
+                has_waiting_list="true",
+                confirmation_hold_hours="48",
+                reminder_hours="0",
             )
             for n, (name, (status, hold)) in enumerate(rows.items(), start=1):
                 conn.execute(
@@ -367,24 +397,7 @@ def test_upgrade_bounds_the_capacity_of_existing_and_future_events(
     with app.app_context():
         upgrade(revision="0006")
         with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO organisations (id, name, slug, description, created_at) "
-                    "VALUES (1, 'Org', 'org', '', '2026-01-01 00:00:00')"
-                )
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO events (id, slug, title, kind, summary, description,"
-                    " description_text, starts_at, ends_at, timezone, is_all_day, venue_name,"
-                    " venue_address, city, format, status, cancellation_reason, capacity,"
-                    " has_waiting_list, requires_approval, organisation_id, search_text,"
-                    " revision, created_at, updated_at) VALUES (1, 'e', 'E', 'forum', '', '',"
-                    " '', '2027-01-01 09:00:00', '2027-01-01 17:00:00', 'UTC', false, '', '',"
-                    " '', 'online', 'published', '', 2000000000, false, false, 1, '', 0,"
-                    " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
-                )
-            )
+            _insert_organisation_and_event(conn, capacity="2000000000")
         upgrade()
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT capacity FROM events")).scalar_one() == 1_000_000

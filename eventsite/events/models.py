@@ -6,7 +6,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
-    DDL,
     Boolean,
     CheckConstraint,
     Column,
@@ -18,10 +17,9 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from eventsite import catalogue
+from eventsite import catalogue, database
 from eventsite.extensions import db
 from eventsite.images.models import Image
 from eventsite.organisations.models import Organisation
@@ -344,16 +342,8 @@ SEARCH_INDEX_DROP_DDL: dict[str, tuple[str, ...]] = {
     "sqlite": ("DROP TABLE IF EXISTS events_fts",),
 }
 
-for _dialect, _statements in SEARCH_INDEX_DDL.items():
-    for _statement in _statements:
-        sa_event.listen(
-            Event.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
-        )
-for _dialect, _statements in SEARCH_INDEX_DROP_DDL.items():
-    for _statement in _statements:
-        sa_event.listen(
-            Event.__table__, "before_drop", DDL(_statement).execute_if(dialect=_dialect)
-        )
+database.attach_ddl(Event.__table__, "after_create", SEARCH_INDEX_DDL)
+database.attach_ddl(Event.__table__, "before_drop", SEARCH_INDEX_DROP_DDL)
 
 # What calendars and the cached pages show: the catalogue version moves with every change to
 # these rows.

@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    DDL,
     JSON,
     Boolean,
     CheckConstraint,
@@ -20,10 +19,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from eventsite import catalogue
+from eventsite import catalogue, database
 from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
@@ -369,13 +367,5 @@ PLACES_DDL: dict[str, tuple[str, ...]] = {
 PLACES_DROP_DDL: dict[str, tuple[str, ...]] = {
     "postgresql": ("DROP FUNCTION IF EXISTS registrations_count_places()",),
 }
-for _dialect, _statements in PLACES_DDL.items():
-    for _statement in _statements:
-        sa_event.listen(
-            Registration.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
-        )
-for _dialect, _statements in PLACES_DROP_DDL.items():
-    for _statement in _statements:
-        sa_event.listen(
-            Registration.__table__, "after_drop", DDL(_statement).execute_if(dialect=_dialect)
-        )
+database.attach_ddl(Registration.__table__, "after_create", PLACES_DDL)
+database.attach_ddl(Registration.__table__, "after_drop", PLACES_DROP_DDL)
