@@ -74,7 +74,7 @@ def count_places_by_event(
         return {}
     counts: dict[int, PlaceCounts] = {event_id: PlaceCounts() for event_id in ids}
     with_holds = []
-    for event_id, confirmed, pending, waitlisted, held in _read(
+    for event_id, confirmed, pending, waitlisted, held in _read_places(
         "places on rows", _counted_on_rows, ids, {}
     ):
         if held:
@@ -83,7 +83,7 @@ def count_places_by_event(
             counts[event_id] = PlaceCounts(confirmed, pending, waitlisted)
     if with_holds:
         by_event: dict[int, dict[str, int]] = {event_id: {} for event_id in with_holds}
-        for event_id, status, n in _read(
+        for event_id, status, n in _read_places(
             "places", _counted_from_registrations, with_holds, {"now": now}
         ):
             by_event[event_id][str(status)] = n
@@ -101,7 +101,7 @@ def count_places_by_event(
 Ids = list[BindParameter[Any]] | BindParameter[Any]
 
 
-def _read(
+def _read_places(
     key: str, statement: Callable[[Ids], Select[Any]], ids: list[int], params: dict[str, Any]
 ) -> Iterable[Sequence[Any]]:
     """Columns, no entities: straight from the driver where nothing was read before (a
