@@ -295,13 +295,17 @@ WAITING_NUMBER = re.compile(r"on the waiting list: number (\d+)\.")
 def _wrong_ranks(app: Flask, slug: str) -> tuple[int, int]:
     """(waitlisted people whose confirmation states another number than their place in
     the final list, or none, numbers stated to more than one person), read from the
-    outbox rows the registrations wrote."""
+    confirmations the registrations wrote."""
     from eventsite.extensions import db
     from eventsite.mail import services as mail
     from eventsite.models import Event, OutboxMessage, Registration, User
     from eventsite.registration import queries
 
     with app.app_context():
+        # The confirmations are written on the registrations: moved to the outbox first, as
+        # the sender does (`notifications.queue_pending_notices`).
+        mail.queue_pending()
+        db.session.commit()
         event_id = db.session.scalar(select(Event.id).where(Event.slug == slug))
         waiting = db.session.scalars(
             select(Registration).where(

@@ -333,6 +333,52 @@ def test_upgrade_counts_the_places_of_existing_events_and_keeps_counting(
         db.engine.dispose()
 
 
+def test_pending_notices_are_added_in_place_and_never_dropped_by_a_downgrade(
+    empty_database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0032: registrations.pending_notice added without rebuilding the table (the places'
+    triggers of 0031 keep counting); a downgrade is refused while a confirmation waits on
+    its registration, and drops the column once none does."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="0032")
+        with db.engine.begin() as conn:
+            _insert_organisation_and_event(conn, capacity="10", confirmation_hold_hours="48")
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, name, password_hash, affiliation,"
+                    " is_admin, created_at, session_token, calendar_token_hash)"
+                    " VALUES (1, 'p@example.org', 'P', '', '', false, '2026-01-01 00:00:00',"
+                    " 't', 't')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO registrations (public_id, event_id, user_id, status, answers,"
+                    " created_at, updated_at, cancelled_by_organiser, is_hold_expired,"
+                    " ticket_code, pending_notice) VALUES ('r', 1, 1, 'confirmed', '{}',"
+                    " '2026-01-01 00:00:00', '2026-01-01 00:00:00', false, false, 'r',"
+                    ' \'{"template": "registration_confirmation"}\')'
+                )
+            )
+            places = conn.scalar(text("SELECT places_confirmed FROM events"))
+            assert places == 1  # the triggers survived the new column
+        with pytest.raises(SystemExit):  # Flask-Migrate logs the migration's error
+            downgrade(revision="0031")
+        assert "1 registration email(s) are not queued yet" in capsys.readouterr().err
+        columns = {c["name"] for c in inspect(db.engine).get_columns("registrations")}
+        assert "pending_notice" in columns
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE registrations SET pending_notice = NULL"))
+        downgrade(revision="0031")
+        columns = {c["name"] for c in inspect(db.engine).get_columns("registrations")}
+        assert "pending_notice" not in columns
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE registrations SET status = 'cancelled'"))
+            assert conn.scalar(text("SELECT places_confirmed FROM events")) == 0
+        db.engine.dispose()
+
+
 def test_upgrade_reads_how_each_member_joined_from_the_audit_log(
     empty_database_url: str,
 ) -> None:

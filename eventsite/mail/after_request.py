@@ -37,17 +37,20 @@ def register_after_request_delivery(app: Flask) -> None:
 
 
 def _hand_over_committed(session: Session) -> None:
-    ids = session.info.pop(services.QUEUED_IDS, None)
-    if not ids or not has_request_context():
+    ids = session.info.pop(services.QUEUED_IDS, None) or []
+    pending = session.info.pop(services.QUEUED_PENDING, None) or []
+    if not (ids or pending) or not has_request_context():
         return
     app = current_app._get_current_object()
     if app.config.get("MAIL_DELIVER_AFTER_REQUEST"):
-        _deliveries.submit(app, ids, int(app.config["MAIL_AFTER_REQUEST_QUEUE_SIZE"]))
+        limit = int(app.config["MAIL_AFTER_REQUEST_QUEUE_SIZE"])
+        _deliveries.submit(app, [*ids, *pending], limit)
 
 
 def _forget_uncommitted(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction ended without a commit
         session.info.pop(services.QUEUED_IDS, None)
+        session.info.pop(services.QUEUED_PENDING, None)
 
 
 def wait_for_deliveries(timeout: float = 10.0) -> bool:
@@ -64,12 +67,12 @@ class _DeliveryThread:
 
     def _reset(self) -> None:
         self._condition = threading.Condition()
-        self._batches: deque[tuple[Flask, list[int]]] = deque()
+        self._batches: deque[tuple[Flask, list[int | tuple[str, int]]]] = deque()
         self._queued = 0  # messages in the batches
         self._busy = False
         self._thread: threading.Thread | None = None
 
-    def submit(self, app: Flask, ids: Sequence[int], limit: int) -> None:
+    def submit(self, app: Flask, ids: Sequence[int | tuple[str, int]], limit: int) -> None:
         with self._condition:
             room = max(limit - self._queued, 0)
             taken, left = list(ids[:room]), len(ids) - room
@@ -112,10 +115,17 @@ class _DeliveryThread:
             )
 
 
-def _deliver_quietly(app: Flask, ids: Sequence[int]) -> None:
+def _deliver_quietly(app: Flask, items: Sequence[int | tuple[str, int]]) -> None:
+    """Deliver the outbox rows (ids) and the messages written on other rows ((source,
+    key): moved to the outbox first, `services.queue_pending`)."""
     try:
         with app.app_context():
             try:
+                ids = [item for item in items if isinstance(item, int)]
+                pending = [item for item in items if not isinstance(item, int)]
+                if pending:
+                    ids += services.queue_pending(keys=pending)
+                    db.session.commit()
                 report = sender.deliver_messages(ids)
                 if report.retried or report.failed:
                     app.logger.warning("Email after the request: %s", report)

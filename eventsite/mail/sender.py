@@ -315,6 +315,14 @@ def _deliver(
         raise RuntimeError("commit or roll back the session before delivering email")
     if session.in_transaction():
         session.rollback()  # no transaction stays open while the server is talked to
+    if ids is None:
+        # What the packages above wrote on their own rows joins the outbox first.
+        try:
+            services.queue_pending(limit=limit)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
     report = DeliveryReport()
     transport = make_transport(current_app.config)
     try:

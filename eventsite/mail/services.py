@@ -20,9 +20,12 @@ from eventsite import database, i18n
 from eventsite.extensions import db
 from eventsite.mail import mime
 from eventsite.mail.models import OutboxMessage, OutboxStatus
+from eventsite.timeutil import utcnow
 
 # Where the session keeps the ids of the messages queued in its transaction.
 QUEUED_IDS = "eventsite.mail.queued_ids"
+# (source, key) of the messages a request wrote on its own rows (`pending_queued`).
+QUEUED_PENDING = "eventsite.mail.queued_pending"
 
 
 @dataclass(frozen=True)
@@ -250,8 +253,51 @@ def register_renderer(name: str, renderer: Renderer) -> None:
     _RENDERERS[name] = renderer
 
 
+# Messages a package above writes on its own rows rather than in the outbox (a
+# registration's confirmation, with the registration: `registration.notifications`), and
+# moves to the outbox itself: `queue(limit=..., ids=...)` (its rows' ids) returns the
+# outbox rows' ids. The sender calls every source before it delivers (`queue_pending`).
+PendingSource = Callable[..., list[int]]
+_PENDING_SOURCES: dict[str, PendingSource] = {}
+
+
+def register_pending(name: str, queue: PendingSource) -> None:
+    _PENDING_SOURCES[name] = queue
+
+
+def queue_pending(
+    *, limit: int | None = None, keys: Sequence[tuple[str, int]] | None = None
+) -> list[int]:
+    """Move the messages written on the sources' rows to the outbox (at most `limit` per
+    source; only `keys`, (source, row id) pairs, if given), in the caller's transaction,
+    holding the write lock first on SQLite (`database.lock_for_write`: the claims read,
+    then write). Returns the outbox rows' ids."""
+    database.lock_for_write()
+    queued: list[int] = []
+    for name, queue in _PENDING_SOURCES.items():
+        if keys is None:
+            queued += queue(limit=limit)
+            continue
+        ids = [key for source, key in keys if source == name]
+        if ids:
+            queued += queue(limit=limit, ids=ids)
+    return queued
+
+
+def pending_queued(source: str, key: int) -> None:
+    """Development moves a message written on a row to the outbox, and delivers it, once
+    the request has committed (`after_request`); production leaves it to the worker."""
+    db.session().info.setdefault(QUEUED_PENDING, []).append((source, key))
+
+
 def queue_facts(
-    to: str, renderer: str, facts: dict[str, Any], *, language: str, category: str
+    to: str,
+    renderer: str,
+    facts: dict[str, Any],
+    *,
+    language: str,
+    category: str,
+    due: datetime | None = None,
 ) -> int:
     """Write a message to the outbox as the facts it tells (JSON) and the language to tell
     them in (the recipient's), in the caller's transaction; returns the row's id. The sender
@@ -259,7 +305,8 @@ def queue_facts(
     and its locks: a registration holds up the next one for its insert, not for its email's
     templates, QR code and calendar. Committed with the change it tells of, so never lost;
     a renderer that fails is retried like a failed delivery. One INSERT of the table's
-    (no ORM flush: this runs under the event's lock)."""
+    (no ORM flush: this runs under the event's lock). `due`: since when the message is due,
+    if before now (one written on another row first: `queue_pending`)."""
     if renderer not in _RENDERERS:
         raise ValueError(f"no renderer {renderer!r} is registered")
     values = _row_values(
@@ -271,6 +318,8 @@ def queue_facts(
         facts=facts,
         locale=i18n.normalise(language) or i18n.DEFAULT,
     )
+    if due is not None:
+        values["next_attempt_at"] = min(due, utcnow())
     table = OutboxMessage.__table__
     ((row_id,),) = database.insert_in_session("outbox", _insert_statement, table, values)
     _queued(row_id)

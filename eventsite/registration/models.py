@@ -158,6 +158,14 @@ class Registration(db.Model):
         Index("ix_registrations_hold_expires_at", "hold_expires_at"),
         # A ticket code names one registration (a unique index: SQLite can add one in place).
         Index("uq_registrations_ticket_code", "ticket_code", unique=True),
+        # The confirmations still to be queued (`pending_notice`): a few rows at any time,
+        # found by the sender without reading the table.
+        Index(
+            "ix_registrations_pending_notice",
+            "id",
+            sqlite_where=text("pending_notice IS NOT NULL"),
+            postgresql_where=text("pending_notice IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -194,6 +202,11 @@ class Registration(db.Model):
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Cancelled because the hold ran out, never confirmed (not by the person or organiser).
     is_hold_expired: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The facts of the email the registration's creation sends (`notifications`), written
+    # with the row instead of an outbox row beside it: the sender moves them to the outbox
+    # (and empties this) before it delivers, and so does any later message about the
+    # registration before it is queued itself, so they go out once, in order.
+    pending_notice: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     event: Mapped[Event] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])

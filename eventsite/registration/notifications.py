@@ -9,16 +9,20 @@ through the outbox, so they are sent only if that transaction commits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel.speaklater import LazyString
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from eventsite import links, templating
+from eventsite.accounts.models import User
 from eventsite.events.models import Event
 from eventsite.extensions import db
 from eventsite.i18n import gettext as _
@@ -171,25 +175,25 @@ def notify(
 ) -> None:
     """Queue the email; `rank` saves a query when the caller knows the waiting-list rank;
     `reason` is an organiser's words to the person (a rejection)."""
+    _queue(
+        registration,
+        template,
+        now,
+        **_place_parts(template, RegistrationStatus(registration.status), registration.is_held),
+        rank=rank,
+        reason=reason,
+    )
+
+
+def _place_parts(template: str, status: RegistrationStatus, held: bool) -> dict[str, Any]:
+    """What a message about the place carries: the calendar invitation, the ticket."""
     # Only a confirmed place is an invitation: someone waiting or awaiting approval gets
     # their first REQUEST when they get the place (promoted, approved). A restored place is
     # a registration of its own, so its REQUEST rises above the CANCEL sent before it.
     # The same messages carry the ticket, once it is valid (a held place gets it when the
     # address is confirmed: that sends the confirmation).
-    invited = (
-        registration.status == RegistrationStatus.CONFIRMED
-        and not registration.is_held
-        and template in PLACE_TEMPLATES
-    )
-    _queue(
-        registration,
-        template,
-        now,
-        invitation="REQUEST" if invited else None,
-        rank=rank,
-        reason=reason,
-        ticket=template in PLACE_TEMPLATES,
-    )
+    invited = status == RegistrationStatus.CONFIRMED and not held and template in PLACE_TEMPLATES
+    return {"invitation": "REQUEST" if invited else None, "ticket": template in PLACE_TEMPLATES}
 
 
 def notify_cancelled(
@@ -233,26 +237,145 @@ def _queue(
     What the message must say as things stand now is stored (the status, the waiting-list
     rank, whether it carries the calendar invitation REQUEST or CANCEL, and the ticket);
     the rest (names, answers, the event's details) is read when it is written.
-    `invitation`: "REQUEST" / "CANCEL" or None; `ticket`: the ticket, if it is valid."""
+    `invitation`: "REQUEST" / "CANCEL" or None; `ticket`: the ticket, if it is valid.
+    A confirmation still on the registration's row goes first (`queue_pending_notices`)."""
+    if registration.pending_notice is not None:
+        queue_pending_notices(ids=[registration.id])
     status = RegistrationStatus(registration.status)
     if rank is None and status == RegistrationStatus.WAITLISTED:
         rank = queries.waitlist_rank(registration)
-    mail.queue_facts(
-        registration.user.email,
-        RENDERER,
-        {
-            "registration_id": registration.id,
-            "template": template,
-            "status": str(status),
-            "rank": rank,
-            "reason": reason,
-            "invitation": invitation,
-            "ticket": ticket and tickets.has_valid_ticket(registration),
-            "now": now.isoformat(),
-        },
-        language=registration.user.language,
-        category="registration",
+    facts = _facts(
+        template,
+        status,
+        now,
+        invitation=invitation,
+        rank=rank,
+        reason=reason,
+        ticket=ticket and tickets.has_valid_ticket(registration),
     )
+    _queue_facts(registration.id, registration.user.email, registration.user.language, facts)
+
+
+def _facts(
+    template: str,
+    status: RegistrationStatus,
+    now: datetime,
+    *,
+    invitation: str | None,
+    rank: int | None,
+    reason: str,
+    ticket: bool,
+) -> dict[str, Any]:
+    return {
+        "template": template,
+        "status": str(status),
+        "rank": rank,
+        "reason": reason,
+        "invitation": invitation,
+        "ticket": ticket,
+        "now": now.isoformat(),
+    }
+
+
+def _queue_facts(
+    registration_id: int,
+    to: str,
+    language: str,
+    facts: dict[str, Any],
+    *,
+    due: datetime | None = None,
+) -> int:
+    return mail.queue_facts(
+        to,
+        RENDERER,
+        {"registration_id": registration_id, **facts},
+        language=language,
+        category="registration",
+        due=due,
+    )
+
+
+# --- the confirmation written with the registration ---------------------------------------------
+
+CONFIRMATION = "registration_confirmation"
+
+
+def confirmation_notice(
+    status: RegistrationStatus, now: datetime, *, rank: int | None
+) -> dict[str, Any]:
+    """The facts of the confirmation a registration just made sends (what `notify` would
+    queue), for its row's `pending_notice`: the INSERT carries its email, and the busiest
+    request writes no outbox row under the event's lock. Only for a place that is not held
+    (a held place is told nothing yet), of an event taking registrations (so not cancelled:
+    a confirmed place's ticket is valid). `queue_pending_notices` moves it to the outbox."""
+    parts = _place_parts(CONFIRMATION, status, held=False)
+    valid_ticket = status == RegistrationStatus.CONFIRMED  # `tickets.has_valid_ticket`
+    return _facts(
+        CONFIRMATION,
+        status,
+        now,
+        invitation=parts["invitation"],
+        rank=rank,
+        reason="",
+        ticket=parts["ticket"] and valid_ticket,
+    )
+
+
+def notice_pending(registration_id: int) -> None:
+    """Development sends the confirmation once the request has committed (`mail.
+    pending_queued`); production's worker moves it to the outbox on its next round."""
+    mail.pending_queued(RENDERER, registration_id)
+
+
+def queue_pending_notices(
+    *, limit: int | None = None, ids: Sequence[int] | None = None
+) -> list[int]:
+    """Move the confirmations written on their registrations (`pending_notice`) to the
+    outbox, oldest first (at most `limit`; only those of the registrations `ids` if given), in
+    the caller's transaction. Each is claimed by emptying the column, its row locked: a
+    row another sender has claimed is skipped (or, for `ids`, a request's
+    later message, waited for and then found empty), so each is queued once, and before
+    any later message about its registration. Returns the outbox rows' ids."""
+    table = Registration.__table__
+    claim = (
+        select(table.c.id, table.c.user_id, table.c.pending_notice)
+        .where(table.c.pending_notice.is_not(None))
+        .order_by(table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=ids is None)
+    )
+    if ids is not None:
+        claim = claim.where(table.c.id.in_(ids))
+    claimed = db.session.execute(claim).all()
+    if not claimed:
+        return []
+    claimed_ids = [row.id for row in claimed]
+    db.session.execute(
+        update(table).where(table.c.id.in_(claimed_ids)).values(pending_notice=None),
+        execution_options={"synchronize_session": False},
+    )
+    for registration_id in claimed_ids:
+        kept = db.session.identity_map.get(identity_key(Registration, registration_id))
+        if kept is not None:
+            set_committed_value(kept, "pending_notice", None)
+    people = {
+        row.id: row
+        for row in db.session.execute(
+            select(User.id, User.email, User.language).where(
+                User.id.in_({row.user_id for row in claimed})
+            )
+        )
+    }
+    return [
+        _queue_facts(
+            row.id,
+            people[row.user_id].email,
+            people[row.user_id].language,
+            row.pending_notice,
+            due=datetime.fromisoformat(row.pending_notice["now"]),  # due since registering
+        )
+        for row in claimed
+    ]
 
 
 def render_registration_email(facts: dict[str, Any]) -> mail.Rendered:
@@ -297,6 +420,7 @@ def render_registration_email(facts: dict[str, Any]) -> mail.Rendered:
 
 
 mail.register_renderer(RENDERER, render_registration_email)
+mail.register_pending(RENDERER, queue_pending_notices)
 
 
 # Wide enough for an email's 600-pixel column on a high-density screen.
@@ -433,8 +557,13 @@ def _queue_calendar_update(
         "location": mail.deferred(content.event_location, event),
         "link_changed": link_changed,
     }
+    recipients = _recipients(event)
+    # A confirmation still on its registration goes out before the change it predates.
+    unqueued = [r.id for r, _earlier in recipients if r.pending_notice is not None]
+    if unqueued:
+        queue_pending_notices(ids=unqueued)
     count = 0
-    for registration, earlier in _recipients(event):
+    for registration, earlier in recipients:
         attachments = (
             [_invitation(registration, method, _sequence(event, earlier), now)]
             if registration.status == RegistrationStatus.CONFIRMED

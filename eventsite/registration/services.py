@@ -287,9 +287,10 @@ def register_attendee(
     Everything between the lock and the caller's commit holds up every other
     registration for the event, so it is kept to a few statements: the lock (which reads
     the places taken, counted on the event's row by the database: no aggregate unless the
-    event has holds), the INSERT, the webhook endpoints and the confirmation email's row. The
-    answers and the email's address are checked before the lock; the email is queued as
-    facts and written by the sender after the commit (`notifications._queue`).
+    event has holds), the INSERT (which carries the confirmation email's facts:
+    `pending_notice`) and the webhook endpoints. The answers and the email's address are
+    checked before the lock; the sender moves the email to the outbox and writes it after
+    the commit (`notifications.queue_pending_notices`).
     """
     if not user.is_verified and not hold:
         raise rules.RegistrationError(
@@ -318,6 +319,9 @@ def register_attendee(
     status = (
         RegistrationStatus.WAITLISTED if state.joins_waiting_list else _status_for_new_place(event)
     )
+    # Under the lock nobody else joined the list since the places were read, and this row
+    # takes the highest id of the event: everyone waiting is ahead of it, and stays ahead.
+    rank = counts.waitlisted + 1 if status == RegistrationStatus.WAITLISTED else None
     registration = _insert_registration(
         {
             "event_id": event.id,
@@ -329,6 +333,10 @@ def register_attendee(
             "hold_expires_at": (
                 now + timedelta(hours=event.confirmation_hold_hours) if hold else None
             ),
+            # The confirmation email, written with the row (a held place gets it later).
+            "pending_notice": (
+                None if hold else notifications.confirmation_notice(status, now, rank=rank)
+            ),
         }
     )
     if registration is None:
@@ -338,12 +346,8 @@ def register_attendee(
             raise RuntimeError("the registration conflicted with no active registration")
         return existing
     signals.registration_created.send(registration, now=now)
-    if hold:
-        return registration
-    # Under the lock nobody else joined the list since the aggregate, and this row took
-    # the highest id of the event: everyone waiting is ahead of it, and will stay ahead.
-    rank = counts.waitlisted + 1 if status == RegistrationStatus.WAITLISTED else None
-    notifications.notify(registration, "registration_confirmation", now, rank=rank)
+    if not hold:
+        notifications.notice_pending(registration.id)
     return registration
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from eventsite import create_app
 from eventsite.extensions import db
+from eventsite.mail import services as mail
 from eventsite.mail.sender import deliver_due
 from eventsite.models import (
     JoinedVia,
@@ -168,6 +169,10 @@ def test_valid_submission_registers_and_shows_the_registration(
     assert "You are registered" in page
     assert "Confirmed" in page
     assert "Opening, Closing" in page and "Kenya" in page
+    # The confirmation email, written with the registration: the sender queues it.
+    assert registration.pending_notice["template"] == "registration_confirmation"
+    assert len(mail.queue_pending()) == 1
+    db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
 
