@@ -219,6 +219,21 @@ def lock_for_write(*, keep_loaded: bool = False) -> None:
         session.expire_all()
 
 
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session loaded: for a request's last commit, when
+    nothing reads its objects after it (a redirect follows), and where the database changed
+    nothing they hold behind the ORM's back (a trigger's columns, left unread). Expiring
+    walks every attribute of every loaded object: 3.6 % of a registration POST's
+    instructions (callgrind, in process)."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
 def flushed_connection() -> Connection:
     """The session's connection, the session's pending changes flushed first, for a hot
     statement run as Core: about half the cost of `Session.execute`'s ORM path, nothing

@@ -318,7 +318,9 @@ def _register(
         return _check_your_email(event, user.email, now)
     else:
         outcome = REGISTERED_NOW
-    db.session.commit()
+    # Nothing is read after it: the event's places, which the database's triggers changed,
+    # were never loaded into the event.
+    database.commit_keeping_loaded()
     # The outcome goes in the address, not in a flashed message: the registration's page
     # says it (as pretix's order page after `?thanks=yes`), and this POST, the busiest one,
     # does not write the session cookie again (a twentieth of its time).
