@@ -536,7 +536,7 @@ def adopt(model: type[M], values: Mapping[str, Any]) -> M:
     already (its identity map outlives a request in the tests), the session's own, its
     expired attributes filled from `values`."""
     session = db.session()
-    mapper = sa_inspect(model)
+    mapper = _mapper(model)
     key = mapper.identity_key_from_primary_key(
         tuple(values[column.key] for column in mapper.primary_key)
     )
@@ -562,6 +562,11 @@ def adopt(model: type[M], values: Mapping[str, Any]) -> M:
     state._expire_attributes(state.dict, _not_given(mapper, tuple(values)))
     session._update_impl(state)
     return instance  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _mapper(model: type[Any]) -> Mapper[Any]:
+    return sa_inspect(model)
 
 
 @functools.cache

@@ -228,7 +228,10 @@ def ticket_code(registration: Registration) -> str:
 )
 def register(slug: str) -> Any:
     event = _published_event_or_404(slug)
-    user: User | None = current_user if current_user.is_authenticated else None
+    # The person, not Flask-Login's proxy: each of the proxy's attributes is a lookup.
+    user: User | None = (
+        current_user._get_current_object() if current_user.is_authenticated else None
+    )
     if user is not None and request.method == "GET":
         existing = queries.get_active_registration(event, user)
         if existing is not None:
