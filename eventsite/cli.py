@@ -250,6 +250,16 @@ def outbox_status(show: int) -> None:
     summary = services.summarise_outbox(show=show)
     now = utcnow()
     click.echo("  ".join(f"{status}: {n}" for status, n in summary.counts.items()))
+    if summary.unqueued:
+        click.echo(
+            ngettext(
+                "%(num)d more written with its registration, moved to the outbox by the next "
+                "round of `flask outbox send|work`.",
+                "%(num)d more written with their registrations, moved to the outbox by the next "
+                "round of `flask outbox send|work`.",
+                summary.unqueued,
+            )
+        )
     if summary.oldest_pending_at is not None:
         age = format_timedelta(now - summary.oldest_pending_at, add_direction=True)
         click.echo(_("Oldest pending message: queued %(age)s.", age=age))

@@ -260,10 +260,13 @@ def register_renderer(name: str, renderer: Renderer) -> None:
 # outbox rows' ids. The sender calls every source before it delivers (`queue_pending`).
 PendingSource = Callable[..., list[int]]
 _PENDING_SOURCES: dict[str, PendingSource] = {}
+_PENDING_COUNTS: dict[str, Callable[[], int]] = {}
 
 
-def register_pending(name: str, queue: PendingSource) -> None:
+def register_pending(name: str, queue: PendingSource, count: Callable[[], int]) -> None:
+    """`queue` moves a source's messages to the outbox; `count` says how many wait."""
     _PENDING_SOURCES[name] = queue
+    _PENDING_COUNTS[name] = count
 
 
 def queue_pending(
@@ -366,6 +369,8 @@ class OutboxSummary:
     oldest_pending_at: datetime | None
     failed: list[OutboxMessage] = field(default_factory=list)  # most recent first
     retrying: list[OutboxMessage] = field(default_factory=list)  # pending after a failure
+    # Written on their own rows, not yet in the outbox (the sender's next round moves them).
+    unqueued: int = 0
 
 
 def summarise_outbox(*, show: int = 10) -> OutboxSummary:
@@ -392,7 +397,8 @@ def summarise_outbox(*, show: int = 10) -> OutboxSummary:
         .order_by(OutboxMessage.next_attempt_at)
         .limit(show)
     ).all()
-    return OutboxSummary(counts, oldest, list(failed), list(retrying))
+    unqueued = sum(count() for count in _PENDING_COUNTS.values())
+    return OutboxSummary(counts, oldest, list(failed), list(retrying), unqueued)
 
 
 def retry_messages(ids: Sequence[int] | None, *, now: datetime) -> int:

@@ -378,6 +378,17 @@ def queue_pending_notices(
     ]
 
 
+def count_pending_notices() -> int:
+    """The confirmations still on their registrations (`flask outbox status`)."""
+    table = Registration.__table__
+    return int(
+        db.session.scalar(
+            select(func.count()).select_from(table).where(table.c.pending_notice.is_not(None))
+        )
+        or 0
+    )
+
+
 def render_registration_email(facts: dict[str, Any]) -> mail.Rendered:
     """Write a message `_queue` stored as facts (the sender calls this, in the language
     stored with the row). The ticket is left out if it is no longer valid."""
@@ -420,7 +431,7 @@ def render_registration_email(facts: dict[str, Any]) -> mail.Rendered:
 
 
 mail.register_renderer(RENDERER, render_registration_email)
-mail.register_pending(RENDERER, queue_pending_notices)
+mail.register_pending(RENDERER, queue_pending_notices, count_pending_notices)
 
 
 # Wide enough for an email's 600-pixel column on a high-density screen.

@@ -236,3 +236,19 @@ def test_a_confirmation_another_sender_is_queuing_is_skipped_and_queued_once(
     assert mail.queue_pending() == []
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+
+
+def test_outbox_status_counts_the_confirmations_not_yet_in_the_outbox(
+    app, runner, make_event, make_user, register, mailbox
+) -> None:
+    event = make_event(capacity=5)
+    register(make_user(), event)
+    register(make_user(), event)
+
+    waiting = runner.invoke(args=["outbox", "status"]).output
+    assert "pending: 0" in waiting
+    assert "2 more written with their registrations" in waiting
+
+    assert len(mailbox()) == 2
+    done = runner.invoke(args=["outbox", "status"]).output
+    assert "sent: 2" in done and "written with" not in done
