@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from eventsite.extensions import db
 from eventsite.mail import sender
 from eventsite.mail import services as mail
-from eventsite.models import OutboxMessage, Registration, RegistrationStatus
+from eventsite.models import OutboxMessage, Registration, RegistrationStatus, User
 from eventsite.timeutil import utcnow
 
 from .test_ticket_emails import assert_ticket
@@ -22,14 +22,19 @@ from .test_ticket_emails import assert_ticket
 pytestmark = pytest.mark.usefixtures("smtp_sink")
 
 
+def _register_on_the_page(client, login, make_user, event) -> User:
+    """A new person, logged in, registers through the event's form."""
+    user = make_user()
+    login(user)
+    assert client.post(f"/events/{event.slug}/register", data={}).status_code == 302
+    return user
+
+
 def test_confirmation_is_written_with_the_registration_and_sent_by_the_sender(
     app, client, login, make_event, make_user, mailbox
 ) -> None:
     event = make_event(title="Forum", capacity=5)
-    user = make_user()
-    login(user)
-    response = client.post(f"/events/{event.slug}/register", data={})
-    assert response.status_code == 302
+    user = _register_on_the_page(client, login, make_user, event)
     # No outbox row beside the registration: its row carries the email's facts.
     assert db.session.scalar(select(OutboxMessage)) is None
     registration = db.session.scalar(select(Registration))
@@ -58,9 +63,7 @@ def test_the_waiting_list_number_is_written_with_the_registration(
     event = make_event(title="Forum", capacity=1, has_waiting_list=True)
     register(make_user(), event)
     mailbox()
-    user = make_user()
-    login(user)
-    assert client.post(f"/events/{event.slug}/register", data={}).status_code == 302
+    user = _register_on_the_page(client, login, make_user, event)
     registration = db.session.scalar(select(Registration).where(Registration.user_id == user.id))
     facts = registration.pending_notice
     assert (facts["status"], facts["rank"], facts["invitation"], facts["ticket"]) == (
@@ -79,9 +82,7 @@ def test_a_later_message_about_the_registration_follows_its_confirmation(
 ) -> None:
     """Cancelled before the sender came by: the confirmation still goes first, once."""
     event = make_event(title="Forum", capacity=5)
-    user = make_user()
-    login(user)
-    client.post(f"/events/{event.slug}/register", data={})
+    _register_on_the_page(client, login, make_user, event)
     registration = db.session.scalar(select(Registration))
     response = client.post(f"/registrations/{registration.public_id}/cancel", data={})
     assert response.status_code == 302
