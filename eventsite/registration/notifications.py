@@ -9,6 +9,7 @@ through the outbox, so they are sent only if that transaction commits.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,8 @@ from eventsite.ical import builders, content
 from eventsite.mail import services as mail
 from eventsite.registration import answers, queries, rules, tickets
 from eventsite.registration.models import ACTIVE_STATUSES, Registration, RegistrationStatus
+
+log = logging.getLogger("eventsite.registration")
 
 
 def status_label(status: str) -> str:
@@ -366,16 +369,29 @@ def queue_pending_notices(
             )
         )
     }
-    return [
-        _queue_facts(
-            row.id,
-            people[row.user_id].email,
-            people[row.user_id].language,
-            row.pending_notice,
-            due=datetime.fromisoformat(row.pending_notice["now"]),  # due since registering
-        )
-        for row in claimed
-    ]
+    queued = []
+    for row in claimed:
+        person = people[row.user_id]
+        try:
+            queued.append(
+                _queue_facts(
+                    row.id,
+                    person.email,
+                    person.language,
+                    row.pending_notice,
+                    due=datetime.fromisoformat(row.pending_notice["now"]),  # since registering
+                )
+            )
+        except ValueError:
+            # An address no message can be sent to (it was checked when the person registered:
+            # changed since, by hand): dropped and said, so that it does not hold up the
+            # others and the sender's every round after.
+            log.warning(
+                "Registration %s: no confirmation queued, %r is not an address to send to",
+                row.id,
+                person.email,
+            )
+    return queued
 
 
 def count_pending_notices() -> int:

@@ -253,3 +253,47 @@ def test_outbox_status_counts_the_confirmations_not_yet_in_the_outbox(
     assert len(mailbox()) == 2
     done = runner.invoke(args=["outbox", "status"]).output
     assert "sent: 2" in done and "written with" not in done
+
+
+def test_a_confirmation_to_an_address_gone_bad_holds_up_no_other(
+    app, make_event, make_user, register, mailbox, caplog
+) -> None:
+    """An address changed by hand since registering into one no message can go to: that
+    confirmation is dropped with a warning, and the others still go out, in every round."""
+    event = make_event(title="Forum", capacity=5)
+    broken = register(make_user(), event)
+    fine = make_user()
+    register(fine, event)
+    db.session.execute(
+        text("UPDATE users SET email = 'two words@example.org' WHERE id = :id"),
+        {"id": broken.user_id},
+    )
+    db.session.commit()
+
+    received = mailbox()
+
+    assert [m.rcpt_tos for m in received] == [[fine.email]]
+    assert "is not an address to send to" in caplog.text
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+    assert mail.summarise_outbox().unqueued == 0  # not left to block the next round
+
+
+def test_in_development_the_confirmation_arrives_after_the_request_without_a_worker(
+    app, client, login, make_event, make_user, smtp_sink
+) -> None:
+    """MAIL_DELIVER_AFTER_REQUEST: the request's own confirmation is moved to the outbox and
+    sent by the after-request thread; nobody runs the sender."""
+    from eventsite.mail.after_request import wait_for_deliveries
+
+    app.config["MAIL_DELIVER_AFTER_REQUEST"] = True
+    _controller, handler = smtp_sink
+    event = make_event(title="Forum", capacity=5)
+    user = _register_on_the_page(client, login, make_user, event)
+    assert wait_for_deliveries()
+
+    with handler.lock:
+        arrived = list(handler.messages)
+    assert [list(envelope.rcpt_tos) for envelope in arrived] == [[user.email]]
+    db.session.expire_all()
+    assert db.session.scalar(select(Registration)).pending_notice is None
+    assert db.session.scalars(select(OutboxMessage.status)).all() == ["sent"]
