@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from flask import Flask, request
@@ -350,6 +350,17 @@ def _wrong_ranks(app: Flask, slug: str) -> tuple[int, int]:
     return wrong, shared
 
 
+class Round(NamedTuple):
+    """One round of `measure_backend`: the site's run and the bare POST's just before it."""
+
+    stats: harness.Stats
+    bare_stats: harness.Stats
+    statuses: dict[int, int]
+    bare_statuses: dict[int, int]
+    cpu: harness.CpuUse
+    bare_cpu: harness.CpuUse
+
+
 def measure_backend(label: str, url: str, *, fresh: bool, servers: int = 1) -> list[Row]:
     """The registration POST and the bare one-row POST, each through `servers` gunicorn
     servers sharing the database and WORKERS workers between them (issue #16: "the same
@@ -364,7 +375,7 @@ def measure_backend(label: str, url: str, *, fresh: bool, servers: int = 1) -> l
     env = _environment(url)
     workers = WORKERS // servers
     where = f" ({servers} servers)" if servers > 1 else ""
-    rounds: list[tuple[harness.Stats, harness.Stats, dict[int, int], dict[int, int]]] = []
+    rounds: list[Round] = []
 
     with contextlib.ExitStack() as stack:
         bare = [
@@ -398,20 +409,26 @@ def measure_backend(label: str, url: str, *, fresh: bool, servers: int = 1) -> l
         for n, (_app, slug, cookies, field) in enumerate(prepared, start=1):
             harness.log(f"  {label}{where}, round {n} of {ROUNDS}: bare POST, registrations ...")
             bare_work = [("/write", "", {"who": f"person {n}.{i}"}) for i in range(BARE_REQUESTS)]
-            bare_stats, bare_statuses = post_load(
-                [(server.host, server.port) for server in bare], bare_work, CLIENT_THREADS
-            )
+            with harness.CpuMeter(bare) as bare_cpu:
+                bare_stats, bare_statuses = post_load(
+                    [(server.host, server.port) for server in bare], bare_work, CLIENT_THREADS
+                )
             work = [
                 (f"/events/{slug}/register", cookie, {field: f"Institute {i}"})
                 for i, cookie in enumerate(cookies)
             ]
-            stats, statuses = post_load(
-                [(site.host, site.port) for site in sites], work, CLIENT_THREADS
+            with harness.CpuMeter(sites) as cpu:
+                stats, statuses = post_load(
+                    [(site.host, site.port) for site in sites], work, CLIENT_THREADS
+                )
+            rounds.append(
+                Round(stats, bare_stats, statuses, bare_statuses, cpu.used, bare_cpu.used)
             )
-            rounds.append((stats, bare_stats, statuses, bare_statuses))
             harness.log(
                 f"  {label}{where}, round {n}: {stats.rps:.0f} registrations/s, bare "
-                f"{bare_stats.rps:.0f} req/s, ratio {stats.rps / bare_stats.rps:.2f}"
+                f"{bare_stats.rps:.0f} req/s, ratio {stats.rps / bare_stats.rps:.2f}; "
+                f"registration {cpu.used.per_request(ACCOUNTS)}, "
+                f"bare {bare_cpu.used.per_request(BARE_REQUESTS)}"
             )
 
     problems = {"overbooked": 0, "lost": 0, "wrong ranks": 0, "shared ranks": 0, "short": 0}
@@ -426,15 +443,15 @@ def measure_backend(label: str, url: str, *, fresh: bool, servers: int = 1) -> l
         problems["wrong ranks"] += wrong_ranks
         problems["shared ranks"] += shared_ranks
 
-    ratios = [stats.rps / bare_stats.rps for stats, bare_stats, _s, _b in rounds]
+    ratios = [r.stats.rps / r.bare_stats.rps for r in rounds]
     ratio = statistics.median(ratios)
-    middle = sorted(range(len(rounds)), key=lambda i: ratios[i])[len(rounds) // 2]
-    stats, bare_stats, statuses, bare_statuses = rounds[middle]
-    errors = sum(r[0].errors for r in rounds)
-    bare_errors = sum(r[1].errors for r in rounds)
+    median_round = rounds[sorted(range(len(rounds)), key=lambda i: ratios[i])[len(rounds) // 2]]
+    stats, bare_stats = median_round.stats, median_round.bare_stats
+    errors = sum(r.stats.errors for r in rounds)
+    bare_errors = sum(r.bare_stats.errors for r in rounds)
     all_statuses: dict[int, int] = {}
-    for _stats, _bare, round_statuses, _bare_statuses in rounds:
-        for status, count in round_statuses.items():
+    for r in rounds:
+        for status, count in r.statuses.items():
             all_statuses[status] = all_statuses.get(status, 0) + count
     each = ", ".join(f"{r:.2f}" for r in ratios)
     note = (
@@ -445,7 +462,8 @@ def measure_backend(label: str, url: str, *, fresh: bool, servers: int = 1) -> l
         f"({problems['shared ranks']} numbers emailed twice) "
         f"(statuses {dict(sorted(all_statuses.items()))}); "
         f"{ratio:.2f}x the bare POST handler (median of the rounds' {each}; "
-        f"the median round's bare POST {bare_stats.rps:.0f} req/s)"
+        f"the median round's bare POST {bare_stats.rps:.0f} req/s); "
+        f"{median_round.cpu.per_request(ACCOUNTS)} (the median round's)"
     )
     target = (
         f">= {MIN_RPS_POSTGRESQL:g} req/s, >= {MIN_RATIO[label]:.2f}x bare, 0 overbooked"
@@ -478,7 +496,8 @@ def measure_backend(label: str, url: str, *, fresh: bool, servers: int = 1) -> l
             bare_stats.rps,
             "yardstick",
             None if bare_errors == 0 else False,
-            f"statuses {dict(sorted(bare_statuses.items()))} (the median round's)",
+            f"statuses {dict(sorted(median_round.bare_statuses.items()))}; "
+            f"{median_round.bare_cpu.per_request(BARE_REQUESTS)} (the median round's)",
         ),
     ]
 

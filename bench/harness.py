@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import os
 import random
+import resource
 import secrets
 import shutil
 import signal
@@ -622,6 +623,12 @@ class Gunicorn:
         self.process = None
         self.log_path.unlink(missing_ok=True)
 
+    def pids(self) -> list[int]:
+        """The master's and its workers' process ids."""
+        if self.process is None:
+            return []
+        return [self.process.pid, *_children(self.process.pid)]
+
     def __enter__(self) -> Gunicorn:
         return self.start()
 
@@ -851,3 +858,88 @@ def measure_pages(
         if on_row:
             on_row(row)
     return rows
+
+
+# --- CPU a request -------------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in listed.split()]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU the process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _postgres_pids() -> list[int]:
+    """This machine's PostgreSQL processes (none when the database is elsewhere)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@dataclass
+class CpuUse:
+    """CPU seconds a measured run used: the servers' processes, this machine's PostgreSQL
+    (its backends and helpers; 0 for SQLite, whose work is in the servers) and the load
+    generator (this process, all its threads)."""
+
+    servers: float
+    database: float
+    client: float
+
+    def per_request(self, requests: int) -> str:
+        n = max(requests, 1)
+        parts = [f"servers {1000 * self.servers / n:.2f}"]
+        if self.database:
+            parts.append(f"PostgreSQL {1000 * self.database / n:.2f}")
+        parts.append(f"client {1000 * self.client / n:.2f}")
+        return ", ".join(parts) + " ms of CPU a request"
+
+
+class CpuMeter:
+    """`with CpuMeter(servers) as meter:` ... `meter.used`: what the run inside cost the
+    two cores, by process (Linux /proc). A process started meanwhile counts from zero."""
+
+    def __init__(self, servers: Sequence[Gunicorn]) -> None:
+        self.servers = servers
+        self.used = CpuUse(0.0, 0.0, 0.0)
+
+    def _sample(self) -> tuple[dict[int, float], dict[int, float], float]:
+        server_pids = [pid for server in self.servers for pid in server.pids()]
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return (
+            {pid: _cpu_seconds(pid) for pid in server_pids},
+            {pid: _cpu_seconds(pid) for pid in _postgres_pids()},
+            usage.ru_utime + usage.ru_stime,
+        )
+
+    def __enter__(self) -> CpuMeter:
+        self._start = self._sample()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        servers, database, client = self._sample()
+        servers_before, database_before, client_before = self._start
+        self.used = CpuUse(
+            sum(t - servers_before.get(pid, 0.0) for pid, t in servers.items()),
+            sum(t - database_before.get(pid, 0.0) for pid, t in database.items()),
+            client - client_before,
+        )
