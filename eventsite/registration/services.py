@@ -215,9 +215,9 @@ def _outlook(event: Event, user: User, now: datetime) -> _Outlook:
 
 @functools.cache
 def _insert_statement(dialect: str) -> Any:
-    """Built once per dialect: INSERT ... ON CONFLICT DO NOTHING RETURNING the row's
-    columns (the table's, not the ORM's bulk INSERT of the entity, which cost more than
-    the statement itself under the event's lock)."""
+    """Built once per dialect: INSERT ... ON CONFLICT DO NOTHING RETURNING the row's id
+    (the table's, not the ORM's bulk INSERT of the entity, which cost more than the
+    statement itself under the event's lock; the other columns are what it wrote)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = Registration.__table__
     return (
@@ -227,22 +227,22 @@ def _insert_statement(dialect: str) -> Any:
             # Literally the index's predicate, so that PostgreSQL can infer the index.
             index_where=text(_ACTIVE_SQL),
         )
-        .returning(*table.c)
+        .returning(table.c.id)
     )
 
 
 def _insert_registration(values: Mapping[str, Any]) -> Registration | None:
     """INSERT the registration unless the person already has an active one (the partial
-    unique index says so): None then. One statement, no savepoint. The row it returns
-    becomes the session's Registration as if it had been read."""
+    unique index says so): None then. One statement, no savepoint. The row it wrote, with
+    the id it was given, becomes the session's Registration as if it had been read."""
     dialect = "postgresql" if is_postgresql() else "sqlite"
-    table = Registration.__table__
-    rows = database.insert_in_session(
-        ("registration", dialect), functools.partial(_insert_statement, dialect), table, values
+    row = database.insert_row_in_session(
+        ("registration", dialect),
+        functools.partial(_insert_statement, dialect),
+        Registration.__table__,
+        values,
     )
-    if not rows:
-        return None
-    return database.adopt(Registration, dict(zip(table.c.keys(), rows[0], strict=True)))
+    return None if row is None else database.adopt(Registration, row)
 
 
 def _count_releasing_holds(

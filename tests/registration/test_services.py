@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, update
@@ -271,6 +272,38 @@ def test_answers_are_stored_with_a_label_snapshot(
         ("Affiliation", "CERN"),
         ("Sessions", "Opening, Closing"),
     ]
+
+
+def test_the_registration_returned_holds_what_a_read_of_its_row_gives(
+    make_event, make_user, make_question
+) -> None:
+    """The INSERT returns only the id: the registration keeps the values it wrote, each as a
+    read of the row gives it (answers of every kind, the confirmation's facts, the times)."""
+    event = make_event(capacity=1, has_waiting_list=True)
+    guests = make_question(event, kind=QuestionKind.NUMBER, label="Guests", position=0)
+    sessions = make_question(
+        event,
+        kind=QuestionKind.MULTIPLE_CHOICE,
+        label="Sessions",
+        options=["Opening", "Closing"],
+        position=1,
+    )
+    photos = make_question(event, kind=QuestionKind.CHECKBOX, label="Photos", position=2)
+    services.register_attendee(make_user(), event, {}, NOW)  # the place: the next one waits
+    registration = services.register_attendee(
+        make_user(),
+        event,
+        {guests.id: Decimal("2.5"), sessions.id: ["Closing"], photos.id: True},
+        NOW,
+    )
+    table = Registration.__table__
+    kept = {column.key: getattr(registration, column.key) for column in table.c}
+    read = db.session.execute(select(table).where(table.c.id == registration.id)).mappings().one()
+    assert kept == dict(read)
+    assert kept["status"] == RegistrationStatus.WAITLISTED
+    assert kept["answers"][str(guests.id)]["value"] == 2.5
+    assert kept["pending_notice"]["rank"] == 1
+    db.session.rollback()
 
 
 # --- cancelling and the waiting list -----------------------------------------------------------
