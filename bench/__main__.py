@@ -13,8 +13,9 @@ from pathlib import Path
 from bench import harness
 
 HERE = Path(__file__).resolve().parent
-# Run only when named: the scale curve generates up to 100,000 events three times over.
-ONLY_WHEN_NAMED = {"bench_scale"}
+# Run only when named: the scale curve generates up to 100,000 events three times over, and
+# the instruction counts need valgrind and take minutes.
+ONLY_WHEN_NAMED = {"bench_scale", "bench_instructions"}
 
 
 def discover() -> list[str]:
