@@ -435,7 +435,7 @@ def insert_row_in_session(
     written, by column (`values`, the defaults the columns gave, the key the database gave),
     or None when it wrote none (ON CONFLICT DO NOTHING). Every value is the database's
     already (no server default, no trigger changes the row): reading all of them back cost
-    a registration POST 2.3 % of its instructions (callgrind, PostgreSQL, in process), most
+    a registration POST 2.8 % of its instructions (callgrind, PostgreSQL, in process), most
     of it turning its JSON and times back into Python."""
     row = _with_defaults(table, values)
     returned = _read(flushed_connection(), key, statement, row)
