@@ -249,18 +249,23 @@ def test_required_answers_are_checked_by_the_service(
     assert err.value.field == question.field_name
 
 
-def test_answers_are_stored_with_a_label_snapshot(
-    make_event, make_user, make_question, register
-) -> None:
-    event = make_event()
-    affiliation = make_question(event, label="Affiliation", position=0)
-    sessions = make_question(
+def _sessions_question(make_question, event):
+    """A multiple choice, second on the form."""
+    return make_question(
         event,
         kind=QuestionKind.MULTIPLE_CHOICE,
         label="Sessions",
         options=["Opening", "Closing"],
         position=1,
     )
+
+
+def test_answers_are_stored_with_a_label_snapshot(
+    make_event, make_user, make_question, register
+) -> None:
+    event = make_event()
+    affiliation = make_question(event, label="Affiliation", position=0)
+    sessions = _sessions_question(make_question, event)
     registration = register(
         make_user(), event, {affiliation.id: "CERN", sessions.id: ["Opening", "Closing"]}
     )
@@ -281,13 +286,7 @@ def test_the_registration_returned_holds_what_a_read_of_its_row_gives(
     read of the row gives it (answers of every kind, the confirmation's facts, the times)."""
     event = make_event(capacity=1, has_waiting_list=True)
     guests = make_question(event, kind=QuestionKind.NUMBER, label="Guests", position=0)
-    sessions = make_question(
-        event,
-        kind=QuestionKind.MULTIPLE_CHOICE,
-        label="Sessions",
-        options=["Opening", "Closing"],
-        position=1,
-    )
+    sessions = _sessions_question(make_question, event)
     photos = make_question(event, kind=QuestionKind.CHECKBOX, label="Photos", position=2)
     services.register_attendee(make_user(), event, {}, NOW)  # the place: the next one waits
     registration = services.register_attendee(
