@@ -1,5 +1,6 @@
 """`python -m bench scale`: the scale curve's verdicts, its options, and a tiny run so the
-module cannot rot (the real curve is `make bench`'s, on PostgreSQL)."""
+module cannot rot (the real curve is `make bench`'s, on PostgreSQL); and the loop that
+`python -m bench instructions` counts, run without valgrind for the same reason."""
 
 from __future__ import annotations
 
@@ -61,10 +62,39 @@ def test_scale_sizes_are_a_comma_separated_list_of_event_counts() -> None:
             bench_main.parse_sizes(bad)
 
 
-def test_the_scale_curve_runs_only_when_named() -> None:
+def test_the_scale_curve_and_the_instruction_count_run_only_when_named() -> None:
     everything = bench_main.selected(bench_main.parse_args([]))
-    assert "bench_scale" not in everything and "bench_public" in everything
+    assert "bench_public" in everything
+    assert "bench_scale" not in everything and "bench_instructions" not in everything
     assert bench_main.selected(bench_main.parse_args(["scale"])) == ["bench_scale"]
+    assert bench_main.selected(bench_main.parse_args(["instructions"])) == ["bench_instructions"]
+
+
+@pytest.mark.slow
+def test_the_counted_registration_loop_registers_people(tmp_path: Path) -> None:
+    """What callgrind counts: the prepared accounts registered through the form, each
+    answered with the registration's redirect (the loop stops on anything else)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTSITE_")}
+    env.pop("DATABASE_URL", None)
+    script = f"""
+import json, subprocess, sys
+from bench import bench_instructions, bench_registration
+from eventsite.extensions import db
+from eventsite.models import Registration
+url = "sqlite:///{tmp_path / "loop.sqlite3"}"
+app, slug, cookies, field = bench_registration._prepare(url, fresh=True)
+path = "{tmp_path / "loop.json"}"
+bench_instructions.write_prepared(path, url, slug, cookies, field)
+subprocess.run([sys.executable, "-m", "bench.registration_loop", path, "5"], check=True)
+with app.app_context():
+    print("registered", db.session.query(Registration).count())
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "registered 5" in result.stdout
 
 
 @pytest.mark.slow
