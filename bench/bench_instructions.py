@@ -1,6 +1,6 @@
 """Instructions a registration POST costs in one process, counted by valgrind's callgrind:
 the yardstick for a change to the registration's Python, where timings on a shared machine
-move by a fifth from one minute to the next and counted instructions by half a percent.
+move by a fifth from one minute to the next and counted instructions by a fifth of a percent.
 
 Two runs of `bench.registration_loop`, each on an event and accounts of its own, register
 FEW and MANY people; (instructions(MANY) − instructions(FEW)) / (MANY − FEW) leaves out
@@ -8,7 +8,7 @@ what both pay once (start-up, imports, the first request's templates and stateme
 the Python process is counted (PostgreSQL's server is not). Runs only when named (`python
 -m bench instructions`), and only where valgrind is installed (`apt-get install valgrind`);
 on PostgreSQL too when EVENTSITE_BENCH_POSTGRES_URL names a database for it (as
-`bench_registration`). About three minutes a backend.
+`bench_registration`). About a minute and a half a backend (the two runs side by side).
 """
 
 from __future__ import annotations

@@ -77,7 +77,8 @@ def test_the_counted_registration_loop_registers_people(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTSITE_")}
     env.pop("DATABASE_URL", None)
     script = f"""
-import json, subprocess, sys
+import subprocess, sys
+from sqlalchemy import func, select
 from bench import bench_instructions, bench_registration
 from eventsite.extensions import db
 from eventsite.models import Registration
@@ -87,7 +88,7 @@ path = "{tmp_path / "loop.json"}"
 bench_instructions.write_prepared(path, url, slug, cookies, field)
 subprocess.run([sys.executable, "-m", "bench.registration_loop", path, "5"], check=True)
 with app.app_context():
-    print("registered", db.session.query(Registration).count())
+    print("registered", db.session.scalar(select(func.count()).select_from(Registration)))
 """
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,

@@ -373,15 +373,7 @@ def queue_pending_notices(
     for row in claimed:
         person = people[row.user_id]
         try:
-            queued.append(
-                _queue_facts(
-                    row.id,
-                    person.email,
-                    person.language,
-                    row.pending_notice,
-                    due=datetime.fromisoformat(row.pending_notice["now"]),  # since registering
-                )
-            )
+            mail.check_recipient(person.email)
         except ValueError:
             # An address no message can be sent to (it was checked when the person registered:
             # changed since, by hand): dropped and said, so that it does not hold up the
@@ -391,6 +383,16 @@ def queue_pending_notices(
                 row.id,
                 person.email,
             )
+            continue
+        queued.append(
+            _queue_facts(
+                row.id,
+                person.email,
+                person.language,
+                row.pending_notice,
+                due=datetime.fromisoformat(row.pending_notice["now"]),  # since registering
+            )
+        )
     return queued
 
 
