@@ -16,7 +16,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapper, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from eventsite import database, i18n
+from eventsite import catalogue, database, i18n
 from eventsite.accounts import profile
 from eventsite.accounts.models import User
 from eventsite.extensions import db, login_manager
@@ -108,13 +108,17 @@ def _row_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _user_rows_statement() -> Select:
-    """The person and each of their memberships (none: one row, its membership NULL)."""
+    """The person and each of their memberships (none: one row, its membership NULL), and
+    the catalogue's stamp on each row: a logged-in request's pages, and its registration,
+    look up what they keep by it (`catalogue.VersionedMemo`), and read it here rather than
+    in a statement of its own."""
     membership = _memberships_mapper().class_
     user_keys, membership_keys = _row_keys()
     return (
         select(
             *(getattr(User, key) for key in user_keys),
             *(getattr(membership, key) for key in membership_keys),
+            *catalogue.stamp_columns(),
         )
         .outerjoin(membership, membership.user_id == User.id)
         .where(User.session_token == bindparam("token"))
@@ -129,6 +133,7 @@ def _read_user_directly(token: str) -> User | None:
         return None
     user_keys, membership_keys = _row_keys()
     n = len(user_keys)
+    catalogue.remember_request_stamp(*rows[0][-2:])
     user = database.adopt(User, dict(zip(user_keys, rows[0][:n], strict=True)))
     if "memberships" not in sa_inspect(user).dict:
         membership = _memberships_mapper().class_
@@ -136,7 +141,7 @@ def _read_user_directly(token: str) -> User | None:
             user,
             "memberships",
             [
-                database.adopt(membership, dict(zip(membership_keys, row[n:], strict=True)))
+                database.adopt(membership, dict(zip(membership_keys, row[n:-2], strict=True)))
                 for row in rows
                 if row[n] is not None
             ],

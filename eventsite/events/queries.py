@@ -67,24 +67,46 @@ def get_public_event_alone_or_404(slug: str) -> Event:
 def get_public_event_and_stamp_or_404(slug: str) -> Event:
     """A published or cancelled event's own row, and the catalogue's stamp with it in the
     same statement (kept as the request's: `catalogue.remember_request_stamp`): the event
-    page's first read, before it knows which of its pieces are kept (one query less)."""
+    page's first read, before it knows which of its pieces are kept (one query less).
+    Where the request has read the stamp already (a logged-in person's, with them), the
+    row kept under it by an earlier request (`_event_rows`): no query at all then."""
     if not usable_slug(slug):
         raise NotFound()
     if database.can_read_directly():
         # Straight from the driver (`database.read_directly`): an anonymous visitor's page,
-        # where nothing was read before it.
-        rows = database.read_directly("event-page", _event_row_and_stamp_statement, {"slug": slug})
-        if not rows:
+        # where nothing was read before it, or a logged-in person's, read with its stamp.
+        stamp = catalogue.known_request_stamp()
+        if stamp is not None:
+            values = _event_rows.get(stamp, slug, functools.partial(_event_row_values, slug))
+        else:
+            rows = database.read_directly(
+                "event-page", _event_row_and_stamp_statement, {"slug": slug}
+            )
+            values = None
+            if rows:
+                *row, version, changed_at = rows[0]
+                values = tuple(row)
+                catalogue.remember_request_stamp(version, changed_at)
+        if values is None:
             raise NotFound()
-        *values, version, changed_at = rows[0]
-        event = database.adopt(Event, dict(zip(_event_row_keys(), values, strict=True)))
-    else:
-        row = db.session.execute(_event_and_stamp_statement(), {"slug": slug}).first()
-        if row is None:
-            raise NotFound()
-        event, version, changed_at = row
+        return database.adopt(Event, dict(zip(_event_row_keys(), values, strict=True)))
+    row = db.session.execute(_event_and_stamp_statement(), {"slug": slug}).first()
+    if row is None:
+        raise NotFound()
+    event, version, changed_at = row
     catalogue.remember_request_stamp(version, changed_at)
     return event
+
+
+# A public event's own row as `get_public_event_and_stamp_or_404` reads it, by slug (None:
+# no such event), kept while the catalogue's stamp stays the same (Event is tracked, and the
+# places its row counts, which move with every registration, are not in it).
+_event_rows: catalogue.VersionedMemo[tuple[object, ...] | None] = catalogue.VersionedMemo(2048)
+
+
+def _event_row_values(slug: str) -> tuple[object, ...] | None:
+    rows = database.read_directly("event-row", _event_row_statement, {"slug": slug})
+    return tuple(rows[0]) if rows else None
 
 
 @functools.cache
@@ -114,13 +136,17 @@ def _event_row_keys() -> tuple[str, ...]:
     )
 
 
-def _event_row_and_stamp_statement() -> Select:
+def _event_row_statement() -> Select:
     columns = [getattr(Event, key) for key in _event_row_keys()]
     return (
-        select(*columns, *catalogue.stamp_columns())
+        select(*columns)
         .where(database.in_constants(Event.status, PUBLIC_STATUSES))
         .where(Event.slug == bindparam("slug"))
     )
+
+
+def _event_row_and_stamp_statement() -> Select:
+    return _event_row_statement().add_columns(*catalogue.stamp_columns())
 
 
 def get_draft_or_404(slug: str) -> Event:

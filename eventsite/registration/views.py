@@ -227,11 +227,12 @@ def ticket_code(registration: Registration) -> str:
     exempt_when=lambda: current_user.is_authenticated,
 )
 def register(slug: str) -> Any:
-    event = _published_event_or_404(slug)
-    # The person, not Flask-Login's proxy: each of the proxy's attributes is a lookup.
+    # The person, not Flask-Login's proxy: each of the proxy's attributes is a lookup. Read
+    # first: the catalogue's stamp comes with them, and the event is then kept by it.
     user: User | None = (
         current_user._get_current_object() if current_user.is_authenticated else None
     )
+    event = _published_event_or_404(slug)
     if user is not None and request.method == "GET":
         existing = queries.get_active_registration(event, user)
         if existing is not None:
