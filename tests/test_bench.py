@@ -1,6 +1,7 @@
 """`python -m bench scale`: the scale curve's verdicts, its options, and a tiny run so the
 module cannot rot (the real curve is `make bench`'s, on PostgreSQL); and the loop that
-`python -m bench instructions` counts, run without valgrind for the same reason."""
+`python -m bench instructions` counts, run without valgrind for the same reason; and two
+modules of one run sharing its scratch database."""
 
 from __future__ import annotations
 
@@ -117,3 +118,21 @@ def test_a_tiny_scale_curve_runs_end_to_end(tmp_path: Path) -> None:
                 "workspace: statistics", "workspace: XLSX export of the big event"):  # fmt: skip
         assert row in out
     assert "300 registrations of 30 people" in out
+
+
+@pytest.mark.slow
+def test_the_badges_leave_the_runs_catalogue_to_the_modules_after_them(tmp_path: Path) -> None:
+    """`make bench` runs every module on one scratch database, the badges' first: the
+    calendars' module after it finds its generated events (their ids were once taken)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTSITE_")}
+    env.pop("DATABASE_URL", None)
+    env["TMPDIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "badges", "ical", "--events", "30", "--requests", "3",
+         "--no-http"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    table = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert any(line.startswith("| badges PDF") for line in table), result.stdout
+    assert any("calendar" in line.lower() or ".ics" in line for line in table), result.stdout
