@@ -20,6 +20,8 @@ RUNS = 3
 MAX_MS = 10_000.0
 LAYOUT = "a4-2x4"
 HTTPS = "https://localhost"  # the site's session cookie is Secure
+EVENT_SLUG = "badge-bench-forum"
+ORGANISATION_SLUG = "badge-bench-org"
 
 NAMES = [
     "Amara Okafor", "Lars Østergaard", "王小明", "ليلى حسن", "Александра Смирнова",
@@ -50,15 +52,15 @@ def _prepare(ctx: BenchContext) -> tuple[str, str]:
     )
 
     # The run's catalogue first: it is generated with ids of its own (`harness.
-    # generate_events`), which rows added before it would take (the modules after this one
-    # read it); these rows take the next ones.
+    # generate_events`), which rows added before it would take; these rows take the next
+    # ones, and leave with `_remove` (the modules after this one count its events).
     ctx.data()
     app = ctx.app
     with app.app_context():
-        organisation = Organisation(name="Badge Bench Org", slug="badge-bench-org")
+        organisation = Organisation(name="Badge Bench Org", slug=ORGANISATION_SLUG)
         member = User(email="badges-member@example.org", name="Badge Member", password_hash="!")
         event = Event(
-            slug="badge-bench-forum",
+            slug=EVENT_SLUG,
             title="Beijing Science Forum 2027 — 北京科学论坛",
             kind="forum",
             starts_at=ctx.now,
@@ -88,12 +90,39 @@ def _prepare(ctx: BenchContext) -> tuple[str, str]:
         return f"/manage/events/{event.id}/badges", member.get_id()
 
 
+def _remove(ctx: BenchContext) -> None:
+    """What `_prepare` added: the run's scratch database is the other modules' too."""
+    from sqlalchemy import delete, select
+
+    from eventsite.extensions import db
+    from eventsite.models import Event, Membership, Organisation, Registration, User
+
+    with ctx.app.app_context():
+        event_id = select(Event.id).where(Event.slug == EVENT_SLUG).scalar_subquery()
+        organisation_id = (
+            select(Organisation.id).where(Organisation.slug == ORGANISATION_SLUG).scalar_subquery()
+        )
+        db.session.execute(delete(Registration).where(Registration.event_id == event_id))
+        db.session.execute(delete(Event).where(Event.slug == EVENT_SLUG))
+        db.session.execute(delete(Membership).where(Membership.organisation_id == organisation_id))
+        db.session.execute(delete(Organisation).where(Organisation.slug == ORGANISATION_SLUG))
+        db.session.execute(delete(User).where(User.email.like("badge%@example.org")))
+        db.session.commit()
+
+
 def _load() -> str:
     return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def run(ctx: BenchContext) -> list[Row]:
     url, user_id = _prepare(ctx)
+    try:
+        return _measure(ctx, url, user_id)
+    finally:
+        _remove(ctx)
+
+
+def _measure(ctx: BenchContext, url: str, user_id: str) -> list[Row]:
     client = ctx.app.test_client()
     with client.session_transaction(base_url=HTTPS) as session:
         session["_user_id"] = user_id
