@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from eventsite.extensions import db
-from eventsite.models import EventStatus
+from eventsite.models import Event, EventStatus
 from eventsite.registration.models import Registration, RegistrationStatus
 
 
@@ -56,21 +56,24 @@ def test_an_organisers_change_shows_on_the_next_logged_in_request(
     client, login, make_event, make_user
 ) -> None:
     event = make_event(title="Before the change", capacity=1)
-    slug = event.slug
+    event_id, slug = event.id, event.slug
     login(make_user())
-    assert "Before the change" in client.get(f"/events/{slug}").get_data(as_text=True)
+    db.session.remove()  # each request as on a server: nothing of the test's session shared
+    form = client.get(f"/events/{slug}/register").get_data(as_text=True)  # kept from here on
     assert client.post(f"/events/{slug}/register").status_code == 302  # the one place
 
+    event = db.session.get(Event, event_id)
     event.title = "After the change"
     event.capacity = 2
     db.session.commit()
-    db.session.remove()  # each request as on a server: nothing of the test's session shared
-    page = client.get(f"/events/{slug}").get_data(as_text=True)
+    db.session.remove()
     login(make_user())
+    changed = client.get(f"/events/{slug}/register").get_data(as_text=True)
     second = client.post(f"/events/{slug}/register")
 
-    assert "After the change" in page
-    assert "Before the change" not in page
+    assert "Register for <bdi>Before the change</bdi>" in form
+    assert "Register for <bdi>After the change</bdi>" in changed
+    assert "Before the change" not in changed
     assert second.status_code == 302
     statuses = db.session.scalars(select(Registration.status).order_by(Registration.id)).all()
     assert statuses == [RegistrationStatus.CONFIRMED, RegistrationStatus.CONFIRMED]
