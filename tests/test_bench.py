@@ -19,6 +19,15 @@ from bench.bench_scale import Measure, format_curve, verdict
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _scratch_environment(tmp_path: Path) -> dict[str, str]:
+    """A bench run's environment in a scratch directory: none of this shell's database or
+    site settings, its temporary files (the scratch SQLite database) under `tmp_path`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTSITE_")}
+    env.pop("DATABASE_URL", None)
+    env["TMPDIR"] = str(tmp_path)
+    return env
+
+
 def test_a_page_twice_as_slow_at_a_hundred_times_the_data_is_flat() -> None:
     measure = Measure("listing", medians={1_000: 20.0, 100_000: 40.0})
     assert verdict(measure, [1_000, 100_000]) == ("2.0×", "flat")
@@ -75,8 +84,7 @@ def test_the_scale_curve_and_the_instruction_count_run_only_when_named() -> None
 def test_the_counted_registration_loop_registers_people(tmp_path: Path) -> None:
     """What callgrind counts: the prepared accounts registered through the form, each
     answered with the registration's redirect (the loop stops on anything else)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTSITE_")}
-    env.pop("DATABASE_URL", None)
+    env = _scratch_environment(tmp_path)
     script = f"""
 import subprocess, sys
 from sqlalchemy import func, select
@@ -102,9 +110,7 @@ with app.app_context():
 @pytest.mark.slow
 def test_a_tiny_scale_curve_runs_end_to_end(tmp_path: Path) -> None:
     """Two small sizes in a scratch SQLite file: every page answers, the table prints."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTSITE_")}
-    env.pop("DATABASE_URL", None)
-    env["TMPDIR"] = str(tmp_path)
+    env = _scratch_environment(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "bench", "scale", "--scale-sizes", "30,60", "--requests", "3",
          "--no-http"],
@@ -125,9 +131,7 @@ def test_the_badges_leave_the_runs_catalogue_to_the_modules_after_them(tmp_path:
     """`make bench` runs every module on one scratch database, the badges' first: the
     calendars' module after it finds the generated events, all of them and no others (the
     badges' rows once took their ids, then stayed in its full feed's count)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTSITE_")}
-    env.pop("DATABASE_URL", None)
-    env["TMPDIR"] = str(tmp_path)
+    env = _scratch_environment(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "bench", "badges", "ical", "--events", "30", "--requests", "3",
          "--no-http"],
