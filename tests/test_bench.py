@@ -28,6 +28,16 @@ def _scratch_environment(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _run_python(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`script` run by a Python of its own from the project's root; it must succeed."""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
 def test_a_page_twice_as_slow_at_a_hundred_times_the_data_is_flat() -> None:
     measure = Measure("listing", medians={1_000: 20.0, 100_000: 40.0})
     assert verdict(measure, [1_000, 100_000]) == ("2.0×", "flat")
@@ -72,12 +82,14 @@ def test_scale_sizes_are_a_comma_separated_list_of_event_counts() -> None:
             bench_main.parse_sizes(bad)
 
 
-def test_the_scale_curve_and_the_instruction_count_run_only_when_named() -> None:
+def test_the_scale_curve_the_instruction_count_and_the_floor_run_only_when_named() -> None:
     everything = bench_main.selected(bench_main.parse_args([]))
     assert "bench_public" in everything
     assert "bench_scale" not in everything and "bench_instructions" not in everything
     assert bench_main.selected(bench_main.parse_args(["scale"])) == ["bench_scale"]
     assert bench_main.selected(bench_main.parse_args(["instructions"])) == ["bench_instructions"]
+    assert "bench_floor" not in everything
+    assert bench_main.selected(bench_main.parse_args(["floor"])) == ["bench_floor"]
 
 
 @pytest.mark.slow
@@ -99,12 +111,48 @@ subprocess.run([sys.executable, "-m", "bench.registration_loop", path, "5"], che
 with app.app_context():
     print("registered", db.session.scalar(select(func.count()).select_from(Registration)))
 """
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = _run_python(script, env)
     assert "registered 5" in result.stdout
+
+
+@pytest.mark.slow
+def test_the_floor_registers_people_in_the_sites_own_table(tmp_path: Path) -> None:
+    """`python -m bench floor`'s yardstick app, in process on a scratch SQLite file: the
+    prepared accounts' registrations answered with a redirect and written into the site's
+    own table with its defaults (a change of its columns cannot leave the floor behind), the
+    301st on the waiting list; a form without the required answer is refused."""
+    env = _scratch_environment(tmp_path)
+    env["SECRET_KEY"] = "floor-test"
+    script = f"""
+import os
+from sqlalchemy import select
+from bench import bench_registration, harness
+from eventsite.extensions import db
+from eventsite.models import Registration
+url = "sqlite:///{tmp_path / "floor.sqlite3"}"
+harness.SECRET_KEY = os.environ["SECRET_KEY"]
+app, slug, cookies, field = bench_registration._prepare(url, fresh=True)
+os.environ["DATABASE_URL"] = url
+from bench.bench_floor import floor_app
+client = floor_app.test_client()
+path = f"/events/{{slug}}/register"
+def post(cookie, data):
+    client.set_cookie(*cookie.split("=", 1))
+    return client.post(path, data=data, headers={{"User-Agent": bench_registration.USER_AGENT}})
+print("refused", post(cookies[0], {{field: ""}}).status_code)
+for n in range(301):
+    response = post(cookies[n], {{field: f"Institute {{n}}"}})
+    assert response.status_code == 302, (n, response.status_code)
+    assert response.location.startswith("/registrations/")
+with app.app_context():
+    rows = db.session.scalars(select(Registration).order_by(Registration.id)).all()
+    print("rows", len(rows), rows[0].status, rows[0].answers, rows[-1].status)
+    print("codes", len({{r.ticket_code for r in rows}}), len({{r.public_id for r in rows}}))
+"""
+    result = _run_python(script, env)
+    assert "refused 422" in result.stdout
+    assert "rows 301 confirmed {'1': 'Institute 0', '2': False} waitlisted" in result.stdout
+    assert "codes 301 301" in result.stdout
 
 
 @pytest.mark.slow
