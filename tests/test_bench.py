@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from bench import __main__ as bench_main
+from bench.bench_public import median_round
 from bench.bench_scale import Measure, format_curve, verdict
+from bench.harness import Stats
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +38,18 @@ def _run_python(script: str, env: dict[str, str]) -> subprocess.CompletedProcess
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return result
+
+
+def test_a_language_is_compared_with_english_in_the_median_round() -> None:
+    """Three rounds of (language, English): the pair in the middle by slowdown decides,
+    so one round on a slow moment for either side does not."""
+
+    def run(rps: float) -> Stats:
+        return Stats([0.001] * int(rps), 1.0)
+
+    rounds = [(run(900), run(1000)), (run(700), run(1000)), (run(1000), run(1020))]
+    assert median_round(rounds) == rounds[0]  # slowdowns 1.11, 1.43, 1.02
+    assert median_round(rounds[:1]) == rounds[0]
 
 
 def test_a_page_twice_as_slow_at_a_hundred_times_the_data_is_flat() -> None:

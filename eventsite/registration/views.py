@@ -225,7 +225,7 @@ def register(slug: str) -> Any:
     # first: the catalogue's stamp comes with them, and the event is then kept by it.
     if current_user.is_authenticated:
         # Not limited, and not through the limiter at all: finding out that a limit exempts
-        # them was 4 % of a member's registration (callgrind).
+        # them was 3 % of a member's registration (callgrind).
         return _registration_form(slug, current_user._get_current_object())
     return _visitors_registration_form(slug)
 
