@@ -24,7 +24,6 @@ import statistics
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, redirect, request
@@ -291,14 +290,10 @@ def _row(
 def run(ctx: BenchContext) -> list[Row]:
     if not ctx.http:
         return [Row("floor registration POST", note="skipped (--no-http)")]
-    if ctx.database_url and "postgres" in ctx.database_url:
-        ctx.app  # noqa: B018  (the run's schema exists; add rows beside the generated events)
-        return measure(ctx.url, fresh=False)
-    if os.environ.get("EVENTSITE_BENCH_POSTGRES_URL"):
-        url = harness.prepare_database(
-            os.environ["EVENTSITE_BENCH_POSTGRES_URL"], Path(ctx.workdir)
-        )
-        return measure(url, fresh=True)
+    postgres = bench_registration.postgres_database(ctx)
+    if postgres is not None:
+        url, fresh = postgres
+        return measure(url, fresh=fresh)
     return [
         Row(
             "floor registration POST",

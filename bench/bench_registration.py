@@ -502,6 +502,18 @@ def measure_backend(label: str, url: str, *, fresh: bool, servers: int = 1) -> l
     ]
 
 
+def postgres_database(ctx: BenchContext) -> tuple[str, bool] | None:
+    """The PostgreSQL database registrations are measured on, and whether its schema must
+    be made first: the run's own (`--database-url`), EVENTSITE_BENCH_POSTGRES_URL's, or none."""
+    if ctx.database_url and "postgres" in ctx.database_url:
+        ctx.app  # noqa: B018  (the run's schema exists; add rows beside the generated events)
+        return ctx.url, False
+    if os.environ.get("EVENTSITE_BENCH_POSTGRES_URL"):
+        url = os.environ["EVENTSITE_BENCH_POSTGRES_URL"]
+        return harness.prepare_database(url, Path(ctx.workdir)), True
+    return None
+
+
 def run(ctx: BenchContext) -> list[Row]:
     if not ctx.http:
         return [Row("registration POST", note="skipped (--no-http)")]
@@ -509,16 +521,9 @@ def run(ctx: BenchContext) -> list[Row]:
     sqlite_url = f"sqlite:///{Path(ctx.workdir) / 'registration.sqlite3'}"
     rows += measure_backend("SQLite", sqlite_url, fresh=True)
 
-    postgres_url = None
-    fresh = True
-    if ctx.database_url and "postgres" in ctx.database_url:
-        postgres_url, fresh = ctx.url, False
-        ctx.app  # noqa: B018  (the run's schema exists; add rows beside the generated events)
-    elif os.environ.get("EVENTSITE_BENCH_POSTGRES_URL"):
-        postgres_url = harness.prepare_database(
-            os.environ["EVENTSITE_BENCH_POSTGRES_URL"], Path(ctx.workdir)
-        )
-    if postgres_url:
+    postgres = postgres_database(ctx)
+    if postgres is not None:
+        postgres_url, fresh = postgres
         rows += measure_backend("PostgreSQL", postgres_url, fresh=fresh)
         # What production runs: several app servers on one database (another event).
         rows += measure_backend("PostgreSQL", postgres_url, fresh=False, servers=2)
